@@ -1,0 +1,81 @@
+/* dytbench entry point: global options (--version, --help) and dispatch to
+ * the subcommand files cmd_*.c. */
+#include "cli.h"
+#include "dyt_config.h"
+#include "revision.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char command_line[4096];
+
+const char *cli_command_line(void) { return command_line; }
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("dytbench: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return DYT_USAGE;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *what;
+} commands[] = {
+    {"list", cmd_list, "list suites|shapes|kernels|runs"},
+    {"run", cmd_run, "run a suite and store every sample (default: the quick suite)"},
+    {"show", cmd_show, "show the cases of a stored run"},
+    {"report", cmd_report, "write tables, figures and an HTML page for a run"},
+    {"compare", cmd_compare, "statistical regression gate between two runs"},
+    {"calibrate", cmd_calibrate, "A/A noise calibration of this machine for the gate"},
+    {"machine", cmd_machine, "print this machine's record and counter availability"},
+    {"verify", cmd_verify, "check kernel variants against golden vectors and the ref oracle"},
+    {"bench-kernels", cmd_bench_kernels, "quick per-variant GB/s beside STREAM copy/scale"},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: dytbench [--version] [--help] <command> [options]\n\n"
+          "DyT vs LayerNorm/RMSNorm benchmarking suite. Commands:\n", f);
+    for (size_t i = 0; i < DYT_ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].what);
+    fputs("\n'dytbench <command> --help' describes a command's options.\n"
+          "Exit codes: 0 ok; 1 verification failure or regression; 2 usage or input error.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    size_t off = 0;
+    for (int i = 0; i < argc && off < sizeof command_line - 1; i++) {
+        int w = snprintf(command_line + off, sizeof command_line - off, "%s%s", i ? " " : "", argv[i]);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+    if (argc < 2) {
+        /* No command: the README's main job is `dytbench run`. */
+        usage(stderr);
+        return DYT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("dytbench %s (git %s)\n", DYT_VERSION, DYT_GIT_REVISION);
+        return DYT_OK;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return DYT_OK;
+    }
+    for (size_t i = 0; i < DYT_ARRAY_LEN(commands); i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        return cli_usage_error("unknown option '%s' (see dytbench --help)", cmd);
+    return cli_usage_error("unknown command '%s' (see dytbench --help)", cmd);
+}

@@ -1,0 +1,69 @@
+/* Shared utilities for every dytbench stage: error reporting, exit codes,
+ * the monotonic clock, aligned allocation, a seeded RNG and small string
+ * helpers. Nothing here knows about norms, suites or the store. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+/* Exit codes used everywhere (CLI and functions that return a status). */
+enum {
+    DYT_OK = 0,
+    DYT_FAIL = 1,  /* verification failure or a regression verdict */
+    DYT_USAGE = 2, /* usage or input error (bad file, option, DB) */
+};
+
+/* Error message buffer filled by functions that can fail. The message names
+ * what and where ("suites/x.suite:12: unknown key 'foo'"). */
+typedef struct {
+    char msg[1024];
+} dyt_err;
+
+/* Formats into e (if non-NULL) and returns code, so callers can write
+ * `return dyt_errf(e, DYT_USAGE, "...", ...);`. */
+int dyt_errf(dyt_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Nanoseconds from CLOCK_MONOTONIC_RAW (immune to NTP slewing). */
+uint64_t dyt_now_ns(void);
+/* Wall-clock time as ISO-8601 UTC "2026-11-28T11:31:00Z" into buf (>= 32). */
+void dyt_utc_iso(char *buf, size_t n);
+
+/* 64-byte aligned allocation (cache line / AVX-512 width); free with
+ * dyt_free. Returns NULL on failure or on size 0. */
+void *dyt_alloc(size_t bytes);
+void dyt_free(void *p);
+
+/* xoshiro256** seeded through splitmix64: reproducible across platforms. */
+typedef struct {
+    uint64_t s[4];
+} dyt_rng;
+void dyt_rng_seed(dyt_rng *r, uint64_t seed);
+uint64_t dyt_rng_u64(dyt_rng *r);
+double dyt_rng_uniform(dyt_rng *r);              /* [0, 1) */
+double dyt_rng_normal(dyt_rng *r, double mu, double sigma);
+
+/* FNV-1a 64-bit, for content hashes of suite files and fingerprints. */
+uint64_t dyt_hash64(const void *data, size_t n, uint64_t h);
+#define DYT_HASH64_INIT 0xcbf29ce484222325ULL
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer. */
+int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e);
+
+/* Parses a size like "4096" or "1M"/"1K" (powers of 1000? no: K=1024) into
+ * *out; returns 0 on success, -1 if not a positive integer. */
+int dyt_parse_size(const char *s, uint64_t *out);
+/* Parses a float strictly (whole string); returns 0 on success. */
+int dyt_parse_double(const char *s, double *out);
+
+/* Human formatting: "1.23 ms", "35.1 GB/s", "128 MiB". */
+void dyt_fmt_ns(char *buf, size_t n, double ns);
+void dyt_fmt_bytes(char *buf, size_t n, double bytes);
+
+/* Total usable memory in bytes (MemAvailable-aware sysconf). */
+uint64_t dyt_mem_usable_bytes(void);
+
+#define DYT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define DYT_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define DYT_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -1,0 +1,40 @@
+/* Runners execute a plan and store what they measure. The CPU runner
+ * (runners/cpu/) and the CUDA runner (runners/cuda/) share these options and
+ * the store; `dytbench run` picks one by --device. */
+#pragma once
+#include "common.h"
+#include "kernels.h"
+#include "plan.h"
+#include "store.h"
+
+typedef enum { CACHE_HOT = 0, CACHE_COLD } cache_kind;
+typedef enum { METRIC_TIME = 0, METRIC_INSTRUCTIONS } metric_kind;
+
+typedef struct {
+    cache_kind cache;
+    metric_kind metric;
+    double max_noise;         /* relative CI half-width target, default 0.01 */
+    size_t min_samples;       /* default 10 */
+    size_t max_samples;       /* default 10000 */
+    double min_time_s;        /* per case, default 0.05 */
+    double max_time_s;        /* per case, default 2.0 */
+    double warmup_s;          /* default 0.02 */
+    uint64_t seed;            /* default 1 */
+    uint64_t llc_bytes_override;
+    const char *label;
+    const char *papi_events;  /* comma list; NULL = default set */
+    const char *cupti_metrics;
+    int quiet;
+    int progress;             /* progress line (on a terminal) */
+} runner_opts;
+
+void runner_opts_default(runner_opts *o);
+
+/* Runs every case of p, storing into s under a new run. Returns DYT_OK when
+ * the run completed (individual failed cases are stored as failed, and make
+ * the return DYT_FAIL), DYT_USAGE on bad setup. *run_id is set as soon as the
+ * run exists. SIGINT/SIGTERM end the run as 'aborted'. */
+int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
+                   const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
+int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
+                    const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);

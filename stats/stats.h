@@ -1,0 +1,41 @@
+/* Statistics shared by the runner (median and its confidence interval, the
+ * stopping rule) and the regression gate (ratio intervals, Mann-Whitney U).
+ * Pure functions on arrays of doubles; no I/O. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    size_t n;
+    double median, ci_low, ci_high; /* 95% CI of the median, exact order statistics */
+    double mean, stddev, min, max, mad;
+    double rel_ci_width;            /* (ci_high - ci_low) / 2 / median */
+} stats_summary;
+
+/* Sorts a copy internally; x is not modified. n >= 1. conf e.g. 0.95. */
+void stats_describe(const double *x, size_t n, double conf, stats_summary *out);
+/* Indices (0-based, into sorted data) of the distribution-free confidence
+ * interval of the median from the binomial(n, 1/2); returns 0 when n is too
+ * small for the requested confidence (then lo=0, hi=n-1). */
+int stats_median_ci_ranks(size_t n, double conf, size_t *lo, size_t *hi);
+double stats_quantile_sorted(const double *sorted, size_t n, double q);
+
+/* Stopping rule used by the runner: enough samples and the CI of the median
+ * within max_noise (relative half-width) of it. */
+int stats_converged(const double *x, size_t n, size_t min_samples, double max_noise);
+
+/* Mann-Whitney U test, two-sided, tie-corrected normal approximation (exact
+ * distribution for small samples without ties). u is U of sample a. */
+typedef struct {
+    double u, z, p_two_sided, p_greater; /* p_greater: H1 = a tends to be larger than b */
+} stats_mwu;
+void stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, stats_mwu *out);
+
+/* Ratio of medians median(b)/median(a) with a bootstrap percentile interval
+ * (resamples, seeded); returns the point estimate. */
+double stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, double conf,
+                      unsigned resamples, uint64_t seed, double *lo, double *hi);
+
+/* Standard normal CDF and quantile. */
+double stats_norm_cdf(double z);
+double stats_norm_quantile(double p);
