@@ -38,3 +38,9 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
                    const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
 int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
                     const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
+
+/* Instruction-count metric (run --metric instructions): measures one case's
+ * kernel region under valgrind (runners/cpu/instructions.c) and fills
+ * counters (source callgrind/cachegrind, per element). Returns the count. */
+size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o,
+                                    store_counter *out, size_t max, dyt_err *e);
