@@ -1,0 +1,1 @@
+/* gate/calibrate.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* gate/compare.c: placeholder until its stage lands. */

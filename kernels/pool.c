@@ -1,0 +1,1 @@
+/* kernels/pool.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* machine/bandwidth.c: placeholder until its stage lands. */

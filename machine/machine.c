@@ -1,0 +1,1 @@
+/* machine/machine.c: placeholder until its stage lands. */

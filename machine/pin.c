@@ -1,0 +1,1 @@
+/* machine/pin.c: placeholder until its stage lands. */

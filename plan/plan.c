@@ -1,0 +1,1 @@
+/* plan/plan.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* plots/figures.c: placeholder until its stage lands. */

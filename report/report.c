@@ -1,0 +1,1 @@
+/* report/report.c: placeholder until its stage lands. */

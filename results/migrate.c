@@ -1,0 +1,1 @@
+/* results/migrate.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* results/store.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* runners/cpu/instructions.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* runners/cpu/runner.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* stats/bootstrap.c: placeholder until its stage lands. */

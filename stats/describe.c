@@ -1,0 +1,1 @@
+/* stats/describe.c: placeholder until its stage lands. */

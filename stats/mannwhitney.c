@@ -1,0 +1,1 @@
+/* stats/mannwhitney.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* stats/normal.c: placeholder until its stage lands. */

@@ -1,0 +1,1 @@
+/* suites/suite.c: placeholder until its stage lands. */
