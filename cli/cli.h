@@ -18,3 +18,8 @@ int cmd_bench_kernels(int argc, char **argv);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The full command line as one string, for the runs table. */
 const char *cli_command_line(void);
+
+/* The case table of a stored run (cmd_show.c), printed by `show` in full
+ * and by `run` as its closing summary (brief: fewer columns). */
+struct store;
+int cli_show_cases(struct store *s, int64_t run_id, int brief, FILE *f);

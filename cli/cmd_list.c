@@ -1,9 +1,333 @@
-/* dytbench list: not landed yet (placeholder replaced by its stage). */
+/* dytbench list suites|shapes|kernels|runs: what can be run (the shipped
+ * suites and their shapes, the kernel variants built into this binary and
+ * whether this machine can run them) and what has been run (the runs in a
+ * results database). Read-only everywhere. */
 #include "cli.h"
+#include "kernels.h"
+#include "plan.h"
+#include "store.h"
+#include "suite.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: dytbench list suites\n"
+          "       dytbench list shapes [--suite NAME|PATH[,...]]\n"
+          "       dytbench list kernels\n"
+          "       dytbench list runs [--db PATH] [--limit N] [--label LABEL]\n"
+          "\n"
+          "  suites   the shipped suites (name, sections, shapes, norms, domains, file)\n"
+          "  shapes   one row per section: model, domain, norm, hidden, layers, alpha,\n"
+          "           beta, affine, eps, layout and the token counts (each a case)\n"
+          "  kernels  every variant in the registry and whether this machine can run it\n"
+          "  runs     the runs stored in the results database\n"
+          "\n"
+          "options:\n"
+          "  -s, --suite LIST  suites by name (see 'list suites') or path, comma-separated;\n"
+          "                    default: every shipped suite\n"
+          "      --db PATH     results database (default " STORE_DEFAULT_PATH ")\n"
+          "      --limit N     only the N most recent runs\n"
+          "      --label L     only runs labelled L\n"
+          "  -h, --help        this help\n",
+          f);
+}
+
+/* A suite for listing: parsed without the memory bound, since listing a
+ * shape does not allocate it (run applies the bound). */
+static int load_suite(const char *name, suite *s)
+{
+    char path[1024];
+    dyt_err e;
+    if (suite_resolve(name, path, sizeof path, &e) || suite_parse_file(path, UINT64_MAX, s, &e)) {
+        fprintf(stderr, "dytbench: %s\n", e.msg);
+        return DYT_USAGE;
+    }
+    return DYT_OK;
+}
+
+static unsigned total_norms(const suite *s)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < s->n_models; i++)
+        n += s->models[i].layers;
+    return n;
+}
+
+static int list_suites(void)
+{
+    const char *const *names = suite_shipped_names();
+    printf("%-8s %8s %6s %6s  %-26s %s\n", "suite", "sections", "shapes", "norms", "domains",
+           "file");
+    for (size_t i = 0; names[i]; i++) {
+        suite s;
+        if (load_suite(names[i], &s))
+            return DYT_USAGE;
+        size_t shapes = 0;
+        int seen[DOMAIN_COUNT] = {0};
+        char domains[64] = "";
+        for (size_t m = 0; m < s.n_models; m++) {
+            shapes += s.models[m].n_tokens;
+            domain_kind d = s.models[m].domain;
+            if (!seen[d]) {
+                seen[d] = 1;
+                strncat(domains, domains[0] ? "," : "", sizeof domains - strlen(domains) - 1);
+                strncat(domains, domain_name(d), sizeof domains - strlen(domains) - 1);
+            }
+        }
+        printf("%-8s %8zu %6zu %6u  %-26s %s\n", s.name, s.n_models, shapes, total_norms(&s),
+               domains, s.path);
+        suite_free(&s);
+    }
+    printf("\nshapes = sections x token counts; norms = norm layers summed over sections.\n"
+           "Suites directory: %s (DYTBENCH_SUITES_DIR overrides). Any .suite file can be\n"
+           "passed by path; the format is in suites/README.md.\n",
+           suite_dir());
+    return DYT_OK;
+}
+
+static void format_tokens(const suite_model *m, char *buf, size_t n)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->n_tokens && o < n; i++) {
+        int w = snprintf(buf + o, n - o, "%s%zu%s%s", i ? ", " : "", m->tokens[i],
+                         m->token_labels[i][0] ? " " : "", m->token_labels[i]);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+static void print_shapes(const suite *s)
+{
+    int wm = (int)strlen("model");
+    for (size_t i = 0; i < s->n_models; i++)
+        wm = DYT_MAX(wm, (int)strlen(s->models[i].name));
+    printf("# %s (%s): %zu sections, %u norm layers\n", s->name, s->path, s->n_models,
+           total_norms(s));
+    printf("%-*s  %-6s  %-9s  %6s  %6s  %5s  %-4s  %-6s  %-7s  %-14s  %s\n", wm, "model", "domain",
+           "norm", "hidden", "layers", "alpha", "beta", "affine", "eps", "layout",
+           "tokens (rows per call, label)");
+    for (size_t i = 0; i < s->n_models; i++) {
+        const suite_model *m = &s->models[i];
+        char tokens[SUITE_MAX_TOKENS * 48];
+        format_tokens(m, tokens, sizeof tokens);
+        printf("%-*s  %-6s  %-9s  %6zu  %6u  %5g  %-4s  %-6s  %-7g  %-14s  %s\n", wm, m->name,
+               domain_name(m->domain), norm_name(m->norm), m->hidden, m->layers, m->alpha,
+               m->beta ? "yes" : "no", m->affine ? "yes" : "no", m->eps,
+               m->layout == LAYOUT_CHANNELS_FIRST ? "channels_first" : "channels_last", tokens);
+    }
+}
+
+static int list_shapes(const char *suites_arg)
+{
+    char *list = NULL;
+    if (suites_arg) {
+        list = strdup(suites_arg);
+    } else {
+        /* Every shipped suite. */
+        size_t len = 1;
+        for (const char *const *n = suite_shipped_names(); *n; n++)
+            len += strlen(*n) + 1;
+        list = calloc(1, len);
+        for (const char *const *n = suite_shipped_names(); list && *n; n++) {
+            if (list[0])
+                strcat(list, ",");
+            strcat(list, *n);
+        }
+    }
+    if (!list)
+        return cli_usage_error("list: out of memory");
+    int rc = DYT_OK, printed = 0;
+    char *save = NULL;
+    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        suite s;
+        if ((rc = load_suite(name, &s)))
+            break;
+        if (printed++)
+            putchar('\n');
+        print_shapes(&s);
+        suite_free(&s);
+    }
+    if (!rc && !printed)
+        rc = cli_usage_error("list shapes: --suite names no suite");
+    free(list);
+    return rc;
+}
+
+static void isa_string(unsigned isa, char *buf, size_t n)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{ISA_AVX2, "avx2"},
+                 {ISA_AVX512, "avx512"},
+                 {ISA_AVX512BF16, "avx512bf16"},
+                 {ISA_ONEDNN, "onednn"},
+                 {ISA_CUDA, "cuda"}};
+    buf[0] = '\0';
+    for (size_t i = 0; i < DYT_ARRAY_LEN(names); i++)
+        if (isa & names[i].bit) {
+            strncat(buf, buf[0] ? "+" : "", n - strlen(buf) - 1);
+            strncat(buf, names[i].name, n - strlen(buf) - 1);
+        }
+    if (!buf[0])
+        snprintf(buf, n, "-");
+}
+
+static int list_kernels(void)
+{
+    size_t count;
+    const kern_entry *r = kern_registry(&count);
+    if (count == 0) {
+        printf("No kernel variants are built into this binary.\n");
+        return DYT_OK;
+    }
+    printf("%-11s  %-9s  %-4s  %-5s  %-6s  %-17s  %-40s  %s\n", "variant", "norm", "pass", "dtype",
+           "device", "needs", "runs here", "note");
+    size_t supported = 0;
+    for (size_t i = 0; i < count; i++) {
+        char isa[96], why[256], runs[300];
+        isa_string(r[i].isa, isa, sizeof isa);
+        if (plan_unsupported_reason(&r[i], why, sizeof why))
+            snprintf(runs, sizeof runs, "no: %s", why);
+        else
+            snprintf(runs, sizeof runs, "yes"), supported++;
+        printf("%-11s  %-9s  %-4s  %-5s  %-6s  %-17s  %-40s  %s\n", r[i].name, norm_name(r[i].norm),
+               pass_name(r[i].pass), dtype_name(r[i].dtype),
+               r[i].device == DEVICE_CUDA ? "cuda" : "cpu", isa, runs, r[i].note ? r[i].note : "");
+    }
+    printf("\n%zu variants, %zu can run on this machine.\n", count, supported);
+    return DYT_OK;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "-";
+}
+
+static int list_runs(const char *db, int db_given, long limit, const char *label)
+{
+    struct stat sb;
+    if (stat(db, &sb) != 0) {
+        if (db_given)
+            return cli_usage_error("list runs: %s: no such database", db);
+        printf("No runs yet: %s does not exist ('dytbench run' creates it).\n", db);
+        return DYT_OK;
+    }
+    store *s;
+    dyt_err e;
+    if (store_open(db, 0, &s, &e))
+        return cli_usage_error("list runs: %s", e.msg);
+    /* The newest LIMIT runs (all when ?1 is -1), printed oldest first. */
+    static const char sql[] =
+        "SELECT * FROM ("
+        " SELECT r.id, r.label, r.status, r.started_at, r.ended_at, r.device, r.suites,"
+        "  (SELECT COUNT(*) FROM cases c WHERE c.run_id = r.id),"
+        "  m.hostname || ' (' || m.cpu_model || ', ' || m.cores || ' cores)'"
+        " FROM runs r JOIN machines m ON m.id = r.machine_id"
+        " WHERE ?2 IS NULL OR r.label = ?2"
+        " ORDER BY r.id DESC LIMIT ?1"
+        ") ORDER BY 1";
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+    if (rc == SQLITE_OK)
+        rc = label ? sqlite3_bind_text(st, 2, label, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, 2);
+    if (rc != SQLITE_OK) {
+        int r2 = cli_usage_error("list runs: %s: %s", db, sqlite3_errmsg(store_db(s)));
+        sqlite3_finalize(st);
+        store_close(s);
+        return r2;
+    }
+    int n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n++ == 0)
+            printf("%5s  %-16s  %-8s  %-20s  %-20s  %-6s  %-16s  %6s  %s\n", "id", "label",
+                   "status", "started", "ended", "device", "suites", "cases", "machine");
+        printf("%5lld  %-16s  %-8s  %-20s  %-20s  %-6s  %-16s  %6lld  %s\n",
+               (long long)sqlite3_column_int64(st, 0), col(st, 1), col(st, 2), col(st, 3),
+               col(st, 4), col(st, 5), col(st, 6), (long long)sqlite3_column_int64(st, 7),
+               col(st, 8));
+    }
+    int ret = DYT_OK;
+    if (rc != SQLITE_DONE)
+        ret = cli_usage_error("list runs: %s: %s", db, sqlite3_errmsg(store_db(s)));
+    else if (n == 0)
+        printf("No runs in %s%s%s.\n", db, label ? " labelled " : "", label ? label : "");
+    sqlite3_finalize(st);
+    store_close(s);
+    return ret;
+}
 
 int cmd_list(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error("'list' has not landed yet in this build");
+    static const struct option opts[] = {
+        {"suite", required_argument, NULL, 's'}, {"db", required_argument, NULL, 'd'},
+        {"limit", required_argument, NULL, 'n'}, {"label", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    };
+    const char *suites_arg = NULL, *db = STORE_DEFAULT_PATH, *label = NULL;
+    int db_given = 0;
+    long limit = 0;
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            suites_arg = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            db_given = 1;
+            break;
+        case 'n': {
+            char *end;
+            limit = strtol(optarg, &end, 10);
+            if (*end || end == optarg || limit <= 0)
+                return cli_usage_error("list: --limit needs a positive integer, got '%s'", optarg);
+            break;
+        }
+        case 'l':
+            label = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return DYT_OK;
+        case ':':
+            return cli_usage_error("list: option '%s' needs a value (see dytbench list --help)",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error("list: unknown option '%s' (see dytbench list --help)",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("list: say what to list: suites, shapes, kernels or runs "
+                               "(see dytbench list --help)");
+    if (optind + 1 < argc)
+        return cli_usage_error("list: unexpected argument '%s'", argv[optind + 1]);
+    const char *what = argv[optind];
+    int is_runs = !strcmp(what, "runs"), is_shapes = !strcmp(what, "shapes");
+    if (suites_arg && !is_shapes)
+        return cli_usage_error("list: --suite applies to 'list shapes'");
+    if ((db_given || limit || label) && !is_runs)
+        return cli_usage_error("list: --db, --limit and --label apply to 'list runs'");
+    if (!strcmp(what, "suites"))
+        return list_suites();
+    if (is_shapes)
+        return list_shapes(suites_arg);
+    if (!strcmp(what, "kernels"))
+        return list_kernels();
+    if (is_runs)
+        return list_runs(db, db_given, limit, label);
+    return cli_usage_error("list: unknown list '%s' (suites, shapes, kernels or runs)", what);
 }

@@ -1,9 +1,409 @@
-/* dytbench run: not landed yet (placeholder replaced by its stage). */
+/* dytbench run: parse options, load suites, build the plan, open the store
+ * and hand everything to the CPU (or CUDA) runner; then print the run id
+ * and a one-screen summary. With no arguments it runs suites/quick.suite
+ * into results/dytbench.db: the README's main job.
+ *
+ * Exit status: 0 complete; 1 some case failed verification or could not
+ * run (the run still completes and stores the rest); 2 usage/input/DB
+ * error; 128 + signal (130 Ctrl-C, 143 SIGTERM) when interrupted, the run
+ * then stored as 'aborted' with its finished cases kept. */
 #include "cli.h"
+#include "counters.h"
+#include "dyt_config.h"
+#include "kernels.h"
+#include "plan.h"
+#include "runner.h"
+#include "store.h"
+#include "suite.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: dytbench run [options]\n\n"
+        "Runs the cases of one or more suites (shape x norm x dtype x pass x variant x\n"
+        "threads), verifying each against ref before timing it, and stores every sample.\n"
+        "No options: the quick suite into " STORE_DEFAULT_PATH ".\n\n"
+        "What to run:\n"
+        "  --suite NAME|PATH[,...]  shipped suite (quick vision llm speech dna) or a file\n"
+        "  --model SUBSTR           only sections whose name contains SUBSTR\n"
+        "  --norm N[,N]             dyt, layernorm, rmsnorm (default: model's norm + dyt)\n"
+        "  --dtype D[,D]            fp32, bf16 (default fp32)\n"
+        "  --pass P[,P]             fwd, bwd (default both)\n"
+        "  --variant V[,V]|all      kernel variants (default: best supported)\n"
+        "  --threads N[,N]          thread counts (default: all cores)\n"
+        "  --device cpu|cuda        where to run (default cpu)\n"
+        "How to measure:\n"
+        "  --cache hot|cold         cold rotates buffer sets > 3x LLC (default hot)\n"
+        "  --metric time|instructions  time, or instruction counts under valgrind\n"
+        "  --max-noise F            stop when the 95% CI of the median is within F\n"
+        "                           of it (relative half-width; default 0.01)\n"
+        "  --min-samples N --max-samples N --min-time S --max-time S  per-case budget\n"
+        "                           (defaults 10, 10000, 0.05 s, 2 s)\n"
+        "  --quick                  short budgets: max-noise 0.02, max-time 0.5 s,\n"
+        "                           min-time 0.02 s, warm-up 0.01 s\n"
+        "  --seed N                 input generator seed (default 1)\n"
+        "  --llc-bytes SIZE         last-level cache size to assume (e.g. 32M)\n"
+        "  --papi-events E[,E]      PAPI events (default " COUNTERS_DEFAULT_PAPI ")\n"
+        "  --inject-slowdown V:PCT  make variant V PCT% slower (real extra work) --\n"
+        "                           only for validating the regression gate\n"
+        "Where and how to report:\n"
+        "  --db PATH                results database (default " STORE_DEFAULT_PATH ")\n"
+        "  --label TEXT             label of the run (compare/show accept it)\n"
+        "  -q, --quiet              no progress output\n"
+        "  -h, --help               this text\n\n"
+        "Exit: 0 ok; 1 a case failed verification; 2 usage/input error;\n"
+        "130/143 interrupted by SIGINT/SIGTERM (run stored as aborted).\n",
+        f);
+}
+
+/* Splits a comma list into up to max items (pointers into buf). */
+static int split(char *buf, const char **items, size_t max, size_t *n, const char *what)
+{
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (*n == max)
+            return cli_usage_error("run: too many %s (at most %zu)", what, max);
+        items[(*n)++] = t;
+    }
+    if (*n == 0)
+        return cli_usage_error("run: empty %s list", what);
+    return DYT_OK;
+}
+
+static int parse_count(const char *s, const char *opt, size_t *out)
+{
+    uint64_t v;
+    if (dyt_parse_size(s, &v) != 0 || v > 100000000)
+        return cli_usage_error("run: %s: '%s' is not a positive count", opt, s);
+    *out = (size_t)v;
+    return DYT_OK;
+}
+
+static int parse_secs(const char *s, const char *opt, double *out)
+{
+    if (dyt_parse_double(s, out) != 0 || *out < 0 || *out > 86400)
+        return cli_usage_error("run: %s: '%s' is not a time in seconds", opt, s);
+    return DYT_OK;
+}
+
+enum {
+    O_SUITE = 256, O_NORM, O_DTYPE, O_PASS, O_VARIANT, O_THREADS, O_CACHE, O_LABEL, O_DB,
+    O_QUICK, O_SEED, O_MAXNOISE, O_MINS, O_MAXS, O_MINT, O_MAXT, O_LLC, O_PAPI, O_METRIC,
+    O_DEVICE, O_MODEL, O_INJECT,
+};
+
+typedef struct {
+    char *suites, *norms, *dtypes, *passes, *variants, *threads;
+    const char *db, *model, *inject, *device;
+    int quick;
+    /* explicit budget options, applied after --quick */
+    const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
+} run_args;
+
+static int build_filter(run_args *a, plan_filter *f)
+{
+    const char *items[16];
+    size_t n;
+    memset(f, 0, sizeof *f);
+    if (a->norms) {
+        if (split(a->norms, items, NORM_COUNT, &n, "norms"))
+            return DYT_USAGE;
+        for (size_t i = 0; i < n; i++)
+            if (norm_from_name(items[i], &f->norms[f->n_norms++]) != 0)
+                return cli_usage_error("run: --norm: unknown norm '%s' (dyt, layernorm, rmsnorm)",
+                                       items[i]);
+    }
+    if (a->dtypes) {
+        if (split(a->dtypes, items, DTYPE_COUNT, &n, "dtypes"))
+            return DYT_USAGE;
+        for (size_t i = 0; i < n; i++)
+            if (dtype_from_name(items[i], &f->dtypes[f->n_dtypes++]) != 0)
+                return cli_usage_error("run: --dtype: unknown dtype '%s' (fp32, bf16)", items[i]);
+    }
+    if (a->passes) {
+        if (split(a->passes, items, PASS_COUNT, &n, "passes"))
+            return DYT_USAGE;
+        for (size_t i = 0; i < n; i++)
+            if (pass_from_name(items[i], &f->passes[f->n_passes++]) != 0)
+                return cli_usage_error("run: --pass: unknown pass '%s' (fwd, bwd)", items[i]);
+    }
+    if (a->variants) {
+        if (split(a->variants, f->variants, DYT_ARRAY_LEN(f->variants), &f->n_variants, "variants"))
+            return DYT_USAGE;
+    }
+    if (a->threads) {
+        if (split(a->threads, items, DYT_ARRAY_LEN(f->threads), &n, "thread counts"))
+            return DYT_USAGE;
+        for (size_t i = 0; i < n; i++) {
+            size_t t = 0;
+            if (parse_count(items[i], "--threads", &t) || t > 4096)
+                return cli_usage_error("run: --threads: '%s' is not a thread count", items[i]);
+            f->threads[f->n_threads++] = (int)t;
+        }
+    }
+    f->device = a->device && !strcmp(a->device, "cuda") ? DEVICE_CUDA : DEVICE_CPU;
+    f->model_filter = a->model;
+    return DYT_OK;
+}
+
+static int apply_budget(const run_args *a, runner_opts *o)
+{
+    if (a->quick) {
+        o->max_noise = 0.02;
+        o->max_time_s = 0.5;
+        o->min_time_s = 0.02;
+        o->warmup_s = 0.01;
+    }
+    if (a->max_noise && (dyt_parse_double(a->max_noise, &o->max_noise) || o->max_noise <= 0 ||
+                         o->max_noise >= 1))
+        return cli_usage_error("run: --max-noise: '%s' is not a fraction in (0, 1)", a->max_noise);
+    if (a->min_samples && parse_count(a->min_samples, "--min-samples", &o->min_samples))
+        return DYT_USAGE;
+    if (a->max_samples && parse_count(a->max_samples, "--max-samples", &o->max_samples))
+        return DYT_USAGE;
+    if (a->min_time && parse_secs(a->min_time, "--min-time", &o->min_time_s))
+        return DYT_USAGE;
+    if (a->max_time && parse_secs(a->max_time, "--max-time", &o->max_time_s))
+        return DYT_USAGE;
+    if (o->min_samples > o->max_samples)
+        return cli_usage_error("run: --min-samples %zu exceeds --max-samples %zu", o->min_samples,
+                               o->max_samples);
+    if (o->min_time_s > o->max_time_s)
+        return cli_usage_error("run: --min-time %g s exceeds --max-time %g s", o->min_time_s,
+                               o->max_time_s);
+    return DYT_OK;
+}
+
+static int parse_inject(const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    double pct;
+    if (!colon || colon == spec || dyt_parse_double(colon + 1, &pct) || pct <= 0 || pct > 1000)
+        return cli_usage_error("run: --inject-slowdown: want VARIANT:PCT (e.g. avx512:10), got '%s'",
+                               spec);
+    char v[32];
+    snprintf(v, sizeof v, "%.*s", (int)(colon - spec), spec);
+    kern_set_injected_slowdown(v, pct / 100.0);
+    fprintf(stderr, "dytbench: note: injecting a %.1f%% slowdown into variant %s "
+                    "(gate validation; these timings are not the kernel's own)\n", pct, v);
+    return DYT_OK;
+}
+
+/* Loads the suites, builds the plan and runs it; everything allocated here
+ * is released here. */
+static int run_plan(run_args *a, runner_opts *o)
+{
+    const char *names[16];
+    size_t n_names;
+    char *suites_copy = strdup(a->suites);
+    if (!suites_copy || split(suites_copy, names, DYT_ARRAY_LEN(names), &n_names, "suites")) {
+        free(suites_copy);
+        return DYT_USAGE;
+    }
+    suite sv[16];
+    size_t ns = 0;
+    dyt_err e = {{0}};
+    int rc = DYT_OK;
+    uint64_t h = DYT_HASH64_INIT;
+    for (size_t i = 0; i < n_names && rc == DYT_OK; i++) {
+        char path[1024];
+        rc = suite_resolve(names[i], path, sizeof path, &e);
+        if (rc == DYT_OK)
+            rc = suite_parse_file(path, 0, &sv[ns], &e);
+        if (rc == DYT_OK) {
+            h = dyt_hash64(&sv[ns].content_hash, sizeof sv[ns].content_hash, h);
+            ns++;
+        }
+    }
+    char hash[32];
+    /* One suite: its own content hash; several: a hash of their hashes in
+     * command-line order. */
+    snprintf(hash, sizeof hash, "%016" PRIx64, ns == 1 ? sv[0].content_hash : h);
+    plan p = {0};
+    plan_filter f;
+    if (rc == DYT_OK)
+        rc = build_filter(a, &f) ? DYT_USAGE : plan_build(sv, ns, &f, &p, &e);
+    if (rc == DYT_OK && p.n_cases == 0)
+        rc = dyt_errf(&e, DYT_USAGE, "no case matches the filters");
+    if (rc != DYT_OK) {
+        if (e.msg[0])
+            cli_usage_error("run: %s", e.msg);
+        goto out;
+    }
+
+    if (!strcmp(a->db, STORE_DEFAULT_PATH) && mkdir("results", 0777) != 0 && errno != EEXIST) {
+        rc = cli_usage_error("run: cannot create results/: %s", strerror(errno));
+        goto out;
+    }
+    store *s;
+    if ((rc = store_open(a->db, 1, &s, &e)) != DYT_OK) {
+        cli_usage_error("run: %s", e.msg);
+        goto out;
+    }
+    int64_t run_id = 0;
+    uint64_t t0 = dyt_now_ns();
+    if (f.device == DEVICE_CUDA) {
+#if DYT_HAVE_CUDA
+        rc = runner_cuda_run(&p, o, s, a->suites, hash, cli_command_line(), &run_id, &e);
+#else
+        rc = dyt_errf(&e, DYT_USAGE, "built without CUDA (rebuild with -Dcuda=enabled)");
+#endif
+    } else {
+        rc = runner_cpu_run(&p, o, s, a->suites, hash, cli_command_line(), &run_id, &e);
+    }
+    double secs = (double)(dyt_now_ns() - t0) / 1e9;
+    int sig = runner_stop_signal();
+    if (run_id > 0) {
+        if (!o->quiet || sig) {
+            printf("\n");
+            cli_show_cases(s, run_id, 1, stdout);
+        }
+        printf("\nrun %lld %s: %zu planned case(s) in %.1f s -> %s (dytbench show %lld --db %s)\n",
+               (long long)run_id, sig ? "aborted" : rc == DYT_USAGE ? "failed" : "complete",
+               p.n_cases, secs, a->db, (long long)run_id, a->db);
+    }
+    if (rc == DYT_USAGE)
+        cli_usage_error("run: %s", e.msg);
+    else if (rc == DYT_FAIL && !sig)
+        fprintf(stderr, "dytbench: run: some cases failed or were skipped (see above)\n");
+    store_close(s);
+    if (sig)
+        rc = 128 + sig;
+out:
+    plan_free(&p);
+    for (size_t i = 0; i < ns; i++)
+        suite_free(&sv[i]);
+    free(suites_copy);
+    return rc;
+}
 
 int cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error("'run' has not landed yet in this build");
+    static const struct option opts[] = {
+        {"suite", required_argument, NULL, O_SUITE},
+        {"norm", required_argument, NULL, O_NORM},
+        {"dtype", required_argument, NULL, O_DTYPE},
+        {"pass", required_argument, NULL, O_PASS},
+        {"variant", required_argument, NULL, O_VARIANT},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"cache", required_argument, NULL, O_CACHE},
+        {"label", required_argument, NULL, O_LABEL},
+        {"db", required_argument, NULL, O_DB},
+        {"quick", no_argument, NULL, O_QUICK},
+        {"seed", required_argument, NULL, O_SEED},
+        {"max-noise", required_argument, NULL, O_MAXNOISE},
+        {"min-samples", required_argument, NULL, O_MINS},
+        {"max-samples", required_argument, NULL, O_MAXS},
+        {"min-time", required_argument, NULL, O_MINT},
+        {"max-time", required_argument, NULL, O_MAXT},
+        {"llc-bytes", required_argument, NULL, O_LLC},
+        {"papi-events", required_argument, NULL, O_PAPI},
+        {"metric", required_argument, NULL, O_METRIC},
+        {"device", required_argument, NULL, O_DEVICE},
+        {"model", required_argument, NULL, O_MODEL},
+        {"inject-slowdown", required_argument, NULL, O_INJECT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    runner_opts o;
+    runner_opts_default(&o);
+    run_args a = {.db = STORE_DEFAULT_PATH, .device = "cpu"};
+    int oom = 0;
+    int rc = DYT_OK;
+    optind = 0;
+    int ch;
+    /* A repeated list option: the last one wins. */
+#define OWN(dst) (free(dst), oom |= !(dst = strdup(optarg)))
+    while (rc == DYT_OK && (ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_SUITE: OWN(a.suites); break;
+        case O_NORM: OWN(a.norms); break;
+        case O_DTYPE: OWN(a.dtypes); break;
+        case O_PASS: OWN(a.passes); break;
+        case O_VARIANT: OWN(a.variants); break;
+        case O_THREADS: OWN(a.threads); break;
+        case O_CACHE:
+            if (!strcmp(optarg, "hot"))
+                o.cache = CACHE_HOT;
+            else if (!strcmp(optarg, "cold"))
+                o.cache = CACHE_COLD;
+            else
+                rc = cli_usage_error("run: --cache: '%s' is not hot or cold", optarg);
+            break;
+        case O_LABEL: o.label = optarg; break;
+        case O_DB: a.db = optarg; break;
+        case O_QUICK: a.quick = 1; break;
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 0);
+            if (!*optarg || *end || errno || *optarg == '-')
+                rc = cli_usage_error("run: --seed: '%s' is not an unsigned integer", optarg);
+            o.seed = v;
+            break;
+        }
+        case O_MAXNOISE: a.max_noise = optarg; break;
+        case O_MINS: a.min_samples = optarg; break;
+        case O_MAXS: a.max_samples = optarg; break;
+        case O_MINT: a.min_time = optarg; break;
+        case O_MAXT: a.max_time = optarg; break;
+        case O_LLC:
+            if (dyt_parse_size(optarg, &o.llc_bytes_override) != 0)
+                rc = cli_usage_error("run: --llc-bytes: '%s' is not a size (e.g. 32M)", optarg);
+            break;
+        case O_PAPI: o.papi_events = optarg; break;
+        case O_METRIC:
+            if (!strcmp(optarg, "time"))
+                o.metric = METRIC_TIME;
+            else if (!strcmp(optarg, "instructions"))
+                o.metric = METRIC_INSTRUCTIONS;
+            else
+                rc = cli_usage_error("run: --metric: '%s' is not time or instructions", optarg);
+            break;
+        case O_DEVICE:
+            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
+                rc = cli_usage_error("run: --device: '%s' is not cpu or cuda", optarg);
+            a.device = optarg;
+            break;
+        case O_MODEL: a.model = optarg; break;
+        case O_INJECT: a.inject = optarg; break;
+        case 'q': o.quiet = 1; break;
+        case 'h':
+            usage(stdout);
+            rc = -1;
+            break;
+        default:
+            rc = cli_usage_error("run: bad option (see dytbench run --help)");
+        }
+    }
+#undef OWN
+    if (rc == DYT_OK && optind < argc)
+        rc = cli_usage_error("run: unexpected argument '%s' (suites go after --suite)",
+                             argv[optind]);
+    if (rc == DYT_OK && oom)
+        rc = cli_usage_error("run: out of memory");
+    if (rc == DYT_OK && !a.suites && !(a.suites = strdup("quick")))
+        rc = cli_usage_error("run: out of memory");
+    if (rc == DYT_OK)
+        rc = apply_budget(&a, &o);
+    if (rc == DYT_OK && a.inject)
+        rc = parse_inject(a.inject);
+    if (rc == DYT_OK)
+        rc = run_plan(&a, &o);
+    kern_set_injected_slowdown(NULL, 0);
+    free(a.suites);
+    free(a.norms);
+    free(a.dtypes);
+    free(a.passes);
+    free(a.variants);
+    free(a.threads);
+    return rc == -1 ? DYT_OK : rc;
 }

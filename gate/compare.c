@@ -1,1 +1,309 @@
-/* gate/compare.c: placeholder until its stage lands. */
+/* The gate's decision. Each matched case gets the ratio of medians
+ * cand/base with a bootstrap interval at confidence 1 - alpha and a
+ * two-sided Mann-Whitney U test on the raw samples; then
+ *
+ *   slower        p < alpha and the ratio > 1
+ *   faster        p < alpha and the ratio < 1
+ *   same          not significant, and the interval lies within
+ *                 +-threshold (a change that large is ruled out)
+ *   inconclusive  too few samples to ever reach p < alpha, or too noisy
+ *                 for either (the smallest detectable change is given)
+ *
+ * A slower case fails the gate (a regression) only when its interval's
+ * lower bound also exceeds 1 + threshold: significance alone would flag
+ * tiny real shifts that nobody asked about, and a big ratio alone would
+ * flag noise. Deterministic counters (callgrind instruction counts) have
+ * one exact value per case: any increase is "slower", and it fails the
+ * gate when it exceeds the threshold. */
+#include "gate.h"
+#include "stats.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *gate_verdict_name(gate_verdict v)
+{
+    static const char *const names[] = {"same", "faster", "slower", "inconclusive"};
+    return (unsigned)v < DYT_ARRAY_LEN(names) ? names[v] : "?";
+}
+
+void gate_opts_default(gate_opts *o)
+{
+    *o = (gate_opts){.metric = "time", .threshold = 0.05, .alpha = 0.01, .resamples = 2000,
+                     .seed = 1, .min_samples = 5};
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median_of(const double *x, size_t n)
+{
+    double *s = malloc(n * sizeof *s);
+    if (!s)
+        return NAN;
+    memcpy(s, x, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    double m = stats_quantile_sorted(s, n, 0.5);
+    free(s);
+    return m;
+}
+
+void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,
+                          const gate_opts *o, gate_result *res)
+{
+    res->p = res->ratio = res->ratio_lo = res->ratio_hi = NAN;
+    res->resolution = res->min_detectable = INFINITY;
+    res->regression = 0;
+    res->note[0] = '\0';
+    res->med_base = na ? median_of(a, na) : NAN;
+    res->med_cand = nb ? median_of(b, nb) : NAN;
+    /* The smallest two-sided p the exact U test can give is
+     * 2 / C(na+nb, na): with fewer samples no difference is ever
+     * significant at alpha. */
+    double log_min_p = na && nb ? log(2.0) - (lgamma((double)(na + nb) + 1) -
+                                             lgamma((double)na + 1) - lgamma((double)nb + 1))
+                                : 0;
+    if (na < o->min_samples || nb < o->min_samples || log_min_p >= log(o->alpha)) {
+        res->verdict = GATE_INCONCLUSIVE;
+        snprintf(res->note, sizeof res->note,
+                 "too few samples (%zu vs %zu; need at least %zu each): no change detectable", na,
+                 nb, o->min_samples);
+        if (na && nb)
+            res->ratio = res->med_cand / res->med_base;
+        return;
+    }
+    res->ratio = stats_ratio_ci(a, na, b, nb, 1.0 - o->alpha, o->resamples, o->seed,
+                                &res->ratio_lo, &res->ratio_hi);
+    stats_mwu u;
+    stats_mann_whitney(b, nb, a, na, &u);
+    res->p = u.p_two_sided;
+    if (!(res->ratio > 0) || isnan(res->ratio_lo)) {
+        res->verdict = GATE_INCONCLUSIVE;
+        snprintf(res->note, sizeof res->note, "medians not positive: no ratio");
+        return;
+    }
+    res->resolution = (res->ratio_hi - res->ratio_lo) / 2.0 / res->ratio;
+    res->min_detectable = o->threshold + res->resolution;
+    if (res->p < o->alpha && res->ratio > 1) {
+        res->verdict = GATE_SLOWER;
+        res->regression = res->ratio_lo - 1.0 > o->threshold;
+        if (!res->regression)
+            snprintf(res->note, sizeof res->note,
+                     "significant, but the slowdown may be under the %.1f%% threshold",
+                     100 * o->threshold);
+    } else if (res->p < o->alpha && res->ratio < 1) {
+        res->verdict = GATE_FASTER;
+    } else if (res->ratio_hi - 1.0 <= o->threshold && 1.0 - res->ratio_lo <= o->threshold) {
+        res->verdict = GATE_SAME;
+    } else {
+        res->verdict = GATE_INCONCLUSIVE;
+        snprintf(res->note, sizeof res->note,
+                 "too noisy: only a change beyond +-%.1f%% could be detected (a slowdown beyond "
+                 "%.1f%% would fail the gate)",
+                 100 * res->resolution, 100 * res->min_detectable);
+    }
+}
+
+void gate_compare_values(double base, double cand, const gate_opts *o, gate_result *res)
+{
+    res->p = NAN;
+    res->med_base = base;
+    res->med_cand = cand;
+    res->regression = 0;
+    res->note[0] = '\0';
+    res->resolution = 0;
+    res->min_detectable = o->threshold;
+    if (!(base > 0) || !isfinite(cand) || cand < 0) {
+        res->ratio = res->ratio_lo = res->ratio_hi = NAN;
+        res->verdict = base == cand ? GATE_SAME : GATE_INCONCLUSIVE;
+        if (res->verdict == GATE_INCONCLUSIVE)
+            snprintf(res->note, sizeof res->note, "base value %g: no ratio", base);
+        return;
+    }
+    res->ratio = res->ratio_lo = res->ratio_hi = cand / base;
+    if (cand > base) {
+        res->verdict = GATE_SLOWER;
+        res->regression = res->ratio - 1.0 > o->threshold;
+    } else if (cand < base) {
+        res->verdict = GATE_FASTER;
+    } else {
+        res->verdict = GATE_SAME;
+    }
+}
+
+static int add_warning(gate_report *r, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **w = realloc(r->warnings, (r->n_warnings + 1) * sizeof *w);
+    if (!w)
+        return -1;
+    r->warnings = w;
+    if (!(w[r->n_warnings] = strdup(buf)))
+        return -1;
+    r->n_warnings++;
+    return 0;
+}
+
+/* Attaches the latest calibrated noise of each case (this candidate's
+ * machine, by fingerprint so a second store's machine ids do not matter)
+ * and warns when the threshold is finer than it. */
+static void apply_calibration(gate_report *r, store *cal_db)
+{
+    for (size_t i = 0; i < r->n_results; i++)
+        r->results[i].cal_noise = NAN;
+    if (!cal_db || r->kind != GATE_METRIC_TIME)
+        return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(store_db(cal_db),
+                           "SELECT k.noise_rel, k.created_at FROM calibrations k "
+                           "JOIN machines m ON m.id = k.machine_id "
+                           "WHERE m.fingerprint = ? AND k.case_key = ? ORDER BY k.id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    size_t n_cal = 0, n_below = 0;
+    double worst = 0;
+    char when[32] = "";
+    for (size_t i = 0; i < r->n_results; i++) {
+        gate_result *g = &r->results[i];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, r->cand->machine_fp, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, g->cand->cal_key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            continue;
+        g->cal_noise = sqlite3_column_double(st, 0);
+        const unsigned char *t = sqlite3_column_text(st, 1);
+        if (t && strcmp((const char *)t, when) > 0)
+            snprintf(when, sizeof when, "%s", t);
+        n_cal++;
+        if (g->cal_noise > r->opts.threshold) {
+            n_below++;
+            worst = fmax(worst, g->cal_noise);
+        }
+    }
+    sqlite3_finalize(st);
+    if (n_cal == 0)
+        add_warning(r, "no A/A calibration of this machine for these cases "
+                       "(run `dytbench calibrate` to learn what it can resolve)");
+    else if (n_below)
+        add_warning(r,
+                    "threshold %.1f%% is below what this machine can resolve for %zu of %zu "
+                    "calibrated cases (A/A noise up to %.1f%%, calibration of %s): an A/A "
+                    "comparison could fail the gate; raise --threshold",
+                    100 * r->opts.threshold, n_below, n_cal, 100 * worst, when);
+}
+
+int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o, store *cal_db,
+                 gate_report *out, dyt_err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->opts = *o;
+    out->kind = strcmp(o->metric, "time") ? GATE_METRIC_COUNTER : GATE_METRIC_TIME;
+    out->base = base;
+    out->cand = cand;
+    out->results = calloc(base->n_cases + 1, sizeof *out->results);
+    out->only_base = calloc(base->n_cases + 1, sizeof *out->only_base);
+    out->only_cand = calloc(cand->n_cases + 1, sizeof *out->only_cand);
+    if (!out->results || !out->only_base || !out->only_cand) {
+        gate_report_free(out);
+        return dyt_errf(e, DYT_USAGE, "out of memory");
+    }
+    /* Matching marks candidate cases used; work on a private flag array so
+     * the loaded runs stay const. */
+    char *used = calloc(cand->n_cases + 1, 1);
+    if (!used) {
+        gate_report_free(out);
+        return dyt_errf(e, DYT_USAGE, "out of memory");
+    }
+    for (size_t i = 0; i < base->n_cases; i++) {
+        const gate_case *b = &base->cases[i];
+        const gate_case *c = NULL;
+        for (size_t j = 0; j < cand->n_cases && !c; j++)
+            if (!used[j] && !strcmp(cand->cases[j].key, b->key)) {
+                used[j] = 1;
+                c = &cand->cases[j];
+            }
+        if (!c) {
+            out->only_base[out->n_only_base++] = b;
+            continue;
+        }
+        gate_result *g = &out->results[out->n_results++];
+        g->base = b;
+        g->cand = c;
+        if (b->missing[0] || c->missing[0]) {
+            g->verdict = GATE_INCONCLUSIVE;
+            g->ratio = g->ratio_lo = g->ratio_hi = g->p = NAN;
+            g->med_base = g->med_cand = NAN;
+            g->resolution = g->min_detectable = INFINITY;
+            snprintf(g->note, sizeof g->note, "not compared: %s%s", b->missing[0] ? "base " : "candidate ",
+                     b->missing[0] ? b->missing : c->missing);
+        } else if (out->kind == GATE_METRIC_TIME) {
+            gate_compare_samples(b->x, b->n, c->x, c->n, o, g);
+        } else {
+            gate_compare_values(b->x[0], c->x[0], o, g);
+        }
+        out->n_regressions += g->regression != 0;
+        switch (g->verdict) {
+        case GATE_FASTER: out->n_faster++; break;
+        case GATE_SLOWER: out->n_slower++; break;
+        case GATE_SAME: out->n_same++; break;
+        default: out->n_inconclusive++; break;
+        }
+    }
+    for (size_t j = 0; j < cand->n_cases; j++)
+        if (!used[j])
+            out->only_cand[out->n_only_cand++] = &cand->cases[j];
+    free(used);
+
+    if (strcmp(base->status, "complete"))
+        add_warning(out, "base run %lld is %s, not complete", (long long)base->run_id,
+                    base->status);
+    if (strcmp(cand->status, "complete"))
+        add_warning(out, "candidate run %lld is %s, not complete", (long long)cand->run_id,
+                    cand->status);
+    if (strcmp(base->machine_fp, cand->machine_fp))
+        add_warning(out, "the runs come from different machines: differences may be the "
+                         "machines, not the code");
+    if (out->kind == GATE_METRIC_COUNTER) {
+        for (size_t i = 0; i < out->n_results; i++) {
+            const gate_result *g = &out->results[i];
+            if ((g->base->n && strcmp(g->base->source, "callgrind") &&
+                 strcmp(g->base->source, "cachegrind")) ||
+                (g->cand->n && strcmp(g->cand->source, "callgrind") &&
+                 strcmp(g->cand->source, "cachegrind"))) {
+                add_warning(out, "%s values from a hardware/OS source (not valgrind) are single "
+                                 "readings, compared as if exact; they are not deterministic",
+                            o->metric);
+                break;
+            }
+        }
+    }
+    if (out->n_results == 0)
+        add_warning(out, "no case matched between the two runs");
+    apply_calibration(out, cal_db);
+    return DYT_OK;
+}
+
+void gate_report_free(gate_report *r)
+{
+    free(r->results);
+    free(r->only_base);
+    free(r->only_cand);
+    for (size_t i = 0; i < r->n_warnings; i++)
+        free(r->warnings[i]);
+    free(r->warnings);
+    memset(r, 0, sizeof *r);
+}
+
+int gate_exit_code(const gate_report *r)
+{
+    return r->n_regressions ? DYT_FAIL : DYT_OK;
+}

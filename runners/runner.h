@@ -39,6 +39,10 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
 int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
                     const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
 
+/* The signal (SIGINT or SIGTERM) that ended the last run early, or 0. The
+ * CLI exits 128 + it (130 / 143), as a shell reports a killed command. */
+int runner_stop_signal(void);
+
 /* Instruction-count metric (run --metric instructions): measures one case's
  * kernel region under valgrind (runners/cpu/instructions.c) and fills
  * counters (source callgrind/cachegrind, per element). Returns the count. */

@@ -1,1 +1,124 @@
-/* stats/mannwhitney.c: placeholder until its stage lands. */
+/* The Mann-Whitney U test (Wilcoxon rank-sum), two-sided and one-sided, on
+ * raw timing samples. U of sample a counts the pairs (a_i, b_j) with
+ * a_i > b_j, ties counting one half; it is computed from mid-ranks.
+ *
+ * p-values: exact when there are no ties and the pooled size is small
+ * enough that the null distribution's counts fit in 64 bits (the number of
+ * arrangements is C(na+nb, na) <= C(60, 30) ~ 1.2e17); otherwise the normal
+ * approximation with the tie correction of the variance and a continuity
+ * correction of 1/2. The exact counts come from the generating function
+ * prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i) (the Gaussian binomial), expanded
+ * in integers: every partial product is itself a Gaussian binomial with
+ * non-negative coefficients no larger than the final total, so nothing
+ * overflows and nothing is rounded. */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXACT_MAX_TOTAL 60
+
+typedef struct {
+    double v;
+    int from_a;
+} tagged;
+
+static int cmp_tagged(const void *x, const void *y)
+{
+    double a = ((const tagged *)x)->v, b = ((const tagged *)y)->v;
+    return (a > b) - (a < b);
+}
+
+/* Counts of U = 0..m*n over the C(m+n, m) equally likely arrangements;
+ * freq has m*n+1 entries. */
+static void exact_counts(size_t m, size_t n, int64_t *freq)
+{
+    size_t top = m * n;
+    memset(freq, 0, (top + 1) * sizeof *freq);
+    freq[0] = 1;
+    for (size_t i = 1; i <= m; i++) {
+        size_t up = n + i;
+        for (size_t k = top; k >= up; k--) /* times (1 - q^(n+i)) */
+            freq[k] -= freq[k - up];
+        for (size_t k = i; k <= top; k++)  /* divided by (1 - q^i) */
+            freq[k] += freq[k - i];
+    }
+}
+
+void stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, stats_mwu *out)
+{
+    memset(out, 0, sizeof *out);
+    out->p_two_sided = out->p_greater = 1;
+    size_t n = na + nb;
+    if (na == 0 || nb == 0) {
+        out->u = NAN;
+        return;
+    }
+    tagged *t = malloc(n * sizeof *t);
+    if (!t) {
+        out->u = out->z = out->p_two_sided = out->p_greater = NAN;
+        return;
+    }
+    for (size_t i = 0; i < na; i++)
+        t[i] = (tagged){a[i], 1};
+    for (size_t j = 0; j < nb; j++)
+        t[na + j] = (tagged){b[j], 0};
+    qsort(t, n, sizeof *t, cmp_tagged);
+
+    /* Mid-ranks (1-based) and the tie term sum(t^3 - t). */
+    double rank_sum_a = 0, ties = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && t[j].v == t[i].v)
+            j++;
+        double mid = ((double)(i + 1) + (double)j) / 2.0;
+        for (size_t k = i; k < j; k++)
+            if (t[k].from_a)
+                rank_sum_a += mid;
+        double g = (double)(j - i);
+        ties += g * g * g - g;
+        i = j;
+    }
+    free(t);
+    double dna = (double)na, dnb = (double)nb;
+    double u = rank_sum_a - dna * (dna + 1) / 2.0;
+    out->u = u;
+    double mu = dna * dnb / 2.0;
+    double var = dna * dnb / 12.0 * (((double)n + 1) - ties / ((double)n * ((double)n - 1)));
+    out->z = var > 0 ? (u - mu) / sqrt(var) : 0;
+
+    if (ties == 0 && n <= EXACT_MAX_TOTAL) {
+        size_t top = na * nb;
+        int64_t *freq = malloc((top + 1) * sizeof *freq);
+        if (freq) {
+            exact_counts(na, nb, freq); /* symmetric in m and n */
+            /* Without ties U is an integer. */
+            size_t uu = (size_t)llround(u);
+            double total = 0, le = 0, ge = 0;
+            for (size_t k = 0; k <= top; k++) {
+                total += (double)freq[k];
+                if (k <= uu)
+                    le += (double)freq[k];
+                if (k >= uu)
+                    ge += (double)freq[k];
+            }
+            free(freq);
+            out->p_greater = ge / total;
+            double p2 = 2.0 * fmin(le, ge) / total;
+            out->p_two_sided = p2 > 1 ? 1 : p2;
+            return;
+        }
+    }
+    if (!(var > 0)) {
+        /* Every value tied: no evidence either way. */
+        out->p_greater = out->p_two_sided = 1;
+        return;
+    }
+    double sd = sqrt(var);
+    double d = u - mu;
+    /* Continuity correction towards the mean. */
+    double zc = (fabs(d) > 0.5 ? fabs(d) - 0.5 : 0) / sd;
+    out->p_two_sided = fmin(1.0, 2.0 * stats_norm_cdf(-zc));
+    out->p_greater = stats_norm_cdf(-(d - 0.5) / sd);
+}

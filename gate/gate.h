@@ -1,0 +1,116 @@
+/* The regression gate: loads two stored runs (from one or two stores),
+ * matches their cases on every axis, compares each matched case (ratio of
+ * medians with a bootstrap interval and a Mann-Whitney U test on the raw
+ * samples, or exact counter values for deterministic metrics), gives each a
+ * verdict, and decides the gate. Formatters write the same report as text,
+ * Markdown (pull-request comment), JSON and JUnit XML. The A/A calibration
+ * (gate/calibrate.c) stores per case how much this machine's noise lets the
+ * gate resolve; compare warns when the threshold is finer than that. */
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+#include "common.h"
+#include "store.h"
+
+typedef enum { GATE_SAME = 0, GATE_FASTER, GATE_SLOWER, GATE_INCONCLUSIVE } gate_verdict;
+const char *gate_verdict_name(gate_verdict v);
+
+typedef enum { GATE_METRIC_TIME = 0, GATE_METRIC_COUNTER } gate_metric_kind;
+
+typedef struct {
+    const char *metric;   /* "time", "instructions" or a counter name */
+    double threshold;     /* relative, 0.05 = 5% */
+    double alpha;         /* significance level of the U test, 0.01 */
+    unsigned resamples;   /* bootstrap resamples, 2000 */
+    uint64_t seed;        /* bootstrap seed, 1 */
+    size_t min_samples;   /* below this per side: inconclusive (5) */
+} gate_opts;
+void gate_opts_default(gate_opts *o);
+
+/* One case of a loaded run. The key names every axis. */
+typedef struct {
+    char key[320];        /* suite/model/norm/variant/dtype/pass/rowsxcols/tN/cache/device */
+    char cal_key[256];    /* model/norm/variant/dtype/pass/rows/cols/threads/cache (calibrations) */
+    char suite[64], model[64], norm[16], variant[32], dtype[8], pass[8], cache[8], device[8];
+    int64_t rows, cols;
+    int threads;
+    char status[16];
+    char error[160];
+    double *x;            /* samples (ns per call, excluded ones left out) or the counter value */
+    size_t n;
+    char source[16];      /* counter source ("callgrind", "papi"...), "" for time */
+    char missing[160];    /* why there is no value for the metric, "" if there is */
+    int used;             /* matched already */
+} gate_case;
+
+typedef struct {
+    int64_t run_id;
+    char db_path[512];
+    char label[128], git_rev[64], status[16], metric[16], started_at[32];
+    int64_t machine_id;
+    char machine_fp[80];
+    gate_case *cases;
+    size_t n_cases;
+} gate_run;
+
+/* Resolves SPEC: a run id, "latest", a label (the latest run with it), or
+ * "path.db:run" (a run of another store, opened read-only). default_db is
+ * the store to use otherwise (already open). Loads the run's cases with the
+ * values of metric. DYT_USAGE with the reason on bad input. */
+int gate_load_run(store *default_db, const char *spec, const char *metric, gate_run *out,
+                  dyt_err *e);
+void gate_run_free(gate_run *r);
+
+typedef struct {
+    const gate_case *base, *cand;
+    gate_verdict verdict;
+    int regression;          /* fails the gate */
+    double med_base, med_cand;
+    double ratio, ratio_lo, ratio_hi; /* cand / base; interval NaN for counters */
+    double p;                /* two-sided U-test p; NaN for counters */
+    double resolution;       /* relative half-width of the ratio interval */
+    double min_detectable;   /* smallest slowdown that could fail the gate here */
+    double cal_noise;        /* calibrated A/A noise of this case, NaN if none */
+    char note[200];
+} gate_result;
+
+typedef struct {
+    gate_opts opts;
+    gate_metric_kind kind;
+    const gate_run *base, *cand;
+    gate_result *results;
+    size_t n_results;
+    const gate_case **only_base, **only_cand; /* unmatched */
+    size_t n_only_base, n_only_cand;
+    size_t n_regressions, n_faster, n_slower, n_same, n_inconclusive;
+    char **warnings;
+    size_t n_warnings;
+} gate_report;
+
+/* Compares two loaded runs. cal_db: the store whose calibrations table to
+ * consult for the candidate's machine (NULL: none). */
+int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o, store *cal_db,
+                 gate_report *out, dyt_err *e);
+void gate_report_free(gate_report *r);
+/* Exit code of the gate: DYT_FAIL when any case is a regression. */
+int gate_exit_code(const gate_report *r);
+/* Compares one pair of sample arrays (time metric) into res; exposed for
+ * the tests and for the calibration. */
+void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,
+                          const gate_opts *o, gate_result *res);
+/* Compares one pair of exact counter values into res. */
+void gate_compare_values(double base, double cand, const gate_opts *o, gate_result *res);
+
+/* Output formats. */
+int gate_write_text(FILE *f, const gate_report *r);
+int gate_write_md(FILE *f, const gate_report *r);
+int gate_write_json(FILE *f, const gate_report *r, dyt_err *e);
+int gate_write_junit(FILE *f, const gate_report *r);
+
+/* A/A calibration (gate/calibrate.c): from the A/A pairs (a[i], b[i]) of
+ * runs of one build on this machine, per matched case the noise (the
+ * largest relative distance from 1 that an A/A interval of the ratio
+ * reached) and the smallest slowdown the gate would flag with o, stored in
+ * the calibrations table of s. Prints a summary to f (may be NULL). */
+int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, size_t n_pairs,
+                         const gate_opts *o, FILE *f, dyt_err *e);

@@ -1,0 +1,152 @@
+/* Internal interface between the files of the CPU runner (runners/cpu/):
+ * the adaptive sampler, the input/buffer-set builder, the progress line and
+ * the signal handling. Not part of the runner's public contract
+ * (runners/runner.h); tests of the runner stage include it to drive the
+ * sampler with synthetic sample streams. */
+#pragma once
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common.h"
+#include "kernels.h"
+#include "plan.h"
+#include "stats.h"
+#include "store.h"
+#include "runner.h"
+#include "counters.h"
+
+/* ---- sampling.c: the adaptive sampler ------------------------------------ */
+
+/* One sample: returns the time of one call in ns (batch total / batch) and
+ * sets *flags (STORE_SAMPLE_*); a negative return aborts sampling with an
+ * error (e.g. the kernel refused the call). */
+typedef double (*sampler_sample_fn)(void *ctx, int *flags);
+/* A clock for the budget (ns); NULL means dyt_now_ns. Tests pass a fake
+ * clock that advances by the synthetic samples' durations. */
+typedef uint64_t (*sampler_clock_fn)(void *ctx);
+
+typedef struct {
+    double max_noise;       /* relative half-width of the median's 95% CI */
+    size_t min_samples, max_samples;
+    uint64_t min_time_ns, max_time_ns;
+    sampler_sample_fn sample;
+    sampler_clock_fn clock;
+    void *ctx;
+    volatile sig_atomic_t *stop; /* nonzero: stop now ("interrupted"); may be NULL */
+} sampler_spec;
+
+typedef struct {
+    store_sample *samples; /* malloc'd, n entries */
+    size_t n;
+    const char *stop_reason; /* "noise" | "max_time" | "max_samples" | "interrupted" */
+    uint64_t elapsed_ns;
+    stats_summary st;        /* over the samples not excluded */
+    size_t n_excluded;
+} sampler_result;
+
+/* Takes samples until the stopping rule holds: (CI of the median within
+ * max_noise AND n >= min_samples AND elapsed >= min_time) OR elapsed >=
+ * max_time OR n >= max_samples. Returns DYT_OK (also when interrupted: see
+ * stop_reason), DYT_FAIL when a sample failed (message in e). */
+int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e);
+void sampler_result_free(sampler_result *r);
+
+/* Timer characteristics, measured once per run. */
+typedef struct {
+    double granularity_ns; /* smallest nonzero step between two readings */
+    double overhead_ns;    /* cost of one reading */
+} timer_info;
+void timer_measure(timer_info *t);
+/* The shortest a sample may be: max(20 us, 100 x granularity, 100 x overhead). */
+uint64_t timer_sample_target_ns(const timer_info *t);
+
+/* ---- buffers.c: inputs and buffer sets ----------------------------------- */
+
+typedef struct {
+    norm_args *sets;   /* n_sets argument structs, each with its own buffers */
+    size_t n_sets;
+    size_t set_bytes;  /* bytes allocated per set */
+    void **allocs;     /* every allocation, for freeing */
+    size_t n_allocs;
+} case_buffers;
+
+/* Allocates and fills the case's buffers: set 0 from the seeded generator
+ * (activations N(mu_c, 1) with per-channel offsets and rare outliers, gamma
+ * N(1, 0.1), beta N(0, 0.1), dy N(0, 1); for backward the saved statistics
+ * come from a forward `ref` call), then copies of it until the sets together
+ * exceed min_total_bytes (cold cache; 0 = one set). max_total_bytes bounds
+ * the total. Outputs are written once so no page fault lands in a sample. */
+int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
+                        uint64_t max_total_bytes, case_buffers *b, dyt_err *e);
+void case_buffers_free(case_buffers *b);
+/* The norm_args template of a case (shape, dtype, alpha, eps, flags). */
+void case_args_init(const plan_case *c, norm_args *a);
+
+/* ---- verify.c ------------------------------------------------------------ */
+
+/* Verifies the variant of c on a's inputs against `ref` (the real shape, or
+ * its first rows for huge shapes). Returns DYT_OK (passed, *max_err set),
+ * DYT_FAIL (wrong results: message in e) or DYT_USAGE (the variant refused
+ * the call: message in e). */
+int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
+                dyt_err *e);
+
+/* ---- case.c: pools, rooflines, one case ---------------------------------- */
+
+typedef struct {
+    int threads;
+    kern_pool *pool;
+    double ceiling_gbps; /* max(copy, scale) best; <= 0 unknown */
+} cpu_pool_entry;
+typedef struct {
+    cpu_pool_entry *v;
+    size_t n;
+} cpu_pools;
+
+/* One pool per distinct thread count of the plan; on_start pins. */
+int cpu_pools_create(const plan *p, kern_thread_init_fn on_start, void *user, cpu_pools *out,
+                     dyt_err *e);
+void cpu_pools_destroy(cpu_pools *ps);
+
+typedef struct progress progress;
+typedef struct {
+    const runner_opts *o;
+    store *s;
+    int64_t run_id;
+    uint64_t llc_bytes, mem_usable;
+    uint64_t sample_target_ns;
+    counters_session *counters;
+    progress *progress;
+} cpu_case_env;
+
+/* The bandwidth ceiling per pool (stored as rooflines copy and scale). */
+int cpu_measure_rooflines(cpu_pools *ps, const cpu_case_env *env, dyt_err *e);
+/* Runs and stores one case. *failed = 1 when it was stored as failed or
+ * skipped. Returns DYT_OK unless the store failed (message in e); an
+ * interruption (runner_stop_flag) abandons the case without storing it. */
+int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
+                 int *failed, dyt_err *e);
+
+/* ---- progress.c ---------------------------------------------------------- */
+
+struct progress {
+    int tty, quiet;
+    size_t total;
+    uint64_t t0;
+    size_t last_len;
+};
+void progress_init(progress *p, size_t total, int quiet, int want_tty);
+/* Case k (1-based) is starting. */
+void progress_case(progress *p, size_t k, const plan_case *c);
+/* A message line (failed case, roofline...); clears the progress line. */
+void progress_log(progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void progress_done(progress *p);
+
+/* ---- signals.c ----------------------------------------------------------- */
+
+/* Installs SIGINT/SIGTERM handlers that set runner_stop_flag (the first
+ * signal; a second one kills the process as usual) and restores the
+ * previous handlers on uninstall. */
+extern volatile sig_atomic_t runner_stop_flag;
+void runner_signals_install(void);
+void runner_signals_uninstall(void);

@@ -1,0 +1,156 @@
+/* The adaptive sampler of the CPU runner (nvbench's rule, on a CPU): take
+ * samples until the 95% confidence interval of the median is within
+ * --max-noise of it, subject to a minimum number of samples and time and a
+ * maximum of either. The sample itself is a callback so the same loop times
+ * kernels and, in tests, synthetic streams with known noise.
+ *
+ * Samples flagged with an involuntary context switch are KEPT in the
+ * statistics (excluded = 0) and only flagged: on a shared 2-core VM nearly
+ * every long sample meets one, excluding them would bias towards the short
+ * samples and could starve a case of samples, and the median with its
+ * order-statistic interval is already robust to the few that are inflated.
+ * The flag stays in the store so they can be excluded later by a query. */
+#include "cpu_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t default_clock(void *ctx)
+{
+    (void)ctx;
+    return dyt_now_ns();
+}
+
+void sampler_result_free(sampler_result *r)
+{
+    free(r->samples);
+    memset(r, 0, sizeof *r);
+}
+
+/* The statistics over the samples not excluded; returns whether the
+ * stopping rule's noise condition holds. */
+static int summarise(sampler_result *r, size_t min_samples, double max_noise, double *scratch)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (!r->samples[i].excluded)
+            scratch[m++] = r->samples[i].ns;
+    r->n_excluded = r->n - m;
+    if (m == 0) {
+        memset(&r->st, 0, sizeof r->st);
+        return 0;
+    }
+    stats_describe(scratch, m, 0.95, &r->st);
+    size_t lo, hi;
+    return m >= min_samples && stats_median_ci_ranks(m, 0.95, &lo, &hi) &&
+           isfinite(r->st.rel_ci_width) && r->st.rel_ci_width <= max_noise;
+}
+
+int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e)
+{
+    memset(r, 0, sizeof *r);
+    sampler_clock_fn clock = sp->clock ? sp->clock : default_clock;
+    size_t max_samples = sp->max_samples ? sp->max_samples : 1;
+    size_t cap = DYT_MIN(max_samples, (size_t)1024);
+    r->samples = malloc(cap * sizeof *r->samples);
+    double *scratch = malloc(cap * sizeof *scratch);
+    if (!r->samples || !scratch) {
+        free(scratch);
+        sampler_result_free(r);
+        return dyt_errf(e, DYT_FAIL, "out of memory for samples");
+    }
+    uint64_t t0 = clock(sp->ctx);
+    /* Checking convergence sorts the samples, so past the first few hundred
+     * it is done when the count has grown by ~2%, not after every sample:
+     * the check's cost stays a small fraction of sampling. */
+    size_t next_check = 0;
+    int rc = DYT_OK;
+    for (;;) {
+        if (sp->stop && *sp->stop) {
+            r->stop_reason = "interrupted";
+            break;
+        }
+        if (r->n == cap) {
+            size_t ncap = DYT_MIN(cap * 2, max_samples);
+            store_sample *ns = realloc(r->samples, ncap * sizeof *ns);
+            if (!ns) {
+                rc = dyt_errf(e, DYT_FAIL, "out of memory for %zu samples", ncap);
+                break;
+            }
+            r->samples = ns;
+            double *nscr = realloc(scratch, ncap * sizeof *nscr);
+            if (!nscr) {
+                rc = dyt_errf(e, DYT_FAIL, "out of memory for %zu samples", ncap);
+                break;
+            }
+            scratch = nscr;
+            cap = ncap;
+        }
+        int flags = 0;
+        double ns = sp->sample(sp->ctx, &flags);
+        if (!(ns >= 0)) {
+            if (!e || !e->msg[0])
+                dyt_errf(e, DYT_FAIL, "sample %zu failed", r->n);
+            rc = DYT_FAIL;
+            break;
+        }
+        r->samples[r->n].ns = ns;
+        r->samples[r->n].flags = flags;
+        r->samples[r->n].excluded = 0; /* see the file comment */
+        r->n++;
+        r->elapsed_ns = clock(sp->ctx) - t0;
+
+        int enough = r->n >= sp->min_samples && r->elapsed_ns >= sp->min_time_ns;
+        if (enough && r->n >= next_check) {
+            if (summarise(r, sp->min_samples, sp->max_noise, scratch)) {
+                r->stop_reason = "noise";
+                break;
+            }
+            next_check = r->n < 256 ? r->n + 1 : r->n + r->n / 50;
+        }
+        if (r->n >= max_samples) {
+            r->stop_reason = "max_samples";
+            break;
+        }
+        if (r->elapsed_ns >= sp->max_time_ns) {
+            r->stop_reason = "max_time";
+            break;
+        }
+    }
+    if (rc == DYT_OK && r->n > 0)
+        summarise(r, sp->min_samples, sp->max_noise, scratch);
+    free(scratch);
+    return rc;
+}
+
+void timer_measure(timer_info *t)
+{
+    /* Granularity: the smallest nonzero step seen between back-to-back
+     * readings. Overhead: the mean cost of a reading over a long run. */
+    double gran = INFINITY;
+    for (int rep = 0; rep < 2000; rep++) {
+        uint64_t a = dyt_now_ns(), b;
+        do
+            b = dyt_now_ns();
+        while (b == a);
+        if ((double)(b - a) < gran)
+            gran = (double)(b - a);
+    }
+    enum { N = 100000 };
+    uint64_t s = dyt_now_ns(), x = 0;
+    for (int i = 0; i < N; i++)
+        x ^= dyt_now_ns();
+    uint64_t f = dyt_now_ns();
+    (void)x;
+    t->granularity_ns = gran;
+    t->overhead_ns = (double)(f - s) / N;
+}
+
+uint64_t timer_sample_target_ns(const timer_info *t)
+{
+    double target = 20000.0;
+    target = fmax(target, 100.0 * t->granularity_ns);
+    target = fmax(target, 100.0 * t->overhead_ns);
+    return (uint64_t)target;
+}
