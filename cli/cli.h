@@ -13,6 +13,9 @@ int cmd_calibrate(int argc, char **argv);
 int cmd_machine(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_bench_kernels(int argc, char **argv);
+/* Hidden, internal: `dytbench __instr-case ...`, the callgrind child of
+ * `run --metric instructions` (cli/cmd_internal.c). Not listed in --help. */
+int cmd_internal_instr_case(int argc, char **argv);
 
 /* Prints `dytbench: <what>` to stderr and returns DYT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,9 +1,373 @@
-/* dytbench bench-kernels: not landed yet (placeholder replaced by its stage). */
+/* dytbench bench-kernels: every supported CPU variant's throughput on a
+ * DRAM-resident shape and a cache-resident one, beside the same process's
+ * STREAM-like copy and scale bandwidth (machine/bandwidth.h) at the same
+ * thread count on the same (pinned) pool. A quick look, not the runner:
+ * best and median of a few timed calls, bytes counted as the minimum the
+ * kernel must move (kern_min_bytes). Kernels are called through kern_call. */
+#include "bandwidth.h"
+#include "bf16.h"
 #include "cli.h"
+#include "common.h"
+#include "kernels.h"
+#include "machine.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: dytbench bench-kernels [--rows R --cols C] [--threads N] [--dtype fp32|bf16|all]\n"
+          "                              [--variant V] [--norm N] [--pass fwd|bwd|all] [--reps N]\n"
+          "                              [--llc-bytes B] [--no-pin]\n"
+          "\n"
+          "Times every supported CPU variant (ref excluded unless named) on a DRAM-resident\n"
+          "shape (default cols 4096, rows so that one activation array is >= 4x the LLC,\n"
+          "at least 8192) and a cache-resident one (256 x 1024), and prints GB/s beside\n"
+          "the copy and scale bandwidth measured on the same threads. GB/s counts the\n"
+          "minimum bytes a kernel must move: each input read once, each output written\n"
+          "once (kern_min_bytes); copy/scale count read + write, as STREAM does.\n"
+          "\n"
+          "options:\n"
+          "  -r, --rows R        rows of the large shape (instead of the LLC rule)\n"
+          "  -c, --cols C        cols of the large shape (default 4096)\n"
+          "  -t, --threads N     pool threads (default: all online CPUs)\n"
+          "  -d, --dtype D       fp32, bf16 or all (default all)\n"
+          "  -V, --variant V     only this variant\n"
+          "  -n, --norm N        dyt, layernorm or rmsnorm (default all)\n"
+          "  -p, --pass P        fwd, bwd or all (default all)\n"
+          "  -R, --reps N        timed calls per case, best and median kept (default 5;\n"
+          "                      a slow variant stops after ~2 s once it has 1)\n"
+          "  -L, --llc-bytes B   LLC size for the shape rule (default: machine probe)\n"
+          "      --no-pin        do not pin pool threads to cores\n"
+          "  -h, --help          this help\n",
+          f);
+}
+
+typedef struct {
+    size_t rows, cols;
+    dtype_kind dtype;
+    void *x, *y, *dy, *dx;
+    float *gamma, *beta, *dgamma, *dbeta, *mean, *rstd, dalpha;
+} bench_bufs;
+
+static void bufs_free(bench_bufs *b)
+{
+    dyt_free(b->x), dyt_free(b->y), dyt_free(b->dy), dyt_free(b->dx);
+    dyt_free(b->gamma), dyt_free(b->beta), dyt_free(b->dgamma), dyt_free(b->dbeta);
+    dyt_free(b->mean), dyt_free(b->rstd);
+    memset(b, 0, sizeof *b);
+}
+
+/* Fills x and dy on the pool threads (first touch where they are used):
+ * a cheap hash spread over [-2, 2), exact in the storage type. */
+static void fill_task(int index, int n, void *ctx)
+{
+    bench_bufs *b = ctx;
+    size_t r0, r1;
+    kern_split_rows(b->rows, index, n, &r0, &r1);
+    for (size_t i = r0 * b->cols; i < r1 * b->cols; i++) {
+        uint64_t h = (i + 1) * 0x9e3779b97f4a7c15ull;
+        float v = (float)((h >> 40) & 0xffff) / 16384.0f - 2.0f;
+        float w = (float)((h >> 16) & 0xffff) / 16384.0f - 2.0f;
+        if (b->dtype == DTYPE_F32) {
+            ((float *)b->x)[i] = v, ((float *)b->dy)[i] = w;
+            ((float *)b->y)[i] = 0, ((float *)b->dx)[i] = 0;
+        } else {
+            ((bf16_t *)b->x)[i] = f32_to_bf16(v), ((bf16_t *)b->dy)[i] = f32_to_bf16(w);
+            ((bf16_t *)b->y)[i] = 0, ((bf16_t *)b->dx)[i] = 0;
+        }
+    }
+}
+
+static int bufs_alloc(bench_bufs *b, size_t rows, size_t cols, dtype_kind d, kern_pool *pool)
+{
+    memset(b, 0, sizeof *b);
+    b->rows = rows, b->cols = cols, b->dtype = d;
+    size_t act = rows * cols * dtype_size(d);
+    b->x = dyt_alloc(act), b->y = dyt_alloc(act), b->dy = dyt_alloc(act), b->dx = dyt_alloc(act);
+    b->gamma = dyt_alloc(cols * 4), b->beta = dyt_alloc(cols * 4);
+    b->dgamma = dyt_alloc(cols * 4), b->dbeta = dyt_alloc(cols * 4);
+    b->mean = dyt_alloc(rows * 4), b->rstd = dyt_alloc(rows * 4);
+    if (!b->x || !b->y || !b->dy || !b->dx || !b->gamma || !b->beta || !b->dgamma || !b->dbeta ||
+        !b->mean || !b->rstd) {
+        bufs_free(b);
+        return -1;
+    }
+    for (size_t j = 0; j < cols; j++) {
+        b->gamma[j] = 1.0f + 0.001f * (float)(j % 7);
+        b->beta[j] = 0.01f * (float)(j % 5);
+    }
+    if (pool)
+        kern_pool_run(pool, fill_task, b);
+    else
+        fill_task(0, 1, b);
+    return 0;
+}
+
+static norm_args make_args(bench_bufs *b, norm_kind n)
+{
+    norm_args a = {0};
+    a.rows = b->rows, a.cols = b->cols, a.dtype = b->dtype;
+    a.alpha = 0.5f, a.eps = 1e-5f, a.has_beta = 1, a.affine = 1;
+    a.x = b->x, a.gamma = b->gamma, a.beta = b->beta, a.y = b->y;
+    a.mean = n == NORM_LAYERNORM ? b->mean : NULL;
+    a.rstd = n == NORM_DYT ? NULL : b->rstd;
+    a.dy = b->dy, a.dx = b->dx;
+    a.dgamma = b->dgamma, a.dbeta = n == NORM_RMSNORM ? NULL : b->dbeta;
+    a.dalpha = n == NORM_DYT ? &b->dalpha : NULL;
+    return a;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Times e: `reps` samples (fewer if slow), each of k calls so a sample
+ * lasts >= ~2 ms. Returns 0 and best/median GB/s, or -1 if refused. */
+static int time_variant(const kern_entry *e, const norm_args *a, const kern_exec *ex, int reps,
+                        uint64_t bytes, double *best, double *med)
+{
+    if (kern_call(e, a, ex) != 0) /* warm-up, and refusal check */
+        return -1;
+    uint64_t t0 = dyt_now_ns();
+    if (kern_call(e, a, ex) != 0)
+        return -1;
+    uint64_t one = dyt_now_ns() - t0;
+    int k = one >= 2000000 ? 1 : (int)(2000000 / (one ? one : 1)) + 1;
+    double *s = calloc((size_t)reps, sizeof *s);
+    if (!s)
+        return -1;
+    int n = 0;
+    uint64_t start = dyt_now_ns();
+    while (n < reps) {
+        t0 = dyt_now_ns();
+        for (int i = 0; i < k; i++)
+            kern_call(e, a, ex);
+        s[n++] = (double)bytes * k / (double)(dyt_now_ns() - t0);
+        if (dyt_now_ns() - start > 2000000000ull)
+            break;
+    }
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    *best = s[n - 1];
+    *med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    free(s);
+    return 0;
+}
+
+typedef struct {
+    const char *variant;
+    int norm, pass, dtype; /* -1 = all */
+    int reps;
+} bench_filter;
+
+/* One shape: bandwidth, then every matching variant. Returns 0, or 2 on
+ * allocation failure. */
+static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d, kern_pool *pool,
+                       const bench_filter *f)
+{
+    bench_bufs b;
+    if (bufs_alloc(&b, rows, cols, d, pool)) {
+        fprintf(stderr, "dytbench: bench-kernels: cannot allocate 4 x %zu x %zu %s\n", rows, cols,
+                dtype_name(d));
+        return DYT_USAGE;
+    }
+    kern_exec ex = {pool, NULL};
+    bandwidth_result bw;
+    dyt_err err = {{0}};
+    uint64_t act = (uint64_t)rows * cols * dtype_size(d);
+    int bw_reps = act >= (64u << 20) ? 7 : 201;
+    if (bandwidth_measure(pool, act, bw_reps, &bw, &err)) {
+        fprintf(stderr, "dytbench: bench-kernels: %s\n", err.msg);
+        bufs_free(&b);
+        return DYT_FAIL;
+    }
+    char sz[32];
+    dyt_fmt_bytes(sz, sizeof sz, (double)act);
+    printf("\n%s shape %zu x %zu %s (%s per activation array), %d thread%s\n", label, rows, cols,
+           dtype_name(d), sz, bw.threads, bw.threads > 1 ? "s" : "");
+    printf("  copy  %7.1f GB/s best, %7.1f median   scale %7.1f best, %7.1f median "
+           "(arrays of %s, %d reps)\n",
+           bw.copy_gbps_best, bw.copy_gbps_median, bw.scale_gbps_best, bw.scale_gbps_median, sz,
+           bw.reps);
+    printf("  %-10s %-5s %-4s %12s %12s %9s %11s\n", "norm", "pass", "", "GB/s best",
+           "GB/s median", "% copy", "ms/call");
+    size_t count;
+    const kern_entry *reg = kern_registry(&count);
+    for (int n = 0; n < NORM_COUNT; n++) {
+        if (f->norm >= 0 && f->norm != n)
+            continue;
+        for (int p = 0; p < PASS_COUNT; p++) {
+            if (f->pass >= 0 && f->pass != p)
+                continue;
+            norm_args a = make_args(&b, (norm_kind)n);
+            if (p == PASS_BWD && n != NORM_DYT) { /* the statistics backward reads */
+                const kern_entry *fw = kern_find((norm_kind)n, PASS_FWD, d, "ref");
+                const kern_entry *best = kern_best((norm_kind)n, PASS_FWD, d);
+                if (best)
+                    fw = best;
+                if (!fw || kern_call(fw, &a, &ex) != 0) {
+                    printf("  %-10s %-5s (no forward to make the statistics)\n", norm_name(n),
+                           pass_name(p));
+                    continue;
+                }
+            }
+            uint64_t bytes = kern_min_bytes((norm_kind)n, (pass_kind)p, d, rows, cols, 1, 1);
+            for (size_t i = 0; i < count; i++) {
+                const kern_entry *e = &reg[i];
+                if (e->norm != (norm_kind)n || e->pass != (pass_kind)p || e->dtype != d ||
+                    e->device != DEVICE_CPU || !kern_supported(e))
+                    continue;
+                if (f->variant ? strcmp(f->variant, e->name) : !strcmp(e->name, "ref"))
+                    continue;
+                double best, med;
+                if (time_variant(e, &a, &ex, f->reps, bytes, &best, &med)) {
+                    printf("  %-10s %-5s %-11s refused this shape\n", norm_name(n), pass_name(p),
+                           e->name);
+                    continue;
+                }
+                printf("  %-10s %-5s %-11s %6.1f %12.1f %8.0f%% %11.3f\n", norm_name(n),
+                       pass_name(p), e->name, best, med, 100.0 * best / bw.copy_gbps_best,
+                       (double)bytes / best * 1e-6);
+            }
+        }
+    }
+    bufs_free(&b);
+    return 0;
+}
+
+/* Best effort: a thread that cannot be pinned still runs (the header line
+ * says pinning was requested, the machine record says whether it works). */
+static int pin_start(int index, void *user)
+{
+    dyt_err e;
+    (void)machine_pin_thread(user, index, &e);
+    return 0;
+}
 
 int cmd_bench_kernels(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error("'bench-kernels' has not landed yet in this build");
+    static const struct option opts[] = {
+        {"rows", required_argument, NULL, 'r'},    {"cols", required_argument, NULL, 'c'},
+        {"threads", required_argument, NULL, 't'}, {"dtype", required_argument, NULL, 'd'},
+        {"variant", required_argument, NULL, 'V'}, {"norm", required_argument, NULL, 'n'},
+        {"pass", required_argument, NULL, 'p'},    {"reps", required_argument, NULL, 'R'},
+        {"llc-bytes", required_argument, NULL, 'L'}, {"no-pin", no_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    uint64_t rows = 0, cols = 4096, llc = 0, v;
+    int threads = 0, dtype = -1, pin = 1, c;
+    bench_filter f = {NULL, -1, -1, -1, 5};
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "r:c:t:d:V:n:p:R:L:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+        case 'c':
+        case 'L':
+            if (dyt_parse_size(optarg, &v) || v == 0)
+                return cli_usage_error("bench-kernels: --%s: want a positive size, got '%s'",
+                                       c == 'r' ? "rows" : c == 'c' ? "cols" : "llc-bytes", optarg);
+            *(c == 'r' ? &rows : c == 'c' ? &cols : &llc) = v;
+            break;
+        case 't':
+        case 'R':
+            if (dyt_parse_size(optarg, &v) || v == 0 || v > 4096)
+                return cli_usage_error("bench-kernels: --%s: want 1..4096, got '%s'",
+                                       c == 't' ? "threads" : "reps", optarg);
+            *(c == 't' ? &threads : &f.reps) = (int)v;
+            break;
+        case 'd': {
+            dtype_kind d;
+            if (strcmp(optarg, "all") == 0)
+                dtype = -1;
+            else if (dtype_from_name(optarg, &d) == 0 && d != DTYPE_F16)
+                dtype = (int)d;
+            else
+                return cli_usage_error("bench-kernels: --dtype: want fp32, bf16 or all, got '%s'",
+                                       optarg);
+            break;
+        }
+        case 'V':
+            f.variant = optarg;
+            break;
+        case 'n': {
+            norm_kind n;
+            if (norm_from_name(optarg, &n))
+                return cli_usage_error("bench-kernels: --norm: unknown norm '%s'", optarg);
+            f.norm = (int)n;
+            break;
+        }
+        case 'p': {
+            pass_kind p;
+            if (strcmp(optarg, "all") == 0)
+                f.pass = -1;
+            else if (pass_from_name(optarg, &p) == 0)
+                f.pass = (int)p;
+            else
+                return cli_usage_error("bench-kernels: --pass: want fwd, bwd or all, got '%s'",
+                                       optarg);
+            break;
+        }
+        case 'P':
+            pin = 0;
+            break;
+        case 'h':
+            usage(stdout);
+            return DYT_OK;
+        default:
+            usage(stderr);
+            return DYT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("bench-kernels: unexpected argument '%s'", argv[optind]);
+
+    dyt_err err = {{0}};
+    machine_info m;
+    machine_opts mo = {llc};
+    int have_m = machine_probe(&mo, &m, &err) == 0;
+    if (!llc)
+        llc = have_m && m.llc_bytes ? m.llc_bytes : (uint64_t)64 << 20;
+    if (threads == 0)
+        threads = have_m && m.cores > 0 ? m.cores : 1;
+
+    machine_pinner *pinner = pin ? machine_pinner_create(&err) : NULL;
+    kern_pool *pool = kern_pool_create(threads, pinner ? pin_start : NULL, pinner);
+    if (!pool) {
+        if (have_m)
+            machine_free(&m);
+        machine_pinner_destroy(pinner);
+        return cli_usage_error("bench-kernels: cannot create a pool of %d threads", threads);
+    }
+    printf("bench-kernels: %d thread%s (%s); LLC for the shape rule: %.0f MiB%s%s\n", threads,
+           threads > 1 ? "s" : "", pinner ? "pinned one per core, best effort" : "not pinned",
+           (double)llc / 1048576.0, have_m && m.llc_note[0] ? " -- " : "",
+           have_m ? m.llc_note : "");
+    printf("GB/s = minimum bytes a kernel must move (each input read once, each output written\n"
+           "once, kern_min_bytes) / time. copy and scale: read + write of fp32 arrays the size\n"
+           "of one activation array, STREAM-style; like the kernels they use streaming stores\n"
+           "when that array is >= 32 MiB and plain stores below. %% copy = best / copy best.\n");
+    int rc = 0;
+    for (int d = 0; d < 2 && rc == 0; d++) {
+        if (dtype >= 0 && dtype != d)
+            continue;
+        uint64_t esz = dtype_size((dtype_kind)d);
+        uint64_t r = rows;
+        if (!r) {
+            r = (4 * llc + cols * esz - 1) / (cols * esz);
+            if (r < 8192)
+                r = 8192;
+        }
+        rc = bench_shape("DRAM", (size_t)r, (size_t)cols, (dtype_kind)d, pool, &f);
+        if (rc == 0)
+            rc = bench_shape("cache", 256, 1024, (dtype_kind)d, pool, &f);
+    }
+    kern_pool_destroy(pool);
+    machine_pinner_destroy(pinner);
+    if (have_m)
+        machine_free(&m);
+    return rc;
 }

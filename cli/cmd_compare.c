@@ -1,9 +1,233 @@
-/* dytbench compare: not landed yet (placeholder replaced by its stage). */
+/* dytbench compare BASE CAND: the CI regression gate. Loads both runs (run
+ * id, label, "latest", or path.db:run for a run of another store), compares
+ * every matched case (gate/compare.c) and writes the report as text, md,
+ * json or junit. Exit 1 when some case is a regression (slower with
+ * p < alpha and the interval's lower bound beyond the threshold), 0
+ * otherwise, 2 on bad input. */
 #include "cli.h"
+#include "gate.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: dytbench compare BASE CAND [options]\n\n"
+          "BASE and CAND: a run id, 'latest', a label (the latest run with it), or\n"
+          "PATH.db:RUN for a run of another store.\n\n"
+          "  --threshold PCT   slowdown that fails the gate, in percent: 5 or 5% (default 5%)\n"
+          "  --alpha A         significance level of the Mann-Whitney U test (default 0.01);\n"
+          "                    the ratio interval is at confidence 1 - A\n"
+          "  --metric M        time (default), instructions (callgrind count per element, or\n"
+          "                    PAPI_TOT_INS), or any stored counter name\n"
+          "  --format F        text (default), md, json, junit\n"
+          "  -o, --output FILE write the report there instead of stdout\n"
+          "  --db PATH         the store (default " STORE_DEFAULT_PATH ")\n"
+          "  --resamples N     bootstrap resamples (default 2000)\n"
+          "  --seed N          bootstrap seed (default 1)\n"
+          "  --min-samples N   fewer samples per side is inconclusive (default 5)\n"
+          "  --noise-floor     a slowdown must also exceed the case's A/A noise stored by\n"
+          "                    `dytbench calibrate` for this machine to fail the gate\n"
+          "  -h, --help\n\n"
+          "Exit: 0 no regression, 1 regression, 2 bad input.\n",
+          f);
+}
+
+/* "5", "5%" and "0.5%" are percentages. */
+static int parse_pct(const char *s, double *out)
+{
+    char buf[64];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n + 1);
+    if (buf[n - 1] == '%')
+        buf[n - 1] = '\0';
+    double v;
+    if (dyt_parse_double(buf, &v) != 0 || !(v >= 0) || v >= 1000)
+        return -1;
+    *out = v / 100.0;
+    return 0;
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || *s == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Whether spec names a run of another store (PATH.db:RUN with the file
+ * present); gate_load_run makes the same decision. */
+static int is_external(const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec)
+        return 0;
+    char path[512];
+    size_t n = (size_t)(colon - spec);
+    if (n >= sizeof path)
+        return 0;
+    memcpy(path, spec, n);
+    path[n] = '\0';
+    return access(path, R_OK) == 0;
+}
 
 int cmd_compare(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error("'compare' has not landed yet in this build");
+    static const struct option longopts[] = {
+        {"threshold", required_argument, NULL, 't'},
+        {"alpha", required_argument, NULL, 'a'},
+        {"metric", required_argument, NULL, 'm'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"db", required_argument, NULL, 'd'},
+        {"resamples", required_argument, NULL, 'r'},
+        {"seed", required_argument, NULL, 's'},
+        {"min-samples", required_argument, NULL, 'n'},
+        {"noise-floor", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    gate_opts o;
+    gate_opts_default(&o);
+    const char *format = "text", *db_path = STORE_DEFAULT_PATH, *out_path = NULL;
+    int db_given = 0, c;
+    uint64_t u;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (parse_pct(optarg, &o.threshold) != 0)
+                return cli_usage_error("compare: --threshold '%s': expected a percentage like 5%%",
+                                       optarg);
+            break;
+        case 'a':
+            if (dyt_parse_double(optarg, &o.alpha) != 0 || !(o.alpha > 0 && o.alpha < 0.5))
+                return cli_usage_error("compare: --alpha '%s': expected a number in (0, 0.5)",
+                                       optarg);
+            break;
+        case 'm':
+            if (!*optarg)
+                return cli_usage_error("compare: --metric: empty name");
+            o.metric = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "text") && strcmp(optarg, "md") && strcmp(optarg, "json") &&
+                strcmp(optarg, "junit"))
+                return cli_usage_error("compare: --format '%s': expected text, md, json or junit",
+                                       optarg);
+            format = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'd':
+            db_path = optarg;
+            db_given = 1;
+            break;
+        case 'r':
+            if (parse_count(optarg, &u) != 0 || u < 100 || u > 1000000)
+                return cli_usage_error("compare: --resamples '%s': expected 100..1000000", optarg);
+            o.resamples = (unsigned)u;
+            break;
+        case 's':
+            if (parse_count(optarg, &u) != 0)
+                return cli_usage_error("compare: --seed '%s': expected an integer", optarg);
+            o.seed = u;
+            break;
+        case 'n':
+            if (parse_count(optarg, &u) != 0 || u < 2 || u > 100000)
+                return cli_usage_error("compare: --min-samples '%s': expected 2..100000", optarg);
+            o.min_samples = (size_t)u;
+            break;
+        case 'N':
+            o.noise_floor = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return DYT_OK;
+        default:
+            usage(stderr);
+            return DYT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        usage(stderr);
+        return cli_usage_error("compare: expected two runs, BASE and CAND (got %d)", argc - optind);
+    }
+    const char *base_spec = argv[optind], *cand_spec = argv[optind + 1];
+
+    /* The default store is needed to resolve a plain spec, and holds the
+     * calibrations; when both runs are external it is only consulted for
+     * calibrations if it exists. */
+    store *s = NULL;
+    dyt_err e = {{0}};
+    int need_db = !is_external(base_spec) || !is_external(cand_spec);
+    if (need_db || db_given || access(db_path, R_OK) == 0) {
+        if (store_open(db_path, 0, &s, &e) != DYT_OK) {
+            if (need_db || db_given)
+                return cli_usage_error("compare: %s", e.msg);
+            s = NULL;
+        }
+    }
+    gate_run base, cand;
+    if (gate_load_run(s, base_spec, o.metric, &base, &e) != DYT_OK) {
+        if (s)
+            store_close(s);
+        return cli_usage_error("compare: base '%s': %s", base_spec, e.msg);
+    }
+    if (gate_load_run(s, cand_spec, o.metric, &cand, &e) != DYT_OK) {
+        gate_run_free(&base);
+        if (s)
+            store_close(s);
+        return cli_usage_error("compare: candidate '%s': %s", cand_spec, e.msg);
+    }
+    gate_report rep;
+    int rc = gate_compare(&base, &cand, &o, s, &rep, &e);
+    if (rc != DYT_OK) {
+        gate_run_free(&base);
+        gate_run_free(&cand);
+        if (s)
+            store_close(s);
+        return cli_usage_error("compare: %s", e.msg);
+    }
+    FILE *f = stdout;
+    if (out_path && !(f = fopen(out_path, "w"))) {
+        rc = cli_usage_error("compare: cannot write %s", out_path);
+        goto done;
+    }
+    if (!strcmp(format, "md"))
+        rc = gate_write_md(f, &rep);
+    else if (!strcmp(format, "json"))
+        rc = gate_write_json(f, &rep, &e);
+    else if (!strcmp(format, "junit"))
+        rc = gate_write_junit(f, &rep);
+    else
+        rc = gate_write_text(f, &rep);
+    /* Warnings also go to stderr for machine formats, where a reader of
+     * stdout might not look for them. */
+    if (strcmp(format, "text") || f != stdout)
+        for (size_t i = 0; i < rep.n_warnings; i++)
+            fprintf(stderr, "dytbench: compare: warning: %s\n", rep.warnings[i]);
+    if (f != stdout && fclose(f) != 0)
+        rc = DYT_USAGE;
+    if (rc != DYT_OK)
+        rc = cli_usage_error("compare: writing the report failed%s%s", e.msg[0] ? ": " : "", e.msg);
+    else
+        rc = gate_exit_code(&rep);
+done:
+    gate_report_free(&rep);
+    gate_run_free(&base);
+    gate_run_free(&cand);
+    if (s)
+        store_close(s);
+    return rc;
 }

@@ -1,9 +1,94 @@
-/* dytbench report: not landed yet (placeholder replaced by its stage). */
+/* dytbench report [RUN|latest] [--vs RUN ...] [--db PATH] [--out DIR]:
+ * paper-style tables (report.md, tables.tex, results.csv), gnuplot figures
+ * and a self-contained index.html for a stored run, optionally beside other
+ * runs. The work is in report/ and plots/; this file parses options, opens
+ * the store read-only in spirit (nothing is written) and resolves run ids. */
 #include "cli.h"
+#include "report.h"
+#include "store.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: dytbench report [RUN|latest] [--vs RUN ...] [--db PATH] [--out DIR]\n"
+          "\n"
+          "Writes into DIR (default results/report-<run id>/):\n"
+          "  report.md     GitHub-flavoured tables\n"
+          "  tables.tex    booktabs tables (pdflatex)\n"
+          "  results.csv   one row per case (the columns of the store's v_results and more)\n"
+          "  index.html    one self-contained page with the tables and inline SVG figures\n"
+          "  figures/      each figure as SVG and PNG with its gnuplot script and data\n"
+          "\n"
+          "RUN is a run id, a run label (its latest run) or 'latest' (the default).\n"
+          "Options:\n"
+          "  --vs RUN       put the same cases of RUN beside this run's, with ratios (repeatable, up to 8)\n"
+          "  --db PATH      the results store (default " STORE_DEFAULT_PATH ")\n"
+          "  --out DIR      output folder\n"
+          "  --no-figures   write the tables only, without running gnuplot\n"
+          "  -h, --help     this help\n"
+          "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are still written.\n",
+          f);
+}
 
 int cmd_report(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error("'report' has not landed yet in this build");
+    static const struct option opts[] = {
+        {"vs", required_argument, NULL, 'v'},  {"db", required_argument, NULL, 'd'},
+        {"out", required_argument, NULL, 'o'}, {"no-figures", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+    };
+    const char *db = STORE_DEFAULT_PATH, *out = NULL, *vs_spec[REPORT_MAX_VS];
+    size_t n_vs = 0;
+    int no_figures = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'v':
+            if (n_vs == REPORT_MAX_VS)
+                return cli_usage_error("report: at most %d --vs runs", REPORT_MAX_VS);
+            vs_spec[n_vs++] = optarg;
+            break;
+        case 'd': db = optarg; break;
+        case 'o': out = optarg; break;
+        case 'n': no_figures = 1; break;
+        case 'h': usage(stdout); return DYT_OK;
+        default: usage(stderr); return DYT_USAGE;
+        }
+    }
+    if (argc - optind > 1)
+        return cli_usage_error("report: one run at a time (got '%s' and '%s'); use --vs for others",
+                               argv[optind], argv[optind + 1]);
+    const char *spec = optind < argc ? argv[optind] : "latest";
+
+    store *s;
+    dyt_err e;
+    if (store_open(db, 0, &s, &e))
+        return cli_usage_error("report: %s", e.msg);
+    report_opts o = {.gnuplot = no_figures ? "" : NULL, .log = stderr};
+    int rc = store_resolve_run(s, spec, &o.run_id, &e);
+    for (size_t i = 0; !rc && i < n_vs; i++) {
+        rc = store_resolve_run(s, vs_spec[i], &o.vs[i], &e);
+        o.n_vs++;
+    }
+    if (rc) {
+        store_close(s);
+        return cli_usage_error("report: %s", e.msg);
+    }
+    char dir[4096];
+    if (!out) {
+        snprintf(dir, sizeof dir, "results/report-%" PRId64, o.run_id);
+        out = dir;
+    }
+    o.out_dir = out;
+    rc = report_write(store_db(s), &o, &e);
+    store_close(s);
+    if (rc) {
+        fprintf(stderr, "dytbench: %s\n", e.msg);
+        return rc;
+    }
+    return DYT_OK;
 }

@@ -25,42 +25,41 @@
 
 static void usage(FILE *f)
 {
-    fputs(
-        "usage: dytbench run [options]\n\n"
-        "Runs the cases of one or more suites (shape x norm x dtype x pass x variant x\n"
-        "threads), verifying each against ref before timing it, and stores every sample.\n"
-        "No options: the quick suite into " STORE_DEFAULT_PATH ".\n\n"
-        "What to run:\n"
-        "  --suite NAME|PATH[,...]  shipped suite (quick vision llm speech dna) or a file\n"
-        "  --model SUBSTR           only sections whose name contains SUBSTR\n"
-        "  --norm N[,N]             dyt, layernorm, rmsnorm (default: model's norm + dyt)\n"
-        "  --dtype D[,D]            fp32, bf16 (default fp32)\n"
-        "  --pass P[,P]             fwd, bwd (default both)\n"
-        "  --variant V[,V]|all      kernel variants (default: best supported)\n"
-        "  --threads N[,N]          thread counts (default: all cores)\n"
-        "  --device cpu|cuda        where to run (default cpu)\n"
-        "How to measure:\n"
-        "  --cache hot|cold         cold rotates buffer sets > 3x LLC (default hot)\n"
-        "  --metric time|instructions  time, or instruction counts under valgrind\n"
-        "  --max-noise F            stop when the 95% CI of the median is within F\n"
-        "                           of it (relative half-width; default 0.01)\n"
-        "  --min-samples N --max-samples N --min-time S --max-time S  per-case budget\n"
-        "                           (defaults 10, 10000, 0.05 s, 2 s)\n"
-        "  --quick                  short budgets: max-noise 0.02, max-time 0.5 s,\n"
-        "                           min-time 0.02 s, warm-up 0.01 s\n"
-        "  --seed N                 input generator seed (default 1)\n"
-        "  --llc-bytes SIZE         last-level cache size to assume (e.g. 32M)\n"
-        "  --papi-events E[,E]      PAPI events (default " COUNTERS_DEFAULT_PAPI ")\n"
-        "  --inject-slowdown V:PCT  make variant V PCT% slower (real extra work) --\n"
-        "                           only for validating the regression gate\n"
-        "Where and how to report:\n"
-        "  --db PATH                results database (default " STORE_DEFAULT_PATH ")\n"
-        "  --label TEXT             label of the run (compare/show accept it)\n"
-        "  -q, --quiet              no progress output\n"
-        "  -h, --help               this text\n\n"
-        "Exit: 0 ok; 1 a case failed verification; 2 usage/input error;\n"
-        "130/143 interrupted by SIGINT/SIGTERM (run stored as aborted).\n",
-        f);
+    fputs("usage: dytbench run [options]\n\n"
+          "Runs the cases of one or more suites (shape x norm x dtype x pass x variant x\n"
+          "threads), verifying each against ref before timing it, and stores every sample.\n"
+          "No options: the quick suite into " STORE_DEFAULT_PATH ".\n\n"
+          "What to run:\n"
+          "  --suite NAME|PATH[,...]  shipped suite (quick vision llm speech dna) or a file\n"
+          "  --model SUBSTR           only sections whose name contains SUBSTR\n"
+          "  --norm N[,N]             dyt, layernorm, rmsnorm (default: model's norm + dyt)\n"
+          "  --dtype D[,D]            fp32, bf16 (default fp32)\n"
+          "  --pass P[,P]             fwd, bwd (default both)\n"
+          "  --variant V[,V]|all      kernel variants (default: best supported)\n"
+          "  --threads N[,N]          thread counts (default: all cores)\n"
+          "  --device cpu|cuda        where to run (default cpu)\n"
+          "How to measure:\n"
+          "  --cache hot|cold         cold rotates buffer sets > 3x LLC (default hot)\n"
+          "  --metric time|instructions  time, or instruction counts under valgrind\n"
+          "  --max-noise F            stop when the 95% CI of the median is within F\n"
+          "                           of it (relative half-width; default 0.01)\n"
+          "  --min-samples N --max-samples N --min-time S --max-time S  per-case budget\n"
+          "                           (defaults 10, 10000, 0.05 s, 2 s)\n"
+          "  --quick                  short budgets: max-noise 0.02, max-time 0.5 s,\n"
+          "                           min-time 0.02 s, warm-up 0.01 s\n"
+          "  --seed N                 input generator seed (default 1)\n"
+          "  --llc-bytes SIZE         last-level cache size to assume (e.g. 32M)\n"
+          "  --papi-events E[,E]      PAPI events (default " COUNTERS_DEFAULT_PAPI ")\n"
+          "  --inject-slowdown V:PCT  make variant V PCT% slower (real extra work) --\n"
+          "                           only for validating the regression gate\n"
+          "Where and how to report:\n"
+          "  --db PATH                results database (default " STORE_DEFAULT_PATH ")\n"
+          "  --label TEXT             label of the run (compare/show accept it)\n"
+          "  -q, --quiet              no progress output\n"
+          "  -h, --help               this text\n\n"
+          "Exit: 0 ok; 1 a case failed verification; 2 usage/input error;\n"
+          "130/143 interrupted by SIGINT/SIGTERM (run stored as aborted).\n",
+          f);
 }
 
 /* Splits a comma list into up to max items (pointers into buf). */
@@ -94,9 +93,28 @@ static int parse_secs(const char *s, const char *opt, double *out)
 }
 
 enum {
-    O_SUITE = 256, O_NORM, O_DTYPE, O_PASS, O_VARIANT, O_THREADS, O_CACHE, O_LABEL, O_DB,
-    O_QUICK, O_SEED, O_MAXNOISE, O_MINS, O_MAXS, O_MINT, O_MAXT, O_LLC, O_PAPI, O_METRIC,
-    O_DEVICE, O_MODEL, O_INJECT,
+    O_SUITE = 256,
+    O_NORM,
+    O_DTYPE,
+    O_PASS,
+    O_VARIANT,
+    O_THREADS,
+    O_CACHE,
+    O_LABEL,
+    O_DB,
+    O_QUICK,
+    O_SEED,
+    O_MAXNOISE,
+    O_MINS,
+    O_MAXS,
+    O_MINT,
+    O_MAXT,
+    O_LLC,
+    O_PAPI,
+    O_METRIC,
+    O_DEVICE,
+    O_MODEL,
+    O_INJECT,
 };
 
 typedef struct {
@@ -161,8 +179,8 @@ static int apply_budget(const run_args *a, runner_opts *o)
         o->min_time_s = 0.02;
         o->warmup_s = 0.01;
     }
-    if (a->max_noise && (dyt_parse_double(a->max_noise, &o->max_noise) || o->max_noise <= 0 ||
-                         o->max_noise >= 1))
+    if (a->max_noise &&
+        (dyt_parse_double(a->max_noise, &o->max_noise) || o->max_noise <= 0 || o->max_noise >= 1))
         return cli_usage_error("run: --max-noise: '%s' is not a fraction in (0, 1)", a->max_noise);
     if (a->min_samples && parse_count(a->min_samples, "--min-samples", &o->min_samples))
         return DYT_USAGE;
@@ -186,13 +204,15 @@ static int parse_inject(const char *spec)
     const char *colon = strrchr(spec, ':');
     double pct;
     if (!colon || colon == spec || dyt_parse_double(colon + 1, &pct) || pct <= 0 || pct > 1000)
-        return cli_usage_error("run: --inject-slowdown: want VARIANT:PCT (e.g. avx512:10), got '%s'",
-                               spec);
+        return cli_usage_error(
+            "run: --inject-slowdown: want VARIANT:PCT (e.g. avx512:10), got '%s'", spec);
     char v[32];
     snprintf(v, sizeof v, "%.*s", (int)(colon - spec), spec);
     kern_set_injected_slowdown(v, pct / 100.0);
-    fprintf(stderr, "dytbench: note: injecting a %.1f%% slowdown into variant %s "
-                    "(gate validation; these timings are not the kernel's own)\n", pct, v);
+    fprintf(stderr,
+            "dytbench: note: injecting a %.1f%% slowdown into variant %s "
+            "(gate validation; these timings are not the kernel's own)\n",
+            pct, v);
     return DYT_OK;
 }
 
@@ -266,7 +286,10 @@ static int run_plan(run_args *a, runner_opts *o)
             cli_show_cases(s, run_id, 1, stdout);
         }
         printf("\nrun %lld %s: %zu planned case(s) in %.1f s -> %s (dytbench show %lld --db %s)\n",
-               (long long)run_id, sig ? "aborted" : rc == DYT_USAGE ? "failed" : "complete",
+               (long long)run_id,
+               sig               ? "aborted"
+               : rc == DYT_USAGE ? "failed"
+                                 : "complete",
                p.n_cases, secs, a->db, (long long)run_id, a->db);
     }
     if (rc == DYT_USAGE)
@@ -324,12 +347,24 @@ int cmd_run(int argc, char **argv)
 #define OWN(dst) (free(dst), oom |= !(dst = strdup(optarg)))
     while (rc == DYT_OK && (ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (ch) {
-        case O_SUITE: OWN(a.suites); break;
-        case O_NORM: OWN(a.norms); break;
-        case O_DTYPE: OWN(a.dtypes); break;
-        case O_PASS: OWN(a.passes); break;
-        case O_VARIANT: OWN(a.variants); break;
-        case O_THREADS: OWN(a.threads); break;
+        case O_SUITE:
+            OWN(a.suites);
+            break;
+        case O_NORM:
+            OWN(a.norms);
+            break;
+        case O_DTYPE:
+            OWN(a.dtypes);
+            break;
+        case O_PASS:
+            OWN(a.passes);
+            break;
+        case O_VARIANT:
+            OWN(a.variants);
+            break;
+        case O_THREADS:
+            OWN(a.threads);
+            break;
         case O_CACHE:
             if (!strcmp(optarg, "hot"))
                 o.cache = CACHE_HOT;
@@ -338,9 +373,15 @@ int cmd_run(int argc, char **argv)
             else
                 rc = cli_usage_error("run: --cache: '%s' is not hot or cold", optarg);
             break;
-        case O_LABEL: o.label = optarg; break;
-        case O_DB: a.db = optarg; break;
-        case O_QUICK: a.quick = 1; break;
+        case O_LABEL:
+            o.label = optarg;
+            break;
+        case O_DB:
+            a.db = optarg;
+            break;
+        case O_QUICK:
+            a.quick = 1;
+            break;
         case O_SEED: {
             char *end;
             errno = 0;
@@ -350,16 +391,28 @@ int cmd_run(int argc, char **argv)
             o.seed = v;
             break;
         }
-        case O_MAXNOISE: a.max_noise = optarg; break;
-        case O_MINS: a.min_samples = optarg; break;
-        case O_MAXS: a.max_samples = optarg; break;
-        case O_MINT: a.min_time = optarg; break;
-        case O_MAXT: a.max_time = optarg; break;
+        case O_MAXNOISE:
+            a.max_noise = optarg;
+            break;
+        case O_MINS:
+            a.min_samples = optarg;
+            break;
+        case O_MAXS:
+            a.max_samples = optarg;
+            break;
+        case O_MINT:
+            a.min_time = optarg;
+            break;
+        case O_MAXT:
+            a.max_time = optarg;
+            break;
         case O_LLC:
             if (dyt_parse_size(optarg, &o.llc_bytes_override) != 0)
                 rc = cli_usage_error("run: --llc-bytes: '%s' is not a size (e.g. 32M)", optarg);
             break;
-        case O_PAPI: o.papi_events = optarg; break;
+        case O_PAPI:
+            o.papi_events = optarg;
+            break;
         case O_METRIC:
             if (!strcmp(optarg, "time"))
                 o.metric = METRIC_TIME;
@@ -373,9 +426,15 @@ int cmd_run(int argc, char **argv)
                 rc = cli_usage_error("run: --device: '%s' is not cpu or cuda", optarg);
             a.device = optarg;
             break;
-        case O_MODEL: a.model = optarg; break;
-        case O_INJECT: a.inject = optarg; break;
-        case 'q': o.quiet = 1; break;
+        case O_MODEL:
+            a.model = optarg;
+            break;
+        case O_INJECT:
+            a.inject = optarg;
+            break;
+        case 'q':
+            o.quiet = 1;
+            break;
         case 'h':
             usage(stdout);
             rc = -1;

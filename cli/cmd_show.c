@@ -22,7 +22,9 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
     static const char *sql =
         "SELECT c.seq, c.model, c.norm, c.pass, c.dtype, c.variant, c.threads, c.rows, c.cols,"
         " c.status, c.error, c.stop_reason, s.n, s.median_ns, s.rel_ci_width, s.gbps,"
-        " s.roofline_pct, c.token_label, c.batch, c.buffer_sets, c.max_err"
+        " s.roofline_pct, c.token_label, c.batch, c.buffer_sets, c.max_err,"
+        " (SELECT k.per_element FROM counters k WHERE k.case_id = c.id AND"
+        "  k.source = 'callgrind' AND k.name = 'instructions')"
         " FROM cases c LEFT JOIN stats s ON s.case_id = c.id"
         " WHERE c.run_id = ?1 ORDER BY c.seq";
     sqlite3_stmt *st;
@@ -32,10 +34,10 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
     }
     sqlite3_bind_int64(st, 1, run_id);
     if (brief)
-        fprintf(f, "%-22s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
+        fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
                 "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "%roof");
     else
-        fprintf(f, "%4s %-22s %-9s %-4s %-4s %-10s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
+        fprintf(f, "%4s %-26s %-9s %-4s %-4s %-10s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
                 "seq", "model", "norm", "pass", "dtype", "variant", "thr", "rows x cols", "median",
                 "+-CI", "GB/s", "%roof", "n", "batch", "stop", "status");
     int rows = 0, bad = 0;
@@ -51,20 +53,26 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
             if (sqlite3_column_type(st, 16) != SQLITE_NULL && sqlite3_column_double(st, 16) >= 0)
                 snprintf(roof, sizeof roof, "%.1f", sqlite3_column_double(st, 16));
         }
+        else if (sqlite3_column_type(st, 21) != SQLITE_NULL)
+            /* --metric instructions: no timing, instructions per element. */
+            snprintf(med, sizeof med, "%.2f ins/el", sqlite3_column_double(st, 21));
         const char *status = col_text(st, 9);
         char model[64];
         const char *tl = col_text(st, 17);
         snprintf(model, sizeof model, "%s%s%s", col_text(st, 1), *tl ? "/" : "", tl);
         if (brief)
-            fprintf(f, "%-22.22s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s%s%s\n", model,
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s%s%s\n", model,
                     col_text(st, 2), col_text(st, 3), col_text(st, 4), col_text(st, 5), shape, med,
-                    ci, gb, roof, strcmp(status, "ok") ? "  " : "", strcmp(status, "ok") ? status : "");
+                    ci, gb, roof, strcmp(status, "ok") ? "  " : "",
+                    strcmp(status, "ok") ? status : "");
         else
-            fprintf(f, "%4d %-22.22s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s %s\n",
-                    sqlite3_column_int(st, 0), model, col_text(st, 2), col_text(st, 3),
-                    col_text(st, 4), col_text(st, 5), sqlite3_column_int(st, 6), shape, med, ci, gb,
-                    roof, sqlite3_column_int(st, 12), sqlite3_column_int(st, 18),
-                    *col_text(st, 11) ? col_text(st, 11) : "-", status);
+            fprintf(
+                f,
+                "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s %s\n",
+                sqlite3_column_int(st, 0), model, col_text(st, 2), col_text(st, 3), col_text(st, 4),
+                col_text(st, 5), sqlite3_column_int(st, 6), shape, med, ci, gb, roof,
+                sqlite3_column_int(st, 12), sqlite3_column_int(st, 18),
+                *col_text(st, 11) ? col_text(st, 11) : "-", status);
         bad += strcmp(status, "ok") != 0;
     }
     sqlite3_finalize(st);
@@ -81,9 +89,9 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
     fprintf(f, "\n");
     while (sqlite3_step(st) == SQLITE_ROW)
         fprintf(f, "case %d (%s %s %s %s %s %lldx%lld) %s: %s\n", sqlite3_column_int(st, 0),
-                col_text(st, 1), col_text(st, 2), col_text(st, 3), col_text(st, 4),
-                col_text(st, 5), (long long)sqlite3_column_int64(st, 6),
-                (long long)sqlite3_column_int64(st, 7), col_text(st, 8), col_text(st, 9));
+                col_text(st, 1), col_text(st, 2), col_text(st, 3), col_text(st, 4), col_text(st, 5),
+                (long long)sqlite3_column_int64(st, 6), (long long)sqlite3_column_int64(st, 7),
+                col_text(st, 8), col_text(st, 9));
     sqlite3_finalize(st);
     return DYT_OK;
 }
@@ -151,7 +159,8 @@ static void usage(FILE *f)
           "95% CI of the median, GB/s, % of the bandwidth ceiling, samples, calls per\n"
           "sample, why sampling stopped, status; errors of failed cases below).\n\n"
           "  --db PATH   results database (default " STORE_DEFAULT_PATH ")\n"
-          "  -h, --help  this text\n", f);
+          "  -h, --help  this text\n",
+          f);
 }
 
 int cmd_show(int argc, char **argv)

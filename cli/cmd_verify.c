@@ -1,9 +1,293 @@
-/* dytbench verify: not landed yet (placeholder replaced by its stage). */
+/* dytbench verify: checks kernel variants against golden-vector files (and,
+ * with --random, against `ref` on random shapes) through the one harness in
+ * kernels/check.h, and prints one row per variant x norm x pass x dtype x
+ * source with the worst case. Exit 1 if any check fails, 2 on bad input. */
+#include "check.h"
 #include "cli.h"
+#include "dyt_config.h"
+#include "kernels.h"
+#include "vectors.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: dytbench verify [--vectors FILE]... [--variant NAME] [--threads N] [--random]\n"
+          "\n"
+          "Checks every kernel variant this machine supports against golden vectors\n"
+          "(PyTorch float64 answers) and, with --random, against the ref oracle on\n"
+          "random shapes (cols 1, 3, 4097, 8191, unaligned rows, mean-1e4 rows,\n"
+          "alpha <= 0). A variant is checked on the cases whose inputs are exact in its\n"
+          "storage type: the fp32 file checks fp32 variants, the bf16 file checks bf16\n"
+          "and fp32 variants. Error = max|variant - reference| / max(1, max|reference|);\n"
+          "tolerances: 1e-5 fp32, 2e-2 bf16, plus a bound growing with rows for\n"
+          "dgamma/dbeta/dalpha (docs/kernels.md).\n"
+          "\n"
+          "options:\n"
+          "  -v, --vectors FILE  a golden-vector file (repeatable); default: golden-fp32.txt\n"
+          "                      and golden-bf16.txt in $DYTBENCH_VECTORS_DIR, else in\n"
+          "                      " DYT_SOURCE_ROOT "/tests/vectors\n"
+          "  -V, --variant NAME  only this variant (ref, scalar, libm, avx2, avx512, ...)\n"
+          "  -t, --threads N     threads of the kernel pool (default 1)\n"
+          "  -r, --random        also check against ref on random shapes\n"
+          "  -h, --help          this help\n"
+          "\n"
+          "exit status: 0 all checked variants pass, 1 a check failed, 2 bad input\n",
+          f);
+}
+
+/* One table row: a variant on one source (file or random), over its cases. */
+typedef struct {
+    const kern_entry *e;
+    size_t checked, refused, inexact, failed;
+    double worst, tol, ratio;
+    char output[8], where[64], reason[192];
+} row;
+
+static void row_add(row *r, const kern_check_result *res, const char *where)
+{
+    if (res->skipped) {
+        if (strncmp(res->reason, "inputs not exact", 16) == 0)
+            r->inexact++;
+        else
+            r->refused++;
+        snprintf(r->reason, sizeof r->reason, "%s", res->reason);
+        return;
+    }
+    r->checked++;
+    r->failed += !res->pass;
+    double ratio = res->tol > 0 ? res->worst / res->tol : INFINITY;
+    if (!(ratio <= r->ratio) || r->checked == 1) {
+        r->ratio = ratio;
+        r->worst = res->worst;
+        r->tol = res->tol;
+        snprintf(r->output, sizeof r->output, "%s", res->output);
+        snprintf(r->where, sizeof r->where, "%s", where);
+    }
+}
+
+static void print_header(void)
+{
+    printf("%-10s %-9s %-4s %-5s %-16s %5s  %-46s %-6s %10s %10s  %s\n", "variant", "norm", "pass",
+           "dtype", "source", "cases", "worst case", "output", "error", "tolerance", "verdict");
+}
+
+/* Prints r; returns 1 if it failed. */
+static int print_row(const row *r, const char *source)
+{
+    const kern_entry *e = r->e;
+    printf("%-10s %-9s %-4s %-5s %-16.16s %5zu  ", e->name, norm_name(e->norm), pass_name(e->pass),
+           dtype_name(e->dtype), source, r->checked);
+    if (r->checked == 0) {
+        printf("%-46s %-6s %10s %10s  SKIP (%s)\n", "-", "-", "-", "-", r->reason);
+        return 0;
+    }
+    printf("%-46.46s %-6s %10.3g %10.3g  %s", r->where, r->output, r->worst, r->tol,
+           r->failed ? "FAIL" : "PASS");
+    if (r->failed)
+        printf(" (%zu of %zu cases)", r->failed, r->checked);
+    if (r->refused)
+        printf(" (%zu refused: %s)", r->refused, r->reason);
+    putchar('\n');
+    return r->failed != 0;
+}
+
+static int variant_selected(const kern_entry *e, const char *only)
+{
+    return !only || !strcmp(e->name, only);
+}
+
+/* Checks every selected variant on every case of one file. */
+static int verify_file(const char *path, const char *only, kern_pool *pool, int *failed,
+                       size_t *omitted)
+{
+    vec_file vf;
+    dyt_err err = {{0}};
+    if (vec_parse_file(path, &vf, &err) != DYT_OK)
+        return cli_usage_error("%s", err.msg);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t n;
+    const kern_entry *reg = kern_registry(&n);
+    int rc = DYT_OK;
+    for (size_t i = 0; i < n && rc == DYT_OK; i++) {
+        const kern_entry *e = &reg[i];
+        if (!variant_selected(e, only))
+            continue;
+        row r = {.e = e};
+        int any = 0;
+        if (e->device != DEVICE_CPU || !kern_supported(e)) {
+            for (size_t c = 0; c < vf.n && !any; c++)
+                any = vf.cases[c].norm == e->norm;
+            if (any) {
+                snprintf(r.reason, sizeof r.reason, "%s",
+                         e->device != DEVICE_CPU ? "not a CPU variant" : "CPU lacks its ISA");
+                print_row(&r, base);
+            }
+            continue;
+        }
+        for (size_t c = 0; c < vf.n; c++) {
+            const vec_case *vc = &vf.cases[c];
+            if (vc->norm != e->norm)
+                continue;
+            any = 1;
+            kern_check_result res;
+            if (kern_check_golden(e, vc, pool, &res, &err) != DYT_OK) {
+                rc = cli_usage_error("%s: %s", path, err.msg);
+                break;
+            }
+            char where[64];
+            vec_case_describe(vc, where, sizeof where);
+            row_add(&r, &res, where);
+        }
+        if (!any || rc != DYT_OK)
+            continue;
+        if (r.checked == 0 && r.refused == 0) {
+            (*omitted)++; /* no case exact in this storage type */
+            continue;
+        }
+        *failed |= print_row(&r, base);
+    }
+    vec_file_free(&vf);
+    return rc;
+}
+
+static const struct {
+    size_t rows, cols;
+    double mean, spread;
+    float alpha;
+    int misalign;
+    const char *what;
+} random_shapes[] = {
+    {7, 1, 0, 1, 0.5f, 0, "cols=1"},
+    {5, 3, 0, 1, 0.5f, 1, "cols=3 unaligned"},
+    {3, 4097, 0, 1, 0.8f, 1, "cols=4097 unaligned"},
+    {2, 8191, 0, 2, 1.5f, 0, "cols=8191"},
+    {37, 96, 0, 1, -0.7f, 1, "alpha<0 unaligned"},
+    {9, 40, 0, 1, 0.0f, 0, "alpha=0"},
+    {4, 1000, 1e4, 1, 0.5f, 0, "mean 1e4, unit spread"},
+    {256, 64, 0, 3, 2.0f, 0, "256 rows, wide x"},
+};
+
+static int verify_random(const char *only, kern_pool *pool, int *failed)
+{
+    size_t n;
+    const kern_entry *reg = kern_registry(&n);
+    for (size_t i = 0; i < n; i++) {
+        const kern_entry *e = &reg[i];
+        if (!variant_selected(e, only) || e->device != DEVICE_CPU)
+            continue;
+        row r = {.e = e};
+        if (!kern_supported(e)) {
+            snprintf(r.reason, sizeof r.reason, "CPU lacks its ISA");
+            print_row(&r, "random");
+            continue;
+        }
+        for (size_t s = 0; s < DYT_ARRAY_LEN(random_shapes); s++) {
+            kern_check_random_spec sp = {random_shapes[s].rows, random_shapes[s].cols,
+                                         random_shapes[s].mean, random_shapes[s].spread,
+                                         random_shapes[s].alpha, 1000 + s, random_shapes[s].misalign};
+            kern_check_result res;
+            dyt_err err = {{0}};
+            if (kern_check_random(e, &sp, pool, &res, &err) != DYT_OK)
+                return cli_usage_error("random check of %s: %s", e->name, err.msg);
+            char where[64];
+            snprintf(where, sizeof where, "%zux%zu %s", sp.rows, sp.cols, random_shapes[s].what);
+            row_add(&r, &res, where);
+        }
+        *failed |= print_row(&r, "random");
+    }
+    return DYT_OK;
+}
+
+static int default_vectors(char paths[2][1024])
+{
+    const char *dir = getenv("DYTBENCH_VECTORS_DIR");
+    char def[1024];
+    if (!dir || !*dir) {
+        snprintf(def, sizeof def, "%s/tests/vectors", DYT_SOURCE_ROOT);
+        dir = def;
+    }
+    snprintf(paths[0], 1024, "%.999s/golden-fp32.txt", dir);
+    snprintf(paths[1], 1024, "%.999s/golden-bf16.txt", dir);
+    return 2;
+}
 
 int cmd_verify(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error("'verify' has not landed yet in this build");
+    static const struct option opts[] = {
+        {"vectors", required_argument, 0, 'v'}, {"variant", required_argument, 0, 'V'},
+        {"threads", required_argument, 0, 't'}, {"random", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    const char *files[16];
+    size_t n_files = 0;
+    const char *only = NULL;
+    int threads = 1, random = 0, c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "v:V:t:rh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'v':
+            if (n_files == DYT_ARRAY_LEN(files))
+                return cli_usage_error("verify: at most %zu --vectors files", DYT_ARRAY_LEN(files));
+            files[n_files++] = optarg;
+            break;
+        case 'V':
+            only = optarg;
+            break;
+        case 't': {
+            uint64_t t;
+            if (dyt_parse_size(optarg, &t) != 0 || t < 1 || t > 1024)
+                return cli_usage_error("verify: --threads wants 1..1024, got '%s'", optarg);
+            threads = (int)t;
+            break;
+        }
+        case 'r':
+            random = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return DYT_OK;
+        default:
+            usage(stderr);
+            return DYT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("verify: unexpected argument '%s'", argv[optind]);
+    if (only) {
+        size_t n, hit = 0;
+        const kern_entry *reg = kern_registry(&n);
+        for (size_t i = 0; i < n; i++)
+            hit += !strcmp(reg[i].name, only);
+        if (!hit)
+            return cli_usage_error("verify: no variant named '%s' (see dytbench list kernels)", only);
+    }
+    char defpaths[2][1024];
+    if (n_files == 0) {
+        n_files = (size_t)default_vectors(defpaths);
+        files[0] = defpaths[0];
+        files[1] = defpaths[1];
+    }
+    kern_pool *pool = threads > 1 ? kern_pool_create(threads, NULL, NULL) : NULL;
+    if (threads > 1 && !pool)
+        return cli_usage_error("verify: cannot create a pool of %d threads", threads);
+    int failed = 0, rc = DYT_OK;
+    size_t omitted = 0;
+    printf("# error = max|variant - reference| / max(1, max|reference|); threads %d\n", threads);
+    print_header();
+    for (size_t i = 0; i < n_files && rc == DYT_OK; i++)
+        rc = verify_file(files[i], only, pool, &failed, &omitted);
+    if (rc == DYT_OK && random)
+        rc = verify_random(only, pool, &failed);
+    kern_pool_destroy(pool);
+    if (rc != DYT_OK)
+        return rc;
+    if (omitted)
+        printf("# %zu variant rows not shown: no case of their file is exact in their storage "
+               "type\n", omitted);
+    printf("# %s\n", failed ? "FAILED" : "all checked variants pass");
+    return failed ? DYT_FAIL : DYT_OK;
 }

@@ -72,6 +72,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return DYT_OK;
     }
+    /* Hidden: the callgrind child of `run --metric instructions`. */
+    if (!strcmp(cmd, "__instr-case"))
+        return cmd_internal_instr_case(argc - 1, argv + 1);
     for (size_t i = 0; i < DYT_ARRAY_LEN(commands); i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);

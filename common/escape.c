@@ -1,5 +1,6 @@
 /* Escaping for HTML, LaTeX, Markdown, CSV and gnuplot strings. Each function
- * writes the escaped form of s to f; NULL prints nothing. */
+ * writes the escaped form of s to f; NULL prints nothing. Owned by the report
+ * stage, which runs every string from the store through these. */
 #include "escape.h"
 
 #include <string.h>
@@ -18,9 +19,37 @@ void esc_html(FILE *f, const char *s)
     }
 }
 
+/* UTF-8 characters the report's own text uses, spelled so that pdflatex
+ * needs no extra package; other UTF-8 passes through to inputenc. */
+static const struct {
+    const char *utf8, *tex;
+} latex_utf8[] = {
+    {"\xc2\xb5", "\\textmu{}"},          /* µ */
+    {"\xc3\x97", "\\texttimes{}"},       /* × */
+    {"\xc2\xb1", "\\textpm{}"},          /* ± */
+    {"\xe2\x80\x93", "--"},              /* – */
+    {"\xe2\x80\x94", "---"},             /* — */
+    {"\xe2\x88\x92", "\\textminus{}"},   /* − */
+    {"\xe2\x89\xa4", "\\ensuremath{\\leq}"}, /* ≤ */
+    {"\xe2\x89\xa5", "\\ensuremath{\\geq}"}, /* ≥ */
+    {"\xce\xb1", "\\ensuremath{\\alpha}"},  /* α */
+    {"\xce\xa3", "\\ensuremath{\\Sigma}"},  /* Σ */
+};
+
 void esc_latex(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
+        if ((unsigned char)*s >= 0x80) {
+            size_t k = 0;
+            for (; k < sizeof latex_utf8 / sizeof latex_utf8[0]; k++)
+                if (!strncmp(s, latex_utf8[k].utf8, strlen(latex_utf8[k].utf8)))
+                    break;
+            if (k < sizeof latex_utf8 / sizeof latex_utf8[0]) {
+                fputs(latex_utf8[k].tex, f);
+                s += strlen(latex_utf8[k].utf8) - 1;
+                continue;
+            }
+        }
         switch (*s) {
         case '#': case '$': case '%': case '&': case '_': case '{': case '}':
             fputc('\\', f);
@@ -33,6 +62,10 @@ void esc_latex(FILE *f, const char *s)
         case '>': fputs("\\textgreater{}", f); break;
         case '|': fputs("\\textbar{}", f); break;
         case '"': fputs("\\textquotedbl{}", f); break;
+        /* T1 ligatures would change these: -- is a dash, `` '' are quotes */
+        case '-': fputs(s[1] == '-' ? "-{}" : "-", f); break;
+        case '`': fputs("\\textasciigrave{}", f); break;
+        case '\'': fputs("\\textquotesingle{}", f); break;
         case '\n': fputc(' ', f); break;
         default: fputc(*s, f);
         }

@@ -31,8 +31,12 @@ const char *gate_verdict_name(gate_verdict v)
 
 void gate_opts_default(gate_opts *o)
 {
-    *o = (gate_opts){.metric = "time", .threshold = 0.05, .alpha = 0.01, .resamples = 2000,
-                     .seed = 1, .min_samples = 5};
+    *o = (gate_opts){.metric = "time",
+                     .threshold = 0.05,
+                     .alpha = 0.01,
+                     .resamples = 2000,
+                     .seed = 1,
+                     .min_samples = 5};
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -66,7 +70,7 @@ void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb
      * 2 / C(na+nb, na): with fewer samples no difference is ever
      * significant at alpha. */
     double log_min_p = na && nb ? log(2.0) - (lgamma((double)(na + nb) + 1) -
-                                             lgamma((double)na + 1) - lgamma((double)nb + 1))
+                                              lgamma((double)na + 1) - lgamma((double)nb + 1))
                                 : 0;
     if (na < o->min_samples || nb < o->min_samples || log_min_p >= log(o->alpha)) {
         res->verdict = GATE_INCONCLUSIVE;
@@ -77,8 +81,8 @@ void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb
             res->ratio = res->med_cand / res->med_base;
         return;
     }
-    res->ratio = stats_ratio_ci(a, na, b, nb, 1.0 - o->alpha, o->resamples, o->seed,
-                                &res->ratio_lo, &res->ratio_hi);
+    res->ratio = stats_ratio_ci(a, na, b, nb, 1.0 - o->alpha, o->resamples, o->seed, &res->ratio_lo,
+                                &res->ratio_hi);
     stats_mwu u;
     stats_mann_whitney(b, nb, a, na, &u);
     res->p = u.p_two_sided;
@@ -190,6 +194,22 @@ static void apply_calibration(gate_report *r, store *cal_db)
         }
     }
     sqlite3_finalize(st);
+    if (r->opts.noise_floor) {
+        /* The machine cannot tell a slowdown below its A/A noise from
+         * noise: such a case is slower, but not a regression. */
+        size_t demoted = 0;
+        for (size_t i = 0; i < r->n_results; i++) {
+            gate_result *g = &r->results[i];
+            if (g->regression && isfinite(g->cal_noise) && g->ratio_lo - 1.0 <= g->cal_noise) {
+                g->regression = 0;
+                demoted++;
+                snprintf(g->note, sizeof g->note,
+                         "slower, but within this machine's calibrated A/A noise (%.1f%%)",
+                         100 * g->cal_noise);
+            }
+        }
+        r->n_regressions -= demoted;
+    }
     if (n_cal == 0)
         add_warning(r, "no A/A calibration of this machine for these cases "
                        "(run `dytbench calibrate` to learn what it can resolve)");
@@ -243,7 +263,8 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
             g->ratio = g->ratio_lo = g->ratio_hi = g->p = NAN;
             g->med_base = g->med_cand = NAN;
             g->resolution = g->min_detectable = INFINITY;
-            snprintf(g->note, sizeof g->note, "not compared: %s%s", b->missing[0] ? "base " : "candidate ",
+            snprintf(g->note, sizeof g->note, "not compared: %s%s",
+                     b->missing[0] ? "base " : "candidate ",
                      b->missing[0] ? b->missing : c->missing);
         } else if (out->kind == GATE_METRIC_TIME) {
             gate_compare_samples(b->x, b->n, c->x, c->n, o, g);
@@ -252,10 +273,18 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
         }
         out->n_regressions += g->regression != 0;
         switch (g->verdict) {
-        case GATE_FASTER: out->n_faster++; break;
-        case GATE_SLOWER: out->n_slower++; break;
-        case GATE_SAME: out->n_same++; break;
-        default: out->n_inconclusive++; break;
+        case GATE_FASTER:
+            out->n_faster++;
+            break;
+        case GATE_SLOWER:
+            out->n_slower++;
+            break;
+        case GATE_SAME:
+            out->n_same++;
+            break;
+        default:
+            out->n_inconclusive++;
+            break;
         }
     }
     for (size_t j = 0; j < cand->n_cases; j++)
@@ -279,8 +308,9 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
                  strcmp(g->base->source, "cachegrind")) ||
                 (g->cand->n && strcmp(g->cand->source, "callgrind") &&
                  strcmp(g->cand->source, "cachegrind"))) {
-                add_warning(out, "%s values from a hardware/OS source (not valgrind) are single "
-                                 "readings, compared as if exact; they are not deterministic",
+                add_warning(out,
+                            "%s values from a hardware/OS source (not valgrind) are single "
+                            "readings, compared as if exact; they are not deterministic",
                             o->metric);
                 break;
             }

@@ -7,10 +7,10 @@
  * (gate/calibrate.c) stores per case how much this machine's noise lets the
  * gate resolve; compare warns when the threshold is finer than that. */
 #pragma once
-#include <stdint.h>
-#include <stdio.h>
 #include "common.h"
 #include "store.h"
+#include <stdint.h>
+#include <stdio.h>
 
 typedef enum { GATE_SAME = 0, GATE_FASTER, GATE_SLOWER, GATE_INCONCLUSIVE } gate_verdict;
 const char *gate_verdict_name(gate_verdict v);
@@ -18,29 +18,30 @@ const char *gate_verdict_name(gate_verdict v);
 typedef enum { GATE_METRIC_TIME = 0, GATE_METRIC_COUNTER } gate_metric_kind;
 
 typedef struct {
-    const char *metric;   /* "time", "instructions" or a counter name */
-    double threshold;     /* relative, 0.05 = 5% */
-    double alpha;         /* significance level of the U test, 0.01 */
-    unsigned resamples;   /* bootstrap resamples, 2000 */
-    uint64_t seed;        /* bootstrap seed, 1 */
-    size_t min_samples;   /* below this per side: inconclusive (5) */
+    const char *metric; /* "time", "instructions" or a counter name */
+    double threshold;   /* relative, 0.05 = 5% */
+    double alpha;       /* significance level of the U test, 0.01 */
+    unsigned resamples; /* bootstrap resamples, 2000 */
+    uint64_t seed;      /* bootstrap seed, 1 */
+    size_t min_samples; /* below this per side: inconclusive (5) */
+    int noise_floor;    /* 1: a case's slowdown must also clear its calibrated A/A
+                         * noise (calibrations table) to fail the gate */
 } gate_opts;
 void gate_opts_default(gate_opts *o);
 
 /* One case of a loaded run. The key names every axis. */
 typedef struct {
-    char key[320];        /* suite/model/norm/variant/dtype/pass/rowsxcols/tN/cache/device */
-    char cal_key[256];    /* model/norm/variant/dtype/pass/rows/cols/threads/cache (calibrations) */
+    char key[320];     /* suite/model/norm/variant/dtype/pass/rowsxcols/tN/cache/device */
+    char cal_key[256]; /* model/norm/variant/dtype/pass/rows/cols/threads/cache (calibrations) */
     char suite[64], model[64], norm[16], variant[32], dtype[8], pass[8], cache[8], device[8];
     int64_t rows, cols;
     int threads;
     char status[16];
     char error[160];
-    double *x;            /* samples (ns per call, excluded ones left out) or the counter value */
+    double *x; /* samples (ns per call, excluded ones left out) or the counter value */
     size_t n;
-    char source[16];      /* counter source ("callgrind", "papi"...), "" for time */
-    char missing[160];    /* why there is no value for the metric, "" if there is */
-    int used;             /* matched already */
+    char source[16];   /* counter source ("callgrind", "papi"...), "" for time */
+    char missing[200]; /* why there is no value for the metric, "" if there is */
 } gate_case;
 
 typedef struct {
@@ -64,14 +65,14 @@ void gate_run_free(gate_run *r);
 typedef struct {
     const gate_case *base, *cand;
     gate_verdict verdict;
-    int regression;          /* fails the gate */
+    int regression; /* fails the gate */
     double med_base, med_cand;
     double ratio, ratio_lo, ratio_hi; /* cand / base; interval NaN for counters */
-    double p;                /* two-sided U-test p; NaN for counters */
-    double resolution;       /* relative half-width of the ratio interval */
-    double min_detectable;   /* smallest slowdown that could fail the gate here */
-    double cal_noise;        /* calibrated A/A noise of this case, NaN if none */
-    char note[200];
+    double p;                         /* two-sided U-test p; NaN for counters */
+    double resolution;                /* relative half-width of the ratio interval */
+    double min_detectable;            /* smallest slowdown that could fail the gate here */
+    double cal_noise;                 /* calibrated A/A noise of this case, NaN if none */
+    char note[256];
 } gate_result;
 
 typedef struct {

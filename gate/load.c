@@ -100,12 +100,12 @@ static int load_cases(sqlite3 *db, gate_run *r, dyt_err *e)
         copy_col(st, 11, c->device, sizeof c->device);
         copy_col(st, 12, c->status, sizeof c->status);
         copy_col(st, 13, c->error, sizeof c->error);
-        snprintf(c->key, sizeof c->key, "%s/%s/%s/%s/%s/%s/%lldx%lld/t%d/%s/%s", c->suite,
-                 c->model, c->norm, c->variant, c->dtype, c->pass, (long long)c->rows,
-                 (long long)c->cols, c->threads, c->cache, c->device);
-        snprintf(c->cal_key, sizeof c->cal_key, "%s/%s/%s/%s/%s/%lld/%lld/%d/%s", c->model,
-                 c->norm, c->variant, c->dtype, c->pass, (long long)c->rows,
-                 (long long)c->cols, c->threads, c->cache);
+        snprintf(c->key, sizeof c->key, "%s/%s/%s/%s/%s/%s/%lldx%lld/t%d/%s/%s", c->suite, c->model,
+                 c->norm, c->variant, c->dtype, c->pass, (long long)c->rows, (long long)c->cols,
+                 c->threads, c->cache, c->device);
+        snprintf(c->cal_key, sizeof c->cal_key, "%s/%s/%s/%s/%s/%lld/%lld/%d/%s", c->model, c->norm,
+                 c->variant, c->dtype, c->pass, (long long)c->rows, (long long)c->cols, c->threads,
+                 c->cache);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -148,8 +148,7 @@ static int load_samples(sqlite3 *db, gate_case *c, int64_t case_id, dyt_err *e)
 /* "instructions" matches the callgrind/cachegrind count and PAPI's
  * PAPI_TOT_INS; any other name is matched exactly. A deterministic source
  * (callgrind, cachegrind) is preferred when a case has both. */
-static int load_counter(sqlite3 *db, gate_case *c, int64_t case_id, const char *metric,
-                        dyt_err *e)
+static int load_counter(sqlite3 *db, gate_case *c, int64_t case_id, const char *metric, dyt_err *e)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
@@ -166,10 +165,9 @@ static int load_counter(sqlite3 *db, gate_case *c, int64_t case_id, const char *
     while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
             if (!why[0])
-                snprintf(why, sizeof why, "%s %s unavailable: %s", sqlite3_column_text(st, 0),
-                         metric,
-                         sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3)
-                                                    : "?");
+                snprintf(
+                    why, sizeof why, "%s %s unavailable: %s", sqlite3_column_text(st, 0), metric,
+                    sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "?");
             continue;
         }
         double v = sqlite3_column_type(st, 1) == SQLITE_NULL ? sqlite3_column_double(st, 2)

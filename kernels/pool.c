@@ -126,16 +126,17 @@ static void pool_free(kern_pool *p)
     dyt_free(p->scratch);
     free(p->threads);
     free(p->args);
-    free(p);
+    dyt_free(p);
 }
 
 kern_pool *kern_pool_create(int threads, kern_thread_init_fn on_start, void *user)
 {
     if (threads < 1)
         return NULL;
-    kern_pool *p = calloc(1, sizeof *p);
+    kern_pool *p = dyt_alloc(sizeof *p); /* 64-byte aligned: the futex words sit on their own lines */
     if (!p)
         return NULL;
+    memset(p, 0, sizeof *p);
     p->n = threads;
     p->on_start = on_start;
     p->user = user;

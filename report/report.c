@@ -1,1 +1,180 @@
-/* report/report.c: placeholder until its stage lands. */
+/* report/report.c: the report stage's entry point. Loads the run (and the
+ * --vs runs), refuses a run that does not exist or has no cases, computes
+ * the analysis, builds the tables, draws the figures when gnuplot is
+ * available, and writes report.md, tables.tex, results.csv and index.html.
+ * Notices that apply to the whole report (an aborted run, figures that need
+ * gnuplot) are said once at the top of every format and once on the log. */
+#include "report.h"
+#include "report_int.h"
+#include "figures.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int report_have_program(const char *prog)
+{
+    if (!prog || !*prog)
+        return 0;
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t n = end ? (size_t)(end - path) : strlen(path);
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, n ? path : ".", prog);
+        if (access(buf, X_OK) == 0)
+            return 1;
+        path += n + (end != NULL);
+    }
+    return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir, dyt_err *e)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) && errno != EEXIST)
+                return dyt_errf(e, DYT_USAGE, "report: cannot create %s: %s", buf, strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        return dyt_errf(e, DYT_USAGE, "report: %s is not a folder", dir);
+    return DYT_OK;
+}
+
+static void say(FILE *log, const char *what)
+{
+    if (log)
+        fprintf(log, "dytbench: report: %s\n", what);
+}
+
+int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
+{
+    if (o->n_vs > REPORT_MAX_VS)
+        return dyt_errf(e, DYT_USAGE, "report: at most %d --vs runs", REPORT_MAX_VS);
+    rep_run run, vs[REPORT_MAX_VS];
+    size_t n_vs = 0;
+    int rc = rep_load_run(db, o->run_id, &run, e);
+    if (rc)
+        return rc;
+    char name[160];
+    rep_run_name(&run, name, sizeof name);
+    if (!run.n_cases) {
+        rc = dyt_errf(e, DYT_USAGE,
+                      "report: run %s (status %s) has no cases: nothing to report%s", name,
+                      run.status, !strcmp(run.status, "complete") ? "" : " (it stopped before its first case finished)");
+        rep_free_run(&run);
+        return rc;
+    }
+    for (; n_vs < o->n_vs; n_vs++)
+        if ((rc = rep_load_run(db, o->vs[n_vs], &vs[n_vs], e)))
+            goto out;
+
+    rep_analysis a;
+    memset(&a, 0, sizeof a);
+    rep_table **t = NULL;
+    size_t nt = 0;
+    rep_fig *figs = NULL;
+    size_t nfigs = 0;
+    char notice_run[600] = "", notice_fig[400] = "", notice_ok[300] = "";
+    rep_doc d = {0};
+    if ((rc = rep_analyse(db, &run, vs, n_vs, &a, e)))
+        goto out;
+    if ((rc = rep_build_tables(&a, &t, &nt, e)))
+        goto out_a;
+    if ((rc = make_dirs(o->out_dir, e)))
+        goto out_t;
+
+    d.a = &a;
+    d.t = t;
+    d.nt = nt;
+    if (strcmp(run.status, "complete")) {
+        if (!strcmp(run.status, "aborted"))
+            snprintf(notice_run, sizeof notice_run,
+                     "run %s was aborted%s%s: only the %zu cases it finished are reported, marked "
+                     "as from an aborted run; the cases it had not reached are missing.",
+                     name, run.note ? ": " : "", run.note ? run.note : "", run.n_cases);
+        else
+            snprintf(notice_run, sizeof notice_run,
+                     "run %s has status '%s'%s%s: its %zu stored cases are reported as they are.",
+                     name, run.status, run.note ? ": " : "", run.note ? run.note : "", run.n_cases);
+        d.notices[d.n_notices++] = notice_run;
+        say(o->log, notice_run);
+    }
+    if (!a.n_ok) {
+        snprintf(notice_ok, sizeof notice_ok,
+                 "no case of run %s finished ok, so the tables of times are empty; see the failed cases.",
+                 name);
+        d.notices[d.n_notices++] = notice_ok;
+        say(o->log, notice_ok);
+    }
+    const char *gp = o->gnuplot ? (*o->gnuplot ? o->gnuplot : NULL) : "gnuplot";
+    if (gp && !report_have_program(gp))
+        gp = NULL;
+    if (!gp) {
+        snprintf(notice_fig, sizeof notice_fig,
+                 "figures need gnuplot, which was not found%s (install it with: apt-get install "
+                 "gnuplot-nox); their scripts and data are in figures/ to run later.",
+                 o->gnuplot && *o->gnuplot ? "" : " on PATH");
+        d.notices[d.n_notices++] = notice_fig;
+        say(o->log, notice_fig);
+    }
+    if ((rc = fig_write_all(&a, o->out_dir, gp, o->log, &figs, &nfigs, e)))
+        goto out_t;
+    d.figs = figs;
+    d.nfigs = nfigs;
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/report.md", o->out_dir);
+    if ((rc = rep_write_markdown(path, &d, e)))
+        goto out_f;
+    snprintf(path, sizeof path, "%s/tables.tex", o->out_dir);
+    if ((rc = rep_write_latex(path, &d, e)))
+        goto out_f;
+    int64_t ids[REPORT_MAX_VS + 1];
+    ids[0] = run.id;
+    for (size_t i = 0; i < n_vs; i++)
+        ids[i + 1] = vs[i].id;
+    snprintf(path, sizeof path, "%s/results.csv", o->out_dir);
+    if ((rc = rep_write_csv(path, db, ids, n_vs + 1, e)))
+        goto out_f;
+    snprintf(path, sizeof path, "%s/index.html", o->out_dir);
+    if ((rc = rep_write_html(path, o->out_dir, &d, e)))
+        goto out_f;
+    if (o->log) {
+        size_t drawn = 0;
+        for (size_t i = 0; i < nfigs; i++)
+            drawn += figs[i].rendered;
+        fprintf(o->log,
+                "dytbench: report: run %s: wrote %s/{report.md,tables.tex,results.csv,index.html} "
+                "and %zu of %zu figures in %s/figures\n",
+                name, o->out_dir, drawn, nfigs, o->out_dir);
+    }
+out_f:
+    fig_free(figs, nfigs);
+out_t:
+    rep_free_tables(t, nt);
+out_a:
+    rep_free_analysis(&a);
+out:
+    for (size_t i = 0; i < n_vs; i++)
+        rep_free_run(&vs[i]);
+    rep_free_run(&run);
+    return rc;
+}

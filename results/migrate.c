@@ -1,1 +1,240 @@
-/* results/migrate.c: placeholder until its stage lands. */
+/* Schema versions of the results store and the forward migrations between
+ * them. A database records its version in PRAGMA user_version; store_open()
+ * refuses a newer one and brings an older one up to STORE_SCHEMA_VERSION
+ * here, one step per transaction, so a migration interrupted by a kill
+ * leaves the file at a consistent earlier version.
+ *
+ * History:
+ *   1  machines, runs, rooflines, cases, samples, stats, counters, views.
+ *   2  + machine_attrs (GPU record, counter availability per machine)
+ *      + calibrations (A/A noise per case key, for the regression gate).
+ *
+ * Version 1 is kept verbatim below: it is what older files contain, and the
+ * tests build a v1 file from it to check the migration. */
+#include "store_int.h"
+#include <string.h>
+
+const char store_schema_v1_sql[] =
+    "CREATE TABLE meta (\n"
+    "  key   TEXT PRIMARY KEY,\n"
+    "  value TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE machines (\n"
+    "  id            INTEGER PRIMARY KEY,\n"
+    "  fingerprint   TEXT NOT NULL UNIQUE,\n"
+    "  hostname      TEXT NOT NULL,\n"
+    "  cpu_model     TEXT NOT NULL,\n"
+    "  packages      INTEGER NOT NULL,\n"
+    "  cores         INTEGER NOT NULL,\n"
+    "  pus           INTEGER NOT NULL,\n"
+    "  numa_nodes    INTEGER NOT NULL,\n"
+    "  l1d_bytes     INTEGER,\n"
+    "  l2_bytes      INTEGER,\n"
+    "  l3_bytes      INTEGER,\n"
+    "  llc_bytes     INTEGER NOT NULL,\n"
+    "  llc_note      TEXT,\n"
+    "  mem_bytes     INTEGER,\n"
+    "  mem_usable_bytes INTEGER NOT NULL,\n"
+    "  mem_note      TEXT,\n"
+    "  os            TEXT,\n"
+    "  kernel        TEXT,\n"
+    "  is_vm         INTEGER NOT NULL,\n"
+    "  vm_vendor     TEXT,\n"
+    "  isa           TEXT,\n"
+    "  topology_xml  BLOB,\n"
+    "  created_at    TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE runs (\n"
+    "  id           INTEGER PRIMARY KEY,\n"
+    "  machine_id   INTEGER NOT NULL REFERENCES machines(id),\n"
+    "  label        TEXT,\n"
+    "  status       TEXT NOT NULL CHECK (status IN ('running','complete','aborted','failed')),\n"
+    "  started_at   TEXT NOT NULL,\n"
+    "  ended_at     TEXT,\n"
+    "  command_line TEXT NOT NULL,\n"
+    "  git_rev      TEXT NOT NULL,\n"
+    "  version      TEXT NOT NULL,\n"
+    "  compiler     TEXT,\n"
+    "  cflags       TEXT,\n"
+    "  build_type   TEXT,\n"
+    "  suites       TEXT NOT NULL,\n"
+    "  suite_hash   TEXT NOT NULL,\n"
+    "  device       TEXT NOT NULL DEFAULT 'cpu' CHECK (device IN ('cpu','cuda')),\n"
+    "  metric       TEXT NOT NULL DEFAULT 'time' CHECK (metric IN ('time','instructions')),\n"
+    "  settings     TEXT,\n"
+    "  host         TEXT NOT NULL,\n"
+    "  pid          INTEGER NOT NULL,\n"
+    "  boot_id      TEXT,\n"
+    "  note         TEXT\n"
+    ");\n"
+    "CREATE TABLE rooflines (\n"
+    "  run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  threads  INTEGER NOT NULL,\n"
+    "  kind     TEXT NOT NULL,\n"
+    "  bytes    INTEGER NOT NULL,\n"
+    "  gbps     REAL NOT NULL,\n"
+    "  gbps_median REAL,\n"
+    "  PRIMARY KEY (run_id, threads, kind)\n"
+    ");\n"
+    "CREATE TABLE cases (\n"
+    "  id          INTEGER PRIMARY KEY,\n"
+    "  run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  seq         INTEGER NOT NULL,\n"
+    "  suite       TEXT NOT NULL,\n"
+    "  domain      TEXT NOT NULL,\n"
+    "  model       TEXT NOT NULL,\n"
+    "  model_norm  TEXT NOT NULL,\n"
+    "  token_label TEXT,\n"
+    "  layers      INTEGER NOT NULL,\n"
+    "  norm        TEXT NOT NULL CHECK (norm IN ('dyt','layernorm','rmsnorm')),\n"
+    "  variant     TEXT NOT NULL,\n"
+    "  dtype       TEXT NOT NULL CHECK (dtype IN ('fp32','bf16','fp16')),\n"
+    "  pass        TEXT NOT NULL CHECK (pass IN ('fwd','bwd')),\n"
+    "  rows        INTEGER NOT NULL,\n"
+    "  cols        INTEGER NOT NULL,\n"
+    "  threads     INTEGER NOT NULL,\n"
+    "  cache       TEXT NOT NULL CHECK (cache IN ('hot','cold')),\n"
+    "  device      TEXT NOT NULL DEFAULT 'cpu',\n"
+    "  alpha       REAL,\n"
+    "  has_beta    INTEGER,\n"
+    "  affine      INTEGER,\n"
+    "  eps         REAL,\n"
+    "  status      TEXT NOT NULL CHECK (status IN ('ok','failed','skipped')),\n"
+    "  error       TEXT,\n"
+    "  max_err     REAL,\n"
+    "  bytes       INTEGER NOT NULL,\n"
+    "  batch       INTEGER,\n"
+    "  buffer_sets INTEGER,\n"
+    "  stop_reason TEXT,\n"
+    "  warmup_ns   INTEGER,\n"
+    "  wall_ns     INTEGER,\n"
+    "  started_at  TEXT,\n"
+    "  ended_at    TEXT,\n"
+    "  UNIQUE (run_id, seq)\n"
+    ");\n"
+    "CREATE INDEX cases_run ON cases(run_id);\n"
+    "CREATE TABLE samples (\n"
+    "  case_id  INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,\n"
+    "  idx      INTEGER NOT NULL,\n"
+    "  ns       REAL NOT NULL,\n"
+    "  flags    INTEGER NOT NULL DEFAULT 0,\n"
+    "  excluded INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY (case_id, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE stats (\n"
+    "  case_id      INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,\n"
+    "  n            INTEGER NOT NULL,\n"
+    "  n_excluded   INTEGER NOT NULL,\n"
+    "  median_ns    REAL NOT NULL,\n"
+    "  ci_low_ns    REAL NOT NULL,\n"
+    "  ci_high_ns   REAL NOT NULL,\n"
+    "  mean_ns      REAL,\n"
+    "  stddev_ns    REAL,\n"
+    "  min_ns       REAL,\n"
+    "  max_ns       REAL,\n"
+    "  mad_ns       REAL,\n"
+    "  rel_ci_width REAL,\n"
+    "  gbps         REAL,\n"
+    "  roofline_pct REAL\n"
+    ");\n"
+    "CREATE TABLE counters (\n"
+    "  case_id     INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,\n"
+    "  source      TEXT NOT NULL CHECK (source IN "
+    "('papi','rusage','cupti','callgrind','cachegrind')),\n"
+    "  name        TEXT NOT NULL,\n"
+    "  value       REAL,\n"
+    "  per_element REAL,\n"
+    "  unavailable_reason TEXT,\n"
+    "  PRIMARY KEY (case_id, source, name),\n"
+    "  CHECK ((value IS NULL) = (unavailable_reason IS NOT NULL))\n"
+    ");\n"
+    "CREATE VIEW v_results AS\n"
+    "SELECT r.id AS run_id, r.label AS label,\n"
+    "       m.hostname || ' (' || m.cpu_model || ')' AS machine,\n"
+    "       c.domain, c.model, c.norm, c.variant, c.dtype, c.pass, c.rows, c.cols,\n"
+    "       c.threads, c.cache, c.status, s.n AS samples, s.median_ns, s.ci_low_ns,\n"
+    "       s.ci_high_ns, s.gbps, s.roofline_pct, c.max_err\n"
+    "FROM cases c\n"
+    "JOIN runs r ON r.id = c.run_id\n"
+    "JOIN machines m ON m.id = r.machine_id\n"
+    "LEFT JOIN stats s ON s.case_id = c.id;\n"
+    "CREATE VIEW v_counters AS\n"
+    "SELECT c.run_id, c.model, c.norm, c.variant, c.dtype, c.pass, c.rows, c.cols,\n"
+    "       k.source, k.name, k.value, k.unavailable_reason, k.per_element\n"
+    "FROM counters k JOIN cases c ON c.id = k.case_id;\n";
+
+/* v1 -> v2: two new tables, nothing existing changes. */
+static const char migrate_1_to_2[] =
+    "CREATE TABLE machine_attrs (\n"
+    "  machine_id INTEGER NOT NULL REFERENCES machines(id) ON DELETE CASCADE,\n"
+    "  key        TEXT NOT NULL,\n"
+    "  value      TEXT,\n"
+    "  PRIMARY KEY (machine_id, key)\n"
+    ");\n"
+    "CREATE TABLE calibrations (\n"
+    "  id           INTEGER PRIMARY KEY,\n"
+    "  machine_id   INTEGER NOT NULL REFERENCES machines(id),\n"
+    "  run_a        INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  run_b        INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  case_key     TEXT NOT NULL,\n"
+    "  noise_rel    REAL NOT NULL,\n"
+    "  min_detectable_rel REAL NOT NULL,\n"
+    "  threshold    REAL NOT NULL,\n"
+    "  alpha        REAL NOT NULL,\n"
+    "  created_at   TEXT NOT NULL\n"
+    ");\n";
+
+/* migrations[v - 1] takes a database from version v to v + 1. */
+static const char *const migrations[] = {migrate_1_to_2};
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION - 1,
+               "one migration per schema version step");
+
+static int user_version(sqlite3 *db, int64_t *v)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *v = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_migrate(sqlite3 *db, const char *path, dyt_err *e)
+{
+    for (;;) {
+        int rc = store_begin(db, path, e);
+        if (rc != DYT_OK)
+            return rc;
+        /* Read the version inside the write lock: another process may have
+         * migrated the file since we validated it. */
+        int64_t v = 0;
+        if (user_version(db, &v) != SQLITE_OK) {
+            rc = dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+            store_rollback(db);
+            return rc;
+        }
+        if (v >= STORE_SCHEMA_VERSION) {
+            store_rollback(db);
+            return DYT_OK;
+        }
+        if (v < 1) {
+            store_rollback(db);
+            return dyt_errf(e, DYT_USAGE, "%s: unknown schema version %lld", path, (long long)v);
+        }
+        char *err = NULL;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %lld", (long long)v + 1);
+        if (sqlite3_exec(db, migrations[v - 1], NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, pragma, NULL, NULL, &err) != SQLITE_OK) {
+            rc = dyt_errf(e, DYT_USAGE, "%s: migrating schema %lld -> %lld: %s", path, (long long)v,
+                          (long long)v + 1, err ? err : sqlite3_errmsg(db));
+            sqlite3_free(err);
+            store_rollback(db);
+            return rc;
+        }
+        if ((rc = store_commit(db, path, e)) != DYT_OK)
+            return rc;
+    }
+}

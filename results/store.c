@@ -1,1 +1,474 @@
-/* results/store.c: placeholder until its stage lands. */
+/* The results store: opening a database safely. store_open() creates a new
+ * DB from the compiled-in schema, or validates an existing file before
+ * touching it (SQLite header, quick_check, dytbench's meta row, a schema
+ * version this build knows), then migrates it forward, switches it to WAL
+ * and marks runs whose writer died as aborted. Nothing is written to a file
+ * until it has passed every check, so a foreign or corrupt file is left
+ * byte-for-byte as it was. The INSERTs live in store_write.c, the schema
+ * versions in migrate.c. */
+#include "dyt_config.h"
+#include "store_int.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long one statement waits for another writer's lock, and how long
+ * store_begin keeps retrying after that. A case's transaction is short (a
+ * few thousand rows) so these are generous. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+#define STORE_BEGIN_RETRY_MS 60000
+
+void store_hostname(char *buf, size_t n)
+{
+    if (gethostname(buf, n) != 0)
+        snprintf(buf, n, "unknown");
+    buf[n - 1] = 0;
+}
+
+void store_boot_id(char *buf, size_t n)
+{
+    buf[0] = 0;
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return;
+    if (fgets(buf, (int)n, f))
+        buf[strcspn(buf, "\n")] = 0;
+    fclose(f);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int store_begin(sqlite3 *db, const char *path, dyt_err *e)
+{
+    /* The busy handler already waits STORE_BUSY_TIMEOUT_MS; a writer that
+     * holds the lock longer (a slow disk, a huge case) still must not make
+     * the other run fail, so keep trying for a while. */
+    int waited = 0, rc;
+    while ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) == SQLITE_BUSY &&
+           waited < STORE_BEGIN_RETRY_MS) {
+        sleep_ms(50);
+        waited += 50;
+    }
+    if (rc != SQLITE_OK)
+        return dyt_errf(e, DYT_USAGE, "%s: cannot start a transaction: %s", path,
+                        sqlite3_errmsg(db));
+    return DYT_OK;
+}
+
+int store_commit(sqlite3 *db, const char *path, dyt_err *e)
+{
+    int rc, waited = 0;
+    while ((rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) == SQLITE_BUSY &&
+           waited < STORE_BEGIN_RETRY_MS) {
+        sleep_ms(50);
+        waited += 50;
+    }
+    if (rc != SQLITE_OK) {
+        int r = dyt_errf(e, DYT_USAGE, "%s: commit failed: %s", path, sqlite3_errmsg(db));
+        store_rollback(db);
+        return r;
+    }
+    return DYT_OK;
+}
+
+void store_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* One-row integer query without parameters (PRAGMAs). */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The first 16 bytes of every SQLite 3 database file. */
+static const char sqlite_magic[16] = "SQLite format 3";
+
+/* Classifies the file at path without opening it through SQLite:
+ * 1 absent, 2 empty, 0 has the SQLite header; DYT_USAGE (<0 never) with a
+ * message otherwise. */
+static int check_header(const char *path, int *kind, int *wal, dyt_err *e)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT) {
+            *kind = 1;
+            return DYT_OK;
+        }
+        return dyt_errf(e, DYT_USAGE, "%s: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(sb.st_mode))
+        return dyt_errf(e, DYT_USAGE, "%s: not a regular file", path);
+    if (sb.st_size == 0) {
+        *kind = 2;
+        return DYT_OK;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dyt_errf(e, DYT_USAGE, "%s: %s", path, strerror(errno));
+    unsigned char head[20];
+    ssize_t got = read(fd, head, sizeof head);
+    close(fd);
+    *wal = got == (ssize_t)sizeof head && head[18] == 2; /* write version 2: WAL */
+    if (got < 16 || memcmp(head, sqlite_magic, 16) != 0)
+        return dyt_errf(e, DYT_USAGE,
+                        "%s: not a dytbench database (not an SQLite file); refusing to touch it",
+                        path);
+    *kind = 0;
+    return DYT_OK;
+}
+
+/* Checks, read-only, that an existing SQLite file is an intact dytbench DB
+ * of a version this build can use; returns its version in *version. */
+static int validate(sqlite3 *db, const char *path, int64_t *version, dyt_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *r = (const char *)sqlite3_column_text(st, 0);
+            if (!r || strcmp(r, "ok") != 0) {
+                int x = dyt_errf(e, DYT_USAGE,
+                                 "%s: database is corrupt (quick_check: %s); refusing to use it",
+                                 path, r ? r : "?");
+                sqlite3_finalize(st);
+                return x;
+            }
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_OK)
+        return dyt_errf(e, DYT_USAGE, "%s: unreadable or corrupt database (%s); refusing to use it",
+                        path, sqlite3_errmsg(db));
+
+    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'application'", -1, &st, NULL);
+    int ours = 0;
+    if (rc == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *v = (const char *)sqlite3_column_text(st, 0);
+            ours = v && !strcmp(v, "dytbench");
+        }
+        sqlite3_finalize(st);
+    }
+    if (!ours)
+        return dyt_errf(e, DYT_USAGE,
+                        "%s: an SQLite database but not a dytbench one (no meta row "
+                        "'application' = 'dytbench'); refusing to touch it",
+                        path);
+    if (query_int(db, "PRAGMA user_version", version) != SQLITE_OK)
+        return dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+    if (*version > STORE_SCHEMA_VERSION)
+        return dyt_errf(e, DYT_USAGE,
+                        "%s: written by a newer dytbench (schema version %lld, this build "
+                        "knows up to %d); refusing to touch it",
+                        path, (long long)*version, STORE_SCHEMA_VERSION);
+    if (*version < 1)
+        return dyt_errf(e, DYT_USAGE, "%s: dytbench database without a schema version", path);
+    return DYT_OK;
+}
+
+/* Creates the schema in an empty database. Done inside BEGIN IMMEDIATE and
+ * only if nobody else did it first: two runs may create one file at once. */
+static int initialise(sqlite3 *db, const char *path, dyt_err *e)
+{
+    int rc = store_begin(db, path, e);
+    if (rc != DYT_OK)
+        return rc;
+    int64_t n = 0;
+    if (query_int(db, "SELECT count(*) FROM sqlite_schema", &n) != SQLITE_OK) {
+        rc = dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+        store_rollback(db);
+        return rc;
+    }
+    if (n > 0) { /* another process initialised it meanwhile */
+        store_rollback(db);
+        return DYT_OK;
+    }
+    char *err = NULL;
+    if (sqlite3_exec(db, store_schema_sql, NULL, NULL, &err) != SQLITE_OK ||
+        sqlite3_exec(db,
+                     "INSERT INTO meta(key, value) VALUES ('application', 'dytbench');"
+                     "INSERT INTO meta(key, value) VALUES ('created_by', 'dytbench " DYT_VERSION
+                     "');",
+                     NULL, NULL, &err) != SQLITE_OK) {
+        rc = dyt_errf(e, DYT_USAGE, "%s: creating the schema: %s", path,
+                      err ? err : sqlite3_errmsg(db));
+        sqlite3_free(err);
+        store_rollback(db);
+        return rc;
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+    if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+        store_rollback(db);
+        return rc;
+    }
+    return store_commit(db, path, e);
+}
+
+/* A run still 'running' whose writer was on this host and is gone (another
+ * boot, or its pid no longer exists) was killed: mark it aborted so that
+ * nobody mistakes it for a run in progress. A run from another host cannot
+ * be checked and is left alone. */
+static int abort_stale_runs(sqlite3 *db, const char *path, dyt_err *e)
+{
+    char host[256], boot[64], now[32];
+    store_hostname(host, sizeof host);
+    store_boot_id(boot, sizeof boot);
+    dyt_utc_iso(now, sizeof now);
+    int rc = store_begin(db, path, e);
+    if (rc != DYT_OK)
+        return rc;
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int src = sqlite3_prepare_v2(db,
+                                 "SELECT id, pid, boot_id FROM runs"
+                                 " WHERE status = 'running' AND host = ?1",
+                                 -1, &sel, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_prepare_v2(db,
+                                 "UPDATE runs SET status = 'aborted', ended_at = ?2,"
+                                 " note = ?3 WHERE id = ?1 AND status = 'running'",
+                                 -1, &upd, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_bind_text(sel, 1, host, -1, SQLITE_TRANSIENT);
+    while (src == SQLITE_OK && (src = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(sel, 0);
+        pid_t pid = (pid_t)sqlite3_column_int64(sel, 1);
+        const char *b = (const char *)sqlite3_column_text(sel, 2);
+        char note[256];
+        if (boot[0] && b && b[0] && strcmp(b, boot) != 0)
+            snprintf(note, sizeof note,
+                     "aborted: the writer (pid %d) ran before the last reboot; marked at open",
+                     (int)pid);
+        else if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
+            snprintf(note, sizeof note,
+                     "aborted: the writer (pid %d) ended without closing the run; marked at open",
+                     (int)pid);
+        else {
+            src = SQLITE_OK;
+            continue;
+        }
+        sqlite3_reset(upd);
+        src = sqlite3_bind_int64(upd, 1, id);
+        if (src == SQLITE_OK)
+            src = sqlite3_bind_text(upd, 2, now, -1, SQLITE_TRANSIENT);
+        if (src == SQLITE_OK)
+            src = sqlite3_bind_text(upd, 3, note, -1, SQLITE_TRANSIENT);
+        if (src == SQLITE_OK && (src = sqlite3_step(upd)) == SQLITE_DONE)
+            src = SQLITE_OK;
+    }
+    if (src == SQLITE_DONE)
+        src = SQLITE_OK;
+    if (src != SQLITE_OK)
+        rc = dyt_errf(e, DYT_USAGE, "%s: marking stale runs: %s", path, sqlite3_errmsg(db));
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    if (rc != DYT_OK) {
+        store_rollback(db);
+        return rc;
+    }
+    return store_commit(db, path, e);
+}
+
+/* The URI the validating connection opens. A WAL-mode file whose -wal is
+ * absent has no open connection and all its content in the main file; a
+ * read-only connection would still create -wal and -shm next to it (and,
+ * unable to checkpoint, leave them), so such a file is read as immutable:
+ * no locks, no side files. Otherwise a plain read-only open, which locks as
+ * usual and sees a live writer's WAL. */
+static char *validation_uri(const char *path, int wal)
+{
+    char side[4096];
+    snprintf(side, sizeof side, "%s-wal", path);
+    int immutable = wal && access(side, F_OK) != 0;
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32);
+    if (!u)
+        return NULL;
+    char *p = u + sprintf(u, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+        p += (*c == '%' || *c == '?' || *c == '#' || *c < 32) ? sprintf(p, "%%%02X", *c)
+                                                              : sprintf(p, "%c", *c);
+    sprintf(p, "%s", immutable ? "?immutable=1" : "");
+    return u;
+}
+
+static int configure(sqlite3 *db, const char *path, int readonly, dyt_err *e)
+{
+    /* WAL lets readers (show, report) work while a run writes; NORMAL sync
+     * is durable across a process kill (the case of interest) and only
+     * risks the last transaction on power loss. */
+    const char *sql = readonly ? "PRAGMA foreign_keys = ON"
+                               : "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;"
+                                 " PRAGMA synchronous = NORMAL";
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        int rc = dyt_errf(e, DYT_USAGE, "%s: %s", path, err ? err : sqlite3_errmsg(db));
+        sqlite3_free(err);
+        return rc;
+    }
+    return DYT_OK;
+}
+
+int store_open(const char *path, int create, store **out, dyt_err *e)
+{
+    *out = NULL;
+    if (!path || !path[0])
+        return dyt_errf(e, DYT_USAGE, "no database path given");
+    int kind = 0, wal = 0;
+    int rc = check_header(path, &kind, &wal, e);
+    if (rc != DYT_OK)
+        return rc;
+    if (kind == 1 && !create)
+        return dyt_errf(e, DYT_USAGE, "%s: no such database", path);
+    /* An empty file holds nothing to protect: with create it becomes a new
+     * DB (another run may just have created it); without, it is refused. */
+    if (kind == 2 && !create)
+        return dyt_errf(e, DYT_USAGE, "%s: empty file, not a dytbench database", path);
+
+    store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return dyt_errf(e, DYT_USAGE, "%s: out of memory", path);
+    }
+    int64_t version = 0;
+    if (kind == 0) {
+        /* Validate through a read-only connection first: a read-write one
+         * could change a foreign file (a checkpoint of its WAL at close, a
+         * hot journal rolled back) before we knew it was not ours. */
+        sqlite3 *ro = NULL;
+        char *uri = validation_uri(path, wal);
+        int ok = uri && sqlite3_open_v2(uri, &ro, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) ==
+                            SQLITE_OK;
+        free(uri);
+        if (!ok) {
+            rc = dyt_errf(e, DYT_USAGE, "%s: cannot open: %s", path,
+                          ro ? sqlite3_errmsg(ro) : "out of memory");
+            sqlite3_close_v2(ro);
+            store_close(s);
+            return rc;
+        }
+        sqlite3_busy_timeout(ro, STORE_BUSY_TIMEOUT_MS);
+        rc = validate(ro, path, &version, e);
+        sqlite3_close_v2(ro);
+        if (rc != DYT_OK) {
+            store_close(s);
+            return rc;
+        }
+    }
+    int flags = SQLITE_OPEN_READWRITE | (kind ? SQLITE_OPEN_CREATE : 0);
+    if (kind == 0 && access(path, W_OK) != 0) {
+        flags = SQLITE_OPEN_READONLY;
+        s->readonly = 1;
+    }
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        rc = dyt_errf(e, DYT_USAGE, "%s: cannot open: %s", path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+
+    if (kind != 0 && ((rc = initialise(s->db, path, e)) != DYT_OK ||
+                      (rc = validate(s->db, path, &version, e)) != DYT_OK)) {
+        store_close(s);
+        return rc;
+    }
+    if (version < STORE_SCHEMA_VERSION && s->readonly) {
+        rc = dyt_errf(e, DYT_USAGE,
+                      "%s: schema version %lld needs migrating to %d but the file is read-only",
+                      path, (long long)version, STORE_SCHEMA_VERSION);
+        store_close(s);
+        return rc;
+    }
+    if ((rc = configure(s->db, path, s->readonly, e)) != DYT_OK ||
+        (version < STORE_SCHEMA_VERSION && (rc = store_migrate(s->db, path, e)) != DYT_OK) ||
+        (!s->readonly && (rc = abort_stale_runs(s->db, path, e)) != DYT_OK)) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return DYT_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->db)
+        sqlite3_close_v2(s->db);
+    free(s->path);
+    free(s);
+}
+
+sqlite3 *store_db(store *s)
+{
+    return s->db;
+}
+
+const char *store_path(const store *s)
+{
+    return s->path;
+}
+
+int store_resolve_run(store *s, const char *spec, int64_t *run_id, dyt_err *e)
+{
+    if (!spec || !spec[0])
+        return dyt_errf(e, DYT_USAGE, "no run given (an id, a label or 'latest')");
+    sqlite3_stmt *st = NULL;
+    const char *sql;
+    char *end;
+    errno = 0;
+    long long num = strtoll(spec, &end, 10);
+    int numeric = *end == 0 && errno == 0 && num > 0;
+    if (!strcmp(spec, "latest"))
+        sql = "SELECT max(id) FROM runs HAVING count(*) > 0";
+    else if (numeric)
+        /* A label that looks like a number still resolves, after the id. */
+        sql = "SELECT id FROM runs WHERE id = ?1"
+              " UNION ALL SELECT max(id) FROM runs WHERE label = ?2 HAVING count(*) > 0"
+              " LIMIT 1";
+    else
+        sql = "SELECT max(id) FROM runs WHERE label = ?2 HAVING count(*) > 0";
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && numeric)
+        rc = sqlite3_bind_int64(st, 1, num);
+    if (rc == SQLITE_OK && strcmp(spec, "latest") != 0)
+        rc = sqlite3_bind_text(st, 2, spec, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *run_id = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+            return DYT_OK;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? dyt_errf(e, DYT_USAGE, "no run '%s' in %s", spec, s->path)
+                                : dyt_errf(e, DYT_USAGE, "%s: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    return ret;
+}

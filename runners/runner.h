@@ -48,3 +48,7 @@ int runner_stop_signal(void);
  * counters (source callgrind/cachegrind, per element). Returns the count. */
 size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o,
                                     store_counter *out, size_t max, dyt_err *e);
+/* The child side of it: `dytbench __instr-case ARGS` (hidden subcommand,
+ * cli/cmd_internal.c), run under callgrind by the function above. Returns
+ * the exit code. */
+int runner_cpu_instructions_child(int argc, char **argv);

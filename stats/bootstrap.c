@@ -8,8 +8,8 @@
  * sorted once, and a resample costs O(n) (a histogram of the drawn indices
  * walked to the middle) instead of a sort: 2000 resamples of 10000 samples
  * stay well under a second. */
-#include "stats.h"
 #include "common.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -47,10 +47,10 @@ int stats_median_ci_ranks(size_t n, double conf, size_t *lo, size_t *hi)
     double cdf = 0;                     /* P(B <= i-1) before adding term i */
     size_t k = 0;                       /* largest i with P(B <= i-1) <= tail */
     for (size_t i = 0; i <= n / 2; i++) {
-        cdf += exp(logpmf);             /* now P(B <= i) */
+        cdf += exp(logpmf); /* now P(B <= i) */
         if (cdf > tail)
             break;
-        k = i + 1;                      /* P(B <= (i+1)-1) <= tail */
+        k = i + 1; /* P(B <= (i+1)-1) <= tail */
         logpmf += log((double)(n - i) / (double)(i + 1));
     }
     if (k == 0)
@@ -89,7 +89,8 @@ void stats_describe(const double *x, size_t n, double conf, stats_summary *out)
     stats_median_ci_ranks(n, conf, &lo, &hi);
     out->ci_low = s[lo];
     out->ci_high = s[hi];
-    out->rel_ci_width = out->median > 0 ? (out->ci_high - out->ci_low) / 2.0 / out->median : INFINITY;
+    out->rel_ci_width =
+        out->median > 0 ? (out->ci_high - out->ci_low) / 2.0 / out->median : INFINITY;
 
     /* Mean and standard deviation by Welford (stable for long streams). */
     double mean = 0, m2 = 0;

@@ -41,7 +41,7 @@ static void exact_counts(size_t m, size_t n, int64_t *freq)
         size_t up = n + i;
         for (size_t k = top; k >= up; k--) /* times (1 - q^(n+i)) */
             freq[k] -= freq[k - up];
-        for (size_t k = i; k <= top; k++)  /* divided by (1 - q^i) */
+        for (size_t k = i; k <= top; k++) /* divided by (1 - q^i) */
             freq[k] += freq[k - i];
     }
 }

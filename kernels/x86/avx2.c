@@ -1,4 +1,34 @@
-/* avx2 variant: placeholder until the kernel lands. */
-#include "kernels.h"
-const kern_entry kern_table_avx2[] = {{0}};
-const size_t kern_table_avx2_len = 0;
+/* The avx2 variant (AVX2 + FMA): DyT, LayerNorm and RMSNorm, forward and
+ * backward, fp32 and bf16, with 8-lane vectors. Same templates as
+ * avx512.c (norm_fwd.h / norm_bwd.h) on the AVX2 vector layer; tails via
+ * vmaskmovps (fp32) or a stack buffer (bf16). Built with -mavx2 -mfma,
+ * called only when kern_cpu_flags() has ISA_AVX2. */
+#include "x86/simd_avx2.h"
+#include "x86/norm_defs.h"
+
+KX_DEFINE_MODE(M_F32, f32)
+KX_DEFINE_MODE(M_BF16, bf16)
+
+const kern_entry kern_table_avx2[] = {
+    KX_ENTRIES("avx2", ISA_AVX2, DTYPE_F32, f32, "AVX2+FMA, 8 lanes, fused passes, vector tanh"),
+    KX_ENTRIES("avx2", ISA_AVX2, DTYPE_BF16, bf16, "AVX2+FMA, bf16 storage, software rounding"),
+};
+const size_t kern_table_avx2_len = sizeof kern_table_avx2 / sizeof kern_table_avx2[0];
+
+void kx_tanh_avx2(const float *x, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, VL)), VL, 0);
+    if (i < n)
+        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, n - i)), n - i, 0);
+}
+
+void kx_bf16_avx2(const float *x, bf16_t *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        v_st_bf16(y + i, v_ld_f32(x + i, VL), VL, 0, 0);
+    if (i < n)
+        v_st_bf16(y + i, v_ld_f32(x + i, n - i), n - i, 0, 0);
+}

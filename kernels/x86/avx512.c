@@ -1,4 +1,50 @@
-/* avx512 variant: placeholder until the kernel lands. */
-#include "kernels.h"
-const kern_entry kern_table_avx512[] = {{0}};
-const size_t kern_table_avx512_len = 0;
+/* The avx512 and avx512bf16 variants: DyT, LayerNorm and RMSNorm, forward
+ * and backward, fp32 and bf16, with 16-lane vectors, masked row heads and
+ * tails, streaming stores for outputs beyond KX_NT_MIN_BYTES, and the
+ * vectorized tanh of docs/tanh.md. The kernels themselves are the
+ * templates in norm_fwd.h / norm_bwd.h; avx512bf16 differs only in storing
+ * bf16 with vcvtneps2bf16 (bit-identical to the software rounding). Built
+ * with the AVX-512 -m flags (x86/meson.build), called only when
+ * kern_cpu_flags() has ISA_AVX512 (and ISA_AVX512BF16). */
+#include "x86/simd_avx512.h"
+#include "x86/norm_defs.h"
+
+KX_DEFINE_MODE(M_F32, f32)
+KX_DEFINE_MODE(M_BF16, bf16)
+KX_DEFINE_MODE(M_BF16N, bf16n)
+
+const kern_entry kern_table_avx512[] = {
+    KX_ENTRIES("avx512", ISA_AVX512, DTYPE_F32, f32, "AVX-512, 16 lanes, fused passes, vector tanh"),
+    KX_ENTRIES("avx512", ISA_AVX512, DTYPE_BF16, bf16,
+               "AVX-512, bf16 storage, software round-to-nearest-even"),
+    KX_ENTRIES("avx512bf16", ISA_AVX512 | ISA_AVX512BF16, DTYPE_BF16, bf16n,
+               "AVX-512 with native vcvtneps2bf16 stores"),
+};
+const size_t kern_table_avx512_len = sizeof kern_table_avx512 / sizeof kern_table_avx512[0];
+
+void kx_tanh_avx512(const float *x, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, VL)), VL, 0);
+    if (i < n)
+        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, n - i)), n - i, 0);
+}
+
+void kx_bf16_avx512(const float *x, bf16_t *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        v_st_bf16(y + i, v_ld_f32(x + i, VL), VL, 0, 0);
+    if (i < n)
+        v_st_bf16(y + i, v_ld_f32(x + i, n - i), n - i, 0, 0);
+}
+
+void kx_bf16_avx512bf16(const float *x, bf16_t *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        v_st_bf16(y + i, v_ld_f32(x + i, VL), VL, 0, 1);
+    if (i < n)
+        v_st_bf16(y + i, v_ld_f32(x + i, n - i), n - i, 0, 1);
+}

@@ -10,8 +10,8 @@
  * Cold cache: the sets are copies of set 0, allocated until together they
  * exceed the requested total (a few times the LLC); the runner rotates
  * through them so each call finds its data evicted. */
-#include "cpu_internal.h"
 #include "bf16.h"
+#include "cpu_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,8 +3,8 @@
  * counted batch (PAPI + rusage), statistics, and the store row written in
  * its own transaction. Also the per-thread-count pools and the bandwidth
  * ceiling that every case's "% of roofline" is relative to. */
-#include "cpu_internal.h"
 #include "bandwidth.h"
+#include "cpu_internal.h"
 #include "suite.h"
 
 #include <math.h>
@@ -71,14 +71,14 @@ int cpu_measure_rooflines(cpu_pools *ps, const cpu_case_env *env, dyt_err *e)
                                     br.bytes_per_pass, br.copy_gbps_best, br.copy_gbps_median, e);
         if (rc == DYT_OK)
             rc = store_put_roofline(env->s, env->run_id, ps->v[i].threads, "scale",
-                                    br.bytes_per_pass, br.scale_gbps_best,
-                                    br.scale_gbps_median, e);
+                                    br.bytes_per_pass, br.scale_gbps_best, br.scale_gbps_median, e);
         if (rc != DYT_OK)
             return rc;
         ps->v[i].ceiling_gbps = DYT_MAX(br.copy_gbps_best, br.scale_gbps_best);
-        progress_log(env->progress,
-                     "bandwidth ceiling, %d thread(s): copy %.1f GB/s, scale %.1f GB/s (best of %d)",
-                     ps->v[i].threads, br.copy_gbps_best, br.scale_gbps_best, br.reps);
+        progress_log(
+            env->progress,
+            "bandwidth ceiling, %d thread(s): copy %.1f GB/s, scale %.1f GB/s (best of %d)",
+            ps->v[i].threads, br.copy_gbps_best, br.scale_gbps_best, br.reps);
     }
     return DYT_OK;
 }
@@ -163,8 +163,8 @@ static int store_case_row(const cpu_case_env *env, store_case *sc, const store_s
     return store_put_case(env->s, env->run_id, sc, smp, n, st, k, nk, &id, e);
 }
 
-int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
-                 int *failed, dyt_err *e)
+int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq, int *failed,
+                 dyt_err *e)
 {
     const runner_opts *o = env->o;
     *failed = 0;
@@ -174,14 +174,28 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
     norm_args tmpl;
     case_args_init(c, &tmpl);
     store_case sc = {
-        .seq = seq, .suite = c->suite_name, .domain = domain_name(c->model->domain),
-        .model = c->model->name, .model_norm = norm_name(c->model->norm),
-        .token_label = c->token_label, .layers = (int)c->model->layers,
-        .norm = norm_name(c->norm), .variant = c->variant->name, .dtype = dtype_name(c->dtype),
-        .pass = pass_name(c->pass), .rows = (int64_t)c->rows, .cols = (int64_t)c->cols,
-        .threads = c->threads, .cache = o->cache == CACHE_COLD ? "cold" : "hot",
-        .device = "cpu", .alpha = tmpl.alpha, .eps = tmpl.eps, .has_beta = tmpl.has_beta,
-        .affine = tmpl.affine, .status = "ok", .max_err = -1,
+        .seq = seq,
+        .suite = c->suite_name,
+        .domain = domain_name(c->model->domain),
+        .model = c->model->name,
+        .model_norm = norm_name(c->model->norm),
+        .token_label = c->token_label,
+        .layers = (int)c->model->layers,
+        .norm = norm_name(c->norm),
+        .variant = c->variant->name,
+        .dtype = dtype_name(c->dtype),
+        .pass = pass_name(c->pass),
+        .rows = (int64_t)c->rows,
+        .cols = (int64_t)c->cols,
+        .threads = c->threads,
+        .cache = o->cache == CACHE_COLD ? "cold" : "hot",
+        .device = "cpu",
+        .alpha = tmpl.alpha,
+        .eps = tmpl.eps,
+        .has_beta = tmpl.has_beta,
+        .affine = tmpl.affine,
+        .status = "ok",
+        .max_err = -1,
         .bytes = kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, tmpl.has_beta,
                                 tmpl.affine),
         .started_at = started,
@@ -247,9 +261,13 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
     int src = DYT_FAIL;
     if (t.batch > 0) {
         sampler_spec sp = {
-            .max_noise = o->max_noise, .min_samples = o->min_samples,
-            .max_samples = o->max_samples, .min_time_ns = (uint64_t)(o->min_time_s * 1e9),
-            .max_time_ns = (uint64_t)(o->max_time_s * 1e9), .sample = take_sample, .ctx = &t,
+            .max_noise = o->max_noise,
+            .min_samples = o->min_samples,
+            .max_samples = o->max_samples,
+            .min_time_ns = (uint64_t)(o->min_time_s * 1e9),
+            .max_time_ns = (uint64_t)(o->max_time_s * 1e9),
+            .sample = take_sample,
+            .ctx = &t,
             .stop = &runner_stop_flag,
         };
         src = sampler_run(&sp, &r, &ce);
@@ -281,15 +299,23 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
         counters_start(env->counters);
         run_calls(&t, t.batch);
         counters_stop(env->counters);
-        nk = counters_results(env->counters, (double)c->rows * (double)c->cols * (double)t.batch,
-                              k, DYT_ARRAY_LEN(k));
+        nk = counters_results(env->counters, (double)c->rows * (double)c->cols * (double)t.batch, k,
+                              DYT_ARRAY_LEN(k));
     }
 
     store_stats st = {
-        .n = (int)r.st.n, .n_excluded = (int)r.n_excluded, .median_ns = r.st.median,
-        .ci_low_ns = r.st.ci_low, .ci_high_ns = r.st.ci_high, .mean_ns = r.st.mean,
-        .stddev_ns = r.st.stddev, .min_ns = r.st.min, .max_ns = r.st.max, .mad_ns = r.st.mad,
-        .rel_ci_width = r.st.rel_ci_width, .roofline_pct = -1,
+        .n = (int)r.st.n,
+        .n_excluded = (int)r.n_excluded,
+        .median_ns = r.st.median,
+        .ci_low_ns = r.st.ci_low,
+        .ci_high_ns = r.st.ci_high,
+        .mean_ns = r.st.mean,
+        .stddev_ns = r.st.stddev,
+        .min_ns = r.st.min,
+        .max_ns = r.st.max,
+        .mad_ns = r.st.mad,
+        .rel_ci_width = r.st.rel_ci_width,
+        .roofline_pct = -1,
     };
     st.gbps = r.st.median > 0 ? (double)sc.bytes / r.st.median : 0;
     if (pe && pe->ceiling_gbps > 0)
@@ -299,4 +325,45 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
     sampler_result_free(&r);
     case_buffers_free(&b);
     return rc;
+}
+
+static int empty_kernel(const norm_args *a, const kern_exec *ex)
+{
+    (void)a;
+    (void)ex;
+    return 0;
+}
+
+void cpu_harness_overhead(size_t n_samples, double *per_call_ns, double *timed_ns,
+                          double *per_sample_ns)
+{
+    /* The real sampling path (kern_call, buffer rotation, rusage reads,
+     * the sampler's bookkeeping and convergence checks) around a kernel
+     * that does nothing. */
+    static const kern_entry empty = {"empty",    NORM_DYT, PASS_FWD,     DTYPE_F32,
+                                     DEVICE_CPU, 0,        empty_kernel, "harness overhead probe"};
+    norm_args set;
+    memset(&set, 0, sizeof set);
+    case_buffers b = {.sets = &set, .n_sets = 1};
+    timing_ctx t = {.k = &empty, .b = &b, .batch = 1};
+    enum { CALLS = 1000000 };
+    *per_call_ns = run_calls(&t, CALLS) / CALLS;
+    sampler_spec sp = {
+        .max_noise = 1e-9,
+        .min_samples = n_samples,
+        .max_samples = n_samples,
+        .min_time_ns = 0,
+        .max_time_ns = UINT64_MAX,
+        .sample = take_sample,
+        .ctx = &t,
+    };
+    sampler_result r;
+    uint64_t t0 = dyt_now_ns();
+    if (sampler_run(&sp, &r, NULL) != DYT_OK || r.n == 0) {
+        *timed_ns = *per_sample_ns = -1;
+        return;
+    }
+    *per_sample_ns = (double)(dyt_now_ns() - t0) / (double)r.n;
+    *timed_ns = r.st.median;
+    sampler_result_free(&r);
 }

@@ -4,16 +4,16 @@
  * (runners/runner.h); tests of the runner stage include it to drive the
  * sampler with synthetic sample streams. */
 #pragma once
+#include "common.h"
+#include "counters.h"
+#include "kernels.h"
+#include "plan.h"
+#include "runner.h"
+#include "stats.h"
+#include "store.h"
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "common.h"
-#include "kernels.h"
-#include "plan.h"
-#include "stats.h"
-#include "store.h"
-#include "runner.h"
-#include "counters.h"
 
 /* ---- sampling.c: the adaptive sampler ------------------------------------ */
 
@@ -26,7 +26,7 @@ typedef double (*sampler_sample_fn)(void *ctx, int *flags);
 typedef uint64_t (*sampler_clock_fn)(void *ctx);
 
 typedef struct {
-    double max_noise;       /* relative half-width of the median's 95% CI */
+    double max_noise; /* relative half-width of the median's 95% CI */
     size_t min_samples, max_samples;
     uint64_t min_time_ns, max_time_ns;
     sampler_sample_fn sample;
@@ -40,7 +40,7 @@ typedef struct {
     size_t n;
     const char *stop_reason; /* "noise" | "max_time" | "max_samples" | "interrupted" */
     uint64_t elapsed_ns;
-    stats_summary st;        /* over the samples not excluded */
+    stats_summary st; /* over the samples not excluded */
     size_t n_excluded;
 } sampler_result;
 
@@ -63,10 +63,10 @@ uint64_t timer_sample_target_ns(const timer_info *t);
 /* ---- buffers.c: inputs and buffer sets ----------------------------------- */
 
 typedef struct {
-    norm_args *sets;   /* n_sets argument structs, each with its own buffers */
+    norm_args *sets; /* n_sets argument structs, each with its own buffers */
     size_t n_sets;
-    size_t set_bytes;  /* bytes allocated per set */
-    void **allocs;     /* every allocation, for freeing */
+    size_t set_bytes; /* bytes allocated per set */
+    void **allocs;    /* every allocation, for freeing */
     size_t n_allocs;
 } case_buffers;
 
@@ -124,8 +124,14 @@ int cpu_measure_rooflines(cpu_pools *ps, const cpu_case_env *env, dyt_err *e);
 /* Runs and stores one case. *failed = 1 when it was stored as failed or
  * skipped. Returns DYT_OK unless the store failed (message in e); an
  * interruption (runner_stop_flag) abandons the case without storing it. */
-int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
-                 int *failed, dyt_err *e);
+int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq, int *failed,
+                 dyt_err *e);
+
+/* The harness's own cost on an empty kernel: per call inside a batch, the
+ * median "time" of a batch-of-one sample (what the timed region adds), and
+ * the wall time per sample of the whole sampling loop with batch 1. */
+void cpu_harness_overhead(size_t n_samples, double *per_call_ns, double *timed_ns,
+                          double *per_sample_ns);
 
 /* ---- progress.c ---------------------------------------------------------- */
 

@@ -47,10 +47,10 @@ void progress_case(progress *p, size_t k, const plan_case *c)
     if (k > 1)
         fmt_dur(eta, sizeof eta, el / (double)(k - 1) * (double)(p->total - k + 1));
     char line[512];
-    int len = snprintf(line, sizeof line, "[%zu/%zu] %s %zux%zu %s %s %s %s t%d  elapsed %s  ETA %s",
-                       k, p->total, c->model->name, c->rows, c->cols, norm_name(c->norm),
-                       pass_name(c->pass), dtype_name(c->dtype), c->variant->name, c->threads,
-                       els, eta);
+    int len =
+        snprintf(line, sizeof line, "[%zu/%zu] %s %zux%zu %s %s %s %s, %d thr  elapsed %s  ETA %s",
+                 k, p->total, c->model->name, c->rows, c->cols, norm_name(c->norm),
+                 pass_name(c->pass), dtype_name(c->dtype), c->variant->name, c->threads, els, eta);
     if (len < 0)
         return;
     if (p->tty) {

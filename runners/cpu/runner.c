@@ -5,11 +5,11 @@
  * sampling, one counted batch, statistics), each committed in its own
  * transaction -> the run's end status. The per-case work is in case.c;
  * sampling in sampling.c, inputs in buffers.c. */
-#include "cpu_internal.h"
+#include "runner.h"
 #include "bandwidth.h"
 #include "counters.h"
+#include "cpu_internal.h"
 #include "machine.h"
-#include "runner.h"
 #include "suite.h"
 
 #include <jansson.h>
@@ -77,11 +77,10 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
         "llc_bytes_override", (json_int_t)o->llc_bytes_override, "timer_granularity_ns",
         t->granularity_ns, "timer_overhead_ns", t->overhead_ns, "sample_target_ns",
         (json_int_t)target_ns, "clock", "CLOCK_MONOTONIC_RAW", "ctxsw_samples",
-        "flagged, kept in statistics", "pin_failures", ps->failures, "pin_error",
-        ps->first_error);
+        "flagged, kept in statistics", "pin_failures", ps->failures, "pin_error", ps->first_error);
     if (!j)
         return NULL;
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
     json_decref(j);
     return s;
 }
@@ -154,12 +153,17 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
     progress pr;
     progress_init(&pr, p->n_cases, o->quiet, o->progress);
     if (ps.failures)
-        progress_log(&pr, "dytbench: warning: thread pinning failed (%d threads): %s",
-                     ps.failures, ps.first_error);
+        progress_log(&pr, "dytbench: warning: thread pinning failed (%d threads): %s", ps.failures,
+                     ps.first_error);
 
     cpu_case_env env = {
-        .o = o, .s = s, .run_id = *run_id, .llc_bytes = m.llc_bytes,
-        .mem_usable = m.mem_usable_bytes, .sample_target_ns = target, .counters = cs,
+        .o = o,
+        .s = s,
+        .run_id = *run_id,
+        .llc_bytes = m.llc_bytes,
+        .mem_usable = m.mem_usable_bytes,
+        .sample_target_ns = target,
+        .counters = cs,
         .progress = &pr,
     };
     const char *status = "complete";

@@ -16,7 +16,10 @@ volatile sig_atomic_t runner_stop_flag;
 static struct sigaction old_int, old_term;
 static int installed;
 
-static void on_signal(int sig) { runner_stop_flag = sig; }
+static void on_signal(int sig)
+{
+    runner_stop_flag = sig;
+}
 
 void runner_signals_install(void)
 {
@@ -40,4 +43,7 @@ void runner_signals_uninstall(void)
     installed = 0;
 }
 
-int runner_stop_signal(void) { return (int)runner_stop_flag; }
+int runner_stop_signal(void)
+{
+    return (int)runner_stop_flag;
+}

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four headers above first */
 #include <cmocka.h>
 
 #include <signal.h>
@@ -135,36 +136,51 @@ static void test_small_run_completes(void **state)
     q_text(d, "SELECT settings FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "\"max_noise\""));
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'",
-                           run_id), 12);
+    assert_int_equal(
+        q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 12);
     /* Every case: samples, a stats row consistent with them, a stop reason,
      * a verification error below tolerance, and rusage counters. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
-                              " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
-                           run_id), 12);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                              " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
-                              " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
-                              " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
-                           run_id), 12);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
-                              " ('noise','max_time','max_samples') AND batch >= 1"
-                              " AND max_err >= 0 AND max_err <= 1",
-                           run_id), 12);
-    assert_int_equal(q_int(d, "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
-                              " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
-                           run_id), 12);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
+                           " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
+                           run_id),
+                     12);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                           " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
+                           " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
+                           " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
+                           run_id),
+                     12);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
+                           " ('noise','max_time','max_samples') AND batch >= 1"
+                           " AND max_err >= 0 AND max_err <= 1",
+                           run_id),
+                     12);
+    assert_int_equal(q_int(d,
+                           "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
+                           " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
+                           run_id),
+                     12);
     /* A median that is not one of the samples' span is impossible. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                              " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
-                           run_id), 0);
+    assert_int_equal(
+        q_int(d,
+              "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+              " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
+              run_id),
+        0);
     /* The bandwidth ceiling at the plan's one thread count, and % of it. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
-                              " AND kind IN ('copy','scale') AND gbps > 0",
-                           run_id), 2);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM v_results WHERE run_id = ?1"
-                              " AND roofline_pct > 0",
-                           run_id), 12);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
+                           " AND kind IN ('copy','scale') AND gbps > 0",
+                           run_id),
+                     2);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM v_results WHERE run_id = ?1"
+                           " AND roofline_pct > 0",
+                           run_id),
+                     12);
     store_close(s);
     free_plan(&fx);
 }
@@ -186,8 +202,8 @@ static void test_failed_case_is_stored_untimed(void **state)
     (void)state;
     fixture fx;
     load_plan(&fx);
-    static kern_entry wrong = {"wrong", NORM_DYT, PASS_FWD, DTYPE_F32, DEVICE_CPU, 0, wrong_fwd,
-                               "deliberately wrong (test)"};
+    static kern_entry wrong = {"wrong",    NORM_DYT, PASS_FWD,  DTYPE_F32,
+                               DEVICE_CPU, 0,        wrong_fwd, "deliberately wrong (test)"};
     size_t victim = fx.p.n_cases;
     for (size_t i = 0; i < fx.p.n_cases; i++)
         if (fx.p.cases[i].norm == NORM_DYT && fx.p.cases[i].pass == PASS_FWD &&
@@ -212,19 +228,27 @@ static void test_failed_case_is_stored_untimed(void **state)
     q_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete"); /* the run still completes */
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'",
-                           run_id), 11);
-    q_text(d, "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
+    assert_int_equal(
+        q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 11);
+    q_text(d,
+           "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
            run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "wrong result"));
-    assert_int_equal(q_int(d, "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
-                              " WHERE run_id = ?1 AND c.status = 'failed'",
-                           run_id), 0);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
-                              " WHERE run_id = ?1 AND c.status = 'failed'",
-                           run_id), 0);
-    assert_true(q_int(d, "SELECT max_err FROM cases WHERE run_id = ?1 AND status = 'failed'",
-                      run_id) >= 1);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
+                           " WHERE run_id = ?1 AND c.status = 'failed'",
+                           run_id),
+                     0);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
+                           " WHERE run_id = ?1 AND c.status = 'failed'",
+                           run_id),
+                     0);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
+                           " status = 'failed' AND max_err > 0",
+                           run_id),
+                     1);
     store_close(s);
     free_plan(&fx);
 }
@@ -247,9 +271,11 @@ static void test_cold_cache_rotates_sets(void **state)
     sqlite3 *d = store_db(s);
     /* 1 MiB LLC: 3 MiB of sets; the largest case (64 x 256 fp32, bwd) is
      * ~200 KiB a set, so every case rotates at least 10 sets. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
-                              " AND buffer_sets >= 10 AND status = 'ok'",
-                           run_id), 12);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
+                           " AND buffer_sets >= 10 AND status = 'ok'",
+                           run_id),
+                     12);
     store_close(s);
     free_plan(&fx);
 }
@@ -274,10 +300,13 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     }
     /* Wait until at least two cases are committed, then SIGTERM. */
     int64_t n = 0;
-    for (int i = 0; i < 600 && n < 2; i++) {
+    int status, exited = 0;
+    for (int i = 0; i < 600 && n < 2 && !exited; i++) {
         usleep(50000);
+        exited = waitpid(pid, &status, WNOHANG) == pid;
         sqlite3 *d;
-        if (access(db, F_OK) == 0 && sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        if (access(db, F_OK) == 0 &&
+            sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(d, 1000);
             sqlite3_stmt *st;
             if (sqlite3_prepare_v2(d, "SELECT count(*) FROM cases", -1, &st, NULL) == SQLITE_OK) {
@@ -288,9 +317,9 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
             sqlite3_close(d);
         }
     }
+    assert_false(exited); /* the child must still be running */
     assert_true(n >= 2);
     kill(pid, SIGTERM);
-    int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
@@ -305,10 +334,12 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     int64_t kept = q_int(d, "SELECT count(*) FROM cases", 0);
     assert_true(kept >= 2 && kept < 12);
     /* Finished cases are whole: each has its samples and statistics. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                              " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
-                              " AND s.n > 0",
-                           0), kept);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                           " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
+                           " AND s.n > 0",
+                           0),
+                     kept);
     q_text(d, "PRAGMA integrity_check", 0, txt, sizeof txt);
     assert_string_equal(txt, "ok");
     store_close(s);

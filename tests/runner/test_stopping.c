@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four headers above first */
 #include <cmocka.h>
 
 #include <math.h>
@@ -70,8 +71,8 @@ static void test_ranks_tight_and_valid(void **state)
         size_t k = lo + 1;                /* 1-based lower rank */
         long double cover = 1 - 2 * binom_cdf(n, k - 1);
         long double cover_next = 1 - 2 * binom_cdf(n, k);
-        assert_true(cover >= 0.95L);      /* valid */
-        assert_true(cover_next < 0.95L);  /* and the tightest such */
+        assert_true(cover >= 0.95L);     /* valid */
+        assert_true(cover_next < 0.95L); /* and the tightest such */
     }
 }
 
@@ -157,14 +158,23 @@ static double synth_sample(void *ctx, int *flags)
     return s->median_ns * exp(dyt_rng_normal(&s->rng, 0, s->sigma));
 }
 
-static uint64_t synth_clock(void *ctx) { return ((synth *)ctx)->clock; }
+static uint64_t synth_clock(void *ctx)
+{
+    return ((synth *)ctx)->clock;
+}
 
 static sampler_spec spec_for(synth *s)
 {
     sampler_spec sp = {
-        .max_noise = 0.01, .min_samples = 10, .max_samples = 10000,
-        .min_time_ns = 0, .max_time_ns = 2000000000ull,
-        .sample = synth_sample, .clock = synth_clock, .ctx = s, .stop = &s->stop,
+        .max_noise = 0.01,
+        .min_samples = 10,
+        .max_samples = 10000,
+        .min_time_ns = 0,
+        .max_time_ns = 2000000000ull,
+        .sample = synth_sample,
+        .clock = synth_clock,
+        .ctx = s,
+        .stop = &s->stop,
     };
     return sp;
 }
@@ -317,6 +327,21 @@ static void test_timer(void **state)
                   t.granularity_ns, t.overhead_ns, (unsigned long long)target);
 }
 
+static void test_harness_overhead(void **state)
+{
+    (void)state;
+    double per_call, timed, per_sample;
+    cpu_harness_overhead(20000, &per_call, &timed, &per_sample);
+    /* Behaviour, not speed: all three measured, and a whole sample (clock
+     * reads, two getrusage calls, bookkeeping) costs more than what its
+     * timed region sees. */
+    assert_true(per_call > 0 && timed >= 0 && per_sample > 0);
+    assert_true(per_sample > timed);
+    print_message("harness overhead (empty kernel): %.1f ns per call in a batch, %.1f ns timed "
+                  "per batch-of-1 sample (median), %.0f ns wall per sample\n",
+                  per_call, timed, per_sample);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_min_time_and_min_samples_honoured),
         cmocka_unit_test(test_interrupt_and_failure),
         cmocka_unit_test(test_timer),
+        cmocka_unit_test(test_harness_overhead),
     };
     return cmocka_run_group_tests_name("runner-stopping", tests, NULL, NULL);
 }

@@ -1,0 +1,97 @@
+/* The gate report for machines: one JSON object built with jansson (no
+ * hand-escaping). Numbers that do not exist (no interval for an exact
+ * counter, no p-value, an unbounded detectable change) are null, never a
+ * made-up number. */
+#include "gate.h"
+#include "gate_format.h"
+
+#include <jansson.h>
+#include <math.h>
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *run_obj(const gate_run *r)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "run_id", (json_int_t)r->run_id,
+                     "label", r->label, "git_rev", r->git_rev, "status", r->status, "metric",
+                     r->metric, "started_at", r->started_at, "db", r->db_path);
+}
+
+static json_t *case_axes(const gate_case *c)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s, s:s}", "key", c->key,
+                     "suite", c->suite, "model", c->model, "norm", c->norm, "variant", c->variant,
+                     "dtype", c->dtype, "pass", c->pass, "rows", (json_int_t)c->rows, "cols",
+                     (json_int_t)c->cols, "threads", c->threads, "cache", c->cache, "device",
+                     c->device);
+}
+
+int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
+{
+    json_t *root = json_object(), *cases = json_array(), *ob = json_array(), *oc = json_array();
+    json_t *warn = json_array();
+    if (!root || !cases || !ob || !oc || !warn) {
+        json_decref(root);
+        json_decref(cases);
+        json_decref(ob);
+        json_decref(oc);
+        json_decref(warn);
+        return dyt_errf(e, DYT_USAGE, "out of memory");
+    }
+    json_object_set_new(root, "base", run_obj(r->base));
+    json_object_set_new(root, "candidate", run_obj(r->cand));
+    json_object_set_new(root, "metric", json_string(r->opts.metric));
+    json_object_set_new(root, "threshold", json_real(r->opts.threshold));
+    json_object_set_new(root, "alpha", json_real(r->opts.alpha));
+    json_object_set_new(root, "confidence",
+                        r->kind == GATE_METRIC_TIME ? json_real(1 - r->opts.alpha) : json_null());
+    json_object_set_new(root, "gate", json_string(r->n_regressions ? "fail" : "pass"));
+    json_object_set_new(root, "exit_code", json_integer(gate_exit_code(r)));
+    json_object_set_new(
+        root, "summary",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "compared", (json_int_t)r->n_results,
+                  "regressions", (json_int_t)r->n_regressions, "slower", (json_int_t)r->n_slower,
+                  "faster", (json_int_t)r->n_faster, "same", (json_int_t)r->n_same, "inconclusive",
+                  (json_int_t)r->n_inconclusive, "only_base", (json_int_t)r->n_only_base,
+                  "only_candidate", (json_int_t)r->n_only_cand));
+    for (size_t i = 0; i < r->n_results; i++) {
+        const gate_result *g = &r->results[i];
+        json_t *o = case_axes(g->base);
+        json_object_set_new(o, "verdict", json_string(gate_verdict_name(g->verdict)));
+        json_object_set_new(o, "regression", json_boolean(g->regression));
+        json_object_set_new(o, "n_base", json_integer((json_int_t)g->base->n));
+        json_object_set_new(o, "n_candidate", json_integer((json_int_t)g->cand->n));
+        json_object_set_new(o, "base", num(g->med_base));
+        json_object_set_new(o, "candidate", num(g->med_cand));
+        json_object_set_new(o, "ratio", num(g->ratio));
+        json_object_set_new(o, "ratio_low", num(g->ratio_lo));
+        json_object_set_new(o, "ratio_high", num(g->ratio_hi));
+        json_object_set_new(o, "p", num(g->p));
+        json_object_set_new(o, "resolution", num(g->resolution));
+        json_object_set_new(o, "min_detectable_slowdown", num(g->min_detectable));
+        json_object_set_new(o, "calibrated_noise", num(g->cal_noise));
+        if (g->cand->source[0])
+            json_object_set_new(o, "source", json_string(g->cand->source));
+        json_object_set_new(o, "note", json_string(g->note));
+        json_array_append_new(cases, o);
+    }
+    for (size_t i = 0; i < r->n_only_base; i++)
+        json_array_append_new(ob, case_axes(r->only_base[i]));
+    for (size_t i = 0; i < r->n_only_cand; i++)
+        json_array_append_new(oc, case_axes(r->only_cand[i]));
+    for (size_t i = 0; i < r->n_warnings; i++)
+        json_array_append_new(warn, json_string(r->warnings[i]));
+    json_object_set_new(root, "cases", cases);
+    json_object_set_new(root, "only_base", ob);
+    json_object_set_new(root, "only_candidate", oc);
+    json_object_set_new(root, "warnings", warn);
+    int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    fputc('\n', f);
+    if (rc != 0 || ferror(f))
+        return dyt_errf(e, DYT_USAGE, "writing JSON failed");
+    return DYT_OK;
+}

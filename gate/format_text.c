@@ -1,0 +1,199 @@
+/* The gate report for people: a plain-text table on a terminal and the
+ * Markdown comment for a pull request. Both list regressions first, then
+ * improvements, then the rest (collapsed in Markdown), then the unmatched
+ * cases, which are listed rather than silently dropped. */
+#include "escape.h"
+#include "gate.h"
+#include "gate_format.h"
+
+#include <math.h>
+#include <string.h>
+
+int gate_result_group(const gate_result *g)
+{
+    if (g->regression)
+        return 0;
+    if (g->verdict == GATE_FASTER)
+        return 1;
+    return 2;
+}
+
+void gate_fmt_change(char *buf, size_t n, const gate_result *g)
+{
+    if (isnan(g->ratio)) {
+        snprintf(buf, n, "n/a");
+        return;
+    }
+    if (isnan(g->ratio_lo) || g->ratio_lo == g->ratio_hi)
+        snprintf(buf, n, "%+.2f%%", 100 * (g->ratio - 1));
+    else
+        snprintf(buf, n, "%+.2f%% [%+.2f, %+.2f]", 100 * (g->ratio - 1), 100 * (g->ratio_lo - 1),
+                 100 * (g->ratio_hi - 1));
+}
+
+void gate_fmt_value(char *buf, size_t n, const gate_report *r, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else if (r->kind == GATE_METRIC_TIME)
+        dyt_fmt_ns(buf, n, v);
+    else
+        snprintf(buf, n, "%.6g", v);
+}
+
+void gate_fmt_run(char *buf, size_t n, const gate_run *r)
+{
+    snprintf(buf, n, "run %lld%s%s%s (git %s)", (long long)r->run_id, r->label[0] ? " '" : "",
+             r->label, r->label[0] ? "'" : "", r->git_rev);
+}
+
+static const char *verdict_word(const gate_result *g)
+{
+    return g->regression ? "REGRESSION" : gate_verdict_name(g->verdict);
+}
+
+int gate_write_text(FILE *f, const gate_report *r)
+{
+    char b[160], c[160];
+    gate_fmt_run(b, sizeof b, r->base);
+    gate_fmt_run(c, sizeof c, r->cand);
+    fprintf(f, "base:      %s\ncandidate: %s\n", b, c);
+    if (r->kind == GATE_METRIC_TIME)
+        fprintf(f,
+                "metric: time (median ns per call); threshold %.1f%%, alpha %g, "
+                "%.0f%% bootstrap interval of the ratio\n\n",
+                100 * r->opts.threshold, r->opts.alpha, 100 * (1 - r->opts.alpha));
+    else
+        fprintf(f, "metric: %s per element (exact); threshold %.1f%%\n\n", r->opts.metric,
+                100 * r->opts.threshold);
+    fprintf(f, "%-13s %-62s %11s %11s %-30s %9s\n", "verdict", "case", "base", "cand",
+            "change [interval]", "p");
+    for (int grp = 0; grp < 3; grp++) {
+        for (size_t i = 0; i < r->n_results; i++) {
+            const gate_result *g = &r->results[i];
+            if (gate_result_group(g) != grp)
+                continue;
+            char vb[32], vc[32], ch[64], p[16];
+            gate_fmt_value(vb, sizeof vb, r, g->med_base);
+            gate_fmt_value(vc, sizeof vc, r, g->med_cand);
+            gate_fmt_change(ch, sizeof ch, g);
+            if (isnan(g->p))
+                snprintf(p, sizeof p, "-");
+            else
+                snprintf(p, sizeof p, "%.2g", g->p);
+            fprintf(f, "%-13s %-62s %11s %11s %-30s %9s\n", verdict_word(g), g->base->key, vb, vc,
+                    ch, p);
+            if (g->note[0])
+                fprintf(f, "%-13s   %s\n", "", g->note);
+        }
+    }
+    for (size_t i = 0; i < r->n_only_base; i++)
+        fprintf(f, "%-13s %s\n", "only in base", r->only_base[i]->key);
+    for (size_t i = 0; i < r->n_only_cand; i++)
+        fprintf(f, "%-13s %s\n", "only in cand", r->only_cand[i]->key);
+    fprintf(f,
+            "\n%zu compared: %zu regression(s), %zu slower, %zu faster, %zu same, "
+            "%zu inconclusive; %zu unmatched\n",
+            r->n_results, r->n_regressions, r->n_slower, r->n_faster, r->n_same, r->n_inconclusive,
+            r->n_only_base + r->n_only_cand);
+    for (size_t i = 0; i < r->n_warnings; i++)
+        fprintf(f, "warning: %s\n", r->warnings[i]);
+    fprintf(f, "gate: %s\n", r->n_regressions ? "FAIL" : "pass");
+    return ferror(f) ? DYT_USAGE : DYT_OK;
+}
+
+static void md_row(FILE *f, const gate_report *r, const gate_result *g)
+{
+    char vb[32], vc[32], ch[64];
+    gate_fmt_value(vb, sizeof vb, r, g->med_base);
+    gate_fmt_value(vc, sizeof vc, r, g->med_cand);
+    gate_fmt_change(ch, sizeof ch, g);
+    fputs("| ", f);
+    esc_markdown(f, verdict_word(g));
+    fputs(" | ", f);
+    esc_markdown(f, g->base->key);
+    fprintf(f, " | %s | %s | %s | ", vb, vc, ch);
+    if (isnan(g->p))
+        fputs("-", f);
+    else
+        fprintf(f, "%.2g", g->p);
+    fputs(" | ", f);
+    esc_markdown(f, g->note);
+    fputs(" |\n", f);
+}
+
+static void md_table(FILE *f, const gate_report *r, int grp)
+{
+    fputs("| verdict | case | base | candidate | change [interval] | p | note |\n"
+          "|---|---|---|---|---|---|---|\n",
+          f);
+    for (size_t i = 0; i < r->n_results; i++)
+        if (gate_result_group(&r->results[i]) == grp)
+            md_row(f, r, &r->results[i]);
+}
+
+int gate_write_md(FILE *f, const gate_report *r)
+{
+    char b[160], c[160];
+    gate_fmt_run(b, sizeof b, r->base);
+    gate_fmt_run(c, sizeof c, r->cand);
+    size_t n_grp[3] = {0};
+    for (size_t i = 0; i < r->n_results; i++)
+        n_grp[gate_result_group(&r->results[i])]++;
+    fprintf(f, "## dytbench gate: %s\n\n",
+            r->n_regressions ? ":x: regression" : ":white_check_mark: pass");
+    fputs("Base: ", f);
+    esc_markdown(f, b);
+    fputs(" · candidate: ", f);
+    esc_markdown(f, c);
+    fputs("  \n", f);
+    if (r->kind == GATE_METRIC_TIME)
+        fprintf(f,
+                "Metric: time · threshold %.1f%% · alpha %g · %zu compared, %zu regression(s), "
+                "%zu faster, %zu same, %zu inconclusive\n\n",
+                100 * r->opts.threshold, r->opts.alpha, r->n_results, r->n_regressions, r->n_faster,
+                r->n_same, r->n_inconclusive);
+    else {
+        fputs("Metric: ", f);
+        esc_markdown(f, r->opts.metric);
+        fprintf(f, " per element (exact) · threshold %.1f%% · %zu compared, %zu regression(s)\n\n",
+                100 * r->opts.threshold, r->n_results, r->n_regressions);
+    }
+    for (size_t i = 0; i < r->n_warnings; i++) {
+        fputs("> :warning: ", f);
+        esc_markdown(f, r->warnings[i]);
+        fputs("\n\n", f);
+    }
+    fprintf(f, "### Regressions (%zu)\n\n", n_grp[0]);
+    if (n_grp[0]) {
+        md_table(f, r, 0);
+        fputs("\n", f);
+    } else {
+        fputs("None.\n\n", f);
+    }
+    fprintf(f, "### Improvements (%zu)\n\n", n_grp[1]);
+    if (n_grp[1]) {
+        md_table(f, r, 1);
+        fputs("\n", f);
+    } else {
+        fputs("None.\n\n", f);
+    }
+    fprintf(f, "<details><summary>Other cases (%zu) and unmatched (%zu)</summary>\n\n", n_grp[2],
+            r->n_only_base + r->n_only_cand);
+    if (n_grp[2]) {
+        md_table(f, r, 2);
+        fputs("\n", f);
+    }
+    for (size_t i = 0; i < r->n_only_base; i++) {
+        fputs("- only in base: ", f);
+        esc_markdown(f, r->only_base[i]->key);
+        fputs("\n", f);
+    }
+    for (size_t i = 0; i < r->n_only_cand; i++) {
+        fputs("- only in candidate: ", f);
+        esc_markdown(f, r->only_cand[i]->key);
+        fputs("\n", f);
+    }
+    fputs("\n</details>\n", f);
+    return ferror(f) ? DYT_USAGE : DYT_OK;
+}

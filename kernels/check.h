@@ -1,0 +1,91 @@
+/* The one verification harness for kernel variants, used by `dytbench
+ * verify`, the tests and the runner (which verifies every case before it
+ * times it). A variant is run on given inputs and each of its outputs is
+ * compared with `ref` (kern_check_variant) or with the golden vectors'
+ * float64 answers (kern_check_golden). All tolerances live in check.c:
+ *
+ *   elementwise outputs (y, dx) and statistics (mean, rstd):
+ *       max |v - r| <= tol * max(1, max |r|)
+ *   cross-row reductions (dgamma, dbeta, dalpha), per element j:
+ *       |v_j - r_j| <= tol * max(1, max |r|) + (8 sqrt(n) + 16) * u * S_j
+ *   tol = 1e-5 for fp32 storage, 2e-2 for bf16; u = 2^-24 (fp32
+ *   accumulation); n = number of terms summed (rows; rows*cols for dalpha);
+ *   S_j = sum of the magnitudes the terms are bounded by (docs/kernels.md
+ *   derives the bound).
+ * NaN in the reference must be NaN in the variant and vice versa. */
+#pragma once
+#include "common.h"
+#include "kernels.h"
+#include "vectors.h"
+
+typedef struct {
+    norm_kind norm;
+    pass_kind pass;
+    dtype_kind dtype;
+    size_t rows, cols;
+    float alpha, eps;
+    int has_beta, affine;
+    const void *x, *dy; /* rows*cols in dtype; dy for backward only */
+    const float *gamma, *beta;
+    /* Backward: the saved statistics to use (LayerNorm mean+rstd, RMSNorm
+     * rstd). NULL: ref's forward on x makes them. */
+    const float *mean, *rstd;
+} kern_check_inputs;
+
+#define KERN_CHECK_MAX_OUTPUTS 8
+
+typedef struct {
+    char name[8];    /* "y", "mean", "rstd", "dx", "dgamma", "dbeta", "dalpha" */
+    double err;      /* max |v - r| / max(1, max |r|) at the worst element */
+    double tol;      /* what that element was allowed, same normalisation */
+    size_t index;    /* the worst element (largest err/allowed) */
+    double v, r;     /* the variant's and the reference's value there */
+    int pass;
+} kern_check_output;
+
+typedef struct {
+    int skipped;       /* not run: unsupported ISA, refused call, inputs not
+                          exact in the storage type; reason says which */
+    int pass;          /* every output within its tolerance */
+    double worst;      /* err of the deciding output (largest err/tol) */
+    double tol;        /* its tolerance */
+    char output[8];    /* its name */
+    size_t n_outputs;
+    kern_check_output outputs[KERN_CHECK_MAX_OUTPUTS];
+    char reason[192];
+} kern_check_result;
+
+/* The base tolerance for a storage type: 1e-5 fp32, 2e-2 bf16/fp16. */
+double kern_check_tol(dtype_kind d);
+
+/* Runs ref and the variant e on in (e's norm/pass/dtype must match in's)
+ * and compares every output. Returns DYT_OK when the check ran (verdict in
+ * out->pass / out->skipped), DYT_USAGE on bad inputs or out of memory. The
+ * variant is called through e->fn, not kern_call: no injected slowdown. */
+int kern_check_variant(const kern_entry *e, const kern_check_inputs *in, kern_pool *pool,
+                       kern_check_result *out, dyt_err *err);
+
+/* Checks e against a golden case. The inputs must be exact in e's storage
+ * type (else skipped: a bf16 variant cannot be held to answers for inputs
+ * it cannot be given). Backward uses the case's mean/rstd rounded to fp32. */
+int kern_check_golden(const kern_entry *e, const vec_case *c, kern_pool *pool,
+                      kern_check_result *out, dyt_err *err);
+
+/* Rows to verify of a rows x cols case so that at most max_elems elements
+ * are used (at least 1 row): the runner's row sample for huge shapes. */
+size_t kern_check_sample_rows(size_t rows, size_t cols, size_t max_elems);
+
+/* A random case for kern_check_variant: x ~ N(mean, spread), dy ~ N(0, 1),
+ * gamma ~ N(1, 0.25), beta ~ N(0, 0.25), eps 1e-5, beta and affine on,
+ * rounded to the storage type. misalign = 1 offsets x and dy by one element
+ * from an aligned base. */
+typedef struct {
+    size_t rows, cols;
+    double mean, spread;
+    float alpha;
+    uint64_t seed;
+    int misalign;
+} kern_check_random_spec;
+
+int kern_check_random(const kern_entry *e, const kern_check_random_spec *s, kern_pool *pool,
+                      kern_check_result *out, dyt_err *err);

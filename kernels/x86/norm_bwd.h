@@ -1,0 +1,159 @@
+/* Backward passes of DyT, LayerNorm and RMSNorm on the vector layer.
+ *
+ *  - DyT (one pass, tanh recomputed from x): with g = dy * gamma and
+ *    u = g * (1 - t^2): dx = alpha * u, dalpha += u * x, dgamma += dy * t,
+ *    dbeta += dy.
+ *  - LayerNorm (saved mean, rstd; xh = (x - mean) * rstd, g = dy [* gamma]):
+ *    pass 1 sums g and g * xh over the row (ROW_CHUNK chunks, double across
+ *    chunks); pass 2, from L1/L2, writes dx = rstd * (g - mean(g) -
+ *    xh * mean(g * xh)) and adds dy * xh, dy to the column partials.
+ *  - RMSNorm: the same without the mean(g) term.
+ * Column partials (dgamma, dbeta) and dalpha go to this thread's double
+ * partial, layout [dgamma: cols][dbeta: cols][dalpha: 1] (norm_common.h). */
+#pragma once
+#include "x86/norm_common.h"
+
+AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int beta)
+{
+    const norm_args *a = k->a;
+    const size_t C = a->cols;
+    const vf al = v_set(a->alpha), one = v_set(1.0f);
+    double *pg = part, *pb = part + C;
+    double dal = 0;
+    for (size_t r = r0; r < r1; r++) {
+        size_t base = r * C;
+        int nt = k->nt;
+        size_t head = row_head(a->dx, base, mode, &nt);
+        vf sa = v_zero();
+#define STEP(j, n)                                                                                 \
+    {                                                                                              \
+        vf x_ = ld_act(a->x, base + (j), n, mode);                                                 \
+        vf dy_ = ld_act(a->dy, base + (j), n, mode);                                               \
+        vf t_ = v_tanh(v_mul(al, x_));                                                             \
+        vf g_ = v_mul(dy_, v_ld_f32(a->gamma + (j), n));                                           \
+        vf u_ = v_mul(g_, v_fnma(t_, t_, one));                                                    \
+        st_act(a->dx, base + (j), v_mul(al, u_), n, mode, nt);                                     \
+        sa = v_fma(u_, x_, sa);                                                                    \
+        v_acc_f64(pg + (j), v_mul(dy_, t_), n);                                                    \
+        if (beta)                                                                                  \
+            v_acc_f64(pb + (j), dy_, n);                                                           \
+    }
+        ROW_LOOP(C, head, STEP);
+#undef STEP
+        dal += v_hsum(sa);
+    }
+    part[2 * C] = dal;
+}
+
+AI void dyt_bwd_rows(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode)
+{
+    if (k->a->has_beta && k->a->dbeta)
+        dyt_bwd_rows_t(k, part, r0, r1, mode, 1);
+    else
+        dyt_bwd_rows_t(k, part, r0, r1, mode, 0);
+}
+
+/* Row sums of g and g * xh for LayerNorm (centre = 1) and RMSNorm. */
+AI void bwd_row_sums(const norm_args *a, size_t base, float mu, float rs, int mode, int affine,
+                     int centre, double *sg, double *sgx)
+{
+    const size_t C = a->cols;
+    const vf vmu = v_set(mu), vrs = v_set(rs);
+    double tg = 0, tgx = 0;
+    for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK) {
+        size_t cn = C - c0 < ROW_CHUNK ? C - c0 : ROW_CHUNK;
+        vf s1 = v_zero(), s2 = v_zero();
+#define STEP(j, n)                                                                                 \
+    {                                                                                              \
+        vf x_ = ld_act(a->x, base + c0 + (j), n, mode);                                            \
+        vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);                                         \
+        vf g_ = ld_act(a->dy, base + c0 + (j), n, mode);                                           \
+        if (affine)                                                                                \
+            g_ = v_mul(g_, v_ld_f32(a->gamma + c0 + (j), n));                                      \
+        s1 = v_add(s1, g_);                                                                        \
+        s2 = v_fma(g_, xh_, s2);                                                                   \
+    }
+        ROW_LOOP(cn, 0, STEP);
+#undef STEP
+        tg += v_hsum(s1);
+        tgx += v_hsum(s2);
+    }
+    *sg = tg;
+    *sgx = tgx;
+}
+
+/* centre = 1: LayerNorm (mean saved, dbeta); 0: RMSNorm. */
+AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int affine,
+                       int centre)
+{
+    const norm_args *a = k->a;
+    const size_t C = a->cols;
+    double *pg = part, *pb = part + C;
+    for (size_t r = r0; r < r1; r++) {
+        size_t base = r * C;
+        float mu = centre ? a->mean[r] : 0.0f, rs = a->rstd[r];
+        double sg, sgx;
+        bwd_row_sums(a, base, mu, rs, mode, affine, centre, &sg, &sgx);
+        const vf vmu = v_set(mu), vrs = v_set(rs);
+        const vf ma = v_set(centre ? (float)(sg / (double)C) : 0.0f);
+        const vf mb = v_set((float)(sgx / (double)C));
+        int nt = k->nt;
+        size_t head = row_head(a->dx, base, mode, &nt);
+#define STEP(j, n)                                                                                 \
+    {                                                                                              \
+        vf x_ = ld_act(a->x, base + (j), n, mode);                                                 \
+        vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);                                         \
+        vf dy_ = ld_act(a->dy, base + (j), n, mode);                                               \
+        vf g_ = affine ? v_mul(dy_, v_ld_f32(a->gamma + (j), n)) : dy_;                            \
+        vf dx_ = v_mul(vrs, v_sub(g_, v_fma(xh_, mb, ma)));                                        \
+        st_act(a->dx, base + (j), dx_, n, mode, nt);                                               \
+        if (affine) {                                                                              \
+            v_acc_f64(pg + (j), v_mul(dy_, xh_), n);                                               \
+            if (centre)                                                                            \
+                v_acc_f64(pb + (j), dy_, n);                                                       \
+        }                                                                                          \
+    }
+        ROW_LOOP(C, head, STEP);
+#undef STEP
+    }
+}
+
+AI void ln_bwd_rows(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode)
+{
+    if (k->a->affine)
+        nrm_bwd_rows_t(k, part, r0, r1, mode, 1, 1);
+    else
+        nrm_bwd_rows_t(k, part, r0, r1, mode, 0, 1);
+}
+
+AI void rms_bwd_rows(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode)
+{
+    if (k->a->affine && k->a->gamma)
+        nrm_bwd_rows_t(k, part, r0, r1, mode, 1, 0);
+    else
+        nrm_bwd_rows_t(k, part, r0, r1, mode, 0, 0);
+}
+
+/* Entry points: the caller-side part of a backward call (which reductions
+ * exist), shared by every ISA/mode instantiation. */
+static int kx_dyt_bwd(const norm_args *a, const kern_exec *ex, kern_task_fn fn)
+{
+    int beta = a->has_beta && a->dbeta;
+    return kx_backward(a, ex, fn, a->dgamma != NULL, beta, a->dalpha != NULL);
+}
+
+static int kx_ln_bwd(const norm_args *a, const kern_exec *ex, kern_task_fn fn)
+{
+    if (!a->mean || !a->rstd)
+        return -1;
+    int aff = a->affine && a->dgamma && a->dbeta;
+    return kx_backward(a, ex, fn, aff, aff, 0);
+}
+
+static int kx_rms_bwd(const norm_args *a, const kern_exec *ex, kern_task_fn fn)
+{
+    if (!a->rstd)
+        return -1;
+    int aff = a->affine && a->gamma && a->dgamma;
+    return kx_backward(a, ex, fn, aff, 0, 0);
+}

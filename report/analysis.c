@@ -1,0 +1,458 @@
+/* report/analysis.c: what the tables and figures show, computed once from a
+ * loaded run -- DyT against the model's own norm per shape (fastest ok
+ * variant of each, speedup with a bootstrap interval from the raw samples),
+ * the whole-model sums of the DyT paper's Table 7 (per-layer time x layer
+ * count over all the sections of a model), bandwidth per variant, and cases
+ * matched across runs for --vs. */
+#include "report_int.h"
+#include "stats.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int str_eq(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
+static int str_cmp(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+static int usable(const rep_case *c)
+{
+    return c->has_stats && !strcmp(c->status, "ok") && isfinite(c->median_ns) && c->median_ns > 0;
+}
+
+char *rep_model_group(const char *section)
+{
+    /* Suffixes the shipped suites give the sections of one model: LLaMA's
+     * -attn / -ffn-final, ConvNeXt's -sN / -sN-down / -head, wav2vec 2.0's
+     * -feat. Stripped repeatedly, so convnext-b-s1-down -> convnext-b. */
+    static const char *const sfx[] = {"-ffn-final", "-attn", "-ffn", "-final", "-feat",
+                                      "-head", "-down", "-stem"};
+    char *g = strdup(section);
+    if (!g)
+        return NULL;
+    for (int again = 1; again;) {
+        again = 0;
+        size_t n = strlen(g);
+        for (size_t i = 0; i < DYT_ARRAY_LEN(sfx); i++) {
+            size_t k = strlen(sfx[i]);
+            if (n > k && !strcmp(g + n - k, sfx[i])) {
+                g[n - k] = 0;
+                again = 1;
+                break;
+            }
+        }
+        n = strlen(g);
+        if (!again && n > 3) { /* -s<digits> (a stage) */
+            size_t j = n;
+            while (j > 0 && isdigit((unsigned char)g[j - 1]))
+                j--;
+            if (j < n && j >= 3 && g[j - 1] == 's' && g[j - 2] == '-') {
+                g[j - 2] = 0;
+                again = 1;
+            }
+        }
+    }
+    return g;
+}
+
+/* Shape key: everything but norm, variant and pass. */
+static int cmp_shape(const rep_case *a, const rep_case *b)
+{
+    int r;
+    if ((r = str_cmp(a->domain, b->domain)) || (r = str_cmp(a->model, b->model)) ||
+        (r = str_cmp(a->dtype, b->dtype)) || (r = str_cmp(a->cache, b->cache)) ||
+        (r = str_cmp(a->device, b->device)))
+        return r;
+    if (a->rows != b->rows)
+        return a->rows < b->rows ? -1 : 1;
+    if (a->cols != b->cols)
+        return a->cols < b->cols ? -1 : 1;
+    return (a->threads > b->threads) - (a->threads < b->threads);
+}
+
+static int cmp_shape_p(const void *x, const void *y)
+{
+    const rep_case *a = *(const rep_case *const *)x, *b = *(const rep_case *const *)y;
+    int r = cmp_shape(a, b);
+    return r ? r : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Ratio median(b)/median(a) with its bootstrap interval from the samples;
+ * without samples, the ratio of the stored medians and no interval. */
+static int ratio_ci(sqlite3 *db, const rep_case *a, const rep_case *b, double *ratio, double *lo,
+                    double *hi, dyt_err *e)
+{
+    double *xa, *xb;
+    size_t na, nb;
+    *ratio = b->median_ns / a->median_ns;
+    *lo = *hi = NAN;
+    if (rep_load_samples(db, a->id, &xa, &na, e))
+        return DYT_USAGE;
+    if (rep_load_samples(db, b->id, &xb, &nb, e)) {
+        free(xa);
+        return DYT_USAGE;
+    }
+    if (na >= 2 && nb >= 2)
+        *ratio = stats_ratio_ci(xa, na, xb, nb, REP_CONF, REP_BOOT_RESAMPLES, REP_BOOT_SEED, lo, hi);
+    free(xa);
+    free(xb);
+    return DYT_OK;
+}
+
+static int min_seq(const rep_pair *p)
+{
+    int s = 1 << 30;
+    for (int k = 0; k < 2; k++) {
+        if (p->norm[k] && p->norm[k]->seq < s)
+            s = p->norm[k]->seq;
+        if (p->dyt[k] && p->dyt[k]->seq < s)
+            s = p->dyt[k]->seq;
+    }
+    return s;
+}
+
+static int cmp_pair_seq(const void *x, const void *y)
+{
+    int a = min_seq(x), b = min_seq(y);
+    return (a > b) - (a < b);
+}
+
+const rep_case *rep_pair_any(const rep_pair *p)
+{
+    for (int k = 0; k < 2; k++) {
+        if (p->norm[k])
+            return p->norm[k];
+        if (p->dyt[k])
+            return p->dyt[k];
+    }
+    return NULL;
+}
+
+static int build_pairs(sqlite3 *db, const rep_run *run, rep_analysis *a, dyt_err *e)
+{
+    const rep_case **v = malloc((run->n_cases + 1) * sizeof *v);
+    if (!v)
+        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_cases; i++) {
+        const rep_case *c = &run->cases[i];
+        if (usable(c) && (!strcmp(c->norm, "dyt") || str_eq(c->norm, c->model_norm)))
+            v[n++] = c;
+    }
+    qsort(v, n, sizeof *v, cmp_shape_p);
+    a->pairs = calloc(n + 1, sizeof *a->pairs);
+    if (!a->pairs) {
+        free(v);
+        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && !cmp_shape(v[i], v[j]))
+            j++;
+        rep_pair *p = &a->pairs[a->n_pairs++];
+        for (size_t k = i; k < j; k++) {
+            const rep_case *c = v[k];
+            int pass = !strcmp(c->pass, "bwd") ? REP_BWD : REP_FWD;
+            const rep_case **slot = !strcmp(c->norm, "dyt") ? &p->dyt[pass] : &p->norm[pass];
+            if (!*slot || c->median_ns < (*slot)->median_ns) /* the fastest variant */
+                *slot = c;
+        }
+        for (int k = 0; k < 2; k++) {
+            p->speedup[k] = p->lo[k] = p->hi[k] = NAN;
+            if (p->norm[k] && p->dyt[k] &&
+                ratio_ci(db, p->dyt[k], p->norm[k], &p->speedup[k], &p->lo[k], &p->hi[k], e)) {
+                free(v);
+                return DYT_USAGE;
+            }
+        }
+        i = j;
+    }
+    free(v);
+    qsort(a->pairs, a->n_pairs, sizeof *a->pairs, cmp_pair_seq);
+    return DYT_OK;
+}
+
+static int same_setting(const rep_case *x, const rep_case *y)
+{
+    return str_eq(x->dtype, y->dtype) && str_eq(x->cache, y->cache) &&
+           str_eq(x->device, y->device) && x->threads == y->threads;
+}
+
+/* The pair of section `model` matching the driver pair d: the same token
+ * label (and the same rows when the label is missing or not unique). */
+static const rep_pair *match_section(const rep_analysis *a, const char *model, const rep_case *d)
+{
+    const rep_pair *by_label = NULL, *by_rows = NULL;
+    int n_label = 0;
+    for (size_t i = 0; i < a->n_pairs; i++) {
+        const rep_case *c = rep_pair_any(&a->pairs[i]);
+        if (!str_eq(c->model, model) || !same_setting(c, d))
+            continue;
+        if (c->rows == d->rows && str_eq(c->token_label, d->token_label))
+            by_rows = &a->pairs[i];
+        if (d->token_label && *d->token_label && str_eq(c->token_label, d->token_label)) {
+            by_label = &a->pairs[i];
+            n_label++;
+        }
+    }
+    if (by_rows)
+        return by_rows;
+    return n_label == 1 ? by_label : NULL;
+}
+
+static int append(char **s, const char *add)
+{
+    size_t n = *s ? strlen(*s) : 0;
+    char *p = realloc(*s, n + strlen(add) + 3);
+    if (!p)
+        return -1;
+    snprintf(p + n, strlen(add) + 3, "%s%s", n ? ", " : "", add);
+    *s = p;
+    return 0;
+}
+
+static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
+{
+    /* Sections in plan order, with their group. */
+    const char **sec = calloc(run->n_cases + 1, sizeof *sec);
+    char **grp = calloc(run->n_cases + 1, sizeof *grp);
+    int *layers = calloc(run->n_cases + 1, sizeof *layers);
+    size_t ns = 0;
+    int oom = !sec || !grp || !layers;
+    for (size_t i = 0; !oom && i < run->n_cases; i++) {
+        size_t k = 0;
+        while (k < ns && !str_eq(sec[k], run->cases[i].model))
+            k++;
+        if (k == ns) {
+            sec[ns] = run->cases[i].model;
+            layers[ns] = run->cases[i].layers;
+            if (!(grp[ns++] = rep_model_group(run->cases[i].model)))
+                oom = 1;
+        }
+    }
+    a->wholes = calloc(a->n_pairs + 1, sizeof *a->wholes);
+    oom |= !a->wholes;
+    for (size_t i = 0; !oom && i < a->n_pairs; i++) {
+        const rep_case *d = rep_pair_any(&a->pairs[i]);
+        size_t first = 0;
+        while (first < ns && strcmp(sec[first], d->model))
+            first++;
+        if (first == ns)
+            continue;
+        /* Only the group's first section drives; the others are matched. */
+        size_t g0 = 0;
+        while (g0 < ns && strcmp(grp[g0], grp[first]))
+            g0++;
+        if (g0 != first)
+            continue;
+        rep_whole *w = &a->wholes[a->n_wholes++];
+        w->group = strdup(grp[first]);
+        w->domain = d->domain;
+        w->token = d->token_label;
+        w->dtype = d->dtype;
+        w->cache = d->cache;
+        w->threads = d->threads;
+        w->rows = d->rows;
+        w->model_norm = d->model_norm;
+        w->complete_inf = w->complete_train = 1;
+        oom |= !w->group;
+        for (size_t k = first; !oom && k < ns; k++) {
+            if (strcmp(grp[k], grp[first]))
+                continue;
+            w->n_sections++;
+            w->n_layers += (size_t)layers[k];
+            const rep_pair *p = k == first ? &a->pairs[i] : match_section(a, sec[k], d);
+            if (p && rep_pair_any(p)->rows != d->rows)
+                w->rows_vary = 1;
+            int inf = p && p->norm[REP_FWD] && p->dyt[REP_FWD];
+            int train = inf && p->norm[REP_BWD] && p->dyt[REP_BWD];
+            if (!inf || !train)
+                oom |= append(&w->missing, sec[k]);
+            w->complete_inf &= inf;
+            w->complete_train &= train;
+            if (inf) {
+                w->inf_norm += layers[k] * p->norm[REP_FWD]->median_ns;
+                w->inf_dyt += layers[k] * p->dyt[REP_FWD]->median_ns;
+            }
+            if (train) {
+                w->train_norm += layers[k] * (p->norm[REP_FWD]->median_ns + p->norm[REP_BWD]->median_ns);
+                w->train_dyt += layers[k] * (p->dyt[REP_FWD]->median_ns + p->dyt[REP_BWD]->median_ns);
+            }
+        }
+        if (!w->complete_inf)
+            w->inf_norm = w->inf_dyt = NAN;
+        if (!w->complete_train)
+            w->train_norm = w->train_dyt = NAN;
+    }
+    for (size_t k = 0; k < ns; k++)
+        free(grp[k]);
+    free(grp);
+    free(sec);
+    free(layers);
+    return oom ? dyt_errf(e, DYT_USAGE, "report: out of memory") : DYT_OK;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median_of(double *x, size_t n)
+{
+    if (!n)
+        return NAN;
+    qsort(x, n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+static int cmp_variant(const void *x, const void *y)
+{
+    const rep_variant *a = x, *b = y;
+    int r;
+    if ((r = strcmp(a->norm, b->norm)) || (r = strcmp(a->pass, b->pass)) ||
+        (r = strcmp(a->dtype, b->dtype)))
+        return r;
+    if (a->gbps_median != b->gbps_median) /* fastest first */
+        return a->gbps_median < b->gbps_median ? 1 : -1;
+    return strcmp(a->variant, b->variant);
+}
+
+static int build_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
+{
+    a->variants = calloc(run->n_cases + 1, sizeof *a->variants);
+    double *g = malloc((run->n_cases + 1) * sizeof *g), *r = malloc((run->n_cases + 1) * sizeof *r);
+    if (!a->variants || !g || !r) {
+        free(g);
+        free(r);
+        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+    }
+    for (size_t i = 0; i < run->n_cases; i++) {
+        const rep_case *c = &run->cases[i];
+        if (!usable(c))
+            continue;
+        size_t k = 0;
+        while (k < a->n_variants &&
+               !(str_eq(a->variants[k].norm, c->norm) && str_eq(a->variants[k].pass, c->pass) &&
+                 str_eq(a->variants[k].dtype, c->dtype) && str_eq(a->variants[k].variant, c->variant)))
+            k++;
+        if (k < a->n_variants)
+            continue;
+        rep_variant *v = &a->variants[a->n_variants++];
+        v->norm = c->norm;
+        v->pass = c->pass;
+        v->dtype = c->dtype;
+        v->variant = c->variant;
+        size_t ng = 0, nr = 0;
+        v->gbps_best = v->roof_best = NAN;
+        for (size_t j = i; j < run->n_cases; j++) {
+            const rep_case *x = &run->cases[j];
+            if (!usable(x) || !str_eq(x->norm, c->norm) || !str_eq(x->pass, c->pass) ||
+                !str_eq(x->dtype, c->dtype) || !str_eq(x->variant, c->variant))
+                continue;
+            v->n_cases++;
+            if (isfinite(x->gbps)) {
+                g[ng++] = x->gbps;
+                if (!(v->gbps_best >= x->gbps))
+                    v->gbps_best = x->gbps;
+            }
+            if (isfinite(x->roofline_pct)) {
+                r[nr++] = x->roofline_pct;
+                if (!(v->roof_best >= x->roofline_pct))
+                    v->roof_best = x->roofline_pct;
+            }
+        }
+        v->gbps_median = median_of(g, ng);
+        v->roof_median = median_of(r, nr);
+    }
+    free(g);
+    free(r);
+    qsort(a->variants, a->n_variants, sizeof *a->variants, cmp_variant);
+    return DYT_OK;
+}
+
+static int same_case(const rep_case *x, const rep_case *y)
+{
+    return !cmp_shape(x, y) && str_eq(x->norm, y->norm) && str_eq(x->variant, y->variant) &&
+           str_eq(x->pass, y->pass);
+}
+
+static int build_vs(sqlite3 *db, const rep_run *run, const rep_run *vs, rep_vs *out, dyt_err *e)
+{
+    out->vs = vs;
+    out->m = calloc(run->n_cases + 1, sizeof *out->m);
+    if (!out->m)
+        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+    for (size_t i = 0; i < run->n_cases; i++) {
+        const rep_case *x = &run->cases[i];
+        if (!usable(x))
+            continue;
+        for (size_t j = 0; j < vs->n_cases; j++) {
+            const rep_case *y = &vs->cases[j];
+            if (!usable(y) || !same_case(x, y))
+                continue;
+            rep_match *m = &out->m[out->n++];
+            m->a = x;
+            m->b = y;
+            if (ratio_ci(db, x, y, &m->ratio, &m->lo, &m->hi, e))
+                return DYT_USAGE;
+            break;
+        }
+    }
+    return DYT_OK;
+}
+
+int rep_analyse(sqlite3 *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
+                dyt_err *e)
+{
+    memset(a, 0, sizeof *a);
+    a->run = run;
+    for (size_t i = 0; i < run->n_cases; i++) {
+        const char *s = run->cases[i].status;
+        if (!strcmp(s, "ok"))
+            a->n_ok++;
+        else if (!strcmp(s, "failed"))
+            a->n_failed++;
+        else
+            a->n_skipped++;
+    }
+    int rc = build_pairs(db, run, a, e);
+    if (!rc)
+        rc = build_wholes(run, a, e);
+    if (!rc)
+        rc = build_variants(run, a, e);
+    if (!rc && n_vs) {
+        a->vs = calloc(n_vs, sizeof *a->vs);
+        if (!a->vs)
+            rc = dyt_errf(e, DYT_USAGE, "report: out of memory");
+        for (size_t i = 0; !rc && i < n_vs; i++) {
+            a->n_vs++;
+            rc = build_vs(db, run, &vs[i], &a->vs[i], e);
+        }
+    }
+    if (rc)
+        rep_free_analysis(a);
+    return rc;
+}
+
+void rep_free_analysis(rep_analysis *a)
+{
+    for (size_t i = 0; i < a->n_wholes; i++) {
+        free(a->wholes[i].group);
+        free(a->wholes[i].missing);
+    }
+    for (size_t i = 0; i < a->n_vs; i++)
+        free(a->vs[i].m);
+    free(a->pairs);
+    free(a->wholes);
+    free(a->variants);
+    free(a->vs);
+    memset(a, 0, sizeof *a);
+}

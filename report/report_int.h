@@ -1,0 +1,211 @@
+/* Internal data model of the report stage, shared by its files and by
+ * plots/: a run loaded from the store (query.c), what is computed from it
+ * (analysis.c: DyT/norm pairs with bootstrap speedup intervals, whole-model
+ * sums, per-variant bandwidth), and the format-neutral table model that
+ * render.c writes as Markdown/LaTeX/CSV and html.c as HTML. Strings here are
+ * raw (as stored); every writer escapes them for its format. */
+#pragma once
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "common.h"
+
+typedef struct {
+    int64_t id;
+    int seq, layers, threads;
+    char *suite, *domain, *model, *model_norm, *token_label;
+    char *norm, *variant, *dtype, *pass, *cache, *device, *status, *error;
+    int64_t rows, cols;
+    double max_err;               /* NAN when not verified */
+    int has_stats, n;
+    double median_ns, ci_low_ns, ci_high_ns, gbps, roofline_pct; /* NAN when absent */
+} rep_case;
+
+typedef struct {
+    int threads;
+    char *kind;
+    int64_t bytes;
+    double gbps, gbps_median;     /* gbps_median NAN when absent */
+} rep_roof;
+
+typedef struct {
+    char *key, *value;
+} rep_kv;
+
+typedef struct {
+    char *source, *name;
+    int n_avail, n_unavail, n_reasons;
+    char *reason;                 /* one of the reasons given (NULL if none) */
+    double per_element;           /* mean over cases where available; NAN otherwise */
+} rep_counter;
+
+typedef struct {
+    int64_t id;
+    char *label, *status, *started_at, *ended_at, *command_line, *git_rev, *version;
+    char *compiler, *cflags, *build_type, *suites, *device, *metric, *settings, *note;
+    char *machine;                /* "host (cpu model)", as v_results says */
+    char *hostname, *cpu_model;
+    rep_kv *mach;                 /* machine record, formatted for people */
+    size_t n_mach;
+    rep_kv *attrs;                /* machine_attrs */
+    size_t n_attrs;
+    rep_roof *roofs;
+    size_t n_roofs;
+    rep_case *cases;              /* ordered by seq */
+    size_t n_cases;
+    rep_counter *counters;
+    size_t n_counters;
+} rep_run;
+
+/* query.c */
+int rep_load_run(sqlite3 *db, int64_t run_id, rep_run *r, dyt_err *e);
+void rep_free_run(rep_run *r);
+/* The case's samples that were not excluded, in idx order (malloc'd). */
+int rep_load_samples(sqlite3 *db, int64_t case_id, double **x, size_t *n, dyt_err *e);
+/* A short name for a run in headings: "#3 label" or "#3". */
+void rep_run_name(const rep_run *r, char *buf, size_t n);
+
+/* analysis.c -------------------------------------------------------------- */
+
+enum { REP_FWD = 0, REP_BWD = 1 };
+
+/* DyT against the model's own norm at one shape, dtype, threads and cache:
+ * the fastest ok variant of each. speedup = t_norm / t_dyt; lo/hi its 95%
+ * bootstrap interval (NAN when a side is missing). */
+typedef struct {
+    const rep_case *norm[2], *dyt[2];  /* [REP_FWD], [REP_BWD]; NULL if absent */
+    double speedup[2], lo[2], hi[2];
+} rep_pair;
+
+/* One whole model: its sections (grouped by name prefix) at one token label,
+ * dtype, threads and cache; times in ns per pass, summed layers x time. */
+typedef struct {
+    char *group;                  /* "llama-7b" */
+    const char *domain, *token, *dtype, *cache, *model_norm;
+    int threads;
+    int64_t rows;                 /* the first section's rows ... */
+    int rows_vary;                /* ... unless the sections differ */
+    size_t n_sections, n_layers;
+    int complete_inf, complete_train; /* every section had both sides */
+    double inf_norm, inf_dyt, train_norm, train_dyt;
+    char *missing;                /* sections lacking a case, or NULL */
+} rep_whole;
+
+typedef struct {
+    const char *norm, *pass, *dtype, *variant;
+    size_t n_cases;
+    double gbps_median, gbps_best, roof_median, roof_best; /* NAN when unknown */
+} rep_variant;
+
+/* A case of the main run and the same case (every axis equal) in a vs run;
+ * ratio = t_vs / t_main with a bootstrap interval. */
+typedef struct {
+    const rep_case *a, *b;
+    double ratio, lo, hi;
+} rep_match;
+
+typedef struct {
+    const rep_run *vs;
+    rep_match *m;
+    size_t n;
+} rep_vs;
+
+typedef struct {
+    const rep_run *run;
+    rep_pair *pairs;
+    size_t n_pairs;
+    rep_whole *wholes;
+    size_t n_wholes;
+    rep_variant *variants;
+    size_t n_variants;
+    rep_vs *vs;
+    size_t n_vs;
+    size_t n_ok, n_failed, n_skipped;
+} rep_analysis;
+
+/* Any case of the pair (for its shape and settings). */
+const rep_case *rep_pair_any(const rep_pair *p);
+int rep_analyse(sqlite3 *db, const rep_run *run, const rep_run *vs, size_t n_vs,
+                rep_analysis *a, dyt_err *e);
+void rep_free_analysis(rep_analysis *a);
+/* "llama-7b-ffn-final" -> "llama-7b": the model a suite section belongs to
+ * (malloc'd). Strips the section suffixes the shipped suites use. */
+char *rep_model_group(const char *section);
+/* Bootstrap settings, shared by every interval the report prints. */
+#define REP_BOOT_RESAMPLES 2000
+#define REP_BOOT_SEED 20250314u
+#define REP_CONF 0.95
+
+/* tables.c: the table model --------------------------------------------- */
+
+typedef struct {
+    char *id;                     /* anchor and file-friendly name: "speedup" */
+    char *title;
+    char *note;                   /* printed under the table; NULL: none */
+    size_t ncols;
+    char **head;
+    char *align;                  /* 'l' or 'r' per column */
+    size_t nrows, cap;
+    char **cells;                 /* nrows x ncols; NULL cell: empty */
+} rep_table;
+
+rep_table *rep_table_new(const char *id, const char *title, size_t ncols, const char *const *head,
+                         const char *align);
+void rep_table_free(rep_table *t);
+size_t rep_table_add_row(rep_table *t);
+void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void rep_table_note(rep_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* tables_machine.c: the machine, its roofline and counters, failed cases,
+ * a --vs comparison. NULL: out of memory. */
+rep_table *rep_table_machine(const rep_run *r);
+rep_table *rep_table_roofline(const rep_run *r);
+rep_table *rep_table_counters(const rep_run *r);
+rep_table *rep_table_failed(const rep_run *r);
+rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
+void rep_fmt_sig(char *buf, size_t n, double v); /* 4 significant digits, no exponent */
+
+/* Every table of the report, in order; *n tables. */
+int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e);
+void rep_free_tables(rep_table **t, size_t n);
+
+/* Number formatting shared by tables and figures. */
+void rep_fmt_us(char *buf, size_t n, double ns);   /* microseconds, 3-4 significant digits */
+void rep_fmt_num(char *buf, size_t n, double v, int decimals); /* "n/a" for NAN */
+
+/* render.c and html.c: writers ------------------------------------------ */
+
+/* A figure written by plots/ (stem relative to the out dir, no extension). */
+typedef struct {
+    char *stem;                   /* "figures/speedup" */
+    char *title;
+    char *caption;                /* what is plotted and how */
+    int rendered;                 /* the .svg and .png exist */
+} rep_fig;
+
+/* What every format says before its tables: title, run line, notices
+ * (aborted run, figures need gnuplot), once each. */
+typedef struct {
+    const rep_analysis *a;
+    rep_table **t;
+    size_t nt;
+    const rep_fig *figs;
+    size_t nfigs;
+    const char *notices[8];
+    size_t n_notices;
+} rep_doc;
+
+int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e);
+int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e);
+/* One row per case of the runs (at least v_results' columns). */
+int rep_write_csv(const char *path, sqlite3 *db, const int64_t *runs, size_t n_runs, dyt_err *e);
+int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_err *e);
+/* "dytbench report: run #3 label" and the one-line description of the run. */
+void rep_doc_title(const rep_doc *d, char *buf, size_t n);
+void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n);
+
+/* Table rendering to a stream, one format each (used by the writers). */
+void rep_table_md(FILE *f, const rep_table *t);
+void rep_table_tex(FILE *f, const rep_table *t);
+void rep_table_html(FILE *f, const rep_table *t);

@@ -1,0 +1,445 @@
+/* report/tables.c: the report's tables as a format-neutral model (title,
+ * header, aligned columns, raw cell text, a note saying how each number was
+ * computed), built from the analysis: (a) DyT vs the model's norm per shape,
+ * (b) whole-model norm time beside the DyT paper's reference rows, (c)
+ * bandwidth per variant, (d) the machine, its roofline and counters, failed
+ * cases, and one table per --vs run. render.c and html.c write them out. */
+#include "report_int.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+rep_table *rep_table_new(const char *id, const char *title, size_t ncols, const char *const *head,
+                         const char *align)
+{
+    rep_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->id = strdup(id);
+    t->title = strdup(title);
+    t->ncols = ncols;
+    t->head = calloc(ncols, sizeof *t->head);
+    t->align = strdup(align);
+    if (!t->id || !t->title || !t->head || !t->align || strlen(align) != ncols) {
+        rep_table_free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < ncols; i++)
+        if (!(t->head[i] = strdup(head[i]))) {
+            rep_table_free(t);
+            return NULL;
+        }
+    return t;
+}
+
+void rep_table_free(rep_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; t->head && i < t->ncols; i++)
+        free(t->head[i]);
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->head);
+    free(t->cells);
+    free(t->id);
+    free(t->title);
+    free(t->note);
+    free(t->align);
+    free(t);
+}
+
+size_t rep_table_add_row(rep_table *t)
+{
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        char **p = realloc(t->cells, cap * t->ncols * sizeof *p);
+        if (!p)
+            return (size_t)-1;
+        t->cells = p;
+        t->cap = cap;
+    }
+    memset(t->cells + t->nrows * t->ncols, 0, t->ncols * sizeof *t->cells);
+    return t->nrows++;
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        return NULL;
+    return s;
+}
+
+void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
+{
+    if (row >= t->nrows || col >= t->ncols)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char **cell = &t->cells[row * t->ncols + col];
+    free(*cell);
+    *cell = vfmt(fmt, ap);
+    va_end(ap);
+}
+
+void rep_table_note(rep_table *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    free(t->note);
+    t->note = vfmt(fmt, ap);
+    va_end(ap);
+}
+
+void rep_fmt_num(char *buf, size_t n, double v, int decimals)
+{
+    if (!isfinite(v))
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, "%.*f", decimals, v);
+}
+
+/* Four significant digits without an exponent: 2.100, 123.4, 0.06500. */
+void rep_fmt_sig(char *buf, size_t n, double v)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, n, "n/a");
+        return;
+    }
+    if (v != 0 && fabs(v) < 1e-3) {
+        snprintf(buf, n, "%.3e", v);
+        return;
+    }
+    int d = v == 0 ? 3 : 3 - (int)floor(log10(fabs(v)));
+    rep_fmt_num(buf, n, v, d < 0 ? 0 : d > 6 ? 6 : d);
+}
+
+void rep_fmt_us(char *buf, size_t n, double ns)
+{
+    rep_fmt_sig(buf, n, ns / 1e3);
+}
+
+static void fmt_ci(char *buf, size_t n, double lo, double hi)
+{
+    if (!isfinite(lo) || !isfinite(hi))
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, "[%.3f, %.3f]", lo, hi);
+}
+
+/* Appends one table to the list (NULL table: out of memory). */
+typedef struct {
+    rep_table **t;
+    size_t n;
+    int oom;
+} tlist;
+
+static rep_table *add(tlist *l, rep_table *t)
+{
+    rep_table **p = t ? realloc(l->t, (l->n + 1) * sizeof *p) : NULL;
+    if (!p) {
+        rep_table_free(t);
+        l->oom = 1;
+        return NULL;
+    }
+    l->t = p;
+    l->t[l->n++] = t;
+    return t;
+}
+
+/* Whether threads or cache differ between the pairs' cases. */
+static void pairs_vary(const rep_analysis *a, int *thr, int *cache)
+{
+    *thr = *cache = 0;
+    for (size_t i = 1; i < a->n_pairs; i++) {
+        const rep_case *x = rep_pair_any(&a->pairs[0]), *y = rep_pair_any(&a->pairs[i]);
+        *thr |= x->threads != y->threads;
+        *cache |= strcmp(x->cache, y->cache) != 0;
+    }
+}
+
+static const char *token_of(const rep_case *c, char *buf, size_t n)
+{
+    if (c->token_label && *c->token_label)
+        return c->token_label;
+    snprintf(buf, n, "%" PRId64, c->rows);
+    return buf;
+}
+
+static void table_speedup(tlist *l, const rep_analysis *a)
+{
+    int thr, cache;
+    pairs_vary(a, &thr, &cache);
+    const char *head[] = {"Domain", "Model", "Tokens", "Rows", "Hidden", "dtype", "Threads", "Cache",
+                          "Norm", "Norm fwd (µs)", "DyT fwd (µs)", "Fwd speedup", "Fwd 95% CI",
+                          "Norm bwd (µs)", "DyT bwd (µs)", "Bwd speedup", "Bwd 95% CI", "Variants (norm/DyT)"};
+    const char *align = "lllrrlrllrrrrrrrrl";
+    const char *h2[DYT_ARRAY_LEN(head)];
+    char al[DYT_ARRAY_LEN(head) + 1];
+    size_t nc = 0;
+    int map[DYT_ARRAY_LEN(head)];
+    for (size_t i = 0; i < DYT_ARRAY_LEN(head); i++) {
+        map[i] = -1;
+        if ((i == 6 && !thr) || (i == 7 && !cache))
+            continue;
+        map[i] = (int)nc;
+        al[nc] = align[i];
+        h2[nc++] = head[i];
+    }
+    al[nc] = 0;
+    rep_table *t = add(l, rep_table_new("speedup", "DyT vs the model's norm, per model and shape", nc, h2, al));
+    if (!t)
+        return;
+    for (size_t i = 0; i < a->n_pairs; i++) {
+        const rep_pair *p = &a->pairs[i];
+        const rep_case *c = rep_pair_any(p);
+        size_t r = rep_table_add_row(t);
+        char b[18][48], tok[32];
+        snprintf(b[0], 48, "%s", c->domain);
+        snprintf(b[2], 48, "%s", token_of(c, tok, sizeof tok));
+        snprintf(b[3], 48, "%" PRId64, c->rows);
+        snprintf(b[4], 48, "%" PRId64, c->cols);
+        snprintf(b[6], 48, "%d", c->threads);
+        snprintf(b[8], 48, "%s", c->model_norm);
+        for (int k = 0; k < 2; k++) {
+            int o = k ? 13 : 9;
+            rep_fmt_us(b[o], 48, p->norm[k] ? p->norm[k]->median_ns : NAN);
+            rep_fmt_us(b[o + 1], 48, p->dyt[k] ? p->dyt[k]->median_ns : NAN);
+            rep_fmt_num(b[o + 2], 48, p->speedup[k], 3);
+            fmt_ci(b[o + 3], 48, p->lo[k], p->hi[k]);
+        }
+        if (r == (size_t)-1)
+            return;
+        for (size_t j = 0; j < DYT_ARRAY_LEN(head); j++) {
+            if (map[j] < 0)
+                continue;
+            const char *v = j == 1 ? c->model : j == 5 ? c->dtype : j == 7 ? c->cache : b[j];
+            if (j == 17) {
+                const char *v0[4];
+                for (int k = 0; k < 2; k++) {
+                    v0[2 * k] = p->norm[k] ? p->norm[k]->variant : "-";
+                    v0[2 * k + 1] = p->dyt[k] ? p->dyt[k]->variant : "-";
+                }
+                if (!strcmp(v0[0], v0[2]) && !strcmp(v0[1], v0[3]))
+                    rep_table_set(t, r, (size_t)map[j], "%s/%s", v0[0], v0[1]);
+                else
+                    rep_table_set(t, r, (size_t)map[j], "fwd %s/%s, bwd %s/%s", v0[0], v0[1],
+                                  v0[2], v0[3]);
+            } else {
+                rep_table_set(t, r, (size_t)map[j], "%s", v);
+            }
+        }
+    }
+    const rep_case *c0 = a->n_pairs ? rep_pair_any(&a->pairs[0]) : NULL;
+    char same[96] = "";
+    if (c0 && !thr && !cache)
+        snprintf(same, sizeof same, " All cases: %d thread(s), %s cache.", c0->threads, c0->cache);
+    else if (c0 && !thr)
+        snprintf(same, sizeof same, " All cases: %d thread(s).", c0->threads);
+    else if (c0 && !cache)
+        snprintf(same, sizeof same, " All cases: %s cache.", c0->cache);
+    rep_table_note(t,
+                   "Times: median per call in µs, each side the fastest ok variant at that shape. "
+                   "Speedup = t_norm / t_DyT (above 1: DyT is faster). 95%% CI: percentile "
+                   "bootstrap of the ratio of medians from the raw samples (%d resamples, seed %u); "
+                   "n/a where a side is missing or has fewer than 2 samples.%s",
+                   REP_BOOT_RESAMPLES, REP_BOOT_SEED, same);
+}
+
+static void fmt_ms(char *buf, size_t n, double ns)
+{
+    rep_fmt_sig(buf, n, ns / 1e6);
+}
+
+static void fmt_red(char *buf, size_t n, double norm, double dyt)
+{
+    rep_fmt_num(buf, n, isfinite(norm) && norm > 0 ? 100.0 * (1 - dyt / norm) : NAN, 1);
+}
+
+/* Removes column col when every row has the same value there; returns
+ * that value (owned by the caller) or NULL when the column stays. */
+static char *drop_uniform(rep_table *t, size_t col)
+{
+    if (!t || !t->nrows)
+        return NULL;
+    for (size_t i = 1; i < t->nrows; i++) {
+        const char *a = t->cells[col], *b = t->cells[i * t->ncols + col];
+        if (strcmp(a ? a : "", b ? b : ""))
+            return NULL;
+    }
+    char *v = t->cells[col];
+    for (size_t i = 1; i < t->nrows; i++)
+        free(t->cells[i * t->ncols + col]);
+    free(t->head[col]);
+    size_t nc = t->ncols - 1, k = 0;
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        if (i % t->ncols != col)
+            t->cells[k++] = t->cells[i];
+    for (size_t j = col; j < nc; j++) {
+        t->head[j] = t->head[j + 1];
+        t->align[j] = t->align[j + 1];
+    }
+    t->align[nc] = 0;
+    t->ncols = nc;
+    return v ? v : strdup("");
+}
+
+static void table_whole(tlist *l, const rep_analysis *a)
+{
+    const char *head[] = {"Model", "Domain", "Norm", "Tokens", "Rows", "dtype", "Threads", "Cache",
+                          "Sections", "Norm layers", "Inference norm (ms)", "Inference DyT (ms)",
+                          "Inference reduction (%)", "Training norm (ms)", "Training DyT (ms)",
+                          "Training reduction (%)", "Incomplete: sections lacking a case"};
+    rep_table *t = add(l, rep_table_new("whole-model", "Whole model: all norm layers of one pass (measured here)",
+                                        DYT_ARRAY_LEN(head), head, "llllrlrlrrrrrrrrp"));
+    if (!t)
+        return;
+    for (size_t i = 0; i < a->n_wholes; i++) {
+        const rep_whole *w = &a->wholes[i];
+        size_t r = rep_table_add_row(t);
+        if (r == (size_t)-1)
+            return;
+        char b[6][32];
+        fmt_ms(b[0], 32, w->inf_norm);
+        fmt_ms(b[1], 32, w->inf_dyt);
+        fmt_red(b[2], 32, w->inf_norm, w->inf_dyt);
+        fmt_ms(b[3], 32, w->train_norm);
+        fmt_ms(b[4], 32, w->train_dyt);
+        fmt_red(b[5], 32, w->train_norm, w->train_dyt);
+        const char *v[] = {w->group, w->domain, w->model_norm, w->token ? w->token : "", NULL,
+                           w->dtype, NULL, w->cache, NULL, NULL, b[0], b[1], b[2], b[3], b[4],
+                           b[5], w->missing ? w->missing : ""};
+        for (size_t j = 0; j < DYT_ARRAY_LEN(v); j++)
+            if (v[j])
+                rep_table_set(t, r, j, "%s", v[j]);
+        if (w->rows_vary)
+            rep_table_set(t, r, 4, "varies");
+        else
+            rep_table_set(t, r, 4, "%" PRId64, w->rows);
+        rep_table_set(t, r, 6, "%d", w->threads);
+        rep_table_set(t, r, 8, "%zu", w->n_sections);
+        rep_table_set(t, r, 9, "%zu", w->n_layers);
+    }
+    char *cache = drop_uniform(t, 7), *thr = drop_uniform(t, 6), same[96] = "";
+    if (thr && cache)
+        snprintf(same, sizeof same, " All rows: %s thread(s), %s cache.", thr, cache);
+    else if (thr || cache)
+        snprintf(same, sizeof same, " All rows: %s%s.", thr ? thr : cache, thr ? " thread(s)" : " cache");
+    free(thr);
+    free(cache);
+    rep_table_note(t,
+                   "Per pass, on this machine: the sum over the model's suite sections (grouped by "
+                   "name: llama-7b-attn and llama-7b-ffn-final are llama-7b) of layers x the "
+                   "median per-layer time, fastest ok variant. Inference = forward; training = "
+                   "forward + backward. Reduction = 1 - t_DyT / t_norm. Only the norm layers are "
+                   "timed, not the rest of the model. Rows: per call, \"varies\" when the sections "
+                   "differ (ConvNeXt stages). n/a: a section lacks a case (last column).%s", same);
+}
+
+static void table_paper(tlist *l)
+{
+    const char *head[] = {"Setting", "Model", "Hardware", "dtype", "Tokens", "Passes",
+                          "Inference RMSNorm (s)", "Inference DyT (s)", "Inference reduction (%)",
+                          "Training RMSNorm (s)", "Training DyT (s)", "Training reduction (%)"};
+    rep_table *t = add(l, rep_table_new("paper-reference",
+                                        "Reference, not measured here: the DyT paper's LLaMA 7B norm-layer times",
+                                        DYT_ARRAY_LEN(head), head, "lllllrrrrrrr"));
+    if (!t)
+        return;
+    static const struct {
+        const char *setting;
+        double in, id, tn, td;
+    } ref[] = {{"eager PyTorch (Table 7)", 2.1, 1.0, 8.3, 4.8},
+               {"compiled norm layers (Table 8)", 0.3, 0.3, 3.9, 3.9}};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(ref); i++) {
+        size_t r = rep_table_add_row(t);
+        if (r == (size_t)-1)
+            return;
+        rep_table_set(t, r, 0, "%s", ref[i].setting);
+        rep_table_set(t, r, 1, "LLaMA 7B");
+        rep_table_set(t, r, 2, "NVIDIA H100");
+        rep_table_set(t, r, 3, "bf16");
+        rep_table_set(t, r, 4, "4096");
+        rep_table_set(t, r, 5, "100");
+        rep_table_set(t, r, 6, "%.1f", ref[i].in);
+        rep_table_set(t, r, 7, "%.1f", ref[i].id);
+        rep_table_set(t, r, 8, "%.1f", 100 * (1 - ref[i].id / ref[i].in));
+        rep_table_set(t, r, 9, "%.1f", ref[i].tn);
+        rep_table_set(t, r, 10, "%.1f", ref[i].td);
+        rep_table_set(t, r, 11, "%.1f", 100 * (1 - ref[i].td / ref[i].tn));
+    }
+    rep_table_note(t,
+                   "Quoted from J. Zhu, X. Chen, K. He, Y. LeCun, Z. Liu, \"Transformers without "
+                   "Normalization\", CVPR 2025, Tables 7 and 8: time of the norm layers (RMSNorm or "
+                   "DyT) of LLaMA 7B over 100 passes of 4096 tokens, BF16, on an H100; reductions "
+                   "computed from the quoted figures. Seconds per 100 passes (2.1 s is 21 ms per "
+                   "pass). Different hardware and software from the measurements above: compare "
+                   "reductions, not times.");
+}
+
+static void table_variants(tlist *l, const rep_analysis *a)
+{
+    const char *head[] = {"Norm", "Pass", "dtype", "Variant", "Cases", "GB/s (median)",
+                          "GB/s (best)", "% of roofline (median)", "% of roofline (best)"};
+    rep_table *t = add(l, rep_table_new("variants", "Kernel variants: bandwidth and % of the measured roofline",
+                                        DYT_ARRAY_LEN(head), head, "llllrrrrr"));
+    if (!t)
+        return;
+    for (size_t i = 0; i < a->n_variants; i++) {
+        const rep_variant *v = &a->variants[i];
+        size_t r = rep_table_add_row(t);
+        if (r == (size_t)-1)
+            return;
+        char b[4][32];
+        rep_fmt_num(b[0], 32, v->gbps_median, 2);
+        rep_fmt_num(b[1], 32, v->gbps_best, 2);
+        rep_fmt_num(b[2], 32, v->roof_median, 1);
+        rep_fmt_num(b[3], 32, v->roof_best, 1);
+        rep_table_set(t, r, 0, "%s", v->norm);
+        rep_table_set(t, r, 1, "%s", v->pass);
+        rep_table_set(t, r, 2, "%s", v->dtype);
+        rep_table_set(t, r, 3, "%s", v->variant);
+        rep_table_set(t, r, 4, "%zu", v->n_cases);
+        for (int k = 0; k < 4; k++)
+            rep_table_set(t, r, 5 + (size_t)k, "%s", b[k]);
+    }
+    rep_table_note(t,
+                   "GB/s = the bytes a call must move (inputs read and outputs written once) / the "
+                   "median time, in 1e9 B/s, over the variant's ok cases. %% of roofline: against "
+                   "the run's measured copy bandwidth at the case's thread count (machine tables). "
+                   "Fastest first within each norm, pass and dtype.");
+}
+
+int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e)
+{
+    tlist l = {0};
+    table_speedup(&l, a);
+    table_whole(&l, a);
+    table_paper(&l);
+    table_variants(&l, a);
+    add(&l, rep_table_machine(a->run));
+    add(&l, rep_table_roofline(a->run));
+    add(&l, rep_table_counters(a->run));
+    if (a->n_failed + a->n_skipped)
+        add(&l, rep_table_failed(a->run));
+    for (size_t i = 0; i < a->n_vs; i++)
+        add(&l, rep_table_vs(a->run, &a->vs[i]));
+    if (l.oom) {
+        rep_free_tables(l.t, l.n);
+        return dyt_errf(e, DYT_USAGE, "report: out of memory building the tables");
+    }
+    *out = l.t;
+    *n = l.n;
+    return DYT_OK;
+}
+
+void rep_free_tables(rep_table **t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rep_table_free(t[i]);
+    free(t);
+}

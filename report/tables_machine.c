@@ -1,0 +1,211 @@
+/* report/tables_machine.c: the tables that describe where and how a run was
+ * measured -- the machine record and build, the bandwidth ceiling measured
+ * at the start of the run, counter availability (with the reason when a
+ * counter could not be read) -- plus failed cases and the side-by-side
+ * comparison of matched cases for --vs. */
+#include "report_int.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+static int kv_row(rep_table *t, const char *k, const char *v)
+{
+    size_t r = rep_table_add_row(t);
+    if (r == (size_t)-1)
+        return -1;
+    rep_table_set(t, r, 0, "%s", k);
+    rep_table_set(t, r, 1, "%s", v && *v ? v : "not recorded");
+    return 0;
+}
+
+rep_table *rep_table_machine(const rep_run *r)
+{
+    const char *head[] = {"Item", "Value"};
+    char name[160];
+    rep_run_name(r, name, sizeof name);
+    rep_table *t = rep_table_new("machine", "Machine and build", 2, head, "lp");
+    if (!t)
+        return NULL;
+    int bad = 0;
+    bad |= kv_row(t, "Run", name);
+    bad |= kv_row(t, "Run status", r->status);
+    bad |= kv_row(t, "Started", r->started_at);
+    bad |= kv_row(t, "Ended", r->ended_at);
+    for (size_t i = 0; i < r->n_mach; i++)
+        bad |= kv_row(t, r->mach[i].key, r->mach[i].value);
+    bad |= kv_row(t, "Compiler", r->compiler);
+    bad |= kv_row(t, "Compiler flags", r->cflags);
+    bad |= kv_row(t, "Build type", r->build_type);
+    bad |= kv_row(t, "dytbench version", r->version);
+    bad |= kv_row(t, "Git revision", r->git_rev);
+    bad |= kv_row(t, "Suites", r->suites);
+    bad |= kv_row(t, "Device", r->device);
+    bad |= kv_row(t, "Metric", r->metric);
+    bad |= kv_row(t, "Settings", r->settings);
+    bad |= kv_row(t, "Command line", r->command_line);
+    if (r->note && *r->note)
+        bad |= kv_row(t, "Note", r->note);
+    for (size_t i = 0; i < r->n_attrs; i++) {
+        char k[300];
+        snprintf(k, sizeof k, "Attribute %s", r->attrs[i].key ? r->attrs[i].key : "");
+        bad |= kv_row(t, k, r->attrs[i].value);
+    }
+    if (bad) {
+        rep_table_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+rep_table *rep_table_roofline(const rep_run *r)
+{
+    const char *head[] = {"Threads", "Kind", "Bytes per pass", "GB/s (best)", "GB/s (median)"};
+    rep_table *t = rep_table_new("roofline", "Bandwidth ceiling measured at the start of the run",
+                                 5, head, "rlrrr");
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < r->n_roofs; i++) {
+        const rep_roof *x = &r->roofs[i];
+        size_t row = rep_table_add_row(t);
+        if (row == (size_t)-1) {
+            rep_table_free(t);
+            return NULL;
+        }
+        char b[2][32];
+        rep_fmt_num(b[0], 32, x->gbps, 2);
+        rep_fmt_num(b[1], 32, x->gbps_median, 2);
+        rep_table_set(t, row, 0, "%d", x->threads);
+        rep_table_set(t, row, 1, "%s", x->kind);
+        rep_table_set(t, row, 2, "%" PRId64, x->bytes);
+        rep_table_set(t, row, 3, "%s", b[0]);
+        rep_table_set(t, row, 4, "%s", b[1]);
+    }
+    if (!r->n_roofs)
+        rep_table_note(t, "No bandwidth ceiling was stored for this run: %% of roofline is n/a.");
+    else
+        rep_table_note(t, "STREAM-style copy/scale over buffers larger than the last-level cache; "
+                          "1e9 B/s. The %% of roofline of a case uses the copy figure at its thread "
+                          "count.");
+    return t;
+}
+
+rep_table *rep_table_counters(const rep_run *r)
+{
+    const char *head[] = {"Source", "Counter", "Cases read", "Cases unavailable",
+                          "Mean per element", "Why unavailable"};
+    rep_table *t = rep_table_new("counters", "Counters", 6, head, "llrrrp");
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < r->n_counters; i++) {
+        const rep_counter *k = &r->counters[i];
+        size_t row = rep_table_add_row(t);
+        if (row == (size_t)-1) {
+            rep_table_free(t);
+            return NULL;
+        }
+        char pe[32];
+        rep_fmt_sig(pe, sizeof pe, k->per_element);
+        rep_table_set(t, row, 0, "%s", k->source);
+        rep_table_set(t, row, 1, "%s", k->name);
+        rep_table_set(t, row, 2, "%d", k->n_avail);
+        rep_table_set(t, row, 3, "%d", k->n_unavail);
+        rep_table_set(t, row, 4, "%s", pe);
+        if (k->reason)
+            rep_table_set(t, row, 5, "%s%s", k->reason,
+                          k->n_reasons > 1 ? " (and other reasons)" : "");
+    }
+    if (!r->n_counters)
+        rep_table_note(t, "No counters were stored for this run.");
+    else
+        rep_table_note(t, "A counter that could not be read is stored as unavailable with the "
+                          "reason, never as zero; per element = value / (rows x hidden x calls).");
+    return t;
+}
+
+rep_table *rep_table_failed(const rep_run *r)
+{
+    const char *head[] = {"Seq", "Model", "Norm", "Variant", "dtype", "Pass", "Rows", "Hidden",
+                          "Status", "Why"};
+    rep_table *t = rep_table_new("failed", "Cases that failed or were skipped", 10, head,
+                                 "rlllllrrlp");
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < r->n_cases; i++) {
+        const rep_case *c = &r->cases[i];
+        if (!strcmp(c->status, "ok"))
+            continue;
+        size_t row = rep_table_add_row(t);
+        if (row == (size_t)-1) {
+            rep_table_free(t);
+            return NULL;
+        }
+        rep_table_set(t, row, 0, "%d", c->seq);
+        rep_table_set(t, row, 1, "%s", c->model);
+        rep_table_set(t, row, 2, "%s", c->norm);
+        rep_table_set(t, row, 3, "%s", c->variant);
+        rep_table_set(t, row, 4, "%s", c->dtype);
+        rep_table_set(t, row, 5, "%s", c->pass);
+        rep_table_set(t, row, 6, "%" PRId64, c->rows);
+        rep_table_set(t, row, 7, "%" PRId64, c->cols);
+        rep_table_set(t, row, 8, "%s", c->status);
+        rep_table_set(t, row, 9, "%s", c->error ? c->error : "no reason stored");
+    }
+    rep_table_note(t, "These cases are left out of every other table and figure.");
+    return t;
+}
+
+rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs)
+{
+    char a[160], b[160], id[48], title[1024], ha[200], hb[200], hr[400];
+    rep_run_name(r, a, sizeof a);
+    rep_run_name(vs->vs, b, sizeof b);
+    snprintf(id, sizeof id, "vs-%" PRId64, vs->vs->id);
+    snprintf(title, sizeof title, "Run %s on %s vs run %s on %s", a, r->machine ? r->machine : "?",
+             b, vs->vs->machine ? vs->vs->machine : "?");
+    snprintf(ha, sizeof ha, "%s (µs)", a);
+    snprintf(hb, sizeof hb, "%s (µs)", b);
+    snprintf(hr, sizeof hr, "Ratio %s / %s", b, a);
+    const char *head[] = {"Model", "Norm", "Variant", "dtype", "Pass", "Rows", "Hidden", "Threads",
+                          "Cache", ha, hb, hr, "95% CI"};
+    rep_table *t = rep_table_new(id, title, DYT_ARRAY_LEN(head), head, "lllllrrrlrrrr");
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < vs->n; i++) {
+        const rep_match *m = &vs->m[i];
+        size_t row = rep_table_add_row(t);
+        if (row == (size_t)-1) {
+            rep_table_free(t);
+            return NULL;
+        }
+        char ta[32], tb[32], ra[32], ci[64];
+        rep_fmt_us(ta, sizeof ta, m->a->median_ns);
+        rep_fmt_us(tb, sizeof tb, m->b->median_ns);
+        rep_fmt_num(ra, sizeof ra, m->ratio, 3);
+        if (isfinite(m->lo) && isfinite(m->hi))
+            snprintf(ci, sizeof ci, "[%.3f, %.3f]", m->lo, m->hi);
+        else
+            snprintf(ci, sizeof ci, "n/a");
+        const char *v[] = {m->a->model, m->a->norm, m->a->variant, m->a->dtype, m->a->pass};
+        for (size_t j = 0; j < DYT_ARRAY_LEN(v); j++)
+            rep_table_set(t, row, j, "%s", v[j]);
+        rep_table_set(t, row, 5, "%" PRId64, m->a->rows);
+        rep_table_set(t, row, 6, "%" PRId64, m->a->cols);
+        rep_table_set(t, row, 7, "%d", m->a->threads);
+        rep_table_set(t, row, 8, "%s", m->a->cache);
+        rep_table_set(t, row, 9, "%s", ta);
+        rep_table_set(t, row, 10, "%s", tb);
+        rep_table_set(t, row, 11, "%s", ra);
+        rep_table_set(t, row, 12, "%s", ci);
+    }
+    size_t ok = 0;
+    for (size_t i = 0; i < r->n_cases; i++)
+        ok += r->cases[i].has_stats && !strcmp(r->cases[i].status, "ok");
+    rep_table_note(t,
+                   "Cases matched on every axis (domain, model, norm, variant, dtype, pass, rows, "
+                   "hidden, threads, cache, device): %zu of %zu ok cases of %s. Ratio of medians "
+                   "(above 1: %s is slower); 95%% CI by percentile bootstrap of the raw samples "
+                   "(%d resamples).",
+                   vs->n, ok, a, b, REP_BOOT_RESAMPLES);
+    return t;
+}

@@ -1,0 +1,378 @@
+/* The results store's writers: machines (deduplicated by fingerprint), runs
+ * (opened 'running', closed complete/aborted/failed), bandwidth ceilings and
+ * cases. A case, its raw samples, statistics and counters go in as one
+ * transaction: a kill between two cases leaves every finished case whole
+ * and no half-written one. Every value is bound, never spliced into SQL. */
+#include "dyt_config.h"
+#include "revision.h"
+#include "store_int.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Binding helpers: a NULL string binds SQL NULL. Each returns an SQLite
+ * code so that a chain of binds can stop at the first failure. */
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    /* SQLite integers are signed 64-bit; sizes never come near 2^63. */
+    return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+/* Binds a double, or NULL when negative (the "unknown" convention of
+ * store.h for max_err and roofline_pct). */
+static int bind_opt_double(sqlite3_stmt *st, int i, double v)
+{
+    return v < 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
+}
+
+/* Steps a bound INSERT/UPDATE to completion. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int fail(store *s, sqlite3_stmt *st, const char *what, dyt_err *e)
+{
+    int rc = dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    store_rollback(s->db);
+    return rc;
+}
+
+static int writable(store *s, dyt_err *e)
+{
+    return s->readonly
+               ? dyt_errf(e, DYT_USAGE, "%s: opened read-only (no write permission)", s->path)
+               : DYT_OK;
+}
+
+int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_err *e)
+{
+    int rc = writable(s, e);
+    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+        return rc;
+    char now[32];
+    dyt_utc_iso(now, sizeof now);
+    /* Same fingerprint, same machine: keep its id, but refresh what varies
+     * from run to run without making it another machine (usable memory). */
+    static const char sql[] =
+        "INSERT INTO machines (fingerprint, hostname, cpu_model, packages, cores, pus,"
+        " numa_nodes, l1d_bytes, l2_bytes, l3_bytes, llc_bytes, llc_note, mem_bytes,"
+        " mem_usable_bytes, mem_note, os, kernel, is_vm, vm_vendor, isa, topology_xml,"
+        " created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+        "?18,?19,?20,?21,?22)"
+        " ON CONFLICT (fingerprint) DO UPDATE SET mem_usable_bytes = excluded.mem_usable_bytes,"
+        " mem_note = excluded.mem_note"
+        " RETURNING id";
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+#define B(x)                                                                                       \
+    if (src == SQLITE_OK)                                                                          \
+    src = (x)
+    B(bind_text(st, 1, m->fingerprint));
+    B(bind_text(st, 2, m->hostname));
+    B(bind_text(st, 3, m->cpu_model));
+    B(sqlite3_bind_int(st, 4, m->packages));
+    B(sqlite3_bind_int(st, 5, m->cores));
+    B(sqlite3_bind_int(st, 6, m->pus));
+    B(sqlite3_bind_int(st, 7, m->numa_nodes));
+    B(m->l1d_bytes ? bind_u64(st, 8, m->l1d_bytes) : sqlite3_bind_null(st, 8));
+    B(m->l2_bytes ? bind_u64(st, 9, m->l2_bytes) : sqlite3_bind_null(st, 9));
+    B(m->l3_bytes ? bind_u64(st, 10, m->l3_bytes) : sqlite3_bind_null(st, 10));
+    B(bind_u64(st, 11, m->llc_bytes));
+    B(bind_text(st, 12, m->llc_note[0] ? m->llc_note : NULL));
+    B(m->mem_bytes ? bind_u64(st, 13, m->mem_bytes) : sqlite3_bind_null(st, 13));
+    B(bind_u64(st, 14, m->mem_usable_bytes));
+    B(bind_text(st, 15, m->mem_note[0] ? m->mem_note : NULL));
+    B(bind_text(st, 16, m->os[0] ? m->os : NULL));
+    B(bind_text(st, 17, m->kernel[0] ? m->kernel : NULL));
+    B(sqlite3_bind_int(st, 18, m->is_vm != 0));
+    B(bind_text(st, 19, m->vm_vendor[0] ? m->vm_vendor : NULL));
+    B(bind_text(st, 20, m->isa));
+    B(m->topology_xml
+          ? sqlite3_bind_blob64(st, 21, m->topology_xml, m->topology_xml_len, SQLITE_TRANSIENT)
+          : sqlite3_bind_null(st, 21));
+    B(bind_text(st, 22, now));
+    if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        *machine_id = sqlite3_column_int64(st, 0);
+        src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (src != SQLITE_OK)
+        return fail(s, st, "storing the machine", e);
+    sqlite3_finalize(st);
+    st = NULL;
+    src = sqlite3_prepare_v2(s->db,
+                             "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
+                             " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
+                             -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < m->n_attrs; i++) {
+        sqlite3_reset(st);
+        src = sqlite3_bind_int64(st, 1, *machine_id);
+        B(bind_text(st, 2, m->attrs[i].key));
+        B(bind_text(st, 3, m->attrs[i].value));
+        B(step_done(st));
+    }
+    if (src != SQLITE_OK)
+        return fail(s, st, "storing the machine's attributes", e);
+    sqlite3_finalize(st);
+    return store_commit(s->db, s->path, e);
+}
+
+int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e)
+{
+    int rc = writable(s, e);
+    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+        return rc;
+    char now[32], host[256], boot[64];
+    dyt_utc_iso(now, sizeof now);
+    store_hostname(host, sizeof host);
+    store_boot_id(boot, sizeof boot);
+    static const char sql[] =
+        "INSERT INTO runs (machine_id, label, status, started_at, command_line, git_rev,"
+        " version, compiler, cflags, build_type, suites, suite_hash, device, metric, settings,"
+        " host, pid, boot_id) VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+        "?14,?15,?16,?17)";
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    B(sqlite3_bind_int64(st, 1, m->machine_id));
+    B(bind_text(st, 2, m->label && m->label[0] ? m->label : NULL));
+    B(bind_text(st, 3, now));
+    B(bind_text(st, 4, m->command_line ? m->command_line : ""));
+    B(bind_text(st, 5, DYT_GIT_REVISION));
+    B(bind_text(st, 6, DYT_VERSION));
+    B(bind_text(st, 7, DYT_COMPILER));
+    B(bind_text(st, 8, DYT_CFLAGS));
+    B(bind_text(st, 9, DYT_BUILD_TYPE));
+    B(bind_text(st, 10, m->suites ? m->suites : ""));
+    B(bind_text(st, 11, m->suite_hash ? m->suite_hash : ""));
+    B(bind_text(st, 12, m->device ? m->device : "cpu"));
+    B(bind_text(st, 13, m->metric ? m->metric : "time"));
+    B(bind_text(st, 14, m->settings_json));
+    B(bind_text(st, 15, host));
+    B(sqlite3_bind_int64(st, 16, (sqlite3_int64)getpid()));
+    B(bind_text(st, 17, boot[0] ? boot : NULL));
+    B(step_done(st));
+    if (src != SQLITE_OK)
+        return fail(s, st, "starting the run", e);
+    *run_id = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    return store_commit(s->db, s->path, e);
+}
+
+int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e)
+{
+    int rc = writable(s, e);
+    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+        return rc;
+    char now[32];
+    dyt_utc_iso(now, sizeof now);
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db,
+                                 "UPDATE runs SET status = ?2, ended_at = ?3,"
+                                 " note = coalesce(?4, note) WHERE id = ?1",
+                                 -1, &st, NULL);
+    B(sqlite3_bind_int64(st, 1, run_id));
+    B(bind_text(st, 2, status));
+    B(bind_text(st, 3, now));
+    B(bind_text(st, 4, note));
+    B(step_done(st));
+    if (src != SQLITE_OK)
+        return fail(s, st, "ending the run", e);
+    if (sqlite3_changes(s->db) != 1) {
+        sqlite3_finalize(st);
+        store_rollback(s->db);
+        return dyt_errf(e, DYT_USAGE, "no run %lld in %s", (long long)run_id, s->path);
+    }
+    sqlite3_finalize(st);
+    return store_commit(s->db, s->path, e);
+}
+
+int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, uint64_t bytes,
+                       double gbps_best, double gbps_median, dyt_err *e)
+{
+    int rc = writable(s, e);
+    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db,
+                                 "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes,"
+                                 " gbps, gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
+                                 -1, &st, NULL);
+    B(sqlite3_bind_int64(st, 1, run_id));
+    B(sqlite3_bind_int(st, 2, threads));
+    B(bind_text(st, 3, kind));
+    B(bind_u64(st, 4, bytes));
+    B(sqlite3_bind_double(st, 5, gbps_best));
+    B(bind_opt_double(st, 6, gbps_median));
+    B(step_done(st));
+    if (src != SQLITE_OK)
+        return fail(s, st, "storing the bandwidth ceiling", e);
+    sqlite3_finalize(st);
+    return store_commit(s->db, s->path, e);
+}
+
+static int insert_case(sqlite3 *db, int64_t run_id, const store_case *c, int64_t *case_id)
+{
+    static const char sql[] =
+        "INSERT INTO cases (run_id, seq, suite, domain, model, model_norm, token_label, layers,"
+        " norm, variant, dtype, pass, rows, cols, threads, cache, device, alpha, has_beta,"
+        " affine, eps, status, error, max_err, bytes, batch, buffer_sets, stop_reason,"
+        " warmup_ns, wall_ns, started_at, ended_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+        "?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,"
+        "?32)";
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    B(sqlite3_bind_int64(st, 1, run_id));
+    B(sqlite3_bind_int(st, 2, c->seq));
+    B(bind_text(st, 3, c->suite));
+    B(bind_text(st, 4, c->domain));
+    B(bind_text(st, 5, c->model));
+    B(bind_text(st, 6, c->model_norm));
+    B(bind_text(st, 7, c->token_label));
+    B(sqlite3_bind_int(st, 8, c->layers));
+    B(bind_text(st, 9, c->norm));
+    B(bind_text(st, 10, c->variant));
+    B(bind_text(st, 11, c->dtype));
+    B(bind_text(st, 12, c->pass));
+    B(sqlite3_bind_int64(st, 13, c->rows));
+    B(sqlite3_bind_int64(st, 14, c->cols));
+    B(sqlite3_bind_int(st, 15, c->threads));
+    B(bind_text(st, 16, c->cache));
+    B(bind_text(st, 17, c->device ? c->device : "cpu"));
+    B(sqlite3_bind_double(st, 18, c->alpha));
+    B(sqlite3_bind_int(st, 19, c->has_beta));
+    B(sqlite3_bind_int(st, 20, c->affine));
+    B(sqlite3_bind_double(st, 21, c->eps));
+    B(bind_text(st, 22, c->status));
+    B(bind_text(st, 23, c->error));
+    B(bind_opt_double(st, 24, c->max_err));
+    B(bind_u64(st, 25, c->bytes));
+    B(c->batch > 0 ? sqlite3_bind_int(st, 26, c->batch) : sqlite3_bind_null(st, 26));
+    B(c->buffer_sets > 0 ? sqlite3_bind_int(st, 27, c->buffer_sets) : sqlite3_bind_null(st, 27));
+    B(bind_text(st, 28, c->stop_reason));
+    B(bind_u64(st, 29, c->warmup_ns));
+    B(bind_u64(st, 30, c->wall_ns));
+    B(bind_text(st, 31, c->started_at));
+    B(bind_text(st, 32, c->ended_at));
+    B(step_done(st));
+    *case_id = sqlite3_last_insert_rowid(db);
+    sqlite3_finalize(st);
+    return src;
+}
+
+static int insert_samples(sqlite3 *db, int64_t case_id, const store_sample *smp, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db,
+                                 "INSERT INTO samples (case_id, idx, ns, flags, excluded)"
+                                 " VALUES (?1,?2,?3,?4,?5)",
+                                 -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        src = sqlite3_bind_int64(st, 1, case_id);
+        B(sqlite3_bind_int64(st, 2, (sqlite3_int64)i));
+        B(sqlite3_bind_double(st, 3, smp[i].ns));
+        B(sqlite3_bind_int(st, 4, smp[i].flags));
+        B(sqlite3_bind_int(st, 5, smp[i].excluded != 0));
+        B(step_done(st));
+    }
+    sqlite3_finalize(st);
+    return src;
+}
+
+static int insert_stats(sqlite3 *db, int64_t case_id, const store_stats *t)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db,
+                                 "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns,"
+                                 " ci_high_ns, mean_ns, stddev_ns, min_ns, max_ns, mad_ns,"
+                                 " rel_ci_width, gbps, roofline_pct)"
+                                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+                                 -1, &st, NULL);
+    B(sqlite3_bind_int64(st, 1, case_id));
+    B(sqlite3_bind_int(st, 2, t->n));
+    B(sqlite3_bind_int(st, 3, t->n_excluded));
+    B(sqlite3_bind_double(st, 4, t->median_ns));
+    B(sqlite3_bind_double(st, 5, t->ci_low_ns));
+    B(sqlite3_bind_double(st, 6, t->ci_high_ns));
+    B(sqlite3_bind_double(st, 7, t->mean_ns));
+    B(sqlite3_bind_double(st, 8, t->stddev_ns));
+    B(sqlite3_bind_double(st, 9, t->min_ns));
+    B(sqlite3_bind_double(st, 10, t->max_ns));
+    B(sqlite3_bind_double(st, 11, t->mad_ns));
+    B(sqlite3_bind_double(st, 12, t->rel_ci_width));
+    B(sqlite3_bind_double(st, 13, t->gbps));
+    B(bind_opt_double(st, 14, t->roofline_pct));
+    B(step_done(st));
+    sqlite3_finalize(st);
+    return src;
+}
+
+static int insert_counters(sqlite3 *db, int64_t case_id, const store_counter *k, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db,
+                                 "INSERT INTO counters (case_id, source, name, value, per_element,"
+                                 " unavailable_reason) VALUES (?1,?2,?3,?4,?5,?6)",
+                                 -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        src = sqlite3_bind_int64(st, 1, case_id);
+        B(bind_text(st, 2, k[i].source));
+        B(bind_text(st, 3, k[i].name));
+        if (k[i].available) {
+            B(sqlite3_bind_double(st, 4, k[i].value));
+            B(sqlite3_bind_double(st, 5, k[i].per_element));
+            B(sqlite3_bind_null(st, 6));
+        } else {
+            /* Unavailable is NULL with a reason, never a zero (the table's
+             * CHECK enforces it too). */
+            B(sqlite3_bind_null(st, 4));
+            B(sqlite3_bind_null(st, 5));
+            B(bind_text(st, 6,
+                        k[i].unavailable_reason && k[i].unavailable_reason[0]
+                            ? k[i].unavailable_reason
+                            : "unavailable (no reason given)"));
+        }
+        B(step_done(st));
+    }
+    sqlite3_finalize(st);
+    return src;
+}
+
+int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sample *samples,
+                   size_t n_samples, const store_stats *st, const store_counter *counters,
+                   size_t n_counters, int64_t *case_id, dyt_err *e)
+{
+    int rc = writable(s, e);
+    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+        return rc;
+    int64_t id = 0;
+    const char *what = "storing the case";
+    int src = insert_case(s->db, run_id, c, &id);
+    if (src == SQLITE_OK && (what = "storing its samples"))
+        src = insert_samples(s->db, id, samples, samples ? n_samples : 0);
+    if (src == SQLITE_OK && st && (what = "storing its statistics"))
+        src = insert_stats(s->db, id, st);
+    if (src == SQLITE_OK && (what = "storing its counters"))
+        src = insert_counters(s->db, id, counters, counters ? n_counters : 0);
+    if (src != SQLITE_OK) {
+        rc = dyt_errf(e, DYT_USAGE, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
+                      c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
+                      c->pass ? c->pass : "?", (long long)c->rows, (long long)c->cols,
+                      sqlite3_errmsg(s->db));
+        store_rollback(s->db);
+        return rc;
+    }
+    if ((rc = store_commit(s->db, s->path, e)) != DYT_OK)
+        return rc;
+    if (case_id)
+        *case_id = id;
+    return DYT_OK;
+}

@@ -1,0 +1,624 @@
+/* Tests of the regression gate on synthetic runs written through the store
+ * API into a temporary database: every verdict (faster, slower, same,
+ * inconclusive for too few samples and for too much noise, slower but
+ * under the threshold), unmatched cases listed on both sides, the exit
+ * codes of `dytbench compare` (0 pass, 1 regression, 2 bad input), each
+ * output format (JSON parsed with jansson, JUnit's required elements and
+ * attributes, Markdown's order), the exact instruction-count metric, a run
+ * in a second store (path.db:run), and the A/A calibration with the
+ * warning it makes compare print. argv[1] is the dytbench binary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gate.h"
+#include "machine.h"
+#include "stats.h"
+#include "store.h"
+
+static const char *exe;
+static char dir[256], db[300], db2[300];
+
+typedef struct {
+    const char *model;
+    int64_t rows;
+    size_t n;
+    double median, sigma; /* log-normal: median * exp(N(0, sigma)) */
+    const char *status;   /* NULL: ok */
+    double counter;       /* > 0: an instructions counter instead of samples */
+} syn_case;
+
+static int64_t put_machine(store *s, const char *fp)
+{
+    machine_info m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.hostname, sizeof m.hostname, "gate-test");
+    snprintf(m.cpu_model, sizeof m.cpu_model, "synthetic");
+    m.packages = m.cores = m.pus = m.numa_nodes = 1;
+    m.llc_bytes = 1 << 20;
+    m.mem_usable_bytes = 1 << 30;
+    snprintf(m.fingerprint, sizeof m.fingerprint, "%s", fp);
+    int64_t id;
+    dyt_err e = {{0}};
+    if (store_put_machine(s, &m, &id, &e) != DYT_OK)
+        fail_msg("store_put_machine: %s", e.msg);
+    return id;
+}
+
+static int64_t add_run(store *s, int64_t machine_id, const char *label, const char *metric,
+                       const syn_case *cases, size_t n_cases, uint64_t seed)
+{
+    store_run_meta meta = {.machine_id = machine_id,
+                           .label = label,
+                           .command_line = "test",
+                           .suites = "quick",
+                           .suite_hash = "0",
+                           .device = "cpu",
+                           .metric = metric,
+                           .settings_json = "{}"};
+    int64_t run_id;
+    dyt_err e = {{0}};
+    if (store_begin_run(s, &meta, &run_id, &e) != DYT_OK)
+        fail_msg("store_begin_run: %s", e.msg);
+    dyt_rng r;
+    dyt_rng_seed(&r, seed);
+    for (size_t k = 0; k < n_cases; k++) {
+        const syn_case *sc = &cases[k];
+        store_case c = {.seq = (int)k,
+                        .suite = "quick",
+                        .domain = "llm",
+                        .model = sc->model,
+                        .model_norm = "layernorm",
+                        .token_label = "",
+                        .layers = 1,
+                        .norm = "dyt",
+                        .variant = "scalar",
+                        .dtype = "fp32",
+                        .pass = "fwd",
+                        .rows = sc->rows,
+                        .cols = 1024,
+                        .threads = 1,
+                        .cache = "hot",
+                        .device = "cpu",
+                        .alpha = 0.5,
+                        .eps = 1e-5,
+                        .has_beta = 1,
+                        .affine = 1,
+                        .status = sc->status ? sc->status : "ok",
+                        .error = sc->status ? "synthetic failure" : NULL,
+                        .max_err = 0,
+                        .bytes = 8192,
+                        .batch = 1,
+                        .buffer_sets = 1,
+                        .stop_reason = "noise"};
+        store_sample smp[512];
+        double x[512];
+        store_counter kc[1];
+        size_t nk = 0, n = sc->status || sc->counter > 0 ? 0 : sc->n;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = sc->median * exp(dyt_rng_normal(&r, 0, sc->sigma));
+            smp[i] = (store_sample){.ns = x[i]};
+        }
+        store_stats st, *stp = NULL;
+        if (n) {
+            stats_summary su;
+            stats_describe(x, n, 0.95, &su);
+            st = (store_stats){.n = (int)n,
+                               .median_ns = su.median,
+                               .ci_low_ns = su.ci_low,
+                               .ci_high_ns = su.ci_high,
+                               .mean_ns = su.mean,
+                               .stddev_ns = su.stddev,
+                               .min_ns = su.min,
+                               .max_ns = su.max,
+                               .mad_ns = su.mad,
+                               .rel_ci_width = su.rel_ci_width,
+                               .gbps = 1,
+                               .roofline_pct = -1};
+            stp = &st;
+        }
+        if (sc->counter > 0) {
+            kc[0] = (store_counter){.source = "callgrind",
+                                    .name = "instructions",
+                                    .available = 1,
+                                    .value = sc->counter * 1024 * sc->rows,
+                                    .per_element = sc->counter};
+            nk = 1;
+        }
+        int64_t case_id;
+        if (store_put_case(s, run_id, &c, smp, n, stp, kc, nk, &case_id, &e) != DYT_OK)
+            fail_msg("store_put_case: %s", e.msg);
+    }
+    if (store_end_run(s, run_id, "complete", NULL, &e) != DYT_OK)
+        fail_msg("store_end_run: %s", e.msg);
+    return run_id;
+}
+
+/* Base and candidate of the main scenario; model names say the verdict. */
+static const syn_case base_cases[] = {
+    {"same", 8, 60, 1000, 0.01, NULL, 0},   {"regression", 8, 60, 1000, 0.01, NULL, 0},
+    {"faster", 8, 60, 1000, 0.01, NULL, 0}, {"few", 8, 3, 1000, 0.01, NULL, 0},
+    {"noisy", 8, 8, 1000, 0.40, NULL, 0},   {"small-shift", 8, 200, 1000, 0.002, NULL, 0},
+    {"failed", 8, 60, 1000, 0.01, NULL, 0}, {"only-base", 8, 60, 1000, 0.01, NULL, 0},
+};
+static const syn_case cand_cases[] = {
+    {"same", 8, 60, 1000, 0.01, NULL, 0},       {"regression", 8, 60, 1200, 0.01, NULL, 0},
+    {"faster", 8, 60, 800, 0.01, NULL, 0},      {"few", 8, 3, 1300, 0.01, NULL, 0},
+    {"noisy", 8, 8, 1000, 0.40, NULL, 0},       {"small-shift", 8, 200, 1020, 0.002, NULL, 0},
+    {"failed", 8, 60, 1000, 0.01, "failed", 0}, {"only-cand", 8, 60, 1000, 0.01, NULL, 0},
+};
+static const syn_case clean_cases[] = {
+    {"same", 8, 60, 1000, 0.01, NULL, 0},
+    {"faster", 8, 60, 800, 0.01, NULL, 0},
+};
+static const syn_case instr_base[] = {
+    {"i-same", 8, 0, 0, 0, NULL, 12.5},
+    {"i-regression", 8, 0, 0, 0, NULL, 10.0},
+    {"i-small", 8, 0, 0, 0, NULL, 10.0},
+    {"i-faster", 8, 0, 0, 0, NULL, 10.0},
+};
+static const syn_case instr_cand[] = {
+    {"i-same", 8, 0, 0, 0, NULL, 12.5},
+    {"i-regression", 8, 0, 0, 0, NULL, 11.0},
+    {"i-small", 8, 0, 0, 0, NULL, 10.2},
+    {"i-faster", 8, 0, 0, 0, NULL, 9.5},
+};
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/dyt-gate-test-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(db, sizeof db, "%s/t.db", dir);
+    snprintf(db2, sizeof db2, "%s/other.db", dir);
+    store *s;
+    dyt_err e = {{0}};
+    if (store_open(db, 1, &s, &e) != DYT_OK) {
+        fprintf(stderr, "store_open: %s\n", e.msg);
+        return -1;
+    }
+    int64_t m = put_machine(s, "fp-gate-test");
+    add_run(s, m, "base", "time", base_cases, DYT_ARRAY_LEN(base_cases), 11);         /* run 1 */
+    add_run(s, m, "cand", "time", cand_cases, DYT_ARRAY_LEN(cand_cases), 12);         /* run 2 */
+    add_run(s, m, "clean", "time", clean_cases, DYT_ARRAY_LEN(clean_cases), 13);      /* run 3 */
+    add_run(s, m, "ibase", "instructions", instr_base, DYT_ARRAY_LEN(instr_base), 1); /* 4 */
+    add_run(s, m, "icand", "instructions", instr_cand, DYT_ARRAY_LEN(instr_cand), 1); /* 5 */
+    store_close(s);
+    if (store_open(db2, 1, &s, &e) != DYT_OK)
+        return -1;
+    m = put_machine(s, "fp-gate-test");
+    add_run(s, m, "ext", "time", cand_cases, DYT_ARRAY_LEN(cand_cases), 12);
+    store_close(s);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const gate_result *find(const gate_report *r, const char *model)
+{
+    for (size_t i = 0; i < r->n_results; i++)
+        if (!strcmp(r->results[i].base->model, model))
+            return &r->results[i];
+    fail_msg("no result for %s", model);
+    return NULL;
+}
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    gate_run b, c;
+    assert_int_equal(gate_load_run(s, "base", "time", &b, &e), DYT_OK);
+    assert_int_equal(gate_load_run(s, "cand", "time", &c, &e), DYT_OK);
+    gate_opts o;
+    gate_opts_default(&o);
+    gate_report r;
+    assert_int_equal(gate_compare(&b, &c, &o, s, &r, &e), DYT_OK);
+    assert_int_equal(r.n_results, 7);
+    const gate_result *g = find(&r, "same");
+    assert_int_equal(g->verdict, GATE_SAME);
+    assert_false(g->regression);
+    g = find(&r, "regression");
+    assert_int_equal(g->verdict, GATE_SLOWER);
+    assert_true(g->regression);
+    assert_true(g->p < o.alpha);
+    assert_true(g->ratio_lo > 1.05 && g->ratio_lo < 1.2 && g->ratio_hi > 1.2);
+    g = find(&r, "faster");
+    assert_int_equal(g->verdict, GATE_FASTER);
+    assert_false(g->regression);
+    g = find(&r, "few");
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    assert_false(g->regression);
+    assert_true(isinf(g->min_detectable));
+    assert_non_null(strstr(g->note, "too few samples"));
+    g = find(&r, "noisy");
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    assert_true(g->min_detectable > o.threshold && isfinite(g->min_detectable));
+    assert_non_null(strstr(g->note, "too noisy"));
+    g = find(&r, "small-shift");
+    assert_int_equal(g->verdict, GATE_SLOWER);
+    assert_false(g->regression); /* +2% is real but under the 5% threshold */
+    g = find(&r, "failed");
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    assert_non_null(strstr(g->note, "failed"));
+    assert_int_equal(r.n_only_base, 1);
+    assert_string_equal(r.only_base[0]->model, "only-base");
+    assert_int_equal(r.n_only_cand, 1);
+    assert_string_equal(r.only_cand[0]->model, "only-cand");
+    assert_int_equal(r.n_regressions, 1);
+    assert_int_equal(gate_exit_code(&r), DYT_FAIL);
+    /* A higher threshold lets the 20% slowdown through. */
+    gate_report_free(&r);
+    o.threshold = 0.25;
+    assert_int_equal(gate_compare(&b, &c, &o, s, &r, &e), DYT_OK);
+    assert_int_equal(gate_exit_code(&r), DYT_OK);
+    assert_int_equal(find(&r, "regression")->verdict, GATE_SLOWER);
+    gate_report_free(&r);
+    gate_run_free(&b);
+    gate_run_free(&c);
+    store_close(s);
+}
+
+static void test_values_exact(void **state)
+{
+    (void)state;
+    gate_opts o;
+    gate_opts_default(&o);
+    gate_result g;
+    gate_compare_values(100, 100, &o, &g);
+    assert_int_equal(g.verdict, GATE_SAME);
+    gate_compare_values(100, 100.5, &o, &g);
+    assert_int_equal(g.verdict, GATE_SLOWER);
+    assert_false(g.regression);
+    gate_compare_values(100, 106, &o, &g);
+    assert_true(g.regression);
+    gate_compare_values(100, 90, &o, &g);
+    assert_int_equal(g.verdict, GATE_FASTER);
+}
+
+/* Runs dytbench with args (a shell fragment), stdout into out (if not
+ * NULL); returns the exit code. */
+static int run_cli(const char *args, const char *out)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2> '%s/stderr'", exe, args, out ? out : "/dev/null",
+             dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+    char *t = NULL;
+    size_t n = 0;
+    dyt_err e = {{0}};
+    int rc = dyt_read_file(path, &t, &n, &e);
+    if (rc != DYT_OK || !t)
+        fail_msg("%s", e.msg);
+    char *copy = strdup(t);
+    free(t);
+    return copy;
+}
+
+static void test_exit_codes(void **state)
+{
+    (void)state;
+    char a[1024];
+    snprintf(a, sizeof a, "compare base cand --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 1);
+    snprintf(a, sizeof a, "compare base clean --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 0);
+    snprintf(a, sizeof a, "compare base cand --threshold 30%% --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 0);
+    snprintf(a, sizeof a, "compare 1 2 --db '%s'", db); /* ids work like labels */
+    assert_int_equal(run_cli(a, NULL), 1);
+    snprintf(a, sizeof a, "compare base no-such-label --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    snprintf(a, sizeof a, "compare base cand --threshold abc --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    snprintf(a, sizeof a, "compare base cand --alpha 0 --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    snprintf(a, sizeof a, "compare base cand --format xml --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    snprintf(a, sizeof a, "compare base --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    snprintf(a, sizeof a, "compare base cand --db '%s/missing.db'", dir);
+    assert_int_equal(run_cli(a, NULL), 2);
+    /* An instruction-count run has no timings. */
+    snprintf(a, sizeof a, "compare ibase icand --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    assert_int_equal(run_cli("compare --help", NULL), 0);
+    /* A run in a second store. */
+    snprintf(a, sizeof a, "compare base '%s:ext' --db '%s'", db2, db);
+    assert_int_equal(run_cli(a, NULL), 1);
+    snprintf(a, sizeof a, "compare '%s:1' '%s:ext'", db, db2);
+    assert_int_equal(run_cli(a, NULL), 1);
+}
+
+static void test_instructions_metric(void **state)
+{
+    (void)state;
+    char a[1024], out[400];
+    snprintf(out, sizeof out, "%s/i.json", dir);
+    snprintf(a, sizeof a, "compare ibase icand --metric instructions --format json --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    assert_non_null(j);
+    json_t *cases = json_object_get(j, "cases");
+    assert_int_equal(json_array_size(cases), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *c = json_array_get(cases, i);
+        const char *model = json_string_value(json_object_get(c, "model"));
+        const char *v = json_string_value(json_object_get(c, "verdict"));
+        int reg = json_is_true(json_object_get(c, "regression"));
+        assert_true(json_is_null(json_object_get(c, "p"))); /* exact: no p-value */
+        if (!strcmp(model, "i-same"))
+            assert_true(!strcmp(v, "same") && !reg);
+        else if (!strcmp(model, "i-regression"))
+            assert_true(!strcmp(v, "slower") && reg);
+        else if (!strcmp(model, "i-small"))
+            assert_true(!strcmp(v, "slower") && !reg);
+        else
+            assert_true(!strcmp(v, "faster") && !reg);
+    }
+    json_decref(j);
+    snprintf(a, sizeof a, "compare ibase icand --metric instructions --threshold 15 --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 0);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    char a[1024], out[400];
+    snprintf(out, sizeof out, "%s/r.json", dir);
+    snprintf(a, sizeof a, "compare base cand --format json --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    if (!j)
+        fail_msg("JSON does not parse: %s (line %d)", je.text, je.line);
+    assert_string_equal(json_string_value(json_object_get(j, "gate")), "fail");
+    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 1);
+    json_t *sum = json_object_get(j, "summary");
+    assert_int_equal(json_integer_value(json_object_get(sum, "regressions")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sum, "compared")), 7);
+    assert_int_equal(json_array_size(json_object_get(j, "only_base")), 1);
+    assert_int_equal(json_array_size(json_object_get(j, "only_candidate")), 1);
+    json_t *cases = json_object_get(j, "cases");
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *c = json_array_get(cases, i);
+        if (strcmp(json_string_value(json_object_get(c, "model")), "regression"))
+            continue;
+        seen = 1;
+        assert_true(json_is_true(json_object_get(c, "regression")));
+        double lo = json_real_value(json_object_get(c, "ratio_low"));
+        assert_true(lo > 1.05);
+        assert_true(json_real_value(json_object_get(c, "p")) < 0.01);
+        assert_int_equal(json_integer_value(json_object_get(c, "rows")), 8);
+    }
+    assert_true(seen);
+    json_decref(j);
+}
+
+static size_t count(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* The value of attribute name in the first element starting at tag. */
+static int has_attr(const char *tag, const char *name)
+{
+    const char *end = strchr(tag, '>');
+    char pat[64];
+    snprintf(pat, sizeof pat, " %s=\"", name);
+    const char *p = strstr(tag, pat);
+    return p && end && p < end;
+}
+
+static void test_junit(void **state)
+{
+    (void)state;
+    char a[1024], out[400];
+    snprintf(out, sizeof out, "%s/r.xml", dir);
+    snprintf(a, sizeof a, "compare base cand --format junit --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    char *x = slurp(out);
+    assert_true(!strncmp(x, "<?xml version=\"1.0\"", 19));
+    const char *ts = strstr(x, "<testsuites");
+    assert_non_null(ts);
+    assert_true(has_attr(ts, "name") && has_attr(ts, "tests") && has_attr(ts, "failures") &&
+                has_attr(ts, "errors"));
+    const char *t1 = strstr(x, "<testsuite ");
+    assert_non_null(t1);
+    assert_true(has_attr(t1, "name") && has_attr(t1, "tests") && has_attr(t1, "failures") &&
+                has_attr(t1, "errors"));
+    assert_non_null(strstr(t1, "tests=\"9\"")); /* 7 compared + 2 unmatched */
+    assert_non_null(strstr(t1, "failures=\"1\""));
+    size_t n_tc = 0;
+    for (const char *tc = strstr(x, "<testcase"); tc; tc = strstr(tc + 1, "<testcase")) {
+        assert_true(has_attr(tc, "name") && has_attr(tc, "classname") && has_attr(tc, "time"));
+        n_tc++;
+    }
+    assert_int_equal(n_tc, 9);
+    assert_int_equal(count(x, "<failure"), 1);
+    assert_int_equal(count(x, "</testcase>"), 9);
+    assert_int_equal(count(x, "</testsuite>"), 1);
+    assert_int_equal(count(x, "</testsuites>"), 1);
+    /* The failure sits inside the regression's testcase. */
+    const char *f = strstr(x, "<failure");
+    const char *owner = x, *tc;
+    for (tc = strstr(x, "<testcase"); tc && tc < f; tc = strstr(tc + 1, "<testcase"))
+        owner = tc;
+    assert_non_null(strstr(owner, "/regression/"));
+    assert_true(strstr(owner, "/regression/") < f);
+    free(x);
+}
+
+static void test_md(void **state)
+{
+    (void)state;
+    char a[1024], out[400];
+    snprintf(out, sizeof out, "%s/r.md", dir);
+    snprintf(a, sizeof a, "compare base cand --format md --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    char *m = slurp(out);
+    const char *reg = strstr(m, "### Regressions (1)");
+    const char *imp = strstr(m, "### Improvements (1)");
+    const char *det = strstr(m, "<details>");
+    const char *end = strstr(m, "</details>");
+    assert_true(reg && imp && det && end);
+    assert_true(reg < imp && imp < det && det < end);
+    /* The regression row is under Regressions, the faster one under
+     * Improvements, the same one in the collapsed rest. */
+    const char *r1 = strstr(m, "/regression/");
+    const char *f1 = strstr(m, "/faster/");
+    const char *s1 = strstr(m, "/same/");
+    assert_true(r1 && reg < r1 && r1 < imp);
+    assert_true(f1 && imp < f1 && f1 < det);
+    assert_true(s1 && det < s1 && s1 < end);
+    assert_non_null(strstr(m, "only in base"));
+    assert_non_null(strstr(m, "only in candidate"));
+    free(m);
+    /* Text lists the regression first too, and the unmatched cases. */
+    snprintf(out, sizeof out, "%s/r.txt", dir);
+    snprintf(a, sizeof a, "compare base cand --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    char *t = slurp(out);
+    assert_true(strstr(t, "REGRESSION") < strstr(t, "faster"));
+    assert_non_null(strstr(t, "only in base"));
+    assert_non_null(strstr(t, "gate: FAIL"));
+    free(t);
+}
+
+static void test_calibration_warning(void **state)
+{
+    (void)state;
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    /* Calibrate with two A/A pairs of the "noisy" kind of machine. */
+    static const syn_case aa[] = {
+        {"same", 8, 30, 1000, 0.08, NULL, 0},
+        {"regression", 8, 30, 1000, 0.08, NULL, 0},
+        {"small-shift", 8, 30, 1000, 0.08, NULL, 0},
+    };
+    int64_t m = put_machine(s, "fp-gate-test");
+    int64_t ra[2], rb[2];
+    ra[0] = add_run(s, m, "calib-A", "time", aa, 3, 101);
+    rb[0] = add_run(s, m, "calib-B", "time", aa, 3, 102);
+    ra[1] = add_run(s, m, "calib-A", "time", aa, 3, 103);
+    rb[1] = add_run(s, m, "calib-B", "time", aa, 3, 104);
+    gate_opts o;
+    gate_opts_default(&o);
+    char path[400];
+    snprintf(path, sizeof path, "%s/cal.txt", dir);
+    FILE *f = fopen(path, "w");
+    assert_int_equal(gate_calibrate_store(s, ra, rb, 2, &o, f, &e), DYT_OK);
+    fclose(f);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(store_db(s),
+                                        "SELECT count(*), min(noise_rel), "
+                                        "min(min_detectable_rel - noise_rel - threshold) "
+                                        "FROM calibrations",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    /* 8% log-normal noise with 30 samples: the A/A intervals reach a few
+     * percent from 1. */
+    assert_true(sqlite3_column_double(st, 1) > 0.01);
+    assert_true(fabs(sqlite3_column_double(st, 2)) < 1e-12);
+    sqlite3_finalize(st);
+    store_close(s);
+    /* compare now warns that 1% is finer than this machine resolves. */
+    char a[1024];
+    snprintf(a, sizeof a, "compare base cand --threshold 1 --format json --db '%s'", db);
+    run_cli(a, NULL);
+    char err[300];
+    snprintf(err, sizeof err, "%s/stderr", dir);
+    char *t = slurp(err);
+    assert_non_null(strstr(t, "below what this machine can resolve"));
+    free(t);
+    /* ... and not at 50%. */
+    snprintf(a, sizeof a, "compare base cand --threshold 50 --format json --db '%s'", db);
+    run_cli(a, NULL);
+    t = slurp(err);
+    assert_null(strstr(t, "below what this machine can resolve"));
+    free(t);
+
+    /* --noise-floor: at 1% the +2% shift is a regression, unless the
+     * case's calibrated A/A noise (several %) must be cleared too; the
+     * +20% one stays a regression either way. */
+    char out[400];
+    snprintf(out, sizeof out, "%s/nf.json", dir);
+    for (int nf = 0; nf < 2; nf++) {
+        snprintf(a, sizeof a, "compare base cand --threshold 1 --format json %s --db '%s'",
+                 nf ? "--noise-floor" : "", db);
+        assert_int_equal(run_cli(a, out), 1);
+        json_error_t je;
+        json_t *j = json_load_file(out, 0, &je);
+        assert_non_null(j);
+        json_t *cases = json_object_get(j, "cases");
+        for (size_t i = 0; i < json_array_size(cases); i++) {
+            json_t *c = json_array_get(cases, i);
+            const char *model = json_string_value(json_object_get(c, "model"));
+            int reg = json_is_true(json_object_get(c, "regression"));
+            if (!strcmp(model, "small-shift")) {
+                assert_int_equal(reg, !nf);
+                assert_true(json_real_value(json_object_get(c, "calibrated_noise")) > 0.01);
+                if (nf)
+                    assert_non_null(
+                        strstr(json_string_value(json_object_get(c, "note")), "A/A noise"));
+            } else if (!strcmp(model, "regression")) {
+                assert_true(reg);
+            }
+        }
+        json_decref(j);
+    }
+    /* calibrate --from reuses stored pairs. */
+    snprintf(a, sizeof a, "calibrate --from calib-A:calib-B --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 0);
+    snprintf(a, sizeof a, "calibrate --from calib-A --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    snprintf(a, sizeof a, "calibrate --label x --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_gate DYTBENCH\n");
+        return 2;
+    }
+    exe = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verdicts),   cmocka_unit_test(test_values_exact),
+        cmocka_unit_test(test_exit_codes), cmocka_unit_test(test_instructions_metric),
+        cmocka_unit_test(test_json),       cmocka_unit_test(test_junit),
+        cmocka_unit_test(test_md),         cmocka_unit_test(test_calibration_warning),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

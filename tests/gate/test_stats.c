@@ -1,0 +1,280 @@
+/* Tests of the gate's statistics (stats/normal.c, mannwhitney.c,
+ * bootstrap.c) against known answers: the normal CDF and quantile at
+ * tabulated points; the U statistic against direct pair counting; the exact
+ * p-value against enumeration of every arrangement; the published critical
+ * values of the two-sided test (n1 = n2 = 10: U <= 23 at 0.05, <= 16 at
+ * 0.01; n1 = n2 = 20: 127 and 105); the tie-corrected normal approximation
+ * against the mean and variance of U computed over all arrangements; and the
+ * bootstrap interval's coverage of a known ratio on simulated data. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "stats.h"
+
+static void test_normal(void **state)
+{
+    (void)state;
+    assert_true(fabs(stats_norm_cdf(0) - 0.5) < 1e-15);
+    assert_true(fabs(stats_norm_cdf(1.96) - 0.9750021048517795) < 1e-12);
+    assert_true(fabs(stats_norm_cdf(-3) - 0.0013498980316301) < 1e-14);
+    assert_true(fabs(stats_norm_quantile(0.975) - 1.959963984540054) < 1e-9);
+    assert_true(fabs(stats_norm_quantile(0.995) - 2.5758293035489) < 1e-9);
+    assert_true(fabs(stats_norm_quantile(1e-10) + 6.361340902404) < 1e-6);
+    for (double p = 0.001; p < 1; p += 0.0137)
+        assert_true(fabs(stats_norm_cdf(stats_norm_quantile(p)) - p) < 1e-12);
+    assert_true(isnan(stats_norm_quantile(-0.1)));
+}
+
+static double direct_u(const double *a, size_t na, const double *b, size_t nb)
+{
+    double u = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            u += a[i] > b[j] ? 1 : a[i] == b[j] ? 0.5 : 0;
+    return u;
+}
+
+static void test_u_statistic(void **state)
+{
+    (void)state;
+    dyt_rng r;
+    dyt_rng_seed(&r, 42);
+    for (int trial = 0; trial < 200; trial++) {
+        size_t na = 1 + dyt_rng_u64(&r) % 40, nb = 1 + dyt_rng_u64(&r) % 40;
+        double a[40], b[40];
+        /* Few distinct values: many ties, across and within samples. */
+        for (size_t i = 0; i < na; i++)
+            a[i] = (double)(dyt_rng_u64(&r) % 12);
+        for (size_t j = 0; j < nb; j++)
+            b[j] = (double)(dyt_rng_u64(&r) % 12);
+        stats_mwu m;
+        stats_mann_whitney(a, na, b, nb, &m);
+        assert_true(fabs(m.u - direct_u(a, na, b, nb)) < 1e-9);
+        assert_true(m.p_two_sided >= 0 && m.p_two_sided <= 1);
+        assert_true(m.p_greater >= 0 && m.p_greater <= 1);
+    }
+}
+
+/* Enumerates every way to give na of the pooled values to a; calls fn with
+ * the U of each. */
+typedef void (*subset_fn)(double u, void *ctx);
+static void enumerate(const double *pool, size_t n, size_t na, subset_fn fn, void *ctx)
+{
+    for (unsigned mask = 0; mask < (1u << n); mask++) {
+        if ((size_t)__builtin_popcount(mask) != na)
+            continue;
+        double a[24], b[24];
+        size_t ka = 0, kb = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (mask & (1u << i))
+                a[ka++] = pool[i];
+            else
+                b[kb++] = pool[i];
+        }
+        fn(direct_u(a, ka, b, kb), ctx);
+    }
+}
+
+typedef struct {
+    double u0;
+    double le, ge, total, sum, sum2;
+} enum_acc;
+static void acc_fn(double u, void *ctx)
+{
+    enum_acc *a = ctx;
+    a->total++;
+    a->le += u <= a->u0 + 1e-9;
+    a->ge += u >= a->u0 - 1e-9;
+    a->sum += u;
+    a->sum2 += u * u;
+}
+
+static void test_exact_p_enumeration(void **state)
+{
+    (void)state;
+    /* Distinct values: the exact distribution applies. */
+    double pool[13];
+    for (size_t i = 0; i < 13; i++)
+        pool[i] = (double)i * 1.5 + 0.25;
+    size_t sizes[][2] = {{3, 4}, {5, 5}, {4, 9}, {6, 7}};
+    for (size_t s = 0; s < DYT_ARRAY_LEN(sizes); s++) {
+        size_t na = sizes[s][0], nb = sizes[s][1];
+        size_t n = na + nb;
+        /* a = every other value from the bottom: a specific U. */
+        for (size_t shift = 0; shift < 3; shift++) {
+            double a[16], b[16];
+            size_t ka = 0, kb = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (ka < na && (i + shift) % 2 == 0)
+                    a[ka++] = pool[i];
+                else if (kb < nb)
+                    b[kb++] = pool[i];
+                else
+                    a[ka++] = pool[i];
+            }
+            stats_mwu m;
+            stats_mann_whitney(a, na, b, nb, &m);
+            enum_acc acc = {.u0 = m.u};
+            enumerate(pool, n, na, acc_fn, &acc);
+            double p2 = fmin(1, 2 * fmin(acc.le, acc.ge) / acc.total);
+            assert_true(fabs(m.p_two_sided - p2) < 1e-12);
+            assert_true(fabs(m.p_greater - acc.ge / acc.total) < 1e-12);
+        }
+    }
+}
+
+/* Samples of sizes n, n whose U (of a) is exactly u: b = 0..n-1 and a_i
+ * placed above c_i of the b's, sum c_i = u. */
+static void make_u(size_t n, size_t u, double *a, double *b)
+{
+    for (size_t j = 0; j < n; j++)
+        b[j] = (double)j;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = DYT_MIN(u, n);
+        u -= c;
+        a[i] = (double)c - 0.5 + 1e-3 * (double)i; /* distinct, above c b's */
+    }
+}
+
+static void test_critical_values(void **state)
+{
+    (void)state;
+    /* Published two-sided critical values of U (reject when U <= crit). */
+    struct {
+        size_t n;
+        double alpha;
+        size_t crit;
+    } tab[] = {{10, 0.05, 23}, {10, 0.01, 16}, {20, 0.05, 127}, {20, 0.01, 105}, {8, 0.05, 13}};
+    for (size_t t = 0; t < DYT_ARRAY_LEN(tab); t++) {
+        double a[32], b[32];
+        stats_mwu m;
+        make_u(tab[t].n, tab[t].crit, a, b);
+        stats_mann_whitney(a, tab[t].n, b, tab[t].n, &m);
+        assert_true(fabs(m.u - (double)tab[t].crit) < 1e-9);
+        assert_true(m.p_two_sided <= tab[t].alpha);
+        make_u(tab[t].n, tab[t].crit + 1, a, b);
+        stats_mann_whitney(a, tab[t].n, b, tab[t].n, &m);
+        assert_true(fabs(m.u - (double)(tab[t].crit + 1)) < 1e-9);
+        assert_true(m.p_two_sided > tab[t].alpha);
+        /* Symmetry: U' = n^2 - U gives the same two-sided p. */
+        stats_mwu m2;
+        stats_mann_whitney(b, tab[t].n, a, tab[t].n, &m2);
+        assert_true(fabs(m2.u - (double)(tab[t].n * tab[t].n - tab[t].crit - 1)) < 1e-9);
+        assert_true(fabs(m2.p_two_sided - m.p_two_sided) < 1e-12);
+    }
+}
+
+static void test_normal_approx_ties(void **state)
+{
+    (void)state;
+    /* With ties the normal approximation is used; its mean and variance
+     * must be those of U over all arrangements of the tied pool. */
+    double a[] = {1, 2, 2, 3, 3, 3, 5, 7};
+    double b[] = {2, 3, 4, 4, 5, 6, 6, 8, 8};
+    size_t na = DYT_ARRAY_LEN(a), nb = DYT_ARRAY_LEN(b);
+    double pool[17];
+    memcpy(pool, a, sizeof a);
+    memcpy(pool + na, b, sizeof b);
+    stats_mwu m;
+    stats_mann_whitney(a, na, b, nb, &m);
+    enum_acc acc = {.u0 = m.u};
+    enumerate(pool, na + nb, na, acc_fn, &acc);
+    double mean = acc.sum / acc.total;
+    double var = acc.sum2 / acc.total - mean * mean;
+    assert_true(fabs(mean - (double)(na * nb) / 2) < 1e-9);
+    assert_true(fabs(m.z - (m.u - mean) / sqrt(var)) < 1e-9);
+    double d = fabs(m.u - mean);
+    double p = 2 * (1 - stats_norm_cdf((d - 0.5) / sqrt(var)));
+    assert_true(fabs(m.p_two_sided - p) < 1e-9);
+    /* And the approximation is close to the exact permutation p. */
+    double exact = fmin(1, 2 * fmin(acc.le, acc.ge) / acc.total);
+    assert_true(fabs(m.p_two_sided - exact) < 0.03);
+
+    /* All tied: no evidence. */
+    double c[] = {4, 4, 4}, e[] = {4, 4, 4, 4};
+    stats_mann_whitney(c, 3, e, 4, &m);
+    assert_true(m.p_two_sided == 1);
+}
+
+static void test_large_samples_significance(void **state)
+{
+    (void)state;
+    dyt_rng r;
+    dyt_rng_seed(&r, 7);
+    double a[400], b[400];
+    for (int i = 0; i < 400; i++) {
+        a[i] = dyt_rng_normal(&r, 100, 5);
+        b[i] = dyt_rng_normal(&r, 103, 5);
+    }
+    stats_mwu m;
+    stats_mann_whitney(b, 400, a, 400, &m);
+    assert_true(m.p_two_sided < 1e-6);
+    assert_true(m.p_greater < 1e-6);
+    stats_mann_whitney(a, 400, b, 400, &m);
+    assert_true(m.p_greater > 1 - 1e-6);
+}
+
+static void test_bootstrap_coverage(void **state)
+{
+    (void)state;
+    /* Log-normal timings with a long right tail; the candidate is the base
+     * distribution scaled by 1.1, so the true ratio of medians is 1.1. */
+    dyt_rng r;
+    dyt_rng_seed(&r, 2024);
+    const int trials = 400;
+    const size_t n = 40;
+    int covered = 0;
+    double a[64], b[64];
+    for (int t = 0; t < trials; t++) {
+        for (size_t i = 0; i < n; i++) {
+            a[i] = 1000 * exp(dyt_rng_normal(&r, 0, 0.1));
+            b[i] = 1.1 * 1000 * exp(dyt_rng_normal(&r, 0, 0.1));
+        }
+        double lo, hi;
+        double ratio = stats_ratio_ci(a, n, b, n, 0.95, 1000, (uint64_t)t + 1, &lo, &hi);
+        assert_true(lo <= ratio && ratio <= hi);
+        covered += lo <= 1.1 && 1.1 <= hi;
+    }
+    double cov = (double)covered / trials;
+    print_message("bootstrap 95%% interval coverage: %.3f over %d trials\n", cov, trials);
+    /* Percentile intervals of a median run slightly liberal at n = 40;
+     * the binomial sd of the estimate is ~0.011 at 400 trials. */
+    assert_true(cov >= 0.91 && cov <= 0.985);
+}
+
+static void test_bootstrap_deterministic(void **state)
+{
+    (void)state;
+    double a[] = {10, 11, 12, 10.5, 11.5, 13, 9.5, 10.2};
+    double b[] = {12, 13, 12.5, 14, 11.9, 13.3, 12.2};
+    double lo1, hi1, lo2, hi2;
+    double r1 = stats_ratio_ci(a, 8, b, 7, 0.99, 2000, 5, &lo1, &hi1);
+    double r2 = stats_ratio_ci(a, 8, b, 7, 0.99, 2000, 5, &lo2, &hi2);
+    assert_true(r1 == r2 && lo1 == lo2 && hi1 == hi2);
+    /* median(b) / median(a) = 12.5 / ((10.5 + 11) / 2) */
+    assert_true(fabs(r1 - 12.5 / 10.75) < 1e-12);
+    assert_true(lo1 < r1 && r1 < hi1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normal),
+        cmocka_unit_test(test_u_statistic),
+        cmocka_unit_test(test_exact_p_enumeration),
+        cmocka_unit_test(test_critical_values),
+        cmocka_unit_test(test_normal_approx_ties),
+        cmocka_unit_test(test_large_samples_significance),
+        cmocka_unit_test(test_bootstrap_coverage),
+        cmocka_unit_test(test_bootstrap_deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

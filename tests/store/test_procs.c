@@ -1,0 +1,187 @@
+/* The store across processes. A writer killed with SIGKILL in the middle
+ * of a run leaves a DB that passes PRAGMA integrity_check, whose finished
+ * cases are whole, and whose run is marked 'aborted' by the next open. Two
+ * processes that create and write one DB at the same time both succeed,
+ * every case of both runs stored. */
+#include "store_test.h"
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+/* Child: a run writing cases forever, reporting each committed seq on fd. */
+static void writer_forever(const char *db, int fd)
+{
+    store *s;
+    dyt_err e = {{0}};
+    machine_info m;
+    fake_machine(&m, "abcd");
+    int64_t mid, run;
+    if (store_open(db, 1, &s, &e) || store_put_machine(s, &m, &mid, &e))
+        goto fail;
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    if (store_begin_run(s, &meta, &run, &e))
+        goto fail;
+    for (int i = 0;; i++) {
+        if (put_fake_case(s, run, i, 200, &e))
+            goto fail;
+        if (write(fd, &i, sizeof i) != sizeof i)
+            _exit(3);
+    }
+fail:
+    fprintf(stderr, "writer: %s\n", e.msg);
+    _exit(1);
+}
+
+static void test_sigkill_mid_run(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "killed.db");
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        writer_forever(db, fds[1]);
+    }
+    close(fds[1]);
+    int seq = -1, last = -1;
+    /* Let it commit a few cases, then kill it while it writes more. */
+    while (last < 6 && read(fds[0], &seq, sizeof seq) == sizeof seq)
+        last = seq;
+    assert_int_equal(last, 6);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid); /* reaped: its pid is gone */
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    while (read(fds[0], &seq, sizeof seq) == sizeof seq)
+        last = seq; /* commits reported just before the kill */
+    close(fds[0]);
+
+    /* Before any store_open: the file is intact and the run still says
+     * 'running' (nobody has looked yet). */
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    char t[256];
+    q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
+    assert_string_equal(t, "ok");
+    q_text(d, "SELECT status FROM runs", 0, t, sizeof t);
+    assert_string_equal(t, "running");
+    sqlite3_close(d);
+
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    d = store_db(s);
+    q_text(d, "SELECT status || '|' || (ended_at IS NOT NULL) FROM runs", 0, t, sizeof t);
+    assert_string_equal(t, "aborted|1");
+    q_text(d, "SELECT note FROM runs", 0, t, sizeof t);
+    assert_non_null(strstr(t, "ended without closing"));
+    /* Every case reported committed is there, each whole; at most one
+     * more (committed after the last report) and no partial one. */
+    int64_t n = q_int(d, "SELECT count(*) FROM cases", 0);
+    assert_true(n >= last + 1 && n <= last + 2);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c WHERE (SELECT count(*) FROM samples"
+                           " WHERE case_id = c.id) = 200 AND EXISTS (SELECT 1 FROM stats"
+                           " WHERE case_id = c.id) AND (SELECT count(*) FROM counters WHERE"
+                           " case_id = c.id) = 2",
+                           0),
+                     n);
+    assert_int_equal(q_int(d, "SELECT max(seq) + 1 FROM cases", 0), n);
+    store_close(s);
+}
+
+#define N_CASES 150
+
+/* Child: waits for the go byte, then creates/opens the DB and writes a
+ * whole run. Exit 0 only if every call succeeded. */
+static void writer_run(const char *db, int go_fd, const char *label)
+{
+    char c;
+    if (read(go_fd, &c, 1) != 1)
+        _exit(4);
+    store *s;
+    dyt_err e = {{0}};
+    machine_info m;
+    fake_machine(&m, "5555");
+    int64_t mid, run;
+    if (store_open(db, 1, &s, &e) || store_put_machine(s, &m, &mid, &e))
+        goto fail;
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    meta.label = label;
+    if (store_begin_run(s, &meta, &run, &e))
+        goto fail;
+    for (int i = 0; i < N_CASES; i++)
+        if (put_fake_case(s, run, i, 40, &e))
+            goto fail;
+    if (store_end_run(s, run, "complete", NULL, &e))
+        goto fail;
+    store_close(s);
+    _exit(0);
+fail:
+    fprintf(stderr, "writer %s: %s\n", label, e.msg);
+    _exit(1);
+}
+
+static void test_two_writers(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "shared.db");
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t p[2];
+    const char *labels[2] = {"writer-a", "writer-b"};
+    for (int i = 0; i < 2; i++) {
+        p[i] = fork();
+        assert_true(p[i] >= 0);
+        if (p[i] == 0) {
+            close(go[1]);
+            writer_run(db, go[0], labels[i]);
+        }
+    }
+    close(go[0]);
+    /* Both start at once, on a file that does not exist yet. */
+    assert_int_equal(write(go[1], "gg", 2), 2);
+    close(go[1]);
+    for (int i = 0; i < 2; i++) {
+        int st;
+        assert_int_equal(waitpid(p[i], &st, 0), p[i]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    sqlite3 *d = store_db(s);
+    char t[64];
+    q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
+    assert_string_equal(t, "ok");
+    assert_int_equal(q_int(d, "SELECT count(*) FROM machines", 0), 1);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE status = 'complete'", 0), 2);
+    assert_int_equal(q_int(d, "SELECT count(DISTINCT label) FROM runs", 0), 2);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), 2 * N_CASES);
+    assert_int_equal(q_int(d,
+                           "SELECT min(n) FROM (SELECT count(*) AS n FROM cases GROUP BY"
+                           " run_id)",
+                           0),
+                     N_CASES);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples", 0), 2 * N_CASES * 40);
+    store_close(s);
+}
+
+int main(void)
+{
+    make_tmpdir();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sigkill_mid_run),
+        cmocka_unit_test(test_two_writers),
+    };
+    int rc = cmocka_run_group_tests_name("store-procs", tests, NULL, NULL);
+    rm_tmpdir();
+    return rc;
+}

@@ -1,0 +1,277 @@
+/* Store safety: a schema-v1 database (as older dytbench builds wrote it)
+ * is migrated to the current version with its data intact; files that are
+ * not dytbench databases, are corrupt, or come from a newer dytbench are
+ * refused with DYT_USAGE and a message naming the file, and stay
+ * byte-for-byte as they were (no -wal/-shm/-journal left either). The CLI
+ * exits 2 on such a file. argv[1] is the dytbench binary. */
+#include "store_test.h"
+#include <fcntl.h>
+#include <sys/wait.h>
+
+static const char *dytbench_exe;
+
+static void exec_ok(sqlite3 *d, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(d, sql, NULL, NULL, &err) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, err);
+        fail();
+    }
+}
+
+static void test_migrate_from_v1(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "v1.db");
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(db, &d), SQLITE_OK);
+    exec_ok(d, store_schema_v1_sql);
+    exec_ok(d, "INSERT INTO meta VALUES ('application', 'dytbench');"
+               "PRAGMA user_version = 1;"
+               "INSERT INTO machines (id, fingerprint, hostname, cpu_model, packages, cores, pus,"
+               " numa_nodes, llc_bytes, mem_usable_bytes, is_vm, created_at) VALUES (1, 'fp1',"
+               " 'oldhost', 'Old CPU', 1, 2, 2, 1, 33554432, 1000, 0, '2025-01-01T00:00:00Z');"
+               "INSERT INTO runs (id, machine_id, label, status, started_at, ended_at,"
+               " command_line, git_rev, version, suites, suite_hash, host, pid) VALUES (1, 1,"
+               " 'old', 'complete', '2025-01-01T00:00:00Z', '2025-01-01T00:01:00Z', 'dytbench"
+               " run', 'abc', '0.0.1', 'quick', 'h', 'oldhost', 1);"
+               "INSERT INTO cases (id, run_id, seq, suite, domain, model, model_norm, layers,"
+               " norm, variant, dtype, pass, rows, cols, threads, cache, status, max_err, bytes)"
+               " VALUES (1, 1, 0, 'quick', 'llm', 'm', 'layernorm', 1, 'dyt', 'scalar', 'fp32',"
+               " 'fwd', 8, 64, 1, 'hot', 'ok', 0.1, 4096);"
+               "INSERT INTO samples VALUES (1, 0, 100.0, 0, 0), (1, 1, 110.0, 1, 1);"
+               "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns,"
+               " gbps) VALUES (1, 1, 1, 100.0, 99.0, 101.0, 40.96);"
+               "INSERT INTO counters VALUES (1, 'rusage', 'nivcsw', 3, 0.001, NULL);");
+    assert_int_equal(q_int(d, "SELECT count(*) FROM sqlite_schema WHERE name = 'calibrations'", 0),
+                     0);
+    sqlite3_close(d);
+
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    d = store_db(s);
+    assert_int_equal(q_int(d, "PRAGMA user_version", 0), 2);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM sqlite_schema WHERE name IN"
+                           " ('calibrations', 'machine_attrs')",
+                           0),
+                     2);
+    char t[256];
+    q_text(d,
+           "SELECT run_id || '|' || label || '|' || machine || '|' || norm || '|' || samples"
+           " || '|' || median_ns || '|' || gbps || '|' || max_err FROM v_results",
+           0, t, sizeof t);
+    assert_string_equal(t, "1|old|oldhost (Old CPU)|dyt|1|100.0|40.96|0.1");
+    assert_true(q_double(d, "SELECT sum(ns) FROM samples WHERE case_id = 1", 0) == 210.0);
+    q_text(d, "SELECT name || '=' || value FROM v_counters", 0, t, sizeof t);
+    assert_string_equal(t, "nivcsw=3.0");
+    q_text(d, "SELECT status FROM runs WHERE id = 1", 0, t, sizeof t);
+    assert_string_equal(t, "complete");
+    q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
+    assert_string_equal(t, "ok");
+    /* The new tables work: attributes for a machine, a calibration row. */
+    machine_info m;
+    fake_machine(&m, "newfp");
+    machine_attr a = {"counters.papi", "unavailable: test"};
+    m.attrs = &a;
+    m.n_attrs = 1;
+    int64_t mid;
+    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM machine_attrs WHERE machine_id = ?1", mid), 1);
+    exec_ok(d, "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
+               " min_detectable_rel, threshold, alpha, created_at) VALUES (1, 1, 1, 'k', 0.01,"
+               " 0.02, 0.05, 0.01, 'now')");
+    store_close(s);
+    /* Reopening a migrated file is a plain open. */
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    assert_int_equal(q_int(store_db(s), "SELECT count(*) FROM calibrations", 0), 1);
+    store_close(s);
+}
+
+/* Opens path (create as given) expecting a refusal: DYT_USAGE, a message
+ * naming the file and containing `why`, the bytes unchanged, no side files
+ * left behind, and (with create, as the CLI opens) `dytbench machine
+ * --store --db path` exiting 2. */
+static void expect_refused(const char *path, int create, const char *why)
+{
+    long len0, len1;
+    char *b0 = slurp(path, &len0);
+    store *s = (store *)0x1;
+    dyt_err e = {{0}};
+    int rc = store_open(path, create, &s, &e);
+    if (rc != DYT_USAGE)
+        print_error("%s: store_open returned %d (%s)\n", path, rc, e.msg);
+    assert_int_equal(rc, DYT_USAGE);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, path));
+    if (!strstr(e.msg, why))
+        print_error("message '%s' lacks '%s'\n", e.msg, why);
+    assert_non_null(strstr(e.msg, why));
+    char *b1 = slurp(path, &len1);
+    assert_int_equal(len0, len1);
+    if (len0 > 0)
+        assert_memory_equal(b0, b1, (size_t)len0);
+    free(b1);
+    static const char *const side[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s%s", path, side[i]);
+        if (file_exists(p))
+            print_error("side file left: %s\n", p);
+        assert_false(file_exists(p));
+    }
+    if (dytbench_exe && create) { /* machine --store opens with create */
+        char cmd[1600];
+        snprintf(cmd, sizeof cmd, "'%s' machine --store --db '%s' >/dev/null 2>&1", dytbench_exe,
+                 path);
+        int st = system(cmd);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), DYT_USAGE);
+        char *b2 = slurp(path, &len1);
+        assert_int_equal(len0, len1);
+        if (len0 > 0)
+            assert_memory_equal(b0, b2, (size_t)len0);
+        free(b2);
+    }
+    free(b0);
+}
+
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_refuse_random_bytes(void **state)
+{
+    (void)state;
+    char p[512];
+    tmp_path(p, sizeof p, "random.db");
+    unsigned char buf[8192];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (unsigned char)x;
+    }
+    write_bytes(p, buf, sizeof buf);
+    expect_refused(p, 1, "not an SQLite file");
+    expect_refused(p, 0, "not an SQLite file");
+    /* A text file, e.g. a suite passed as --db by mistake. */
+    tmp_path(p, sizeof p, "text.db");
+    const char txt[] = "[llama]\nnorm = rmsnorm\n";
+    write_bytes(p, txt, sizeof txt - 1);
+    expect_refused(p, 1, "not an SQLite file");
+}
+
+static void test_refuse_foreign_sqlite(void **state)
+{
+    (void)state;
+    char p[512];
+    tmp_path(p, sizeof p, "foreign.db");
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
+    exec_ok(d, "CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT);"
+               "INSERT INTO moz_places (url) VALUES ('https://example.org');");
+    sqlite3_close(d);
+    expect_refused(p, 1, "not a dytbench one");
+    /* A meta table naming another application. */
+    tmp_path(p, sizeof p, "other-app.db");
+    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
+    exec_ok(d, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+               "INSERT INTO meta VALUES ('application', 'otherbench');");
+    sqlite3_close(d);
+    expect_refused(p, 1, "not a dytbench one");
+    /* A foreign DB in WAL mode (its last close checkpointed it). */
+    tmp_path(p, sizeof p, "foreign-wal.db");
+    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
+    exec_ok(d, "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+    sqlite3_close(d);
+    expect_refused(p, 0, "not a dytbench one");
+}
+
+static void test_refuse_corrupt(void **state)
+{
+    (void)state;
+    /* A real dytbench DB of many pages, cut in half. */
+    char good[512], p[512];
+    tmp_path(good, sizeof good, "good.db");
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(good, 1, &s, &e), DYT_OK);
+    machine_info m;
+    fake_machine(&m, "c0ffee");
+    int64_t mid, run;
+    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(put_fake_case(s, run, i, 100, &e), DYT_OK);
+    store_close(s);
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", good);
+    assert_false(file_exists(side)); /* checkpointed at close: the file is whole */
+    long len;
+    char *b = slurp(good, &len);
+    assert_true(len > 64 * 1024);
+    tmp_path(p, sizeof p, "truncated.db");
+    write_bytes(p, b, (size_t)len / 2);
+    expect_refused(p, 1, "corrupt");
+    /* The same file with garbage written over a middle page. */
+    tmp_path(p, sizeof p, "scribbled.db");
+    for (long i = len / 2; i < len / 2 + 8192; i++)
+        b[i] = (char)(i * 7);
+    write_bytes(p, b, (size_t)len);
+    expect_refused(p, 1, "corrupt");
+    /* Just the 16-byte SQLite magic and nothing of a database. */
+    tmp_path(p, sizeof p, "header-only.db");
+    write_bytes(p, "SQLite format 3\0garbage", 23);
+    expect_refused(p, 1, "corrupt");
+    free(b);
+}
+
+static void test_refuse_newer_and_absent(void **state)
+{
+    (void)state;
+    char p[512];
+    tmp_path(p, sizeof p, "newer.db");
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(p, 1, &s, &e), DYT_OK);
+    store_close(s);
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
+    exec_ok(d, "PRAGMA user_version = 99");
+    sqlite3_close(d);
+    expect_refused(p, 1, "newer dytbench");
+    /* Without create, an absent file is an error and is not created; an
+     * empty file is refused too. */
+    tmp_path(p, sizeof p, "absent.db");
+    assert_int_equal(store_open(p, 0, &s, &e), DYT_USAGE);
+    assert_non_null(strstr(e.msg, "no such database"));
+    assert_false(file_exists(p));
+    tmp_path(p, sizeof p, "empty.db");
+    write_bytes(p, "", 0);
+    expect_refused(p, 0, "empty file");
+    /* With create, an empty file becomes a database. */
+    assert_int_equal(store_open(p, 1, &s, &e), DYT_OK);
+    store_close(s);
+}
+
+int main(int argc, char **argv)
+{
+    dytbench_exe = argc > 1 ? argv[1] : NULL;
+    make_tmpdir();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_from_v1),         cmocka_unit_test(test_refuse_random_bytes),
+        cmocka_unit_test(test_refuse_foreign_sqlite),   cmocka_unit_test(test_refuse_corrupt),
+        cmocka_unit_test(test_refuse_newer_and_absent),
+    };
+    int rc = cmocka_run_group_tests_name("store-safety", tests, NULL, NULL);
+    rm_tmpdir();
+    return rc;
+}

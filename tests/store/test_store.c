@@ -1,0 +1,325 @@
+/* Store round trip: a machine (with attributes), a run, its bandwidth
+ * ceilings and a case with samples, statistics and counters are written,
+ * the DB is closed and reopened, and every value comes back from the
+ * tables and from the two documented views. Also: a case whose counters
+ * violate the schema leaves nothing behind (one transaction), run
+ * resolution by latest/id/label, machine de-duplication by fingerprint,
+ * and stale-run marking (dead pid, other boot, other host). */
+#include "store_test.h"
+#include <signal.h>
+#include <sys/wait.h>
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "rt.db");
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+    assert_string_equal(store_path(s), db);
+    machine_info m;
+    fake_machine(&m, "00000000deadbeef");
+    machine_attr attrs[2] = {{"counters.papi", "unavailable: test"}, {"gpu", "none"}};
+    m.attrs = attrs;
+    m.n_attrs = 2;
+    int64_t mid = 0, mid2 = 0, run = 0;
+    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    /* Same fingerprint: same row, usable memory refreshed. */
+    m.mem_usable_bytes = 20ull << 30;
+    assert_int_equal(store_put_machine(s, &m, &mid2, &e), DYT_OK);
+    assert_int_equal(mid, mid2);
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
+    assert_int_equal(store_put_roofline(s, run, 2, "copy", 1 << 30, 20.5, 19.0, &e), DYT_OK);
+    assert_int_equal(store_put_roofline(s, run, 2, "scale", 1 << 30, 19.5, -1, &e), DYT_OK);
+    assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
+    /* A failed case: no samples, no stats, not verified (max_err < 0). */
+    store_case fc = fake_case(1);
+    fc.status = "failed";
+    fc.error = "max error 3.5 > tolerance";
+    fc.max_err = -1;
+    fc.stop_reason = NULL;
+    fc.batch = 0;
+    int64_t fid;
+    assert_int_equal(store_put_case(s, run, &fc, NULL, 0, NULL, NULL, 0, &fid, &e), DYT_OK);
+    assert_int_equal(store_end_run(s, run, "complete", NULL, &e), DYT_OK);
+    store_close(s);
+
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    sqlite3 *d = store_db(s);
+    char t[512];
+    assert_int_equal(q_int(d, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+    q_text(d, "PRAGMA journal_mode", 0, t, sizeof t);
+    assert_string_equal(t, "wal");
+    assert_int_equal(q_int(d, "PRAGMA foreign_keys", 0), 1);
+    q_text(d, "SELECT value FROM meta WHERE key = 'application'", 0, t, sizeof t);
+    assert_string_equal(t, "dytbench");
+    /* machines */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM machines", 0), 1);
+    q_text(d,
+           "SELECT hostname || '|' || cpu_model || '|' || packages || '|' || cores || '|' ||"
+           " pus || '|' || numa_nodes || '|' || l1d_bytes || '|' || l2_bytes || '|' ||"
+           " l3_bytes || '|' || llc_bytes || '|' || llc_note || '|' || mem_bytes || '|' ||"
+           " mem_usable_bytes || '|' || mem_note || '|' || os || '|' || kernel || '|' ||"
+           " is_vm || '|' || vm_vendor || '|' || isa || '|' || fingerprint"
+           " FROM machines WHERE id = ?1",
+           mid, t, sizeof t);
+    assert_string_equal(t, "testhost|Test CPU 9000|1|4|8|1|49152|2097152|314572800|134217728|"
+                           "clamped for the test|6442450944|21474836480|meminfo wins|TestOS 1|"
+                           "Linux 6.1 x86_64|1|KVM|avx2 avx512|00000000deadbeef");
+    q_text(d, "SELECT CAST(topology_xml AS TEXT) FROM machines", 0, t, sizeof t);
+    assert_string_equal(t, "<?xml version=\"1.0\"?><topology/>");
+    q_text(d,
+           "SELECT group_concat(key || '=' || value, ';') FROM"
+           " (SELECT * FROM machine_attrs WHERE machine_id = ?1 ORDER BY key)",
+           mid, t, sizeof t);
+    assert_string_equal(t, "counters.papi=unavailable: test;gpu=none");
+    /* runs */
+    q_text(d,
+           "SELECT label || '|' || status || '|' || command_line || '|' || suites || '|' ||"
+           " suite_hash || '|' || device || '|' || metric || '|' || settings || '|' || pid"
+           " || '|' || (ended_at IS NOT NULL) || '|' || (git_rev <> '') FROM runs"
+           " WHERE id = ?1",
+           run, t, sizeof t);
+    char want[512];
+    snprintf(want, sizeof want,
+             "baseline|complete|dytbench run --label baseline|quick|abc123|cpu|time|"
+             "{\"seed\":1}|%d|1|1",
+             (int)getpid());
+    assert_string_equal(t, want);
+    /* rooflines */
+    assert_true(q_double(d, "SELECT gbps FROM rooflines WHERE kind = 'copy'", 0) == 20.5);
+    assert_true(q_double(d, "SELECT gbps_median FROM rooflines WHERE kind = 'copy'", 0) == 19.0);
+    q_text(d, "SELECT gbps_median FROM rooflines WHERE kind = 'scale'", 0, t, sizeof t);
+    assert_string_equal(t, "(null)");
+    /* cases */
+    q_text(d,
+           "SELECT seq || '|' || suite || '|' || domain || '|' || model || '|' || model_norm"
+           " || '|' || token_label || '|' || layers || '|' || norm || '|' || variant || '|'"
+           " || dtype || '|' || pass || '|' || rows || '|' || cols || '|' || threads || '|'"
+           " || cache || '|' || device || '|' || alpha || '|' || has_beta || '|' || affine"
+           " || '|' || eps || '|' || status || '|' || max_err || '|' || bytes || '|' ||"
+           " batch || '|' || buffer_sets || '|' || stop_reason || '|' || warmup_ns || '|'"
+           " || wall_ns || '|' || started_at || '|' || ended_at FROM cases WHERE seq = 0",
+           0, t, sizeof t);
+    assert_string_equal(t, "0|quick|llm|toy-7b|rmsnorm|prefill|32|dyt|avx512|fp32|fwd|512|4096|"
+                           "2|cold|cpu|0.5|1|1|1.0e-06|ok|0.25|16777216|4|8|noise|1000000|"
+                           "50000000|2026-01-01T00:00:00Z|2026-01-01T00:00:01Z");
+    q_text(d,
+           "SELECT status || '|' || error || '|' || coalesce(max_err, 'NULL') || '|' ||"
+           " coalesce(batch, 'NULL') FROM cases WHERE id = ?1",
+           fid, t, sizeof t);
+    assert_string_equal(t, "failed|max error 3.5 > tolerance|NULL|NULL");
+    /* samples: every one, in order, flags and exclusion kept */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples", 0), 10);
+    assert_true(q_double(d, "SELECT sum(ns) FROM samples", 0) == 10 * 1000.0 + 45);
+    assert_int_equal(q_int(d, "SELECT idx FROM samples WHERE flags = 1 AND excluded = 1", 0), 3);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE flags <> 0 OR excluded", 0), 1);
+    /* stats */
+    q_text(d,
+           "SELECT n || '|' || n_excluded || '|' || median_ns || '|' || ci_low_ns || '|' ||"
+           " ci_high_ns || '|' || mean_ns || '|' || stddev_ns || '|' || min_ns || '|' ||"
+           " max_ns || '|' || mad_ns || '|' || rel_ci_width || '|' || gbps || '|' ||"
+           " roofline_pct FROM stats",
+           0, t, sizeof t);
+    assert_string_equal(t, "10|1|1005.0|1000.0|1010.0|1001.0|2.0|1000.0|1009.0|1.5|0.01|12.5|"
+                           "55.5");
+    assert_int_equal(q_int(d, "SELECT count(*) FROM stats WHERE case_id = ?1", fid), 0);
+    /* counters: a value, and an unavailable one stored as NULL + reason */
+    q_text(d,
+           "SELECT group_concat(source || ':' || name || '=' || coalesce(value, 'NULL') ||"
+           " '/' || coalesce(per_element, 'NULL') || '/' || coalesce(unavailable_reason,"
+           " '-'), ';') FROM (SELECT * FROM counters ORDER BY source)",
+           0, t, sizeof t);
+    assert_string_equal(t, "papi:PAPI_TOT_INS=NULL/NULL/PAPI perf_event component disabled: test;"
+                           "rusage:minflt=42.0/0.5/-");
+    /* v_results: the documented columns, with the stored values */
+    q_text(d,
+           "SELECT run_id || '|' || label || '|' || machine || '|' || domain || '|' || model"
+           " || '|' || norm || '|' || variant || '|' || dtype || '|' || pass || '|' || rows"
+           " || '|' || cols || '|' || threads || '|' || cache || '|' || status || '|' ||"
+           " samples || '|' || median_ns || '|' || ci_low_ns || '|' || ci_high_ns || '|' ||"
+           " gbps || '|' || roofline_pct || '|' || max_err FROM v_results WHERE status = 'ok'",
+           0, t, sizeof t);
+    snprintf(want, sizeof want,
+             "%lld|baseline|testhost (Test CPU 9000)|llm|toy-7b|dyt|avx512|fp32|fwd|512|4096|2|"
+             "cold|ok|10|1005.0|1000.0|1010.0|12.5|55.5|0.25",
+             (long long)run);
+    assert_string_equal(t, want);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM v_results WHERE status = 'failed'"
+                           " AND samples IS NULL AND median_ns IS NULL",
+                           0),
+                     1);
+    /* v_counters */
+    q_text(d,
+           "SELECT group_concat(run_id || '|' || model || '|' || norm || '|' || variant ||"
+           " '|' || dtype || '|' || pass || '|' || rows || '|' || cols || '|' || source ||"
+           " '|' || name || '|' || coalesce(value, 'NULL') || '|' || coalesce("
+           "unavailable_reason, '-'), ';') FROM (SELECT * FROM v_counters ORDER BY source)",
+           0, t, sizeof t);
+    snprintf(want, sizeof want,
+             "%lld|toy-7b|dyt|avx512|fp32|fwd|512|4096|papi|PAPI_TOT_INS|NULL|"
+             "PAPI perf_event component disabled: test;"
+             "%lld|toy-7b|dyt|avx512|fp32|fwd|512|4096|rusage|minflt|42.0|-",
+             (long long)run, (long long)run);
+    assert_string_equal(t, want);
+    store_close(s);
+}
+
+/* A case is one transaction: a counter that breaks the schema's CHECK on
+ * source, written after the case row and its samples, rolls all of it
+ * back; so does a duplicate seq. The store stays usable afterwards. */
+static void test_failed_case_leaves_nothing(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "rb.db");
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+    machine_info m;
+    fake_machine(&m, "1111");
+    int64_t mid, run;
+    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
+    assert_int_equal(put_fake_case(s, run, 0, 20, &e), DYT_OK);
+
+    store_case c = fake_case(1);
+    store_sample smp[5] = {{1, 0, 0}, {2, 0, 0}, {3, 0, 0}, {4, 0, 0}, {5, 0, 0}};
+    store_counter bad = {.source = "bogus", .name = "x", .available = 1, .value = 1};
+    int64_t id;
+    e.msg[0] = 0;
+    assert_int_equal(store_put_case(s, run, &c, smp, 5, NULL, &bad, 1, &id, &e), DYT_USAGE);
+    assert_non_null(strstr(e.msg, db));
+    assert_non_null(strstr(e.msg, "counters"));
+    sqlite3 *d = store_db(s);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), 1);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples", 0), 20);
+    assert_int_equal(sqlite3_get_autocommit(d), 1); /* no transaction left open */
+    /* duplicate seq */
+    assert_int_equal(put_fake_case(s, run, 0, 5, &e), DYT_USAGE);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), 1);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples", 0), 20);
+    /* and a good case still goes in */
+    assert_int_equal(put_fake_case(s, run, 1, 5, &e), DYT_OK);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), 2);
+    /* ending a run that does not exist is an error, not a silent no-op */
+    assert_int_equal(store_end_run(s, run + 100, "complete", NULL, &e), DYT_USAGE);
+    store_close(s);
+}
+
+static void test_resolve_run(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "resolve.db");
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+    int64_t id = -1;
+    assert_int_equal(store_resolve_run(s, "latest", &id, &e), DYT_USAGE);
+    machine_info m;
+    fake_machine(&m, "2222");
+    int64_t mid, r1, r2, r3;
+    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    meta.label = "base";
+    assert_int_equal(store_begin_run(s, &meta, &r1, &e), DYT_OK);
+    assert_int_equal(store_begin_run(s, &meta, &r2, &e), DYT_OK);
+    meta.label = "7"; /* a label that looks like an id */
+    assert_int_equal(store_begin_run(s, &meta, &r3, &e), DYT_OK);
+    assert_int_equal(store_resolve_run(s, "latest", &id, &e), DYT_OK);
+    assert_int_equal(id, r3);
+    assert_int_equal(store_resolve_run(s, "base", &id, &e), DYT_OK);
+    assert_int_equal(id, r2);
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)r1);
+    assert_int_equal(store_resolve_run(s, num, &id, &e), DYT_OK);
+    assert_int_equal(id, r1);
+    assert_int_equal(store_resolve_run(s, "7", &id, &e), DYT_OK);
+    assert_int_equal(id, r3);
+    assert_int_equal(store_resolve_run(s, "nope", &id, &e), DYT_USAGE);
+    char want[600];
+    snprintf(want, sizeof want, "no run 'nope' in %s", db);
+    assert_string_equal(e.msg, want);
+    assert_int_equal(store_resolve_run(s, "999", &id, &e), DYT_USAGE);
+    store_close(s);
+}
+
+/* Runs left 'running': by a dead process of this host (aborted), by a
+ * process of an earlier boot (aborted), by a live process (ours: kept),
+ * by another host (cannot be checked: kept). */
+static void test_stale_runs(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "stale.db");
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+    machine_info m;
+    fake_machine(&m, "3333");
+    int64_t mid, r_dead, r_boot, r_live, r_other;
+    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    assert_int_equal(store_begin_run(s, &meta, &r_dead, &e), DYT_OK);
+    assert_int_equal(store_begin_run(s, &meta, &r_boot, &e), DYT_OK);
+    assert_int_equal(store_begin_run(s, &meta, &r_live, &e), DYT_OK);
+    assert_int_equal(store_begin_run(s, &meta, &r_other, &e), DYT_OK);
+    /* a pid that certainly no longer exists: a reaped child's */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    assert_true(child > 0);
+    waitpid(child, NULL, 0);
+    sqlite3 *d = store_db(s);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE runs SET pid = %d WHERE id = %lld", (int)child,
+             (long long)r_dead);
+    assert_int_equal(sqlite3_exec(d, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "UPDATE runs SET boot_id = 'another-boot' WHERE id = %lld",
+             (long long)r_boot);
+    assert_int_equal(sqlite3_exec(d, sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "UPDATE runs SET host = 'elsewhere', pid = %d WHERE id = %lld",
+             (int)child, (long long)r_other);
+    assert_int_equal(sqlite3_exec(d, sql, NULL, NULL, NULL), SQLITE_OK);
+    store_close(s);
+
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    d = store_db(s);
+    char t[300];
+    q_text(d,
+           "SELECT status || '|' || (ended_at IS NOT NULL) || '|' || note FROM runs"
+           " WHERE id = ?1",
+           r_dead, t, sizeof t);
+    assert_non_null(strstr(t, "aborted|1|aborted: the writer"));
+    q_text(d, "SELECT status || '|' || note FROM runs WHERE id = ?1", r_boot, t, sizeof t);
+    assert_non_null(strstr(t, "aborted|"));
+    assert_non_null(strstr(t, "reboot"));
+    q_text(d, "SELECT status FROM runs WHERE id = ?1", r_live, t, sizeof t);
+    assert_string_equal(t, "running");
+    q_text(d, "SELECT status FROM runs WHERE id = ?1", r_other, t, sizeof t);
+    assert_string_equal(t, "running");
+    store_close(s);
+}
+
+int main(void)
+{
+    make_tmpdir();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_failed_case_leaves_nothing),
+        cmocka_unit_test(test_resolve_run),
+        cmocka_unit_test(test_stale_runs),
+    };
+    int rc = cmocka_run_group_tests_name("store", tests, NULL, NULL);
+    rm_tmpdir();
+    return rc;
+}
