@@ -25,12 +25,14 @@ static void usage(FILE *f)
           "\n"
           "RUN is a run id, a run label (its latest run) or 'latest' (the default).\n"
           "Options:\n"
-          "  --vs RUN       put the same cases of RUN beside this run's, with ratios (repeatable, up to 8)\n"
+          "  --vs RUN       put the same cases of RUN beside this run's, with ratios (repeatable, "
+          "up to 8)\n"
           "  --db PATH      the results store (default " STORE_DEFAULT_PATH ")\n"
           "  --out DIR      output folder\n"
           "  --no-figures   write the tables only, without running gnuplot\n"
           "  -h, --help     this help\n"
-          "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are still written.\n",
+          "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are still "
+          "written.\n",
           f);
 }
 
@@ -52,11 +54,21 @@ int cmd_report(int argc, char **argv)
                 return cli_usage_error("report: at most %d --vs runs", REPORT_MAX_VS);
             vs_spec[n_vs++] = optarg;
             break;
-        case 'd': db = optarg; break;
-        case 'o': out = optarg; break;
-        case 'n': no_figures = 1; break;
-        case 'h': usage(stdout); return DYT_OK;
-        default: usage(stderr); return DYT_USAGE;
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'n':
+            no_figures = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return DYT_OK;
+        default:
+            usage(stderr);
+            return DYT_USAGE;
         }
     }
     if (argc - optind > 1)

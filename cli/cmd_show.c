@@ -52,8 +52,7 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
             snprintf(gb, sizeof gb, "%.2f", sqlite3_column_double(st, 15));
             if (sqlite3_column_type(st, 16) != SQLITE_NULL && sqlite3_column_double(st, 16) >= 0)
                 snprintf(roof, sizeof roof, "%.1f", sqlite3_column_double(st, 16));
-        }
-        else if (sqlite3_column_type(st, 21) != SQLITE_NULL)
+        } else if (sqlite3_column_type(st, 21) != SQLITE_NULL)
             /* --metric instructions: no timing, instructions per element. */
             snprintf(med, sizeof med, "%.2f ins/el", sqlite3_column_double(st, 21));
         const char *status = col_text(st, 9);
@@ -146,6 +145,9 @@ static int show_header(store *s, int64_t run_id, FILE *f)
     }
     if (!any)
         fprintf(f, "  roofline  (none stored)\n");
+    else
+        fprintf(f, "            (%% roofline = GB/s over the best of copy/scale, a DRAM figure:\n"
+                   "             hot-cache cases whose buffers fit in cache can exceed 100%%)\n");
     sqlite3_finalize(st);
     fputc('\n', f);
     return DYT_OK;

@@ -9,12 +9,23 @@ void esc_html(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -24,16 +35,16 @@ void esc_html(FILE *f, const char *s)
 static const struct {
     const char *utf8, *tex;
 } latex_utf8[] = {
-    {"\xc2\xb5", "\\textmu{}"},          /* µ */
-    {"\xc3\x97", "\\texttimes{}"},       /* × */
-    {"\xc2\xb1", "\\textpm{}"},          /* ± */
-    {"\xe2\x80\x93", "--"},              /* – */
-    {"\xe2\x80\x94", "---"},             /* — */
-    {"\xe2\x88\x92", "\\textminus{}"},   /* − */
+    {"\xc2\xb5", "\\textmu{}"},              /* µ */
+    {"\xc3\x97", "\\texttimes{}"},           /* × */
+    {"\xc2\xb1", "\\textpm{}"},              /* ± */
+    {"\xe2\x80\x93", "--"},                  /* – */
+    {"\xe2\x80\x94", "---"},                 /* — */
+    {"\xe2\x88\x92", "\\textminus{}"},       /* − */
     {"\xe2\x89\xa4", "\\ensuremath{\\leq}"}, /* ≤ */
     {"\xe2\x89\xa5", "\\ensuremath{\\geq}"}, /* ≥ */
-    {"\xce\xb1", "\\ensuremath{\\alpha}"},  /* α */
-    {"\xce\xa3", "\\ensuremath{\\Sigma}"},  /* Σ */
+    {"\xce\xb1", "\\ensuremath{\\alpha}"},   /* α */
+    {"\xce\xa3", "\\ensuremath{\\Sigma}"},   /* Σ */
 };
 
 void esc_latex(FILE *f, const char *s)
@@ -51,23 +62,52 @@ void esc_latex(FILE *f, const char *s)
             }
         }
         switch (*s) {
-        case '#': case '$': case '%': case '&': case '_': case '{': case '}':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '_':
+        case '{':
+        case '}':
             fputc('\\', f);
             fputc(*s, f);
             break;
-        case '~': fputs("\\textasciitilde{}", f); break;
-        case '^': fputs("\\textasciicircum{}", f); break;
-        case '\\': fputs("\\textbackslash{}", f); break;
-        case '<': fputs("\\textless{}", f); break;
-        case '>': fputs("\\textgreater{}", f); break;
-        case '|': fputs("\\textbar{}", f); break;
-        case '"': fputs("\\textquotedbl{}", f); break;
+        case '~':
+            fputs("\\textasciitilde{}", f);
+            break;
+        case '^':
+            fputs("\\textasciicircum{}", f);
+            break;
+        case '\\':
+            fputs("\\textbackslash{}", f);
+            break;
+        case '<':
+            fputs("\\textless{}", f);
+            break;
+        case '>':
+            fputs("\\textgreater{}", f);
+            break;
+        case '|':
+            fputs("\\textbar{}", f);
+            break;
+        case '"':
+            fputs("\\textquotedbl{}", f);
+            break;
         /* T1 ligatures would change these: -- is a dash, `` '' are quotes */
-        case '-': fputs(s[1] == '-' ? "-{}" : "-", f); break;
-        case '`': fputs("\\textasciigrave{}", f); break;
-        case '\'': fputs("\\textquotesingle{}", f); break;
-        case '\n': fputc(' ', f); break;
-        default: fputc(*s, f);
+        case '-':
+            fputs(s[1] == '-' ? "-{}" : "-", f);
+            break;
+        case '`':
+            fputs("\\textasciigrave{}", f);
+            break;
+        case '\'':
+            fputs("\\textquotesingle{}", f);
+            break;
+        case '\n':
+            fputc(' ', f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -76,16 +116,34 @@ void esc_markdown(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '|': case '\\': case '`': case '*': case '_': case '[': case ']':
-        case '#': case '$': case '~':
+        case '|':
+        case '\\':
+        case '`':
+        case '*':
+        case '_':
+        case '[':
+        case ']':
+        case '#':
+        case '$':
+        case '~':
             fputc('\\', f);
             fputc(*s, f);
             break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '\n': case '\r': fputc(' ', f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '\n':
+        case '\r':
+            fputc(' ', f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -115,10 +173,18 @@ void esc_gnuplot(FILE *f, const char *s)
      * on every labelled element. */
     for (; s && *s; s++) {
         switch (*s) {
-        case '\\': fputs("\\\\", f); break;
-        case '"': fputs("\\\"", f); break;
-        case '\n': case '\r': fputc(' ', f); break;
-        default: fputc(*s, f);
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\n':
+        case '\r':
+            fputc(' ', f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }

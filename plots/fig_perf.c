@@ -66,7 +66,8 @@ static size_t distinct(const rep_run *r, const rep_case *ref, const series *s, i
     for (size_t i = 0; i < r->n_cases; i++) {
         const rep_case *c = &r->cases[i];
         if (!fig_usable(c) || !same_setting(c, ref) || (cols && c->cols != cols) ||
-            (s && (strcmp(c->norm, s->norm) || strcmp(c->dtype, s->dtype) || strcmp(c->pass, s->pass))))
+            (s &&
+             (strcmp(c->norm, s->norm) || strcmp(c->dtype, s->dtype) || strcmp(c->pass, s->pass))))
             continue;
         int64_t x = by_rows ? c->rows : c->cols;
         size_t k = 0;
@@ -135,7 +136,8 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
     free(v);
     fputs("set xlabel \"Hidden size (elements per row)\"\n"
           "set ylabel \"Bandwidth (GB/s, 1e9 bytes/s)\"\nset key outside right top\n"
-          "set offsets graph 0.04, graph 0.04, 0, 0\n", c.gp);
+          "set offsets graph 0.04, graph 0.04, 0, 0\n",
+          c.gp);
     if (cmax >= 4 * cmin)
         fputs("set logscale x 2\n", c.gp);
     if (gmax >= 20 * gmin)
@@ -145,7 +147,8 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
     snprintf(caption, sizeof caption,
              "Achieved bandwidth (bytes a call must move / median time) against the row length, "
              "%s pass; at each hidden size the best case over token counts and variants; "
-             "%d thread(s), %s cache.", pass, ref->threads, ref->cache);
+             "%d thread(s), %s cache.",
+             pass, ref->threads, ref->cache);
     if (!used) {
         fig_end(&c, e);
         return DYT_OK;
@@ -206,7 +209,8 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
                         (isfinite(b->ci_low_ns) ? b->ci_low_ns : b->median_ns) / 1e3,
                         (isfinite(b->ci_high_ns) ? b->ci_high_ns : b->median_ns) / 1e3);
         }
-        fprintf(c.plotf, "%s\"time-vs-tokens.dat\" index %zu using 1:2:3:4 with yerrorlines lt %zu title ",
+        fprintf(c.plotf,
+                "%s\"time-vs-tokens.dat\" index %zu using 1:2:3:4 with yerrorlines lt %zu title ",
                 k ? ", " : "plot ", k, k + 1);
         char st[96];
         snprintf(st, sizeof st, "%s %s %s", s[k].norm, s[k].dtype, s[k].pass);
@@ -216,7 +220,8 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
     free(v);
     fputs("set xlabel \"Tokens (rows per call)\"\nset ylabel \"Time per call (µs)\"\n"
           "set logscale xy 10\nset key outside right top\n"
-          "set offsets graph 0.04, graph 0.04, 0, 0\n", c.gp);
+          "set offsets graph 0.04, graph 0.04, 0, 0\n",
+          c.gp);
     snprintf(caption, sizeof caption,
              "Median time per call against the number of rows at hidden size %" PRId64
              " (the hidden size with the most token counts in this run), log-log; error bars: "

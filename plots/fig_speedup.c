@@ -105,17 +105,21 @@ int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
         static const int pattern[] = {3, 4, 1, 5, 2, 6, 7, 0};
         char st[64];
         snprintf(st, sizeof st, "%s %s", ser_pass[s] ? "bwd" : "fwd", ser_dtype[s]);
-        fprintf(c.plotf, "%s\"speedup.dat\" index %zu using 1:2:(%.4f) with boxes fs pattern %d "
-                         "border lt %zu lt %zu title ",
+        fprintf(c.plotf,
+                "%s\"speedup.dat\" index %zu using 1:2:(%.4f) with boxes fs pattern %d "
+                "border lt %zu lt %zu title ",
                 s ? ", " : "plot ", s, w * 0.9, pattern[s], s + 1, s + 1);
         fig_str(c.plotf, st);
-        fprintf(c.plotf, " noenhanced, \"speedup.dat\" index %zu using 1:2:3:4 with yerrorbars "
-                         "lc rgb \"#000000\" lw 1.5 pt 0 ps 0 notitle", s);
+        fprintf(c.plotf,
+                " noenhanced, \"speedup.dat\" index %zu using 1:2:3:4 with yerrorbars "
+                "lc rgb \"#000000\" lw 1.5 dt 1 pt -1 notitle",
+                s);
     }
     fputs("set ylabel \"Speedup of DyT (t_norm / t_DyT, ×)\"\nset yrange [0:*]\n"
           "set xtics rotate by -35 left nomirror\nset grid noxtics ytics\n"
           "set bmargin 7\nset key outside right top\nset tmargin 5\nset title offset 0,1.2\n"
-          "set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb \"#555555\" dt 2 lw 1.5\n",
+          "set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb \"#555555\" dt 2 lw "
+          "1.5\n",
           c.gp);
     fputs("set xtics (", c.gp);
     for (size_t m = 0; m < no; m++) {
@@ -135,8 +139,10 @@ int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
         fprintf(c.gp, " at %.4f, graph 1 center offset 0,0.8 font \",12\" noenhanced\n",
                 (xpos[m0] + xpos[m0 + k - 1]) / 2);
         if (d)
-            fprintf(c.gp, "set arrow from %.4f, graph 0 to %.4f, graph 1 nohead lc rgb \"#888888\" dt 3\n",
-                    xpos[m0] - 0.8, xpos[m0] - 0.8);
+            fprintf(
+                c.gp,
+                "set arrow from %.4f, graph 0 to %.4f, graph 1 nohead lc rgb \"#888888\" dt 3\n",
+                xpos[m0] - 0.8, xpos[m0] - 0.8);
         m0 += k;
     }
     free(models);
@@ -150,4 +156,3 @@ int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
                       "grouped by domain; fastest ok variant of each side.",
                       e);
 }
-

@@ -53,7 +53,8 @@ static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
     if (!nv)
         return DYT_OK;
     char title[512];
-    snprintf(title, sizeof title, "%% of the measured roofline per kernel variant: %s", l->run_title);
+    snprintf(title, sizeof title, "%% of the measured roofline per kernel variant: %s",
+             l->run_title);
     fig_ctx c;
     if (fig_begin(&c, l->dir, "roofline", title, e))
         return DYT_USAGE;
@@ -78,10 +79,12 @@ static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
     for (size_t i = 0; i < a->n_variants; i++)
         if (isfinite(a->variants[i].roof_best) && a->variants[i].roof_best * 1.08 > xmax)
             xmax = a->variants[i].roof_best * 1.08;
-    fprintf(c.gp, ")\nset yrange [%.1f:-0.6]\nset xrange [0:%.0f]\n"
-                  "set xlabel \"%% of the run's measured copy bandwidth (median over cases; point: best case)\"\n"
-                  "set grid xtics noytics\nset key outside right top\nset lmargin 34\n"
-                  "set arrow from 100, graph 0 to 100, graph 1 nohead lc rgb \"#555555\" dt 2 lw 1.5\n",
+    fprintf(c.gp,
+            ")\nset yrange [%.1f:-0.6]\nset xrange [0:%.0f]\n"
+            "set xlabel \"%% of the run's measured copy bandwidth (median over cases; point: best "
+            "case)\"\n"
+            "set grid xtics noytics\nset key outside right top\nset lmargin 34\n"
+            "set arrow from 100, graph 0 to 100, graph 1 nohead lc rgb \"#555555\" dt 2 lw 1.5\n",
             (double)nv - 0.4, xmax);
     int first = 1;
     for (size_t k = 0; k < DYT_ARRAY_LEN(norms); k++) {
@@ -111,12 +114,14 @@ static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
                 first ? "plot " : ", ", k, pattern[k], k + 1, k + 1, norms[k], k);
         first = 0;
     }
-    return fig_finish(l, &c, title,
-                      "Achieved bandwidth as % of the copy bandwidth measured at the start of "
-                      "the run at the same thread count, per kernel variant: bar = median over "
-                      "the variant's ok cases, dot = its best case; fastest first within each "
-                      "norm, pass and dtype; dashed line: the measured ceiling.",
-                      e);
+    return fig_finish(
+        l, &c, title,
+        "Achieved bandwidth as % of the copy bandwidth measured at the start of "
+        "the run at the same thread count, per kernel variant: bar = median over "
+        "the variant's ok cases, dot = its best case; fastest first within each "
+        "norm, pass and dtype; dashed line: the measured ceiling. Hot-cache cases can "
+        "exceed it: their data stays in cache, the ceiling is measured from memory.",
+        e);
 }
 
 /* Machine vs machine (--vs) ---------------------------------------------- */
@@ -139,7 +144,8 @@ static int fig_vs(const rep_analysis *a, const rep_vs *vs, fig_list *l, dyt_err 
     int first = 1;
     for (size_t k = 0; k < DYT_ARRAY_LEN(norms); k++) {
         char t[128];
-        snprintf(t, sizeof t, "%s: time on run A (us), time on run B (us), pass (0 fwd, 1 bwd)", norms[k]);
+        snprintf(t, sizeof t, "%s: time on run A (us), time on run B (us), pass (0 fwd, 1 bwd)",
+                 norms[k]);
         fig_block(&c, t);
         size_t rows = 0;
         for (size_t i = 0; i < vs->n; i++) {
@@ -173,7 +179,8 @@ static int fig_vs(const rep_analysis *a, const rep_vs *vs, fig_list *l, dyt_err 
                 lo / 1.5, hi * 1.5, lo / 1.5, hi * 1.5);
     snprintf(lab, sizeof lab,
              "Each point is one case run on both (matched on every axis): median time on run %s "
-             "(x) and on run %s (y), log-log; above the dashed line run %s is slower.", an, bn, bn);
+             "(x) and on run %s (y), log-log; above the dashed line run %s is slower.",
+             an, bn, bn);
     return fig_finish(l, &c, title, lab, e);
 }
 

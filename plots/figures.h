@@ -18,24 +18,24 @@ void fig_free(rep_fig *figs, size_t n);
 /* gp.c: one figure's files and the gnuplot run -------------------------- */
 
 typedef struct {
-    char dir[4096];               /* out_dir/figures */
-    char name[64];                /* file stem inside dir */
+    char dir[4096]; /* out_dir/figures */
+    char name[64];  /* file stem inside dir */
     FILE *gp, *dat;
-    char *plot;                   /* the plot command, built in a memstream */
+    char *plot; /* the plot command, built in a memstream */
     size_t plot_len;
     FILE *plotf;
-    int blocks;                   /* data blocks written (gnuplot `index`) */
-    int width, height;            /* pixels; fig_begin sets 960 x 600 */
+    int blocks;        /* data blocks written (gnuplot `index`) */
+    int width, height; /* pixels; fig_begin sets 960 x 600 */
 } fig_ctx;
 
 /* The figures written so far (figures.c). */
 typedef struct {
     rep_fig *v;
     size_t n;
-    const char *dir;              /* out_dir/figures */
-    const char *gnuplot;          /* NULL: scripts only */
+    const char *dir;     /* out_dir/figures */
+    const char *gnuplot; /* NULL: scripts only */
     FILE *log;
-    char run_title[256];          /* "run #3 label on host (cpu)" */
+    char run_title[256]; /* "run #3 label on host (cpu)" */
 } fig_list;
 
 /* Closes c (fig_end), runs gnuplot when there is one, and appends the

@@ -2,8 +2,8 @@
  * data file, the common preamble (a palette that survives greyscale: black
  * and luminance-separated colours, each with its own dash and point type),
  * the SVG and PNG terminals, and running gnuplot in the figures folder. */
-#include "figures.h"
 #include "escape.h"
+#include "figures.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,8 +69,10 @@ int fig_begin(fig_ctx *c, const char *dir, const char *name, const char *title, 
             name, name, name, name, name);
     fig_str(c->gp, title);
     fputc('\n', c->gp);
-    fprintf(c->dat, "# dytbench figure data for %s.gp; blocks separated by two blank lines "
-                    "(gnuplot index 0, 1, ...)\n", name);
+    fprintf(c->dat,
+            "# dytbench figure data for %s.gp; blocks separated by two blank lines "
+            "(gnuplot index 0, 1, ...)\n",
+            name);
     return DYT_OK;
 }
 

@@ -32,8 +32,8 @@ char *rep_model_group(const char *section)
     /* Suffixes the shipped suites give the sections of one model: LLaMA's
      * -attn / -ffn-final, ConvNeXt's -sN / -sN-down / -head, wav2vec 2.0's
      * -feat. Stripped repeatedly, so convnext-b-s1-down -> convnext-b. */
-    static const char *const sfx[] = {"-ffn-final", "-attn", "-ffn", "-final", "-feat",
-                                      "-head", "-down", "-stem"};
+    static const char *const sfx[] = {"-ffn-final", "-attn", "-ffn",  "-final",
+                                      "-feat",      "-head", "-down", "-stem"};
     char *g = strdup(section);
     if (!g)
         return NULL;
@@ -100,7 +100,8 @@ static int ratio_ci(sqlite3 *db, const rep_case *a, const rep_case *b, double *r
         return DYT_USAGE;
     }
     if (na >= 2 && nb >= 2)
-        *ratio = stats_ratio_ci(xa, na, xb, nb, REP_CONF, REP_BOOT_RESAMPLES, REP_BOOT_SEED, lo, hi);
+        *ratio =
+            stats_ratio_ci(xa, na, xb, nb, REP_CONF, REP_BOOT_RESAMPLES, REP_BOOT_SEED, lo, hi);
     free(xa);
     free(xb);
     return DYT_OK;
@@ -282,8 +283,10 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
                 w->inf_dyt += layers[k] * p->dyt[REP_FWD]->median_ns;
             }
             if (train) {
-                w->train_norm += layers[k] * (p->norm[REP_FWD]->median_ns + p->norm[REP_BWD]->median_ns);
-                w->train_dyt += layers[k] * (p->dyt[REP_FWD]->median_ns + p->dyt[REP_BWD]->median_ns);
+                w->train_norm +=
+                    layers[k] * (p->norm[REP_FWD]->median_ns + p->norm[REP_BWD]->median_ns);
+                w->train_dyt +=
+                    layers[k] * (p->dyt[REP_FWD]->median_ns + p->dyt[REP_BWD]->median_ns);
             }
         }
         if (!w->complete_inf)
@@ -341,7 +344,8 @@ static int build_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
         size_t k = 0;
         while (k < a->n_variants &&
                !(str_eq(a->variants[k].norm, c->norm) && str_eq(a->variants[k].pass, c->pass) &&
-                 str_eq(a->variants[k].dtype, c->dtype) && str_eq(a->variants[k].variant, c->variant)))
+                 str_eq(a->variants[k].dtype, c->dtype) &&
+                 str_eq(a->variants[k].variant, c->variant)))
             k++;
         if (k < a->n_variants)
             continue;

@@ -2,8 +2,8 @@
  * every figure's SVG embedded inline (no network, no JavaScript). gnuplot
  * gives every SVG the same element ids (gpPt0, gnuplot_canvas, ...), so
  * each embedded figure's ids and references get a prefix of their own. */
-#include "report_int.h"
 #include "escape.h"
+#include "report_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +34,10 @@ void rep_table_html(FILE *f, const rep_table *t)
     for (size_t i = 0; i < t->nrows; i++) {
         fputs("<tr>", f);
         for (size_t j = 0; j < t->ncols; j++) {
-            fputs(t->align[j] == 'r' ? "<td class=\"num\">" : t->align[j] == 'p' ? "<td class=\"text\">" : "<td>", f);
+            fputs(t->align[j] == 'r'   ? "<td class=\"num\">"
+                  : t->align[j] == 'p' ? "<td class=\"text\">"
+                                       : "<td>",
+                  f);
             esc_html(f, t->cells[i * t->ncols + j]);
             fputs("</td>", f);
         }
@@ -65,7 +68,8 @@ static int embed_svg(FILE *f, const char *path, const char *pfx)
         for (; k < DYT_ARRAY_LEN(pats); k++) {
             plen = strlen(pats[k]);
             /* "id=" must start an attribute, not end one ("gid=") */
-            if (!strncmp(p, pats[k], plen) && (k > 1 || p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n'))
+            if (!strncmp(p, pats[k], plen) &&
+                (k > 1 || p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n'))
                 break;
         }
         if (k < DYT_ARRAY_LEN(pats)) {
@@ -141,8 +145,9 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
         esc_html(f, g->title);
         fputs(".</strong> ", f);
         esc_html(f, g->caption);
-        fprintf(f, " <a href=\"%s.png\">PNG</a>, <a href=\"%s.gp\">gnuplot script</a>, "
-                   "<a href=\"%s.dat\">data</a>.</figcaption>\n</figure>\n",
+        fprintf(f,
+                " <a href=\"%s.png\">PNG</a>, <a href=\"%s.gp\">gnuplot script</a>, "
+                "<a href=\"%s.dat\">data</a>.</figcaption>\n</figure>\n",
                 g->stem, g->stem, g->stem);
     }
     if (!shown)

@@ -84,13 +84,14 @@ static int load_run_row(sqlite3 *db, int64_t id, rep_run *r, dyt_err *e)
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
         if (rc == SQLITE_DONE)
-            return dyt_errf(e, DYT_USAGE, "report: run %" PRId64 " does not exist in the store", id);
+            return dyt_errf(e, DYT_USAGE, "report: run %" PRId64 " does not exist in the store",
+                            id);
         return dyt_errf(e, DYT_USAGE, "report: reading the store: %s", sqlite3_errmsg(db));
     }
     r->id = id;
-    char **dst[] = {&r->label,   &r->status,  &r->started_at, &r->ended_at, &r->command_line,
-                    &r->git_rev, &r->version, &r->compiler,   &r->cflags,   &r->build_type,
-                    &r->suites,  &r->device,  &r->metric,     &r->settings, &r->note,
+    char **dst[] = {&r->label,   &r->status,   &r->started_at, &r->ended_at, &r->command_line,
+                    &r->git_rev, &r->version,  &r->compiler,   &r->cflags,   &r->build_type,
+                    &r->suites,  &r->device,   &r->metric,     &r->settings, &r->note,
                     &r->machine, &r->hostname, &r->cpu_model};
     for (size_t i = 0; i < DYT_ARRAY_LEN(dst); i++)
         *dst[i] = col_dup(st, (int)i);
@@ -110,7 +111,8 @@ static int load_run_row(sqlite3 *db, int64_t id, rep_run *r, dyt_err *e)
     bad |= add_kv(r, "Caches", buf);
     fmt_bytes_or(b1, sizeof b1, st, 25);
     const unsigned char *llc_note = sqlite3_column_text(st, 26);
-    snprintf(buf, sizeof buf, "%s%s%s", b1, llc_note ? "; " : "", llc_note ? (const char *)llc_note : "");
+    snprintf(buf, sizeof buf, "%s%s%s", b1, llc_note ? "; " : "",
+             llc_note ? (const char *)llc_note : "");
     bad |= add_kv(r, "Last-level cache used", buf);
     fmt_bytes_or(b1, sizeof b1, st, 27);
     fmt_bytes_or(b2, sizeof b2, st, 28);
@@ -118,7 +120,8 @@ static int load_run_row(sqlite3 *db, int64_t id, rep_run *r, dyt_err *e)
     snprintf(buf, sizeof buf, "%s reported, %s usable%s%s", b1, b2, mem_note ? "; " : "",
              mem_note ? (const char *)mem_note : "");
     bad |= add_kv(r, "Memory", buf);
-    snprintf(buf, sizeof buf, "%s, kernel %s", sqlite3_column_text(st, 30) ? (const char *)sqlite3_column_text(st, 30) : "unknown OS",
+    snprintf(buf, sizeof buf, "%s, kernel %s",
+             sqlite3_column_text(st, 30) ? (const char *)sqlite3_column_text(st, 30) : "unknown OS",
              sqlite3_column_text(st, 31) ? (const char *)sqlite3_column_text(st, 31) : "unknown");
     bad |= add_kv(r, "OS", buf);
     if (sqlite3_column_int(st, 32)) {
@@ -128,7 +131,9 @@ static int load_run_row(sqlite3 *db, int64_t id, rep_run *r, dyt_err *e)
         snprintf(buf, sizeof buf, "no");
     }
     bad |= add_kv(r, "Virtual machine", buf);
-    bad |= add_kv(r, "ISA", sqlite3_column_text(st, 34) ? (const char *)sqlite3_column_text(st, 34) : "not recorded");
+    bad |= add_kv(r, "ISA",
+                  sqlite3_column_text(st, 34) ? (const char *)sqlite3_column_text(st, 34)
+                                              : "not recorded");
     if (sqlite3_column_type(st, 35) == SQLITE_NULL)
         snprintf(buf, sizeof buf, "not stored");
     else
@@ -144,7 +149,8 @@ static int load_attrs(sqlite3 *db, rep_run *r, dyt_err *e)
     sqlite3_stmt *st;
     if (prep(db,
              "SELECT a.key, a.value FROM machine_attrs a JOIN runs r ON r.machine_id = a.machine_id"
-             " WHERE r.id = ?1 ORDER BY a.key", &st, e))
+             " WHERE r.id = ?1 ORDER BY a.key",
+             &st, e))
         return DYT_USAGE;
     sqlite3_bind_int64(st, 1, r->id);
     int rc;
@@ -163,7 +169,8 @@ static int load_roofs(sqlite3 *db, rep_run *r, dyt_err *e)
     sqlite3_stmt *st;
     if (prep(db,
              "SELECT threads, kind, bytes, gbps, gbps_median FROM rooflines WHERE run_id = ?1"
-             " ORDER BY threads, kind", &st, e))
+             " ORDER BY threads, kind",
+             &st, e))
         return DYT_USAGE;
     sqlite3_bind_int64(st, 1, r->id);
     int rc;
@@ -201,9 +208,9 @@ static int load_cases(sqlite3 *db, rep_run *r, dyt_err *e)
         c->seq = sqlite3_column_int(st, 1);
         c->layers = sqlite3_column_int(st, 2);
         c->threads = sqlite3_column_int(st, 3);
-        char **s[] = {&c->suite, &c->domain,  &c->model, &c->model_norm, &c->token_label, &c->norm,
-                      &c->variant, &c->dtype, &c->pass, &c->cache, &c->device, &c->status,
-                      &c->error};
+        char **s[] = {&c->suite,  &c->domain,  &c->model, &c->model_norm, &c->token_label,
+                      &c->norm,   &c->variant, &c->dtype, &c->pass,       &c->cache,
+                      &c->device, &c->status,  &c->error};
         for (size_t i = 0; i < DYT_ARRAY_LEN(s); i++)
             *s[i] = col_dup(st, 4 + (int)i);
         c->rows = sqlite3_column_int64(st, 17);
@@ -286,8 +293,9 @@ void rep_free_run(rep_run *r)
         free(r->roofs[i].kind);
     for (size_t i = 0; i < r->n_cases; i++) {
         rep_case *c = &r->cases[i];
-        char *s2[] = {c->suite, c->domain, c->model, c->model_norm, c->token_label, c->norm,
-                      c->variant, c->dtype, c->pass, c->cache, c->device, c->status, c->error};
+        char *s2[] = {c->suite,  c->domain,  c->model, c->model_norm, c->token_label,
+                      c->norm,   c->variant, c->dtype, c->pass,       c->cache,
+                      c->device, c->status,  c->error};
         for (size_t j = 0; j < DYT_ARRAY_LEN(s2); j++)
             free(s2[j]);
     }

@@ -3,8 +3,8 @@
  * right-aligned number columns (tables.tex, compiles with pdflatex), and
  * the runs' cases as CSV (results.csv). Every string from the store goes
  * through common/escape.c for its format. */
-#include "report_int.h"
 #include "escape.h"
+#include "report_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,9 +21,10 @@ void rep_doc_title(const rep_doc *d, char *buf, size_t n)
 void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n)
 {
     const rep_run *r = d->a->run;
-    snprintf(buf, n, "%s; status %s; started %s; suites %s; %zu cases (%zu ok, %zu failed, %zu skipped)",
-             r->machine ? r->machine : "unknown machine", r->status, r->started_at ? r->started_at : "?",
-             r->suites ? r->suites : "?", r->n_cases, d->a->n_ok, d->a->n_failed, d->a->n_skipped);
+    snprintf(
+        buf, n, "%s; status %s; started %s; suites %s; %zu cases (%zu ok, %zu failed, %zu skipped)",
+        r->machine ? r->machine : "unknown machine", r->status, r->started_at ? r->started_at : "?",
+        r->suites ? r->suites : "?", r->n_cases, d->a->n_ok, d->a->n_failed, d->a->n_skipped);
 }
 
 static FILE *open_out(const char *path, dyt_err *e)
@@ -124,9 +125,32 @@ int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e)
 
 /* LaTeX --------------------------------------------------------------------- */
 
+/* A header of two words or more goes on two lines (split at the space
+ * nearest its middle), so wide tables fit a landscape page. */
+static void tex_head(FILE *f, const char *h, char align)
+{
+    size_t n = strlen(h), best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (h[i] == ' ' && (!best || (i > n / 2 ? i - n / 2 : n / 2 - i) <
+                                         (best > n / 2 ? best - n / 2 : n / 2 - best)))
+            best = i;
+    if (n < 9 || !best) {
+        esc_latex(f, h);
+        return;
+    }
+    char *a = strndup(h, best);
+    fprintf(f, "\\begin{tabular}[b]{@{}%c@{}}", align);
+    esc_latex(f, a);
+    fputs("\\\\", f);
+    esc_latex(f, h + best + 1);
+    fputs("\\end{tabular}", f);
+    free(a);
+}
+
 void rep_table_tex(FILE *f, const rep_table *t)
 {
-    fputs("{\\footnotesize\\setlength{\\tabcolsep}{4pt}\n\\begin{longtable}{@{}", f);
+    fprintf(f, "{\\%s\\setlength{\\tabcolsep}{%s}\n\\begin{longtable}{@{}",
+            t->ncols > 12 ? "scriptsize" : "footnotesize", t->ncols > 12 ? "3pt" : "4pt");
     for (size_t j = 0; j < t->ncols; j++) {
         if (t->align[j] == 'p')
             fputs(">{\\raggedright\\arraybackslash}p{0.4\\linewidth}", f);
@@ -138,7 +162,7 @@ void rep_table_tex(FILE *f, const rep_table *t)
     fputs("}}\\\\\n\\toprule\n", f);
     for (size_t j = 0; j < t->ncols; j++) {
         fputs(j ? " & " : "", f);
-        esc_latex(f, t->head[j]);
+        tex_head(f, t->head[j], t->align[j] == 'r' ? 'r' : 'l');
     }
     fputs(" \\\\\n\\midrule\n\\endhead\n\\bottomrule\n\\endfoot\n", f);
     for (size_t i = 0; i < t->nrows; i++) {
@@ -172,7 +196,8 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
           "\\usepackage{booktabs}\n\\usepackage{longtable}\n\\usepackage{array}\n"
           "\\usepackage{caption}\n"
           "\\usepackage[a4paper,landscape,margin=1.5cm]{geometry}\n"
-          "\\setlength{\\parindent}{0pt}\n\\begin{document}\n\\section*{", f);
+          "\\setlength{\\parindent}{0pt}\n\\begin{document}\n\\section*{",
+          f);
     rep_doc_title(d, buf, sizeof buf);
     esc_latex(f, buf);
     fputs("}\n", f);

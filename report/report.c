@@ -5,8 +5,8 @@
  * Notices that apply to the whole report (an aborted run, figures that need
  * gnuplot) are said once at the top of every format and once on the log. */
 #include "report.h"
-#include "report_int.h"
 #include "figures.h"
+#include "report_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -76,9 +76,10 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
     char name[160];
     rep_run_name(&run, name, sizeof name);
     if (!run.n_cases) {
-        rc = dyt_errf(e, DYT_USAGE,
-                      "report: run %s (status %s) has no cases: nothing to report%s", name,
-                      run.status, !strcmp(run.status, "complete") ? "" : " (it stopped before its first case finished)");
+        rc = dyt_errf(
+            e, DYT_USAGE, "report: run %s (status %s) has no cases: nothing to report%s", name,
+            run.status,
+            !strcmp(run.status, "complete") ? "" : " (it stopped before its first case finished)");
         rep_free_run(&run);
         return rc;
     }
@@ -119,7 +120,8 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
     }
     if (!a.n_ok) {
         snprintf(notice_ok, sizeof notice_ok,
-                 "no case of run %s finished ok, so the tables of times are empty; see the failed cases.",
+                 "no case of run %s finished ok, so the tables of times are empty; see the failed "
+                 "cases.",
                  name);
         d.notices[d.n_notices++] = notice_ok;
         say(o->log, notice_ok);
@@ -127,11 +129,16 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
     const char *gp = o->gnuplot ? (*o->gnuplot ? o->gnuplot : NULL) : "gnuplot";
     if (gp && !report_have_program(gp))
         gp = NULL;
-    if (!gp) {
+    if (!gp && o->gnuplot && !*o->gnuplot) {
+        snprintf(notice_fig, sizeof notice_fig,
+                 "figures were not drawn (tables only, as asked); their gnuplot scripts and data "
+                 "are in figures/ (drawing them needs gnuplot: apt-get install gnuplot-nox).");
+        d.notices[d.n_notices++] = notice_fig;
+    } else if (!gp) {
         snprintf(notice_fig, sizeof notice_fig,
                  "figures need gnuplot, which was not found%s (install it with: apt-get install "
                  "gnuplot-nox); their scripts and data are in figures/ to run later.",
-                 o->gnuplot && *o->gnuplot ? "" : " on PATH");
+                 o->gnuplot ? "" : " on PATH");
         d.notices[d.n_notices++] = notice_fig;
         say(o->log, notice_fig);
     }

@@ -3,22 +3,22 @@
  * LaTeX, CSV), gnuplot figures and a self-contained HTML page into a folder.
  * Read-only on the database: every query is bound, nothing is written. */
 #pragma once
+#include "common.h"
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "common.h"
 
 #define REPORT_MAX_VS 8
 
 typedef struct {
-    int64_t run_id;                /* the run to report */
-    int64_t vs[REPORT_MAX_VS];     /* runs to put beside it (--vs) */
+    int64_t run_id;            /* the run to report */
+    int64_t vs[REPORT_MAX_VS]; /* runs to put beside it (--vs) */
     size_t n_vs;
-    const char *out_dir;           /* created if absent (one level) */
+    const char *out_dir; /* created if absent (one level) */
     /* gnuplot program: NULL = "gnuplot" looked up on PATH; "" = none
      * (tables only, as on a machine without gnuplot). */
     const char *gnuplot;
-    FILE *log;                     /* notices for the user (stderr); NULL: silent */
+    FILE *log; /* notices for the user (stderr); NULL: silent */
 } report_opts;
 
 /* Writes report.md, tables.tex, results.csv, index.html and figures/ into

@@ -5,10 +5,10 @@
  * render.c writes as Markdown/LaTeX/CSV and html.c as HTML. Strings here are
  * raw (as stored); every writer escapes them for its format. */
 #pragma once
+#include "common.h"
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "common.h"
 
 typedef struct {
     int64_t id;
@@ -16,7 +16,7 @@ typedef struct {
     char *suite, *domain, *model, *model_norm, *token_label;
     char *norm, *variant, *dtype, *pass, *cache, *device, *status, *error;
     int64_t rows, cols;
-    double max_err;               /* NAN when not verified */
+    double max_err; /* NAN when not verified */
     int has_stats, n;
     double median_ns, ci_low_ns, ci_high_ns, gbps, roofline_pct; /* NAN when absent */
 } rep_case;
@@ -25,7 +25,7 @@ typedef struct {
     int threads;
     char *kind;
     int64_t bytes;
-    double gbps, gbps_median;     /* gbps_median NAN when absent */
+    double gbps, gbps_median; /* gbps_median NAN when absent */
 } rep_roof;
 
 typedef struct {
@@ -35,23 +35,23 @@ typedef struct {
 typedef struct {
     char *source, *name;
     int n_avail, n_unavail, n_reasons;
-    char *reason;                 /* one of the reasons given (NULL if none) */
-    double per_element;           /* mean over cases where available; NAN otherwise */
+    char *reason;       /* one of the reasons given (NULL if none) */
+    double per_element; /* mean over cases where available; NAN otherwise */
 } rep_counter;
 
 typedef struct {
     int64_t id;
     char *label, *status, *started_at, *ended_at, *command_line, *git_rev, *version;
     char *compiler, *cflags, *build_type, *suites, *device, *metric, *settings, *note;
-    char *machine;                /* "host (cpu model)", as v_results says */
+    char *machine; /* "host (cpu model)", as v_results says */
     char *hostname, *cpu_model;
-    rep_kv *mach;                 /* machine record, formatted for people */
+    rep_kv *mach; /* machine record, formatted for people */
     size_t n_mach;
-    rep_kv *attrs;                /* machine_attrs */
+    rep_kv *attrs; /* machine_attrs */
     size_t n_attrs;
     rep_roof *roofs;
     size_t n_roofs;
-    rep_case *cases;              /* ordered by seq */
+    rep_case *cases; /* ordered by seq */
     size_t n_cases;
     rep_counter *counters;
     size_t n_counters;
@@ -73,22 +73,22 @@ enum { REP_FWD = 0, REP_BWD = 1 };
  * the fastest ok variant of each. speedup = t_norm / t_dyt; lo/hi its 95%
  * bootstrap interval (NAN when a side is missing). */
 typedef struct {
-    const rep_case *norm[2], *dyt[2];  /* [REP_FWD], [REP_BWD]; NULL if absent */
+    const rep_case *norm[2], *dyt[2]; /* [REP_FWD], [REP_BWD]; NULL if absent */
     double speedup[2], lo[2], hi[2];
 } rep_pair;
 
 /* One whole model: its sections (grouped by name prefix) at one token label,
  * dtype, threads and cache; times in ns per pass, summed layers x time. */
 typedef struct {
-    char *group;                  /* "llama-7b" */
+    char *group; /* "llama-7b" */
     const char *domain, *token, *dtype, *cache, *model_norm;
     int threads;
-    int64_t rows;                 /* the first section's rows ... */
-    int rows_vary;                /* ... unless the sections differ */
+    int64_t rows;  /* the first section's rows ... */
+    int rows_vary; /* ... unless the sections differ */
     size_t n_sections, n_layers;
     int complete_inf, complete_train; /* every section had both sides */
     double inf_norm, inf_dyt, train_norm, train_dyt;
-    char *missing;                /* sections lacking a case, or NULL */
+    char *missing; /* sections lacking a case, or NULL */
 } rep_whole;
 
 typedef struct {
@@ -125,8 +125,8 @@ typedef struct {
 
 /* Any case of the pair (for its shape and settings). */
 const rep_case *rep_pair_any(const rep_pair *p);
-int rep_analyse(sqlite3 *db, const rep_run *run, const rep_run *vs, size_t n_vs,
-                rep_analysis *a, dyt_err *e);
+int rep_analyse(sqlite3 *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
+                dyt_err *e);
 void rep_free_analysis(rep_analysis *a);
 /* "llama-7b-ffn-final" -> "llama-7b": the model a suite section belongs to
  * (malloc'd). Strips the section suffixes the shipped suites use. */
@@ -139,14 +139,14 @@ char *rep_model_group(const char *section);
 /* tables.c: the table model --------------------------------------------- */
 
 typedef struct {
-    char *id;                     /* anchor and file-friendly name: "speedup" */
+    char *id; /* anchor and file-friendly name: "speedup" */
     char *title;
-    char *note;                   /* printed under the table; NULL: none */
+    char *note; /* printed under the table; NULL: none */
     size_t ncols;
     char **head;
-    char *align;                  /* 'l' or 'r' per column */
+    char *align; /* 'l' or 'r' per column */
     size_t nrows, cap;
-    char **cells;                 /* nrows x ncols; NULL cell: empty */
+    char **cells; /* nrows x ncols; NULL cell: empty */
 } rep_table;
 
 rep_table *rep_table_new(const char *id, const char *title, size_t ncols, const char *const *head,
@@ -171,17 +171,17 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
 void rep_free_tables(rep_table **t, size_t n);
 
 /* Number formatting shared by tables and figures. */
-void rep_fmt_us(char *buf, size_t n, double ns);   /* microseconds, 3-4 significant digits */
+void rep_fmt_us(char *buf, size_t n, double ns); /* microseconds, 3-4 significant digits */
 void rep_fmt_num(char *buf, size_t n, double v, int decimals); /* "n/a" for NAN */
 
 /* render.c and html.c: writers ------------------------------------------ */
 
 /* A figure written by plots/ (stem relative to the out dir, no extension). */
 typedef struct {
-    char *stem;                   /* "figures/speedup" */
+    char *stem; /* "figures/speedup" */
     char *title;
-    char *caption;                /* what is plotted and how */
-    int rendered;                 /* the .svg and .png exist */
+    char *caption; /* what is plotted and how */
+    int rendered;  /* the .svg and .png exist */
 } rep_fig;
 
 /* What every format says before its tables: title, run line, notices

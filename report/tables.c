@@ -174,9 +174,12 @@ static void table_speedup(tlist *l, const rep_analysis *a)
 {
     int thr, cache;
     pairs_vary(a, &thr, &cache);
-    const char *head[] = {"Domain", "Model", "Tokens", "Rows", "Hidden", "dtype", "Threads", "Cache",
-                          "Norm", "Norm fwd (µs)", "DyT fwd (µs)", "Fwd speedup", "Fwd 95% CI",
-                          "Norm bwd (µs)", "DyT bwd (µs)", "Bwd speedup", "Bwd 95% CI", "Variants (norm/DyT)"};
+    const char *head[] = {"Domain",        "Model",         "Tokens",
+                          "Rows",          "Hidden",        "dtype",
+                          "Threads",       "Cache",         "Norm",
+                          "Norm fwd (µs)", "DyT fwd (µs)",  "Fwd speedup",
+                          "Fwd 95% CI",    "Norm bwd (µs)", "DyT bwd (µs)",
+                          "Bwd speedup",   "Bwd 95% CI",    "Variants (norm/DyT)"};
     const char *align = "lllrrlrllrrrrrrrrl";
     const char *h2[DYT_ARRAY_LEN(head)];
     char al[DYT_ARRAY_LEN(head) + 1];
@@ -191,7 +194,8 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         h2[nc++] = head[i];
     }
     al[nc] = 0;
-    rep_table *t = add(l, rep_table_new("speedup", "DyT vs the model's norm, per model and shape", nc, h2, al));
+    rep_table *t = add(
+        l, rep_table_new("speedup", "DyT vs the model's norm, per model and shape", nc, h2, al));
     if (!t)
         return;
     for (size_t i = 0; i < a->n_pairs; i++) {
@@ -227,8 +231,8 @@ static void table_speedup(tlist *l, const rep_analysis *a)
                 if (!strcmp(v0[0], v0[2]) && !strcmp(v0[1], v0[3]))
                     rep_table_set(t, r, (size_t)map[j], "%s/%s", v0[0], v0[1]);
                 else
-                    rep_table_set(t, r, (size_t)map[j], "fwd %s/%s, bwd %s/%s", v0[0], v0[1],
-                                  v0[2], v0[3]);
+                    rep_table_set(t, r, (size_t)map[j], "fwd %s/%s, bwd %s/%s", v0[0], v0[1], v0[2],
+                                  v0[3]);
             } else {
                 rep_table_set(t, r, (size_t)map[j], "%s", v);
             }
@@ -242,12 +246,13 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         snprintf(same, sizeof same, " All cases: %d thread(s).", c0->threads);
     else if (c0 && !cache)
         snprintf(same, sizeof same, " All cases: %s cache.", c0->cache);
-    rep_table_note(t,
-                   "Times: median per call in µs, each side the fastest ok variant at that shape. "
-                   "Speedup = t_norm / t_DyT (above 1: DyT is faster). 95%% CI: percentile "
-                   "bootstrap of the ratio of medians from the raw samples (%d resamples, seed %u); "
-                   "n/a where a side is missing or has fewer than 2 samples.%s",
-                   REP_BOOT_RESAMPLES, REP_BOOT_SEED, same);
+    rep_table_note(
+        t,
+        "Times: median per call in µs, each side the fastest ok variant at that shape. "
+        "Speedup = t_norm / t_DyT (above 1: DyT is faster). 95%% CI: percentile "
+        "bootstrap of the ratio of medians from the raw samples (%d resamples, seed %u); "
+        "n/a where a side is missing or has fewer than 2 samples.%s",
+        REP_BOOT_RESAMPLES, REP_BOOT_SEED, same);
 }
 
 static void fmt_ms(char *buf, size_t n, double ns)
@@ -290,11 +295,25 @@ static char *drop_uniform(rep_table *t, size_t col)
 
 static void table_whole(tlist *l, const rep_analysis *a)
 {
-    const char *head[] = {"Model", "Domain", "Norm", "Tokens", "Rows", "dtype", "Threads", "Cache",
-                          "Sections", "Norm layers", "Inference norm (ms)", "Inference DyT (ms)",
-                          "Inference reduction (%)", "Training norm (ms)", "Training DyT (ms)",
-                          "Training reduction (%)", "Incomplete: sections lacking a case"};
-    rep_table *t = add(l, rep_table_new("whole-model", "Whole model: all norm layers of one pass (measured here)",
+    const char *head[] = {"Model",
+                          "Domain",
+                          "Norm",
+                          "Tokens",
+                          "Rows",
+                          "dtype",
+                          "Threads",
+                          "Cache",
+                          "Sections",
+                          "Norm layers",
+                          "Inference norm (ms)",
+                          "Inference DyT (ms)",
+                          "Inference reduction (%)",
+                          "Training norm (ms)",
+                          "Training DyT (ms)",
+                          "Training reduction (%)",
+                          "Incomplete: sections lacking a case"};
+    rep_table *t = add(l, rep_table_new("whole-model",
+                                        "Whole model: all norm layers of one pass (measured here)",
                                         DYT_ARRAY_LEN(head), head, "llllrlrlrrrrrrrrp"));
     if (!t)
         return;
@@ -310,9 +329,23 @@ static void table_whole(tlist *l, const rep_analysis *a)
         fmt_ms(b[3], 32, w->train_norm);
         fmt_ms(b[4], 32, w->train_dyt);
         fmt_red(b[5], 32, w->train_norm, w->train_dyt);
-        const char *v[] = {w->group, w->domain, w->model_norm, w->token ? w->token : "", NULL,
-                           w->dtype, NULL, w->cache, NULL, NULL, b[0], b[1], b[2], b[3], b[4],
-                           b[5], w->missing ? w->missing : ""};
+        const char *v[] = {w->group,
+                           w->domain,
+                           w->model_norm,
+                           w->token ? w->token : "",
+                           NULL,
+                           w->dtype,
+                           NULL,
+                           w->cache,
+                           NULL,
+                           NULL,
+                           b[0],
+                           b[1],
+                           b[2],
+                           b[3],
+                           b[4],
+                           b[5],
+                           w->missing ? w->missing : ""};
         for (size_t j = 0; j < DYT_ARRAY_LEN(v); j++)
             if (v[j])
                 rep_table_set(t, r, j, "%s", v[j]);
@@ -328,7 +361,8 @@ static void table_whole(tlist *l, const rep_analysis *a)
     if (thr && cache)
         snprintf(same, sizeof same, " All rows: %s thread(s), %s cache.", thr, cache);
     else if (thr || cache)
-        snprintf(same, sizeof same, " All rows: %s%s.", thr ? thr : cache, thr ? " thread(s)" : " cache");
+        snprintf(same, sizeof same, " All rows: %s%s.", thr ? thr : cache,
+                 thr ? " thread(s)" : " cache");
     free(thr);
     free(cache);
     rep_table_note(t,
@@ -337,17 +371,28 @@ static void table_whole(tlist *l, const rep_analysis *a)
                    "median per-layer time, fastest ok variant. Inference = forward; training = "
                    "forward + backward. Reduction = 1 - t_DyT / t_norm. Only the norm layers are "
                    "timed, not the rest of the model. Rows: per call, \"varies\" when the sections "
-                   "differ (ConvNeXt stages). n/a: a section lacks a case (last column).%s", same);
+                   "differ (ConvNeXt stages). n/a: a section lacks a case (last column).%s",
+                   same);
 }
 
 static void table_paper(tlist *l)
 {
-    const char *head[] = {"Setting", "Model", "Hardware", "dtype", "Tokens", "Passes",
-                          "Inference RMSNorm (s)", "Inference DyT (s)", "Inference reduction (%)",
-                          "Training RMSNorm (s)", "Training DyT (s)", "Training reduction (%)"};
-    rep_table *t = add(l, rep_table_new("paper-reference",
-                                        "Reference, not measured here: the DyT paper's LLaMA 7B norm-layer times",
-                                        DYT_ARRAY_LEN(head), head, "lllllrrrrrrr"));
+    const char *head[] = {"Setting",
+                          "Model",
+                          "Hardware",
+                          "dtype",
+                          "Tokens",
+                          "Passes",
+                          "Inference RMSNorm (s)",
+                          "Inference DyT (s)",
+                          "Inference reduction (%)",
+                          "Training RMSNorm (s)",
+                          "Training DyT (s)",
+                          "Training reduction (%)"};
+    rep_table *t = add(
+        l, rep_table_new("paper-reference",
+                         "Reference, not measured here: the DyT paper's LLaMA 7B norm-layer times",
+                         DYT_ARRAY_LEN(head), head, "lllllrrrrrrr"));
     if (!t)
         return;
     static const struct {
@@ -372,20 +417,28 @@ static void table_paper(tlist *l)
         rep_table_set(t, r, 10, "%.1f", ref[i].td);
         rep_table_set(t, r, 11, "%.1f", 100 * (1 - ref[i].td / ref[i].tn));
     }
-    rep_table_note(t,
-                   "Quoted from J. Zhu, X. Chen, K. He, Y. LeCun, Z. Liu, \"Transformers without "
-                   "Normalization\", CVPR 2025, Tables 7 and 8: time of the norm layers (RMSNorm or "
-                   "DyT) of LLaMA 7B over 100 passes of 4096 tokens, BF16, on an H100; reductions "
-                   "computed from the quoted figures. Seconds per 100 passes (2.1 s is 21 ms per "
-                   "pass). Different hardware and software from the measurements above: compare "
-                   "reductions, not times.");
+    rep_table_note(
+        t, "Quoted from J. Zhu, X. Chen, K. He, Y. LeCun, Z. Liu, \"Transformers without "
+           "Normalization\", CVPR 2025, Tables 7 and 8: time of the norm layers (RMSNorm or "
+           "DyT) of LLaMA 7B over 100 passes of 4096 tokens, BF16, on an H100; reductions "
+           "computed from the quoted figures. Seconds per 100 passes (2.1 s is 21 ms per "
+           "pass). Different hardware and software from the measurements above: compare "
+           "reductions, not times.");
 }
 
 static void table_variants(tlist *l, const rep_analysis *a)
 {
-    const char *head[] = {"Norm", "Pass", "dtype", "Variant", "Cases", "GB/s (median)",
-                          "GB/s (best)", "% of roofline (median)", "% of roofline (best)"};
-    rep_table *t = add(l, rep_table_new("variants", "Kernel variants: bandwidth and % of the measured roofline",
+    const char *head[] = {"Norm",
+                          "Pass",
+                          "dtype",
+                          "Variant",
+                          "Cases",
+                          "GB/s (median)",
+                          "GB/s (best)",
+                          "% of roofline (median)",
+                          "% of roofline (best)"};
+    rep_table *t = add(l, rep_table_new("variants",
+                                        "Kernel variants: bandwidth and % of the measured roofline",
                                         DYT_ARRAY_LEN(head), head, "llllrrrrr"));
     if (!t)
         return;
@@ -411,7 +464,8 @@ static void table_variants(tlist *l, const rep_analysis *a)
                    "GB/s = the bytes a call must move (inputs read and outputs written once) / the "
                    "median time, in 1e9 B/s, over the variant's ok cases. %% of roofline: against "
                    "the run's measured copy bandwidth at the case's thread count (machine tables). "
-                   "Fastest first within each norm, pass and dtype.");
+                   "Fastest first within each norm, pass and dtype. Hot-cache cases can exceed "
+                   "100%%: their data stays in cache, while the ceiling is measured from memory.");
 }
 
 int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e)

@@ -84,15 +84,16 @@ rep_table *rep_table_roofline(const rep_run *r)
     if (!r->n_roofs)
         rep_table_note(t, "No bandwidth ceiling was stored for this run: %% of roofline is n/a.");
     else
-        rep_table_note(t, "STREAM-style copy/scale over buffers larger than the last-level cache; "
-                          "1e9 B/s. The %% of roofline of a case uses the copy figure at its thread "
-                          "count.");
+        rep_table_note(t,
+                       "STREAM-style copy/scale over buffers larger than the last-level cache; "
+                       "1e9 B/s. The %% of roofline of a case uses the copy figure at its thread "
+                       "count.");
     return t;
 }
 
 rep_table *rep_table_counters(const rep_run *r)
 {
-    const char *head[] = {"Source", "Counter", "Cases read", "Cases unavailable",
+    const char *head[] = {"Source",           "Counter",        "Cases read", "Cases unavailable",
                           "Mean per element", "Why unavailable"};
     rep_table *t = rep_table_new("counters", "Counters", 6, head, "llrrrp");
     if (!t)
@@ -125,10 +126,10 @@ rep_table *rep_table_counters(const rep_run *r)
 
 rep_table *rep_table_failed(const rep_run *r)
 {
-    const char *head[] = {"Seq", "Model", "Norm", "Variant", "dtype", "Pass", "Rows", "Hidden",
-                          "Status", "Why"};
-    rep_table *t = rep_table_new("failed", "Cases that failed or were skipped", 10, head,
-                                 "rlllllrrlp");
+    const char *head[] = {"Seq",  "Model", "Norm",   "Variant", "dtype",
+                          "Pass", "Rows",  "Hidden", "Status",  "Why"};
+    rep_table *t =
+        rep_table_new("failed", "Cases that failed or were skipped", 10, head, "rlllllrrlp");
     if (!t)
         return NULL;
     for (size_t i = 0; i < r->n_cases; i++) {
@@ -166,8 +167,8 @@ rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs)
     snprintf(ha, sizeof ha, "%s (µs)", a);
     snprintf(hb, sizeof hb, "%s (µs)", b);
     snprintf(hr, sizeof hr, "Ratio %s / %s", b, a);
-    const char *head[] = {"Model", "Norm", "Variant", "dtype", "Pass", "Rows", "Hidden", "Threads",
-                          "Cache", ha, hb, hr, "95% CI"};
+    const char *head[] = {"Model",   "Norm",  "Variant", "dtype", "Pass", "Rows",  "Hidden",
+                          "Threads", "Cache", ha,        hb,      hr,     "95% CI"};
     rep_table *t = rep_table_new(id, title, DYT_ARRAY_LEN(head), head, "lllllrrrlrrrr");
     if (!t)
         return NULL;

@@ -80,7 +80,7 @@ AI void ln_row_stats(const void *x, size_t base, size_t C, int mode, double *mea
         }
     }
     *mean_out = mean;
-    *m2_out = m2 > 0 ? m2 : 0;
+    *m2_out = m2 < 0 ? 0 : m2; /* NaN stays NaN */
 }
 
 AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affine)

@@ -149,6 +149,12 @@ static void copy_inputs(const plan_case *c, const norm_args *src, norm_args *dst
 int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
                         uint64_t max_total_bytes, case_buffers *b, dyt_err *e)
 {
+    return case_buffers_create_pool(c, seed, min_total_bytes, max_total_bytes, NULL, b, e);
+}
+
+int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
+                             uint64_t max_total_bytes, kern_pool *pool, case_buffers *b, dyt_err *e)
+{
     memset(b, 0, sizeof *b);
     gen *g = malloc(sizeof *g);
     b->sets = calloc(1, sizeof *b->sets);
@@ -177,9 +183,12 @@ int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_by
     fill_activations(g, (void *)a->x, c, 1);
     fill_vec(g, (float *)a->gamma, c->cols, 1.0, 0.1);
     fill_vec(g, (float *)a->beta, c->cols, 0.0, 0.1);
-    if (c->pass == PASS_BWD) {
+    if (c->pass == PASS_BWD)
         fill_activations(g, (void *)a->dy, c, 0);
-        /* Backward consumes what forward saved: take it from the oracle. */
+    if (c->pass == PASS_BWD && c->norm != NORM_DYT) {
+        /* Backward consumes what forward saved (LayerNorm mean+rstd,
+         * RMSNorm rstd): take it from the oracle, on the case's pool. DyT
+         * saves nothing. */
         const kern_entry *ref = kern_find(c->norm, PASS_FWD, c->dtype, "ref");
         if (!ref) {
             free(g);
@@ -191,7 +200,7 @@ int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_by
         void *y = dyt_alloc(act);
         norm_args fa = *a;
         fa.y = y;
-        kern_exec ex = {0};
+        kern_exec ex = {.pool = pool};
         int rc = y ? ref->fn(&fa, &ex) : -1;
         dyt_free(y);
         if (rc != 0) {

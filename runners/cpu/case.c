@@ -224,7 +224,7 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
     dyt_err ce = {{0}};
     uint64_t cold_bytes = o->cache == CACHE_COLD ? 3 * env->llc_bytes : 0;
     uint64_t max_bytes = env->mem_usable ? env->mem_usable / 2 : ((uint64_t)1 << 32);
-    if (case_buffers_create(c, o->seed, cold_bytes, max_bytes, &b, &ce) != DYT_OK) {
+    if (case_buffers_create_pool(c, o->seed, cold_bytes, max_bytes, ex.pool, &b, &ce) != DYT_OK) {
         sc.status = "failed";
         sc.error = ce.msg;
         *failed = 1;

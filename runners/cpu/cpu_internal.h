@@ -78,6 +78,10 @@ typedef struct {
  * the total. Outputs are written once so no page fault lands in a sample. */
 int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
                         uint64_t max_total_bytes, case_buffers *b, dyt_err *e);
+/* The same, running ref's forward (saved statistics) on pool. */
+int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
+                             uint64_t max_total_bytes, kern_pool *pool, case_buffers *b,
+                             dyt_err *e);
 void case_buffers_free(case_buffers *b);
 /* The norm_args template of a case (shape, dtype, alpha, eps, flags). */
 void case_args_init(const plan_case *c, norm_args *a);

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#define VERIFY_MAX_ELEMS ((size_t)1 << 22)
+#define VERIFY_MAX_ELEMS ((size_t)1 << 20)
 
 int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
                 dyt_err *e)
@@ -52,6 +52,6 @@ int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, dou
                             "tolerance %.3g (%zu of %zu rows checked)",
                             o->name, o->index, o->v, o->r, o->err, o->tol, in.rows, c->rows);
     }
-    return dyt_errf(e, DYT_FAIL, "wrong result vs ref: %s error %.3g > tolerance %.3g",
-                    r.output, r.worst, r.tol);
+    return dyt_errf(e, DYT_FAIL, "wrong result vs ref: %s error %.3g > tolerance %.3g", r.output,
+                    r.worst, r.tol);
 }

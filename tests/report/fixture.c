@@ -99,8 +99,9 @@ static void add_case(fx *f, const char *domain, const char *model, const char *m
     for (int i = 0; i < 21; i++)
         x[i] = t * (1 + 0.002 * (double)((i * 37) % 21 - 10));
     sqlite3_stmt *ss;
-    sqlite3_prepare_v2(f->db, "INSERT INTO samples(case_id, idx, ns, flags, excluded) VALUES (?1, ?2, ?3, 0, 0)",
-                       -1, &ss, NULL);
+    sqlite3_prepare_v2(
+        f->db, "INSERT INTO samples(case_id, idx, ns, flags, excluded) VALUES (?1, ?2, ?3, 0, 0)",
+        -1, &ss, NULL);
     for (int i = 0; i < 21; i++) {
         sqlite3_bind_int64(ss, 1, id);
         sqlite3_bind_int(ss, 2, i);
@@ -114,16 +115,18 @@ static void add_case(fx *f, const char *domain, const char *model, const char *m
     sqlite3_bind_double(ss, 3, t * 50);
     sqlite3_finalize(ss);
     char q[256];
-    snprintf(q, sizeof q, "INSERT INTO samples VALUES (%lld, 21, %.17g, 1, 1)", (long long)id, t * 50);
+    snprintf(q, sizeof q, "INSERT INTO samples VALUES (%lld, 21, %.17g, 1, 1)", (long long)id,
+             t * 50);
     exec(f, q);
     stats_summary s;
     stats_describe(x, 21, 0.95, &s);
     double gbps = (double)bytes / s.median;
-    sqlite3_prepare_v2(f->db,
-                       "INSERT INTO stats VALUES (?1, 21, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                       -1, &ss, NULL);
-    double v[] = {s.median, s.ci_low, s.ci_high, s.mean, s.stddev, s.min, s.max, s.mad,
-                  s.rel_ci_width, gbps, 100 * gbps / 60.0};
+    sqlite3_prepare_v2(
+        f->db,
+        "INSERT INTO stats VALUES (?1, 21, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1,
+        &ss, NULL);
+    double v[] = {s.median, s.ci_low, s.ci_high,      s.mean, s.stddev,         s.min,
+                  s.max,    s.mad,    s.rel_ci_width, gbps,   100 * gbps / 60.0};
     sqlite3_bind_int64(ss, 1, id);
     for (int i = 0; i < 11; i++)
         sqlite3_bind_double(ss, 2 + i, v[i]);
@@ -165,17 +168,22 @@ static void add_model_cases(fx *f, int subset)
                     if (i == 5 && d == 1)
                         continue;
                     add_case(f, shapes[i].domain, shapes[i].model, shapes[i].mnorm, shapes[i].token,
-                             shapes[i].layers, norm, "avx512", dtypes[d], passes[p],
-                             shapes[i].rows, shapes[i].cols, "ok");
+                             shapes[i].layers, norm, "avx512", dtypes[d], passes[p], shapes[i].rows,
+                             shapes[i].cols, "ok");
                 }
     if (subset)
         return;
     /* Variants beyond the best one, fp32 forward at ViT-B's training shape. */
-    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "dyt", "libm", "fp32", "fwd", 1576, 768, "ok");
-    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "dyt", "scalar", "fp32", "fwd", 1576, 768, "ok");
-    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "layernorm", "onednn", "fp32", "fwd", 1576, 768, "ok");
-    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "layernorm", "scalar", "fp32", "fwd", 1576, 768, "ok");
-    add_case(f, "dna", "caduceus-ph", "rmsnorm", "seq-32k", 17, "dyt", "avx2", "bf16", "bwd", 32768, 256, "failed");
+    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "dyt", "libm", "fp32", "fwd",
+             1576, 768, "ok");
+    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "dyt", "scalar", "fp32", "fwd",
+             1576, 768, "ok");
+    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "layernorm", "onednn", "fp32",
+             "fwd", 1576, 768, "ok");
+    add_case(f, "vision", "vit-b16", "layernorm", "train-8img", 25, "layernorm", "scalar", "fp32",
+             "fwd", 1576, 768, "ok");
+    add_case(f, "dna", "caduceus-ph", "rmsnorm", "seq-32k", 17, "dyt", "avx2", "bf16", "bwd", 32768,
+             256, "failed");
 }
 
 int fixture_create(const char *path)
@@ -199,7 +207,8 @@ int fixture_create(const char *path)
          " (2, 'fp-two', 'other-host', 'Other CPU 7000', 2, 64, 128, 2, 32768, 1048576,"
          " 268435456, 268435456, NULL, 274877906944, 270000000000, NULL, 'Debian GNU/Linux 12',"
          " '6.1.0-test', 0, NULL, 'avx2 avx512', NULL, '2026-01-01T00:00:00Z');"
-         "INSERT INTO machine_attrs VALUES (1, 'counters.papi', 'unavailable: perf_event_paranoid=3'),"
+         "INSERT INTO machine_attrs VALUES (1, 'counters.papi', 'unavailable: "
+         "perf_event_paranoid=3'),"
          " (1, 'gpu', 'none');");
     char q[2048];
     static const struct {
@@ -211,14 +220,15 @@ int fixture_create(const char *path)
                 {FIX_RUN_EMPTY, 1, "empty", "complete", NULL}};
     for (size_t i = 0; i < DYT_ARRAY_LEN(runs); i++) {
         sqlite3_stmt *st;
-        sqlite3_prepare_v2(f.db,
-                           "INSERT INTO runs(id, machine_id, label, status, started_at, ended_at,"
-                           " command_line, git_rev, version, compiler, cflags, build_type, suites,"
-                           " suite_hash, settings, host, pid, note) VALUES (?1, ?2, ?3, ?4,"
-                           " '2026-01-02T03:04:05Z', '2026-01-02T03:14:05Z', 'dytbench run --suite fixture',"
-                           " 'abc123def456', '0.1.0', 'gcc 12.2.0', '-O3 -std=c11', 'release', 'fixture',"
-                           " '00ff', '{\"seed\":1,\"cache\":\"hot\"}', 'fixture-host', 1, ?5)",
-                           -1, &st, NULL);
+        sqlite3_prepare_v2(
+            f.db,
+            "INSERT INTO runs(id, machine_id, label, status, started_at, ended_at,"
+            " command_line, git_rev, version, compiler, cflags, build_type, suites,"
+            " suite_hash, settings, host, pid, note) VALUES (?1, ?2, ?3, ?4,"
+            " '2026-01-02T03:04:05Z', '2026-01-02T03:14:05Z', 'dytbench run --suite fixture',"
+            " 'abc123def456', '0.1.0', 'gcc 12.2.0', '-O3 -std=c11', 'release', 'fixture',"
+            " '00ff', '{\"seed\":1,\"cache\":\"hot\"}', 'fixture-host', 1, ?5)",
+            -1, &st, NULL);
         sqlite3_bind_int(st, 1, runs[i].id);
         sqlite3_bind_int(st, 2, runs[i].machine);
         sqlite3_bind_text(st, 3, runs[i].label, -1, SQLITE_STATIC);
@@ -235,8 +245,9 @@ int fixture_create(const char *path)
         snprintf(q, sizeof q,
                  "INSERT INTO rooflines VALUES (%d, 1, 'copy', 536870912, %g, %g),"
                  " (%d, 1, 'scale', 536870912, %g, NULL)",
-                 runs[i].id, runs[i].machine == 1 ? 60.0 : 150.0, runs[i].machine == 1 ? 58.5 : 148.0,
-                 runs[i].id, runs[i].machine == 1 ? 57.0 : 140.0);
+                 runs[i].id, runs[i].machine == 1 ? 60.0 : 150.0,
+                 runs[i].machine == 1 ? 58.5 : 148.0, runs[i].id,
+                 runs[i].machine == 1 ? 57.0 : 140.0);
         exec(&f, q);
     }
     f.run = FIX_RUN_MAIN;

@@ -1,9 +1,11 @@
 /* tests/report/helpers.c: what the report tests share -- a temporary
  * folder with the fixture store (setup/teardown), reading files back,
  * writing a report of a fixture run, decoding XML entities. */
+/* cmocka.h needs these three first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include "fixture.h"
@@ -15,8 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-
 
 char tmp[256], dbpath[300];
 sqlite3 *db;
@@ -82,8 +82,8 @@ size_t count(const char *hay, const char *needle)
 }
 
 /* Writes the report of run into tmp/name; gnuplot as in report_opts. */
-int report(const char *name, int64_t run, const int64_t *vs, size_t n_vs,
-                  const char *gnuplot, char *dir, dyt_err *e)
+int report(const char *name, int64_t run, const int64_t *vs, size_t n_vs, const char *gnuplot,
+           char *dir, dyt_err *e)
 {
     snprintf(dir, 512, "%s/%s", tmp, name);
     report_opts o = {.run_id = run, .out_dir = dir, .gnuplot = gnuplot, .log = NULL};
@@ -100,8 +100,8 @@ int have(const char *prog)
 /* XML/HTML text with the five entities decoded. */
 char *xml_unescape(const char *s)
 {
-    static const char *const ent[][2] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"},
-                                         {"&quot;", "\""}, {"&#39;", "'"}};
+    static const char *const ent[][2] = {
+        {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}};
     char *o = malloc(strlen(s) + 1), *q = o;
     while (*s) {
         size_t k = 0;
@@ -118,4 +118,3 @@ char *xml_unescape(const char *s)
     *q = 0;
     return o;
 }
-

@@ -1,10 +1,10 @@
 /* Shared by the report tests: see helpers.c. */
 #pragma once
+#include "common.h"
+#include "dyt_config.h"
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "common.h"
-#include "dyt_config.h"
 
 #define EXPECTED_DIR DYT_SOURCE_ROOT "/tests/report/expected"
 

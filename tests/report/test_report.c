@@ -6,18 +6,20 @@
  * gnuplot, and -- where the programs are installed -- every gnuplot script
  * drawing a non-empty SVG and PNG, tables.tex compiling with pdflatex, and
  * index.html rendering in headless Chromium with every figure. */
+/* cmocka.h needs these three first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include "dyt_config.h"
+#include "escape.h"
 #include "figures.h"
 #include "fixture.h"
+#include "helpers.h"
 #include "report.h"
 #include "report_int.h"
-#include "escape.h"
-#include "helpers.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -93,7 +95,9 @@ static void test_csv_has_v_results_columns(void **state)
     assert_non_null(eol);
     *eol = 0;
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('v_results')", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('v_results')", -1, &st, NULL),
+        SQLITE_OK);
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         char want[80];
@@ -109,7 +113,9 @@ static void test_csv_has_v_results_columns(void **state)
     /* one row per case of the run */
     size_t rows = count(eol + 2, "\r\n");
     int64_t cases = 0;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM cases WHERE run_id = 1", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM cases WHERE run_id = 1", -1, &st, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     cases = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -187,7 +193,8 @@ static void test_escaping(void **state)
 
     char *tex = slurp2(dir, "tables.tex");
     assert_non_null(tex);
-    assert_non_null(strstr(tex, "50\\%\\_a\\&b\\textless{}c\\textgreater{}\\textquotedbl{}\\textbar{}\\$x"));
+    assert_non_null(
+        strstr(tex, "50\\%\\_a\\&b\\textless{}c\\textgreater{}\\textquotedbl{}\\textbar{}\\$x"));
     assert_null(strstr(tex, FIX_LABEL));
 
     char *csv = slurp2(dir, "results.csv");
@@ -240,9 +247,10 @@ static void test_escape_functions(void **state)
     fputc(';', f);
     esc_html(f, "<'&\">");
     fclose(f);
-    assert_string_equal(buf, "a\\|b c;\"x,\"\"y\"\"\";\" lead\";plain;q\\\"\\\\z ;"
-                             "\\textmu{}\\texttimes{}\\textasciitilde{}\\textasciicircum{}\\textbackslash{};"
-                             "&lt;&#39;&amp;&quot;&gt;");
+    assert_string_equal(
+        buf, "a\\|b c;\"x,\"\"y\"\"\";\" lead\";plain;q\\\"\\\\z ;"
+             "\\textmu{}\\texttimes{}\\textasciitilde{}\\textasciicircum{}\\textbackslash{};"
+             "&lt;&#39;&amp;&quot;&gt;");
     free(buf);
 }
 
@@ -251,12 +259,17 @@ static void test_escape_functions(void **state)
 static void test_model_group(void **state)
 {
     (void)state;
-    static const char *const m[][2] = {
-        {"llama-7b-attn", "llama-7b"}, {"llama-7b-ffn-final", "llama-7b"},
-        {"convnext-b-s1-down", "convnext-b"}, {"convnext-b-s3", "convnext-b"},
-        {"convnext-b-head", "convnext-b"}, {"wav2vec2-base-feat", "wav2vec2-base"},
-        {"vit-b16", "vit-b16"}, {"caduceus-ph", "caduceus-ph"}, {"dit-xl2", "dit-xl2"},
-        {"hyenadna", "hyenadna"}, {"mae-vit-l16-enc", "mae-vit-l16-enc"}};
+    static const char *const m[][2] = {{"llama-7b-attn", "llama-7b"},
+                                       {"llama-7b-ffn-final", "llama-7b"},
+                                       {"convnext-b-s1-down", "convnext-b"},
+                                       {"convnext-b-s3", "convnext-b"},
+                                       {"convnext-b-head", "convnext-b"},
+                                       {"wav2vec2-base-feat", "wav2vec2-base"},
+                                       {"vit-b16", "vit-b16"},
+                                       {"caduceus-ph", "caduceus-ph"},
+                                       {"dit-xl2", "dit-xl2"},
+                                       {"hyenadna", "hyenadna"},
+                                       {"mae-vit-l16-enc", "mae-vit-l16-enc"}};
     for (size_t i = 0; i < DYT_ARRAY_LEN(m); i++) {
         char *g = rep_model_group(m[i][0]);
         assert_string_equal(g, m[i][1]);
@@ -264,7 +277,8 @@ static void test_model_group(void **state)
     }
 }
 
-static double fx_median(const char *norm, const char *pass, const char *dtype, int64_t rows, int64_t cols)
+static double fx_median(const char *norm, const char *pass, const char *dtype, int64_t rows,
+                        int64_t cols)
 {
     /* The fixture's samples are symmetric around the formula's time. */
     return fixture_ns(norm, pass, dtype, "avx512", rows, cols);
@@ -381,14 +395,10 @@ static void test_aborted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape_functions),
-        cmocka_unit_test(test_model_group),
-        cmocka_unit_test(test_expected_tables),
-        cmocka_unit_test(test_csv_has_v_results_columns),
-        cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_whole_model),
-        cmocka_unit_test(test_missing_and_empty),
-        cmocka_unit_test(test_aborted),
+        cmocka_unit_test(test_escape_functions),  cmocka_unit_test(test_model_group),
+        cmocka_unit_test(test_expected_tables),   cmocka_unit_test(test_csv_has_v_results_columns),
+        cmocka_unit_test(test_escaping),          cmocka_unit_test(test_whole_model),
+        cmocka_unit_test(test_missing_and_empty), cmocka_unit_test(test_aborted),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);
 }

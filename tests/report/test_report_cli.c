@@ -2,9 +2,11 @@
  * binary is argv[1]): --help, the exit status 2 and message for a run that
  * does not exist and for an empty run, and a report of a run by label with
  * --vs into --out. */
+/* cmocka.h needs these three first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include "fixture.h"
@@ -57,14 +59,16 @@ static void test_report_by_label(void **state)
 {
     (void)state;
     char out[4096], dir[600];
-    assert_int_equal(run_report("aborted-run --vs other --out by-label --no-figures", out, sizeof out), 0);
+    assert_int_equal(
+        run_report("aborted-run --vs other --out by-label --no-figures", out, sizeof out), 0);
     assert_non_null(strstr(out, "was aborted"));
     snprintf(dir, sizeof dir, "%s/by-label", tmp);
     const char *files[] = {"report.md", "tables.tex", "results.csv", "index.html"};
     for (size_t i = 0; i < DYT_ARRAY_LEN(files); i++)
         assert_true(fsize(dir, files[i]) > 0);
     /* default folder: results/report-<id> under the working directory */
-    assert_int_equal(run_report("latest --no-figures", out, sizeof out), 2); /* latest is the empty run */
+    assert_int_equal(run_report("latest --no-figures", out, sizeof out),
+                     2); /* latest is the empty run */
     assert_int_equal(run_report("1 --no-figures", out, sizeof out), 0);
     snprintf(dir, sizeof dir, "%s/results/report-1", tmp);
     assert_true(fsize(dir, "report.md") > 0);

@@ -4,9 +4,11 @@
  * no figures, --vs compares matched cases, tables.tex compiles with
  * pdflatex, and index.html renders in headless Chromium with every figure
  * (each skipped, saying so, where the program is not installed). */
+/* cmocka.h needs these three first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include "fixture.h"
@@ -37,7 +39,8 @@ static void test_figures(void **state)
 {
     (void)state;
     if (!have("gnuplot")) {
-        print_message("gnuplot is not installed: figure test skipped (apt-get install gnuplot-nox)\n");
+        print_message(
+            "gnuplot is not installed: figure test skipped (apt-get install gnuplot-nox)\n");
         skip();
     }
     char dir[512], figs[600];
@@ -93,7 +96,8 @@ static void test_without_gnuplot(void **state)
     (void)state;
     char dir[512], figs[600];
     dyt_err e;
-    assert_int_equal(report("nognuplot", FIX_RUN_MAIN, NULL, 0, "/nonexistent/gnuplot", dir, &e), DYT_OK);
+    assert_int_equal(report("nognuplot", FIX_RUN_MAIN, NULL, 0, "/nonexistent/gnuplot", dir, &e),
+                     DYT_OK);
     const char *files[] = {"report.md", "tables.tex", "index.html"};
     for (size_t i = 0; i < DYT_ARRAY_LEN(files); i++) {
         char *s = slurp2(dir, files[i]);
@@ -154,9 +158,11 @@ static void test_pdflatex(void **state)
     int64_t vs = FIX_RUN_OTHER;
     assert_int_equal(report("latex", FIX_RUN_MAIN, &vs, 1, "", dir, &e), DYT_OK);
     /* longtable needs two passes for its column widths; the first may warn */
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && pdflatex -interaction=nonstopmode -halt-on-error tables.tex > latex1.log 2>&1"
-             " && pdflatex -interaction=nonstopmode -halt-on-error tables.tex > latex2.log 2>&1", dir);
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && pdflatex -interaction=nonstopmode -halt-on-error tables.tex > latex1.log 2>&1"
+        " && pdflatex -interaction=nonstopmode -halt-on-error tables.tex > latex2.log 2>&1",
+        dir);
     if (system(cmd))
         fail_msg("pdflatex failed on %s/tables.tex (see latex2.log / tables.log)", dir);
     assert_true(fsize(dir, "tables.pdf") > 10000);
@@ -176,7 +182,8 @@ static void test_chromium(void **state)
     (void)state;
     const char *ch = chromium();
     if (!ch) {
-        print_message("chromium is not installed: headless page test skipped (apt-get install chromium)\n");
+        print_message(
+            "chromium is not installed: headless page test skipped (apt-get install chromium)\n");
         skip();
     }
     char dir[512], cmd[2400];
@@ -187,7 +194,8 @@ static void test_chromium(void **state)
     const char *flags = "--headless --no-sandbox --disable-gpu --no-first-run --disable-extensions "
                         "--user-data-dir=chrome-profile";
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && timeout 120 %s %s --dump-dom \"file://%s/index.html\" > dom.html 2> chromium.log",
+             "cd '%s' && timeout 120 %s %s --dump-dom \"file://%s/index.html\" > dom.html 2> "
+             "chromium.log",
              dir, ch, flags, dir);
     if (system(cmd))
         fail_msg("%s could not render %s/index.html (see chromium.log)", ch, dir);
@@ -220,10 +228,8 @@ static void test_chromium(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_figures),
-        cmocka_unit_test(test_without_gnuplot),
-        cmocka_unit_test(test_vs),
-        cmocka_unit_test(test_pdflatex),
+        cmocka_unit_test(test_figures),  cmocka_unit_test(test_without_gnuplot),
+        cmocka_unit_test(test_vs),       cmocka_unit_test(test_pdflatex),
         cmocka_unit_test(test_chromium),
     };
     return cmocka_run_group_tests_name("report-render", tests, setup, teardown);
