@@ -289,13 +289,14 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
     write_file(suite_path, tiny_suite);
     snprintf(db, sizeof db, "%s/term.db", tmpdir);
-    /* Each case takes >= 0.4 s (min-time) so the run lasts ~5 s. */
+    /* Each case takes >= 0.4 s (min-time; max-samples out of the way), so
+     * the run lasts ~5 s. */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         execl(dytbench_exe, dytbench_exe, "run", "--suite", suite_path, "--db", db, "--threads",
-              "1", "--min-time", "0.4", "--max-time", "0.5", "--llc-bytes", "1M", "-q",
-              (char *)NULL);
+              "1", "--min-time", "0.4", "--max-time", "0.5", "--max-samples", "1000000",
+              "--llc-bytes", "1M", "-q", (char *)NULL);
         _exit(127);
     }
     /* Wait until at least two cases are committed, then SIGTERM. */
