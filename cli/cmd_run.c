@@ -10,6 +10,9 @@
 #include "cli.h"
 #include "counters.h"
 #include "dyt_config.h"
+#if DYT_HAVE_CUDA
+#include "cuda/kern_cuda.h"
+#endif
 #include "kernels.h"
 #include "plan.h"
 #include "runner.h"
@@ -50,6 +53,7 @@ static void usage(FILE *f)
           "  --seed N                 input generator seed (default 1)\n"
           "  --llc-bytes SIZE         last-level cache size to assume (e.g. 32M)\n"
           "  --papi-events E[,E]      PAPI events (default " COUNTERS_DEFAULT_PAPI ")\n"
+          "  --cupti-metrics M[,M]    CUPTI range-profiler metrics (--device cuda)\n"
           "  --inject-slowdown V:PCT  make variant V PCT% slower (real extra work) --\n"
           "                           only for validating the regression gate\n"
           "Where and how to report:\n"
@@ -111,6 +115,7 @@ enum {
     O_MAXT,
     O_LLC,
     O_PAPI,
+    O_CUPTI,
     O_METRIC,
     O_DEVICE,
     O_MODEL,
@@ -248,6 +253,16 @@ static int run_plan(run_args *a, runner_opts *o)
     snprintf(hash, sizeof hash, "%016" PRIx64, ns == 1 ? sv[0].content_hash : h);
     plan p = {0};
     plan_filter f;
+    /* Say plainly why a GPU run cannot happen before the planner reports
+     * the consequence ("no CUDA variant can run"). */
+    if (rc == DYT_OK && a->device && !strcmp(a->device, "cuda")) {
+#if DYT_HAVE_CUDA
+        if (!cuda_device_usable())
+            rc = dyt_errf(&e, DYT_USAGE, "no usable GPU was found: %s", cuda_unusable_reason());
+#else
+        rc = dyt_errf(&e, DYT_USAGE, "built without CUDA (rebuild with -Dcuda=enabled)");
+#endif
+    }
     if (rc == DYT_OK)
         rc = build_filter(a, &f) ? DYT_USAGE : plan_build(sv, ns, &f, &p, &e);
     if (rc == DYT_OK && p.n_cases == 0)
@@ -328,6 +343,7 @@ int cmd_run(int argc, char **argv)
         {"max-time", required_argument, NULL, O_MAXT},
         {"llc-bytes", required_argument, NULL, O_LLC},
         {"papi-events", required_argument, NULL, O_PAPI},
+        {"cupti-metrics", required_argument, NULL, O_CUPTI},
         {"metric", required_argument, NULL, O_METRIC},
         {"device", required_argument, NULL, O_DEVICE},
         {"model", required_argument, NULL, O_MODEL},
@@ -409,6 +425,9 @@ int cmd_run(int argc, char **argv)
         case O_LLC:
             if (dyt_parse_size(optarg, &o.llc_bytes_override) != 0)
                 rc = cli_usage_error("run: --llc-bytes: '%s' is not a size (e.g. 32M)", optarg);
+            break;
+        case O_CUPTI:
+            o.cupti_metrics = optarg;
             break;
         case O_PAPI:
             o.papi_events = optarg;
