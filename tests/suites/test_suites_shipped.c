@@ -199,8 +199,9 @@ static void test_speech_and_dna(void **state)
     suite_free(&s);
 }
 
-/* The quick suite stays small: a handful of moderate shapes covering every
- * domain, so the default run fits in well under a minute. */
+/* The quick suite stays small: a handful of shapes covering every domain,
+ * none beyond LLaMA-7B's one 4096-token sequence (the DyT paper's setting,
+ * 16 M elements), so the default run fits in well under a minute. */
 static void test_quick(void **state)
 {
     (void)state;
@@ -213,11 +214,11 @@ static void test_quick(void **state)
         domains[m->domain] = 1;
         shapes += m->n_tokens;
         for (size_t t = 0; t < m->n_tokens; t++)
-            if (m->tokens[t] * m->hidden > ((size_t)17 << 19))
-                fail_msg("quick [%s] %zu x %zu exceeds ~8.5 M elements", m->name, m->tokens[t],
+            if (m->tokens[t] * m->hidden > ((size_t)1 << 24))
+                fail_msg("quick [%s] %zu x %zu exceeds 16 M elements", m->name, m->tokens[t],
                          m->hidden);
     }
-    assert_in_range(shapes, 6, 10);
+    assert_in_range(shapes, 6, 12);
     for (int d = 0; d < DOMAIN_COUNT; d++)
         assert_true(domains[d]);
     suite_free(&s);
