@@ -37,9 +37,11 @@ AI __m256i v_mask(size_t n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* tanh: the algorithm of simd_avx512.h (docs/tanh.md). Without rcp14 the
- * quotient is a true division (correctly rounded), and 2^n is built in the
- * exponent field (n is in [-28, -1] after the clamp; a NaN's garbage scale
+/* tanh (docs/tanh.md): |x| < 0.7: odd polynomial |x| + |x|^3 P(x^2);
+ * above: 1 - 2e/(1+e), e = exp(-2|x|), the quotient a true division
+ * (correctly rounded). AVX-512's table-driven tanh needs a 32-entry
+ * vpermt2ps that AVX2 lacks, so this ISA keeps the exp form; 2^n is built
+ * in the exponent field (n is in [-28, -1] after the clamp; a NaN's garbage scale
  * multiplies a NaN). */
 AI vf v_tanh(vf x)
 {
