@@ -39,21 +39,6 @@ static void usage(FILE *f)
           f);
 }
 
-static int parse_pct(const char *s, double *out)
-{
-    char buf[64];
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, s, n + 1);
-    if (buf[n - 1] == '%')
-        buf[n - 1] = '\0';
-    double v;
-    if (dyt_parse_double(buf, &v) != 0 || !(v >= 0) || v >= 1000)
-        return -1;
-    *out = v / 100.0;
-    return 0;
-}
 
 /* --name VALUE or --name=VALUE at argv[*i]; advances *i past it. */
 static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad)
@@ -184,7 +169,7 @@ int cmd_calibrate(int argc, char **argv)
             if (*end || pairs < 1 || pairs > MAX_PAIRS)
                 bad = 1;
         } else if ((v = opt_value(argc, argv, &i, "--threshold", &bad))) {
-            bad = parse_pct(v, &o.threshold) != 0;
+            bad = dyt_parse_percent(v, &o.threshold) != 0;
         } else if ((v = opt_value(argc, argv, &i, "--alpha", &bad))) {
             bad = dyt_parse_double(v, &o.alpha) != 0 || !(o.alpha > 0 && o.alpha < 0.5);
         } else if ((v = opt_value(argc, argv, &i, "--from", &bad))) {

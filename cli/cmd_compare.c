@@ -37,22 +37,6 @@ static void usage(FILE *f)
           f);
 }
 
-/* "5", "5%" and "0.5%" are percentages. */
-static int parse_pct(const char *s, double *out)
-{
-    char buf[64];
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, s, n + 1);
-    if (buf[n - 1] == '%')
-        buf[n - 1] = '\0';
-    double v;
-    if (dyt_parse_double(buf, &v) != 0 || !(v >= 0) || v >= 1000)
-        return -1;
-    *out = v / 100.0;
-    return 0;
-}
 
 static int parse_count(const char *s, uint64_t *out)
 {
@@ -105,7 +89,7 @@ int cmd_compare(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         switch (c) {
         case 't':
-            if (parse_pct(optarg, &o.threshold) != 0)
+            if (dyt_parse_percent(optarg, &o.threshold) != 0)
                 return cli_usage_error("compare: --threshold '%s': expected a percentage like 5%%",
                                        optarg);
             break;

@@ -179,6 +179,22 @@ int dyt_parse_double(const char *s, double *out)
     return 0;
 }
 
+int dyt_parse_percent(const char *s, double *out)
+{
+    char buf[64];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n + 1);
+    if (buf[n - 1] == '%')
+        buf[n - 1] = '\0';
+    double v;
+    if (dyt_parse_double(buf, &v) != 0 || !(v >= 0) || v >= 1000)
+        return -1;
+    *out = v / 100.0;
+    return 0;
+}
+
 void dyt_fmt_ns(char *buf, size_t n, double ns)
 {
     if (ns < 1e3)

@@ -56,6 +56,9 @@ int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e);
 int dyt_parse_size(const char *s, uint64_t *out);
 /* Parses a float strictly (whole string); returns 0 on success. */
 int dyt_parse_double(const char *s, double *out);
+/* Parses a percentage "5", "5%" or "0.5%" (0 <= v < 1000) into a fraction
+ * (0.05); returns 0 on success. */
+int dyt_parse_percent(const char *s, double *out);
 
 /* Human formatting: "1.23 ms", "35.1 GB/s", "128 MiB". */
 void dyt_fmt_ns(char *buf, size_t n, double ns);

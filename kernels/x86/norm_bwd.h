@@ -4,12 +4,14 @@
  *    u = g * (1 - t^2): dx = alpha * u, dalpha += u * x, dgamma += dy * t,
  *    dbeta += dy.
  *  - LayerNorm (saved mean, rstd; xh = (x - mean) * rstd, g = dy [* gamma]):
- *    pass 1 sums g and g * xh over the row (ROW_CHUNK chunks, double across
- *    chunks); pass 2, from L1/L2, writes dx = rstd * (g - mean(g) -
+ *    pass 1 sums g and g * xh over the row (four fp32 chains, double across
+ *    ROW_CHUNK chunks); pass 2, from L1/L2, writes dx = rstd * (g - mean(g) -
  *    xh * mean(g * xh)) and adds dy * xh, dy to the column partials.
  *  - RMSNorm: the same without the mean(g) term.
- * Column partials (dgamma, dbeta) and dalpha go to this thread's double
- * partial, layout [dgamma: cols][dbeta: cols][dalpha: 1] (norm_common.h). */
+ * Column partials (dgamma, dbeta) are summed in fp32 over blocks of
+ * KX_COL_BLOCK rows, each block then added to this thread's double partial
+ * (kx_fold); dalpha is summed per row in fp32 and across rows in double.
+ * Scratch layout: kx_part_bytes in norm_common.h. */
 #pragma once
 #include "x86/norm_common.h"
 
@@ -19,6 +21,7 @@ AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
     const size_t C = a->cols;
     const vf al = v_set(a->alpha), one = v_set(1.0f);
     double *pg = part, *pb = part + C;
+    float *fg = kx_part_f32(part, C), *fb = fg + C;
     double dal = 0;
     for (size_t r = r0; r < r1; r++) {
         size_t base = r * C;
@@ -27,6 +30,10 @@ AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         vf sa = v_zero();
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
+        if (nt) {                                                                                  \
+            pf_act(a->x, base + (j), mode);                                                        \
+            pf_act(a->dy, base + (j), mode);                                                       \
+        }                                                                                          \
         vf x_ = ld_act(a->x, base + (j), n, mode);                                                 \
         vf dy_ = ld_act(a->dy, base + (j), n, mode);                                               \
         vf t_ = v_tanh(v_mul(al, x_));                                                             \
@@ -34,13 +41,18 @@ AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         vf u_ = v_mul(g_, v_fnma(t_, t_, one));                                                    \
         st_act(a->dx, base + (j), v_mul(al, u_), n, mode, nt);                                     \
         sa = v_fma(u_, x_, sa);                                                                    \
-        v_acc_f64(pg + (j), v_mul(dy_, t_), n);                                                    \
+        v_acc_f32(fg + (j), v_mul(dy_, t_), n);                                                    \
         if (beta)                                                                                  \
-            v_acc_f64(pb + (j), dy_, n);                                                           \
+            v_acc_f32(fb + (j), dy_, n);                                                           \
     }
         ROW_LOOP(C, head, STEP);
 #undef STEP
         dal += v_hsum(sa);
+        if ((r - r0) % KX_COL_BLOCK == KX_COL_BLOCK - 1 || r + 1 == r1) {
+            kx_fold(pg, fg, C);
+            if (beta)
+                kx_fold(pb, fb, C);
+        }
     }
     part[2 * C] = dal;
 }
@@ -53,7 +65,8 @@ AI void dyt_bwd_rows(const kx_ctx *k, double *part, size_t r0, size_t r1, int mo
         dyt_bwd_rows_t(k, part, r0, r1, mode, 0);
 }
 
-/* Row sums of g and g * xh for LayerNorm (centre = 1) and RMSNorm. */
+/* Row sums of g and g * xh for LayerNorm (centre = 1) and RMSNorm: four
+ * fp32 chains each (RED_LOOP), folded into double per ROW_CHUNK. */
 AI void bwd_row_sums(const norm_args *a, size_t base, float mu, float rs, int mode, int affine,
                      int centre, double *sg, double *sgx)
 {
@@ -62,21 +75,22 @@ AI void bwd_row_sums(const norm_args *a, size_t base, float mu, float rs, int mo
     double tg = 0, tgx = 0;
     for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK) {
         size_t cn = C - c0 < ROW_CHUNK ? C - c0 : ROW_CHUNK;
-        vf s1 = v_zero(), s2 = v_zero();
-#define STEP(j, n)                                                                                 \
+        vf s1[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+        vf s2[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+#define RED(j, n, q)                                                                               \
     {                                                                                              \
         vf x_ = ld_act(a->x, base + c0 + (j), n, mode);                                            \
         vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);                                         \
         vf g_ = ld_act(a->dy, base + c0 + (j), n, mode);                                           \
         if (affine)                                                                                \
             g_ = v_mul(g_, v_ld_f32(a->gamma + c0 + (j), n));                                      \
-        s1 = v_add(s1, g_);                                                                        \
-        s2 = v_fma(g_, xh_, s2);                                                                   \
+        s1[q] = v_add(s1[q], g_);                                                                  \
+        s2[q] = v_fma(g_, xh_, s2[q]);                                                             \
     }
-        ROW_LOOP(cn, 0, STEP);
-#undef STEP
-        tg += v_hsum(s1);
-        tgx += v_hsum(s2);
+        RED_LOOP(cn, RED);
+#undef RED
+        tg += v_fold4(s1);
+        tgx += v_fold4(s2);
     }
     *sg = tg;
     *sgx = tgx;
@@ -89,6 +103,7 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
     const norm_args *a = k->a;
     const size_t C = a->cols;
     double *pg = part, *pb = part + C;
+    float *fg = kx_part_f32(part, C), *fb = fg + C;
     for (size_t r = r0; r < r1; r++) {
         size_t base = r * C;
         float mu = centre ? a->mean[r] : 0.0f, rs = a->rstd[r];
@@ -101,6 +116,10 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         size_t head = row_head(a->dx, base, mode, &nt);
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
+        if (nt) {                                                                                  \
+            pf_row(a->x, base + C + (j), mode);                                                    \
+            pf_row(a->dy, base + C + (j), mode);                                                   \
+        }                                                                                          \
         vf x_ = ld_act(a->x, base + (j), n, mode);                                                 \
         vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);                                         \
         vf dy_ = ld_act(a->dy, base + (j), n, mode);                                               \
@@ -108,13 +127,18 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         vf dx_ = v_mul(vrs, v_sub(g_, v_fma(xh_, mb, ma)));                                        \
         st_act(a->dx, base + (j), dx_, n, mode, nt);                                               \
         if (affine) {                                                                              \
-            v_acc_f64(pg + (j), v_mul(dy_, xh_), n);                                               \
+            v_acc_f32(fg + (j), v_mul(dy_, xh_), n);                                               \
             if (centre)                                                                            \
-                v_acc_f64(pb + (j), dy_, n);                                                       \
+                v_acc_f32(fb + (j), dy_, n);                                                       \
         }                                                                                          \
     }
         ROW_LOOP(C, head, STEP);
 #undef STEP
+        if (affine && ((r - r0) % KX_COL_BLOCK == KX_COL_BLOCK - 1 || r + 1 == r1)) {
+            kx_fold(pg, fg, C);
+            if (centre)
+                kx_fold(pb, fb, C);
+        }
     }
 }
 

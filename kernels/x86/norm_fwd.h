@@ -2,13 +2,15 @@
  * vector layer (simd_*.h) and instantiated per ISA and storage mode.
  *
  *  - DyT: one fused pass, y = gamma * tanh(alpha * x) [+ beta].
- *  - LayerNorm: per ROW_CHUNK chunk, a sum (from memory) then the corrected
- *    two-pass sums of (x - m_c) and (x - m_c)^2 (from L1); chunks merged with
- *    Chan's formula in double. No E[x^2] - E[x]^2 cancellation: a row with
- *    mean 1e4 and unit spread keeps full precision. The mean is applied as
+ *  - LayerNorm: a shifted two-pass (ln_row_stats): the row's sum (from
+ *    memory), then the sums of d = x - m and d^2 with m the fp32 mean
+ *    (from L1/L2), corrected for the rounding of m. No E[x^2] - E[x]^2
+ *    cancellation: a row with mean 1e4 and unit spread keeps full
+ *    precision. Sums use four fp32 chains folded into double per
+ *    ROW_CHUNK (norm_common.h). The mean is applied as
  *    a hi + lo pair so y = (x - mean) is not limited by fp32 rounding of a
  *    large mean. The output pass re-reads the row from L1/L2.
- *  - RMSNorm: sum of squares per chunk (fp32 lanes, double across chunks),
+ *  - RMSNorm: sum of squares (four fp32 chains, double across chunks),
  *    then y = x * rstd [* gamma].
  * Statistics (mean, rstd) are fp32 as kernels.h says. */
 #pragma once
@@ -26,6 +28,8 @@ AI void dyt_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int beta
         size_t head = row_head(a->y, base, mode, &nt);
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
+        if (nt)                                                                                    \
+            pf_act(a->x, base + (j), mode);                                                        \
         vf t_ = v_tanh(v_mul(al, ld_act(a->x, base + (j), n, mode)));                              \
         vf g_ = v_ld_f32(a->gamma + (j), n);                                                       \
         vf o_ = beta ? v_fma(g_, t_, v_ld_f32(a->beta + (j), n)) : v_mul(g_, t_);                  \
@@ -45,41 +49,54 @@ AI void dyt_fwd_rows(const kx_ctx *k, double *part, size_t r0, size_t r1, int mo
         dyt_fwd_rows_t(k, r0, r1, mode, 0);
 }
 
-/* Mean and M2 = sum (x - mean)^2 of one row, stably (see the file note). */
+/* Sum of one row: RED_LOOP's four fp32 chains, folded into a double
+ * every ROW_CHUNK elements. */
+AI double row_sum(const void *x, size_t base, size_t C, int mode)
+{
+    double sum = 0;
+    for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK) {
+        size_t cn = C - c0 < ROW_CHUNK ? C - c0 : ROW_CHUNK;
+        vf s[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+#define RED(j, n, q) s[q] = v_add(s[q], ld_act(x, base + c0 + (j), n, mode))
+        RED_LOOP(cn, RED);
+#undef RED
+        sum += v_fold4(s);
+    }
+    return sum;
+}
+
+/* Mean and M2 = sum (x - mean)^2 of one row, stably: a shifted two-pass.
+ * Pass 1 (from memory) gives the mean m rounded to fp32; pass 2 (the row
+ * is now in L1/L2) sums d = x - m and d^2, and the corrected two-pass
+ * formulas mean = m + S1/C, M2 = S2 - S1^2/C remove the error of m. With
+ * the shift, d is of the size of the spread, not of the mean, so a row
+ * with mean 1e4 and unit spread keeps full precision. */
 AI void ln_row_stats(const void *x, size_t base, size_t C, int mode, double *mean_out,
                      double *m2_out)
 {
-    double cnt = 0, mean = 0, m2 = 0;
+    const float m = (float)(row_sum(x, base, C, mode) / (double)C);
+    const vf mv = v_set(m);
+    double t1 = 0, t2 = 0;
     for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK) {
         size_t cn = C - c0 < ROW_CHUNK ? C - c0 : ROW_CHUNK;
-        vf s = v_zero();
-#define STEP(j, n) s = v_add(s, ld_act(x, base + c0 + (j), n, mode));
-        ROW_LOOP(cn, 0, STEP);
-#undef STEP
-        const float mc = v_hsum(s) / (float)cn;
-        const vf mv = v_set(mc);
-        vf s1 = v_zero(), s2 = v_zero();
-#define STEP(j, n)                                                                                 \
+        vf s1[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+        vf s2[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+#define RED(j, n, q)                                                                               \
     {                                                                                              \
-        vf d_ = v_keep(v_sub(ld_act(x, base + c0 + (j), n, mode), mv), n);                         \
-        s1 = v_add(s1, d_);                                                                        \
-        s2 = v_fma(d_, d_, s2);                                                                    \
+        vf d_ = v_sub(ld_act(x, base + c0 + (j), n, mode), mv);                                    \
+        if ((n) != VL)                                                                             \
+            d_ = v_keep(d_, n);                                                                    \
+        s1[q] = v_add(s1[q], d_);                                                                  \
+        s2[q] = v_fma(d_, d_, s2[q]);                                                              \
     }
-        ROW_LOOP(cn, 0, STEP);
-#undef STEP
-        /* corrected two-pass: the residual sum fixes the rounding of mc */
-        double r1 = v_hsum(s1), nb = (double)cn;
-        double mb = (double)mc + r1 / nb, m2b = (double)v_hsum(s2) - r1 * r1 / nb;
-        if (cnt == 0) {
-            mean = mb, m2 = m2b, cnt = nb;
-        } else {
-            double tot = cnt + nb, delta = mb - mean;
-            mean += delta * nb / tot;
-            m2 += m2b + delta * delta * cnt * nb / tot;
-            cnt = tot;
-        }
+        RED_LOOP(cn, RED);
+#undef RED
+        t1 += v_fold4(s1);
+        t2 += v_fold4(s2);
     }
-    *mean_out = mean;
+    const double nb = (double)C;
+    const double m2 = t2 - t1 * t1 / nb;
+    *mean_out = (double)m + t1 / nb;
     *m2_out = m2 < 0 ? 0 : m2; /* NaN stays NaN */
 }
 
@@ -102,6 +119,8 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
         size_t head = row_head(a->y, base, mode, &nt);
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
+        if (nt)                                                                                    \
+            pf_row(a->x, base + C + (j), mode);                                                    \
         vf xh_ = v_mul(v_sub(v_sub(ld_act(a->x, base + (j), n, mode), vmh), vml), vrs);            \
         vf o_ = affine ? v_fma(xh_, v_ld_f32(a->gamma + (j), n), v_ld_f32(a->beta + (j), n)) : xh_; \
         st_act(a->y, base + (j), o_, n, mode, nt);                                                 \
@@ -125,15 +144,15 @@ AI double row_sumsq(const void *x, size_t base, size_t C, int mode)
     double ss = 0;
     for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK) {
         size_t cn = C - c0 < ROW_CHUNK ? C - c0 : ROW_CHUNK;
-        vf s = v_zero();
-#define STEP(j, n)                                                                                 \
+        vf s[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+#define RED(j, n, q)                                                                               \
     {                                                                                              \
         vf x_ = ld_act(x, base + c0 + (j), n, mode);                                               \
-        s = v_fma(x_, x_, s);                                                                      \
+        s[q] = v_fma(x_, x_, s[q]);                                                                \
     }
-        ROW_LOOP(cn, 0, STEP);
-#undef STEP
-        ss += v_hsum(s);
+        RED_LOOP(cn, RED);
+#undef RED
+        ss += v_fold4(s);
     }
     return ss;
 }
@@ -153,6 +172,8 @@ AI void rms_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affi
         size_t head = row_head(a->y, base, mode, &nt);
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
+        if (nt)                                                                                    \
+            pf_row(a->x, base + C + (j), mode);                                                    \
         vf xh_ = v_mul(ld_act(a->x, base + (j), n, mode), vrs);                                    \
         vf o_ = affine ? v_mul(xh_, v_ld_f32(a->gamma + (j), n)) : xh_;                            \
         st_act(a->y, base + (j), o_, n, mode, nt);                                                 \

@@ -16,6 +16,15 @@
  * output cache-resident. machine/bandwidth.c applies the same rule. */
 #define KX_NT_MIN_BYTES ((size_t)32 << 20)
 
+/* Backward column partials (dgamma, dbeta) are summed in fp32 vectors over
+ * blocks of at most this many rows, then the block is added into the
+ * thread's double partial (kx_fold). An fp32 sum of k terms errs by at most
+ * (k - 1) u sum|t|; with k = 32 that is within the (8 sqrt(n) + 16) u S
+ * bound of docs/kernels.md for every n, and the double sum of blocks adds
+ * nothing measurable. Keeps the per-element cost at one fp32 load + add +
+ * store instead of two fp32 -> double conversions and double adds. */
+#define KX_COL_BLOCK 32
+
 void kx_tanh_avx512(const float *x, float *y, size_t n);
 void kx_tanh_avx2(const float *x, float *y, size_t n);
 /* fp32 -> bf16 as the kernels store it: software RNE (avx2, avx512) and

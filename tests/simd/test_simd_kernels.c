@@ -3,7 +3,8 @@
  * tails), rows 1..3, output pointers at every element offset within a vector
  * (the streaming-store head), guard zones around every output that must
  * stay untouched, outputs large enough (>= KX_NT_MIN_BYTES) to take the
- * streaming-store path, NaN rows, and bitwise-deterministic reductions.
+ * streaming-store path, NaN rows, backward column sums over several fp32
+ * row blocks, and bitwise-deterministic reductions.
  * Correctness is judged by the one harness (kernels/check.h) against ref. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +158,7 @@ static void widths(const kern_entry *e, void *arg)
         run_case(e, 1 + cols % 3, cols, cols % 17, pool, 0.0f);
     run_case(e, 3, 4097, 7, pool, 0.0f);
     run_case(e, 2, 1000, 0, pool, 1e4f); /* large mean: stable variance */
+    run_case(e, 2, 2500, 5, pool, 1e4f); /* ... over several ROW_CHUNKs, masked tail */
 }
 
 static void test_widths_single_thread(void **state)
@@ -192,6 +194,27 @@ static void test_streaming_stores(void **state)
     kern_pool *pool = kern_pool_create(2, NULL, NULL);
     assert_non_null(pool);
     for_each_variant(streaming, pool);
+    kern_pool_destroy(pool);
+}
+
+/* Backward column sums (dgamma, dbeta) go through fp32 blocks of
+ * KX_COL_BLOCK rows folded into double: rows spanning several blocks and a
+ * partial one, on 1 and 3 threads (so every thread ends mid-block). */
+static void column_blocks(const kern_entry *e, void *arg)
+{
+    if (e->pass != PASS_BWD)
+        return;
+    run_case(e, 3 * KX_COL_BLOCK + 5, 67, 1, arg, 0.0f);
+    run_case(e, KX_COL_BLOCK + 1, 4097, 0, arg, 0.0f);
+}
+
+static void test_column_blocks(void **state)
+{
+    (void)state;
+    for_each_variant(column_blocks, NULL);
+    kern_pool *pool = kern_pool_create(3, NULL, NULL);
+    assert_non_null(pool);
+    for_each_variant(column_blocks, pool);
     kern_pool_destroy(pool);
 }
 
@@ -287,7 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_widths_single_thread),   cmocka_unit_test(test_widths_two_threads),
         cmocka_unit_test(test_streaming_stores),       cmocka_unit_test(test_deterministic_reductions),
-        cmocka_unit_test(test_nan_propagates),
+        cmocka_unit_test(test_nan_propagates),         cmocka_unit_test(test_column_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
