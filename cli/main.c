@@ -8,8 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if DYT_HAVE_VALGRIND
+#include <valgrind/valgrind.h>
+#endif
 
 static char command_line[4096];
+
+#if DYT_HAVE_ONEDNN
+/* Under valgrind (the instruction-count child) the process must not
+ * re-execute itself: that would leave the instrumented run. */
+static int under_valgrind(void)
+{
+#if DYT_HAVE_VALGRIND
+    return RUNNING_ON_VALGRIND;
+#else
+    return getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload");
+#endif
+}
+#endif
 
 const char *cli_command_line(void) { return command_line; }
 
@@ -66,8 +82,14 @@ int main(int argc, char **argv)
      * ~55 us per call (256 x 1024, measured here), a crippled baseline.
      * libgomp reads OMP_WAIT_POLICY once, when it is loaded, so it is set
      * here and the binary re-executed; a user's own setting is kept. */
-    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0)
-        execv("/proc/self/exe", argv); /* on failure, go on as we are */
+    if (!getenv("OMP_WAIT_POLICY") && !under_valgrind()) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0 && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) {
+            self[n] = '\0';
+            execv(self, argv); /* on failure, go on as we are */
+        }
+    }
 #endif
     if (argc < 2) {
         /* No command: the README's main job is `dytbench run`. */
