@@ -33,8 +33,9 @@ static void usage(FILE *f)
           "  --from A:B[,A:B]  calibrate from A/A pairs already stored (run ids or labels)\n"
           "                    instead of running; run options are then refused\n"
           "  -h, --help\n\n"
-          "Any other option is passed to `dytbench run` (e.g. --model, --norm, --threads,\n"
-          "--max-time). --label and --metric instructions are refused: the labels are set\n"
+          "Any other option is passed to `dytbench run` (e.g. --rounds, --model, --norm,\n"
+          "--threads, --max-time); with --rounds N (N >= 5 at alpha 0.01) each case is\n"
+          "compared on its blocks, which is what holds on a noisy machine. --label and --metric instructions are refused: the labels are set\n"
           "here, and instruction counts have no noise to calibrate.\n",
           f);
 }

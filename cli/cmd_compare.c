@@ -1,5 +1,6 @@
-/* dytbench compare BASE CAND: the CI regression gate. Loads both runs (run
- * id, label, "latest", or path.db:run for a run of another store), compares
+/* dytbench compare BASE CAND: the CI regression gate. Loads both sides
+ * (each a run id, label, "latest", all:LABEL, or a comma list of these,
+ * any of them as path.db:... for a run of another store), compares
  * every matched case (gate/compare.c) and writes the report as text, md,
  * json or junit. Exit 1 when some case is a regression (slower with
  * p < alpha and the interval's lower bound beyond the threshold), 0
@@ -17,8 +18,11 @@
 static void usage(FILE *f)
 {
     fputs("usage: dytbench compare BASE CAND [options]\n\n"
-          "BASE and CAND: a run id, 'latest', a label (the latest run with it), or\n"
-          "PATH.db:RUN for a run of another store.\n\n"
+          "BASE and CAND: a run id, 'latest', a label (the latest run with it), all:LABEL\n"
+          "(every complete run with that label, pooled), PATH.db:RUN or PATH.db:all:LABEL\n"
+          "for runs of another store, or a comma-separated list of these (3,5,7): the runs\n"
+          "of a side are pooled. A case is compared on its blocks (rounds of run --rounds,\n"
+          "and runs) when both sides have at least 2, else on its raw samples.\n\n"
           "  --threshold PCT   slowdown that fails the gate, in percent: 5 or 5% (default 5%)\n"
           "  --alpha A         significance level of the Mann-Whitney U test (default 0.01);\n"
           "                    the ratio interval is at confidence 1 - A\n"
@@ -29,7 +33,8 @@ static void usage(FILE *f)
           "  --db PATH         the store (default " STORE_DEFAULT_PATH ")\n"
           "  --resamples N     bootstrap resamples (default 2000)\n"
           "  --seed N          bootstrap seed (default 1)\n"
-          "  --min-samples N   fewer samples per side is inconclusive (default 5)\n"
+          "  --min-samples N   fewer samples per side is inconclusive in sample mode\n"
+          "                    (default 5)\n"
           "  --noise-floor     a slowdown must also exceed the case's A/A noise stored by\n"
           "                    `dytbench calibrate` for this machine to fail the gate\n"
           "  -h, --help\n\n"
@@ -46,22 +51,6 @@ static int parse_count(const char *s, uint64_t *out)
         return -1;
     *out = v;
     return 0;
-}
-
-/* Whether spec names a run of another store (PATH.db:RUN with the file
- * present); gate_load_run makes the same decision. */
-static int is_external(const char *spec)
-{
-    const char *colon = strrchr(spec, ':');
-    if (!colon || colon == spec)
-        return 0;
-    char path[512];
-    size_t n = (size_t)(colon - spec);
-    if (n >= sizeof path)
-        return 0;
-    memcpy(path, spec, n);
-    path[n] = '\0';
-    return access(path, R_OK) == 0;
 }
 
 int cmd_compare(int argc, char **argv)
@@ -154,7 +143,7 @@ int cmd_compare(int argc, char **argv)
      * calibrations if it exists. */
     store *s = NULL;
     dyt_err e = {{0}};
-    int need_db = !is_external(base_spec) || !is_external(cand_spec);
+    int need_db = gate_spec_needs_default(base_spec) || gate_spec_needs_default(cand_spec);
     if (need_db || db_given || access(db_path, R_OK) == 0) {
         if (store_open(db_path, 0, &s, &e) != DYT_OK) {
             if (need_db || db_given)

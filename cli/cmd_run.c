@@ -50,6 +50,10 @@ static void usage(FILE *f)
           "                           (defaults 10, 10000, 0.05 s, 2 s)\n"
           "  --quick                  short budgets: max-noise 0.02, max-time 0.5 s,\n"
           "                           min-time 0.02 s, warm-up 0.01 s\n"
+          "  --rounds N               measure each case in N blocks spread over the run\n"
+          "                           (rounds over all cases, shuffled order; the case's\n"
+          "                           budget is shared; default 1). The regression gate\n"
+          "                           treats blocks as replicates: use 10 for gating\n"
           "  --seed N                 input generator seed (default 1)\n"
           "  --llc-bytes SIZE         last-level cache size to assume (e.g. 32M)\n"
           "  --papi-events E[,E]      PAPI events (default " COUNTERS_DEFAULT_PAPI ")\n"
@@ -120,6 +124,7 @@ enum {
     O_DEVICE,
     O_MODEL,
     O_INJECT,
+    O_ROUNDS,
 };
 
 typedef struct {
@@ -348,6 +353,7 @@ int cmd_run(int argc, char **argv)
         {"device", required_argument, NULL, O_DEVICE},
         {"model", required_argument, NULL, O_MODEL},
         {"inject-slowdown", required_argument, NULL, O_INJECT},
+        {"rounds", required_argument, NULL, O_ROUNDS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
@@ -410,6 +416,13 @@ int cmd_run(int argc, char **argv)
         case O_MAXNOISE:
             a.max_noise = optarg;
             break;
+        case O_ROUNDS: {
+            size_t r = 0;
+            if (parse_count(optarg, "--rounds", &r) || r < 1 || r > 1000)
+                rc = cli_usage_error("run: --rounds: '%s' is not a count in 1..1000", optarg);
+            o.rounds = (int)r;
+            break;
+        }
         case O_MINS:
             a.min_samples = optarg;
             break;

@@ -11,6 +11,10 @@
  *                       whose interval would clear the threshold when the
  *                       run-to-run noise goes against it.
  *
+ * The comparison is compare's own: on block medians when the runs were
+ * made with `run --rounds` (the interval then includes the noise between
+ * rounds), on raw samples otherwise.
+ *
  * One row per case goes into `calibrations`, naming the pair that showed
  * the most noise; `compare` reads the latest row per case of the
  * candidate's machine. All rows are written in one transaction. */
@@ -155,7 +159,8 @@ int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, s
         gate_run_free(&rb);
     }
     if (rc == DYT_OK && n_cmp == 0)
-        rc = dyt_errf(e, DYT_USAGE, "the A/A runs have no case with enough samples to compare");
+        rc = dyt_errf(e, DYT_USAGE,
+                      "the A/A runs have no case with enough samples (or blocks) to compare");
     if (rc == DYT_OK)
         rc = insert_rows(s, machine_id, rows, n_rows, o, e);
     if (rc == DYT_OK && f) {

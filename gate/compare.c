@@ -1,6 +1,16 @@
-/* The gate's decision. Each matched case gets the ratio of medians
- * cand/base with a bootstrap interval at confidence 1 - alpha and a
- * two-sided Mann-Whitney U test on the raw samples; then
+/* The gate's decision. A matched time case is compared on replicates when
+ * both sides have at least two blocks (rounds of `run --rounds`, or runs
+ * pooled into a side): the unit is the block median, because on a shared
+ * machine the noise is correlated in time -- the samples of one block move
+ * together, and a run's samples are not independent draws. Replicate mode
+ * takes the log of each block median; the ratio is exp of the
+ * Hodges-Lehmann shift between the sides, its interval exp of the Moses
+ * interval at confidence 1 - alpha, and p that of the two-sided
+ * Mann-Whitney U test on the same values (the interval is that test
+ * inverted, so they agree). With one block on a side, sample mode: the
+ * ratio of medians cand/base with a bootstrap interval at confidence
+ * 1 - alpha and a two-sided U test on the raw samples, which ignores the
+ * run-to-run noise (the report says so). Either way,
  *
  *   slower        p < alpha and the ratio > 1
  *   faster        p < alpha and the ratio < 1
@@ -45,6 +55,12 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+const char *gate_mode_name(gate_mode m)
+{
+    static const char *const names[] = {"none", "samples", "blocks", "exact"};
+    return (unsigned)m < DYT_ARRAY_LEN(names) ? names[m] : "?";
+}
+
 static double median_of(const double *x, size_t n)
 {
     double *s = malloc(n * sizeof *s);
@@ -55,6 +71,16 @@ static double median_of(const double *x, size_t n)
     double m = stats_quantile_sorted(s, n, 0.5);
     free(s);
     return m;
+}
+
+static void decide(gate_result *res, const gate_opts *o);
+
+/* log of the smallest two-sided p the exact U test can give with na and
+ * nb values: 2 / C(na+nb, na). */
+static double log_min_p(size_t na, size_t nb)
+{
+    return log(2.0) -
+           (lgamma((double)(na + nb) + 1) - lgamma((double)na + 1) - lgamma((double)nb + 1));
 }
 
 void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,
@@ -69,10 +95,9 @@ void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb
     /* The smallest two-sided p the exact U test can give is
      * 2 / C(na+nb, na): with fewer samples no difference is ever
      * significant at alpha. */
-    double log_min_p = na && nb ? log(2.0) - (lgamma((double)(na + nb) + 1) -
-                                              lgamma((double)na + 1) - lgamma((double)nb + 1))
-                                : 0;
-    if (na < o->min_samples || nb < o->min_samples || log_min_p >= log(o->alpha)) {
+    res->mode = GATE_MODE_SAMPLES;
+    double lmp = na && nb ? log_min_p(na, nb) : 0;
+    if (na < o->min_samples || nb < o->min_samples || lmp >= log(o->alpha)) {
         res->verdict = GATE_INCONCLUSIVE;
         snprintf(res->note, sizeof res->note,
                  "too few samples (%zu vs %zu; need at least %zu each): no change detectable", na,
@@ -86,6 +111,12 @@ void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb
     stats_mwu u;
     stats_mann_whitney(b, nb, a, na, &u);
     res->p = u.p_two_sided;
+    decide(res, o);
+}
+
+/* The verdict from ratio, interval and p (the rules at the top). */
+static void decide(gate_result *res, const gate_opts *o)
+{
     if (!(res->ratio > 0) || isnan(res->ratio_lo)) {
         res->verdict = GATE_INCONCLUSIVE;
         snprintf(res->note, sizeof res->note, "medians not positive: no ratio");
@@ -113,9 +144,102 @@ void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb
     }
 }
 
+/* Appends "; text" (or text) to the note, as far as it fits. */
+static void note_append(gate_result *res, const char *text)
+{
+    size_t len = strlen(res->note);
+    snprintf(res->note + len, sizeof res->note - len, "%s%s", len ? "; " : "", text);
+}
+
+/* Medians of the blocks of one side into *med (allocated); returns their
+ * number, 0 on allocation failure. Without replicate ids the side is one
+ * block. */
+static size_t side_blocks(const double *x, const int64_t *rep, size_t n, double **med)
+{
+    *med = malloc((n ? n : 1) * sizeof **med);
+    if (!*med || n == 0)
+        return 0;
+    if (!rep) {
+        (*med)[0] = median_of(x, n);
+        return 1;
+    }
+    return stats_block_medians(x, rep, n, *med, NULL);
+}
+
+void gate_compare_blocks(const double *a, const int64_t *ra, size_t na, const double *b,
+                         const int64_t *rb, size_t nb, const gate_opts *o, gate_result *res)
+{
+    double *ma = NULL, *mb = NULL, *la = NULL, *lb = NULL;
+    size_t ka = side_blocks(a, ra, na, &ma), kb = side_blocks(b, rb, nb, &mb);
+    if (ka < 2 || kb < 2) {
+        gate_compare_samples(a, na, b, nb, o, res);
+        res->n_blocks_base = ka;
+        res->n_blocks_cand = kb;
+        char text[96];
+        snprintf(text, sizeof text, "sample mode (blocks %zu vs %zu)", ka, kb);
+        note_append(res, text);
+        goto done;
+    }
+    res->mode = GATE_MODE_BLOCKS;
+    res->n_blocks_base = ka;
+    res->n_blocks_cand = kb;
+    res->p = res->ratio = res->ratio_lo = res->ratio_hi = NAN;
+    res->resolution = res->min_detectable = INFINITY;
+    res->regression = 0;
+    res->note[0] = '\0';
+    res->med_base = median_of(ma, ka);
+    res->med_cand = median_of(mb, kb);
+    la = malloc(ka * sizeof *la);
+    lb = malloc(kb * sizeof *lb);
+    if (!la || !lb) {
+        res->verdict = GATE_INCONCLUSIVE;
+        snprintf(res->note, sizeof res->note, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < ka; i++)
+        la[i] = ma[i] > 0 ? log(ma[i]) : NAN;
+    for (size_t j = 0; j < kb; j++)
+        lb[j] = mb[j] > 0 ? log(mb[j]) : NAN;
+    for (size_t i = 0; i < ka + kb; i++)
+        if (isnan(i < ka ? la[i] : lb[i - ka])) {
+            res->verdict = GATE_INCONCLUSIVE;
+            snprintf(res->note, sizeof res->note, "block medians not positive: no ratio");
+            goto done;
+        }
+    double lo, hi;
+    double shift = stats_hl_shift_ci(la, ka, lb, kb, 1.0 - o->alpha, &lo, &hi);
+    res->ratio = exp(shift);
+    /* The U test cannot reach p < alpha with so few blocks, whatever they
+     * say (2 / C(ka+kb, ka) >= alpha), and the interval is unbounded. */
+    if (log_min_p(ka, kb) >= log(o->alpha)) {
+        size_t need = 2;
+        while (log_min_p(need, need) >= log(o->alpha))
+            need++;
+        res->verdict = GATE_INCONCLUSIVE;
+        snprintf(res->note, sizeof res->note,
+                 "too few blocks (%zu vs %zu; at alpha %g at least %zu per side): use run "
+                 "--rounds or more runs",
+                 ka, kb, o->alpha, need);
+        goto done;
+    }
+    res->ratio_lo = exp(lo);
+    res->ratio_hi = exp(hi);
+    stats_mwu u;
+    stats_mann_whitney(lb, kb, la, ka, &u);
+    res->p = u.p_two_sided;
+    decide(res, o);
+done:
+    free(ma);
+    free(mb);
+    free(la);
+    free(lb);
+}
+
 void gate_compare_values(double base, double cand, const gate_opts *o, gate_result *res)
 {
     res->p = NAN;
+    res->mode = GATE_MODE_EXACT;
+    res->n_blocks_base = res->n_blocks_cand = 0;
     res->med_base = base;
     res->med_cand = cand;
     res->regression = 0;
@@ -155,6 +279,35 @@ static int add_warning(gate_report *r, const char *fmt, ...)
         return -1;
     r->n_warnings++;
     return 0;
+}
+
+/* Warnings about the runs of one side: not complete, from several
+ * machines, of several git revisions. */
+static void side_warnings(gate_report *r, const gate_run *side, const char *name)
+{
+    size_t n = side->n_runs;
+    const gate_run_ref *v = side->runs;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].status, "complete"))
+            add_warning(r, "%s run %lld is %s, not complete", name, (long long)v[i].run_id,
+                        v[i].status);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v[i].machine_fp, v[0].machine_fp)) {
+            add_warning(r,
+                        "the %s runs come from different machines (runs %lld and %lld): "
+                        "pooled blocks mix the machines' speeds",
+                        name, (long long)v[0].run_id, (long long)v[i].run_id);
+            break;
+        }
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v[i].git_rev, v[0].git_rev)) {
+            add_warning(r,
+                        "the %s runs are of different git revisions (%s in run %lld, %s in "
+                        "run %lld)",
+                        name, v[0].git_rev, (long long)v[0].run_id, v[i].git_rev,
+                        (long long)v[i].run_id);
+            break;
+        }
 }
 
 /* Attaches the latest calibrated noise of each case (this candidate's
@@ -239,6 +392,7 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
     /* Matching marks candidate cases used; work on a private flag array so
      * the loaded runs stay const. */
     char *used = calloc(cand->n_cases + 1, 1);
+    size_t n_sample_mode = 0;
     if (!used) {
         gate_report_free(out);
         return dyt_errf(e, DYT_USAGE, "out of memory");
@@ -267,7 +421,8 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
                      b->missing[0] ? "base " : "candidate ",
                      b->missing[0] ? b->missing : c->missing);
         } else if (out->kind == GATE_METRIC_TIME) {
-            gate_compare_samples(b->x, b->n, c->x, c->n, o, g);
+            gate_compare_blocks(b->x, b->rep, b->n, c->x, c->rep, c->n, o, g);
+            n_sample_mode += g->mode == GATE_MODE_SAMPLES;
         } else {
             gate_compare_values(b->x[0], c->x[0], o, g);
         }
@@ -292,12 +447,8 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
             out->only_cand[out->n_only_cand++] = &cand->cases[j];
     free(used);
 
-    if (strcmp(base->status, "complete"))
-        add_warning(out, "base run %lld is %s, not complete", (long long)base->run_id,
-                    base->status);
-    if (strcmp(cand->status, "complete"))
-        add_warning(out, "candidate run %lld is %s, not complete", (long long)cand->run_id,
-                    cand->status);
+    side_warnings(out, base, "base");
+    side_warnings(out, cand, "candidate");
     if (strcmp(base->machine_fp, cand->machine_fp))
         add_warning(out, "the runs come from different machines: differences may be the "
                          "machines, not the code");
@@ -316,6 +467,13 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
             }
         }
     }
+    if (n_sample_mode)
+        add_warning(out,
+                    "one block per side (%zu case(s) compared in sample mode): the samples of "
+                    "one run are not independent replicates and the interval ignores "
+                    "run-to-run noise; use run --rounds N (or pool runs with all:LABEL) for a "
+                    "gate that holds on a noisy machine",
+                    n_sample_mode);
     if (out->n_results == 0)
         add_warning(out, "no case matched between the two runs");
     apply_calibration(out, cal_db);

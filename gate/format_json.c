@@ -13,11 +13,25 @@ static json_t *num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* A side: the header fields are its last run's; run_ids lists every run
+ * pooled into it, runs their details. */
 static json_t *run_obj(const gate_run *r)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "run_id", (json_int_t)r->run_id,
-                     "label", r->label, "git_rev", r->git_rev, "status", r->status, "metric",
-                     r->metric, "started_at", r->started_at, "db", r->db_path);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "run_id", (json_int_t)r->run_id,
+                          "label", r->label, "git_rev", r->git_rev, "status", r->status, "metric",
+                          r->metric, "started_at", r->started_at, "db", r->db_path);
+    json_t *ids = json_array(), *runs = json_array();
+    for (size_t i = 0; i < r->n_runs; i++) {
+        const gate_run_ref *x = &r->runs[i];
+        json_array_append_new(ids, json_integer((json_int_t)x->run_id));
+        json_array_append_new(runs, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "run_id",
+                                              (json_int_t)x->run_id, "label", x->label, "git_rev",
+                                              x->git_rev, "status", x->status, "started_at",
+                                              x->started_at, "db", x->db_path));
+    }
+    json_object_set_new(o, "run_ids", ids);
+    json_object_set_new(o, "runs", runs);
+    return o;
 }
 
 static json_t *case_axes(const gate_case *c)
@@ -64,6 +78,9 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
         json_object_set_new(o, "regression", json_boolean(g->regression));
         json_object_set_new(o, "n_base", json_integer((json_int_t)g->base->n));
         json_object_set_new(o, "n_candidate", json_integer((json_int_t)g->cand->n));
+        json_object_set_new(o, "mode", json_string(gate_mode_name(g->mode)));
+        json_object_set_new(o, "n_blocks_base", json_integer((json_int_t)g->n_blocks_base));
+        json_object_set_new(o, "n_blocks_candidate", json_integer((json_int_t)g->n_blocks_cand));
         json_object_set_new(o, "base", num(g->med_base));
         json_object_set_new(o, "candidate", num(g->med_cand));
         json_object_set_new(o, "ratio", num(g->ratio));

@@ -30,7 +30,7 @@ int gate_write_junit(FILE *f, const gate_report *r)
     size_t skipped = r->n_only_base + r->n_only_cand;
     for (size_t i = 0; i < r->n_results; i++)
         skipped += !r->results[i].regression && r->results[i].verdict == GATE_INCONCLUSIVE;
-    char run[160];
+    char run[320], ids[160];
     gate_fmt_run(run, sizeof run, r->cand);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
     fprintf(f,
@@ -46,12 +46,20 @@ int gate_write_junit(FILE *f, const gate_report *r)
     attr(f, "value", r->opts.metric);
     fprintf(f,
             "/>\n      <property name=\"threshold\" value=\"%g\"/>\n"
-            "      <property name=\"alpha\" value=\"%g\"/>\n    </properties>\n",
+            "      <property name=\"alpha\" value=\"%g\"/>\n",
             r->opts.threshold, r->opts.alpha);
+    gate_fmt_run_ids(ids, sizeof ids, r->base);
+    fputs("      <property name=\"base_runs\"", f);
+    attr(f, "value", ids);
+    gate_fmt_run_ids(ids, sizeof ids, r->cand);
+    fputs("/>\n      <property name=\"candidate_runs\"", f);
+    attr(f, "value", ids);
+    fputs("/>\n    </properties>\n", f);
     for (size_t i = 0; i < r->n_results; i++) {
         const gate_result *g = &r->results[i];
-        char ch[64], msg[768];
+        char ch[64], msg[768], md[48];
         gate_fmt_change(ch, sizeof ch, g);
+        gate_fmt_mode(md, sizeof md, g);
         double secs = r->kind == GATE_METRIC_TIME && isfinite(g->med_cand) ? g->med_cand * 1e-9 : 0;
         fputs("    <testcase", f);
         attr(f, "name", g->base->key);
@@ -70,8 +78,8 @@ int gate_write_junit(FILE *f, const gate_report *r)
             attr(f, "message", g->note);
             fputs("/>\n", f);
         }
-        snprintf(msg, sizeof msg, "verdict %s, change %s%s%s", gate_verdict_name(g->verdict), ch,
-                 g->note[0] ? "; " : "", g->note);
+        snprintf(msg, sizeof msg, "verdict %s, change %s, mode %s%s%s",
+                 gate_verdict_name(g->verdict), ch, md, g->note[0] ? "; " : "", g->note);
         fputs("      <system-out>", f);
         esc_html(f, msg);
         fputs("</system-out>\n    </testcase>\n", f);

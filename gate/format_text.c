@@ -43,8 +43,39 @@ void gate_fmt_value(char *buf, size_t n, const gate_report *r, double v)
 
 void gate_fmt_run(char *buf, size_t n, const gate_run *r)
 {
-    snprintf(buf, n, "run %lld%s%s%s (git %s)", (long long)r->run_id, r->label[0] ? " '" : "",
+    if (r->n_runs <= 1) {
+        snprintf(buf, n, "run %lld%s%s%s (git %s)", (long long)r->run_id, r->label[0] ? " '" : "",
+                 r->label, r->label[0] ? "'" : "", r->git_rev);
+        return;
+    }
+    /* "runs 3,5,7 'label' (git abc)": the label and revision of the last. */
+    char ids[160];
+    gate_fmt_run_ids(ids, sizeof ids, r);
+    snprintf(buf, n, "%zu runs %s%s%s%s (git %s)", r->n_runs, ids, r->label[0] ? " '" : "",
              r->label, r->label[0] ? "'" : "", r->git_rev);
+}
+
+void gate_fmt_run_ids(char *buf, size_t n, const gate_run *r)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n_runs && len < n; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%s%lld", i ? "," : "", (long long)r->runs[i].run_id);
+        if (len + strlen(one) + 4 >= n) {
+            snprintf(buf + len, n - len, ",...");
+            return;
+        }
+        len += (size_t)snprintf(buf + len, n - len, "%s", one);
+    }
+}
+
+void gate_fmt_mode(char *buf, size_t n, const gate_result *g)
+{
+    if (g->mode == GATE_MODE_BLOCKS || g->mode == GATE_MODE_SAMPLES)
+        snprintf(buf, n, "%s %zu:%zu", gate_mode_name(g->mode), g->n_blocks_base, g->n_blocks_cand);
+    else
+        snprintf(buf, n, "%s", g->mode == GATE_MODE_NONE ? "-" : gate_mode_name(g->mode));
 }
 
 static const char *verdict_word(const gate_result *g)
@@ -54,26 +85,27 @@ static const char *verdict_word(const gate_result *g)
 
 int gate_write_text(FILE *f, const gate_report *r)
 {
-    char b[160], c[160];
+    char b[320], c[320];
     gate_fmt_run(b, sizeof b, r->base);
     gate_fmt_run(c, sizeof c, r->cand);
     fprintf(f, "base:      %s\ncandidate: %s\n", b, c);
     if (r->kind == GATE_METRIC_TIME)
         fprintf(f,
                 "metric: time (median ns per call); threshold %.1f%%, alpha %g, "
-                "%.0f%% bootstrap interval of the ratio\n\n",
+                "%.0f%% interval of the ratio (mode blocks: Hodges-Lehmann/Moses on block "
+                "medians; samples: bootstrap on raw samples)\n\n",
                 100 * r->opts.threshold, r->opts.alpha, 100 * (1 - r->opts.alpha));
     else
         fprintf(f, "metric: %s per element (exact); threshold %.1f%%\n\n", r->opts.metric,
                 100 * r->opts.threshold);
-    fprintf(f, "%-13s %-62s %11s %11s %-30s %9s\n", "verdict", "case", "base", "cand",
-            "change [interval]", "p");
+    fprintf(f, "%-13s %-62s %11s %11s %-30s %9s  %s\n", "verdict", "case", "base", "cand",
+            "change [interval]", "p", "mode (blocks)");
     for (int grp = 0; grp < 3; grp++) {
         for (size_t i = 0; i < r->n_results; i++) {
             const gate_result *g = &r->results[i];
             if (gate_result_group(g) != grp)
                 continue;
-            char vb[32], vc[32], ch[64], p[16];
+            char vb[32], vc[32], ch[64], p[16], md[48];
             gate_fmt_value(vb, sizeof vb, r, g->med_base);
             gate_fmt_value(vc, sizeof vc, r, g->med_cand);
             gate_fmt_change(ch, sizeof ch, g);
@@ -81,8 +113,9 @@ int gate_write_text(FILE *f, const gate_report *r)
                 snprintf(p, sizeof p, "-");
             else
                 snprintf(p, sizeof p, "%.2g", g->p);
-            fprintf(f, "%-13s %-62s %11s %11s %-30s %9s\n", verdict_word(g), g->base->key, vb, vc,
-                    ch, p);
+            gate_fmt_mode(md, sizeof md, g);
+            fprintf(f, "%-13s %-62s %11s %11s %-30s %9s  %s\n", verdict_word(g), g->base->key, vb,
+                    vc, ch, p, md);
             if (g->note[0])
                 fprintf(f, "%-13s   %s\n", "", g->note);
         }
@@ -104,15 +137,16 @@ int gate_write_text(FILE *f, const gate_report *r)
 
 static void md_row(FILE *f, const gate_report *r, const gate_result *g)
 {
-    char vb[32], vc[32], ch[64];
+    char vb[32], vc[32], ch[64], md[48];
     gate_fmt_value(vb, sizeof vb, r, g->med_base);
     gate_fmt_value(vc, sizeof vc, r, g->med_cand);
     gate_fmt_change(ch, sizeof ch, g);
+    gate_fmt_mode(md, sizeof md, g);
     fputs("| ", f);
     esc_markdown(f, verdict_word(g));
     fputs(" | ", f);
     esc_markdown(f, g->base->key);
-    fprintf(f, " | %s | %s | %s | ", vb, vc, ch);
+    fprintf(f, " | %s | %s | %s | %s | ", vb, vc, ch, md);
     if (isnan(g->p))
         fputs("-", f);
     else
@@ -124,8 +158,8 @@ static void md_row(FILE *f, const gate_report *r, const gate_result *g)
 
 static void md_table(FILE *f, const gate_report *r, int grp)
 {
-    fputs("| verdict | case | base | candidate | change [interval] | p | note |\n"
-          "|---|---|---|---|---|---|---|\n",
+    fputs("| verdict | case | base | candidate | change [interval] | mode (blocks) | p | note |\n"
+          "|---|---|---|---|---|---|---|---|\n",
           f);
     for (size_t i = 0; i < r->n_results; i++)
         if (gate_result_group(&r->results[i]) == grp)
@@ -134,7 +168,7 @@ static void md_table(FILE *f, const gate_report *r, int grp)
 
 int gate_write_md(FILE *f, const gate_report *r)
 {
-    char b[160], c[160];
+    char b[320], c[320];
     gate_fmt_run(b, sizeof b, r->base);
     gate_fmt_run(c, sizeof c, r->cand);
     size_t n_grp[3] = {0};

@@ -1,8 +1,11 @@
-/* The regression gate: loads two stored runs (from one or two stores),
- * matches their cases on every axis, compares each matched case (ratio of
- * medians with a bootstrap interval and a Mann-Whitney U test on the raw
- * samples, or exact counter values for deterministic metrics), gives each a
- * verdict, and decides the gate. Formatters write the same report as text,
+/* The regression gate: loads two sides, each one or several stored runs
+ * (from one or several stores), matches their cases on every axis, compares
+ * each matched case, gives each a verdict, and decides the gate. A time
+ * case is compared on its replicates -- the blocks (rounds) of the side's
+ * runs -- when both sides have at least two (Mann-Whitney U and a
+ * Hodges-Lehmann/Moses interval on the log block medians), else on the raw
+ * samples (bootstrap interval of the ratio of medians, U test); counters
+ * are compared as exact values. Formatters write the same report as text,
  * Markdown (pull-request comment), JSON and JUnit XML. The A/A calibration
  * (gate/calibrate.c) stores per case how much this machine's noise lets the
  * gate resolve; compare warns when the threshold is finer than that. */
@@ -16,6 +19,12 @@ typedef enum { GATE_SAME = 0, GATE_FASTER, GATE_SLOWER, GATE_INCONCLUSIVE } gate
 const char *gate_verdict_name(gate_verdict v);
 
 typedef enum { GATE_METRIC_TIME = 0, GATE_METRIC_COUNTER } gate_metric_kind;
+
+/* How a case was compared: not at all (a side has no value), on block
+ * medians (replicate mode), on raw samples (one block on a side), or as
+ * exact counter values. */
+typedef enum { GATE_MODE_NONE = 0, GATE_MODE_SAMPLES, GATE_MODE_BLOCKS, GATE_MODE_EXACT } gate_mode;
+const char *gate_mode_name(gate_mode m); /* "none", "samples", "blocks", "exact" */
 
 typedef struct {
     const char *metric; /* "time", "instructions" or a counter name */
@@ -38,12 +47,26 @@ typedef struct {
     int threads;
     char status[16];
     char error[160];
-    double *x; /* samples (ns per call, excluded ones left out) or the counter value */
+    double *x;    /* samples (ns per call, excluded ones left out) or the counter value */
+    int64_t *rep; /* time: the replicate of each sample, (run index in the side << 32) | block;
+                   * NULL for a counter */
     size_t n;
     char source[16];   /* counter source ("callgrind", "papi"...), "" for time */
     char missing[200]; /* why there is no value for the metric, "" if there is */
 } gate_case;
 
+/* One stored run of a side. */
+typedef struct {
+    int64_t run_id;
+    char db_path[512];
+    char label[128], git_rev[64], status[16], started_at[32];
+    char machine_fp[80];
+} gate_run_ref;
+
+/* One side of a comparison: one run, or several pooled. The header fields
+ * are those of the last run of the side (the latest of all:LABEL); runs
+ * lists every one. A case of a pooled side holds the samples of every run
+ * in which it is ok, each tagged with its replicate. */
 typedef struct {
     int64_t run_id;
     char db_path[512];
@@ -52,15 +75,24 @@ typedef struct {
     char machine_fp[80];
     gate_case *cases;
     size_t n_cases;
+    gate_run_ref *runs;
+    size_t n_runs;
 } gate_run;
 
-/* Resolves SPEC: a run id, "latest", a label (the latest run with it), or
- * "path.db:run" (a run of another store, opened read-only). default_db is
- * the store to use otherwise (already open). Loads the run's cases with the
- * values of metric. DYT_USAGE with the reason on bad input. */
+/* Resolves SPEC, a comma-separated list of items, each a run id, "latest",
+ * a label (the latest run with it), "all:LABEL" (every complete run with
+ * that label, oldest first), or any of these after "PATH.db:" (a run of
+ * another store, opened read-only). default_db is the store to use
+ * otherwise (already open; may be NULL when every item names a file).
+ * Loads and pools the runs' cases with the values of metric (a counter
+ * metric takes exactly one run). DYT_USAGE with the reason, naming the
+ * item, on bad input. */
 int gate_load_run(store *default_db, const char *spec, const char *metric, gate_run *out,
                   dyt_err *e);
 void gate_run_free(gate_run *r);
+/* Whether some item of SPEC needs the default store (is not PATH.db:...
+ * with an existing file); gate_load_run makes the same decision. */
+int gate_spec_needs_default(const char *spec);
 
 typedef struct {
     const gate_case *base, *cand;
@@ -72,6 +104,8 @@ typedef struct {
     double resolution;                /* relative half-width of the ratio interval */
     double min_detectable;            /* smallest slowdown that could fail the gate here */
     double cal_noise;                 /* calibrated A/A noise of this case, NaN if none */
+    gate_mode mode;
+    size_t n_blocks_base, n_blocks_cand; /* replicates (blocks) per side; 0 for counters */
     char note[256];
 } gate_result;
 
@@ -95,10 +129,15 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
 void gate_report_free(gate_report *r);
 /* Exit code of the gate: DYT_FAIL when any case is a regression. */
 int gate_exit_code(const gate_report *r);
-/* Compares one pair of sample arrays (time metric) into res; exposed for
- * the tests and for the calibration. */
+/* Compares one pair of sample arrays (time metric) into res, treating the
+ * samples as independent draws (sample mode); exposed for the tests. */
 void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,
                           const gate_opts *o, gate_result *res);
+/* Compares one pair of sample arrays whose samples carry replicate ids
+ * (ra, rb; NULL: all one replicate): on the block medians when both sides
+ * have at least two blocks, else gate_compare_samples with a note. */
+void gate_compare_blocks(const double *a, const int64_t *ra, size_t na, const double *b,
+                         const int64_t *rb, size_t nb, const gate_opts *o, gate_result *res);
 /* Compares one pair of exact counter values into res. */
 void gate_compare_values(double base, double cand, const gate_opts *o, gate_result *res);
 

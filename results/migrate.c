@@ -8,6 +8,8 @@
  *   1  machines, runs, rooflines, cases, samples, stats, counters, views.
  *   2  + machine_attrs (GPU record, counter availability per machine)
  *      + calibrations (A/A noise per case key, for the regression gate).
+ *   3  + samples.block (the round of the run a sample was taken in; older
+ *      runs had one round, block 0).
  *
  * Version 1 is kept verbatim below: it is what older files contain, and the
  * tests build a v1 file from it to check the migration. */
@@ -184,8 +186,12 @@ static const char migrate_1_to_2[] =
     "  created_at   TEXT NOT NULL\n"
     ");\n";
 
+/* v2 -> v3: one column; existing samples were all taken in one round. */
+static const char migrate_2_to_3[] =
+    "ALTER TABLE samples ADD COLUMN block INTEGER NOT NULL DEFAULT 0;\n";
+
 /* migrations[v - 1] takes a database from version v to v + 1. */
-static const char *const migrations[] = {migrate_1_to_2};
+static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3};
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION - 1,
                "one migration per schema version step");
 

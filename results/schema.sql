@@ -124,6 +124,7 @@ CREATE TABLE samples (
   ns       REAL NOT NULL,
   flags    INTEGER NOT NULL DEFAULT 0, -- bit 0: involuntary context switch; bit 1: GPU throttled
   excluded INTEGER NOT NULL DEFAULT 0, -- 1: left out of the statistics (flags say why)
+  block    INTEGER NOT NULL DEFAULT 0, -- round of the run it was taken in (run --rounds)
   PRIMARY KEY (case_id, idx)
 ) WITHOUT ROWID;
 

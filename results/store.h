@@ -7,7 +7,7 @@
 #include "common.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DEFAULT_PATH "results/dytbench.db"
 
 typedef struct store store;
@@ -44,6 +44,8 @@ typedef struct {
     double ns;
     int flags;    /* STORE_SAMPLE_* */
     int excluded;
+    int block;    /* round of the run (0-based): samples of one round are taken
+                   * back to back, rounds are spread over the run (run --rounds) */
 } store_sample;
 enum { STORE_SAMPLE_CTXSW = 1, STORE_SAMPLE_THROTTLED = 2 };
 

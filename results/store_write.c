@@ -270,8 +270,8 @@ static int insert_samples(sqlite3 *db, int64_t case_id, const store_sample *smp,
 {
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(db,
-                                 "INSERT INTO samples (case_id, idx, ns, flags, excluded)"
-                                 " VALUES (?1,?2,?3,?4,?5)",
+                                 "INSERT INTO samples (case_id, idx, ns, flags, excluded, block)"
+                                 " VALUES (?1,?2,?3,?4,?5,?6)",
                                  -1, &st, NULL);
     for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
         sqlite3_reset(st);
@@ -280,6 +280,7 @@ static int insert_samples(sqlite3 *db, int64_t case_id, const store_sample *smp,
         B(sqlite3_bind_double(st, 3, smp[i].ns));
         B(sqlite3_bind_int(st, 4, smp[i].flags));
         B(sqlite3_bind_int(st, 5, smp[i].excluded != 0));
+        B(sqlite3_bind_int(st, 6, smp[i].block));
         B(step_done(st));
     }
     sqlite3_finalize(st);

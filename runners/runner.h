@@ -20,6 +20,7 @@ typedef struct {
     double max_time_s;        /* per case, default 2.0 */
     double warmup_s;          /* default 0.02 */
     uint64_t seed;            /* default 1 */
+    int rounds;               /* blocks per case, spread over the run (default 1) */
     uint64_t llc_bytes_override;
     const char *label;
     const char *papi_events;  /* comma list; NULL = default set */

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXACT_MAX_TOTAL 60
+#define EXACT_MAX_TOTAL STATS_MWU_EXACT_MAX
 
 typedef struct {
     double v;
@@ -34,6 +34,10 @@ static int cmp_tagged(const void *x, const void *y)
  * freq has m*n+1 entries. */
 static void exact_counts(size_t m, size_t n, int64_t *freq)
 {
+    if (m == 0 || n == 0) {
+        freq[0] = 1; /* one arrangement, U = 0 */
+        return;
+    }
     size_t top = m * n;
     memset(freq, 0, (top + 1) * sizeof *freq);
     freq[0] = 1;
@@ -44,6 +48,14 @@ static void exact_counts(size_t m, size_t n, int64_t *freq)
         for (size_t k = i; k <= top; k++) /* divided by (1 - q^i) */
             freq[k] += freq[k - i];
     }
+}
+
+int stats_mwu_exact_counts(size_t m, size_t n, int64_t *freq)
+{
+    if (m + n > EXACT_MAX_TOTAL)
+        return -1;
+    exact_counts(m, n, freq);
+    return 0;
 }
 
 void stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, stats_mwu *out)

@@ -31,6 +31,36 @@ typedef struct {
 } stats_mwu;
 void stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, stats_mwu *out);
 
+/* The exact null distribution of U (no ties): freq[u] = how many of the
+ * C(m+n, m) equally likely arrangements give U = u, u = 0..m*n (freq has
+ * m*n+1 entries). Exact in 64-bit integers up to m + n = STATS_MWU_EXACT_MAX;
+ * returns -1 (freq untouched) beyond it. */
+#define STATS_MWU_EXACT_MAX 60
+int stats_mwu_exact_counts(size_t m, size_t n, int64_t *freq);
+
+/* Hodges-Lehmann estimate of the shift b - a (the median of the na*nb
+ * differences b_j - a_i) with the distribution-free Moses interval at
+ * confidence conf, the inversion of the two-sided Mann-Whitney test:
+ * [d_(k), d_(na*nb+1-k)] of the sorted differences, where k - 1 is the
+ * largest c with P(U <= c) <= (1 - conf)/2 under H0 (exact for
+ * na + nb <= STATS_MWU_EXACT_MAX, normal approximation beyond). When the
+ * sizes are too small for that confidence (k < 1) the interval is
+ * (-inf, +inf). Returns the estimate; NaN (and NaN bounds) when a side is
+ * empty or memory runs out. */
+double stats_hl_shift_ci(const double *a, size_t na, const double *b, size_t nb, double conf,
+                         double *lo, double *hi);
+/* The k of the Moses interval above (1-based rank of its lower bound among
+ * the na*nb sorted differences); 0 when no interval at that confidence
+ * exists. */
+size_t stats_moses_rank(size_t na, size_t nb, double conf);
+
+/* Median of each block: x[i] belongs to block id[i]. Writes one median per
+ * distinct id, in increasing id order, to med (room for n values) and, when
+ * ids is not NULL, that id to ids. Returns the number of blocks; 0 when
+ * n == 0 or memory runs out. */
+size_t stats_block_medians(const double *x, const int64_t *id, size_t n, double *med,
+                           int64_t *ids);
+
 /* Ratio of medians median(b)/median(a) with a bootstrap percentile interval
  * (resamples, seeded); returns the point estimate. */
 double stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, double conf,

@@ -163,17 +163,12 @@ static int store_case_row(const cpu_case_env *env, store_case *sc, const store_s
     return store_put_case(env->s, env->run_id, sc, smp, n, st, k, nk, &id, e);
 }
 
-int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq, int *failed,
-                 dyt_err *e)
+/* Fills the store row's description of c (everything but the results). */
+static void describe_case(const cpu_case_env *env, const plan_case *c, int seq, store_case *sc)
 {
-    const runner_opts *o = env->o;
-    *failed = 0;
-    uint64_t c0 = dyt_now_ns();
-    char started[32];
-    dyt_utc_iso(started, sizeof started);
     norm_args tmpl;
     case_args_init(c, &tmpl);
-    store_case sc = {
+    *sc = (store_case){
         .seq = seq,
         .suite = c->suite_name,
         .domain = domain_name(c->model->domain),
@@ -188,7 +183,7 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
         .rows = (int64_t)c->rows,
         .cols = (int64_t)c->cols,
         .threads = c->threads,
-        .cache = o->cache == CACHE_COLD ? "cold" : "hot",
+        .cache = env->o->cache == CACHE_COLD ? "cold" : "hot",
         .device = "cpu",
         .alpha = tmpl.alpha,
         .eps = tmpl.eps,
@@ -198,74 +193,136 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
         .max_err = -1,
         .bytes = kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, tmpl.has_beta,
                                 tmpl.affine),
-        .started_at = started,
     };
-    cpu_pool_entry *pe = pool_for(ps, c->threads);
-    kern_exec ex = {.pool = pe ? pe->pool : NULL};
+}
 
-    if (o->metric == METRIC_INSTRUCTIONS) {
-        store_counter k[COUNTERS_MAX * 2];
-        dyt_err ie = {{0}};
-        size_t nk = runner_cpu_instructions_case(c, o, k, DYT_ARRAY_LEN(k), &ie);
-        if (nk == 0) {
-            sc.status = "failed";
-            sc.error = ie.msg[0] ? ie.msg : "instruction count unavailable";
-            *failed = 1;
-            progress_log(env->progress, "%s %s %s: %s", c->model->name, sc.norm, sc.variant,
-                         sc.error);
-        }
-        sc.wall_ns = dyt_now_ns() - c0;
-        return store_case_row(env, &sc, NULL, 0, NULL, k, nk, e);
-    }
+/* Stores the case as failed or skipped (status) with msg; the case is done. */
+static int store_unmeasured(const cpu_case_env *env, cpu_case_state *cs, const char *status,
+                            const char *msg, dyt_err *e)
+{
+    cs->sc.status = status;
+    snprintf(cs->error, sizeof cs->error, "%s", msg);
+    cs->sc.error = cs->error;
+    cs->sc.wall_ns += dyt_now_ns() - cs->visit_t0;
+    cs->done = 1;
+    cs->failed = 1;
+    return store_case_row(env, &cs->sc, NULL, 0, NULL, cs->k, cs->nk, e);
+}
 
+static int make_buffers(const cpu_case_env *env, cpu_case_state *cs, kern_pool *pool,
+                        dyt_err *ce)
+{
     /* Cold: enough sets that 3 x LLC lie between two uses of one set; at
      * most half the usable memory. */
-    case_buffers b;
-    dyt_err ce = {{0}};
-    uint64_t cold_bytes = o->cache == CACHE_COLD ? 3 * env->llc_bytes : 0;
+    uint64_t cold_bytes = env->o->cache == CACHE_COLD ? 3 * env->llc_bytes : 0;
     uint64_t max_bytes = env->mem_usable ? env->mem_usable / 2 : ((uint64_t)1 << 32);
-    if (case_buffers_create_pool(c, o->seed, cold_bytes, max_bytes, ex.pool, &b, &ce) != DYT_OK) {
-        sc.status = "failed";
-        sc.error = ce.msg;
-        *failed = 1;
-        sc.wall_ns = dyt_now_ns() - c0;
-        progress_log(env->progress, "%s: %s", c->model->name, ce.msg);
-        return store_case_row(env, &sc, NULL, 0, NULL, NULL, 0, e);
-    }
-    sc.buffer_sets = (int)b.n_sets;
+    int rc = case_buffers_create_pool(cs->c, env->o->seed, cold_bytes, max_bytes, pool, &cs->b, ce);
+    cs->have_b = rc == DYT_OK;
+    return rc;
+}
 
-    int vrc = case_verify(c, &b.sets[0], &ex, &sc.max_err, &ce);
+int cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
+                   cpu_case_state *cs, dyt_err *e)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->c = c;
+    cs->visit_t0 = dyt_now_ns();
+    dyt_utc_iso(cs->started, sizeof cs->started);
+    describe_case(env, c, seq, &cs->sc);
+    cs->sc.started_at = cs->started;
+    cpu_pool_entry *pe = pool_for(ps, c->threads);
+    cs->pool = pe ? pe->pool : NULL;
+    cs->ceiling_gbps = pe ? pe->ceiling_gbps : -1;
+
+    if (env->o->metric == METRIC_INSTRUCTIONS) {
+        dyt_err ie = {{0}};
+        cs->nk = runner_cpu_instructions_case(c, env->o, cs->k, DYT_ARRAY_LEN(cs->k), &ie);
+        if (cs->nk == 0) {
+            progress_log(env->progress, "%s %s %s: %s", c->model->name, cs->sc.norm,
+                         cs->sc.variant, ie.msg[0] ? ie.msg : "instruction count unavailable");
+            return store_unmeasured(env, cs, "failed",
+                                    ie.msg[0] ? ie.msg : "instruction count unavailable", e);
+        }
+        cs->sc.wall_ns = dyt_now_ns() - cs->visit_t0;
+        cs->done = 1;
+        return store_case_row(env, &cs->sc, NULL, 0, NULL, cs->k, cs->nk, e);
+    }
+
+    dyt_err ce = {{0}};
+    if (make_buffers(env, cs, cs->pool, &ce) != DYT_OK) {
+        progress_log(env->progress, "%s: %s", c->model->name, ce.msg);
+        return store_unmeasured(env, cs, "failed", ce.msg, e);
+    }
+    cs->sc.buffer_sets = (int)cs->b.n_sets;
+    kern_exec ex = {.pool = cs->pool};
+    int vrc = case_verify(c, &cs->b.sets[0], &ex, &cs->sc.max_err, &ce);
     if (vrc != DYT_OK) {
         /* Wrong results are not timed: a fast wrong kernel is no result. */
-        sc.status = vrc == DYT_USAGE ? "skipped" : "failed";
-        sc.error = ce.msg;
-        *failed = 1;
-        sc.wall_ns = dyt_now_ns() - c0;
+        const char *status = vrc == DYT_USAGE ? "skipped" : "failed";
         progress_log(env->progress, "%s %zux%zu %s %s %s %s: %s: %s", c->model->name, c->rows,
-                     c->cols, sc.norm, sc.pass, sc.dtype, sc.variant, sc.status, ce.msg);
-        int rc = store_case_row(env, &sc, NULL, 0, NULL, NULL, 0, e);
-        case_buffers_free(&b);
-        return rc;
+                     c->cols, cs->sc.norm, cs->sc.pass, cs->sc.dtype, cs->sc.variant, status,
+                     ce.msg);
+        case_buffers_free(&cs->b);
+        cs->have_b = 0;
+        return store_unmeasured(env, cs, status, ce.msg, e);
     }
+    return DYT_OK;
+}
 
-    timing_ctx t = {.k = c->variant, .b = &b, .ex = ex, .cold = o->cache == CACHE_COLD};
+/* Appends r's samples, tagged with block, to the case's. */
+static int append_samples(cpu_case_state *cs, const sampler_result *r, int block)
+{
+    if (cs->n + r->n > cs->cap) {
+        size_t nc = DYT_MAX(cs->cap * 2, cs->n + r->n);
+        store_sample *v = realloc(cs->samples, nc * sizeof *v);
+        if (!v)
+            return -1;
+        cs->samples = v;
+        cs->cap = nc;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        cs->samples[cs->n] = r->samples[i];
+        cs->samples[cs->n++].block = block;
+    }
+    return 0;
+}
+
+int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks,
+                   dyt_err *e)
+{
+    const runner_opts *o = env->o;
+    if (cs->done)
+        return DYT_OK;
+    cs->visit_t0 = dyt_now_ns();
+    dyt_err ce = {{0}};
+    /* Later rounds rebuild the inputs in fresh memory (same seed, same
+     * values): where the pages land is part of what a block samples. */
+    if (!cs->have_b && make_buffers(env, cs, cs->pool, &ce) != DYT_OK)
+        return store_unmeasured(env, cs, "failed", ce.msg, e);
+
+    timing_ctx t = {.k = cs->c->variant,
+                    .b = &cs->b,
+                    .ex = {.pool = cs->pool},
+                    .cold = o->cache == CACHE_COLD};
     uint64_t warm_ns = 0;
     t.batch = warm_up(&t, (uint64_t)(o->warmup_s * 1e9), env->sample_target_ns, &warm_ns);
-    sc.warmup_ns = warm_ns;
-    sc.batch = (int)t.batch;
-    if (runner_stop_flag) {
-        case_buffers_free(&b);
-        return DYT_OK;
-    }
+    cs->sc.warmup_ns += warm_ns;
+    if (block == 0)
+        cs->sc.batch = (int)t.batch;
+    if (runner_stop_flag)
+        return DYT_OK; /* abandoned: cpu_case_abandon frees it */
     sampler_result r = {0};
     int src = DYT_FAIL;
     if (t.batch > 0) {
+        /* The case's budget is shared by its blocks; the noise target
+         * applies to each block, so a quiet block ends early. */
+        size_t k = (size_t)blocks;
         sampler_spec sp = {
             .max_noise = o->max_noise,
-            .min_samples = o->min_samples,
-            .max_samples = o->max_samples,
-            .min_time_ns = (uint64_t)(o->min_time_s * 1e9),
-            .max_time_ns = (uint64_t)(o->max_time_s * 1e9),
+            .min_samples = (o->min_samples + k - 1) / k,
+            .max_samples = DYT_MAX((o->max_samples + k - 1) / k, (size_t)1),
+            .min_time_ns = (uint64_t)(o->min_time_s * 1e9 / (double)k),
+            .max_time_ns = (uint64_t)(o->max_time_s * 1e9 / (double)k),
             .sample = take_sample,
             .ctx = &t,
             .stop = &runner_stop_flag,
@@ -273,57 +330,102 @@ int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int
         src = sampler_run(&sp, &r, &ce);
     }
     if (src == DYT_OK && runner_stop_flag) {
-        /* Abandoned: a half-sampled case is not stored (see signals.c). */
         sampler_result_free(&r);
-        case_buffers_free(&b);
         return DYT_OK;
     }
     if (src != DYT_OK || t.rc != 0) {
-        sc.status = "skipped";
-        sc.error = "the variant refused a timed call";
-        *failed = 1;
-        sc.wall_ns = dyt_now_ns() - c0;
-        int rc = store_case_row(env, &sc, NULL, 0, NULL, NULL, 0, e);
         sampler_result_free(&r);
-        case_buffers_free(&b);
-        return rc;
+        case_buffers_free(&cs->b);
+        cs->have_b = 0;
+        return store_unmeasured(env, cs, "skipped", "the variant refused a timed call", e);
     }
-    sc.stop_reason = r.stop_reason;
+    cs->sc.stop_reason = r.stop_reason;
+    int oom = append_samples(cs, &r, block);
+    sampler_result_free(&r);
+    if (oom) {
+        case_buffers_free(&cs->b);
+        cs->have_b = 0;
+        return store_unmeasured(env, cs, "failed", "out of memory for samples", e);
+    }
 
-    /* One more batch, counted: PAPI events of the calling thread and rusage
-     * of the process, per element of the batch. Kept apart from the samples
-     * so reading counters never lands inside a timed region. */
-    store_counter k[COUNTERS_MAX * 2];
-    size_t nk = 0;
-    if (env->counters) {
+    /* After the last block, one more batch, counted: PAPI events of the
+     * calling thread and rusage of the process, per element of the batch.
+     * Kept apart from the samples so reading counters never lands inside
+     * a timed region. */
+    if (block == blocks - 1 && env->counters) {
         counters_start(env->counters);
         run_calls(&t, t.batch);
         counters_stop(env->counters);
-        nk = counters_results(env->counters, (double)c->rows * (double)c->cols * (double)t.batch, k,
-                              DYT_ARRAY_LEN(k));
+        cs->nk = counters_results(env->counters,
+                                  (double)cs->c->rows * (double)cs->c->cols * (double)t.batch,
+                                  cs->k, DYT_ARRAY_LEN(cs->k));
     }
+    cs->sc.wall_ns += dyt_now_ns() - cs->visit_t0;
+    if (blocks > 1) {
+        case_buffers_free(&cs->b);
+        cs->have_b = 0;
+    }
+    return DYT_OK;
+}
 
+int cpu_case_finish(const cpu_case_env *env, cpu_case_state *cs, dyt_err *e)
+{
+    if (cs->done)
+        return DYT_OK;
+    cs->done = 1;
+    /* Statistics over every block's samples not excluded. */
+    double *v = malloc((cs->n ? cs->n : 1) * sizeof *v);
+    if (!v)
+        return store_unmeasured(env, cs, "failed", "out of memory for statistics", e);
+    size_t m = 0;
+    for (size_t i = 0; i < cs->n; i++)
+        if (!cs->samples[i].excluded)
+            v[m++] = cs->samples[i].ns;
+    stats_summary sm;
+    memset(&sm, 0, sizeof sm);
+    if (m)
+        stats_describe(v, m, 0.95, &sm);
+    free(v);
     store_stats st = {
-        .n = (int)r.st.n,
-        .n_excluded = (int)r.n_excluded,
-        .median_ns = r.st.median,
-        .ci_low_ns = r.st.ci_low,
-        .ci_high_ns = r.st.ci_high,
-        .mean_ns = r.st.mean,
-        .stddev_ns = r.st.stddev,
-        .min_ns = r.st.min,
-        .max_ns = r.st.max,
-        .mad_ns = r.st.mad,
-        .rel_ci_width = r.st.rel_ci_width,
+        .n = (int)m,
+        .n_excluded = (int)(cs->n - m),
+        .median_ns = sm.median,
+        .ci_low_ns = sm.ci_low,
+        .ci_high_ns = sm.ci_high,
+        .mean_ns = sm.mean,
+        .stddev_ns = sm.stddev,
+        .min_ns = sm.min,
+        .max_ns = sm.max,
+        .mad_ns = sm.mad,
+        .rel_ci_width = sm.rel_ci_width,
         .roofline_pct = -1,
     };
-    st.gbps = r.st.median > 0 ? (double)sc.bytes / r.st.median : 0;
-    if (pe && pe->ceiling_gbps > 0)
-        st.roofline_pct = 100.0 * st.gbps / pe->ceiling_gbps;
-    sc.wall_ns = dyt_now_ns() - c0;
-    int rc = store_case_row(env, &sc, r.samples, r.n, &st, k, nk, e);
-    sampler_result_free(&r);
-    case_buffers_free(&b);
+    st.gbps = sm.median > 0 ? (double)cs->sc.bytes / sm.median : 0;
+    if (cs->ceiling_gbps > 0)
+        st.roofline_pct = 100.0 * st.gbps / cs->ceiling_gbps;
+    return store_case_row(env, &cs->sc, cs->samples, cs->n, &st, cs->k, cs->nk, e);
+}
+
+void cpu_case_free(cpu_case_state *cs)
+{
+    if (cs->have_b)
+        case_buffers_free(&cs->b);
+    free(cs->samples);
+    memset(cs, 0, sizeof *cs);
+}
+
+int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq, int *failed,
+                 dyt_err *e)
+{
+    cpu_case_state cs;
+    int rc = cpu_case_begin(env, ps, c, seq, &cs, e);
+    if (rc == DYT_OK)
+        rc = cpu_case_block(env, &cs, 0, 1, e);
+    /* An interruption abandons a half-sampled case (see signals.c). */
+    if (rc == DYT_OK && !runner_stop_flag)
+        rc = cpu_case_finish(env, &cs, e);
+    *failed = cs.failed;
+    cpu_case_free(&cs);
     return rc;
 }
 

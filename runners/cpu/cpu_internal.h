@@ -125,11 +125,42 @@ typedef struct {
 
 /* The bandwidth ceiling per pool (stored as rooflines copy and scale). */
 int cpu_measure_rooflines(cpu_pools *ps, const cpu_case_env *env, dyt_err *e);
-/* Runs and stores one case. *failed = 1 when it was stored as failed or
- * skipped. Returns DYT_OK unless the store failed (message in e); an
- * interruption (runner_stop_flag) abandons the case without storing it. */
+/* Runs and stores one case in one block. *failed = 1 when it was stored as
+ * failed or skipped. Returns DYT_OK unless the store failed (message in e);
+ * an interruption (runner_stop_flag) abandons the case without storing it. */
 int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq, int *failed,
                  dyt_err *e);
+
+/* A case measured in several blocks (run --rounds): begin (inputs and
+ * verification), one cpu_case_block per round, finish (statistics over
+ * every block, the store row). A case that fails on the way is stored at
+ * once and marked done; later calls do nothing. The state owns its samples
+ * and, between the calls of a one-block case, its buffers. */
+typedef struct {
+    const plan_case *c;
+    store_case sc;
+    char started[32];
+    char error[sizeof(dyt_err)];
+    kern_pool *pool;
+    double ceiling_gbps;
+    case_buffers b;
+    int have_b;
+    store_sample *samples; /* every block's, each tagged with its block */
+    size_t n, cap;
+    store_counter k[COUNTERS_MAX * 2];
+    size_t nk;
+    uint64_t visit_t0;
+    int done, failed;
+} cpu_case_state;
+int cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
+                   cpu_case_state *cs, dyt_err *e);
+/* Block `block` of `blocks`: a warm-up, then samples within 1/blocks of the
+ * case's budget (the noise target applies to the block). With blocks > 1
+ * the buffers are freed after the block and rebuilt for the next. */
+int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks,
+                   dyt_err *e);
+int cpu_case_finish(const cpu_case_env *env, cpu_case_state *cs, dyt_err *e);
+void cpu_case_free(cpu_case_state *cs);
 
 /* The harness's own cost on an empty kernel: per call inside a batch, the
  * median "time" of a batch-of-one sample (what the timed region adds), and

@@ -28,6 +28,7 @@ void runner_opts_default(runner_opts *o)
     o->max_time_s = 2.0;
     o->warmup_s = 0.02;
     o->seed = 1;
+    o->rounds = 1;
     o->progress = 1;
 }
 
@@ -67,7 +68,7 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
     }
     json_t *j = json_pack(
         "{s:s, s:s, s:I, s:f, s:I, s:I, s:f, s:f, s:f, s:o, s:I, s:s, s:s, s:I, s:f, s:f, s:I, "
-        "s:s, s:s, s:i, s:s}",
+        "s:s, s:s, s:i, s:s, s:i}",
         "cache", o->cache == CACHE_COLD ? "cold" : "hot", "metric",
         o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time", "seed", (json_int_t)o->seed,
         "max_noise", o->max_noise, "min_samples", (json_int_t)o->min_samples, "max_samples",
@@ -77,12 +78,67 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
         "llc_bytes_override", (json_int_t)o->llc_bytes_override, "timer_granularity_ns",
         t->granularity_ns, "timer_overhead_ns", t->overhead_ns, "sample_target_ns",
         (json_int_t)target_ns, "clock", "CLOCK_MONOTONIC_RAW", "ctxsw_samples",
-        "flagged, kept in statistics", "pin_failures", ps->failures, "pin_error", ps->first_error);
+        "flagged, kept in statistics", "pin_failures", ps->failures, "pin_error", ps->first_error, "rounds",
+        o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1);
     if (!j)
         return NULL;
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
     json_decref(j);
     return s;
+}
+
+/* Measures every case in `rounds` blocks: round r visits all cases, in an
+ * order shuffled per round (seeded, so a rerun repeats it), and takes one
+ * block of each. A slow spell of the machine (another tenant, a host
+ * task) then lands on a few blocks of many cases instead of on every
+ * sample of one case, and the blocks, spread over the run, are the
+ * replicates the regression gate compares (gate/compare.c). Google
+ * Benchmark's random interleaving of repetitions does the same. */
+static int run_rounds(const plan *p, const cpu_case_env *env, cpu_pools *pools, int rounds,
+                      int *failed, dyt_err *e)
+{
+    size_t n = p->n_cases;
+    cpu_case_state *cs = calloc(n ? n : 1, sizeof *cs);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!cs || !order) {
+        free(cs);
+        free(order);
+        return dyt_errf(e, DYT_USAGE, "out of memory for %zu cases", n);
+    }
+    int rc = DYT_OK;
+    size_t visit = 0;
+    dyt_rng rng;
+    dyt_rng_seed(&rng, env->o->seed ^ 0x726f756e6473ull); /* "rounds" */
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (int r = 0; rc == DYT_OK && r < rounds && !runner_stop_flag; r++) {
+        for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)(dyt_rng_u64(&rng) % i), t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
+        for (size_t k = 0; rc == DYT_OK && k < n && !runner_stop_flag; k++) {
+            size_t i = order[k];
+            progress_case(env->progress, ++visit, &p->cases[i]);
+            if (r == 0) {
+                rc = cpu_case_begin(env, pools, &p->cases[i], (int)i, &cs[i], e);
+                if (rc != DYT_OK)
+                    break;
+            }
+            rc = cpu_case_block(env, &cs[i], r, rounds, e);
+        }
+    }
+    /* Stored in plan order once every round is in; an interrupted run
+     * keeps only the cases that were already stored as failed. */
+    for (size_t i = 0; rc == DYT_OK && !runner_stop_flag && i < n; i++)
+        rc = cpu_case_finish(env, &cs[i], e);
+    for (size_t i = 0; i < n; i++) { /* calloc'd: unbegun ones are empty */
+        *failed += cs[i].failed;
+        cpu_case_free(&cs[i]);
+    }
+    free(cs);
+    free(order);
+    return rc;
 }
 
 int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
@@ -151,7 +207,8 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
 
     runner_signals_install();
     progress pr;
-    progress_init(&pr, p->n_cases, o->quiet, o->progress);
+    int rounds = o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1;
+    progress_init(&pr, p->n_cases * (size_t)rounds, o->quiet, o->progress);
     if (ps.failures)
         progress_log(&pr, "dytbench: warning: thread pinning failed (%d threads): %s", ps.failures,
                      ps.first_error);
@@ -172,12 +229,17 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
     rc = DYT_OK;
     if (o->metric == METRIC_TIME)
         rc = cpu_measure_rooflines(&pools, &env, e);
-    for (size_t i = 0; rc == DYT_OK && i < p->n_cases && !runner_stop_flag; i++) {
-        const plan_case *c = &p->cases[i];
-        progress_case(&pr, i + 1, c);
-        int f = 0;
-        rc = cpu_run_case(&env, &pools, c, (int)i, &f, e);
-        failed += f;
+    if (o->rounds > 1 && o->metric == METRIC_TIME) {
+        if (rc == DYT_OK)
+            rc = run_rounds(p, &env, &pools, o->rounds, &failed, e);
+    } else {
+        for (size_t i = 0; rc == DYT_OK && i < p->n_cases && !runner_stop_flag; i++) {
+            const plan_case *c = &p->cases[i];
+            progress_case(&pr, i + 1, c);
+            int f = 0;
+            rc = cpu_run_case(&env, &pools, c, (int)i, &f, e);
+            failed += f;
+        }
     }
     progress_done(&pr);
     runner_signals_uninstall();

@@ -6,7 +6,14 @@
  * output format (JSON parsed with jansson, JUnit's required elements and
  * attributes, Markdown's order), the exact instruction-count metric, a run
  * in a second store (path.db:run), and the A/A calibration with the
- * warning it makes compare print. argv[1] is the dytbench binary. */
+ * warning it makes compare print. Replicate mode: runs whose samples carry
+ * blocks with a per-block random factor (time-correlated noise), compared
+ * on block medians (A/A same, a 20% shift a regression, 2 vs 2 blocks
+ * inconclusive, one block on a side falling back to sample mode with the
+ * warning), sides pooled from several runs (all:LABEL, comma lists, in a
+ * second store), bad specs, and the false-alarm and detection rates of
+ * both modes on simulated block-correlated noise. argv[1] is the
+ * dytbench binary. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +42,8 @@ typedef struct {
     double median, sigma; /* log-normal: median * exp(N(0, sigma)) */
     const char *status;   /* NULL: ok */
     double counter;       /* > 0: an instructions counter instead of samples */
+    int blocks;           /* > 1: sample i is in block i % blocks */
+    double block_sigma;   /* each block's samples scaled by exp(N(0, block_sigma)) */
 } syn_case;
 
 static int64_t put_machine(store *s, const char *fp)
@@ -54,8 +63,9 @@ static int64_t put_machine(store *s, const char *fp)
     return id;
 }
 
-static int64_t add_run(store *s, int64_t machine_id, const char *label, const char *metric,
-                       const syn_case *cases, size_t n_cases, uint64_t seed)
+static int64_t add_run_ex(store *s, int64_t machine_id, const char *label, const char *metric,
+                          const syn_case *cases, size_t n_cases, uint64_t seed,
+                          const char *end_status)
 {
     store_run_meta meta = {.machine_id = machine_id,
                            .label = label,
@@ -104,9 +114,15 @@ static int64_t add_run(store *s, int64_t machine_id, const char *label, const ch
         double x[512];
         store_counter kc[1];
         size_t nk = 0, n = sc->status || sc->counter > 0 ? 0 : sc->n;
+        int nbl = sc->blocks > 1 ? sc->blocks : 1;
+        double factor[64];
+        assert_true(nbl <= 64);
+        for (int k = 0; k < nbl; k++)
+            factor[k] = sc->block_sigma > 0 ? exp(dyt_rng_normal(&r, 0, sc->block_sigma)) : 1;
         for (size_t i = 0; i < n; i++) {
-            x[i] = sc->median * exp(dyt_rng_normal(&r, 0, sc->sigma));
-            smp[i] = (store_sample){.ns = x[i]};
+            int blk = (int)(i % (size_t)nbl);
+            x[i] = sc->median * factor[blk] * exp(dyt_rng_normal(&r, 0, sc->sigma));
+            smp[i] = (store_sample){.ns = x[i], .block = blk};
         }
         store_stats st, *stp = NULL;
         if (n) {
@@ -138,40 +154,79 @@ static int64_t add_run(store *s, int64_t machine_id, const char *label, const ch
         if (store_put_case(s, run_id, &c, smp, n, stp, kc, nk, &case_id, &e) != DYT_OK)
             fail_msg("store_put_case: %s", e.msg);
     }
-    if (store_end_run(s, run_id, "complete", NULL, &e) != DYT_OK)
+    if (store_end_run(s, run_id, end_status, NULL, &e) != DYT_OK)
         fail_msg("store_end_run: %s", e.msg);
     return run_id;
 }
 
+static int64_t add_run(store *s, int64_t machine_id, const char *label, const char *metric,
+                       const syn_case *cases, size_t n_cases, uint64_t seed)
+{
+    return add_run_ex(s, machine_id, label, metric, cases, n_cases, seed, "complete");
+}
+
 /* Base and candidate of the main scenario; model names say the verdict. */
 static const syn_case base_cases[] = {
-    {"same", 8, 60, 1000, 0.01, NULL, 0},   {"regression", 8, 60, 1000, 0.01, NULL, 0},
-    {"faster", 8, 60, 1000, 0.01, NULL, 0}, {"few", 8, 3, 1000, 0.01, NULL, 0},
-    {"noisy", 8, 8, 1000, 0.40, NULL, 0},   {"small-shift", 8, 200, 1000, 0.002, NULL, 0},
-    {"failed", 8, 60, 1000, 0.01, NULL, 0}, {"only-base", 8, 60, 1000, 0.01, NULL, 0},
+    {"same", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
+    {"regression", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
+    {"faster", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
+    {"few", 8, 3, 1000, 0.01, NULL, 0, 0, 0},
+    {"noisy", 8, 8, 1000, 0.40, NULL, 0, 0, 0},
+    {"small-shift", 8, 200, 1000, 0.002, NULL, 0, 0, 0},
+    {"failed", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
+    {"only-base", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
 };
 static const syn_case cand_cases[] = {
-    {"same", 8, 60, 1000, 0.01, NULL, 0},       {"regression", 8, 60, 1200, 0.01, NULL, 0},
-    {"faster", 8, 60, 800, 0.01, NULL, 0},      {"few", 8, 3, 1300, 0.01, NULL, 0},
-    {"noisy", 8, 8, 1000, 0.40, NULL, 0},       {"small-shift", 8, 200, 1020, 0.002, NULL, 0},
-    {"failed", 8, 60, 1000, 0.01, "failed", 0}, {"only-cand", 8, 60, 1000, 0.01, NULL, 0},
+    {"same", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
+    {"regression", 8, 60, 1200, 0.01, NULL, 0, 0, 0},
+    {"faster", 8, 60, 800, 0.01, NULL, 0, 0, 0},
+    {"few", 8, 3, 1300, 0.01, NULL, 0, 0, 0},
+    {"noisy", 8, 8, 1000, 0.40, NULL, 0, 0, 0},
+    {"small-shift", 8, 200, 1020, 0.002, NULL, 0, 0, 0},
+    {"failed", 8, 60, 1000, 0.01, "failed", 0, 0, 0},
+    {"only-cand", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
 };
 static const syn_case clean_cases[] = {
-    {"same", 8, 60, 1000, 0.01, NULL, 0},
-    {"faster", 8, 60, 800, 0.01, NULL, 0},
+    {"same", 8, 60, 1000, 0.01, NULL, 0, 0, 0},
+    {"faster", 8, 60, 800, 0.01, NULL, 0, 0, 0},
 };
 static const syn_case instr_base[] = {
-    {"i-same", 8, 0, 0, 0, NULL, 12.5},
-    {"i-regression", 8, 0, 0, 0, NULL, 10.0},
-    {"i-small", 8, 0, 0, 0, NULL, 10.0},
-    {"i-faster", 8, 0, 0, 0, NULL, 10.0},
+    {"i-same", 8, 0, 0, 0, NULL, 12.5, 0, 0},
+    {"i-regression", 8, 0, 0, 0, NULL, 10.0, 0, 0},
+    {"i-small", 8, 0, 0, 0, NULL, 10.0, 0, 0},
+    {"i-faster", 8, 0, 0, 0, NULL, 10.0, 0, 0},
 };
 static const syn_case instr_cand[] = {
-    {"i-same", 8, 0, 0, 0, NULL, 12.5},
-    {"i-regression", 8, 0, 0, 0, NULL, 11.0},
-    {"i-small", 8, 0, 0, 0, NULL, 10.2},
-    {"i-faster", 8, 0, 0, 0, NULL, 9.5},
+    {"i-same", 8, 0, 0, 0, NULL, 12.5, 0, 0},
+    {"i-regression", 8, 0, 0, 0, NULL, 11.0, 0, 0},
+    {"i-small", 8, 0, 0, 0, NULL, 10.2, 0, 0},
+    {"i-faster", 8, 0, 0, 0, NULL, 9.5, 0, 0},
 };
+
+/* Replicate mode: 10 blocks per side with a 2% per-block factor. */
+static const syn_case rb_base[] = {
+    {"aa", 8, 200, 1000, 0.01, NULL, 0, 10, 0.02},
+    {"shift20", 8, 200, 1000, 0.01, NULL, 0, 10, 0.02},
+    {"two", 8, 40, 1000, 0.01, NULL, 0, 2, 0.02},
+    {"mixed", 8, 100, 1000, 0.01, NULL, 0, 10, 0.02},
+};
+static const syn_case rb_cand[] = {
+    {"aa", 8, 200, 1000, 0.01, NULL, 0, 10, 0.02},
+    {"shift20", 8, 200, 1200, 0.01, NULL, 0, 10, 0.02},
+    {"two", 8, 40, 1300, 0.01, NULL, 0, 2, 0.02},
+    {"mixed", 8, 100, 1000, 0.01, NULL, 0, 1, 0.02},
+};
+/* Runs of one block each, pooled into sides; the block factor is the
+ * run's. */
+static const syn_case pool_a[] = {
+    {"aa", 8, 20, 1000, 0.01, NULL, 0, 1, 0.02},
+    {"shift", 8, 20, 1000, 0.01, NULL, 0, 1, 0.02},
+};
+static const syn_case pool_b[] = {
+    {"aa", 8, 20, 1000, 0.01, NULL, 0, 1, 0.02},
+    {"shift", 8, 20, 1200, 0.01, NULL, 0, 1, 0.02},
+};
+static int64_t pool_a_ids[2], pool_a_aborted;
 
 static int setup(void **state)
 {
@@ -193,11 +248,26 @@ static int setup(void **state)
     add_run(s, m, "clean", "time", clean_cases, DYT_ARRAY_LEN(clean_cases), 13);      /* run 3 */
     add_run(s, m, "ibase", "instructions", instr_base, DYT_ARRAY_LEN(instr_base), 1); /* 4 */
     add_run(s, m, "icand", "instructions", instr_cand, DYT_ARRAY_LEN(instr_cand), 1); /* 5 */
+    add_run(s, m, "rb-base", "time", rb_base, DYT_ARRAY_LEN(rb_base), 21);
+    add_run(s, m, "rb-cand", "time", rb_cand, DYT_ARRAY_LEN(rb_cand), 22);
+    pool_a_ids[0] = add_run(s, m, "pool-a", "time", pool_a, 2, 31);
+    add_run(s, m, "pool-b", "time", pool_b, 2, 32);
+    pool_a_ids[1] = add_run(s, m, "pool-a", "time", pool_a, 2, 33);
+    add_run(s, m, "pool-b", "time", pool_b, 2, 34);
+    pool_a_aborted = add_run_ex(s, m, "pool-a", "time", pool_a, 2, 35, "aborted");
+    for (uint64_t i = 0; i < 6; i++) {
+        add_run(s, m, "pa6", "time", pool_a, 2, 40 + 2 * i);
+        add_run(s, m, "pb6", "time", pool_b, 2, 41 + 2 * i);
+    }
+    int64_t m2 = put_machine(s, "fp-other-machine");
+    add_run(s, m2, "pool-a-other", "time", pool_a, 2, 36);
     store_close(s);
     if (store_open(db2, 1, &s, &e) != DYT_OK)
         return -1;
     m = put_machine(s, "fp-gate-test");
     add_run(s, m, "ext", "time", cand_cases, DYT_ARRAY_LEN(cand_cases), 12);
+    for (uint64_t i = 0; i < 6; i++)
+        add_run(s, m, "ext-b", "time", pool_b, 2, 50 + i);
     store_close(s);
     return 0;
 }
@@ -521,9 +591,9 @@ static void test_calibration_warning(void **state)
     assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     /* Calibrate with two A/A pairs of the "noisy" kind of machine. */
     static const syn_case aa[] = {
-        {"same", 8, 30, 1000, 0.08, NULL, 0},
-        {"regression", 8, 30, 1000, 0.08, NULL, 0},
-        {"small-shift", 8, 30, 1000, 0.08, NULL, 0},
+        {"same", 8, 30, 1000, 0.08, NULL, 0, 0, 0},
+        {"regression", 8, 30, 1000, 0.08, NULL, 0, 0, 0},
+        {"small-shift", 8, 30, 1000, 0.08, NULL, 0, 0, 0},
     };
     int64_t m = put_machine(s, "fp-gate-test");
     int64_t ra[2], rb[2];
@@ -607,6 +677,296 @@ static void test_calibration_warning(void **state)
     assert_int_equal(run_cli(a, NULL), 2);
 }
 
+static void test_replicate_mode(void **state)
+{
+    (void)state;
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    gate_run b, c;
+    assert_int_equal(gate_load_run(s, "rb-base", "time", &b, &e), DYT_OK);
+    assert_int_equal(gate_load_run(s, "rb-cand", "time", &c, &e), DYT_OK);
+    gate_opts o;
+    gate_opts_default(&o);
+    gate_report r;
+    assert_int_equal(gate_compare(&b, &c, &o, NULL, &r, &e), DYT_OK);
+    const gate_result *g = find(&r, "aa");
+    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
+    assert_int_equal(g->n_blocks_base, 10);
+    assert_int_equal(g->n_blocks_cand, 10);
+    assert_int_equal(g->verdict, GATE_SAME);
+    assert_false(g->regression);
+    assert_true(g->ratio_lo < 1 && 1 < g->ratio_hi);
+    g = find(&r, "shift20");
+    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
+    assert_int_equal(g->verdict, GATE_SLOWER);
+    assert_true(g->regression);
+    /* 10 vs 10 blocks all one way: the exact two-sided p is 2 / C(20, 10). */
+    assert_true(fabs(g->p - 2.0 / 184756) < 1e-12);
+    assert_true(g->ratio_lo > 1.1 && g->ratio_lo < 1.2 && g->ratio_hi > 1.2 && g->ratio_hi < 1.3);
+    g = find(&r, "two");
+    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    assert_false(g->regression);
+    assert_non_null(strstr(g->note, "too few blocks (2 vs 2"));
+    assert_non_null(strstr(g->note, "run --rounds"));
+    assert_true(g->ratio > 1.2); /* the estimate is still given */
+    g = find(&r, "mixed");
+    assert_int_equal(g->mode, GATE_MODE_SAMPLES);
+    assert_int_equal(g->n_blocks_base, 10);
+    assert_int_equal(g->n_blocks_cand, 1);
+    assert_non_null(strstr(g->note, "sample mode (blocks 10 vs 1)"));
+    size_t n_warn = 0;
+    for (size_t i = 0; i < r.n_warnings; i++)
+        n_warn += strstr(r.warnings[i], "one block per side") != NULL;
+    assert_int_equal(n_warn, 1);
+    assert_int_equal(r.n_regressions, 1);
+    assert_int_equal(gate_exit_code(&r), DYT_FAIL);
+    gate_report_free(&r);
+    /* The old runs (block 0 everywhere) are compared in sample mode. */
+    gate_run ob, oc;
+    assert_int_equal(gate_load_run(s, "base", "time", &ob, &e), DYT_OK);
+    assert_int_equal(gate_load_run(s, "clean", "time", &oc, &e), DYT_OK);
+    assert_int_equal(gate_compare(&ob, &oc, &o, NULL, &r, &e), DYT_OK);
+    for (size_t i = 0; i < r.n_results; i++)
+        assert_int_equal(r.results[i].mode, GATE_MODE_SAMPLES);
+    n_warn = 0;
+    for (size_t i = 0; i < r.n_warnings; i++)
+        n_warn += strstr(r.warnings[i], "one block per side") != NULL;
+    assert_int_equal(n_warn, 1);
+    gate_report_free(&r);
+    gate_run_free(&ob);
+    gate_run_free(&oc);
+    gate_run_free(&b);
+    gate_run_free(&c);
+    store_close(s);
+
+    /* The CLI: exit 1, the mode in every format. */
+    char a[1024], out[400];
+    snprintf(out, sizeof out, "%s/rb.json", dir);
+    snprintf(a, sizeof a, "compare rb-base rb-cand --format json --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    assert_non_null(j);
+    json_t *cases = json_object_get(j, "cases");
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *x = json_array_get(cases, i);
+        const char *model = json_string_value(json_object_get(x, "model"));
+        const char *mode = json_string_value(json_object_get(x, "mode"));
+        assert_string_equal(mode, strcmp(model, "mixed") ? "blocks" : "samples");
+        if (!strcmp(model, "shift20"))
+            assert_int_equal(json_integer_value(json_object_get(x, "n_blocks_candidate")), 10);
+    }
+    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "base"), "run_ids")), 1);
+    json_decref(j);
+    snprintf(out, sizeof out, "%s/rb.txt", dir);
+    snprintf(a, sizeof a, "compare rb-base rb-cand --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    char *t = slurp(out);
+    assert_non_null(strstr(t, "blocks 10:10"));
+    assert_non_null(strstr(t, "samples 10:1"));
+    assert_non_null(strstr(t, "warning: one block per side"));
+    free(t);
+    snprintf(out, sizeof out, "%s/rb.md", dir);
+    snprintf(a, sizeof a, "compare rb-base rb-cand --format md --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    t = slurp(out);
+    assert_non_null(strstr(t, "| blocks 10:10 |"));
+    free(t);
+    snprintf(out, sizeof out, "%s/rb.xml", dir);
+    snprintf(a, sizeof a, "compare rb-base rb-cand --format junit --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 1);
+    t = slurp(out);
+    assert_non_null(strstr(t, "<property name=\"base_runs\" value=\"6\"/>"));
+    assert_non_null(strstr(t, "mode blocks 10:10"));
+    free(t);
+    /* calibrate compares as compare does: the A/A case's noise is that of
+     * its block-median interval (a few %), stored for its key. */
+    snprintf(a, sizeof a, "calibrate --from rb-base:rb-cand --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 0);
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(store_db(s),
+                                        "SELECT noise_rel FROM calibrations WHERE case_key = "
+                                        "'aa/dyt/scalar/fp32/fwd/8/1024/1/hot' "
+                                        "ORDER BY id DESC LIMIT 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    double nz = sqlite3_column_double(st, 0);
+    assert_true(nz > 0.005 && nz < 0.06);
+    sqlite3_finalize(st);
+    store_close(s);
+}
+
+static void test_pooling(void **state)
+{
+    (void)state;
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    gate_opts o;
+    gate_opts_default(&o);
+    gate_run b, c;
+    gate_report r;
+    /* all:LABEL: the complete runs, oldest first; two runs of one block
+     * each are two replicates. */
+    assert_int_equal(gate_load_run(s, "all:pool-a", "time", &b, &e), DYT_OK);
+    assert_int_equal(b.n_runs, 2);
+    assert_true(b.runs[0].run_id == pool_a_ids[0] && b.runs[1].run_id == pool_a_ids[1]);
+    assert_int_equal(b.run_id, pool_a_ids[1]);
+    assert_int_equal(b.n_cases, 2);
+    assert_int_equal(b.cases[0].n, 40);
+    char list[64];
+    snprintf(list, sizeof list, "pool-b,%lld", (long long)pool_a_aborted);
+    assert_int_equal(gate_load_run(s, "all:pool-b", "time", &c, &e), DYT_OK);
+    assert_int_equal(gate_compare(&b, &c, &o, NULL, &r, &e), DYT_OK);
+    const gate_result *g = find(&r, "shift");
+    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
+    assert_int_equal(g->n_blocks_base, 2);
+    assert_int_equal(g->n_blocks_cand, 2);
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    assert_non_null(strstr(g->note, "too few blocks (2 vs 2"));
+    gate_report_free(&r);
+    gate_run_free(&c);
+    /* A comma list: explicit runs, aborted ones included (with a warning). */
+    snprintf(list, sizeof list, "%lld,%lld,%lld", (long long)pool_a_ids[0],
+             (long long)pool_a_ids[1], (long long)pool_a_aborted);
+    assert_int_equal(gate_load_run(s, list, "time", &c, &e), DYT_OK);
+    assert_int_equal(c.n_runs, 3);
+    assert_int_equal(gate_compare(&b, &c, &o, NULL, &r, &e), DYT_OK);
+    assert_int_equal(find(&r, "aa")->n_blocks_cand, 3);
+    int seen = 0;
+    for (size_t i = 0; i < r.n_warnings; i++)
+        seen |= strstr(r.warnings[i], "is aborted, not complete") != NULL;
+    assert_true(seen);
+    gate_report_free(&r);
+    gate_run_free(&c);
+    /* Runs of one side from another machine: a warning. */
+    assert_int_equal(gate_load_run(s, "all:pool-b,pool-a-other", "time", &c, &e), DYT_OK);
+    assert_int_equal(gate_compare(&b, &c, &o, NULL, &r, &e), DYT_OK);
+    seen = 0;
+    for (size_t i = 0; i < r.n_warnings; i++)
+        seen |= strstr(r.warnings[i], "candidate runs come from different machines") != NULL;
+    assert_true(seen);
+    gate_report_free(&r);
+    gate_run_free(&c);
+    gate_run_free(&b);
+    /* Six runs per side: the 20% shift is a regression, the A/A case is
+     * not. */
+    assert_int_equal(gate_load_run(s, "all:pa6", "time", &b, &e), DYT_OK);
+    assert_int_equal(gate_load_run(s, "all:pb6", "time", &c, &e), DYT_OK);
+    assert_int_equal(gate_compare(&b, &c, &o, NULL, &r, &e), DYT_OK);
+    g = find(&r, "shift");
+    assert_int_equal(g->n_blocks_base, 6);
+    assert_int_equal(g->verdict, GATE_SLOWER);
+    assert_true(g->regression);
+    assert_false(find(&r, "aa")->regression);
+    assert_int_equal(r.n_regressions, 1);
+    gate_report_free(&r);
+    gate_run_free(&c);
+    gate_run_free(&b);
+
+    /* Bad specs name the item. */
+    static const char *const bad[][2] = {
+        {"all:nosuchlabel", "nosuchlabel"}, {"1,nosuch", "nosuch"},    {"1,", "empty run"},
+        {"all:", "needs a label"},          {"1,base", "named twice"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(bad); i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(gate_load_run(s, bad[i][0], "time", &b, &e), DYT_USAGE);
+        if (!strstr(e.msg, bad[i][1]))
+            fail_msg("spec '%s': message '%s' does not say '%s'", bad[i][0], e.msg, bad[i][1]);
+        assert_int_equal(b.n_runs, 0);
+    }
+    memset(&e, 0, sizeof e);
+    assert_int_equal(gate_load_run(s, "ibase,icand", "instructions", &b, &e), DYT_USAGE);
+    assert_non_null(strstr(e.msg, "one run per side"));
+    store_close(s);
+
+    /* The CLI: pooled sides, another store's all:LABEL, bad specs. */
+    char a[1024], out[400];
+    snprintf(a, sizeof a, "compare all:pa6 all:pb6 --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 1);
+    snprintf(out, sizeof out, "%s/pool.json", dir);
+    snprintf(a, sizeof a, "compare all:pa6 '%s:all:ext-b' --format json --db '%s'", db2, db);
+    assert_int_equal(run_cli(a, out), 1);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "candidate"), "run_ids")),
+                     6);
+    json_decref(j);
+    snprintf(a, sizeof a, "compare '%s:all:pa6' '%s:all:ext-b'", db, db2); /* no default store */
+    assert_int_equal(run_cli(a, NULL), 1);
+    snprintf(a, sizeof a, "compare all:nosuchlabel rb-cand --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    char err[300];
+    snprintf(err, sizeof err, "%s/stderr", dir);
+    char *t = slurp(err);
+    assert_non_null(strstr(t, "all:nosuchlabel"));
+    free(t);
+    snprintf(a, sizeof a, "compare rb-base 1,nosuch --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    t = slurp(err);
+    assert_non_null(strstr(t, "nosuch"));
+    free(t);
+    snprintf(a, sizeof a, "compare ibase ibase,icand --metric instructions --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+}
+
+/* Why blocks: on noise correlated in time (each block of a run scaled by
+ * its own random factor), sample mode takes the samples of a run for
+ * independent draws and raises false alarms; block medians do not. Both
+ * modes on the same 200 simulated A/A pairs, 10 blocks of 20 samples per
+ * side, block factor sd 10%, sample noise 1%; then detection of a 20%
+ * slowdown with block factor sd 5%. */
+static void test_block_noise_rates(void **state)
+{
+    (void)state;
+    dyt_rng r;
+    dyt_rng_seed(&r, 77);
+    gate_opts o;
+    gate_opts_default(&o);
+    enum { NB = 10, PER = 20, N = NB * PER, TRIALS = 200 };
+    double a[N], b[N];
+    int64_t ra[N], rb[N];
+    int fa_blocks = 0, fa_samples = 0, hits = 0;
+    for (int t = 0; t < 2 * TRIALS; t++) {
+        int detect = t >= TRIALS;
+        double bs = detect ? 0.05 : 0.10, shift = detect ? 1.2 : 1.0;
+        for (int side = 0; side < 2; side++) {
+            double *x = side ? b : a;
+            int64_t *id = side ? rb : ra;
+            for (int k = 0; k < NB; k++) {
+                double f = exp(dyt_rng_normal(&r, 0, bs)) * (side ? shift : 1.0);
+                for (int i = 0; i < PER; i++) {
+                    x[k * PER + i] = 1000 * f * exp(dyt_rng_normal(&r, 0, 0.01));
+                    id[k * PER + i] = k;
+                }
+            }
+        }
+        gate_result g;
+        memset(&g, 0, sizeof g);
+        gate_compare_blocks(a, ra, N, b, rb, N, &o, &g);
+        assert_int_equal(g.mode, GATE_MODE_BLOCKS);
+        if (detect) {
+            hits += g.regression;
+            continue;
+        }
+        fa_blocks += g.regression;
+        gate_compare_samples(a, N, b, N, &o, &g);
+        fa_samples += g.regression;
+    }
+    print_message("A/A false alarms: blocks %d/%d, samples %d/%d; +20%% detected %d/%d\n",
+                  fa_blocks, TRIALS, fa_samples, TRIALS, hits, TRIALS);
+    /* Blocks: at most alpha/2 = 0.5% expected (sd ~1 in 200). */
+    assert_true(fa_blocks <= 4);
+    assert_true(fa_samples > 5 * (fa_blocks + 1));
+    assert_true(hits >= TRIALS * 95 / 100);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -615,10 +975,17 @@ int main(int argc, char **argv)
     }
     exe = argv[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts),   cmocka_unit_test(test_values_exact),
-        cmocka_unit_test(test_exit_codes), cmocka_unit_test(test_instructions_metric),
-        cmocka_unit_test(test_json),       cmocka_unit_test(test_junit),
-        cmocka_unit_test(test_md),         cmocka_unit_test(test_calibration_warning),
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_values_exact),
+        cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_instructions_metric),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_junit),
+        cmocka_unit_test(test_md),
+        cmocka_unit_test(test_calibration_warning),
+        cmocka_unit_test(test_replicate_mode),
+        cmocka_unit_test(test_pooling),
+        cmocka_unit_test(test_block_noise_rates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

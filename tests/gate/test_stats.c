@@ -5,7 +5,12 @@
  * values of the two-sided test (n1 = n2 = 10: U <= 23 at 0.05, <= 16 at
  * 0.01; n1 = n2 = 20: 127 and 105); the tie-corrected normal approximation
  * against the mean and variance of U computed over all arrangements; and the
- * bootstrap interval's coverage of a known ratio on simulated data. */
+ * bootstrap interval's coverage of a known ratio on simulated data. The
+ * replicate mode's statistics (stats/shift.c): the Moses interval's ranks
+ * against the same published critical values and a hand-computed example,
+ * its agreement with the U test it inverts, the Hodges-Lehmann estimate of
+ * a pure shift, the interval's coverage on simulated normal and log-normal
+ * blocks (exact and normal-approximation sizes), and block medians. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -264,6 +269,164 @@ static void test_bootstrap_deterministic(void **state)
     assert_true(lo1 < r1 && r1 < hi1);
 }
 
+/* The Moses interval's k is one more than the two-sided critical value of
+ * U: n1 = n2 = 10 -> 23 at 0.05, 16 at 0.01, 19 at 0.02 (one-sided 0.01);
+ * n1 = n2 = 20 -> 127 and 105; n1 = n2 = 8 -> 13 at 0.05; 5 vs 5 at 0.01
+ * -> 0 (1/252 < 0.005); 4 vs 4 at 0.01 -> none (1/70 > 0.005). */
+static void test_moses_ranks(void **state)
+{
+    (void)state;
+    struct {
+        size_t na, nb;
+        double conf;
+        size_t k;
+    } tab[] = {{10, 10, 0.95, 24},  {10, 10, 0.99, 17}, {10, 10, 0.98, 20}, {20, 20, 0.95, 128},
+               {20, 20, 0.99, 106}, {8, 8, 0.95, 14},   {5, 5, 0.99, 1},    {4, 4, 0.99, 0},
+               {3, 3, 0.90, 1},     {3, 3, 0.80, 2},    {2, 2, 0.99, 0},    {1, 30, 0.95, 0}};
+    for (size_t t = 0; t < DYT_ARRAY_LEN(tab); t++) {
+        size_t k = stats_moses_rank(tab[t].na, tab[t].nb, tab[t].conf);
+        if (k != tab[t].k)
+            fail_msg("moses rank %zu vs %zu at %g: %zu, expected %zu", tab[t].na, tab[t].nb,
+                     tab[t].conf, k, tab[t].k);
+    }
+    /* Past the exact sizes the normal approximation takes over; at the
+     * boundary (30 vs 30, exact) it is within one rank of the exact k. */
+    double z = stats_norm_quantile(0.975);
+    double approx = floor(450 - z * sqrt(900.0 * 61 / 12));
+    assert_true(fabs((double)stats_moses_rank(30, 30, 0.95) - approx) <= 1);
+    assert_int_equal(stats_moses_rank(40, 40, 0.95),
+                     (size_t)floor(800 - z * sqrt(1600.0 * 81 / 12)));
+}
+
+static void test_hl_hand(void **state)
+{
+    (void)state;
+    /* Differences b_j - a_i: 3 2 1 5 4 3 8 7 6 -> sorted 1 2 3 3 4 5 6 7 8. */
+    double a[] = {1, 2, 3}, b[] = {4, 6, 9}, lo, hi;
+    assert_true(stats_hl_shift_ci(a, 3, b, 3, 0.90, &lo, &hi) == 4);
+    assert_true(lo == 1 && hi == 8); /* k = 1 */
+    assert_true(stats_hl_shift_ci(a, 3, b, 3, 0.80, &lo, &hi) == 4);
+    assert_true(lo == 2 && hi == 7); /* k = 2 */
+    /* Too few values for 99%: unbounded, the estimate still given. */
+    assert_true(stats_hl_shift_ci(a, 3, b, 3, 0.99, &lo, &hi) == 4);
+    assert_true(isinf(lo) && lo < 0 && isinf(hi) && hi > 0);
+    /* 5 vs 5 at 99%: k = 1, the extreme differences. */
+    double c[] = {10, 11, 12, 13, 14}, d[] = {20, 22, 21, 25, 23};
+    stats_hl_shift_ci(c, 5, d, 5, 0.99, &lo, &hi);
+    assert_true(lo == 20 - 14 && hi == 25 - 10);
+    assert_true(isnan(stats_hl_shift_ci(c, 0, d, 5, 0.99, &lo, &hi)) && isnan(lo));
+}
+
+/* A shift inside the interval is not rejected by the two-sided U test at
+ * level 1 - conf, one outside is: the interval is the test inverted. */
+static void test_moses_inverts_u(void **state)
+{
+    (void)state;
+    dyt_rng r;
+    dyt_rng_seed(&r, 99);
+    int checked = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        size_t na = 4 + dyt_rng_u64(&r) % 12, nb = 4 + dyt_rng_u64(&r) % 12;
+        double conf = trial % 2 ? 0.95 : 0.9;
+        double a[16], b[16], a2[16], lo, hi;
+        for (size_t i = 0; i < na; i++)
+            a[i] = dyt_rng_normal(&r, 0, 1);
+        for (size_t j = 0; j < nb; j++)
+            b[j] = dyt_rng_normal(&r, 0.5, 1);
+        stats_hl_shift_ci(a, na, b, nb, conf, &lo, &hi);
+        if (isinf(lo))
+            continue;
+        checked++;
+        double eps = 1e-7;
+        double probe[] = {lo - eps, lo + eps, hi - eps, hi + eps};
+        int inside[] = {0, 1, 1, 0};
+        for (int q = 0; q < 4; q++) {
+            for (size_t i = 0; i < na; i++)
+                a2[i] = a[i] + probe[q];
+            stats_mwu m;
+            stats_mann_whitney(a2, na, b, nb, &m);
+            if (inside[q])
+                assert_true(m.p_two_sided > 1 - conf);
+            else
+                assert_true(m.p_two_sided <= 1 - conf + 1e-12);
+        }
+    }
+    assert_true(checked >= 50);
+}
+
+static void test_hl_pure_shift(void **state)
+{
+    (void)state;
+    dyt_rng r;
+    dyt_rng_seed(&r, 5);
+    double a[25], b[25], lo, hi;
+    for (size_t i = 0; i < 25; i++)
+        a[i] = (double)(dyt_rng_u64(&r) % 1000);
+    /* b is a shifted by 7, in another order: the differences are symmetric
+     * about 7, so their median is exactly 7. */
+    for (size_t i = 0; i < 25; i++)
+        b[i] = a[(i * 7) % 25] + 7;
+    double est = stats_hl_shift_ci(a, 25, b, 25, 0.95, &lo, &hi);
+    assert_true(est == 7);
+    assert_true(lo <= 7 && 7 <= hi && lo < hi);
+    /* And the other way round. */
+    assert_true(stats_hl_shift_ci(b, 25, a, 25, 0.95, &lo, &hi) == -7);
+}
+
+static double coverage(dyt_rng *r, size_t na, size_t nb, int lognormal, int trials)
+{
+    const double shift = 0.2;
+    int covered = 0;
+    double a[64], b[64];
+    for (int t = 0; t < trials; t++) {
+        for (size_t i = 0; i < na; i++)
+            a[i] =
+                lognormal ? log(exp(dyt_rng_normal(r, 0, 0.3)) + 0.5) : dyt_rng_normal(r, 0, 0.3);
+        for (size_t j = 0; j < nb; j++)
+            b[j] = lognormal ? log(exp(dyt_rng_normal(r, 0, 0.3)) + 0.5) + shift
+                             : dyt_rng_normal(r, 0, 0.3) + shift;
+        double lo, hi;
+        double est = stats_hl_shift_ci(a, na, b, nb, 0.95, &lo, &hi);
+        assert_true(lo <= est && est <= hi);
+        covered += lo <= shift && shift <= hi;
+    }
+    return (double)covered / trials;
+}
+
+static void test_moses_coverage(void **state)
+{
+    (void)state;
+    dyt_rng r;
+    dyt_rng_seed(&r, 2025);
+    /* Exact sizes: nominal 95%, actual 1 - 2 P(U <= 23) = 0.957 for 10 vs
+     * 10 by discreteness; the binomial sd at 2000 trials is ~0.0045. */
+    double c1 = coverage(&r, 10, 10, 0, 2000);
+    double c2 = coverage(&r, 8, 12, 1, 2000);  /* skewed (log of shifted log-normal) */
+    double c3 = coverage(&r, 40, 40, 0, 1000); /* normal approximation */
+    print_message("Moses 95%% coverage: %.3f (10v10 normal), %.3f (8v12 skewed), "
+                  "%.3f (40v40 approx)\n",
+                  c1, c2, c3);
+    assert_true(c1 >= 0.93 && c1 <= 0.985);
+    assert_true(c2 >= 0.93 && c2 <= 0.985);
+    assert_true(c3 >= 0.93 && c3 <= 0.985);
+}
+
+static void test_block_medians(void **state)
+{
+    (void)state;
+    double x[] = {5, 1, 3, 10, 20, 7, 4};
+    int64_t id[] = {2, 2, 2, 0, 0, 9, (INT64_C(1) << 32) + 2};
+    double med[7];
+    int64_t ids[7];
+    size_t n = stats_block_medians(x, id, 7, med, ids);
+    assert_int_equal(n, 4);
+    assert_true(ids[0] == 0 && med[0] == 15);
+    assert_true(ids[1] == 2 && med[1] == 3);
+    assert_true(ids[2] == 9 && med[2] == 7);
+    assert_true(ids[3] == (INT64_C(1) << 32) + 2 && med[3] == 4);
+    assert_int_equal(stats_block_medians(x, id, 0, med, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +438,12 @@ int main(void)
         cmocka_unit_test(test_large_samples_significance),
         cmocka_unit_test(test_bootstrap_coverage),
         cmocka_unit_test(test_bootstrap_deterministic),
+        cmocka_unit_test(test_moses_ranks),
+        cmocka_unit_test(test_hl_hand),
+        cmocka_unit_test(test_moses_inverts_u),
+        cmocka_unit_test(test_hl_pure_shift),
+        cmocka_unit_test(test_moses_coverage),
+        cmocka_unit_test(test_block_medians),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

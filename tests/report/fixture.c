@@ -115,7 +115,7 @@ static void add_case(fx *f, const char *domain, const char *model, const char *m
     sqlite3_bind_double(ss, 3, t * 50);
     sqlite3_finalize(ss);
     char q[256];
-    snprintf(q, sizeof q, "INSERT INTO samples VALUES (%lld, 21, %.17g, 1, 1)", (long long)id,
+    snprintf(q, sizeof q, "INSERT INTO samples(case_id, idx, ns, flags, excluded) VALUES (%lld, 21, %.17g, 1, 1)", (long long)id,
              t * 50);
     exec(f, q);
     stats_summary s;

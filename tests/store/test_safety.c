@@ -52,7 +52,9 @@ static void test_migrate_from_v1(void **state)
     dyt_err e = {{0}};
     assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     d = store_db(s);
-    assert_int_equal(q_int(d, "PRAGMA user_version", 0), 2);
+    assert_int_equal(q_int(d, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+    /* v3: every old sample belongs to block 0 (runs had one round). */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE block = 0", 0), 2);
     assert_int_equal(q_int(d,
                            "SELECT count(*) FROM sqlite_schema WHERE name IN"
                            " ('calibrations', 'machine_attrs')",

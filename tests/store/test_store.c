@@ -190,7 +190,7 @@ static void test_failed_case_leaves_nothing(void **state)
     assert_int_equal(put_fake_case(s, run, 0, 20, &e), DYT_OK);
 
     store_case c = fake_case(1);
-    store_sample smp[5] = {{1, 0, 0}, {2, 0, 0}, {3, 0, 0}, {4, 0, 0}, {5, 0, 0}};
+    store_sample smp[5] = {{1, 0, 0, 0}, {2, 0, 0, 0}, {3, 0, 0, 1}, {4, 0, 0, 1}, {5, 0, 0, 1}};
     store_counter bad = {.source = "bogus", .name = "x", .available = 1, .value = 1};
     int64_t id;
     e.msg[0] = 0;
