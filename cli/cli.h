@@ -10,6 +10,7 @@ int cmd_show(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_interleave(int argc, char **argv);
 int cmd_machine(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_bench_kernels(int argc, char **argv);

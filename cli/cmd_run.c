@@ -20,6 +20,7 @@
 #include "suite.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -125,6 +126,9 @@ enum {
     O_MODEL,
     O_INJECT,
     O_ROUNDS,
+    O_LOCKSTEP,
+    O_LOCKSTEP_TOKEN,
+    O_ARM,
 };
 
 typedef struct {
@@ -260,6 +264,9 @@ static int run_plan(run_args *a, runner_opts *o)
     plan_filter f;
     /* Say plainly why a GPU run cannot happen before the planner reports
      * the consequence ("no CUDA variant can run"). */
+    if (rc == DYT_OK && o->lockstep_in >= 0 &&
+        ((a->device && !strcmp(a->device, "cuda")) || o->metric == METRIC_INSTRUCTIONS))
+        rc = dyt_errf(&e, DYT_USAGE, "interleave (--lockstep) runs CPU timing runs only");
     if (rc == DYT_OK && a->device && !strcmp(a->device, "cuda")) {
 #if DYT_HAVE_CUDA
         if (!cuda_device_usable())
@@ -354,6 +361,10 @@ int cmd_run(int argc, char **argv)
         {"model", required_argument, NULL, O_MODEL},
         {"inject-slowdown", required_argument, NULL, O_INJECT},
         {"rounds", required_argument, NULL, O_ROUNDS},
+        /* Hidden: set by `dytbench interleave` for each arm it starts. */
+        {"lockstep", required_argument, NULL, O_LOCKSTEP},
+        {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
+        {"arm", required_argument, NULL, O_ARM},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
@@ -415,6 +426,23 @@ int cmd_run(int argc, char **argv)
         }
         case O_MAXNOISE:
             a.max_noise = optarg;
+            break;
+        case O_LOCKSTEP: {
+            int in = -1, out = -1, used = 0;
+            if (sscanf(optarg, "%d,%d%n", &in, &out, &used) != 2 || optarg[used] || in < 0 ||
+                out < 0 || fcntl(in, F_GETFD) < 0 || fcntl(out, F_GETFD) < 0)
+                rc = cli_usage_error("run: --lockstep: '%s' is not two open descriptors IN,OUT "
+                                     "(set by dytbench interleave)",
+                                     optarg);
+            o.lockstep_in = in;
+            o.lockstep_out = out;
+            break;
+        }
+        case O_LOCKSTEP_TOKEN:
+            o.lockstep_token = optarg;
+            break;
+        case O_ARM:
+            o.arm = optarg;
             break;
         case O_ROUNDS: {
             size_t r = 0;

@@ -50,6 +50,7 @@ static const struct {
     {"show", cmd_show, "show the cases of a stored run"},
     {"report", cmd_report, "write tables, figures and an HTML page for a run"},
     {"compare", cmd_compare, "statistical regression gate between two runs"},
+    {"interleave", cmd_interleave, "measure several builds in lockstep (pairs for the gate)"},
     {"calibrate", cmd_calibrate, "A/A noise calibration of this machine for the gate"},
     {"machine", cmd_machine, "print this machine's record and counter availability"},
     {"verify", cmd_verify, "check kernel variants against golden vectors and the ref oracle"},

@@ -21,6 +21,9 @@ typedef struct {
     double warmup_s;          /* default 0.02 */
     uint64_t seed;            /* default 1 */
     int rounds;               /* blocks per case, spread over the run (default 1) */
+    int lockstep_in, lockstep_out; /* `interleave` arm: step pipes, -1 = none */
+    const char *lockstep_token;    /* the interleave session, stored with the run */
+    const char *arm;               /* this arm's name in the session */
     uint64_t llc_bytes_override;
     const char *label;
     const char *papi_events;  /* comma list; NULL = default set */
@@ -39,6 +42,12 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
                    const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
 int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
                     const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
+
+/* Lockstep steps (runners/cpu/lockstep.c): wait for the coordinator's go
+ * (0; -1 when it is gone, which stops the run) and report a step done. No-ops
+ * without --lockstep. */
+int runner_lockstep_wait(const runner_opts *o);
+void runner_lockstep_done(const runner_opts *o);
 
 /* The signal (SIGINT or SIGTERM) that ended the last run early, or 0. The
  * CLI exits 128 + it (130 / 143), as a shell reports a killed command. */

@@ -235,6 +235,30 @@ int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_tot
     return DYT_OK;
 }
 
+int case_buffers_relocate(const plan_case *c, case_buffers *b, dyt_err *e)
+{
+    case_buffers nb;
+    memset(&nb, 0, sizeof nb);
+    nb.sets = calloc(b->n_sets, sizeof *nb.sets);
+    if (!nb.sets)
+        return dyt_errf(e, DYT_FAIL, "out of memory");
+    for (size_t s = 0; s < b->n_sets; s++) {
+        size_t bytes;
+        case_args_init(c, &nb.sets[s]);
+        if (alloc_set(&nb, c, &nb.sets[s], &bytes) != 0) {
+            case_buffers_free(&nb);
+            return dyt_errf(e, DYT_FAIL, "out of memory relocating %zu x %zu buffers", c->rows,
+                            c->cols);
+        }
+        copy_inputs(c, &b->sets[s], &nb.sets[s]);
+        nb.set_bytes = bytes;
+        nb.n_sets = s + 1;
+    }
+    case_buffers_free(b);
+    *b = nb;
+    return DYT_OK;
+}
+
 void case_buffers_free(case_buffers *b)
 {
     for (size_t i = 0; i < b->n_allocs; i++)

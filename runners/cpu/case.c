@@ -287,6 +287,17 @@ static int append_samples(cpu_case_state *cs, const sampler_result *r, int block
     return 0;
 }
 
+/* Frees the case's buffers and takes them out of the run's kept total. */
+static void drop_buffers(const cpu_case_env *env, cpu_case_state *cs)
+{
+    if (cs->have_b)
+        case_buffers_free(&cs->b);
+    cs->have_b = 0;
+    if (env->kept_bytes)
+        *env->kept_bytes -= DYT_MIN(*env->kept_bytes, cs->kept);
+    cs->kept = 0;
+}
+
 int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks,
                    dyt_err *e)
 {
@@ -295,8 +306,14 @@ int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int b
         return DYT_OK;
     cs->visit_t0 = dyt_now_ns();
     dyt_err ce = {{0}};
-    /* Later rounds rebuild the inputs in fresh memory (same seed, same
-     * values): where the pages land is part of what a block samples. */
+    /* Every block after the first runs on inputs in fresh memory (same
+     * values): where the pages land is part of what a block samples, so it
+     * must vary between blocks for them to be replicates. Kept buffers are
+     * moved (a copy); others are rebuilt from the seed. */
+    if (block > 0 && cs->have_b) {
+        if (case_buffers_relocate(cs->c, &cs->b, &ce) != DYT_OK)
+            drop_buffers(env, cs);
+    }
     if (!cs->have_b && make_buffers(env, cs, cs->pool, &ce) != DYT_OK)
         return store_unmeasured(env, cs, "failed", ce.msg, e);
 
@@ -305,7 +322,10 @@ int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int b
                     .ex = {.pool = cs->pool},
                     .cold = o->cache == CACHE_COLD};
     uint64_t warm_ns = 0;
-    t.batch = warm_up(&t, (uint64_t)(o->warmup_s * 1e9), env->sample_target_ns, &warm_ns);
+    /* The warm-up is shared by the blocks too: a block's first batch
+     * (always run) already brings a hot case's data into the caches. */
+    t.batch = warm_up(&t, (uint64_t)(o->warmup_s * 1e9 / (double)blocks), env->sample_target_ns,
+                      &warm_ns);
     cs->sc.warmup_ns += warm_ns;
     if (block == 0)
         cs->sc.batch = (int)t.batch;
@@ -335,16 +355,14 @@ int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int b
     }
     if (src != DYT_OK || t.rc != 0) {
         sampler_result_free(&r);
-        case_buffers_free(&cs->b);
-        cs->have_b = 0;
+        drop_buffers(env, cs);
         return store_unmeasured(env, cs, "skipped", "the variant refused a timed call", e);
     }
     cs->sc.stop_reason = r.stop_reason;
     int oom = append_samples(cs, &r, block);
     sampler_result_free(&r);
     if (oom) {
-        case_buffers_free(&cs->b);
-        cs->have_b = 0;
+        drop_buffers(env, cs);
         return store_unmeasured(env, cs, "failed", "out of memory for samples", e);
     }
 
@@ -362,8 +380,16 @@ int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int b
     }
     cs->sc.wall_ns += dyt_now_ns() - cs->visit_t0;
     if (blocks > 1) {
-        case_buffers_free(&cs->b);
-        cs->have_b = 0;
+        /* Keeping the buffers for the next block saves regenerating them,
+         * within a budget for all the cases of the run together. */
+        uint64_t bytes = (uint64_t)cs->b.set_bytes * cs->b.n_sets;
+        if (block == blocks - 1 || !env->kept_bytes ||
+            (!cs->kept && *env->kept_bytes + bytes > env->mem_usable / 4)) {
+            drop_buffers(env, cs);
+        } else if (!cs->kept) {
+            cs->kept = bytes;
+            *env->kept_bytes += bytes;
+        }
     }
     return DYT_OK;
 }

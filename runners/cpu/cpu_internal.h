@@ -82,6 +82,9 @@ int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_by
 int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
                              uint64_t max_total_bytes, kern_pool *pool, case_buffers *b,
                              dyt_err *e);
+/* Moves b's inputs into freshly allocated buffers (same values, new pages)
+ * and frees the old ones: what a rebuild would give, at the cost of a copy. */
+int case_buffers_relocate(const plan_case *c, case_buffers *b, dyt_err *e);
 void case_buffers_free(case_buffers *b);
 /* The norm_args template of a case (shape, dtype, alpha, eps, flags). */
 void case_args_init(const plan_case *c, norm_args *a);
@@ -116,6 +119,7 @@ typedef struct progress progress;
 typedef struct {
     const runner_opts *o;
     store *s;
+    uint64_t *kept_bytes; /* buffers kept between blocks, all cases (NULL: none kept) */
     int64_t run_id;
     uint64_t llc_bytes, mem_usable;
     uint64_t sample_target_ns;
@@ -144,7 +148,8 @@ typedef struct {
     kern_pool *pool;
     double ceiling_gbps;
     case_buffers b;
-    int have_b;
+    int have_b;            /* buffers kept between blocks: relocated before the next */
+    uint64_t kept;         /* bytes of them counted in *env->kept_bytes */
     store_sample *samples; /* every block's, each tagged with its block */
     size_t n, cap;
     store_counter k[COUNTERS_MAX * 2];

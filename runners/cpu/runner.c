@@ -29,6 +29,7 @@ void runner_opts_default(runner_opts *o)
     o->warmup_s = 0.02;
     o->seed = 1;
     o->rounds = 1;
+    o->lockstep_in = o->lockstep_out = -1;
     o->progress = 1;
 }
 
@@ -68,7 +69,7 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
     }
     json_t *j = json_pack(
         "{s:s, s:s, s:I, s:f, s:I, s:I, s:f, s:f, s:f, s:o, s:I, s:s, s:s, s:I, s:f, s:f, s:I, "
-        "s:s, s:s, s:i, s:s, s:i}",
+        "s:s, s:s, s:i, s:s, s:i, s:s, s:s}",
         "cache", o->cache == CACHE_COLD ? "cold" : "hot", "metric",
         o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time", "seed", (json_int_t)o->seed,
         "max_noise", o->max_noise, "min_samples", (json_int_t)o->min_samples, "max_samples",
@@ -79,7 +80,8 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
         t->granularity_ns, "timer_overhead_ns", t->overhead_ns, "sample_target_ns",
         (json_int_t)target_ns, "clock", "CLOCK_MONOTONIC_RAW", "ctxsw_samples",
         "flagged, kept in statistics", "pin_failures", ps->failures, "pin_error", ps->first_error, "rounds",
-        o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1);
+        o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1, "lockstep_token",
+        o->lockstep_token ? o->lockstep_token : "", "arm", o->arm ? o->arm : "");
     if (!j)
         return NULL;
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
@@ -120,16 +122,21 @@ static int run_rounds(const plan *p, const cpu_case_env *env, cpu_pools *pools, 
         for (size_t k = 0; rc == DYT_OK && k < n && !runner_stop_flag; k++) {
             size_t i = order[k];
             progress_case(env->progress, ++visit, &p->cases[i]);
-            if (r == 0) {
+            if (runner_lockstep_wait(env->o) != 0)
+                break;
+            if (r == 0)
                 rc = cpu_case_begin(env, pools, &p->cases[i], (int)i, &cs[i], e);
-                if (rc != DYT_OK)
-                    break;
-            }
-            rc = cpu_case_block(env, &cs[i], r, rounds, e);
+            if (rc == DYT_OK)
+                rc = cpu_case_block(env, &cs[i], r, rounds, e);
+            runner_lockstep_done(env->o);
         }
     }
-    /* Stored in plan order once every round is in; an interrupted run
-     * keeps only the cases that were already stored as failed. */
+    /* Stored in plan order once every round is in (a lockstep arm waits
+     * for its turn: writing the store is work the other arms should not
+     * share the machine with); an interrupted run keeps only the cases
+     * that were already stored as failed. */
+    if (rc == DYT_OK && !runner_stop_flag)
+        runner_lockstep_wait(env->o);
     for (size_t i = 0; rc == DYT_OK && !runner_stop_flag && i < n; i++)
         rc = cpu_case_finish(env, &cs[i], e);
     for (size_t i = 0; i < n; i++) { /* calloc'd: unbegun ones are empty */
@@ -145,6 +152,9 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
                    const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e)
 {
     *run_id = 0;
+    /* Step 1 of a lockstep arm: everything up to the bandwidth ceiling. */
+    if (runner_lockstep_wait(o) != 0)
+        return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");
     machine_info m;
     machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
     int rc = machine_probe(&mo, &m, e);
@@ -213,9 +223,11 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
         progress_log(&pr, "dytbench: warning: thread pinning failed (%d threads): %s", ps.failures,
                      ps.first_error);
 
+    uint64_t kept_bytes = 0;
     cpu_case_env env = {
         .o = o,
         .s = s,
+        .kept_bytes = &kept_bytes,
         .run_id = *run_id,
         .llc_bytes = m.llc_bytes,
         .mem_usable = m.mem_usable_bytes,
@@ -229,6 +241,7 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
     rc = DYT_OK;
     if (o->metric == METRIC_TIME)
         rc = cpu_measure_rooflines(&pools, &env, e);
+    runner_lockstep_done(o);
     if (o->rounds > 1 && o->metric == METRIC_TIME) {
         if (rc == DYT_OK)
             rc = run_rounds(p, &env, &pools, o->rounds, &failed, e);
@@ -237,7 +250,10 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
             const plan_case *c = &p->cases[i];
             progress_case(&pr, i + 1, c);
             int f = 0;
+            if (runner_lockstep_wait(o) != 0)
+                break;
             rc = cpu_run_case(&env, &pools, c, (int)i, &f, e);
+            runner_lockstep_done(o);
             failed += f;
         }
     }

@@ -2,7 +2,7 @@
 """Analysis half of tests/gate/validate.sh: runs `dytbench compare --format
 json` on the stored A/A pairs and injected runs and prints the gate's
 false-positive and detection rates per threshold. Usage:
-validate_analyze.py DYTBENCH DB ROUNDS [ALPHA]"""
+validate_analyze.py DYTBENCH DB SESSIONS [ALPHA]"""
 import json
 import subprocess
 import sys
@@ -20,11 +20,11 @@ def compare(exe, db, base, cand, threshold, alpha):
 def main():
     exe, db, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     alpha = float(sys.argv[4]) if len(sys.argv) > 4 else 0.01
-    for thr in (2, 3, 5, 10, 20):
+    for thr in (2, 3, 5, 10):
         fp_runs = fp_cases = n_cases = 0
         verdicts = {}
         for i in range(1, rounds + 1):
-            j, rc = compare(exe, db, f"aa-A-{i}", f"aa-B-{i}", thr, alpha)
+            j, rc = compare(exe, db, f"A-{i}", f"B-{i}", thr, alpha)
             fp_runs += rc == 1
             for c in j["cases"]:
                 n_cases += 1
@@ -37,7 +37,7 @@ def main():
         for pct in (5, 10, 20):
             det_runs = det_cases = n = 0
             for i in range(1, rounds + 1):
-                j, rc = compare(exe, db, f"aa-B-{i}", f"inj{pct}-{i}", thr, alpha)
+                j, rc = compare(exe, db, f"B-{i}", f"inj{pct}-{i}", thr, alpha)
                 det_runs += rc == 1
                 for c in j["cases"]:
                     n += 1

@@ -1,0 +1,361 @@
+/* dytbench interleave --arm NAME=EXE [...] [run options]: measures several
+ * builds ("arms": the base and the candidate of a change, or one build with
+ * different options) on this machine in LOCKSTEP. Each arm is a real
+ * `EXE run` process with the same plan, rounds and seed; the coordinator
+ * hands the machine to one arm at a time, one step (set-up, one block of
+ * one case, the final storing) per turn, the arms' order shuffled every
+ * turn. Block r of a case is then measured by every arm within a few
+ * blocks' time, and `compare` pairs them (gate/compare.c, paired mode).
+ *
+ * Why: on a shared machine the speed of everything drifts by tens of
+ * percent over tens of seconds (docs/gate.md, measured). Two runs taken one
+ * after the other see different drifts in all their cases, and no
+ * statistic on the runs' own samples can tell that from a code change;
+ * pairs taken a few milliseconds apart share the drift, and their ratio
+ * does not. Chromium's Pinpoint and Mozilla's perfherder alternate A/B
+ * builds for the same reason, at the granularity of whole runs. */
+#include "cli.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARMS 16
+#define MAX_ARM_OPTS 32
+
+static void usage(FILE *f)
+{
+    fputs("usage: dytbench interleave --arm NAME=EXE [--arm NAME=EXE ...] [options] [run options]\n\n"
+          "Runs every arm as `EXE run [run options] [arm options] --label NAME` at the same\n"
+          "time, in lockstep: one arm at a time takes one step (set-up, one block of one\n"
+          "case, storing), in an order shuffled every turn, so each block of a case is\n"
+          "measured by all arms moments apart. `dytbench compare NAME1 NAME2` then compares\n"
+          "time-matched pairs of blocks, which cancels the machine's own drifts.\n\n"
+          "  --arm NAME=EXE[ OPT...]  an arm: the label of its run, its dytbench binary\n"
+          "                           (`self` = this one) and options for it alone,\n"
+          "                           separated by spaces (e.g. 'slow=self --inject-slowdown\n"
+          "                           avx512:10'); two to 16 arms\n"
+          "  --rounds N               blocks per case (default 10; at alpha 0.01 the paired\n"
+          "                           test needs 8 or more)\n"
+          "  --shuffle-seed N         seed of the arms' turn order (default: random)\n"
+          "  --db PATH                the store of every arm (default " STORE_DEFAULT_PATH ");\n"
+          "                           an arm option --db gives that arm its own\n"
+          "  -h, --help\n\n"
+          "Any other option is passed to every arm's `run` (e.g. --pass fwd --quick\n"
+          "--threads 1). --label, --metric instructions and --device cuda are refused.\n\n"
+          "Exit: 0 all arms completed; 1 a case failed verification in some arm; 2 usage\n"
+          "error or an arm could not run; 128+N killed by signal N.\n",
+          f);
+}
+
+typedef struct {
+    char name[128];
+    char *spec;                 /* owned copy of NAME=EXE OPTS, cut into the fields */
+    char *exe;
+    char *opts[MAX_ARM_OPTS];
+    int n_opts;
+    pid_t pid;
+    int go_fd, done_fd;         /* coordinator's ends */
+    int alive, status, steps;
+} arm;
+
+static int parse_arm(const char *spec, arm *a)
+{
+    memset(a, 0, sizeof *a);
+    a->go_fd = a->done_fd = -1;
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof a->name || !eq[1])
+        return cli_usage_error("interleave: --arm: want NAME=EXE[ OPTIONS], got '%s'", spec);
+    snprintf(a->name, sizeof a->name, "%.*s", (int)(eq - spec), spec);
+    if (strchr(a->name, ' '))
+        return cli_usage_error("interleave: --arm: the name '%s' contains a space", a->name);
+    if (!(a->spec = strdup(eq + 1)))
+        return cli_usage_error("interleave: out of memory");
+    char *save = NULL;
+    a->exe = strtok_r(a->spec, " \t", &save);
+    if (!a->exe)
+        return cli_usage_error("interleave: --arm %s: no executable", a->name);
+    for (char *t; (t = strtok_r(NULL, " \t", &save));) {
+        if (a->n_opts == MAX_ARM_OPTS)
+            return cli_usage_error("interleave: --arm %s: more than %d options", a->name,
+                                   MAX_ARM_OPTS);
+        if (!strcmp(t, "--label") || !strncmp(t, "--label=", 8))
+            return cli_usage_error("interleave: --arm %s: --label is the arm's name", a->name);
+        a->opts[a->n_opts++] = t;
+    }
+    return DYT_OK;
+}
+
+/* Starts an arm: EXE run PASS... ARM-OPTS... --db DB --label NAME --rounds R
+ * --lockstep IN,OUT --lockstep-token T --arm NAME --quiet. */
+static int start_arm(arm *a, const char *self, char **pass, int n_pass, const char *db,
+                     const char *rounds, const char *token)
+{
+    int go[2], done[2];
+    if (pipe2(go, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(done, O_CLOEXEC) != 0) {
+        close(go[0]);
+        close(go[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* dup() leaves the copies open across exec; everything else of the
+         * coordinator's (other arms' pipes included) is close-on-exec. */
+        int in = dup(go[0]), out = dup(done[1]);
+        char fds[32];
+        snprintf(fds, sizeof fds, "%d,%d", in, out);
+        char **argv = calloc((size_t)(n_pass + a->n_opts + 20), sizeof *argv);
+        if (in < 0 || out < 0 || !argv)
+            _exit(DYT_USAGE);
+        int k = 0;
+        argv[k++] = strcmp(a->exe, "self") ? a->exe : (char *)self;
+        argv[k++] = "run";
+        for (int i = 0; i < n_pass; i++)
+            argv[k++] = pass[i];
+        argv[k++] = "--db";
+        argv[k++] = (char *)db;
+        argv[k++] = "--rounds";
+        argv[k++] = (char *)rounds;
+        for (int i = 0; i < a->n_opts; i++) /* after the common ones: they win */
+            argv[k++] = a->opts[i];
+        argv[k++] = "--label";
+        argv[k++] = a->name;
+        argv[k++] = "--lockstep";
+        argv[k++] = fds;
+        argv[k++] = "--lockstep-token";
+        argv[k++] = (char *)token;
+        argv[k++] = "--arm";
+        argv[k++] = a->name;
+        argv[k++] = "--quiet";
+        execv(argv[0], argv);
+        fprintf(stderr, "dytbench: interleave: arm %s: cannot run %s: %s\n", a->name, argv[0],
+                strerror(errno));
+        _exit(DYT_USAGE);
+    }
+    close(go[0]);
+    close(done[1]);
+    a->pid = pid;
+    a->go_fd = go[1];
+    a->done_fd = done[0];
+    a->alive = 1;
+    return 0;
+}
+
+/* One turn of arm a: go, then wait for its step to end. An arm that has
+ * exited (end of file, or a write to a closed pipe) is reaped. */
+static void take_turn(arm *a)
+{
+    const char g = 'g';
+    ssize_t w;
+    do
+        w = write(a->go_fd, &g, 1);
+    while (w < 0 && errno == EINTR);
+    char c = 0;
+    ssize_t r = -1;
+    if (w == 1)
+        do
+            r = read(a->done_fd, &c, 1);
+        while (r < 0 && errno == EINTR);
+    if (r == 1) {
+        a->steps++;
+        return;
+    }
+    close(a->go_fd);
+    close(a->done_fd);
+    a->go_fd = a->done_fd = -1;
+    a->alive = 0;
+    int st = 0;
+    while (waitpid(a->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    a->status = st;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+int cmd_interleave(int argc, char **argv)
+{
+    arm arms[MAX_ARMS];
+    int n_arms = 0, rc = DYT_OK;
+    const char *db = STORE_DEFAULT_PATH, *rounds = "10";
+    uint64_t order_seed = 0;
+    int have_seed = 0;
+    char **pass = calloc((size_t)argc + 1, sizeof *pass);
+    int n_pass = 0;
+    if (!pass)
+        return cli_usage_error("interleave: out of memory");
+    /* Own options are picked out by hand; everything else goes to `run`
+     * (which validates it: an unknown option ends every arm with exit 2). */
+    for (int i = 1; i < argc && rc == DYT_OK; i++) {
+        const char *s = argv[i];
+        const char *val = NULL;
+#define TAKE(opt)                                                                        \
+    (!strcmp(s, opt) ? (i + 1 < argc ? (val = argv[++i]) : NULL)                         \
+                     : (!strncmp(s, opt "=", sizeof opt) ? (val = s + sizeof opt) : NULL))
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            usage(stdout);
+            for (int k = 0; k < n_arms; k++)
+                free(arms[k].spec);
+            free(pass);
+            return DYT_OK;
+        } else if (!strcmp(s, "--arm") || !strncmp(s, "--arm=", 6)) {
+            if (!TAKE("--arm"))
+                rc = cli_usage_error("interleave: --arm needs NAME=EXE");
+            else if (n_arms == MAX_ARMS)
+                rc = cli_usage_error("interleave: at most %d arms", MAX_ARMS);
+            else if ((rc = parse_arm(val, &arms[n_arms])) == DYT_OK) {
+                for (int k = 0; k < n_arms; k++)
+                    if (!strcmp(arms[k].name, arms[n_arms].name))
+                        rc = cli_usage_error("interleave: two arms named '%s'", arms[k].name);
+                n_arms++;
+            }
+        } else if (!strcmp(s, "--db") || !strncmp(s, "--db=", 5)) {
+            if (!TAKE("--db"))
+                rc = cli_usage_error("interleave: --db needs a path");
+            else
+                db = val;
+        } else if (!strcmp(s, "--rounds") || !strncmp(s, "--rounds=", 9)) {
+            char *end;
+            if (!TAKE("--rounds"))
+                rc = cli_usage_error("interleave: --rounds needs a count");
+            else if (strtol(val, &end, 10) < 2 || *end || strtol(val, NULL, 10) > 1000)
+                rc = cli_usage_error("interleave: --rounds: '%s' is not a count in 2..1000", val);
+            else
+                rounds = val;
+        } else if (!strcmp(s, "--shuffle-seed") || !strncmp(s, "--shuffle-seed=", 15)) {
+            char *end;
+            if (!TAKE("--shuffle-seed"))
+                rc = cli_usage_error("interleave: --shuffle-seed needs a number");
+            else {
+                errno = 0;
+                order_seed = strtoull(val, &end, 0);
+                if (!*val || *end || errno || *val == '-')
+                    rc = cli_usage_error("interleave: --shuffle-seed: '%s' is not a number", val);
+                have_seed = 1;
+            }
+        } else if (!strcmp(s, "--label") || !strncmp(s, "--label=", 8) ||
+                   !strcmp(s, "--lockstep") || !strcmp(s, "--lockstep-token") ||
+                   !strcmp(s, "--arm")) {
+            rc = cli_usage_error("interleave: %s is set per arm (the arm's name)", s);
+        } else if ((!strcmp(s, "--metric") && i + 1 < argc && strcmp(argv[i + 1], "time")) ||
+                   (!strncmp(s, "--metric=", 9) && strcmp(s + 9, "time"))) {
+            rc = cli_usage_error("interleave: only time is measured in lockstep "
+                                 "(instruction counts have no drift to cancel)");
+        } else if ((!strcmp(s, "--device") && i + 1 < argc && strcmp(argv[i + 1], "cpu")) ||
+                   (!strncmp(s, "--device=", 9) && strcmp(s + 9, "cpu"))) {
+            rc = cli_usage_error("interleave: CPU runs only");
+        } else {
+            pass[n_pass++] = argv[i];
+        }
+#undef TAKE
+    }
+    if (rc == DYT_OK && n_arms < 2)
+        rc = cli_usage_error("interleave: give at least two --arm NAME=EXE (see --help)");
+    char self[4096];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (rc == DYT_OK && sl <= 0)
+        rc = cli_usage_error("interleave: cannot find this executable: %s", strerror(errno));
+    if (rc != DYT_OK) {
+        for (int k = 0; k < n_arms; k++)
+            free(arms[k].spec);
+        free(pass);
+        return rc;
+    }
+    self[sl] = '\0';
+
+    /* The session's token: every arm stores it, so compare knows which
+     * runs were measured together. */
+    uint64_t t = 0;
+    if (getrandom(&t, sizeof t, 0) != (ssize_t)sizeof t)
+        t = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    char token[17];
+    snprintf(token, sizeof token, "%016llx", (unsigned long long)t);
+    uint64_t rng = have_seed ? order_seed : t;
+    if (!rng)
+        rng = 0x2545f4914f6cdd1dull;
+
+    /* A write to an arm that has just exited must not kill us. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    for (int k = 0; k < n_arms && rc == DYT_OK; k++)
+        if (start_arm(&arms[k], self, pass, n_pass, db, rounds, token) != 0)
+            rc = cli_usage_error("interleave: cannot start arm %s: %s", arms[k].name,
+                                 strerror(errno));
+    if (rc != DYT_OK) {
+        /* End of file on their go pipe stops the arms already started. */
+        for (int k = 0; k < n_arms; k++)
+            if (arms[k].alive) {
+                close(arms[k].go_fd);
+                arms[k].go_fd = -1;
+                take_turn(&arms[k]);
+            }
+    } else {
+        fprintf(stderr, "dytbench: interleave: session %s, %d arms, %s rounds each\n", token,
+                n_arms, rounds);
+    }
+
+    int order[MAX_ARMS];
+    for (;;) {
+        int n_alive = 0;
+        for (int k = 0; k < n_arms; k++)
+            if (arms[k].alive)
+                order[n_alive++] = k;
+        if (!n_alive)
+            break;
+        for (int k = n_alive; k > 1; k--) { /* a new order every turn */
+            int j = (int)(xorshift(&rng) % (uint64_t)k), x = order[k - 1];
+            order[k - 1] = order[j];
+            order[j] = x;
+        }
+        for (int k = 0; k < n_alive; k++)
+            take_turn(&arms[order[k]]);
+    }
+    sigaction(SIGPIPE, &old_pipe, NULL);
+
+    int worst = DYT_OK, sig = 0;
+    for (int k = 0; k < n_arms; k++) {
+        arm *a = &arms[k];
+        if (!a->pid)
+            continue;
+        int code = WIFEXITED(a->status) ? WEXITSTATUS(a->status) : 128 + WTERMSIG(a->status);
+        fprintf(stderr, "dytbench: interleave: arm %s: %d steps, exit %d\n", a->name, a->steps,
+                code);
+        if (code > 128)
+            sig = code;
+        else if (code == DYT_USAGE || (code != DYT_OK && code != DYT_FAIL))
+            worst = DYT_USAGE;
+        else if (code == DYT_FAIL && worst == DYT_OK)
+            worst = DYT_FAIL;
+    }
+    for (int k = 0; k < n_arms; k++)
+        free(arms[k].spec);
+    free(pass);
+    if (rc != DYT_OK)
+        return rc;
+    if (sig)
+        return sig;
+    if (worst == DYT_OK)
+        printf("interleave session %s: %d arms stored in %s; compare any two, e.g. "
+               "dytbench compare %s %s --db %s\n",
+               token, n_arms, db, arms[0].name, arms[1].name, db);
+    return worst;
+}

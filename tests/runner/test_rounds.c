@@ -1,0 +1,284 @@
+/* Rounds and lockstep: `run --rounds R` measures every case in R blocks
+ * whose samples carry their block; moving a case's buffers between blocks
+ * keeps their values and changes their addresses; `dytbench interleave`
+ * runs its arms in lockstep (every step of every arm is handed out by the
+ * coordinator, counted), stores one session token in every arm's run, and
+ * refuses bad input with exit 2.
+ *
+ * argv[1] is the dytbench binary (meson passes it). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka needs the four headers above first */
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runners/cpu/cpu_internal.h"
+#include "plan.h"
+#include "runner.h"
+#include "store.h"
+#include "suite.h"
+
+static const char *dytbench_exe;
+static char tmpdir[256];
+
+/* 2 shapes x 2 norms (model's + dyt), forward only: 4 cases. */
+static const char tiny_suite[] = "[tiny-ln]\n"
+                                 "domain = llm\nnorm = layernorm\nhidden = 256\ntokens = 64 a, "
+                                 "3 b\nlayers = 1\nsource = \"rounds test\"\n";
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int64_t q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    int64_t v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void load_plan(suite *su, plan *p, int pass_fwd_only)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
+    write_file(path, tiny_suite);
+    dyt_err e = {{0}};
+    assert_int_equal(suite_parse_file(path, 0, su, &e), DYT_OK);
+    plan_filter f;
+    memset(&f, 0, sizeof f);
+    f.threads[0] = 1;
+    f.n_threads = 1;
+    if (pass_fwd_only) {
+        f.passes[0] = PASS_FWD;
+        f.n_passes = 1;
+    }
+    assert_int_equal(plan_build(su, 1, &f, p, &e), DYT_OK);
+}
+
+static void test_rounds_tag_blocks(void **state)
+{
+    (void)state;
+    suite su;
+    plan p;
+    load_plan(&su, &p, 0);
+    char db[512];
+    snprintf(db, sizeof db, "%s/rounds.db", tmpdir);
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+    runner_opts o;
+    runner_opts_default(&o);
+    o.max_noise = 0.05;
+    o.min_time_s = 0.003;
+    o.max_time_s = 0.03;
+    o.warmup_s = 0.003;
+    o.min_samples = 9;
+    o.quiet = 1;
+    o.progress = 0;
+    o.llc_bytes_override = 1u << 20;
+    o.rounds = 3;
+    int64_t run_id = 0;
+    assert_int_equal(runner_cpu_run(&p, &o, s, "tiny", "0123", "test", &run_id, &e), DYT_OK);
+    sqlite3 *d = store_db(s);
+    int64_t n_cases = (int64_t)p.n_cases;
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'"), n_cases);
+    /* Every case has samples in exactly blocks 0, 1 and 2, at least
+     * min_samples / rounds = 3 in each. */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM (SELECT case_id FROM samples GROUP BY case_id"
+                              " HAVING count(DISTINCT block) = 3 AND min(block) = 0"
+                              " AND max(block) = 2)"),
+                     n_cases);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM (SELECT case_id, block FROM samples"
+                              " GROUP BY case_id, block HAVING count(*) < 3)"),
+                     0);
+    /* The statistics cover every block's samples. */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases c JOIN stats t ON t.case_id = c.id"
+                              " WHERE t.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"),
+                     n_cases);
+    assert_int_equal(q_int(d, "SELECT json_extract(settings, '$.rounds') FROM runs"), 3);
+    /* Cases are stored in plan order whatever order the rounds took. */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE seq <> id - 1"), 0);
+    store_close(s);
+    plan_free(&p);
+    suite_free(&su);
+}
+
+static void test_relocate_keeps_values(void **state)
+{
+    (void)state;
+    suite su;
+    plan p;
+    load_plan(&su, &p, 0);
+    for (size_t i = 0; i < p.n_cases; i++) {
+        const plan_case *c = &p.cases[i];
+        case_buffers b;
+        dyt_err e = {{0}};
+        assert_int_equal(case_buffers_create(c, 7, 0, 1u << 30, &b, &e), DYT_OK);
+        size_t act = c->rows * c->cols * dtype_size(c->dtype);
+        void *x0 = malloc(act);
+        assert_non_null(x0);
+        memcpy(x0, b.sets[0].x, act);
+        const void *old_x = b.sets[0].x;
+        float g0 = b.sets[0].gamma[c->cols - 1];
+        assert_int_equal(case_buffers_relocate(c, &b, &e), DYT_OK);
+        assert_int_equal(b.n_sets, 1);
+        assert_memory_equal(b.sets[0].x, x0, act);
+        assert_true(b.sets[0].gamma[c->cols - 1] == g0);
+        /* Still the same shape, now in other memory (the old block was
+         * freed after the new one was allocated, so it cannot be reused). */
+        assert_true(b.sets[0].rows == c->rows && b.sets[0].cols == c->cols);
+        assert_ptr_not_equal(b.sets[0].x, old_x);
+        if (c->pass == PASS_BWD)
+            assert_non_null(b.sets[0].dy);
+        free(x0);
+        case_buffers_free(&b);
+    }
+    plan_free(&p);
+    suite_free(&su);
+}
+
+/* Runs dytbench with args (NULL-terminated); returns the exit code and
+ * the stderr text in err. */
+static int run_cli(char *err, size_t n, const char *const *args)
+{
+    char errpath[512];
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", tmpdir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(errpath, "w", stderr) || !freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execv(dytbench_exe, (char *const *)args);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    FILE *f = fopen(errpath, "r");
+    size_t got = f ? fread(err, 1, n - 1, f) : 0;
+    err[got] = '\0';
+    if (f)
+        fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_interleave_lockstep(void **state)
+{
+    (void)state;
+    if (!dytbench_exe)
+        skip();
+    char suite_path[512], db[512], err[8192];
+    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
+    write_file(suite_path, tiny_suite);
+    snprintf(db, sizeof db, "%s/il.db", tmpdir);
+    const char *const args[] = {dytbench_exe,   "interleave", "--arm",         "A=self",
+                                "--arm",        "B=self --seed 1",
+                                "--suite",      suite_path,   "--pass",        "fwd",
+                                "--threads",    "1",          "--rounds",      "3",
+                                "--db",         db,           "--llc-bytes",   "1M",
+                                "--max-time",   "0.03",       "--min-time",    "0.003",
+                                "--max-noise",  "0.05",       NULL};
+    int rc = run_cli(err, sizeof err, args);
+    if (rc != 0)
+        print_error("%s", err);
+    assert_int_equal(rc, 0);
+    /* 4 forward cases x 3 rounds = 12 block steps, plus the set-up step,
+     * each handed out and acknowledged; the storing step ends at exit. */
+    assert_non_null(strstr(err, "arm A: 13 steps, exit 0"));
+    assert_non_null(strstr(err, "arm B: 13 steps, exit 0"));
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE status = 'complete'"), 2);
+    /* One session token (16 hex digits) in both runs, one arm name each. */
+    assert_int_equal(q_int(d, "SELECT count(DISTINCT json_extract(settings, '$.lockstep_token'))"
+                              " FROM runs"),
+                     1);
+    assert_int_equal(q_int(d, "SELECT length(json_extract(settings, '$.lockstep_token')) FROM runs"
+                              " LIMIT 1"),
+                     16);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE label = json_extract(settings,"
+                              " '$.arm') AND label IN ('A', 'B')"),
+                     2);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM (SELECT case_id FROM samples GROUP BY case_id"
+                              " HAVING count(DISTINCT block) = 3)"),
+                     8);
+    sqlite3_close(d);
+}
+
+static void test_interleave_bad_input(void **state)
+{
+    (void)state;
+    if (!dytbench_exe)
+        skip();
+    char err[8192], db[512];
+    snprintf(db, sizeof db, "%s/bad.db", tmpdir);
+    const char *const one_arm[] = {dytbench_exe, "interleave", "--arm", "A=self", "--db", db, NULL};
+    assert_int_equal(run_cli(err, sizeof err, one_arm), 2);
+    assert_non_null(strstr(err, "at least two --arm"));
+    const char *const no_eq[] = {dytbench_exe, "interleave", "--arm", "A", "--arm", "B=self", NULL};
+    assert_int_equal(run_cli(err, sizeof err, no_eq), 2);
+    assert_non_null(strstr(err, "NAME=EXE"));
+    const char *const label[] = {dytbench_exe, "interleave", "--arm", "A=self", "--arm", "B=self",
+                                 "--label", "x", NULL};
+    assert_int_equal(run_cli(err, sizeof err, label), 2);
+    const char *const same[] = {dytbench_exe, "interleave", "--arm", "A=self", "--arm", "A=self",
+                                NULL};
+    assert_int_equal(run_cli(err, sizeof err, same), 2);
+    assert_non_null(strstr(err, "two arms named 'A'"));
+    const char *const instr[] = {dytbench_exe, "interleave", "--arm", "A=self", "--arm", "B=self",
+                                 "--metric", "instructions", NULL};
+    assert_int_equal(run_cli(err, sizeof err, instr), 2);
+    /* An option every arm's run refuses: both arms exit 2, and so does
+     * the session; nothing is stored as complete. */
+    const char *const bogus[] = {dytbench_exe, "interleave", "--arm", "A=self", "--arm", "B=self",
+                                 "--db", db, "--bogus", NULL};
+    assert_int_equal(run_cli(err, sizeof err, bogus), 2);
+    assert_non_null(strstr(err, "arm A: 0 steps, exit 2"));
+    /* An arm whose binary does not exist: exit 2, named. */
+    const char *const missing[] = {dytbench_exe, "interleave", "--arm", "A=/nonexistent/dytbench",
+                                   "--arm", "B=self", "--db", db, "--model", "no-such-model",
+                                   NULL};
+    assert_int_equal(run_cli(err, sizeof err, missing), 2);
+    assert_non_null(strstr(err, "arm A: cannot run /nonexistent/dytbench"));
+    /* The hidden run option refuses descriptors that are not open. */
+    const char *const fds[] = {dytbench_exe, "run", "--lockstep", "900,901", "--db", db, NULL};
+    assert_int_equal(run_cli(err, sizeof err, fds), 2);
+    assert_non_null(strstr(err, "--lockstep"));
+}
+
+int main(int argc, char **argv)
+{
+    dytbench_exe = argc > 1 ? argv[1] : NULL;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dytbench-rounds-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rounds_tag_blocks),
+        cmocka_unit_test(test_relocate_keeps_values),
+        cmocka_unit_test(test_interleave_lockstep),
+        cmocka_unit_test(test_interleave_bad_input),
+    };
+    int rc = cmocka_run_group_tests_name("runner-rounds", tests, NULL, NULL);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (rc == 0 && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return rc;
+}
