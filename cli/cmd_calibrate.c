@@ -1,12 +1,11 @@
 /* dytbench calibrate [options] [run options]: A/A noise calibration of this
- * machine for the gate. Runs the same build's plan (the quick suite unless
- * run options say otherwise) 2 x --pairs times, interleaved A B A B ...,
- * each a real `dytbench run` child labelled calib-A / calib-B in the same
- * store, then compares each pair (A_i, B_i) as the gate would and stores
- * per case the noise and the smallest slowdown the gate can detect
- * (gate/calibrate.c). Interleaving puts slow drifts of the machine (thermal,
- * neighbours) into both sides, as in a CI job that runs base and
- * candidate back to back. */
+ * machine for the gate. Each of --pairs sessions is a `dytbench interleave`
+ * of this build against itself (arms calib-A and calib-B, in lockstep,
+ * exactly as the CI recipe measures base and candidate), on the plan the
+ * run options give (the quick suite unless they say otherwise); then each
+ * pair (A_i, B_i) is compared as the gate would, and per case the noise and
+ * the smallest slowdown the gate can detect are stored (gate/calibrate.c).
+ * Every difference between the arms is noise by construction. */
 #include "cli.h"
 #include "gate.h"
 #include "store.h"
@@ -22,21 +21,22 @@
 static void usage(FILE *f)
 {
     fputs("usage: dytbench calibrate [options] [run options]\n\n"
-          "Runs this build twice per pair, interleaved (A B A B ...), as `dytbench run` with\n"
-          "the given run options (default: the quick suite) and labels calib-A / calib-B,\n"
+          "Runs --pairs A/A sessions: `dytbench interleave` of this build against itself\n"
+          "(arms calib-A and calib-B in lockstep, as the CI recipe measures base and\n"
+          "candidate) with the given run options (default: the quick suite, 10 rounds),\n"
           "then stores per case the A/A noise and the smallest slowdown the gate can\n"
           "detect. `dytbench compare` warns when its threshold is below that noise.\n\n"
-          "  --pairs N         A/A pairs (default 2, at most 50)\n"
+          "  --pairs N         A/A sessions (default 2, at most 50)\n"
           "  --threshold PCT   the gate threshold to calibrate for (default 5%)\n"
           "  --alpha A         the gate's significance level (default 0.01)\n"
           "  --db PATH         the store (default " STORE_DEFAULT_PATH "), also given to run\n"
           "  --from A:B[,A:B]  calibrate from A/A pairs already stored (run ids or labels)\n"
           "                    instead of running; run options are then refused\n"
           "  -h, --help\n\n"
-          "Any other option is passed to `dytbench run` (e.g. --rounds, --model, --norm,\n"
-          "--threads, --max-time); with --rounds N (N >= 5 at alpha 0.01) each case is\n"
-          "compared on its blocks, which is what holds on a noisy machine. --label and --metric instructions are refused: the labels are set\n"
-          "here, and instruction counts have no noise to calibrate.\n",
+          "Any other option is passed to `dytbench interleave` and its runs (e.g.\n"
+          "--rounds, --model, --norm, --pass, --threads, --max-time). Use the options the\n"
+          "gate will use. --label and --metric instructions are refused: the labels are\n"
+          "set here, and instruction counts have no noise to calibrate.\n",
           f);
 }
 
@@ -58,27 +58,31 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
     return argv[++*i];
 }
 
-/* Runs `dytbench run ARGS --db DB --label LABEL`; returns its exit code,
- * or -1 if it could not be started. */
-static int run_child(char **pass, int n_pass, const char *db, const char *label)
+/* Runs one A/A session: `dytbench interleave ARGS --db DB --arm calib-A=self
+ * --arm calib-B=self` (two runs of this build in lockstep, as the gate's
+ * CI recipe measures base and candidate); returns its exit code, or -1 if
+ * it could not be started. */
+static int run_session(char **pass, int n_pass, const char *db)
 {
     char self[1024];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0)
         return -1;
     self[sl] = '\0';
-    char **argv = calloc((size_t)n_pass + 8, sizeof *argv);
+    char **argv = calloc((size_t)n_pass + 10, sizeof *argv);
     if (!argv)
         return -1;
     int k = 0;
     argv[k++] = self;
-    argv[k++] = "run";
+    argv[k++] = "interleave";
     for (int i = 0; i < n_pass; i++)
         argv[k++] = pass[i];
     argv[k++] = "--db";
     argv[k++] = (char *)db;
-    argv[k++] = "--label";
-    argv[k++] = (char *)label;
+    argv[k++] = "--arm";
+    argv[k++] = "calib-A=self";
+    argv[k++] = "--arm";
+    argv[k++] = "calib-B=self";
     argv[k] = NULL;
     fflush(stdout);
     fflush(stderr);
@@ -207,21 +211,20 @@ int cmd_calibrate(int argc, char **argv)
         return from_stored(db, from, &o);
     }
     for (long p = 0; p < pairs && rc == DYT_OK; p++) {
-        for (int side = 0; side < 2; side++) {
+        fprintf(stderr, "calibrate: A/A session %ld of %ld (calib-A, calib-B in lockstep)\n",
+                p + 1, pairs);
+        int x = run_session(pass, n_pass, db);
+        /* 1: some case failed; the others are still measurements. */
+        if (x != 0 && x != 1) {
+            rc = x > 128 ? x : DYT_USAGE;
+            fprintf(stderr, "dytbench: calibrate: `dytbench interleave` %s (exit %d)\n",
+                    x < 0 ? "could not be started" : "failed", x);
+            break;
+        }
+        for (int side = 0; side < 2 && rc == DYT_OK; side++) {
             const char *label = side ? "calib-B" : "calib-A";
-            fprintf(stderr, "calibrate: pair %ld of %ld, run %s\n", p + 1, pairs, label);
-            int x = run_child(pass, n_pass, db, label);
-            /* 1: some case failed; the others are still measurements. */
-            if (x != 0 && x != 1) {
-                rc = x > 128 ? x : DYT_USAGE;
-                fprintf(stderr, "dytbench: calibrate: `dytbench run` %s (exit %d)\n",
-                        x < 0 ? "could not be started" : "failed", x);
-                break;
-            }
-            if (latest_with_label(db, label, side ? &run_b[p] : &run_a[p], &e) != DYT_OK) {
+            if (latest_with_label(db, label, side ? &run_b[p] : &run_a[p], &e) != DYT_OK)
                 rc = cli_usage_error("calibrate: %s", e.msg);
-                break;
-            }
         }
     }
     free(pass);

@@ -115,6 +115,11 @@ static int start_arm(arm *a, const char *self, char **pass, int n_pass, const ch
         /* dup() leaves the copies open across exec; everything else of the
          * coordinator's (other arms' pipes included) is close-on-exec. */
         int in = dup(go[0]), out = dup(done[1]);
+        /* An arm's stdout is its run summary: noise beside the session's
+         * own; errors still reach stderr. */
+        int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null_fd >= 0)
+            dup2(null_fd, STDOUT_FILENO);
         char fds[32];
         snprintf(fds, sizeof fds, "%d,%d", in, out);
         char **argv = calloc((size_t)(n_pass + a->n_opts + 20), sizeof *argv);

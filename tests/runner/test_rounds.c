@@ -220,6 +220,36 @@ static void test_interleave_lockstep(void **state)
     sqlite3_close(d);
 }
 
+/* calibrate runs its A/A pairs as interleave sessions and stores a
+ * calibration per case. */
+static void test_calibrate_uses_sessions(void **state)
+{
+    (void)state;
+    if (!dytbench_exe)
+        skip();
+    char suite_path[512], db[512], err[8192];
+    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
+    write_file(suite_path, tiny_suite);
+    snprintf(db, sizeof db, "%s/cal.db", tmpdir);
+    const char *const args[] = {dytbench_exe, "calibrate", "--pairs",    "1",     "--suite",
+                                suite_path,   "--pass",    "fwd",        "--threads", "1",
+                                "--rounds",   "8",         "--db",       db,      "--llc-bytes",
+                                "1M",         "--max-time", "0.02",      "--min-time", "0.002",
+                                NULL};
+    int rc = run_cli(err, sizeof err, args);
+    if (rc != 0)
+        print_error("%s", err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, "arm calib-A: 33 steps, exit 0"));
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(q_int(d, "SELECT count(DISTINCT json_extract(settings, '$.lockstep_token'))"
+                              " FROM runs WHERE label IN ('calib-A', 'calib-B')"),
+                     1);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM calibrations WHERE noise_rel >= 0"), 4);
+    sqlite3_close(d);
+}
+
 static void test_interleave_bad_input(void **state)
 {
     (void)state;
@@ -274,6 +304,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_relocate_keeps_values),
         cmocka_unit_test(test_interleave_lockstep),
         cmocka_unit_test(test_interleave_bad_input),
+        cmocka_unit_test(test_calibrate_uses_sessions),
     };
     int rc = cmocka_run_group_tests_name("runner-rounds", tests, NULL, NULL);
     char cmd[300];
