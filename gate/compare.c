@@ -57,7 +57,7 @@ static int cmp_double(const void *x, const void *y)
 
 const char *gate_mode_name(gate_mode m)
 {
-    static const char *const names[] = {"none", "samples", "blocks", "exact"};
+    static const char *const names[] = {"none", "samples", "blocks", "exact", "paired"};
     return (unsigned)m < DYT_ARRAY_LEN(names) ? names[m] : "?";
 }
 
@@ -235,6 +235,95 @@ done:
     free(lb);
 }
 
+void gate_compare_pairs(const double *d, size_t n, double med_base, double med_cand,
+                        const gate_opts *o, gate_result *res)
+{
+    res->mode = GATE_MODE_PAIRED;
+    res->n_pairs = n;
+    res->p = res->ratio = res->ratio_lo = res->ratio_hi = NAN;
+    res->resolution = res->min_detectable = INFINITY;
+    res->regression = 0;
+    res->note[0] = '\0';
+    res->med_base = med_base;
+    res->med_cand = med_cand;
+    /* The smallest two-sided p of the exact signed-rank test is 2 / 2^n. */
+    if (n < 2 || ldexp(2.0, -(int)DYT_MIN(n, (size_t)1000)) >= o->alpha) {
+        size_t need = 2;
+        while (ldexp(2.0, -(int)need) >= o->alpha)
+            need++;
+        res->verdict = GATE_INCONCLUSIVE;
+        if (n)
+            res->ratio = med_cand / med_base;
+        snprintf(res->note, sizeof res->note,
+                 "too few pairs (%zu; at alpha %g at least %zu): use interleave --rounds %zu or "
+                 "more sessions",
+                 n, o->alpha, need, need);
+        return;
+    }
+    double lo, hi;
+    double shift = stats_hl_paired_ci(d, n, 1.0 - o->alpha, &lo, &hi);
+    stats_wsr w;
+    stats_wilcoxon_signed_rank(d, n, &w);
+    res->ratio = exp(shift);
+    res->ratio_lo = exp(lo);
+    res->ratio_hi = exp(hi);
+    res->p = w.p_two_sided;
+    decide(res, o);
+}
+
+/* The time-matched pairs of a case: a block of base and a block of cand
+ * measured in the same `interleave` session (the runs' lockstep token) and
+ * the same round. Fills *d (allocated) with log(cand / base) per pair and
+ * the sides' medians of block medians. Returns the number of pairs; 0 when
+ * some run of either side was not measured in lockstep (then there is no
+ * pairing to speak of). *dropped counts blocks without a partner. */
+static size_t pair_blocks(const gate_run *base, const gate_case *b, const gate_run *cand,
+                          const gate_case *c, double **d, double *med_b, double *med_c,
+                          size_t *dropped)
+{
+    *d = NULL;
+    *dropped = 0;
+    for (size_t i = 0; i < base->n_runs; i++)
+        if (!base->runs[i].lockstep_token[0])
+            return 0;
+    for (size_t i = 0; i < cand->n_runs; i++)
+        if (!cand->runs[i].lockstep_token[0])
+            return 0;
+    if (!base->n_runs || !cand->n_runs || !b->rep || !c->rep)
+        return 0;
+    double *mb = malloc((b->n + 1) * sizeof *mb), *mc = malloc((c->n + 1) * sizeof *mc);
+    int64_t *ib = malloc((b->n + 1) * sizeof *ib), *ic = malloc((c->n + 1) * sizeof *ic);
+    size_t kb = 0, kc = 0, n = 0;
+    if (mb && mc && ib && ic) {
+        kb = stats_block_medians(b->x, b->rep, b->n, mb, ib);
+        kc = stats_block_medians(c->x, c->rep, c->n, mc, ic);
+    }
+    *d = malloc((kb + 1) * sizeof **d);
+    if (*d && kb && kc) {
+        for (size_t i = 0; i < kb; i++) {
+            size_t rb = (size_t)(ib[i] >> 32);
+            int64_t blk = ib[i] & 0xffffffff;
+            for (size_t j = 0; j < kc; j++) {
+                size_t rc = (size_t)(ic[j] >> 32);
+                if ((ic[j] & 0xffffffff) == blk && rb < base->n_runs && rc < cand->n_runs &&
+                    !strcmp(base->runs[rb].lockstep_token, cand->runs[rc].lockstep_token)) {
+                    if (mb[i] > 0 && mc[j] > 0)
+                        (*d)[n++] = log(mc[j] / mb[i]);
+                    break;
+                }
+            }
+        }
+        *med_b = median_of(mb, kb);
+        *med_c = median_of(mc, kc);
+        *dropped = kb + kc - 2 * n;
+    }
+    free(mb);
+    free(mc);
+    free(ib);
+    free(ic);
+    return n;
+}
+
 void gate_compare_values(double base, double cand, const gate_opts *o, gate_result *res)
 {
     res->p = NAN;
@@ -392,7 +481,7 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
     /* Matching marks candidate cases used; work on a private flag array so
      * the loaded runs stay const. */
     char *used = calloc(cand->n_cases + 1, 1);
-    size_t n_sample_mode = 0;
+    size_t n_sample_mode = 0, n_paired = 0, n_block_mode = 0;
     if (!used) {
         gate_report_free(out);
         return dyt_errf(e, DYT_USAGE, "out of memory");
@@ -421,8 +510,24 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
                      b->missing[0] ? "base " : "candidate ",
                      b->missing[0] ? b->missing : c->missing);
         } else if (out->kind == GATE_METRIC_TIME) {
-            gate_compare_blocks(b->x, b->rep, b->n, c->x, c->rep, c->n, o, g);
-            n_sample_mode += g->mode == GATE_MODE_SAMPLES;
+            double *d = NULL, med_b = NAN, med_c = NAN;
+            size_t dropped = 0;
+            size_t np = pair_blocks(base, b, cand, c, &d, &med_b, &med_c, &dropped);
+            if (np >= 2) {
+                gate_compare_pairs(d, np, med_b, med_c, o, g);
+                if (dropped) {
+                    char text[96];
+                    snprintf(text, sizeof text, "%zu block(s) without a partner left out",
+                             dropped);
+                    note_append(g, text);
+                }
+                n_paired++;
+            } else {
+                gate_compare_blocks(b->x, b->rep, b->n, c->x, c->rep, c->n, o, g);
+                n_sample_mode += g->mode == GATE_MODE_SAMPLES;
+                n_block_mode += g->mode == GATE_MODE_BLOCKS;
+            }
+            free(d);
         } else {
             gate_compare_values(b->x[0], c->x[0], o, g);
         }
@@ -471,9 +576,15 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
         add_warning(out,
                     "one block per side (%zu case(s) compared in sample mode): the samples of "
                     "one run are not independent replicates and the interval ignores "
-                    "run-to-run noise; use run --rounds N (or pool runs with all:LABEL) for a "
-                    "gate that holds on a noisy machine",
+                    "run-to-run noise; measure with `dytbench interleave` for a gate that "
+                    "holds on a noisy machine",
                     n_sample_mode);
+    if (n_block_mode)
+        add_warning(out,
+                    "%zu case(s) compared on the blocks of runs not measured together in "
+                    "lockstep: a drift of the whole machine between the runs is not "
+                    "cancelled; measure with `dytbench interleave` for paired blocks",
+                    n_block_mode);
     if (out->n_results == 0)
         add_warning(out, "no case matched between the two runs");
     apply_calibration(out, cal_db);

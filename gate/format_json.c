@@ -81,6 +81,7 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
         json_object_set_new(o, "mode", json_string(gate_mode_name(g->mode)));
         json_object_set_new(o, "n_blocks_base", json_integer((json_int_t)g->n_blocks_base));
         json_object_set_new(o, "n_blocks_candidate", json_integer((json_int_t)g->n_blocks_cand));
+        json_object_set_new(o, "n_pairs", json_integer((json_int_t)g->n_pairs));
         json_object_set_new(o, "base", num(g->med_base));
         json_object_set_new(o, "candidate", num(g->med_cand));
         json_object_set_new(o, "ratio", num(g->ratio));

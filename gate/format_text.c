@@ -72,7 +72,9 @@ void gate_fmt_run_ids(char *buf, size_t n, const gate_run *r)
 
 void gate_fmt_mode(char *buf, size_t n, const gate_result *g)
 {
-    if (g->mode == GATE_MODE_BLOCKS || g->mode == GATE_MODE_SAMPLES)
+    if (g->mode == GATE_MODE_PAIRED)
+        snprintf(buf, n, "paired %zu", g->n_pairs);
+    else if (g->mode == GATE_MODE_BLOCKS || g->mode == GATE_MODE_SAMPLES)
         snprintf(buf, n, "%s %zu:%zu", gate_mode_name(g->mode), g->n_blocks_base, g->n_blocks_cand);
     else
         snprintf(buf, n, "%s", g->mode == GATE_MODE_NONE ? "-" : gate_mode_name(g->mode));
@@ -92,8 +94,9 @@ int gate_write_text(FILE *f, const gate_report *r)
     if (r->kind == GATE_METRIC_TIME)
         fprintf(f,
                 "metric: time (median ns per call); threshold %.1f%%, alpha %g, "
-                "%.0f%% interval of the ratio (mode blocks: Hodges-Lehmann/Moses on block "
-                "medians; samples: bootstrap on raw samples)\n\n",
+                "%.0f%% interval of the ratio (mode paired: signed-rank test and "
+                "Hodges-Lehmann interval on time-matched block pairs; blocks: U test and "
+                "Moses interval on block medians; samples: bootstrap on raw samples)\n\n",
                 100 * r->opts.threshold, r->opts.alpha, 100 * (1 - r->opts.alpha));
     else
         fprintf(f, "metric: %s per element (exact); threshold %.1f%%\n\n", r->opts.metric,

@@ -23,8 +23,14 @@ typedef enum { GATE_METRIC_TIME = 0, GATE_METRIC_COUNTER } gate_metric_kind;
 /* How a case was compared: not at all (a side has no value), on block
  * medians (replicate mode), on raw samples (one block on a side), or as
  * exact counter values. */
-typedef enum { GATE_MODE_NONE = 0, GATE_MODE_SAMPLES, GATE_MODE_BLOCKS, GATE_MODE_EXACT } gate_mode;
-const char *gate_mode_name(gate_mode m); /* "none", "samples", "blocks", "exact" */
+typedef enum {
+    GATE_MODE_NONE = 0,
+    GATE_MODE_SAMPLES,
+    GATE_MODE_BLOCKS,
+    GATE_MODE_EXACT,
+    GATE_MODE_PAIRED
+} gate_mode;
+const char *gate_mode_name(gate_mode m); /* "none", "samples", "blocks", "exact", "paired" */
 
 typedef struct {
     const char *metric; /* "time", "instructions" or a counter name */
@@ -61,6 +67,7 @@ typedef struct {
     char db_path[512];
     char label[128], git_rev[64], status[16], started_at[32];
     char machine_fp[80];
+    char lockstep_token[24]; /* the `interleave` session it was measured in, "" if none */
 } gate_run_ref;
 
 /* One side of a comparison: one run, or several pooled. The header fields
@@ -73,6 +80,7 @@ typedef struct {
     char label[128], git_rev[64], status[16], metric[16], started_at[32];
     int64_t machine_id;
     char machine_fp[80];
+    char lockstep_token[24];
     gate_case *cases;
     size_t n_cases;
     gate_run_ref *runs;
@@ -106,6 +114,7 @@ typedef struct {
     double cal_noise;                 /* calibrated A/A noise of this case, NaN if none */
     gate_mode mode;
     size_t n_blocks_base, n_blocks_cand; /* replicates (blocks) per side; 0 for counters */
+    size_t n_pairs;                      /* paired mode: time-matched block pairs compared */
     char note[256];
 } gate_result;
 
@@ -138,6 +147,12 @@ void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb
  * have at least two blocks, else gate_compare_samples with a note. */
 void gate_compare_blocks(const double *a, const int64_t *ra, size_t na, const double *b,
                          const int64_t *rb, size_t nb, const gate_opts *o, gate_result *res);
+/* Paired mode: d[i] = log(cand block i / base block i) for n time-matched
+ * pairs (blocks of one `interleave` session with the same round);
+ * med_base/med_cand are the sides' medians of block medians. Signed-rank
+ * test, ratio exp(Hodges-Lehmann), its interval at 1 - alpha. */
+void gate_compare_pairs(const double *d, size_t n, double med_base, double med_cand,
+                        const gate_opts *o, gate_result *res);
 /* Compares one pair of exact counter values into res. */
 void gate_compare_values(double base, double cand, const gate_opts *o, gate_result *res);
 

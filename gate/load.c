@@ -44,7 +44,8 @@ static int load_header(sqlite3 *db, gate_run *r, dyt_err *e)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT r.label, r.git_rev, r.status, r.metric, r.started_at, "
-                           "r.machine_id, m.fingerprint FROM runs r "
+                           "r.machine_id, m.fingerprint, CASE WHEN json_valid(r.settings) "
+                           "THEN json_extract(r.settings, '$.lockstep_token') END FROM runs r "
                            "JOIN machines m ON m.id = r.machine_id WHERE r.id = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return dyt_errf(e, DYT_USAGE, "%s: %s", r->db_path, sqlite3_errmsg(db));
@@ -61,6 +62,7 @@ static int load_header(sqlite3 *db, gate_run *r, dyt_err *e)
     copy_col(st, 4, r->started_at, sizeof r->started_at);
     r->machine_id = sqlite3_column_int64(st, 5);
     copy_col(st, 6, r->machine_fp, sizeof r->machine_fp);
+    copy_col(st, 7, r->lockstep_token, sizeof r->lockstep_token);
     sqlite3_finalize(st);
     return DYT_OK;
 }
@@ -258,6 +260,7 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
     snprintf(ref->status, sizeof ref->status, "%s", one->status);
     snprintf(ref->started_at, sizeof ref->started_at, "%s", one->started_at);
     snprintf(ref->machine_fp, sizeof ref->machine_fp, "%s", one->machine_fp);
+    snprintf(ref->lockstep_token, sizeof ref->lockstep_token, "%s", one->lockstep_token);
     /* The side's header is its last run's. */
     side->run_id = one->run_id;
     snprintf(side->db_path, sizeof side->db_path, "%s", one->db_path);

@@ -61,6 +61,29 @@ size_t stats_moses_rank(size_t na, size_t nb, double conf);
 size_t stats_block_medians(const double *x, const int64_t *id, size_t n, double *med,
                            int64_t *ids);
 
+/* Wilcoxon signed-rank test on paired differences d (stats/signedrank.c):
+ * zeros dropped, mid-ranks for ties; exact null distribution when nothing
+ * is tied or zero and n <= 50, else the tie-corrected normal approximation
+ * with continuity correction. p_greater: H1 = d tends to be positive. */
+typedef struct {
+    double t_plus, z, p_two_sided, p_greater;
+    size_t n_used, n_zero;
+} stats_wsr;
+void stats_wilcoxon_signed_rank(const double *d, size_t n, stats_wsr *out);
+/* The exact null counts of T+ over the 2^n sign patterns, t = 0..n(n+1)/2
+ * (freq has that many + 1 entries); -1 when n > 50. */
+int stats_signed_rank_exact_counts(size_t n, int64_t *freq);
+/* The k of the interval below: k - 1 is the largest t with P(T+ <= t) <=
+ * (1 - conf)/2 (exact for n <= 50, normal approximation beyond); 0 when no
+ * interval at that confidence exists (2^-n > (1 - conf)/2). */
+size_t stats_signed_rank_rank(size_t n, double conf);
+/* One-sample Hodges-Lehmann estimate (median of the n(n+1)/2 Walsh averages
+ * (d_i + d_j)/2, i <= j) with the distribution-free interval [W_(k),
+ * W_(M+1-k)] that inverts the signed-rank test at confidence conf;
+ * (-inf, +inf) when k = 0. Returns the estimate; NaN when n = 0 or memory
+ * runs out. */
+double stats_hl_paired_ci(const double *d, size_t n, double conf, double *lo, double *hi);
+
 /* Ratio of medians median(b)/median(a) with a bootstrap percentile interval
  * (resamples, seeded); returns the point estimate. */
 double stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, double conf,
