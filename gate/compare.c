@@ -279,10 +279,10 @@ void gate_compare_pairs(const double *d, size_t n, double med_base, double med_c
  * pairing to speak of). *dropped counts blocks without a partner. */
 static size_t pair_blocks(const gate_run *base, const gate_case *b, const gate_run *cand,
                           const gate_case *c, double **d, double *med_b, double *med_c,
-                          size_t *dropped)
+                          size_t *dropped, size_t *n_blocks_b, size_t *n_blocks_c)
 {
     *d = NULL;
-    *dropped = 0;
+    *dropped = *n_blocks_b = *n_blocks_c = 0;
     for (size_t i = 0; i < base->n_runs; i++)
         if (!base->runs[i].lockstep_token[0])
             return 0;
@@ -316,6 +316,8 @@ static size_t pair_blocks(const gate_run *base, const gate_case *b, const gate_r
         *med_b = median_of(mb, kb);
         *med_c = median_of(mc, kc);
         *dropped = kb + kc - 2 * n;
+        *n_blocks_b = kb;
+        *n_blocks_c = kc;
     }
     free(mb);
     free(mc);
@@ -511,10 +513,12 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
                      b->missing[0] ? b->missing : c->missing);
         } else if (out->kind == GATE_METRIC_TIME) {
             double *d = NULL, med_b = NAN, med_c = NAN;
-            size_t dropped = 0;
-            size_t np = pair_blocks(base, b, cand, c, &d, &med_b, &med_c, &dropped);
+            size_t dropped = 0, kb = 0, kc = 0;
+            size_t np = pair_blocks(base, b, cand, c, &d, &med_b, &med_c, &dropped, &kb, &kc);
             if (np >= 2) {
                 gate_compare_pairs(d, np, med_b, med_c, o, g);
+                g->n_blocks_base = kb;
+                g->n_blocks_cand = kc;
                 if (dropped) {
                     char text[96];
                     snprintf(text, sizeof text, "%zu block(s) without a partner left out",

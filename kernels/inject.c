@@ -14,6 +14,7 @@
 #include "common.h"
 #include "kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define TIME_EVERY 64
@@ -42,19 +43,27 @@ static void spin(uint64_t iters)
     spin_sink = x;
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
 static void calibrate_spin(void)
 {
-    /* Best of a few tries: the fastest is the loop's own speed, the
-     * others were interrupted. */
-    double best = 0;
-    for (int t = 0; t < 5; t++) {
-        const uint64_t n = 2000000;
+    /* The median of several tries: the loop's typical speed, as the
+     * injected calls will meet it (the fastest try would overstate it and
+     * so over-inject). */
+    double rate[7];
+    for (int t = 0; t < 7; t++) {
+        const uint64_t n = 1000000;
         uint64_t t0 = dyt_now_ns();
         spin(n);
         double ns = (double)(dyt_now_ns() - t0);
-        if (ns > 0 && (double)n / ns > best)
-            best = (double)n / ns;
+        rate[t] = ns > 0 ? (double)n / ns : 1.0;
     }
+    qsort(rate, 7, sizeof rate[0], cmp_double);
+    double best = rate[3];
     spin_per_ns = best > 0 ? best : 1.0;
     /* An empty interval: the cost a timed call's reads add to its time. */
     double least = 1e9;
