@@ -145,8 +145,9 @@ size_t stats_signed_rank_rank(size_t n, double conf)
         return k;
     }
     double dn = (double)n;
+    /* P(T+ <= t) ~ Phi((t + 1/2 - mu) / sd) <= tail, with continuity. */
     double kk = dn * (dn + 1) / 4.0 -
-                stats_norm_quantile(1.0 - tail) * sqrt(dn * (dn + 1) * (2 * dn + 1) / 24.0);
+                stats_norm_quantile(1.0 - tail) * sqrt(dn * (dn + 1) * (2 * dn + 1) / 24.0) + 0.5;
     return kk < 1 ? 0 : (size_t)floor(kk);
 }
 
