@@ -205,8 +205,9 @@ int main(int argc, char **argv)
         return 2;
     }
     exe = argv[1];
-    static const char *const cmds[] = {"list",      "run",     "show",   "report",       "compare",
-                                       "calibrate", "machine", "verify", "bench-kernels"};
+    static const char *const cmds[] = {"list",       "run",       "show",    "report",
+                                       "compare",    "calibrate", "machine", "verify",
+                                       "bench-kernels", "interleave"};
     struct CMUnitTest tests[32];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_version);

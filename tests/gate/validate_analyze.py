@@ -1,50 +1,85 @@
 #!/usr/bin/env python3
 """Analysis half of tests/gate/validate.sh: runs `dytbench compare --format
-json` on the stored A/A pairs and injected runs and prints the gate's
-false-positive and detection rates per threshold. Usage:
+json` on each session's A/A pair (A-i vs B-i) and injected arms (B-i vs
+injP-i) and prints, per threshold, the gate's false-positive rate (A/A
+comparisons that failed the gate, and A/A cases flagged) and detection
+rate (injected cases flagged as regressions, comparisons that failed), the
+verdicts, the modes used, and the slowdown the paired estimate measured for
+each injection (so the injected amount is checked, not assumed). Usage:
 validate_analyze.py DYTBENCH DB SESSIONS [ALPHA]"""
 import json
+import statistics
 import subprocess
 import sys
 
 
 def compare(exe, db, base, cand, threshold, alpha):
     p = subprocess.run([exe, "compare", base, cand, "--db", db, "--format", "json",
-                        "--threshold", str(threshold), "--alpha", str(alpha)],
+                        "--threshold", f"{threshold}%", "--alpha", str(alpha)],
                        capture_output=True, text=True)
     if p.returncode not in (0, 1):
         raise SystemExit(f"compare {base} {cand} failed ({p.returncode}): {p.stderr}")
     return json.loads(p.stdout), p.returncode
 
 
+def pct(k, n):
+    return f"{k}/{n} ({100.0 * k / max(n, 1):.1f}%)"
+
+
 def main():
-    exe, db, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    exe, db, sessions = sys.argv[1], sys.argv[2], int(sys.argv[3])
     alpha = float(sys.argv[4]) if len(sys.argv) > 4 else 0.01
-    for thr in (2, 3, 5, 10):
+    thresholds = (2, 3, 5, 10)
+    rows = []
+    measured = {}
+    for thr in thresholds:
         fp_runs = fp_cases = n_cases = 0
-        verdicts = {}
-        for i in range(1, rounds + 1):
+        verdicts, modes = {}, {}
+        for i in range(1, sessions + 1):
             j, rc = compare(exe, db, f"A-{i}", f"B-{i}", thr, alpha)
             fp_runs += rc == 1
             for c in j["cases"]:
                 n_cases += 1
                 fp_cases += c["regression"]
                 verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
-        print(f"threshold {thr}%, alpha {alpha}: A/A false positives: {fp_runs}/{rounds} "
-              f"comparisons failed the gate ({100.0 * fp_runs / rounds:.1f}%), "
-              f"{fp_cases}/{n_cases} cases ({100.0 * fp_cases / max(n_cases, 1):.2f}%); "
-              f"A/A verdicts {verdicts}")
-        for pct in (5, 10, 20):
-            det_runs = det_cases = n = 0
-            for i in range(1, rounds + 1):
-                j, rc = compare(exe, db, f"B-{i}", f"inj{pct}-{i}", thr, alpha)
-                det_runs += rc == 1
+                modes[c.get("mode")] = modes.get(c.get("mode"), 0) + 1
+        det = {}
+        for p in (5, 10, 20):
+            runs = cases = n = 0
+            ratios = []
+            for i in range(1, sessions + 1):
+                j, rc = compare(exe, db, f"B-{i}", f"inj{p}-{i}", thr, alpha)
+                runs += rc == 1
                 for c in j["cases"]:
                     n += 1
-                    det_cases += c["regression"]
-            print(f"  injected +{pct}%: gate failed in {det_runs}/{rounds} comparisons "
-                  f"({100.0 * det_runs / rounds:.1f}%); {det_cases}/{n} slowed cases flagged "
-                  f"({100.0 * det_cases / max(n, 1):.1f}%)")
+                    cases += c["regression"]
+                    if c.get("ratio"):
+                        ratios.append(c["ratio"])
+            det[p] = (runs, cases, n)
+            measured[p] = ratios
+        rows.append((thr, fp_runs, fp_cases, n_cases, det))
+        print(f"threshold {thr}%, alpha {alpha}: A/A comparisons failing the gate "
+              f"{pct(fp_runs, sessions)}, A/A cases flagged {pct(fp_cases, n_cases)}; "
+              f"A/A verdicts {verdicts}; modes {modes}")
+        for p in (5, 10, 20):
+            runs, cases, n = det[p]
+            print(f"  injected +{p}%: {pct(cases, n)} injected cases flagged; gate failed in "
+                  f"{pct(runs, sessions)} comparisons")
+    print()
+    print("| threshold | A/A comparisons failing | A/A cases flagged | +5% cases flagged "
+          "| +10% cases flagged | +20% cases flagged |")
+    print("|---|---|---|---|---|---|")
+    for thr, fr, fc, nc, det in rows:
+        print(f"| {thr}% | {pct(fr, sessions)} | {pct(fc, nc)} | "
+              + " | ".join(pct(det[p][1], det[p][2]) for p in (5, 10, 20)) + " |")
+    print()
+    for p in (5, 10, 20):
+        r = sorted(measured[p])
+        if r:
+            q = lambda f: r[min(len(r) - 1, int(f * len(r)))]
+            print(f"injected +{p}%: paired estimate of the slowdown over {len(r)} cases: median "
+                  f"{100 * (statistics.median(r) - 1):+.1f}%, 10th-90th percentile "
+                  f"{100 * (q(0.1) - 1):+.1f}% .. {100 * (q(0.9) - 1):+.1f}%")
 
 
 if __name__ == "__main__":
