@@ -83,15 +83,22 @@ static double log_min_p(size_t na, size_t nb)
            (lgamma((double)(na + nb) + 1) - lgamma((double)na + 1) - lgamma((double)nb + 1));
 }
 
-void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,
-                          const gate_opts *o, gate_result *res)
+/* A result with nothing decided yet: no p, ratio or interval, an infinite
+ * resolution, no note; the sides' typical times as given. */
+static void result_reset(gate_result *res, double med_base, double med_cand)
 {
     res->p = res->ratio = res->ratio_lo = res->ratio_hi = NAN;
     res->resolution = res->min_detectable = INFINITY;
     res->regression = 0;
     res->note[0] = '\0';
-    res->med_base = na ? median_of(a, na) : NAN;
-    res->med_cand = nb ? median_of(b, nb) : NAN;
+    res->med_base = med_base;
+    res->med_cand = med_cand;
+}
+
+void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,
+                          const gate_opts *o, gate_result *res)
+{
+    result_reset(res, na ? median_of(a, na) : NAN, nb ? median_of(b, nb) : NAN);
     /* The smallest two-sided p the exact U test can give is
      * 2 / C(na+nb, na): with fewer samples no difference is ever
      * significant at alpha. */
@@ -183,12 +190,7 @@ void gate_compare_blocks(const double *a, const int64_t *ra, size_t na, const do
     res->mode = GATE_MODE_BLOCKS;
     res->n_blocks_base = ka;
     res->n_blocks_cand = kb;
-    res->p = res->ratio = res->ratio_lo = res->ratio_hi = NAN;
-    res->resolution = res->min_detectable = INFINITY;
-    res->regression = 0;
-    res->note[0] = '\0';
-    res->med_base = median_of(ma, ka);
-    res->med_cand = median_of(mb, kb);
+    result_reset(res, median_of(ma, ka), median_of(mb, kb));
     la = malloc(ka * sizeof *la);
     lb = malloc(kb * sizeof *lb);
     if (!la || !lb) {
@@ -240,12 +242,7 @@ void gate_compare_pairs(const double *d, size_t n, double med_base, double med_c
 {
     res->mode = GATE_MODE_PAIRED;
     res->n_pairs = n;
-    res->p = res->ratio = res->ratio_lo = res->ratio_hi = NAN;
-    res->resolution = res->min_detectable = INFINITY;
-    res->regression = 0;
-    res->note[0] = '\0';
-    res->med_base = med_base;
-    res->med_cand = med_cand;
+    result_reset(res, med_base, med_cand);
     /* The smallest two-sided p of the exact signed-rank test is 2 / 2^n. */
     if (n < 2 || ldexp(2.0, -(int)DYT_MIN(n, (size_t)1000)) >= o->alpha) {
         size_t need = 2;
