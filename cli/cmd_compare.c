@@ -1,7 +1,8 @@
 /* dytbench compare BASE CAND: the CI regression gate. Loads both sides
  * (each a run id, label, "latest", all:LABEL, or a comma list of these,
  * any of them as path.db:... for a run of another store), compares
- * every matched case (gate/compare.c) and writes the report as text, md,
+ * every matched case (gate/compare.c: paired, blocks or samples mode for
+ * time) and writes the report as text, md,
  * json or junit. Exit 1 when some case is a regression (slower with
  * p < alpha and the interval's lower bound beyond the threshold), 0
  * otherwise, 2 on bad input. */
@@ -21,10 +22,15 @@ static void usage(FILE *f)
           "BASE and CAND: a run id, 'latest', a label (the latest run with it), all:LABEL\n"
           "(every complete run with that label, pooled), PATH.db:RUN or PATH.db:all:LABEL\n"
           "for runs of another store, or a comma-separated list of these (3,5,7): the runs\n"
-          "of a side are pooled. A case is compared on its blocks (rounds of run --rounds,\n"
-          "and runs) when both sides have at least 2, else on its raw samples.\n\n"
+          "of a side are pooled. A time case is compared in the first mode that applies:\n"
+          "  paired   every run of both sides measured by `dytbench interleave`, and at least\n"
+          "           2 blocks pair up by (session, round): signed-rank test and\n"
+          "           Hodges-Lehmann interval on the pairs' log ratios\n"
+          "  blocks   both sides have at least 2 blocks (run --rounds, or pooled runs):\n"
+          "           U test and Moses interval on the log block medians\n"
+          "  samples  else: the raw samples (bootstrap interval, U test)\n\n"
           "  --threshold PCT   slowdown that fails the gate, in percent: 5 or 5% (default 5%)\n"
-          "  --alpha A         significance level of the Mann-Whitney U test (default 0.01);\n"
+          "  --alpha A         significance level of the test (default 0.01);\n"
           "                    the ratio interval is at confidence 1 - A\n"
           "  --metric M        time (default), instructions (callgrind count per element, or\n"
           "                    PAPI_TOT_INS), or any stored counter name\n"

@@ -1,6 +1,14 @@
-/* The gate's decision. A matched time case is compared on replicates when
- * both sides have at least two blocks (rounds of `run --rounds`, or runs
- * pooled into a side): the unit is the block median, because on a shared
+/* The gate's decision. A matched time case whose every block, on both
+ * sides, was measured by `interleave` is compared in paired mode when at
+ * least two blocks pair up by key (session token, round): block r of a
+ * case in two arms of one session was measured moments apart, so the drift
+ * of the whole machine -- 15-30% over tens of seconds on a shared host --
+ * is common to the pair and cancels in d = log(cand / base). p is the
+ * Wilcoxon signed-rank test of d, the ratio exp of its one-sample
+ * Hodges-Lehmann estimate, the interval exp of the signed-rank interval at
+ * 1 - alpha (stats/signedrank.c); the pairing is in gate/pair.c.
+ * Otherwise a case is compared on replicates when both sides have at least
+ * two blocks (rounds of `run --rounds`, or runs pooled into a side): the unit is the block median, because on a shared
  * machine the noise is correlated in time -- the samples of one block move
  * together, and a run's samples are not independent draws. Replicate mode
  * takes the log of each block median; the ratio is exp of the
@@ -26,6 +34,7 @@
  * one exact value per case: any increase is "slower", and it fails the
  * gate when it exceeds the threshold. */
 #include "gate.h"
+#include "gate_pair.h"
 #include "stats.h"
 
 #include <math.h>
@@ -252,8 +261,8 @@ void gate_compare_pairs(const double *d, size_t n, double med_base, double med_c
         if (n)
             res->ratio = med_cand / med_base;
         snprintf(res->note, sizeof res->note,
-                 "too few pairs (%zu; at alpha %g at least %zu): use interleave --rounds %zu or "
-                 "more sessions",
+                 "too few pairs (%zu; at alpha %g at least %zu are needed): use interleave "
+                 "--rounds %zu or more sessions",
                  n, o->alpha, need, need);
         return;
     }
@@ -266,61 +275,6 @@ void gate_compare_pairs(const double *d, size_t n, double med_base, double med_c
     res->ratio_hi = exp(hi);
     res->p = w.p_two_sided;
     decide(res, o);
-}
-
-/* The time-matched pairs of a case: a block of base and a block of cand
- * measured in the same `interleave` session (the runs' lockstep token) and
- * the same round. Fills *d (allocated) with log(cand / base) per pair and
- * the sides' medians of block medians. Returns the number of pairs; 0 when
- * some run of either side was not measured in lockstep (then there is no
- * pairing to speak of). *dropped counts blocks without a partner. */
-static size_t pair_blocks(const gate_run *base, const gate_case *b, const gate_run *cand,
-                          const gate_case *c, double **d, double *med_b, double *med_c,
-                          size_t *dropped, size_t *n_blocks_b, size_t *n_blocks_c)
-{
-    *d = NULL;
-    *dropped = *n_blocks_b = *n_blocks_c = 0;
-    for (size_t i = 0; i < base->n_runs; i++)
-        if (!base->runs[i].lockstep_token[0])
-            return 0;
-    for (size_t i = 0; i < cand->n_runs; i++)
-        if (!cand->runs[i].lockstep_token[0])
-            return 0;
-    if (!base->n_runs || !cand->n_runs || !b->rep || !c->rep)
-        return 0;
-    double *mb = malloc((b->n + 1) * sizeof *mb), *mc = malloc((c->n + 1) * sizeof *mc);
-    int64_t *ib = malloc((b->n + 1) * sizeof *ib), *ic = malloc((c->n + 1) * sizeof *ic);
-    size_t kb = 0, kc = 0, n = 0;
-    if (mb && mc && ib && ic) {
-        kb = stats_block_medians(b->x, b->rep, b->n, mb, ib);
-        kc = stats_block_medians(c->x, c->rep, c->n, mc, ic);
-    }
-    *d = malloc((kb + 1) * sizeof **d);
-    if (*d && kb && kc) {
-        for (size_t i = 0; i < kb; i++) {
-            size_t rb = (size_t)(ib[i] >> 32);
-            int64_t blk = ib[i] & 0xffffffff;
-            for (size_t j = 0; j < kc; j++) {
-                size_t rc = (size_t)(ic[j] >> 32);
-                if ((ic[j] & 0xffffffff) == blk && rb < base->n_runs && rc < cand->n_runs &&
-                    !strcmp(base->runs[rb].lockstep_token, cand->runs[rc].lockstep_token)) {
-                    if (mb[i] > 0 && mc[j] > 0)
-                        (*d)[n++] = log(mc[j] / mb[i]);
-                    break;
-                }
-            }
-        }
-        *med_b = median_of(mb, kb);
-        *med_c = median_of(mc, kc);
-        *dropped = kb + kc - 2 * n;
-        *n_blocks_b = kb;
-        *n_blocks_c = kc;
-    }
-    free(mb);
-    free(mc);
-    free(ib);
-    free(ic);
-    return n;
 }
 
 void gate_compare_values(double base, double cand, const gate_opts *o, gate_result *res)
@@ -480,7 +434,6 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
     /* Matching marks candidate cases used; work on a private flag array so
      * the loaded runs stay const. */
     char *used = calloc(cand->n_cases + 1, 1);
-    size_t n_sample_mode = 0, n_paired = 0, n_block_mode = 0;
     if (!used) {
         gate_report_free(out);
         return dyt_errf(e, DYT_USAGE, "out of memory");
@@ -510,9 +463,10 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
                      b->missing[0] ? b->missing : c->missing);
         } else if (out->kind == GATE_METRIC_TIME) {
             double *d = NULL, med_b = NAN, med_c = NAN;
-            size_t dropped = 0, kb = 0, kc = 0;
-            size_t np = pair_blocks(base, b, cand, c, &d, &med_b, &med_c, &dropped, &kb, &kc);
-            if (np >= 2) {
+            size_t np = 0, dropped = 0, kb = 0, kc = 0;
+            pair_status ps =
+                gate_pair_blocks(base, b, cand, c, &d, &np, &med_b, &med_c, &dropped, &kb, &kc);
+            if (ps == PAIR_OK && np >= 2) {
                 gate_compare_pairs(d, np, med_b, med_c, o, g);
                 g->n_blocks_base = kb;
                 g->n_blocks_cand = kc;
@@ -522,16 +476,27 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
                              dropped);
                     note_append(g, text);
                 }
-                n_paired++;
             } else {
                 gate_compare_blocks(b->x, b->rep, b->n, c->x, c->rep, c->n, o, g);
-                n_sample_mode += g->mode == GATE_MODE_SAMPLES;
-                n_block_mode += g->mode == GATE_MODE_BLOCKS;
+                char text[160];
+                text[0] = '\0';
+                if (ps == PAIR_OK)
+                    snprintf(text, sizeof text,
+                             "measured in lockstep but not together: %zu block pair(s) share a "
+                             "session and round, at least 2 needed to pair",
+                             np);
+                else if (ps == PAIR_NOT_UNIQUE)
+                    snprintf(text, sizeof text,
+                             "not paired: a side holds two blocks of one session and round "
+                             "(two arms of one session on a side?)");
+                if (text[0])
+                    note_append(g, text);
             }
             free(d);
         } else {
             gate_compare_values(b->x[0], c->x[0], o, g);
         }
+        out->n_mode[g->mode]++;
         out->n_regressions += g->regression != 0;
         switch (g->verdict) {
         case GATE_FASTER:
@@ -573,6 +538,8 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
             }
         }
     }
+    size_t n_sample_mode = out->n_mode[GATE_MODE_SAMPLES];
+    size_t n_block_mode = out->n_mode[GATE_MODE_BLOCKS];
     if (n_sample_mode)
         add_warning(out,
                     "one block per side (%zu case(s) compared in sample mode): the samples of "

@@ -24,10 +24,11 @@ static json_t *run_obj(const gate_run *r)
     for (size_t i = 0; i < r->n_runs; i++) {
         const gate_run_ref *x = &r->runs[i];
         json_array_append_new(ids, json_integer((json_int_t)x->run_id));
-        json_array_append_new(runs, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "run_id",
-                                              (json_int_t)x->run_id, "label", x->label, "git_rev",
-                                              x->git_rev, "status", x->status, "started_at",
-                                              x->started_at, "db", x->db_path));
+        json_array_append_new(
+            runs, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "run_id",
+                            (json_int_t)x->run_id, "label", x->label, "git_rev", x->git_rev,
+                            "status", x->status, "started_at", x->started_at, "db", x->db_path,
+                            "lockstep_token", x->lockstep_token, "arm", x->arm));
     }
     json_object_set_new(o, "run_ids", ids);
     json_object_set_new(o, "runs", runs);
@@ -71,6 +72,12 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
                   "faster", (json_int_t)r->n_faster, "same", (json_int_t)r->n_same, "inconclusive",
                   (json_int_t)r->n_inconclusive, "only_base", (json_int_t)r->n_only_base,
                   "only_candidate", (json_int_t)r->n_only_cand));
+    /* How many cases each mode compared (every mode named, 0 when unused). */
+    json_t *modes = json_object();
+    for (int m = GATE_MODE_NONE; m <= GATE_MODE_PAIRED; m++)
+        json_object_set_new(modes, gate_mode_name((gate_mode)m),
+                            json_integer((json_int_t)r->n_mode[m]));
+    json_object_set_new(root, "modes", modes);
     for (size_t i = 0; i < r->n_results; i++) {
         const gate_result *g = &r->results[i];
         json_t *o = case_axes(g->base);

@@ -54,6 +54,10 @@ int gate_write_junit(FILE *f, const gate_report *r)
     gate_fmt_run_ids(ids, sizeof ids, r->cand);
     fputs("/>\n      <property name=\"candidate_runs\"", f);
     attr(f, "value", ids);
+    char modes[160];
+    gate_fmt_modes(modes, sizeof modes, r);
+    fputs("/>\n      <property name=\"modes\"", f);
+    attr(f, "value", modes);
     fputs("/>\n    </properties>\n", f);
     for (size_t i = 0; i < r->n_results; i++) {
         const gate_result *g = &r->results[i];

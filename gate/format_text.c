@@ -80,6 +80,24 @@ void gate_fmt_mode(char *buf, size_t n, const gate_result *g)
         snprintf(buf, n, "%s", g->mode == GATE_MODE_NONE ? "-" : gate_mode_name(g->mode));
 }
 
+void gate_fmt_modes(char *buf, size_t n, const gate_report *r)
+{
+    static const gate_mode order[] = {GATE_MODE_PAIRED, GATE_MODE_BLOCKS, GATE_MODE_SAMPLES,
+                                      GATE_MODE_EXACT, GATE_MODE_NONE};
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < DYT_ARRAY_LEN(order) && len < n; i++) {
+        size_t k = r->n_mode[order[i]];
+        if (k)
+            len += (size_t)snprintf(buf + len, n - len, "%s%s %zu", len ? ", " : "",
+                                    order[i] == GATE_MODE_NONE ? "not compared"
+                                                               : gate_mode_name(order[i]),
+                                    k);
+    }
+    if (!buf[0])
+        snprintf(buf, n, "none");
+}
+
 static const char *verdict_word(const gate_result *g)
 {
     return g->regression ? "REGRESSION" : gate_verdict_name(g->verdict);
@@ -132,6 +150,9 @@ int gate_write_text(FILE *f, const gate_report *r)
             "%zu inconclusive; %zu unmatched\n",
             r->n_results, r->n_regressions, r->n_slower, r->n_faster, r->n_same, r->n_inconclusive,
             r->n_only_base + r->n_only_cand);
+    char modes[160];
+    gate_fmt_modes(modes, sizeof modes, r);
+    fprintf(f, "modes: %s\n", modes);
     for (size_t i = 0; i < r->n_warnings; i++)
         fprintf(f, "warning: %s\n", r->warnings[i]);
     fprintf(f, "gate: %s\n", r->n_regressions ? "FAIL" : "pass");
@@ -184,12 +205,14 @@ int gate_write_md(FILE *f, const gate_report *r)
     fputs(" · candidate: ", f);
     esc_markdown(f, c);
     fputs("  \n", f);
+    char modes[160];
+    gate_fmt_modes(modes, sizeof modes, r);
     if (r->kind == GATE_METRIC_TIME)
         fprintf(f,
                 "Metric: time · threshold %.1f%% · alpha %g · %zu compared, %zu regression(s), "
-                "%zu faster, %zu same, %zu inconclusive\n\n",
+                "%zu faster, %zu same, %zu inconclusive · modes: %s\n\n",
                 100 * r->opts.threshold, r->opts.alpha, r->n_results, r->n_regressions, r->n_faster,
-                r->n_same, r->n_inconclusive);
+                r->n_same, r->n_inconclusive, modes);
     else {
         fputs("Metric: ", f);
         esc_markdown(f, r->opts.metric);

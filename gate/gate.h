@@ -1,14 +1,17 @@
 /* The regression gate: loads two sides, each one or several stored runs
  * (from one or several stores), matches their cases on every axis, compares
  * each matched case, gives each a verdict, and decides the gate. A time
- * case is compared on its replicates -- the blocks (rounds) of the side's
- * runs -- when both sides have at least two (Mann-Whitney U and a
- * Hodges-Lehmann/Moses interval on the log block medians), else on the raw
- * samples (bootstrap interval of the ratio of medians, U test); counters
- * are compared as exact values. Formatters write the same report as text,
- * Markdown (pull-request comment), JSON and JUnit XML. The A/A calibration
- * (gate/calibrate.c) stores per case how much this machine's noise lets the
- * gate resolve; compare warns when the threshold is finer than that. */
+ * case is compared on time-matched pairs of blocks when both sides were
+ * measured together by `interleave` (paired mode: Wilcoxon signed-rank test
+ * and Hodges-Lehmann interval on the pairs' log ratios), else on its
+ * replicates -- the blocks (rounds) of the side's runs -- when both sides
+ * have at least two (Mann-Whitney U and a Hodges-Lehmann/Moses interval on
+ * the log block medians), else on the raw samples (bootstrap interval of the
+ * ratio of medians, U test); counters are compared as exact values.
+ * Formatters write the same report as text, Markdown (pull-request comment),
+ * JSON and JUnit XML. The A/A calibration (gate/calibrate.c) stores per case
+ * how much this machine's noise lets the gate resolve; compare warns when
+ * the threshold is finer than that. */
 #pragma once
 #include "common.h"
 #include "store.h"
@@ -21,8 +24,8 @@ const char *gate_verdict_name(gate_verdict v);
 typedef enum { GATE_METRIC_TIME = 0, GATE_METRIC_COUNTER } gate_metric_kind;
 
 /* How a case was compared: not at all (a side has no value), on block
- * medians (replicate mode), on raw samples (one block on a side), or as
- * exact counter values. */
+ * medians (replicate mode), on raw samples (one block on a side), as exact
+ * counter values, or on time-matched block pairs (paired mode). */
 typedef enum {
     GATE_MODE_NONE = 0,
     GATE_MODE_SAMPLES,
@@ -68,6 +71,7 @@ typedef struct {
     char label[128], git_rev[64], status[16], started_at[32];
     char machine_fp[80];
     char lockstep_token[24]; /* the `interleave` session it was measured in, "" if none */
+    char arm[64];            /* its arm in that session, "" if none */
 } gate_run_ref;
 
 /* One side of a comparison: one run, or several pooled. The header fields
@@ -80,7 +84,7 @@ typedef struct {
     char label[128], git_rev[64], status[16], metric[16], started_at[32];
     int64_t machine_id;
     char machine_fp[80];
-    char lockstep_token[24];
+    char lockstep_token[24], arm[64]; /* of the last run, as above */
     gate_case *cases;
     size_t n_cases;
     gate_run_ref *runs;
@@ -127,6 +131,7 @@ typedef struct {
     const gate_case **only_base, **only_cand; /* unmatched */
     size_t n_only_base, n_only_cand;
     size_t n_regressions, n_faster, n_slower, n_same, n_inconclusive;
+    size_t n_mode[GATE_MODE_PAIRED + 1]; /* compared cases per gate_mode */
     char **warnings;
     size_t n_warnings;
 } gate_report;

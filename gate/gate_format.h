@@ -15,3 +15,6 @@ void gate_fmt_run(char *buf, size_t n, const gate_run *r);
 void gate_fmt_run_ids(char *buf, size_t n, const gate_run *r);
 /* "blocks 10:10", "samples 1:1", "exact" or "-". */
 void gate_fmt_mode(char *buf, size_t n, const gate_result *g);
+/* The modes the report's cases were compared in, with their counts:
+ * "paired 3, blocks 1" (most informative first); "none" when empty. */
+void gate_fmt_modes(char *buf, size_t n, const gate_report *r);

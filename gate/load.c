@@ -7,7 +7,10 @@
  * replicate is (run index in the side, block), so two runs of one block
  * each give two replicates. A case is missing for the side only when no
  * run has it ok; it keeps the reason, so the report can say why it was
- * not compared rather than dropping it. */
+ * not compared rather than dropping it. Each run also keeps the
+ * `interleave` session it was measured in (lockstep_token and arm, top-level
+ * keys of runs.settings, "" when absent or not JSON): compare pairs the
+ * blocks of two sides by (token, block). */
 #include "gate.h"
 
 #include <limits.h>
@@ -45,7 +48,9 @@ static int load_header(sqlite3 *db, gate_run *r, dyt_err *e)
     if (sqlite3_prepare_v2(db,
                            "SELECT r.label, r.git_rev, r.status, r.metric, r.started_at, "
                            "r.machine_id, m.fingerprint, CASE WHEN json_valid(r.settings) "
-                           "THEN json_extract(r.settings, '$.lockstep_token') END FROM runs r "
+                           "THEN json_extract(r.settings, '$.lockstep_token') END, "
+                           "CASE WHEN json_valid(r.settings) "
+                           "THEN json_extract(r.settings, '$.arm') END FROM runs r "
                            "JOIN machines m ON m.id = r.machine_id WHERE r.id = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return dyt_errf(e, DYT_USAGE, "%s: %s", r->db_path, sqlite3_errmsg(db));
@@ -63,6 +68,7 @@ static int load_header(sqlite3 *db, gate_run *r, dyt_err *e)
     r->machine_id = sqlite3_column_int64(st, 5);
     copy_col(st, 6, r->machine_fp, sizeof r->machine_fp);
     copy_col(st, 7, r->lockstep_token, sizeof r->lockstep_token);
+    copy_col(st, 8, r->arm, sizeof r->arm);
     sqlite3_finalize(st);
     return DYT_OK;
 }
@@ -261,6 +267,7 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
     snprintf(ref->started_at, sizeof ref->started_at, "%s", one->started_at);
     snprintf(ref->machine_fp, sizeof ref->machine_fp, "%s", one->machine_fp);
     snprintf(ref->lockstep_token, sizeof ref->lockstep_token, "%s", one->lockstep_token);
+    snprintf(ref->arm, sizeof ref->arm, "%s", one->arm);
     /* The side's header is its last run's. */
     side->run_id = one->run_id;
     snprintf(side->db_path, sizeof side->db_path, "%s", one->db_path);
@@ -271,6 +278,8 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
     snprintf(side->started_at, sizeof side->started_at, "%s", one->started_at);
     side->machine_id = one->machine_id;
     snprintf(side->machine_fp, sizeof side->machine_fp, "%s", one->machine_fp);
+    snprintf(side->lockstep_token, sizeof side->lockstep_token, "%s", one->lockstep_token);
+    snprintf(side->arm, sizeof side->arm, "%s", one->arm);
 
     size_t n_old = side->n_cases;
     gate_case *v = realloc(side->cases, (n_old + one->n_cases + 1) * sizeof *v);

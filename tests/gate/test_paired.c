@@ -3,8 +3,9 @@
  * of the whole machine (log-normal, sd 20% between blocks) and differ by
  * 1% noise. Paired, a 10% slowdown is a regression and an A/A is "same";
  * the same blocks unpaired (other sessions) cannot tell either; pooled
- * sessions add their pairs; runs without a token fall back to blocks; the
- * JSON report names the mode and the pairs. */
+ * sessions add their pairs; runs without a token, or of other sessions, or
+ * two arms of one session pooled on a side fall back to blocks; too few
+ * pairs are inconclusive; every format names the mode and the pairs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,8 +28,8 @@
 static char dir[256], db[320];
 
 /* One run of one case (model "m") whose block b is scaled by drift[b]. */
-static void add_run(store *s, int64_t mid, const char *label, const char *token,
-                    const double *drift, double scale, uint64_t seed)
+static void add_run_n(store *s, int64_t mid, const char *label, const char *token,
+                      const double *drift, double scale, uint64_t seed, int n_blocks)
 {
     char settings[128];
     snprintf(settings, sizeof settings, "{\"lockstep_token\":\"%s\",\"arm\":\"%s\"}", token,
@@ -52,19 +53,24 @@ static void add_run(store *s, int64_t mid, const char *label, const char *token,
                     .stop_reason = "noise"};
     enum { PER_BLOCK = 15 };
     store_sample smp[BLOCKS * PER_BLOCK];
+    const size_t n = (size_t)n_blocks * PER_BLOCK;
     dyt_rng r;
     dyt_rng_seed(&r, seed);
-    for (size_t i = 0; i < BLOCKS * PER_BLOCK; i++) {
+    for (size_t i = 0; i < n; i++) {
         int b = (int)(i / PER_BLOCK);
         smp[i] = (store_sample){
             .ns = 1000.0 * scale * drift[b] * exp(dyt_rng_normal(&r, 0, 0.01)), .block = b};
     }
-    store_stats st = {.n = BLOCKS * PER_BLOCK, .median_ns = 1000, .ci_low_ns = 990,
+    store_stats st = {.n = n, .median_ns = 1000, .ci_low_ns = 990,
                       .ci_high_ns = 1010, .roofline_pct = -1, .gbps = 1};
-    assert_int_equal(store_put_case(s, run_id, &c, smp, BLOCKS * PER_BLOCK, &st, NULL, 0,
-                                    &case_id, &e),
-                     DYT_OK);
+    assert_int_equal(store_put_case(s, run_id, &c, smp, n, &st, NULL, 0, &case_id, &e), DYT_OK);
     assert_int_equal(store_end_run(s, run_id, "complete", NULL, &e), DYT_OK);
+}
+
+static void add_run(store *s, int64_t mid, const char *label, const char *token,
+                    const double *drift, double scale, uint64_t seed)
+{
+    add_run_n(s, mid, label, token, drift, scale, seed, BLOCKS);
 }
 
 static int setup(void **state)
@@ -104,6 +110,13 @@ static int setup(void **state)
     add_run(s, mid, "slow", "s3", drift[2], 1.10, 6);
     /* Not measured in lockstep. */
     add_run(s, mid, "plain", NULL, drift[1], 1.10, 7);
+    /* Runs 8, 9: the very samples of runs 1 and 3 (same drifts, same
+     * seeds) under two other tokens, as if measured in two sessions. */
+    add_run(s, mid, "base-u", "u1", drift[0], 1.0, 1);
+    add_run(s, mid, "slow-u", "u2", drift[0], 1.10, 3);
+    /* Runs 10, 11: a session of 4 rounds only. */
+    add_run_n(s, mid, "few-base", "s6", drift[1], 1.0, 8, 4);
+    add_run_n(s, mid, "few-slow", "s6", drift[1], 1.10, 9, 4);
     store_close(s);
     return 0;
 }
@@ -227,6 +240,136 @@ static void test_pooled_sessions_pair(void **state)
     done(&r, &b, &c);
 }
 
+/* The report of r in one format, as a string (caller frees). */
+static char *render(const gate_report *r, int fmt)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    dyt_err e = {{0}};
+    int rc = fmt == 0   ? gate_write_text(f, r)
+             : fmt == 1 ? gate_write_md(f, r)
+             : fmt == 2 ? gate_write_json(f, r, &e)
+                        : gate_write_junit(f, r);
+    assert_int_equal(rc, DYT_OK);
+    fclose(f);
+    return buf;
+}
+
+/* The same samples as runs 1 and 3, but under two tokens: no pairs, so
+ * replicate mode on unpaired blocks, which the common drift swamps. */
+static void test_same_data_unpaired(void **state)
+{
+    (void)state;
+    gate_report r;
+    gate_run b, c;
+    compare("base-u", "slow-u", &r, &b, &c);
+    const gate_result *g = &r.results[0];
+    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
+    assert_int_equal(g->n_pairs, 0);
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    assert_false(g->regression);
+    assert_true(g->ratio_lo < 1.05 && g->ratio_hi > 1.10);
+    assert_non_null(strstr(g->note, "measured in lockstep but not together: 0 block pair(s)"));
+    assert_int_equal(r.n_mode[GATE_MODE_BLOCKS], 1);
+    assert_int_equal(r.n_mode[GATE_MODE_PAIRED], 0);
+    double width_unpaired = g->ratio_hi - g->ratio_lo;
+    done(&r, &b, &c);
+    /* Paired, the same numbers give the 10%: only the pairing differs. */
+    compare("1", "3", &r, &b, &c);
+    assert_int_equal(r.results[0].mode, GATE_MODE_PAIRED);
+    assert_true(r.results[0].regression);
+    assert_true(fabs(r.results[0].ratio - 1.10) < 0.01);
+    /* ... and an interval several times narrower. */
+    assert_true(r.results[0].ratio_hi - r.results[0].ratio_lo < width_unpaired / 4);
+    done(&r, &b, &c);
+}
+
+/* The loader keeps each run's token and arm. */
+static void test_tokens_loaded(void **state)
+{
+    (void)state;
+    gate_report r;
+    gate_run b, c;
+    compare("all:base", "plain", &r, &b, &c);
+    assert_int_equal(b.n_runs, 2);
+    assert_string_equal(b.runs[0].lockstep_token, "s1");
+    assert_string_equal(b.runs[0].arm, "base");
+    assert_string_equal(b.runs[1].lockstep_token, "s3");
+    assert_string_equal(b.lockstep_token, "s3");
+    assert_string_equal(c.runs[0].lockstep_token, "");
+    assert_string_equal(c.runs[0].arm, "");
+    assert_int_equal(r.results[0].mode, GATE_MODE_BLOCKS);
+    assert_int_equal(r.results[0].n_pairs, 0);
+    done(&r, &b, &c);
+}
+
+/* Two arms of one session pooled on one side: keys repeat, no one-to-one
+ * pairing exists, so the case falls back to unpaired blocks and says why. */
+static void test_duplicate_keys_unpaired(void **state)
+{
+    (void)state;
+    gate_report r;
+    gate_run b, c;
+    compare("1,2", "3", &r, &b, &c);
+    const gate_result *g = &r.results[0];
+    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
+    assert_int_equal(g->n_blocks_base, 2 * BLOCKS);
+    assert_non_null(strstr(g->note, "two blocks of one session and round"));
+    done(&r, &b, &c);
+}
+
+/* 4 pairs cannot reach p < 0.01 (2/2^4 = 0.125): inconclusive, with how
+ * many would be needed (8: 2/2^8 < 0.01 <= 2/2^7). */
+static void test_too_few_pairs(void **state)
+{
+    (void)state;
+    gate_report r;
+    gate_run b, c;
+    compare("few-base", "few-slow", &r, &b, &c);
+    const gate_result *g = &r.results[0];
+    assert_int_equal(g->mode, GATE_MODE_PAIRED);
+    assert_int_equal(g->n_pairs, 4);
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    assert_false(g->regression);
+    assert_true(isnan(g->p) && isnan(g->ratio_lo));
+    assert_non_null(strstr(g->note, "too few pairs (4; at alpha 0.01 at least 8 are needed)"));
+    done(&r, &b, &c);
+}
+
+/* Every format names the mode per case and the modes of the report. */
+static void test_formats_carry_mode(void **state)
+{
+    (void)state;
+    gate_report r;
+    gate_run b, c;
+    compare("1", "3", &r, &b, &c);
+    char *t = render(&r, 0), *m = render(&r, 1), *j = render(&r, 2), *x = render(&r, 3);
+    assert_non_null(strstr(t, "paired 16"));
+    assert_non_null(strstr(t, "modes: paired 1\n"));
+    assert_non_null(strstr(m, "| paired 16 |"));
+    assert_non_null(strstr(m, "modes: paired 1"));
+    assert_non_null(strstr(j, "\"mode\": \"paired\""));
+    assert_non_null(strstr(j, "\"n_pairs\": 16"));
+    assert_non_null(strstr(j, "\"paired\": 1"));
+    assert_non_null(strstr(j, "\"lockstep_token\": \"s1\""));
+    assert_non_null(strstr(x, "<property name=\"modes\" value=\"paired 1\"/>"));
+    assert_non_null(strstr(x, "mode paired 16"));
+    assert_non_null(strstr(x, "<failure type=\"regression\""));
+    free(t);
+    free(m);
+    free(j);
+    free(x);
+    done(&r, &b, &c);
+    /* Mixed report line: an unpaired comparison says blocks. */
+    compare("1", "plain", &r, &b, &c);
+    t = render(&r, 0);
+    assert_non_null(strstr(t, "modes: blocks 1\n"));
+    free(t);
+    done(&r, &b, &c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +377,11 @@ int main(void)
         cmocka_unit_test(test_paired_aa_is_same),
         cmocka_unit_test(test_unpaired_blocks_cannot_tell),
         cmocka_unit_test(test_pooled_sessions_pair),
+        cmocka_unit_test(test_same_data_unpaired),
+        cmocka_unit_test(test_tokens_loaded),
+        cmocka_unit_test(test_duplicate_keys_unpaired),
+        cmocka_unit_test(test_too_few_pairs),
+        cmocka_unit_test(test_formats_carry_mode),
     };
     return cmocka_run_group_tests_name("gate-paired", tests, setup, teardown);
 }

@@ -172,6 +172,33 @@ static void test_hl_symmetric(void **state)
     assert_true(isinf(lo) && lo < 0 && isinf(hi) && hi > 0);
 }
 
+/* n = 10 at 99%: T_crit = 3, so the interval is [W_4, W_52] of the 55
+ * sorted Walsh averages, found here by brute force. */
+static void test_interval_ranks_n10(void **state)
+{
+    (void)state;
+    double d[10], w[55];
+    for (int i = 0; i < 10; i++)
+        d[i] = (i % 2 ? 1 : -0.3) * (double)((i + 1) * (i + 1)) / 7.0; /* distinct, mixed signs */
+    size_t m = 0;
+    for (int i = 0; i < 10; i++)
+        for (int j = i; j < 10; j++)
+            w[m++] = (d[i] + d[j]) / 2;
+    assert_int_equal(m, 55);
+    for (size_t i = 1; i < m; i++) /* insertion sort */
+        for (size_t j = i; j > 0 && w[j - 1] > w[j]; j--) {
+            double t = w[j];
+            w[j] = w[j - 1];
+            w[j - 1] = t;
+        }
+    double lo, hi;
+    double est = stats_hl_paired_ci(d, 10, 0.99, &lo, &hi);
+    assert_true(lo == w[3] && hi == w[51]);
+    assert_true(est == (w[27])); /* M = 55 odd: the 28th */
+    stats_hl_paired_ci(d, 10, 0.95, &lo, &hi); /* T_crit = 8: [W_9, W_47] */
+    assert_true(lo == w[8] && hi == w[46]);
+}
+
 static double coverage(dyt_rng *r, size_t n, int heavy, int trials)
 {
     double d[64], lo, hi;
@@ -195,11 +222,12 @@ static void test_coverage(void **state)
     /* The exact interval's coverage is >= 95% by construction, a little
      * more by discreteness. */
     double c1 = coverage(&r, 10, 0, 2000), c2 = coverage(&r, 16, 1, 2000),
-           c3 = coverage(&r, 60, 0, 1000);
-    print_message("coverage of 95%% intervals: n=10 normal %.3f, n=16 heavy-tailed %.3f, "
-                  "n=60 normal approximation %.3f\n",
-                  c1, c2, c3);
+           c3 = coverage(&r, 60, 0, 1000), c4 = coverage(&r, 10, 1, 2000);
+    print_message("coverage of 95%% intervals: n=10 normal %.3f, n=10 heavy-tailed %.3f, "
+                  "n=16 heavy-tailed %.3f, n=60 normal approximation %.3f\n",
+                  c1, c4, c2, c3);
     assert_true(c1 >= 0.93 && c1 <= 0.99);
+    assert_true(c4 >= 0.93 && c4 <= 0.99);
     assert_true(c2 >= 0.93 && c2 <= 0.99);
     assert_true(c3 >= 0.92 && c3 <= 0.98);
 }
@@ -210,7 +238,7 @@ int main(void)
         cmocka_unit_test(test_exact_counts),    cmocka_unit_test(test_p_enumeration),
         cmocka_unit_test(test_critical_values), cmocka_unit_test(test_zeros_and_ties),
         cmocka_unit_test(test_ci_inverts_test), cmocka_unit_test(test_hl_symmetric),
-        cmocka_unit_test(test_coverage),
+        cmocka_unit_test(test_interval_ranks_n10), cmocka_unit_test(test_coverage),
     };
     return cmocka_run_group_tests_name("gate-signedrank", tests, NULL, NULL);
 }
