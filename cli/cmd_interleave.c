@@ -351,6 +351,10 @@ int cmd_interleave(int argc, char **argv)
         else if (code == DYT_FAIL && worst == DYT_OK)
             worst = DYT_FAIL;
     }
+    int own_db = 0; /* an arm option --db sends that arm elsewhere */
+    for (int k = 0; k < n_arms; k++)
+        for (int i = 0; i < arms[k].n_opts; i++)
+            own_db |= !strncmp(arms[k].opts[i], "--db", 4);
     for (int k = 0; k < n_arms; k++)
         free(arms[k].spec);
     free(pass);
@@ -358,7 +362,11 @@ int cmd_interleave(int argc, char **argv)
         return rc;
     if (sig)
         return sig;
-    if (worst == DYT_OK)
+    if (worst == DYT_OK && own_db)
+        printf("interleave session %s: %d arms stored, each in its --db; compare any two, "
+               "e.g. dytbench compare A.db:%s B.db:%s\n",
+               token, n_arms, arms[0].name, arms[1].name);
+    else if (worst == DYT_OK)
         printf("interleave session %s: %d arms stored in %s; compare any two, e.g. "
                "dytbench compare %s %s --db %s\n",
                token, n_arms, db, arms[0].name, arms[1].name, db);

@@ -67,11 +67,12 @@ def main():
                   f"{pct(runs, sessions)} comparisons")
     print()
     print("| threshold | A/A comparisons failing | A/A cases flagged | +5% cases flagged "
-          "| +10% cases flagged | +20% cases flagged |")
-    print("|---|---|---|---|---|---|")
+          "| +10% cases flagged | +20% cases flagged | +5% / +10% / +20%: gate failed |")
+    print("|---|---|---|---|---|---|---|")
     for thr, fr, fc, nc, det in rows:
         print(f"| {thr}% | {pct(fr, sessions)} | {pct(fc, nc)} | "
-              + " | ".join(pct(det[p][1], det[p][2]) for p in (5, 10, 20)) + " |")
+              + " | ".join(pct(det[p][1], det[p][2]) for p in (5, 10, 20)) + " | "
+              + " / ".join(f"{det[p][0]}/{sessions}" for p in (5, 10, 20)) + " |")
     print()
     for p in (5, 10, 20):
         r = sorted(measured[p])
@@ -82,5 +83,37 @@ def main():
                   f"{100 * (q(0.1) - 1):+.1f}% .. {100 * (q(0.9) - 1):+.1f}%")
 
 
+def pooled(exe, db, sessions, alpha, k=3):
+    """The recipe's variant for more resolution: k sessions pooled per side
+    (comma lists of the sessions' labels), disjoint groups."""
+    groups = [list(range(g, g + k)) for g in range(1, sessions - k + 2, k)]
+    print(f"\n{k} sessions pooled per side ({len(groups)} disjoint groups):")
+    print("| threshold | A/A comparisons failing | A/A cases flagged | +5% cases flagged "
+          "| +10% cases flagged | +20% cases flagged | +10%: gate failed |")
+    print("|---|---|---|---|---|---|---|")
+    for thr in (2, 3, 5):
+        side = lambda lab, g: ",".join(f"{lab}-{i}" for i in g)
+        fr = fc = nc = 0
+        det = {}
+        for g in groups:
+            j, rc = compare(exe, db, side("A", g), side("B", g), thr, alpha)
+            fr += rc == 1
+            nc += len(j["cases"])
+            fc += sum(c["regression"] for c in j["cases"])
+        for p in (5, 10, 20):
+            runs = cases = n = 0
+            for g in groups:
+                j, rc = compare(exe, db, side("B", g), side(f"inj{p}", g), thr, alpha)
+                runs += rc == 1
+                n += len(j["cases"])
+                cases += sum(c["regression"] for c in j["cases"])
+            det[p] = (runs, cases, n)
+        print(f"| {thr}% | {pct(fr, len(groups))} | {pct(fc, nc)} | "
+              + " | ".join(pct(det[p][1], det[p][2]) for p in (5, 10, 20))
+              + f" | {pct(det[10][0], len(groups))} |")
+
+
 if __name__ == "__main__":
     main()
+    pooled(sys.argv[1], sys.argv[2], int(sys.argv[3]),
+           float(sys.argv[4]) if len(sys.argv) > 4 else 0.01)
