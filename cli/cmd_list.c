@@ -4,7 +4,6 @@
  * results database). Read-only everywhere. */
 #include "cli.h"
 #include "kernels.h"
-#include "plan.h"
 #include "store.h"
 #include "suite.h"
 
@@ -159,26 +158,6 @@ static int list_shapes(const char *suites_arg)
     return rc;
 }
 
-static void isa_string(unsigned isa, char *buf, size_t n)
-{
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{ISA_AVX2, "avx2"},
-                 {ISA_AVX512, "avx512"},
-                 {ISA_AVX512BF16, "avx512bf16"},
-                 {ISA_ONEDNN, "onednn"},
-                 {ISA_CUDA, "cuda"}};
-    buf[0] = '\0';
-    for (size_t i = 0; i < DYT_ARRAY_LEN(names); i++)
-        if (isa & names[i].bit) {
-            strncat(buf, buf[0] ? "+" : "", n - strlen(buf) - 1);
-            strncat(buf, names[i].name, n - strlen(buf) - 1);
-        }
-    if (!buf[0])
-        snprintf(buf, n, "-");
-}
-
 static int list_kernels(void)
 {
     size_t count;
@@ -192,8 +171,9 @@ static int list_kernels(void)
     size_t supported = 0;
     for (size_t i = 0; i < count; i++) {
         char isa[96], why[256], runs[300];
-        isa_string(r[i].isa, isa, sizeof isa);
-        if (plan_unsupported_reason(&r[i], why, sizeof why))
+        if (!kern_isa_names(r[i].isa, "+", isa, sizeof isa))
+            snprintf(isa, sizeof isa, "-");
+        if (kern_unsupported_reason(&r[i], why, sizeof why))
             snprintf(runs, sizeof runs, "no: %s", why);
         else
             snprintf(runs, sizeof runs, "yes"), supported++;

@@ -9,10 +9,6 @@
  * then stored as 'aborted' with its finished cases kept. */
 #include "cli.h"
 #include "counters.h"
-#include "dyt_config.h"
-#if DYT_HAVE_CUDA
-#include "cuda/kern_cuda.h"
-#endif
 #include "kernels.h"
 #include "plan.h"
 #include "runner.h"
@@ -262,19 +258,9 @@ static int run_plan(run_args *a, runner_opts *o)
     snprintf(hash, sizeof hash, "%016" PRIx64, ns == 1 ? sv[0].content_hash : h);
     plan p = {0};
     plan_filter f;
-    /* Say plainly why a GPU run cannot happen before the planner reports
-     * the consequence ("no CUDA variant can run"). */
     if (rc == DYT_OK && o->lockstep_in >= 0 &&
         ((a->device && !strcmp(a->device, "cuda")) || o->metric == METRIC_INSTRUCTIONS))
         rc = dyt_errf(&e, DYT_USAGE, "interleave (--lockstep) runs CPU timing runs only");
-    if (rc == DYT_OK && a->device && !strcmp(a->device, "cuda")) {
-#if DYT_HAVE_CUDA
-        if (!cuda_device_usable())
-            rc = dyt_errf(&e, DYT_USAGE, "no usable GPU was found: %s", cuda_unusable_reason());
-#else
-        rc = dyt_errf(&e, DYT_USAGE, "built without CUDA (rebuild with -Dcuda=enabled)");
-#endif
-    }
     if (rc == DYT_OK)
         rc = build_filter(a, &f) ? DYT_USAGE : plan_build(sv, ns, &f, &p, &e);
     if (rc == DYT_OK && p.n_cases == 0)
@@ -296,15 +282,7 @@ static int run_plan(run_args *a, runner_opts *o)
     }
     int64_t run_id = 0;
     uint64_t t0 = dyt_now_ns();
-    if (f.device == DEVICE_CUDA) {
-#if DYT_HAVE_CUDA
-        rc = runner_cuda_run(&p, o, s, a->suites, hash, cli_command_line(), &run_id, &e);
-#else
-        rc = dyt_errf(&e, DYT_USAGE, "built without CUDA (rebuild with -Dcuda=enabled)");
-#endif
-    } else {
-        rc = runner_cpu_run(&p, o, s, a->suites, hash, cli_command_line(), &run_id, &e);
-    }
+    rc = runner_run(f.device, &p, o, s, a->suites, hash, cli_command_line(), &run_id, &e);
     double secs = (double)(dyt_now_ns() - t0) / 1e9;
     int sig = runner_stop_signal();
     if (run_id > 0) {

@@ -2,6 +2,7 @@
  * the subcommand files cmd_*.c. */
 #include "cli.h"
 #include "dyt_config.h"
+#include "kernels.h"
 #include "revision.h"
 
 #include <stdarg.h>
@@ -14,7 +15,6 @@
 
 static char command_line[4096];
 
-#if DYT_HAVE_ONEDNN
 /* Under valgrind (the instruction-count child) the process must not
  * re-execute itself: that would leave the instrumented run. */
 static int under_valgrind(void)
@@ -25,7 +25,6 @@ static int under_valgrind(void)
     return getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "vgpreload");
 #endif
 }
-#endif
 
 const char *cli_command_line(void) { return command_line; }
 
@@ -76,22 +75,16 @@ int main(int argc, char **argv)
             break;
         off += (size_t)w;
     }
-#if DYT_HAVE_ONEDNN
-    /* oneDNN runs on libgomp's threads, which by default spin after each
-     * parallel region; next to dytbench's own pinned pool on the same cores
-     * that made a cache-resident oneDNN LayerNorm take ~8 ms instead of
-     * ~55 us per call (256 x 1024, measured here), a crippled baseline.
-     * libgomp reads OMP_WAIT_POLICY once, when it is loaded, so it is set
-     * here and the binary re-executed; a user's own setting is kept. */
-    if (!getenv("OMP_WAIT_POLICY") && !under_valgrind()) {
-        char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0 && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) {
-            self[n] = '\0';
-            execv(self, argv); /* on failure, go on as we are */
-        }
+    /* Settings a backend's library reads once, when it is loaded (oneDNN's
+     * libgomp: OMP_WAIT_POLICY, see kernels/onednn.c): set the ones the
+     * user has not and re-execute, so the new process loads with them. */
+    char self[4096];
+    ssize_t self_len;
+    if (!under_valgrind() && (self_len = readlink("/proc/self/exe", self, sizeof self - 1)) > 0 &&
+        kern_backend_setenv() > 0) {
+        self[self_len] = '\0';
+        execv(self, argv); /* on failure, go on as we are */
     }
-#endif
     if (argc < 2) {
         /* No command: the README's main job is `dytbench run`. */
         usage(stderr);

@@ -7,10 +7,6 @@
  * outputs never alias ref's. */
 #include "check.h"
 #include "bf16.h"
-#include "dyt_config.h"
-#if DYT_HAVE_CUDA
-#include "cuda/kern_cuda.h"
-#endif
 
 #include <math.h>
 #include <stdlib.h>
@@ -179,9 +175,7 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
     if (!kern_supported(e)) {
         out->skipped = 1;
         out->pass = 0;
-        snprintf(out->reason, sizeof out->reason, "%s", e->device != DEVICE_CPU
-                 ? "no usable GPU on this machine"
-                 : "needs an ISA this CPU lacks");
+        kern_unsupported_reason(e, out->reason, sizeof out->reason);
         return DYT_OK;
     }
     if (e->device == DEVICE_CUDA && in->dtype == DTYPE_F16) {
@@ -255,15 +249,10 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
         rc = dyt_errf(err, DYT_USAGE, "ref refused %zux%zu", R, C);
         goto done;
     }
-    int vrc;
-    char dev_err[256] = "";
-#if DYT_HAVE_CUDA
-    /* GPU variants take device pointers: copy in, run, copy out. */
-    if (e->device == DEVICE_CUDA)
-        vrc = kern_cuda_run_host(e, &va, dev_err, sizeof dev_err);
-    else
-#endif
-        vrc = e->fn(&va, &ex);
+    /* GPU variants take device pointers: their backend copies in, runs and
+     * copies out. */
+    char dev_err[256];
+    int vrc = kern_run_host(e, &va, &ex, dev_err, sizeof dev_err);
     if (vrc != 0 && dev_err[0]) {
         rc = dyt_errf(err, DYT_FAIL, "%s: %s", e->name, dev_err);
         goto done;

@@ -24,14 +24,15 @@ typedef enum { DTYPE_F32 = 0, DTYPE_BF16, DTYPE_F16, DTYPE_COUNT } dtype_kind;
 typedef enum { PASS_FWD = 0, PASS_BWD, PASS_COUNT } pass_kind;
 typedef enum { DEVICE_CPU = 0, DEVICE_CUDA } device_kind;
 
-/* ISA requirements, a bit mask tested against kern_cpu_flags(). */
+/* ISA requirements, a bit mask tested against kern_cpu_flags(). What each
+ * bit is, its name and its dispatch rank are in the ISA table below. */
 enum {
     ISA_NONE = 0,
-    ISA_AVX2 = 1u << 0,     /* AVX2 + FMA */
-    ISA_AVX512 = 1u << 1,   /* AVX-512 F/BW/DQ/VL */
+    ISA_AVX2 = 1u << 0,
+    ISA_AVX512 = 1u << 1,
     ISA_AVX512BF16 = 1u << 2,
-    ISA_ONEDNN = 1u << 3,   /* built with oneDNN */
-    ISA_CUDA = 1u << 4,     /* built with CUDA and a usable GPU present */
+    ISA_ONEDNN = 1u << 3,
+    ISA_CUDA = 1u << 4, /* every DEVICE_CUDA variant needs it */
 };
 
 const char *norm_name(norm_kind n);   /* "dyt", "layernorm", "rmsnorm" */
@@ -89,19 +90,112 @@ typedef struct {
     const char *note;  /* one line: what the variant is */
 } kern_entry;
 
-/* The registry: every variant built into this binary, supported or not.
- * Order is stable (ref first). */
+/* The registry: every variant built into this binary, supported or not, in
+ * the order of the backend list (kernels/backends.def, ref first). */
 const kern_entry *kern_registry(size_t *count);
-/* Features of this CPU (and ISA_ONEDNN/ISA_CUDA when built and usable),
- * detected once. DYTBENCH_ISA_MASK in the environment may clear bits (for
- * testing dispatch). */
-unsigned kern_cpu_flags(void);
 int kern_supported(const kern_entry *e);
+/* Why e cannot run here, e.g. "needs AVX-512 (F/BW/DQ/VL): this CPU lacks
+ * it" (its first missing ISA bit and kern_isa_missing()); returns 0 with
+ * buf = "" when it can. */
+int kern_unsupported_reason(const kern_entry *e, char *buf, size_t n);
 /* Finds a variant by name for norm/pass/dtype; NULL if none. */
 const kern_entry *kern_find(norm_kind n, pass_kind p, dtype_kind d, const char *name);
-/* The fastest supported CPU variant for norm/pass/dtype per the registry's
- * preference order (avx512bf16 > avx512 > avx2 > scalar). */
+/* The variant kern_best falls back to when no CPU ISA's variant can run. */
+#define KERN_BASELINE_VARIANT "scalar"
+/* The preferred supported CPU variant for norm/pass/dtype: the variant
+ * named after the highest-ranked CPU ISA (kern_isa.prefer) that has one
+ * and can run, else KERN_BASELINE_VARIANT; NULL if neither exists. */
 const kern_entry *kern_best(norm_kind n, pass_kind p, dtype_kind d);
+
+/* ---- The ISA table ------------------------------------------------------
+ * One row per ISA_* bit (kernels/isa.c), the only place an ISA is named,
+ * like dav1d checkasm's cpus[]. A CPU feature is found by its detect(); a
+ * backend bit is set when a backend providing it (kern_backend.isa) is
+ * built and its probe finds it usable. Registering an ISA: one row, its
+ * bit above, and for a CPU ISA its variants named after it. */
+typedef enum { KERN_ISA_CPU = 0, KERN_ISA_BACKEND } kern_isa_kind;
+
+typedef struct {
+    unsigned bit;          /* one ISA_* bit */
+    kern_isa_kind kind;
+    const char *name;      /* "avx512": list kernels' needs column, the machine record's
+                            * isa string, and the variant built for a CPU ISA */
+    const char *what;      /* "AVX-512 (F/BW/DQ/VL)": what reasons call it */
+    int prefer;            /* kern_best's rank among CPU ISAs, higher wins; 0: none */
+    int (*detect)(void);   /* CPU rows: nonzero when this CPU has the feature */
+    const char *not_built; /* backend rows: why a build without the backend lacks it */
+} kern_isa;
+
+const kern_isa *kern_isa_table(size_t *count);
+/* The row of one bit; NULL for a bit the table does not name. */
+const kern_isa *kern_isa_find(unsigned bit);
+/* Every bit of one kind (e.g. the CPU features the machine record lists). */
+unsigned kern_isa_bits(kern_isa_kind kind);
+/* The names of the bits in table order, joined by sep, into buf (cut to
+ * fit); returns how many bits it named (0: buf = ""). */
+size_t kern_isa_names(unsigned bits, const char *sep, char *buf, size_t n);
+
+/* The ISA bits this process may use: this CPU's features and the usable
+ * backends, detected once, less the bits the ISA mask clears. The mask
+ * starts as DYTBENCH_ISA_MASK from the environment (a number, e.g. 0 or
+ * 0x3; unset or empty: nothing cleared), for testing dispatch. */
+unsigned kern_cpu_flags(void);
+/* Replaces the ISA mask (~0u clears nothing), the way dav1d's checkasm
+ * steps its CPU mask: for tests that walk the dispatch levels in one
+ * process. Not while kernels run. */
+void kern_set_isa_mask(unsigned mask);
+/* Why one ISA bit is not in kern_cpu_flags(): NULL when it is; otherwise a
+ * static sentence: "this CPU lacks it", "disabled by DYTBENCH_ISA_MASK",
+ * the row's not_built text, or the backend's unusable text. */
+const char *kern_isa_missing(unsigned bit);
+
+/* ---- Backends -----------------------------------------------------------
+ * A backend is one set of variants as the registry lists it: a file of
+ * portable C, one ISA's template instance, a vendor library, a device.
+ * Each defines one kern_backend named kern_backend_<name> and has one line
+ * in kernels/backends.def; an optional backend (a library or a device a
+ * build may lack) is linked only when built, and that line is the only
+ * place its build flag is tested. */
+typedef struct {
+    const char *name;            /* "ref", "avx512", "onednn", "cuda" */
+    const kern_entry *variants;
+    size_t n_variants;
+    /* Optional backends only (zero/NULL otherwise): */
+    unsigned isa;                /* its KERN_ISA_BACKEND bit, needed by each of its variants */
+    /* Whether it can run here, asked once: 1; else 0 with why, e.g. "no
+     * usable GPU was found: <CUDA's reason>". NULL: whenever it is built. */
+    int (*probe)(char *why, size_t n);
+    const char *unusable;        /* a variant's reason when the probe says no */
+    /* Runs one of its variants on arguments in host memory (copy in, run,
+     * copy out); 0, or nonzero with err. NULL: its variants take host
+     * pointers. */
+    int (*run_host)(const kern_entry *e, const norm_args *host_args, char *err, size_t n);
+    /* "NAME=value" its library reads once, when it is loaded; NULL: none. */
+    const char *load_env;
+} kern_backend;
+
+/* Every backend in this binary, in registry order. */
+const kern_backend *const *kern_backend_list(size_t *count);
+/* A backend of plain variants: name and its kern_entry array. */
+#define KERN_BACKEND_OF(nm, table)                                                                 \
+    {.name = nm, .variants = table, .n_variants = sizeof table / sizeof table[0]}
+
+/* Whether the backend that provides bit (ISA_ONEDNN, ISA_CUDA) can run its
+ * variants here: 1; else 0 with why: the row's not_built text, the
+ * backend's probe reason, or "disabled by DYTBENCH_ISA_MASK". */
+int kern_backend_usable(unsigned bit, char *why, size_t n);
+/* The same for a device: DEVICE_CPU always; DEVICE_CUDA as ISA_CUDA. */
+int kern_device_usable(device_kind d, char *why, size_t n);
+/* Runs e once on arguments in host memory: a CPU variant directly on ex, a
+ * device variant through the run_host of the backend whose bit it needs.
+ * Returns e's result, or nonzero with err set ("" when a CPU variant
+ * refused the call). */
+int kern_run_host(const kern_entry *e, const norm_args *host_args, const kern_exec *ex,
+                  char *err, size_t n);
+/* Sets each load_env of a built backend that the environment does not
+ * already set; returns how many it set. main() then re-executes the binary
+ * so that the libraries, loaded at start-up, see them. */
+int kern_backend_setenv(void);
 
 /* Minimum bytes a kernel must move: each input read once, each output
  * written once (activations in dtype, parameters and statistics in fp32). */
@@ -134,17 +228,3 @@ void kern_set_injected_slowdown(const char *variant, double fraction);
 /* The one way runners call a kernel: applies the injected slowdown (if any
  * for this variant) and then e->fn. */
 int kern_call(const kern_entry *e, const norm_args *a, const kern_exec *ex);
-
-/* Per-variant tables, concatenated by the registry in this order. Each
- * variant file defines its table and length; tables of variants not built
- * (no oneDNN, no CUDA) are simply absent. */
-#define KERN_TABLE_DECL(v)                                                     \
-    extern const kern_entry kern_table_##v[];                                  \
-    extern const size_t kern_table_##v##_len
-KERN_TABLE_DECL(ref);
-KERN_TABLE_DECL(scalar);
-KERN_TABLE_DECL(libm);
-KERN_TABLE_DECL(avx2);
-KERN_TABLE_DECL(avx512);
-KERN_TABLE_DECL(onednn);
-KERN_TABLE_DECL(cuda);

@@ -11,10 +11,10 @@ DYT_ROWS_DEFINE(libm, tanhf)
 
 #define LM(pass, dt, fn, note) {"libm", NORM_DYT, pass, dt, DEVICE_CPU, ISA_NONE, fn, note}
 
-const kern_entry kern_table_libm[] = {
+static const kern_entry libm_variants[] = {
     LM(PASS_FWD, DTYPE_F32, libm_dyt_fwd, "plain C loop calling libm tanhf per element"),
     LM(PASS_FWD, DTYPE_BF16, libm_dyt_fwd, "tanhf per element, bf16 storage"),
     LM(PASS_BWD, DTYPE_F32, libm_dyt_bwd, "tanhf per element, fp32 row-order partials"),
     LM(PASS_BWD, DTYPE_BF16, libm_dyt_bwd, "tanhf per element, bf16 storage"),
 };
-const size_t kern_table_libm_len = sizeof kern_table_libm / sizeof kern_table_libm[0];
+const kern_backend kern_backend_libm = KERN_BACKEND_OF("libm", libm_variants);

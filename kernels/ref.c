@@ -284,7 +284,7 @@ static int ref_rms_bwd(const norm_args *a, const kern_exec *ex)
     REF(norm, pass, DTYPE_F32, fn, "oracle: plain C, float64 math, " what),                        \
         REF(norm, pass, DTYPE_BF16, fn, "oracle: plain C, float64 math, bf16 RNE once, " what)
 
-const kern_entry kern_table_ref[] = {
+static const kern_entry ref_variants[] = {
     REF2(NORM_DYT, PASS_FWD, ref_dyt_fwd, "tanh from libm (double)"),
     REF2(NORM_DYT, PASS_BWD, ref_dyt_bwd, "sech^2 via cosh, double partials"),
     REF2(NORM_LAYERNORM, PASS_FWD, ref_ln_fwd, "two-pass mean/variance"),
@@ -292,4 +292,4 @@ const kern_entry kern_table_ref[] = {
     REF2(NORM_RMSNORM, PASS_FWD, ref_rms_fwd, "sum of squares in double"),
     REF2(NORM_RMSNORM, PASS_BWD, ref_rms_bwd, "double partials"),
 };
-const size_t kern_table_ref_len = sizeof kern_table_ref / sizeof kern_table_ref[0];
+const kern_backend kern_backend_ref = KERN_BACKEND_OF("ref", ref_variants);

@@ -1,10 +1,12 @@
 /* The variant registry (dav1d-style): every kernel variant built into this
- * binary, concatenated from the per-variant tables, plus run-time CPU
- * feature detection that decides which of them this machine can run. */
+ * binary, concatenated from the backends of backends.def; which ISA bits
+ * this process may use (the ISA table's detection, the backends' probes,
+ * the ISA mask) and why a bit is missing; the dispatch preference. */
 #include "kernels.h"
 #include "dyt_config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,93 +47,192 @@ int pass_from_name(const char *s, pass_kind *out)
 
 size_t dtype_size(dtype_kind d) { return d == DTYPE_F32 ? 4 : 2; }
 
-/* Tables of variants that were not built are defined empty here, so the
- * registry's list of tables never changes shape with the build options. */
-#if !DYT_HAVE_ONEDNN
-const kern_entry kern_table_onednn[] = {{0}};
-const size_t kern_table_onednn_len = 0;
-#endif
-#if !DYT_HAVE_CUDA
-const kern_entry kern_table_cuda[] = {{0}};
-const size_t kern_table_cuda_len = 0;
-#endif
+/* Every backend in this binary, in registry order, one line each in
+ * backends.def (read twice: once to declare, once to list). */
+#define KERN_BACKEND(b) extern const kern_backend kern_backend_##b;
+#include "backends.def"
+#undef KERN_BACKEND
+static const kern_backend *const backends[] = {
+#define KERN_BACKEND(b) &kern_backend_##b,
+#include "backends.def"
+#undef KERN_BACKEND
+};
+#define N_BACKENDS (sizeof backends / sizeof backends[0])
 
-static kern_entry *registry;
-static size_t registry_len;
-static unsigned cpu_flags;
+/* Filled once by registry_init; only the mask changes afterwards
+ * (kern_set_isa_mask). */
+static struct {
+    kern_entry *entries;
+    size_t n;
+    unsigned detected;                  /* CPU features and usable backends */
+    unsigned mask;
+    int usable[N_BACKENDS];             /* probe result of backends[i] */
+    char why[N_BACKENDS][256];          /* and its reason when not usable */
+} reg;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 
-/* Provided by the CUDA runner when built with CUDA: nonzero when a usable
- * GPU is present. Weak so a CPU-only build links without it. */
-int cuda_device_usable(void) __attribute__((weak));
-
-static unsigned detect_cpu_flags(void)
+/* DYTBENCH_ISA_MASK is read here and nowhere else. */
+static unsigned mask_from_env(void)
 {
-    unsigned f = 0;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        f |= ISA_AVX2;
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-        f |= ISA_AVX512;
-    /* gcc 12's __builtin_cpu_supports knows no avx512bf16: ask CPUID leaf 7
-     * sub-leaf 1, EAX bit 5. */
-    if (f & ISA_AVX512) {
-        unsigned a, b, c, d;
-        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
-        if (a & (1u << 5))
-            f |= ISA_AVX512BF16;
-    }
-#endif
-#if DYT_HAVE_ONEDNN
-    f |= ISA_ONEDNN;
-#endif
-    if (cuda_device_usable && cuda_device_usable())
-        f |= ISA_CUDA;
     const char *mask = getenv("DYTBENCH_ISA_MASK");
-    if (mask && *mask)
-        f &= (unsigned)strtoul(mask, NULL, 0);
-    return f;
+    return mask && *mask ? (unsigned)strtoul(mask, NULL, 0) : ~0u;
 }
 
 static void registry_init(void)
 {
-    static const struct {
-        const kern_entry *table;
-        const size_t *len;
-    } tables[] = {
-        {kern_table_ref, &kern_table_ref_len},       {kern_table_scalar, &kern_table_scalar_len},
-        {kern_table_libm, &kern_table_libm_len},     {kern_table_avx2, &kern_table_avx2_len},
-        {kern_table_avx512, &kern_table_avx512_len}, {kern_table_onednn, &kern_table_onednn_len},
-        {kern_table_cuda, &kern_table_cuda_len},
-    };
     size_t total = 0;
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        total += *tables[i].len;
-    registry = calloc(total ? total : 1, sizeof *registry);
-    if (!registry)
-        abort(); /* a few hundred bytes at start-up: nothing sensible to do */
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        for (size_t j = 0; j < *tables[i].len; j++)
-            registry[registry_len++] = tables[i].table[j];
-    cpu_flags = detect_cpu_flags();
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        total += backends[i]->n_variants;
+    reg.entries = calloc(total ? total : 1, sizeof *reg.entries);
+    if (!reg.entries)
+        abort(); /* a few kilobytes at start-up: nothing sensible to do */
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        for (size_t j = 0; j < backends[i]->n_variants; j++)
+            reg.entries[reg.n++] = backends[i]->variants[j];
+
+    size_t n_isa;
+    const kern_isa *isa = kern_isa_table(&n_isa);
+    for (size_t i = 0; i < n_isa; i++)
+        if (isa[i].detect && isa[i].detect())
+            reg.detected |= isa[i].bit;
+    for (size_t i = 0; i < N_BACKENDS; i++) {
+        const kern_backend *b = backends[i];
+        reg.usable[i] = !b->probe || b->probe(reg.why[i], sizeof reg.why[i]);
+        if (reg.usable[i])
+            reg.detected |= b->isa;
+    }
+    reg.mask = mask_from_env();
+}
+
+static void registry_ready(void) { pthread_once(&registry_once, registry_init); }
+
+const kern_backend *const *kern_backend_list(size_t *count)
+{
+    *count = N_BACKENDS;
+    return backends;
 }
 
 const kern_entry *kern_registry(size_t *count)
 {
-    pthread_once(&registry_once, registry_init);
-    *count = registry_len;
-    return registry;
+    registry_ready();
+    *count = reg.n;
+    return reg.entries;
 }
 
 unsigned kern_cpu_flags(void)
 {
-    pthread_once(&registry_once, registry_init);
-    return cpu_flags;
+    registry_ready();
+    return reg.detected & reg.mask;
+}
+
+void kern_set_isa_mask(unsigned mask)
+{
+    registry_ready();
+    reg.mask = mask;
 }
 
 int kern_supported(const kern_entry *e) { return (e->isa & ~kern_cpu_flags()) == 0; }
+
+/* The index of the built backend providing bit, or -1. */
+static int backend_of_bit(unsigned bit)
+{
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (backends[i]->isa == bit)
+            return (int)i;
+    return -1;
+}
+
+const char *kern_isa_missing(unsigned bit)
+{
+    registry_ready();
+    const kern_isa *row = kern_isa_find(bit);
+    if (!row)
+        return "not an ISA this build knows";
+    if (bit & reg.detected & reg.mask)
+        return NULL;
+    if (bit & reg.detected)
+        return "disabled by DYTBENCH_ISA_MASK";
+    if (row->kind == KERN_ISA_CPU)
+        return "this CPU lacks it";
+    int b = backend_of_bit(bit);
+    if (b < 0)
+        return row->not_built;
+    return backends[b]->unusable ? backends[b]->unusable : reg.why[b];
+}
+
+int kern_unsupported_reason(const kern_entry *e, char *buf, size_t n)
+{
+    unsigned missing = e->isa & ~kern_cpu_flags();
+    if (n)
+        buf[0] = '\0';
+    if (!missing)
+        return 0;
+    /* Name the first missing requirement in table order. */
+    size_t n_isa;
+    const kern_isa *isa = kern_isa_table(&n_isa);
+    for (size_t i = 0; i < n_isa; i++)
+        if (missing & isa[i].bit) {
+            snprintf(buf, n, "needs %s: %s", isa[i].what, kern_isa_missing(isa[i].bit));
+            return 1;
+        }
+    snprintf(buf, n, "needs an unknown feature (isa mask 0x%x)", missing);
+    return 1;
+}
+
+int kern_backend_usable(unsigned bit, char *why, size_t n)
+{
+    registry_ready();
+    const kern_isa *row = kern_isa_find(bit);
+    int b = backend_of_bit(bit);
+    const char *text = NULL;
+    if (!row || row->kind != KERN_ISA_BACKEND)
+        text = "not a backend";
+    else if (b < 0)
+        text = row->not_built;
+    else if (!reg.usable[b])
+        text = reg.why[b];
+    else if (!(bit & reg.mask))
+        text = "disabled by DYTBENCH_ISA_MASK";
+    if (n)
+        snprintf(why, n, "%s", text ? text : "");
+    return text == NULL;
+}
+
+int kern_device_usable(device_kind d, char *why, size_t n)
+{
+    if (d == DEVICE_CUDA)
+        return kern_backend_usable(ISA_CUDA, why, n);
+    if (n)
+        why[0] = '\0';
+    return 1;
+}
+
+int kern_run_host(const kern_entry *e, const norm_args *host_args, const kern_exec *ex,
+                  char *err, size_t n)
+{
+    if (n)
+        err[0] = '\0';
+    for (size_t i = 0; i < N_BACKENDS; i++)
+        if (backends[i]->run_host && (e->isa & backends[i]->isa))
+            return backends[i]->run_host(e, host_args, err, n);
+    return e->fn(host_args, ex);
+}
+
+int kern_backend_setenv(void)
+{
+    int set = 0;
+    for (size_t i = 0; i < N_BACKENDS; i++) {
+        const char *kv = backends[i]->load_env;
+        const char *eq = kv ? strchr(kv, '=') : NULL;
+        if (!eq)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - kv), kv);
+        if (!getenv(name) && setenv(name, eq + 1, 1) == 0)
+            set++;
+    }
+    return set;
+}
 
 const kern_entry *kern_find(norm_kind n, pass_kind p, dtype_kind d, const char *name)
 {
@@ -145,13 +246,22 @@ const kern_entry *kern_find(norm_kind n, pass_kind p, dtype_kind d, const char *
 
 const kern_entry *kern_best(norm_kind n, pass_kind p, dtype_kind d)
 {
-    static const char *const order[] = {"avx512bf16", "avx512", "avx2", "scalar"};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        const kern_entry *e = kern_find(n, p, d, order[i]);
-        if (e && kern_supported(e))
-            return e;
+    const kern_entry *best = kern_find(n, p, d, KERN_BASELINE_VARIANT);
+    if (best && !kern_supported(best))
+        best = NULL;
+    int rank = 0;
+    size_t n_isa;
+    const kern_isa *isa = kern_isa_table(&n_isa);
+    for (size_t i = 0; i < n_isa; i++) {
+        if (isa[i].kind != KERN_ISA_CPU || isa[i].prefer <= rank)
+            continue;
+        const kern_entry *e = kern_find(n, p, d, isa[i].name);
+        if (e && e->device == DEVICE_CPU && kern_supported(e)) {
+            best = e;
+            rank = isa[i].prefer;
+        }
     }
-    return NULL;
+    return best;
 }
 
 uint64_t kern_min_bytes(norm_kind n, pass_kind p, dtype_kind d, size_t rows, size_t cols,

@@ -222,7 +222,7 @@ static int scalar_rms_bwd(const norm_args *a, const kern_exec *ex)
     SC(norm, pass, DTYPE_F32, fn, "plain C fp32, " what),                                          \
         SC(norm, pass, DTYPE_BF16, fn, "plain C fp32 math, bf16 storage, " what)
 
-const kern_entry kern_table_scalar[] = {
+static const kern_entry scalar_variants[] = {
     SC2(NORM_DYT, PASS_FWD, scalar_dyt_fwd, "tanh by polynomial / exp in C (no libm)"),
     SC2(NORM_DYT, PASS_BWD, scalar_dyt_bwd, "tanh in C, fp32 row-order partials"),
     SC2(NORM_LAYERNORM, PASS_FWD, scalar_ln_fwd, "corrected two-pass mean/variance"),
@@ -230,4 +230,4 @@ const kern_entry kern_table_scalar[] = {
     SC2(NORM_RMSNORM, PASS_FWD, scalar_rms_fwd, "fp32 sum of squares"),
     SC2(NORM_RMSNORM, PASS_BWD, scalar_rms_bwd, "fp32 row-order partials"),
 };
-const size_t kern_table_scalar_len = sizeof kern_table_scalar / sizeof kern_table_scalar[0];
+const kern_backend kern_backend_scalar = KERN_BACKEND_OF("scalar", scalar_variants);

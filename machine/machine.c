@@ -167,21 +167,6 @@ static void detect_vm(machine_info *m)
     }
 }
 
-static void isa_string(char *out, size_t n)
-{
-    unsigned f = kern_cpu_flags();
-    out[0] = 0;
-    size_t l = 0;
-    if (f & ISA_AVX2)
-        l += (size_t)snprintf(out + l, n - l, "%savx2", l ? " " : "");
-    if ((f & ISA_AVX512) && l < n)
-        l += (size_t)snprintf(out + l, n - l, "%savx512", l ? " " : "");
-    if ((f & ISA_AVX512BF16) && l < n)
-        l += (size_t)snprintf(out + l, n - l, "%savx512bf16", l ? " " : "");
-    if (!out[0])
-        copy_str(out, n, "baseline");
-}
-
 /* Caches, counts and memory from hwloc. l1d/l2 per core (first instance),
  * l3 the sum over all L3 instances (the cache a cold buffer must exceed). */
 static void probe_topology(hwloc_topology_t t, machine_info *m)
@@ -366,7 +351,12 @@ int machine_probe(const machine_opts *o, machine_info *out, dyt_err *e)
         snprintf(out->kernel, sizeof out->kernel, "%.40s %.60s %.20s", u.sysname, u.release,
                  u.machine);
     detect_vm(out);
-    isa_string(out->isa, sizeof out->isa);
+    /* The CPU features this process uses, space-separated in ISA-table
+     * order, or "baseline". Part of the fingerprint: the table's names and
+     * order must stay put. */
+    if (!kern_isa_names(kern_cpu_flags() & kern_isa_bits(KERN_ISA_CPU), " ", out->isa,
+                        sizeof out->isa))
+        copy_str(out->isa, sizeof out->isa, "baseline");
     uint64_t mem_total = meminfo_bytes("MemTotal");
     decide_llc(o, out, mem_total);
     decide_mem(out, mem_total);

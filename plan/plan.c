@@ -16,9 +16,10 @@
  * planned wherever it has a kernel for the norm/pass/dtype; naming one that
  * does not exist, that runs on the other device, that this machine cannot
  * run, or that has no kernel for any selected combination is a usage error,
- * so nothing starts. Nothing here measures anything. */
+ * so nothing starts; so is a device this build or machine cannot use. Why
+ * a variant cannot run comes from the registry (kern_unsupported_reason).
+ * Nothing here measures anything. */
 #include "plan.h"
-#include "dyt_config.h"
 
 #include <hwloc.h>
 #include <stdlib.h>
@@ -39,47 +40,6 @@ int plan_default_threads(void)
         cores = n > 0 ? (int)n : 1;
     }
     return cores;
-}
-
-static const struct {
-    unsigned bit;
-    const char *what;
-} isa_names[] = {
-    {ISA_AVX2, "AVX2+FMA"},
-    {ISA_AVX512, "AVX-512 (F/BW/DQ/VL)"},
-    {ISA_AVX512BF16, "AVX512-BF16"},
-    {ISA_ONEDNN, "oneDNN"},
-    {ISA_CUDA, "CUDA"},
-};
-
-int plan_unsupported_reason(const kern_entry *e, char *buf, size_t n)
-{
-    unsigned missing = e->isa & ~kern_cpu_flags();
-    if (n)
-        buf[0] = '\0';
-    if (!missing)
-        return 0;
-    /* Name the first missing requirement and say where it went missing. */
-    for (size_t i = 0; i < DYT_ARRAY_LEN(isa_names); i++) {
-        if (!(missing & isa_names[i].bit))
-            continue;
-        const char *why;
-        const char *mask = getenv("DYTBENCH_ISA_MASK");
-        if (isa_names[i].bit == ISA_ONEDNN)
-            why = DYT_HAVE_ONEDNN
-                      ? "disabled by DYTBENCH_ISA_MASK"
-                      : "this build has no oneDNN (apt-get install libdnnl-dev, rebuild)";
-        else if (isa_names[i].bit == ISA_CUDA)
-            why = DYT_HAVE_CUDA ? "no usable CUDA GPU on this machine" : "this build has no CUDA";
-        else if (mask && *mask)
-            why = "this CPU lacks it or DYTBENCH_ISA_MASK cleared it";
-        else
-            why = "this CPU lacks it";
-        snprintf(buf, n, "needs %s: %s", isa_names[i].what, why);
-        return 1;
-    }
-    snprintf(buf, n, "needs an unknown feature (isa mask 0x%x)", missing);
-    return 1;
 }
 
 typedef struct {
@@ -138,7 +98,7 @@ static int check_named(const plan_filter *f, dyt_err *e)
                             any->device == DEVICE_CUDA ? "the GPU (cuda)" : "the CPU",
                             f->device == DEVICE_CUDA ? "cuda" : "cpu");
         char why[256];
-        if (plan_unsupported_reason(same_dev, why, sizeof why))
+        if (kern_unsupported_reason(same_dev, why, sizeof why))
             return dyt_errf(e, DYT_USAGE, "variant '%s' cannot run here: %s", name, why);
     }
     return DYT_OK;
@@ -188,7 +148,7 @@ static int variants_for(const plan_filter *f, norm_kind n, pass_kind p, dtype_ki
             const kern_entry *v = kern_find(n, p, d, f->variants[i]);
             if (v && v->device == f->device) {
                 char why[256];
-                if (plan_unsupported_reason(v, why, sizeof why))
+                if (kern_unsupported_reason(v, why, sizeof why))
                     return dyt_errf(e, DYT_USAGE, "variant '%s' (%s %s %s) cannot run here: %s",
                                     v->name, norm_name(n), pass_name(p), dtype_name(d), why);
                 cand[nc++] = v;
@@ -228,6 +188,11 @@ int plan_build(const suite *suites, size_t n_suites, const plan_filter *f, plan 
     if (f->n_norms > NORM_COUNT || f->n_dtypes > DTYPE_COUNT || f->n_passes > PASS_COUNT ||
         f->n_variants > DYT_ARRAY_LEN(f->variants) || f->n_threads > DYT_ARRAY_LEN(f->threads))
         return dyt_errf(e, DYT_USAGE, "plan: filter list too long");
+    /* Say plainly why a device cannot be used before any variant check
+     * reports the consequence ("no CUDA variant can run"). */
+    char why[256];
+    if (!kern_device_usable(f->device, why, sizeof why))
+        return dyt_errf(e, DYT_USAGE, "%s", why);
     int rc = check_named(f, e);
     if (rc)
         return rc;

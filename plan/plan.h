@@ -38,12 +38,10 @@ typedef struct {
     size_t n_cases;
 } plan;
 
-/* Builds the plan; unsupported variants named explicitly are an error
- * (DYT_USAGE, message names the variant and why). */
+/* Builds the plan; unsupported variants named explicitly, and a device
+ * that cannot be used here, are an error (DYT_USAGE, the message says
+ * why). */
 int plan_build(const suite *suites, size_t n_suites, const plan_filter *f, plan *out, dyt_err *e);
 void plan_free(plan *p);
-/* Why variant e cannot run on this machine, e.g. "needs AVX-512
- * (F/BW/DQ/VL), which this CPU lacks"; returns 0 with buf = "" when it can. */
-int plan_unsupported_reason(const kern_entry *e, char *buf, size_t n);
 /* Default thread count: the machine's physical cores (hwloc), at least 1. */
 int plan_default_threads(void);

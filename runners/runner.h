@@ -37,7 +37,14 @@ void runner_opts_default(runner_opts *o);
 /* Runs every case of p, storing into s under a new run. Returns DYT_OK when
  * the run completed (individual failed cases are stored as failed, and make
  * the return DYT_FAIL), DYT_USAGE on bad setup. *run_id is set as soon as the
- * run exists. SIGINT/SIGTERM end the run as 'aborted'. */
+ * run exists. SIGINT/SIGTERM end the run as 'aborted'.
+ *
+ * runner_run runs p on the runner of device (the list in runners/run.c);
+ * a device this build has no runner for is a DYT_USAGE error saying why
+ * ("built without CUDA ..."). runner_cuda_run exists in CUDA builds only. */
+int runner_run(device_kind device, const plan *p, const runner_opts *o, store *s,
+               const char *suites_desc, const char *suite_hash, const char *command_line,
+               int64_t *run_id, dyt_err *e);
 int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
                    const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
 int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,

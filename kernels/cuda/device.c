@@ -1,7 +1,8 @@
-/* Host side of the CUDA kernels: whether a usable GPU is present (the
- * registry's ISA_CUDA), cached device properties, the per-process device
- * workspace, and kern_cuda_run_host, which lets host code (the verifier,
- * the GPU tests) run a DEVICE_CUDA variant on host arrays.
+/* Host side of the CUDA kernels: whether a usable GPU is present (behind
+ * the backend's probe, so ISA_CUDA), cached device properties, the
+ * per-process device workspace, and kern_cuda_run_host, the backend's
+ * run_host, which lets host code (the verifier, the GPU tests) run a
+ * DEVICE_CUDA variant on host arrays.
  *
  * The probe runs once per process. On the build machines the toolkit is
  * installed and there is no driver: cudaGetDeviceCount then answers

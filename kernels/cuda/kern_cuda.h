@@ -1,9 +1,12 @@
-/* The CUDA kernels' host-side interface: the launch configuration rule
- * (pure arithmetic, testable without a GPU), the device probe the registry
- * uses to decide ISA_CUDA, a host-callable wrapper that copies a problem
- * in, runs a DEVICE_CUDA variant and copies the results out (for `dytbench
- * verify` and the GPU tests), and the per-process device workspace that
- * the backward reductions and the eager intermediates use.
+/* The CUDA kernels' host-side interface inside the kernels stage and for
+ * the CUDA runner: the launch configuration rule (pure arithmetic,
+ * testable without a GPU), the device probe behind the backend's probe
+ * (table.c, ISA_CUDA), a host-callable wrapper that copies a problem in,
+ * runs a DEVICE_CUDA variant and copies the results out (the backend's
+ * run_host), and the per-process device workspace that the backward
+ * reductions and the eager intermediates use. Code outside kernels/cuda/
+ * and runners/cuda/ asks the registry instead (kern_backend_usable,
+ * kern_run_host).
  *
  * Included from C (gcc) and from the .cu files (nvcc, C++): everything is
  * extern "C". Built only when DYT_HAVE_CUDA. */
@@ -64,8 +67,8 @@ typedef struct {
 int kcuda_pick_ew_config(size_t n, size_t cols, size_t elem_size, uintptr_t addr_or, int sms,
                          kcuda_ew_cfg *out);
 
-/* Nonzero when built with CUDA and cudaGetDeviceCount finds at least one
- * device of compute capability >= 7.0 (the registry's weak hook). */
+/* Nonzero when cudaGetDeviceCount finds a device and device 0 has compute
+ * capability >= 7.0. Probed once per process. */
 int cuda_device_usable(void);
 /* Why no GPU is usable ("CUDA driver version is insufficient for CUDA
  * runtime version", "no CUDA device", "compute capability 6.1 < 7.0"), or

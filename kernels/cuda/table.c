@@ -1,4 +1,5 @@
-/* The CUDA variants in the registry: `cuda` (fused kernels, one launch per
+/* The CUDA backend of the registry: its probe (a usable GPU), its host
+ * wrapper, and its variants: `cuda` (fused kernels, one launch per
  * call plus the deterministic combine of the backward reductions) for every
  * norm x pass x dtype, and `eager` (the unfused launch sequence of framework
  * code: Hugging Face LLaMA RMSNorm, DyT as separate element-wise kernels)
@@ -6,6 +7,8 @@
  * LayerNorm is already one native fused kernel, so an "eager" LayerNorm
  * would be the `cuda` entry again. Each entry dispatches on the dtype. */
 #include "kern_cuda.h"
+
+#include <stdio.h>
 
 #define E(v, n, p, d, fn, note) {v, n, p, d, DEVICE_CUDA, ISA_CUDA, fn, note}
 #define FUSED(n, p, fn, what)                                                                  \
@@ -15,7 +18,7 @@
     E("eager", n, p, DTYPE_F32, fn, what), E("eager", n, p, DTYPE_BF16, fn, what),             \
         E("eager", n, p, DTYPE_F16, fn, what)
 
-const kern_entry kern_table_cuda[] = {
+static const kern_entry cuda_variants[] = {
     FUSED(NORM_DYT, PASS_FWD, kcuda_dyt_fwd, "CUDA fused: one element-wise pass, 16-byte vectors"),
     FUSED(NORM_DYT, PASS_BWD, kcuda_dyt_bwd,
           "CUDA fused: row pass + deterministic two-stage dgamma/dbeta/dalpha"),
@@ -36,4 +39,20 @@ const kern_entry kern_table_cuda[] = {
     EAGER(NORM_RMSNORM, PASS_BWD, kcuda_eager_rmsnorm_bwd,
           "CUDA eager: autograd of the HF LLaMA RMSNorm sequence, unfused"),
 };
-const size_t kern_table_cuda_len = sizeof kern_table_cuda / sizeof kern_table_cuda[0];
+static int cuda_probe(char *why, size_t n)
+{
+    if (cuda_device_usable())
+        return 1;
+    snprintf(why, n, "no usable GPU was found: %s", cuda_unusable_reason());
+    return 0;
+}
+
+const kern_backend kern_backend_cuda = {
+    .name = "cuda",
+    .variants = cuda_variants,
+    .n_variants = sizeof cuda_variants / sizeof cuda_variants[0],
+    .isa = ISA_CUDA,
+    .probe = cuda_probe,
+    .unusable = "no usable CUDA GPU on this machine",
+    .run_host = kern_cuda_run_host,
+};

@@ -9,11 +9,11 @@
 KX_DEFINE_MODE(M_F32, f32)
 KX_DEFINE_MODE(M_BF16, bf16)
 
-const kern_entry kern_table_avx2[] = {
+static const kern_entry avx2_variants[] = {
     KX_ENTRIES("avx2", ISA_AVX2, DTYPE_F32, f32, "AVX2+FMA, 8 lanes, fused passes, vector tanh"),
     KX_ENTRIES("avx2", ISA_AVX2, DTYPE_BF16, bf16, "AVX2+FMA, bf16 storage, software rounding"),
 };
-const size_t kern_table_avx2_len = sizeof kern_table_avx2 / sizeof kern_table_avx2[0];
+const kern_backend kern_backend_avx2 = KERN_BACKEND_OF("avx2", avx2_variants);
 
 void kx_tanh_avx2(const float *x, float *y, size_t n)
 {

@@ -13,14 +13,14 @@ KX_DEFINE_MODE(M_F32, f32)
 KX_DEFINE_MODE(M_BF16, bf16)
 KX_DEFINE_MODE(M_BF16N, bf16n)
 
-const kern_entry kern_table_avx512[] = {
+static const kern_entry avx512_variants[] = {
     KX_ENTRIES("avx512", ISA_AVX512, DTYPE_F32, f32, "AVX-512, 16 lanes, fused passes, vector tanh"),
     KX_ENTRIES("avx512", ISA_AVX512, DTYPE_BF16, bf16,
                "AVX-512, bf16 storage, software round-to-nearest-even"),
     KX_ENTRIES("avx512bf16", ISA_AVX512 | ISA_AVX512BF16, DTYPE_BF16, bf16n,
                "AVX-512 with native vcvtneps2bf16 stores"),
 };
-const size_t kern_table_avx512_len = sizeof kern_table_avx512 / sizeof kern_table_avx512[0];
+const kern_backend kern_backend_avx512 = KERN_BACKEND_OF("avx512", avx512_variants);
 
 void kx_tanh_avx512(const float *x, float *y, size_t n)
 {

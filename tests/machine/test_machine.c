@@ -20,6 +20,7 @@
 
 #include "counters.h"
 #include "dyt_config.h"
+#include "kernels.h"
 #include "machine.h"
 #include "store.h"
 
@@ -57,7 +58,17 @@ static void test_probe_sanity(void **state)
     assert_true(m.pus <= sysconf(_SC_NPROCESSORS_CONF));
     assert_true(strlen(m.cpu_model) > 0);
     assert_true(strlen(m.hostname) > 0 && strlen(m.os) > 0 && strlen(m.kernel) > 0);
-    assert_true(strlen(m.isa) > 0);
+    /* The isa string: the CPU rows of the ISA table this process uses, by
+     * name in table order, or "baseline"; never a backend. */
+    char isa[128];
+    unsigned cpu_bits = kern_cpu_flags() & kern_isa_bits(KERN_ISA_CPU);
+    if (!kern_isa_names(cpu_bits, " ", isa, sizeof isa))
+        snprintf(isa, sizeof isa, "baseline");
+    assert_string_equal(m.isa, isa);
+    if (kern_cpu_flags() & ISA_AVX512)
+        assert_non_null(strstr(m.isa, "avx512"));
+    assert_null(strstr(m.isa, "cuda"));
+    assert_null(strstr(m.isa, "onednn"));
     assert_int_equal(strlen(m.fingerprint), 16);
     assert_non_null(m.topology_xml);
     assert_true(m.topology_xml_len > 100);

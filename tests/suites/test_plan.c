@@ -42,12 +42,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static int masked(void)
-{
-    const char *m = getenv("DYTBENCH_ISA_MASK");
-    return m && *m;
-}
-
 /* Does a default CPU plan have a variant for every combination it needs? */
 static int defaults_available(const norm_kind *norms, size_t nn)
 {
@@ -93,18 +87,18 @@ static void test_unsupported_reason(void **state)
     (void)state;
     char why[256];
     kern_entry k = {.name = "x", .isa = ISA_NONE};
-    assert_int_equal(plan_unsupported_reason(&k, why, sizeof why), 0);
+    assert_int_equal(kern_unsupported_reason(&k, why, sizeof why), 0);
     assert_string_equal(why, "");
     k.isa = ISA_AVX2;
-    if (masked() || !(kern_cpu_flags() & ISA_AVX2)) {
-        assert_int_equal(plan_unsupported_reason(&k, why, sizeof why), 1);
+    if (!(kern_cpu_flags() & ISA_AVX2)) {
+        assert_int_equal(kern_unsupported_reason(&k, why, sizeof why), 1);
         assert_non_null(strstr(why, "needs AVX2+FMA"));
     } else {
-        assert_int_equal(plan_unsupported_reason(&k, why, sizeof why), 0);
+        assert_int_equal(kern_unsupported_reason(&k, why, sizeof why), 0);
     }
     k.isa = ISA_CUDA;
     if (!(kern_cpu_flags() & ISA_CUDA)) {
-        assert_int_equal(plan_unsupported_reason(&k, why, sizeof why), 1);
+        assert_int_equal(kern_unsupported_reason(&k, why, sizeof why), 1);
         assert_non_null(strstr(why, "CUDA"));
     }
 }
@@ -142,8 +136,8 @@ static void test_default_product(void **state)
                          kern_best(p.cases[i].norm, p.cases[i].pass, DTYPE_F32));
         assert_int_equal(p.cases[i].variant->device, DEVICE_CPU);
         /* With every SIMD bit masked the best variant is the portable one. */
-        if (masked())
-            assert_int_equal(p.cases[i].variant->isa & (ISA_AVX2 | ISA_AVX512 | ISA_AVX512BF16), 0);
+        if (!(kern_cpu_flags() & kern_isa_bits(KERN_ISA_CPU)))
+            assert_int_equal(p.cases[i].variant->isa & kern_isa_bits(KERN_ISA_CPU), 0);
     }
     plan_free(&p);
     assert_null(p.cases);
@@ -241,7 +235,8 @@ static void test_named_unsupported(void **state)
     assert_int_equal(p.n_cases, 0);
 }
 
-/* Device cuda plans only CUDA variants, or refuses when none can run. */
+/* Device cuda plans only CUDA variants, or refuses, before anything else,
+ * with the registry's reason why the device cannot be used. */
 static void test_cuda_device(void **state)
 {
     (void)state;
@@ -252,9 +247,17 @@ static void test_cuda_device(void **state)
     f.norms[0] = NORM_DYT;
     f.n_norms = 1;
     int rc = plan_build(&s, 1, &f, &p, &e);
-    if (!(kern_cpu_flags() & ISA_CUDA)) {
+    char why[256];
+    if (!kern_device_usable(DEVICE_CUDA, why, sizeof why)) {
         assert_int_equal(rc, DYT_USAGE);
-        assert_non_null(strstr(e.msg, "CUDA"));
+        assert_string_equal(e.msg, why);
+        assert_true(strstr(e.msg, "CUDA") || strstr(e.msg, "GPU"));
+        assert_false(kern_cpu_flags() & ISA_CUDA);
+        /* Naming a variant does not change the answer. */
+        f.variants[0] = "no-such-variant";
+        f.n_variants = 1;
+        assert_int_equal(plan_build(&s, 1, &f, &p, &e), DYT_USAGE);
+        assert_string_equal(e.msg, why);
         return;
     }
     if (rc)

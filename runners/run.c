@@ -1,0 +1,33 @@
+/* The runner of each device. The CUDA runner is linked only in CUDA
+ * builds; this list is the one place in runners/ that says so. A device
+ * without a runner here is one the registry reports as not built
+ * (kern_device_usable), and its reason is the answer. */
+#include "dyt_config.h"
+#include "runner.h"
+
+typedef int (*device_runner)(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
+                             const char *suite_hash, const char *command_line, int64_t *run_id,
+                             dyt_err *e);
+
+static const struct {
+    device_kind device;
+    device_runner run;
+} runners[] = {
+    {DEVICE_CPU, runner_cpu_run},
+#if DYT_HAVE_CUDA
+    {DEVICE_CUDA, runner_cuda_run},
+#endif
+};
+
+int runner_run(device_kind device, const plan *p, const runner_opts *o, store *s,
+               const char *suites_desc, const char *suite_hash, const char *command_line,
+               int64_t *run_id, dyt_err *e)
+{
+    for (size_t i = 0; i < DYT_ARRAY_LEN(runners); i++)
+        if (runners[i].device == device)
+            return runners[i].run(p, o, s, suites_desc, suite_hash, command_line, run_id, e);
+    *run_id = 0;
+    char why[256];
+    kern_device_usable(device, why, sizeof why);
+    return dyt_errf(e, DYT_USAGE, "%s", why[0] ? why : "no runner for this device");
+}
