@@ -48,8 +48,9 @@ static const char *const instr_names[] = {"instructions", "data_reads", "data_wr
                                           "ll_misses"};
 #define N_INSTR_NAMES (sizeof instr_names / sizeof instr_names[0])
 
-/* Unavailable reasons must outlive the call (the runner stores them after
- * it returns); one static buffer, the runner being single-threaded. */
+/* Unavailable reasons must outlive the call (the runner stores the case
+ * after it returns, before the next case overwrites them); one static
+ * buffer, the runner being single-threaded. */
 static char unavailable_reason[256];
 
 static size_t all_unavailable(store_counter *out, size_t max, const char *why)
@@ -301,6 +302,28 @@ cleanup:
     unlink(errfile);
     rmdir(dir);
     return n;
+}
+
+void cpu_case_instructions(const runner_opts *o, progress *pr, const plan_case *c, int seq,
+                           cpu_case_state *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->c = c;
+    cs->visit_t0 = dyt_now_ns();
+    runner_case_result *r = &cs->res;
+    runner_result_init(r, c, seq, o->cache, "cpu");
+    dyt_err ie = {{0}};
+    r->n_counters =
+        runner_cpu_instructions_case(c, o, r->counters, DYT_ARRAY_LEN(r->counters), &ie);
+    r->row.wall_ns = dyt_now_ns() - cs->visit_t0;
+    cs->done = 1;
+    if (r->n_counters == 0) {
+        const char *why = ie.msg[0] ? ie.msg : "instruction count unavailable";
+        progress_log(pr, "%s %s %s: %s", c->model->name, r->row.norm, r->row.variant, why);
+        runner_result_fail(r, "failed", why);
+        return;
+    }
+    runner_result_end(r);
 }
 
 /* The child: __instr-case ROWS COLS NORM PASS DTYPE VARIANT THREADS ALPHA

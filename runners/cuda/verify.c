@@ -72,7 +72,7 @@ int gpu_case_verify(const plan_case *c, const gpu_case_buffers *b, double *max_e
     size_t vec = c->cols * sizeof(float), rowb = rows * sizeof(float);
 
     norm_args va, ra;
-    gpu_case_args_init(c, &va);
+    runner_case_args(c, &va);
     va.rows = rows;
     va.x = b->host_x;
     va.dy = b->host_dy;

@@ -27,6 +27,9 @@
 #include "suite.h"
 
 static const char *dytbench_exe;
+/* The run identity every in-process run of this test stores. */
+static const runner_identity tiny_id = {
+    .suites = "tiny", .suite_hash = "0123", .command_line = "test"};
 static char tmpdir[256];
 
 /* 2 shapes x 2 norms (model's + dyt), forward only: 4 cases. */
@@ -94,7 +97,7 @@ static void test_rounds_tag_blocks(void **state)
     o.llc_bytes_override = 1u << 20;
     o.rounds = 3;
     int64_t run_id = 0;
-    assert_int_equal(runner_cpu_run(&p, &o, s, "tiny", "0123", "test", &run_id, &e), DYT_OK);
+    assert_int_equal(runner_cpu_run(&p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     int64_t n_cases = (int64_t)p.n_cases;
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'"), n_cases);

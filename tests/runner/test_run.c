@@ -28,6 +28,9 @@
 #include "suite.h"
 
 static const char *dytbench_exe;
+/* The run identity every in-process run of this test stores. */
+static const runner_identity tiny_id = {
+    .suites = "tiny", .suite_hash = "0123", .command_line = "test"};
 static char tmpdir[256];
 
 static const char tiny_suite[] =
@@ -123,7 +126,7 @@ static void test_small_run_completes(void **state)
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
-    int rc = runner_cpu_run(&fx.p, &o, s, "tiny", "0123", "test", &run_id, &e);
+    int rc = runner_cpu_run(&fx.p, &o, &tiny_id, NULL, s, &run_id, &e);
     if (rc != DYT_OK)
         print_error("runner: %s\n", e.msg);
     assert_int_equal(rc, DYT_OK);
@@ -222,7 +225,7 @@ static void test_failed_case_is_stored_untimed(void **state)
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
-    assert_int_equal(runner_cpu_run(&fx.p, &o, s, "tiny", "0123", "test", &run_id, &e), DYT_FAIL);
+    assert_int_equal(runner_cpu_run(&fx.p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_FAIL);
     sqlite3 *d = store_db(s);
     char txt[512];
     q_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
@@ -267,7 +270,7 @@ static void test_cold_cache_rotates_sets(void **state)
     quick_opts(&o);
     o.cache = CACHE_COLD;
     int64_t run_id = 0;
-    assert_int_equal(runner_cpu_run(&fx.p, &o, s, "tiny", "0123", "test", &run_id, &e), DYT_OK);
+    assert_int_equal(runner_cpu_run(&fx.p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     /* 1 MiB LLC: 3 MiB of sets; the largest case (64 x 256 fp32, bwd) is
      * ~200 KiB a set, so every case rotates at least 10 sets. */
