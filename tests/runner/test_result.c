@@ -71,6 +71,15 @@ static const plan_case *find_case(const plan *p, norm_kind norm, pass_kind pass,
     return NULL;
 }
 
+/* Hands r to the store (which must take it) and frees it; the case's id. */
+static int64_t store_result(fixture *fx, runner_case_result *r)
+{
+    dyt_err e = {{0}};
+    assert_int_equal(runner_result_store(fx->s, fx->run_id, r, &e), DYT_OK);
+    runner_result_free(r);
+    return query_int(store_db(fx->s), "SELECT max(id) FROM cases WHERE run_id = ?1", fx->run_id);
+}
+
 static void test_ok_case_round_trip(void **state)
 {
     fixture *fx = *state;
@@ -117,12 +126,8 @@ static void test_ok_case_round_trip(void **state)
     assert_true(r.stats.gbps == (double)r.row.bytes / median);
     assert_true(r.stats.roofline_pct == 100.0 * r.stats.gbps / 2.0);
 
-    dyt_err e = {{0}};
-    assert_int_equal(runner_result_store(fx->s, fx->run_id, &r, &e), DYT_OK);
-    runner_result_free(&r);
-
+    int64_t id = store_result(fx, &r);
     sqlite3 *d = store_db(fx->s);
-    int64_t id = query_int(d, "SELECT max(id) FROM cases WHERE run_id = ?1", fx->run_id);
     char txt[256];
     query_text(d,
                "SELECT status || ' ' || seq || ' ' || cache || ' ' || device || ' ' || "
@@ -166,11 +171,8 @@ static void test_failed_case_keeps_reason(void **state)
     runner_result_fail(&r, "failed", "every sample was taken while the GPU was throttled");
     assert_true(runner_result_failed(&r));
     assert_false(r.has_stats);
-    dyt_err e = {{0}};
-    assert_int_equal(runner_result_store(fx->s, fx->run_id, &r, &e), DYT_OK);
-    runner_result_free(&r);
+    int64_t id = store_result(fx, &r);
     sqlite3 *d = store_db(fx->s);
-    int64_t id = query_int(d, "SELECT max(id) FROM cases WHERE run_id = ?1", fx->run_id);
     char txt[256];
     query_text(d, "SELECT status || ': ' || error FROM cases WHERE id = ?1", id, txt, sizeof txt);
     assert_string_equal(txt, "failed: every sample was taken while the GPU was throttled");

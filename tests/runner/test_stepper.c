@@ -76,6 +76,14 @@ static void start(fixture *fx, const char *db_name, int rounds, int fail_at)
         .stepper = {.wait = fake_wait, .done = fake_done}, .s = fx->s, .fail_at = fail_at};
 }
 
+/* Runs the plan with the fake coordinator; returns what the runner did. */
+static int run(fixture *fx, int64_t *run_id, dyt_err *e)
+{
+    *run_id = 7;
+    memset(e, 0, sizeof *e);
+    return runner_cpu_run(&fx->p, &fx->o, &tiny_id, &fx->f.stepper, fx->s, run_id, e);
+}
+
 static void finish(fixture *fx)
 {
     store_close(fx->s);
@@ -88,10 +96,9 @@ static void test_rounds_take_turns(void **state)
     (void)state;
     fixture fx;
     start(&fx, "rounds.db", 3, 0);
-    int64_t run_id = 0;
-    dyt_err e = {{0}};
-    assert_int_equal(runner_cpu_run(&fx.p, &fx.o, &tiny_id, &fx.f.stepper, fx.s, &run_id, &e),
-                     DYT_OK);
+    int64_t run_id;
+    dyt_err e;
+    assert_int_equal(run(&fx, &run_id, &e), DYT_OK);
     /* Set-up, 4 cases x 3 blocks, then the storing step (never done). */
     assert_int_equal(fx.f.waits, 1 + 4 * 3 + 1);
     assert_int_equal(fx.f.dones, 1 + 4 * 3);
@@ -112,10 +119,9 @@ static void test_one_pass_stores_in_each_step(void **state)
     (void)state;
     fixture fx;
     start(&fx, "once.db", 1, 0);
-    int64_t run_id = 0;
-    dyt_err e = {{0}};
-    assert_int_equal(runner_cpu_run(&fx.p, &fx.o, &tiny_id, &fx.f.stepper, fx.s, &run_id, &e),
-                     DYT_OK);
+    int64_t run_id;
+    dyt_err e;
+    assert_int_equal(run(&fx, &run_id, &e), DYT_OK);
     assert_int_equal(fx.f.waits, 1 + 4);
     assert_int_equal(fx.f.dones, 1 + 4);
     assert_int_equal(fx.f.out_of_turn, 0);
@@ -146,10 +152,9 @@ static void test_failed_case_stored_in_its_step(void **state)
             victim = i;
     assert_true(victim < fx.p.n_cases);
     fx.p.cases[victim].variant = &refusing;
-    int64_t run_id = 0;
-    dyt_err e = {{0}};
-    assert_int_equal(runner_cpu_run(&fx.p, &fx.o, &tiny_id, &fx.f.stepper, fx.s, &run_id, &e),
-                     DYT_FAIL);
+    int64_t run_id;
+    dyt_err e;
+    assert_int_equal(run(&fx, &run_id, &e), DYT_FAIL);
     assert_int_equal(fx.f.out_of_turn, 0);
     /* Stored right after its first block's step, alone, before any other. */
     int first = -1;
@@ -183,10 +188,9 @@ static void test_coordinator_gone_mid_run(void **state)
     (void)state;
     fixture fx;
     start(&fx, "gone.db", 3, 4); /* after set-up and two blocks */
-    int64_t run_id = 0;
-    dyt_err e = {{0}};
-    assert_int_equal(runner_cpu_run(&fx.p, &fx.o, &tiny_id, &fx.f.stepper, fx.s, &run_id, &e),
-                     DYT_FAIL);
+    int64_t run_id;
+    dyt_err e;
+    assert_int_equal(run(&fx, &run_id, &e), DYT_FAIL);
     assert_int_equal(runner_stop_signal(), SIGTERM);
     assert_int_equal(fx.f.waits, 4);
     assert_int_equal(fx.f.dones, 3);
@@ -203,10 +207,9 @@ static void test_coordinator_gone_before_start(void **state)
     (void)state;
     fixture fx;
     start(&fx, "never.db", 3, 1);
-    int64_t run_id = 7;
-    dyt_err e = {{0}};
-    assert_int_equal(runner_cpu_run(&fx.p, &fx.o, &tiny_id, &fx.f.stepper, fx.s, &run_id, &e),
-                     DYT_USAGE);
+    int64_t run_id;
+    dyt_err e;
+    assert_int_equal(run(&fx, &run_id, &e), DYT_USAGE);
     assert_non_null(strstr(e.msg, "coordinator is gone"));
     assert_int_equal(run_id, 0);
     assert_int_equal(query_int(store_db(fx.s), "SELECT count(*) FROM runs", 0), 0);
