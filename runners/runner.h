@@ -81,9 +81,10 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
 int runner_stop_signal(void);
 
 /* Instruction-count metric (run --metric instructions): measures one case's
- * kernel region under valgrind (runners/cpu/instructions.c) and fills
- * counters (source callgrind/cachegrind, per element). Returns the count. */
-size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o,
+ * kernel region on the inputs of seed under valgrind
+ * (runners/cpu/instructions.c) and fills counters (source
+ * callgrind/cachegrind, per element). Returns the count. */
+size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kind cache,
                                     store_counter *out, size_t max, dyt_err *e);
 /* The child side of it: `dytbench __instr-case ARGS` (hidden subcommand,
  * cli/cmd_internal.c), run under callgrind by the function above. Returns

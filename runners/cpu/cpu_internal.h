@@ -139,9 +139,10 @@ void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps);
  * (statistics over every block). A case that fails on the way is done at
  * once (status failed or skipped, no samples); later calls do nothing.
  * When done, res is what the runner stores. The state owns its result and
- * its buffers: kept between blocks (and moved to fresh memory before the
- * next) while the run's budget for kept buffers allows, else rebuilt for
- * each block; freed after the last block and by cpu_case_free. */
+ * its buffers. With several blocks the buffers are kept between blocks
+ * (and moved to fresh memory before the next) while the run's budget for
+ * kept buffers allows, else rebuilt for each block, and freed after the
+ * last one; cpu_case_free frees whatever is left. */
 typedef struct {
     const plan_case *c;
     runner_case_result res;
@@ -163,18 +164,18 @@ void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int 
 void cpu_case_finish(cpu_case_state *cs);
 void cpu_case_free(cpu_case_state *cs);
 
-/* ---- instructions.c ------------------------------------------------------ */
-
-/* The instruction metric's case: counters from one callgrind child, no
- * samples; done at once (failed when no count could be had). */
-void cpu_case_instructions(const runner_opts *o, progress *pr, const plan_case *c, int seq,
-                           cpu_case_state *cs);
-
 /* The harness's own cost on an empty kernel: per call inside a batch, the
  * median "time" of a batch-of-one sample (what the timed region adds), and
  * the wall time per sample of the whole sampling loop with batch 1. */
 void cpu_harness_overhead(size_t n_samples, double *per_call_ns, double *timed_ns,
                           double *per_sample_ns);
+
+/* ---- instructions.c ------------------------------------------------------ */
+
+/* The instruction metric's case: counters from one callgrind child, no
+ * samples; done at once (failed when no count could be had). */
+void cpu_case_instructions(const runner_case_spec *spec, progress *pr, const plan_case *c, int seq,
+                           cpu_case_state *cs);
 
 /* ---- progress.c ---------------------------------------------------------- */
 

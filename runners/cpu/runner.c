@@ -119,7 +119,7 @@ static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err
  * results go. */
 typedef struct {
     const plan *p;
-    const runner_opts *o; /* for the instruction metric's child */
+    metric_kind metric;
     const cpu_case_env *env;
     cpu_pools *pools;
     runner_stepper *step;
@@ -145,8 +145,8 @@ static int run_once(cpu_run *run, dyt_err *e)
         if (runner_step_wait(run->step) != 0)
             break;
         cpu_case_state cs;
-        if (run->o->metric == METRIC_INSTRUCTIONS) {
-            cpu_case_instructions(run->o, run->env->progress, c, (int)i, &cs);
+        if (run->metric == METRIC_INSTRUCTIONS) {
+            cpu_case_instructions(&run->env->spec, run->env->progress, c, (int)i, &cs);
         } else {
             cpu_case_begin(run->env, run->pools, c, (int)i, &cs);
             cpu_case_block(run->env, &cs, 0, 1);
@@ -299,8 +299,13 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
         .progress = &pr,
     };
     runner_case_spec_init(&env.spec, o);
-    cpu_run run = {
-        .p = p, .o = o, .env = &env, .pools = &pools, .step = step, .s = s, .run_id = *run_id};
+    cpu_run run = {.p = p,
+                   .metric = o->metric,
+                   .env = &env,
+                   .pools = &pools,
+                   .step = step,
+                   .s = s,
+                   .run_id = *run_id};
     if (o->metric == METRIC_TIME) {
         /* Fewer repetitions for --quick-sized budgets. */
         cpu_measure_ceilings(&pools, &env, o->max_time_s < 1.0 ? 5 : 10);

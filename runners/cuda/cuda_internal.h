@@ -3,7 +3,8 @@
  * the device, the CUPTI range-profiler pass and one case. What it shares
  * with the CPU runner is in runners/runner_internal.h. Not part of the
  * runner contract (runners/runner.h); tests/cuda includes it for the
- * host-side pieces (throttle rule, fp16 conversion). */
+ * host-side pieces (throttle rule, and through runner_internal.h the fp16
+ * conversion). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
