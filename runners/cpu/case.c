@@ -65,6 +65,7 @@ void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps)
                          pe->threads, be.msg);
             continue;
         }
+        pe->have_bw = 1;
         pe->ceiling_gbps = DYT_MAX(pe->bw.copy_gbps_best, pe->bw.scale_gbps_best);
         progress_log(
             env->progress,

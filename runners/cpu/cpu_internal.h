@@ -104,7 +104,8 @@ int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, dou
 typedef struct {
     int threads;
     kern_pool *pool;
-    bandwidth_result bw; /* valid when ceiling_gbps > 0 */
+    bandwidth_result bw; /* valid when have_bw */
+    int have_bw;
     double ceiling_gbps; /* max(copy, scale) best; <= 0 unknown */
 } cpu_pool_entry;
 typedef struct {

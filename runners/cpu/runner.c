@@ -58,11 +58,11 @@ static int pin_on_start(int index, void *user)
 }
 
 /* The run's settings: the common ones and the CPU's, key by key. */
-static json_t *settings_json(const runner_opts *o, const runner_identity *id, const machine_info *m,
-                             const timer_info *t, uint64_t target_ns, const pin_state *ps,
-                             const plan *p, int rounds)
+static json_t *settings_json(const runner_opts *o, const char *metric, const runner_identity *id,
+                             const machine_info *m, const timer_info *t, uint64_t target_ns,
+                             const pin_state *ps, const plan *p, int rounds)
 {
-    json_t *j = runner_settings_json(o, o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time");
+    json_t *j = runner_settings_json(o, metric);
     json_t *th = json_array();
     if (!j || !th) {
         json_decref(j);
@@ -102,7 +102,7 @@ static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err
 {
     for (size_t i = 0; i < ps->n; i++) {
         const cpu_pool_entry *pe = &ps->v[i];
-        if (!(pe->ceiling_gbps > 0))
+        if (!pe->have_bw)
             continue;
         int rc = store_put_roofline(s, run_id, pe->threads, "copy", pe->bw.bytes_per_pass,
                                     pe->bw.copy_gbps_best, pe->bw.copy_gbps_median, e);
@@ -271,9 +271,9 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     timer_measure(&ti);
     uint64_t target = timer_sample_target_ns(&ti);
     int rounds = o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1;
-    rc = runner_begin_run(s, id, machine_id, "cpu",
-                          o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time",
-                          settings_json(o, id, &m, &ti, target, &ps, p, rounds), run_id, e);
+    const char *metric = o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time";
+    rc = runner_begin_run(s, id, machine_id, "cpu", metric,
+                          settings_json(o, metric, id, &m, &ti, target, &ps, p, rounds), run_id, e);
     if (rc != DYT_OK) {
         cpu_pools_destroy(&pools);
         machine_pinner_destroy(ps.pinner);
