@@ -308,22 +308,21 @@ void cpu_case_instructions(const runner_case_spec *spec, progress *pr, const pla
                            cpu_case_state *cs)
 {
     memset(cs, 0, sizeof *cs);
-    cs->c = c;
-    cs->visit_t0 = dyt_now_ns();
+    cs->done = 1; /* one call measures it or says why not */
     runner_case_result *r = &cs->res;
+    uint64_t t0 = dyt_now_ns();
     runner_result_init(r, c, seq, spec->cache, "cpu");
     dyt_err ie = {{0}};
     r->n_counters = runner_cpu_instructions_case(c, spec->seed, spec->cache, r->counters,
                                                  DYT_ARRAY_LEN(r->counters), &ie);
-    r->row.wall_ns = dyt_now_ns() - cs->visit_t0;
-    cs->done = 1;
-    if (r->n_counters == 0) {
-        const char *why = ie.msg[0] ? ie.msg : "instruction count unavailable";
-        progress_log(pr, "%s %s %s: %s", c->model->name, r->row.norm, r->row.variant, why);
-        runner_result_fail(r, "failed", why);
+    r->row.wall_ns = dyt_now_ns() - t0;
+    if (r->n_counters > 0) {
+        runner_result_end(r);
         return;
     }
-    runner_result_end(r);
+    const char *why = ie.msg[0] ? ie.msg : "instruction count unavailable";
+    progress_log(pr, "%s %s %s: %s", c->model->name, r->row.norm, r->row.variant, why);
+    runner_result_fail(r, "failed", why);
 }
 
 /* The child: __instr-case ROWS COLS NORM PASS DTYPE VARIANT THREADS ALPHA

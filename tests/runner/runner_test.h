@@ -43,6 +43,20 @@ static __attribute__((unused)) void rm_tmpdir(void)
         fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+/* Runs the group of n tests in a fresh scratch directory (prefix: e.g.
+ * "/tmp/dytbench-runner"), removed when every test passed. */
+static __attribute__((unused)) int run_in_tmpdir(const char *prefix, const char *name,
+                                                 const struct CMUnitTest *tests, size_t n,
+                                                 CMFixtureFunction setup,
+                                                 CMFixtureFunction teardown)
+{
+    make_tmpdir(prefix);
+    int rc = _cmocka_run_group_tests(name, tests, n, setup, teardown);
+    if (rc == 0)
+        rm_tmpdir();
+    return rc;
+}
+
 static __attribute__((unused)) void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

@@ -71,6 +71,16 @@ static const plan_case *find_case(const plan *p, norm_kind norm, pass_kind pass,
     return NULL;
 }
 
+/* Starts the result of the plan's case (norm, pass, rows) and appends
+ * samples of block 0 to it. */
+static void start_result(fixture *fx, norm_kind norm, pass_kind pass, size_t rows, int seq,
+                         cache_kind cache, const char *device, const store_sample *smp, size_t n,
+                         runner_case_result *r)
+{
+    runner_result_init(r, find_case(&fx->p, norm, pass, rows), seq, cache, device);
+    assert_int_equal(runner_result_append(r, smp, n, 0), 0);
+}
+
 /* Hands r to the store (which must take it) and frees it; the case's id. */
 static int64_t store_result(fixture *fx, runner_case_result *r)
 {
@@ -161,13 +171,11 @@ static void test_ok_case_round_trip(void **state)
 static void test_failed_case_keeps_reason(void **state)
 {
     fixture *fx = *state;
-    const plan_case *c = find_case(&fx->p, NORM_DYT, PASS_FWD, 64);
-    runner_case_result r;
-    runner_result_init(&r, c, 2, CACHE_HOT, "cuda");
     /* Samples taken before the failure stay unless the runner drops them
      * (the CUDA runner keeps a throttled case's). */
     store_sample smp[] = {{.ns = 10, .flags = STORE_SAMPLE_THROTTLED, .excluded = 1}};
-    assert_int_equal(runner_result_append(&r, smp, 1, 0), 0);
+    runner_case_result r;
+    start_result(fx, NORM_DYT, PASS_FWD, 64, 2, CACHE_HOT, "cuda", smp, 1, &r);
     runner_result_fail(&r, "failed", "every sample was taken while the GPU was throttled");
     assert_true(runner_result_failed(&r));
     assert_false(r.has_stats);
@@ -185,11 +193,9 @@ static void test_failed_case_keeps_reason(void **state)
 static void test_store_error_keeps_nothing(void **state)
 {
     fixture *fx = *state;
-    const plan_case *c = find_case(&fx->p, NORM_DYT, PASS_FWD, 3);
-    runner_case_result r;
-    runner_result_init(&r, c, 0, CACHE_HOT, "cpu");
     store_sample smp[] = {{.ns = 1}, {.ns = 2}};
-    assert_int_equal(runner_result_append(&r, smp, 2, 0), 0);
+    runner_case_result r;
+    start_result(fx, NORM_DYT, PASS_FWD, 3, 0, CACHE_HOT, "cpu", smp, 2, &r);
     assert_int_equal(runner_result_summarise(&r, -1), 0);
     assert_true(r.stats.roofline_pct < 0); /* no ceiling: unknown */
     sqlite3 *d = store_db(fx->s);
@@ -352,7 +358,6 @@ static void test_run_settings(void **state)
 
 int main(void)
 {
-    make_tmpdir("/tmp/dytbench-result");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_case_round_trip),
         cmocka_unit_test(test_failed_case_keeps_reason),
@@ -362,8 +367,6 @@ int main(void)
         cmocka_unit_test(test_inputs_fp16),
         cmocka_unit_test(test_run_settings),
     };
-    int rc = cmocka_run_group_tests_name("runner-result", tests, setup, teardown);
-    if (rc == 0)
-        rm_tmpdir();
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-result", "runner-result", tests,
+                         sizeof tests / sizeof tests[0], setup, teardown);
 }

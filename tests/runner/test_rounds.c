@@ -253,7 +253,6 @@ static void test_interleave_bad_input(void **state)
 int main(int argc, char **argv)
 {
     dytbench_exe = argc > 1 ? argv[1] : NULL;
-    make_tmpdir("/tmp/dytbench-rounds");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rounds_tag_blocks),
         cmocka_unit_test(test_relocate_keeps_values),
@@ -261,8 +260,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_interleave_bad_input),
         cmocka_unit_test(test_calibrate_uses_sessions),
     };
-    int rc = cmocka_run_group_tests_name("runner-rounds", tests, NULL, NULL);
-    if (rc == 0)
-        rm_tmpdir();
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-rounds", "runner-rounds", tests,
+                         sizeof tests / sizeof tests[0], NULL, NULL);
 }

@@ -72,45 +72,46 @@ static void test_small_run_completes(void **state)
     /* Every case: samples, a stats row consistent with them, a stop reason,
      * a verification error below tolerance, and rusage counters. */
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
-                           " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
-                           run_id),
+                               "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
+                               " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
+                               run_id),
+                     12);
+    assert_int_equal(
+        query_int(d,
+                  "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                  " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
+                  " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
+                  " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
+                  run_id),
+        12);
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
+                               " ('noise','max_time','max_samples') AND batch >= 1"
+                               " AND max_err >= 0 AND max_err <= 1",
+                               run_id),
                      12);
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                           " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
-                           " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
-                           " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
-                           run_id),
-                     12);
-    assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
-                           " ('noise','max_time','max_samples') AND batch >= 1"
-                           " AND max_err >= 0 AND max_err <= 1",
-                           run_id),
-                     12);
-    assert_int_equal(query_int(d,
-                           "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
-                           " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
-                           run_id),
+                               "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
+                               " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
+                               run_id),
                      12);
     /* A median that is not one of the samples' span is impossible. */
     assert_int_equal(
         query_int(d,
-              "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-              " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
-              run_id),
+                  "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                  " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
+                  run_id),
         0);
     /* The bandwidth ceiling at the plan's one thread count, and % of it. */
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
-                           " AND kind IN ('copy','scale') AND gbps > 0",
-                           run_id),
+                               "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
+                               " AND kind IN ('copy','scale') AND gbps > 0",
+                               run_id),
                      2);
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM v_results WHERE run_id = ?1"
-                           " AND roofline_pct > 0",
-                           run_id),
+                               "SELECT count(*) FROM v_results WHERE run_id = ?1"
+                               " AND roofline_pct > 0",
+                               run_id),
                      12);
     store_close(s);
     free_plan(&fx);
@@ -161,24 +162,24 @@ static void test_failed_case_is_stored_untimed(void **state)
     assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
     assert_int_equal(
         query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 11);
-    query_text(d,
-           "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
-           run_id, txt, sizeof txt);
+    query_text(
+        d, "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
+        run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "wrong result"));
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
-                           " WHERE run_id = ?1 AND c.status = 'failed'",
-                           run_id),
+                               "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
+                               " WHERE run_id = ?1 AND c.status = 'failed'",
+                               run_id),
                      0);
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
-                           " WHERE run_id = ?1 AND c.status = 'failed'",
-                           run_id),
+                               "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
+                               " WHERE run_id = ?1 AND c.status = 'failed'",
+                               run_id),
                      0);
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
-                           " status = 'failed' AND max_err > 0",
-                           run_id),
+                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
+                               " status = 'failed' AND max_err > 0",
+                               run_id),
                      1);
     store_close(s);
     free_plan(&fx);
@@ -203,9 +204,9 @@ static void test_cold_cache_rotates_sets(void **state)
     /* 1 MiB LLC: 3 MiB of sets; the largest case (64 x 256 fp32, bwd) is
      * ~200 KiB a set, so every case rotates at least 10 sets. */
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
-                           " AND buffer_sets >= 10 AND status = 'ok'",
-                           run_id),
+                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
+                               " AND buffer_sets >= 10 AND status = 'ok'",
+                               run_id),
                      12);
     store_close(s);
     free_plan(&fx);
@@ -267,10 +268,10 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     assert_true(kept >= 2 && kept < 12);
     /* Finished cases are whole: each has its samples and statistics. */
     assert_int_equal(query_int(d,
-                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                           " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
-                           " AND s.n > 0",
-                           0),
+                               "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                               " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
+                               " AND s.n > 0",
+                               0),
                      kept);
     query_text(d, "PRAGMA integrity_check", 0, txt, sizeof txt);
     assert_string_equal(txt, "ok");
@@ -280,15 +281,12 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
 int main(int argc, char **argv)
 {
     dytbench_exe = argc > 1 ? argv[1] : NULL;
-    make_tmpdir("/tmp/dytbench-runner");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_run_completes),
         cmocka_unit_test(test_failed_case_is_stored_untimed),
         cmocka_unit_test(test_cold_cache_rotates_sets),
         cmocka_unit_test(test_sigterm_aborts_and_keeps_cases),
     };
-    int rc = cmocka_run_group_tests_name("runner-e2e", tests, NULL, NULL);
-    if (rc == 0)
-        rm_tmpdir();
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-runner", "runner-e2e", tests,
+                         sizeof tests / sizeof tests[0], NULL, NULL);
 }

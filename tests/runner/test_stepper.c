@@ -84,6 +84,14 @@ static int run(fixture *fx, int64_t *run_id, dyt_err *e)
     return runner_cpu_run(&fx->p, &fx->o, &tiny_id, &fx->f.stepper, fx->s, run_id, e);
 }
 
+/* The run's status and note, "status: note". */
+static void run_status(fixture *fx, int64_t run_id, char *txt, size_t n)
+{
+    query_text(store_db(fx->s),
+               "SELECT status || ': ' || coalesce(note, '') FROM runs WHERE id = ?1", run_id, txt,
+               n);
+}
+
 static void finish(fixture *fx)
 {
     store_close(fx->s);
@@ -109,8 +117,8 @@ static void test_rounds_take_turns(void **state)
     sqlite3 *d = store_db(fx.s);
     assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 4);
     char txt[64];
-    query_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
-    assert_string_equal(txt, "complete");
+    run_status(&fx, run_id, txt, sizeof txt);
+    assert_string_equal(txt, "complete: ");
     finish(&fx);
 }
 
@@ -178,7 +186,7 @@ static void test_failed_case_stored_in_its_step(void **state)
                                "WHERE c.status <> 'ok'",
                                0),
                      0);
-    query_text(d, "SELECT status || ': ' || note FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    run_status(&fx, run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete: 1 case(s) failed verification or could not run");
     finish(&fx);
 }
@@ -196,7 +204,7 @@ static void test_coordinator_gone_mid_run(void **state)
     assert_int_equal(fx.f.dones, 3);
     sqlite3 *d = store_db(fx.s);
     char txt[128];
-    query_text(d, "SELECT status || ': ' || note FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    run_status(&fx, run_id, txt, sizeof txt);
     assert_string_equal(txt, "aborted: interrupted by signal 15");
     assert_int_equal(query_int(d, "SELECT count(*) FROM cases", 0), 0);
     finish(&fx);
@@ -254,7 +262,6 @@ static void test_lockstep_pipes(void **state)
 
 int main(void)
 {
-    make_tmpdir("/tmp/dytbench-stepper");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rounds_take_turns),
         cmocka_unit_test(test_one_pass_stores_in_each_step),
@@ -263,8 +270,6 @@ int main(void)
         cmocka_unit_test(test_coordinator_gone_before_start),
         cmocka_unit_test(test_lockstep_pipes),
     };
-    int rc = cmocka_run_group_tests_name("runner-stepper", tests, NULL, NULL);
-    if (rc == 0)
-        rm_tmpdir();
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-stepper", "runner-stepper", tests,
+                         sizeof tests / sizeof tests[0], NULL, NULL);
 }
