@@ -10,6 +10,7 @@
 #include "common.h"
 #include "kernels.h"
 #include "machine.h"
+#include "stats.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -120,12 +121,6 @@ static norm_args make_args(bench_bufs *b, norm_kind n)
     return a;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
 /* Times e: `reps` samples (fewer if slow), each of k calls so a sample
  * lasts >= ~2 ms. Returns 0 and best/median GB/s, or -1 if refused. */
 static int time_variant(const kern_entry *e, const norm_args *a, const kern_exec *ex, int reps,
@@ -151,9 +146,9 @@ static int time_variant(const kern_entry *e, const norm_args *a, const kern_exec
         if (dyt_now_ns() - start > 2000000000ull)
             break;
     }
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    qsort(s, (size_t)n, sizeof *s, stats_cmp_double);
     *best = s[n - 1];
-    *med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    *med = stats_median(s, (size_t)n);
     free(s);
     return 0;
 }

@@ -133,6 +133,8 @@ typedef struct {
     int quick;
     /* explicit budget options, applied after --quick */
     const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
+    runner_identity id;            /* label; the interleave session's token and arm */
+    int lockstep_in, lockstep_out; /* --lockstep IN,OUT; -1: none */
 } run_args;
 
 static int build_filter(run_args *a, plan_filter *f)
@@ -258,7 +260,7 @@ static int run_plan(run_args *a, runner_opts *o)
     snprintf(hash, sizeof hash, "%016" PRIx64, ns == 1 ? sv[0].content_hash : h);
     plan p = {0};
     plan_filter f;
-    if (rc == DYT_OK && o->lockstep_in >= 0 &&
+    if (rc == DYT_OK && a->lockstep_in >= 0 &&
         ((a->device && !strcmp(a->device, "cuda")) || o->metric == METRIC_INSTRUCTIONS))
         rc = dyt_errf(&e, DYT_USAGE, "interleave (--lockstep) runs CPU timing runs only");
     if (rc == DYT_OK)
@@ -282,7 +284,13 @@ static int run_plan(run_args *a, runner_opts *o)
     }
     int64_t run_id = 0;
     uint64_t t0 = dyt_now_ns();
-    rc = runner_run(f.device, &p, o, s, a->suites, hash, cli_command_line(), &run_id, &e);
+    a->id.suites = a->suites;
+    a->id.suite_hash = hash;
+    a->id.command_line = cli_command_line();
+    runner_lockstep lockstep;
+    runner_lockstep_init(&lockstep, a->lockstep_in, a->lockstep_out);
+    rc = runner_run(f.device, &p, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL, s,
+                    &run_id, &e);
     double secs = (double)(dyt_now_ns() - t0) / 1e9;
     int sig = runner_stop_signal();
     if (run_id > 0) {
@@ -349,7 +357,8 @@ int cmd_run(int argc, char **argv)
     };
     runner_opts o;
     runner_opts_default(&o);
-    run_args a = {.db = STORE_DEFAULT_PATH, .device = "cpu"};
+    run_args a = {
+        .db = STORE_DEFAULT_PATH, .device = "cpu", .lockstep_in = -1, .lockstep_out = -1};
     int oom = 0;
     int rc = DYT_OK;
     optind = 0;
@@ -385,7 +394,7 @@ int cmd_run(int argc, char **argv)
                 rc = cli_usage_error("run: --cache: '%s' is not hot or cold", optarg);
             break;
         case O_LABEL:
-            o.label = optarg;
+            a.id.label = optarg;
             break;
         case O_DB:
             a.db = optarg;
@@ -412,15 +421,15 @@ int cmd_run(int argc, char **argv)
                 rc = cli_usage_error("run: --lockstep: '%s' is not two open descriptors IN,OUT "
                                      "(set by dytbench interleave)",
                                      optarg);
-            o.lockstep_in = in;
-            o.lockstep_out = out;
+            a.lockstep_in = in;
+            a.lockstep_out = out;
             break;
         }
         case O_LOCKSTEP_TOKEN:
-            o.lockstep_token = optarg;
+            a.id.lockstep_token = optarg;
             break;
         case O_ARM:
-            o.arm = optarg;
+            a.id.arm = optarg;
             break;
         case O_ROUNDS: {
             size_t r = 0;

@@ -19,6 +19,7 @@
  * the most noise; `compare` reads the latest row per case of the
  * candidate's machine. All rows are written in one transaction. */
 #include "gate.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -85,12 +86,6 @@ static int insert_rows(store *s, int64_t machine_id, const cal_row *rows, size_t
         return rc;
     }
     return DYT_OK;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
 }
 
 int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, size_t n_pairs,
@@ -178,7 +173,7 @@ int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, s
                 nz[k++] = rows[i].noise;
         }
         if (nz && k) {
-            qsort(nz, k, sizeof *nz, cmp_double);
+            qsort(nz, k, sizeof *nz, stats_cmp_double);
             fprintf(f,
                     "\nA/A noise over %zu cases: median %.2f%%, worst %.2f%%. At threshold "
                     "%.1f%% and alpha %g the gate raised %zu false alarm(s) in %zu A/A "

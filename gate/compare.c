@@ -58,28 +58,10 @@ void gate_opts_default(gate_opts *o)
                      .min_samples = 5};
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
 const char *gate_mode_name(gate_mode m)
 {
     static const char *const names[] = {"none", "samples", "blocks", "exact", "paired"};
     return (unsigned)m < DYT_ARRAY_LEN(names) ? names[m] : "?";
-}
-
-static double median_of(const double *x, size_t n)
-{
-    double *s = malloc(n * sizeof *s);
-    if (!s)
-        return NAN;
-    memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
-    double m = stats_quantile_sorted(s, n, 0.5);
-    free(s);
-    return m;
 }
 
 static void decide(gate_result *res, const gate_opts *o);
@@ -107,7 +89,7 @@ static void result_reset(gate_result *res, double med_base, double med_cand)
 void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,
                           const gate_opts *o, gate_result *res)
 {
-    result_reset(res, na ? median_of(a, na) : NAN, nb ? median_of(b, nb) : NAN);
+    result_reset(res, na ? stats_median(a, na) : NAN, nb ? stats_median(b, nb) : NAN);
     /* The smallest two-sided p the exact U test can give is
      * 2 / C(na+nb, na): with fewer samples no difference is ever
      * significant at alpha. */
@@ -176,7 +158,7 @@ static size_t side_blocks(const double *x, const int64_t *rep, size_t n, double 
     if (!*med || n == 0)
         return 0;
     if (!rep) {
-        (*med)[0] = median_of(x, n);
+        (*med)[0] = stats_median(x, n);
         return 1;
     }
     return stats_block_medians(x, rep, n, *med, NULL);
@@ -199,7 +181,7 @@ void gate_compare_blocks(const double *a, const int64_t *ra, size_t na, const do
     res->mode = GATE_MODE_BLOCKS;
     res->n_blocks_base = ka;
     res->n_blocks_cand = kb;
-    result_reset(res, median_of(ma, ka), median_of(mb, kb));
+    result_reset(res, stats_median(ma, ka), stats_median(mb, kb));
     la = malloc(ka * sizeof *la);
     lb = malloc(kb * sizeof *lb);
     if (!la || !lb) {

@@ -11,19 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-/* Median of x (n >= 1), sorted in place. */
-static double median_inplace(double *x, size_t n)
-{
-    qsort(x, n, sizeof *x, cmp_double);
-    return stats_quantile_sorted(x, n, 0.5);
-}
-
 /* One block of a side for pairing: its key (session token, block) and its
  * median. */
 typedef struct {
@@ -117,10 +104,10 @@ pair_status gate_pair_blocks(const gate_run *base, const gate_case *b, const gat
     if (m) {
         for (size_t i = 0; i < nb; i++)
             m[i] = kb[i].med;
-        *med_b = median_inplace(m, nb);
+        *med_b = stats_median(m, nb);
         for (size_t j = 0; j < nc; j++)
             m[j] = kc[j].med;
-        *med_c = median_inplace(m, nc);
+        *med_c = stats_median(m, nc);
     }
     free(m);
     free(kb);

@@ -13,6 +13,7 @@
  * clock at all. The estimate restarts when the shape changes. */
 #include "common.h"
 #include "kernels.h"
+#include "stats.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,6 @@ static void spin(uint64_t iters)
     spin_sink = x;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
 static void calibrate_spin(void)
 {
     /* The median of several tries: the loop's typical speed, as the
@@ -62,8 +57,7 @@ static void calibrate_spin(void)
         double ns = (double)(dyt_now_ns() - t0);
         rate[t] = ns > 0 ? (double)n / ns : 1.0;
     }
-    qsort(rate, 7, sizeof rate[0], cmp_double);
-    double best = rate[3];
+    double best = stats_median(rate, 7);
     spin_per_ns = best > 0 ? best : 1.0;
     /* An empty interval: the cost a timed call's reads add to its time. */
     double least = 1e9;

@@ -12,6 +12,7 @@
  * used (AVX-512, AVX2, else SSE2), as the kernels do. Results are checked
  * after the timed passes, like STREAM's. */
 #include "bandwidth.h"
+#include "stats.h"
 #include "x86/x86.h"
 
 #include <immintrin.h>
@@ -126,18 +127,6 @@ static void bw_run(kern_pool *pool, kern_task_fn fn, bw_ctx *c)
         fn(0, 1, c);
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* Every 4097th element (and the last) of a must be s * b (s = 1: copy). */
 static int bw_verify(const bw_ctx *c, float s)
 {
@@ -192,8 +181,8 @@ int bandwidth_measure(kern_pool *pool, uint64_t bytes_each, int reps, bandwidth_
         out->copy_gbps_best = fmax(out->copy_gbps_best, copy[r]);
         out->scale_gbps_best = fmax(out->scale_gbps_best, scale[r]);
     }
-    out->copy_gbps_median = median(copy, reps);
-    out->scale_gbps_median = median(scale, reps);
+    out->copy_gbps_median = stats_median(copy, (size_t)reps);
+    out->scale_gbps_median = stats_median(scale, (size_t)reps);
     out->bytes_per_pass = (uint64_t)bytes;
     out->threads = pool ? kern_pool_threads(pool) : 1;
     out->reps = reps;

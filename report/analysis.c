@@ -302,20 +302,6 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
     return oom ? dyt_errf(e, DYT_USAGE, "report: out of memory") : DYT_OK;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median_of(double *x, size_t n)
-{
-    if (!n)
-        return NAN;
-    qsort(x, n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
-}
-
 static int cmp_variant(const void *x, const void *y)
 {
     const rep_variant *a = x, *b = y;
@@ -373,8 +359,8 @@ static int build_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
                     v->roof_best = x->roofline_pct;
             }
         }
-        v->gbps_median = median_of(g, ng);
-        v->roof_median = median_of(r, nr);
+        v->gbps_median = stats_median(g, ng);
+        v->roof_median = stats_median(r, nr);
     }
     free(g);
     free(r);

@@ -5,9 +5,22 @@
 #include "dyt_config.h"
 #include "runner.h"
 
-typedef int (*device_runner)(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
-                             const char *suite_hash, const char *command_line, int64_t *run_id,
-                             dyt_err *e);
+typedef int (*device_runner)(const plan *p, const runner_opts *o, const runner_identity *id,
+                             runner_stepper *step, store *s, int64_t *run_id, dyt_err *e);
+
+#if DYT_HAVE_CUDA
+/* The CUDA runner takes no steps: `interleave` pairs CPU builds only. */
+static int cuda_run(const plan *p, const runner_opts *o, const runner_identity *id,
+                    runner_stepper *step, store *s, int64_t *run_id, dyt_err *e)
+{
+    if (step) {
+        *run_id = 0;
+        return dyt_errf(e, DYT_USAGE, "--lockstep: the CUDA runner cannot run in lockstep "
+                                      "(interleave measures CPU builds)");
+    }
+    return runner_cuda_run(p, o, id, s, run_id, e);
+}
+#endif
 
 static const struct {
     device_kind device;
@@ -15,17 +28,16 @@ static const struct {
 } runners[] = {
     {DEVICE_CPU, runner_cpu_run},
 #if DYT_HAVE_CUDA
-    {DEVICE_CUDA, runner_cuda_run},
+    {DEVICE_CUDA, cuda_run},
 #endif
 };
 
-int runner_run(device_kind device, const plan *p, const runner_opts *o, store *s,
-               const char *suites_desc, const char *suite_hash, const char *command_line,
-               int64_t *run_id, dyt_err *e)
+int runner_run(device_kind device, const plan *p, const runner_opts *o, const runner_identity *id,
+               runner_stepper *step, store *s, int64_t *run_id, dyt_err *e)
 {
     for (size_t i = 0; i < DYT_ARRAY_LEN(runners); i++)
         if (runners[i].device == device)
-            return runners[i].run(p, o, s, suites_desc, suite_hash, command_line, run_id, e);
+            return runners[i].run(p, o, id, step, s, run_id, e);
     *run_id = 0;
     char why[256];
     kern_device_usable(device, why, sizeof why);

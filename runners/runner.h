@@ -1,6 +1,8 @@
-/* Runners execute a plan and store what they measure. The CPU runner
- * (runners/cpu/) and the CUDA runner (runners/cuda/) share these options and
- * the store; `dytbench run` picks one by --device. */
+/* Runners execute a plan and hand what they measure to the store. The CPU
+ * runner (runners/cpu/) and the CUDA runner (runners/cuda/) take the same
+ * measurement options and run identity; `dytbench run` picks one by
+ * --device. Each case is measured first, into a result, and then stored in
+ * one call (runners/runner_internal.h). */
 #pragma once
 #include "common.h"
 #include "kernels.h"
@@ -10,6 +12,7 @@
 typedef enum { CACHE_HOT = 0, CACHE_COLD } cache_kind;
 typedef enum { METRIC_TIME = 0, METRIC_INSTRUCTIONS } metric_kind;
 
+/* How to measure (stored as the run's settings) and how much to print. */
 typedef struct {
     cache_kind cache;
     metric_kind metric;
@@ -21,11 +24,7 @@ typedef struct {
     double warmup_s;          /* default 0.02 */
     uint64_t seed;            /* default 1 */
     int rounds;               /* blocks per case, spread over the run (default 1) */
-    int lockstep_in, lockstep_out; /* `interleave` arm: step pipes, -1 = none */
-    const char *lockstep_token;    /* the interleave session, stored with the run */
-    const char *arm;               /* this arm's name in the session */
     uint64_t llc_bytes_override;
-    const char *label;
     const char *papi_events;  /* comma list; NULL = default set */
     const char *cupti_metrics;
     int quiet;
@@ -34,36 +33,64 @@ typedef struct {
 
 void runner_opts_default(runner_opts *o);
 
-/* Runs every case of p, storing into s under a new run. Returns DYT_OK when
- * the run completed (individual failed cases are stored as failed, and make
- * the return DYT_FAIL), DYT_USAGE on bad setup. *run_id is set as soon as the
- * run exists. SIGINT/SIGTERM end the run as 'aborted'.
- *
- * runner_run runs p on the runner of device (the list in runners/run.c);
- * a device this build has no runner for is a DYT_USAGE error saying why
- * ("built without CUDA ..."). runner_cuda_run exists in CUDA builds only. */
-int runner_run(device_kind device, const plan *p, const runner_opts *o, store *s,
-               const char *suites_desc, const char *suite_hash, const char *command_line,
-               int64_t *run_id, dyt_err *e);
-int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
-                   const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
-int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
-                    const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e);
+/* What a run is, as its runs row records it; nothing here changes a
+ * measurement. Strings are borrowed for the call; NULL means none. */
+typedef struct {
+    const char *label;
+    const char *suites;         /* as given: "quick" or "llm,vision" */
+    const char *suite_hash;
+    const char *command_line;
+    const char *lockstep_token; /* the `interleave` session it is an arm of */
+    const char *arm;            /* this arm's name in the session */
+} runner_identity;
 
-/* Lockstep steps (runners/cpu/lockstep.c): wait for the coordinator's go
- * (0; -1 when it is gone, which stops the run) and report a step done. No-ops
- * without --lockstep. */
-int runner_lockstep_wait(const runner_opts *o);
-void runner_lockstep_done(const runner_opts *o);
+/* Stepping (`dytbench interleave`): the runner asks before each step and
+ * reports it finished. The steps of a CPU run are its set-up (machine
+ * probe, pools, bandwidth ceiling), each block of each case (the whole
+ * case with one round) and, with rounds, the final storing, which is
+ * waited for but never reported done. No stepper (NULL): free running. */
+typedef struct runner_stepper runner_stepper;
+struct runner_stepper {
+    /* 0: go; -1: no step will come (the coordinator is gone), and the run
+     * stops as if it got SIGTERM. */
+    int (*wait)(runner_stepper *self);
+    void (*done)(runner_stepper *self);
+};
+
+/* The stepper of `run --lockstep IN,OUT` (runners/stepper.c): one byte
+ * read from IN ('g') before each step, one byte written to OUT ('s') after
+ * it. */
+typedef struct {
+    runner_stepper stepper; /* first: &l->stepper is the stepper */
+    int in, out;
+} runner_lockstep;
+void runner_lockstep_init(runner_lockstep *l, int in, int out);
+
+/* Runs every case of p, storing into s under a new run described by id.
+ * Returns DYT_OK when the run completed (individual failed cases are
+ * stored as failed, and make the return DYT_FAIL), DYT_USAGE on bad setup.
+ * *run_id is set as soon as the run exists. SIGINT/SIGTERM end the run as
+ * 'aborted'. */
+int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *id,
+                   runner_stepper *step, store *s, int64_t *run_id, dyt_err *e);
+/* runner_run runs p on the runner of device (the list in runners/run.c);
+ * a device this build has no runner for is a DYT_USAGE error saying why
+ * ("built without CUDA ..."), and so is a stepper for a runner that cannot
+ * step. runner_cuda_run exists in CUDA builds only. */
+int runner_run(device_kind device, const plan *p, const runner_opts *o, const runner_identity *id,
+               runner_stepper *step, store *s, int64_t *run_id, dyt_err *e);
+int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *id, store *s,
+                    int64_t *run_id, dyt_err *e);
 
 /* The signal (SIGINT or SIGTERM) that ended the last run early, or 0. The
  * CLI exits 128 + it (130 / 143), as a shell reports a killed command. */
 int runner_stop_signal(void);
 
 /* Instruction-count metric (run --metric instructions): measures one case's
- * kernel region under valgrind (runners/cpu/instructions.c) and fills
- * counters (source callgrind/cachegrind, per element). Returns the count. */
-size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o,
+ * kernel region on the inputs of seed under valgrind
+ * (runners/cpu/instructions.c) and fills counters (source
+ * callgrind/cachegrind, per element). Returns the count. */
+size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kind cache,
                                     store_counter *out, size_t max, dyt_err *e);
 /* The child side of it: `dytbench __instr-case ARGS` (hidden subcommand,
  * cli/cmd_internal.c), run under callgrind by the function above. Returns

@@ -15,12 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
 /* Median (type 7: mean of the two middle values for even n) of a resample
  * of sorted[0..n) drawn with replacement. */
 static double resample_median(const double *sorted, size_t n, uint32_t *hist, dyt_rng *r)
@@ -61,8 +55,8 @@ double stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, do
     }
     memcpy(sa, a, na * sizeof *sa);
     memcpy(sb, b, nb * sizeof *sb);
-    qsort(sa, na, sizeof *sa, cmp_double);
-    qsort(sb, nb, sizeof *sb, cmp_double);
+    qsort(sa, na, sizeof *sa, stats_cmp_double);
+    qsort(sb, nb, sizeof *sb, stats_cmp_double);
     double ratio = stats_quantile_sorted(sb, nb, 0.5) / stats_quantile_sorted(sa, na, 0.5);
 
     dyt_rng r;
@@ -75,7 +69,7 @@ double stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, do
             rs[m++] = mb / ma;
     }
     if (m >= 2 && conf > 0 && conf < 1) {
-        qsort(rs, m, sizeof *rs, cmp_double);
+        qsort(rs, m, sizeof *rs, stats_cmp_double);
         double tail = (1 - conf) / 2;
         *lo = stats_quantile_sorted(rs, m, tail);
         *hi = stats_quantile_sorted(rs, m, 1 - tail);

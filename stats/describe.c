@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *a, const void *b)
+int stats_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -31,7 +31,23 @@ double stats_quantile_sorted(const double *sorted, size_t n, double q)
     size_t i = (size_t)floor(h);
     if (i + 1 >= n)
         return sorted[n - 1];
+    /* On an order statistic exactly: its value, also when the next one is
+     * infinite (0 x inf would be NaN). */
+    if (h == (double)i)
+        return sorted[i];
     return sorted[i] + (h - (double)i) * (sorted[i + 1] - sorted[i]);
+}
+
+double stats_median(const double *x, size_t n)
+{
+    double *s = n ? malloc(n * sizeof *s) : NULL;
+    if (!s)
+        return NAN;
+    memcpy(s, x, n * sizeof *s);
+    qsort(s, n, sizeof *s, stats_cmp_double);
+    double m = stats_quantile_sorted(s, n, 0.5);
+    free(s);
+    return m;
 }
 
 int stats_median_ci_ranks(size_t n, double conf, size_t *lo, size_t *hi)
@@ -81,7 +97,7 @@ void stats_describe(const double *x, size_t n, double conf, stats_summary *out)
         return;
     }
     memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    qsort(s, n, sizeof *s, stats_cmp_double);
     out->min = s[0];
     out->max = s[n - 1];
     out->median = stats_quantile_sorted(s, n, 0.5);
@@ -106,7 +122,7 @@ void stats_describe(const double *x, size_t n, double conf, stats_summary *out)
      * normal-consistent sigma). */
     for (size_t i = 0; i < n; i++)
         dev[i] = fabs(s[i] - out->median);
-    qsort(dev, n, sizeof *dev, cmp_double);
+    qsort(dev, n, sizeof *dev, stats_cmp_double);
     out->mad = stats_quantile_sorted(dev, n, 0.5);
     free(dev);
     free(s);

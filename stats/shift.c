@@ -20,12 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
 size_t stats_moses_rank(size_t na, size_t nb, double conf)
 {
     if (na == 0 || nb == 0 || !(conf > 0 && conf < 1))
@@ -79,7 +73,7 @@ double stats_hl_shift_ci(const double *a, size_t na, const double *b, size_t nb,
     for (size_t i = 0; i < na; i++)
         for (size_t j = 0; j < nb; j++)
             d[i * nb + j] = b[j] - a[i];
-    qsort(d, mn, sizeof *d, cmp_double);
+    qsort(d, mn, sizeof *d, stats_cmp_double);
     double est = stats_quantile_sorted(d, mn, 0.5);
     size_t k = stats_moses_rank(na, nb, conf);
     if (k == 0) {

@@ -22,12 +22,6 @@
 
 #define EXACT_MAX_N 50
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
 int stats_signed_rank_exact_counts(size_t n, int64_t *freq)
 {
     if (n > EXACT_MAX_N)
@@ -164,7 +158,7 @@ double stats_hl_paired_ci(const double *d, size_t n, double conf, double *lo, do
     for (size_t i = 0; i < n; i++)
         for (size_t j = i; j < n; j++)
             w[k++] = (d[i] + d[j]) / 2.0;
-    qsort(w, m, sizeof *w, cmp_double);
+    qsort(w, m, sizeof *w, stats_cmp_double);
     double est = m % 2 ? w[m / 2] : (w[m / 2 - 1] + w[m / 2]) / 2.0;
     size_t r = stats_signed_rank_rank(n, conf);
     if (r < 1) {

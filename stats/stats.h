@@ -19,6 +19,12 @@ void stats_describe(const double *x, size_t n, double conf, stats_summary *out);
  * small for the requested confidence (then lo=0, hi=n-1). */
 int stats_median_ci_ranks(size_t n, double conf, size_t *lo, size_t *hi);
 double stats_quantile_sorted(const double *sorted, size_t n, double q);
+/* The median of x[0..n): stats_quantile_sorted at 0.5 of a sorted copy (the
+ * mean of the two middle values for even n); x is not modified. NaN when
+ * n == 0 or the copy cannot be allocated. */
+double stats_median(const double *x, size_t n);
+/* qsort comparator for doubles, ascending. */
+int stats_cmp_double(const void *a, const void *b);
 
 /* Stopping rule used by the runner: enough samples and the CI of the median
  * within max_noise (relative half-width) of it. */

@@ -1,11 +1,11 @@
-/* One case of the CPU runner, start to finish: inputs, verification against
- * ref, time-based warm-up that also sizes the batch, adaptive sampling, one
- * counted batch (PAPI + rusage), statistics, and the store row written in
- * its own transaction. Also the per-thread-count pools and the bandwidth
- * ceiling that every case's "% of roofline" is relative to. */
+/* One case of the CPU runner, measured: inputs, verification against ref,
+ * time-based warm-up that also sizes the batch, adaptive sampling in one
+ * or more blocks, one counted batch (PAPI + rusage), statistics, all into
+ * the case's result (runner_case_result), which the runner stores. Also
+ * the per-thread-count pools and the bandwidth ceiling that every case's
+ * "% of roofline" is relative to. Nothing here writes the store. */
 #include "bandwidth.h"
 #include "cpu_internal.h"
-#include "suite.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -51,36 +51,27 @@ static cpu_pool_entry *pool_for(cpu_pools *ps, int threads)
     return NULL;
 }
 
-int cpu_measure_rooflines(cpu_pools *ps, const cpu_case_env *env, dyt_err *e)
+void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps)
 {
-    /* 4 x LLC per array keeps STREAM's rule (well beyond every cache); the
-     * repetitions are fewer for --quick-sized budgets. */
+    /* 4 x LLC per array keeps STREAM's rule (well beyond every cache). */
     uint64_t bytes = 4 * (env->llc_bytes ? env->llc_bytes : (32u << 20));
-    int reps = env->o->max_time_s < 1.0 ? 5 : 10;
     for (size_t i = 0; i < ps->n && !runner_stop_flag; i++) {
-        bandwidth_result br;
+        cpu_pool_entry *pe = &ps->v[i];
         dyt_err be = {{0}};
-        if (bandwidth_measure(ps->v[i].pool, bytes, reps, &br, &be) != DYT_OK) {
+        if (bandwidth_measure(pe->pool, bytes, reps, &pe->bw, &be) != DYT_OK) {
             /* Without a ceiling the cases still have GB/s; % of roofline
              * is stored as unknown rather than made up. */
             progress_log(env->progress, "dytbench: warning: bandwidth at %d threads: %s",
-                         ps->v[i].threads, be.msg);
+                         pe->threads, be.msg);
             continue;
         }
-        int rc = store_put_roofline(env->s, env->run_id, ps->v[i].threads, "copy",
-                                    br.bytes_per_pass, br.copy_gbps_best, br.copy_gbps_median, e);
-        if (rc == DYT_OK)
-            rc = store_put_roofline(env->s, env->run_id, ps->v[i].threads, "scale",
-                                    br.bytes_per_pass, br.scale_gbps_best, br.scale_gbps_median, e);
-        if (rc != DYT_OK)
-            return rc;
-        ps->v[i].ceiling_gbps = DYT_MAX(br.copy_gbps_best, br.scale_gbps_best);
+        pe->have_bw = 1;
+        pe->ceiling_gbps = DYT_MAX(pe->bw.copy_gbps_best, pe->bw.scale_gbps_best);
         progress_log(
             env->progress,
             "bandwidth ceiling, %d thread(s): copy %.1f GB/s, scale %.1f GB/s (best of %d)",
-            ps->v[i].threads, br.copy_gbps_best, br.scale_gbps_best, br.reps);
+            pe->threads, pe->bw.copy_gbps_best, pe->bw.scale_gbps_best, pe->bw.reps);
     }
-    return DYT_OK;
 }
 
 typedef struct {
@@ -152,139 +143,59 @@ static size_t warm_up(timing_ctx *t, uint64_t warmup_ns, uint64_t target_ns, uin
     return b;
 }
 
-static int store_case_row(const cpu_case_env *env, store_case *sc, const store_sample *smp,
-                          size_t n, const store_stats *st, const store_counter *k, size_t nk,
-                          dyt_err *e)
+/* The case ends unmeasured (status failed or skipped, why): the samples
+ * of earlier blocks are dropped with the statistics, since they no longer
+ * describe the case. */
+static void case_fail(cpu_case_state *cs, const char *status, const char *why)
 {
-    char ended[32];
-    dyt_utc_iso(ended, sizeof ended);
-    sc->ended_at = ended;
-    int64_t id;
-    return store_put_case(env->s, env->run_id, sc, smp, n, st, k, nk, &id, e);
-}
-
-/* Fills the store row's description of c (everything but the results). */
-static void describe_case(const cpu_case_env *env, const plan_case *c, int seq, store_case *sc)
-{
-    norm_args tmpl;
-    case_args_init(c, &tmpl);
-    *sc = (store_case){
-        .seq = seq,
-        .suite = c->suite_name,
-        .domain = domain_name(c->model->domain),
-        .model = c->model->name,
-        .model_norm = norm_name(c->model->norm),
-        .token_label = c->token_label,
-        .layers = (int)c->model->layers,
-        .norm = norm_name(c->norm),
-        .variant = c->variant->name,
-        .dtype = dtype_name(c->dtype),
-        .pass = pass_name(c->pass),
-        .rows = (int64_t)c->rows,
-        .cols = (int64_t)c->cols,
-        .threads = c->threads,
-        .cache = env->o->cache == CACHE_COLD ? "cold" : "hot",
-        .device = "cpu",
-        .alpha = tmpl.alpha,
-        .eps = tmpl.eps,
-        .has_beta = tmpl.has_beta,
-        .affine = tmpl.affine,
-        .status = "ok",
-        .max_err = -1,
-        .bytes = kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, tmpl.has_beta,
-                                tmpl.affine),
-    };
-}
-
-/* Stores the case as failed or skipped (status) with msg; the case is done. */
-static int store_unmeasured(const cpu_case_env *env, cpu_case_state *cs, const char *status,
-                            const char *msg, dyt_err *e)
-{
-    cs->sc.status = status;
-    snprintf(cs->error, sizeof cs->error, "%s", msg);
-    cs->sc.error = cs->error;
-    cs->sc.wall_ns += dyt_now_ns() - cs->visit_t0;
+    cs->res.n_samples = 0;
+    cs->res.row.wall_ns += dyt_now_ns() - cs->visit_t0;
+    runner_result_fail(&cs->res, status, why);
     cs->done = 1;
-    cs->failed = 1;
-    return store_case_row(env, &cs->sc, NULL, 0, NULL, cs->k, cs->nk, e);
 }
 
-static int make_buffers(const cpu_case_env *env, cpu_case_state *cs, kern_pool *pool,
-                        dyt_err *ce)
+static int make_buffers(const cpu_case_env *env, cpu_case_state *cs, kern_pool *pool, dyt_err *ce)
 {
     /* Cold: enough sets that 3 x LLC lie between two uses of one set; at
      * most half the usable memory. */
-    uint64_t cold_bytes = env->o->cache == CACHE_COLD ? 3 * env->llc_bytes : 0;
+    uint64_t cold_bytes = env->spec.cache == CACHE_COLD ? 3 * env->llc_bytes : 0;
     uint64_t max_bytes = env->mem_usable ? env->mem_usable / 2 : ((uint64_t)1 << 32);
-    int rc = case_buffers_create_pool(cs->c, env->o->seed, cold_bytes, max_bytes, pool, &cs->b, ce);
+    int rc =
+        case_buffers_create_pool(cs->c, env->spec.seed, cold_bytes, max_bytes, pool, &cs->b, ce);
     cs->have_b = rc == DYT_OK;
     return rc;
 }
 
-int cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
-                   cpu_case_state *cs, dyt_err *e)
+void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
+                    cpu_case_state *cs)
 {
     memset(cs, 0, sizeof *cs);
     cs->c = c;
     cs->visit_t0 = dyt_now_ns();
-    dyt_utc_iso(cs->started, sizeof cs->started);
-    describe_case(env, c, seq, &cs->sc);
-    cs->sc.started_at = cs->started;
+    runner_result_init(&cs->res, c, seq, env->spec.cache, "cpu");
     cpu_pool_entry *pe = pool_for(ps, c->threads);
     cs->pool = pe ? pe->pool : NULL;
     cs->ceiling_gbps = pe ? pe->ceiling_gbps : -1;
 
-    if (env->o->metric == METRIC_INSTRUCTIONS) {
-        dyt_err ie = {{0}};
-        cs->nk = runner_cpu_instructions_case(c, env->o, cs->k, DYT_ARRAY_LEN(cs->k), &ie);
-        if (cs->nk == 0) {
-            progress_log(env->progress, "%s %s %s: %s", c->model->name, cs->sc.norm,
-                         cs->sc.variant, ie.msg[0] ? ie.msg : "instruction count unavailable");
-            return store_unmeasured(env, cs, "failed",
-                                    ie.msg[0] ? ie.msg : "instruction count unavailable", e);
-        }
-        cs->sc.wall_ns = dyt_now_ns() - cs->visit_t0;
-        cs->done = 1;
-        return store_case_row(env, &cs->sc, NULL, 0, NULL, cs->k, cs->nk, e);
-    }
-
+    store_case *row = &cs->res.row;
     dyt_err ce = {{0}};
     if (make_buffers(env, cs, cs->pool, &ce) != DYT_OK) {
         progress_log(env->progress, "%s: %s", c->model->name, ce.msg);
-        return store_unmeasured(env, cs, "failed", ce.msg, e);
+        case_fail(cs, "failed", ce.msg);
+        return;
     }
-    cs->sc.buffer_sets = (int)cs->b.n_sets;
+    row->buffer_sets = (int)cs->b.n_sets;
     kern_exec ex = {.pool = cs->pool};
-    int vrc = case_verify(c, &cs->b.sets[0], &ex, &cs->sc.max_err, &ce);
+    int vrc = case_verify(c, &cs->b.sets[0], &ex, &row->max_err, &ce);
     if (vrc != DYT_OK) {
         /* Wrong results are not timed: a fast wrong kernel is no result. */
         const char *status = vrc == DYT_USAGE ? "skipped" : "failed";
         progress_log(env->progress, "%s %zux%zu %s %s %s %s: %s: %s", c->model->name, c->rows,
-                     c->cols, cs->sc.norm, cs->sc.pass, cs->sc.dtype, cs->sc.variant, status,
-                     ce.msg);
+                     c->cols, row->norm, row->pass, row->dtype, row->variant, status, ce.msg);
         case_buffers_free(&cs->b);
         cs->have_b = 0;
-        return store_unmeasured(env, cs, status, ce.msg, e);
+        case_fail(cs, status, ce.msg);
     }
-    return DYT_OK;
-}
-
-/* Appends r's samples, tagged with block, to the case's. */
-static int append_samples(cpu_case_state *cs, const sampler_result *r, int block)
-{
-    if (cs->n + r->n > cs->cap) {
-        size_t nc = DYT_MAX(cs->cap * 2, cs->n + r->n);
-        store_sample *v = realloc(cs->samples, nc * sizeof *v);
-        if (!v)
-            return -1;
-        cs->samples = v;
-        cs->cap = nc;
-    }
-    for (size_t i = 0; i < r->n; i++) {
-        cs->samples[cs->n] = r->samples[i];
-        cs->samples[cs->n++].block = block;
-    }
-    return 0;
 }
 
 /* Frees the case's buffers and takes them out of the run's kept total. */
@@ -298,12 +209,12 @@ static void drop_buffers(const cpu_case_env *env, cpu_case_state *cs)
     cs->kept = 0;
 }
 
-int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks,
-                   dyt_err *e)
+void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks)
 {
-    const runner_opts *o = env->o;
+    const runner_case_spec *sp = &env->spec;
+    store_case *row = &cs->res.row;
     if (cs->done)
-        return DYT_OK;
+        return;
     cs->visit_t0 = dyt_now_ns();
     dyt_err ce = {{0}};
     /* Every block after the first runs on inputs in fresh memory (same
@@ -314,56 +225,60 @@ int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int b
         if (case_buffers_relocate(cs->c, &cs->b, &ce) != DYT_OK)
             drop_buffers(env, cs);
     }
-    if (!cs->have_b && make_buffers(env, cs, cs->pool, &ce) != DYT_OK)
-        return store_unmeasured(env, cs, "failed", ce.msg, e);
+    if (!cs->have_b && make_buffers(env, cs, cs->pool, &ce) != DYT_OK) {
+        case_fail(cs, "failed", ce.msg);
+        return;
+    }
 
     timing_ctx t = {.k = cs->c->variant,
                     .b = &cs->b,
                     .ex = {.pool = cs->pool},
-                    .cold = o->cache == CACHE_COLD};
+                    .cold = sp->cache == CACHE_COLD};
     uint64_t warm_ns = 0;
     /* The warm-up is shared by the blocks too: a block's first batch
      * (always run) already brings a hot case's data into the caches. */
-    t.batch = warm_up(&t, (uint64_t)(o->warmup_s * 1e9 / (double)blocks), env->sample_target_ns,
-                      &warm_ns);
-    cs->sc.warmup_ns += warm_ns;
+    t.batch =
+        warm_up(&t, (uint64_t)(sp->warmup_ns / (double)blocks), env->sample_target_ns, &warm_ns);
+    row->warmup_ns += warm_ns;
     if (block == 0)
-        cs->sc.batch = (int)t.batch;
+        row->batch = (int)t.batch;
     if (runner_stop_flag)
-        return DYT_OK; /* abandoned: cpu_case_abandon frees it */
+        return; /* abandoned: the runner frees it unstored */
     sampler_result r = {0};
     int src = DYT_FAIL;
     if (t.batch > 0) {
         /* The case's budget is shared by its blocks; the noise target
          * applies to each block, so a quiet block ends early. */
         size_t k = (size_t)blocks;
-        sampler_spec sp = {
-            .max_noise = o->max_noise,
-            .min_samples = (o->min_samples + k - 1) / k,
-            .max_samples = DYT_MAX((o->max_samples + k - 1) / k, (size_t)1),
-            .min_time_ns = (uint64_t)(o->min_time_s * 1e9 / (double)k),
-            .max_time_ns = (uint64_t)(o->max_time_s * 1e9 / (double)k),
+        sampler_spec ss = {
+            .max_noise = sp->max_noise,
+            .min_samples = (sp->min_samples + k - 1) / k,
+            .max_samples = DYT_MAX((sp->max_samples + k - 1) / k, (size_t)1),
+            .min_time_ns = (uint64_t)(sp->min_time_ns / (double)k),
+            .max_time_ns = (uint64_t)(sp->max_time_ns / (double)k),
             .sample = take_sample,
             .ctx = &t,
             .stop = &runner_stop_flag,
         };
-        src = sampler_run(&sp, &r, &ce);
+        src = sampler_run(&ss, &r, &ce);
     }
     if (src == DYT_OK && runner_stop_flag) {
         sampler_result_free(&r);
-        return DYT_OK;
+        return;
     }
     if (src != DYT_OK || t.rc != 0) {
         sampler_result_free(&r);
         drop_buffers(env, cs);
-        return store_unmeasured(env, cs, "skipped", "the variant refused a timed call", e);
+        case_fail(cs, "skipped", "the variant refused a timed call");
+        return;
     }
-    cs->sc.stop_reason = r.stop_reason;
-    int oom = append_samples(cs, &r, block);
+    row->stop_reason = r.stop_reason;
+    int oom = runner_result_append(&cs->res, r.samples, r.n, block);
     sampler_result_free(&r);
     if (oom) {
         drop_buffers(env, cs);
-        return store_unmeasured(env, cs, "failed", "out of memory for samples", e);
+        case_fail(cs, "failed", "out of memory for samples");
+        return;
     }
 
     /* After the last block, one more batch, counted: PAPI events of the
@@ -374,11 +289,11 @@ int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int b
         counters_start(env->counters);
         run_calls(&t, t.batch);
         counters_stop(env->counters);
-        cs->nk = counters_results(env->counters,
-                                  (double)cs->c->rows * (double)cs->c->cols * (double)t.batch,
-                                  cs->k, DYT_ARRAY_LEN(cs->k));
+        cs->res.n_counters = counters_results(
+            env->counters, (double)cs->c->rows * (double)cs->c->cols * (double)t.batch,
+            cs->res.counters, DYT_ARRAY_LEN(cs->res.counters));
     }
-    cs->sc.wall_ns += dyt_now_ns() - cs->visit_t0;
+    row->wall_ns += dyt_now_ns() - cs->visit_t0;
     if (blocks > 1) {
         /* Keeping the buffers for the next block saves regenerating them,
          * within a budget for all the cases of the run together. */
@@ -391,68 +306,26 @@ int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int b
             *env->kept_bytes += bytes;
         }
     }
-    return DYT_OK;
 }
 
-int cpu_case_finish(const cpu_case_env *env, cpu_case_state *cs, dyt_err *e)
+void cpu_case_finish(cpu_case_state *cs)
 {
     if (cs->done)
-        return DYT_OK;
-    cs->done = 1;
+        return;
     /* Statistics over every block's samples not excluded. */
-    double *v = malloc((cs->n ? cs->n : 1) * sizeof *v);
-    if (!v)
-        return store_unmeasured(env, cs, "failed", "out of memory for statistics", e);
-    size_t m = 0;
-    for (size_t i = 0; i < cs->n; i++)
-        if (!cs->samples[i].excluded)
-            v[m++] = cs->samples[i].ns;
-    stats_summary sm;
-    memset(&sm, 0, sizeof sm);
-    if (m)
-        stats_describe(v, m, 0.95, &sm);
-    free(v);
-    store_stats st = {
-        .n = (int)m,
-        .n_excluded = (int)(cs->n - m),
-        .median_ns = sm.median,
-        .ci_low_ns = sm.ci_low,
-        .ci_high_ns = sm.ci_high,
-        .mean_ns = sm.mean,
-        .stddev_ns = sm.stddev,
-        .min_ns = sm.min,
-        .max_ns = sm.max,
-        .mad_ns = sm.mad,
-        .rel_ci_width = sm.rel_ci_width,
-        .roofline_pct = -1,
-    };
-    st.gbps = sm.median > 0 ? (double)cs->sc.bytes / sm.median : 0;
-    if (cs->ceiling_gbps > 0)
-        st.roofline_pct = 100.0 * st.gbps / cs->ceiling_gbps;
-    return store_case_row(env, &cs->sc, cs->samples, cs->n, &st, cs->k, cs->nk, e);
+    if (runner_result_summarise(&cs->res, cs->ceiling_gbps) != 0) {
+        case_fail(cs, "failed", "out of memory for statistics");
+        return;
+    }
+    cs->done = 1;
 }
 
 void cpu_case_free(cpu_case_state *cs)
 {
     if (cs->have_b)
         case_buffers_free(&cs->b);
-    free(cs->samples);
+    runner_result_free(&cs->res);
     memset(cs, 0, sizeof *cs);
-}
-
-int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq, int *failed,
-                 dyt_err *e)
-{
-    cpu_case_state cs;
-    int rc = cpu_case_begin(env, ps, c, seq, &cs, e);
-    if (rc == DYT_OK)
-        rc = cpu_case_block(env, &cs, 0, 1, e);
-    /* An interruption abandons a half-sampled case (see signals.c). */
-    if (rc == DYT_OK && !runner_stop_flag)
-        rc = cpu_case_finish(env, &cs, e);
-    *failed = cs.failed;
-    cpu_case_free(&cs);
-    return rc;
 }
 
 static int empty_kernel(const norm_args *a, const kern_exec *ex)

@@ -1,14 +1,18 @@
 /* Internal interface between the files of the CPU runner (runners/cpu/):
- * the adaptive sampler, the input/buffer-set builder, the progress line and
- * the signal handling. Not part of the runner's public contract
- * (runners/runner.h); tests of the runner stage include it to drive the
- * sampler with synthetic sample streams. */
+ * the adaptive sampler, the buffer sets, verification, the pools and one
+ * case's measurement, the instruction metric's case, the progress line.
+ * What it shares with the CUDA runner is in runners/runner_internal.h.
+ * Not part of the runner's public contract (runners/runner.h); tests of
+ * the runner stage include it to drive the sampler with synthetic sample
+ * streams and to check the buffers. */
 #pragma once
+#include "bandwidth.h"
 #include "common.h"
 #include "counters.h"
 #include "kernels.h"
 #include "plan.h"
 #include "runner.h"
+#include "runner_internal.h"
 #include "stats.h"
 #include "store.h"
 #include <signal.h>
@@ -71,11 +75,10 @@ typedef struct {
 } case_buffers;
 
 /* Allocates and fills the case's buffers: set 0 from the seeded generator
- * (activations N(mu_c, 1) with per-channel offsets and rare outliers, gamma
- * N(1, 0.1), beta N(0, 0.1), dy N(0, 1); for backward the saved statistics
- * come from a forward `ref` call), then copies of it until the sets together
- * exceed min_total_bytes (cold cache; 0 = one set). max_total_bytes bounds
- * the total. Outputs are written once so no page fault lands in a sample. */
+ * (runner_case_inputs; for backward the saved statistics come from a
+ * forward `ref` call), then copies of it until the sets together exceed
+ * min_total_bytes (cold cache; 0 = one set). max_total_bytes bounds the
+ * total. Outputs are written once so no page fault lands in a sample. */
 int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
                         uint64_t max_total_bytes, case_buffers *b, dyt_err *e);
 /* The same, running ref's forward (saved statistics) on pool. */
@@ -86,8 +89,6 @@ int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_tot
  * and frees the old ones: what a rebuild would give, at the cost of a copy. */
 int case_buffers_relocate(const plan_case *c, case_buffers *b, dyt_err *e);
 void case_buffers_free(case_buffers *b);
-/* The norm_args template of a case (shape, dtype, alpha, eps, flags). */
-void case_args_init(const plan_case *c, norm_args *a);
 
 /* ---- verify.c ------------------------------------------------------------ */
 
@@ -98,11 +99,13 @@ void case_args_init(const plan_case *c, norm_args *a);
 int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
                 dyt_err *e);
 
-/* ---- case.c: pools, rooflines, one case ---------------------------------- */
+/* ---- case.c: pools, bandwidth ceilings, one case ------------------------- */
 
 typedef struct {
     int threads;
     kern_pool *pool;
+    bandwidth_result bw; /* valid when have_bw */
+    int have_bw;
     double ceiling_gbps; /* max(copy, scale) best; <= 0 unknown */
 } cpu_pool_entry;
 typedef struct {
@@ -116,55 +119,50 @@ int cpu_pools_create(const plan *p, kern_thread_init_fn on_start, void *user, cp
 void cpu_pools_destroy(cpu_pools *ps);
 
 typedef struct progress progress;
+/* What every case of a run is measured with, set by the runner before the
+ * first case. */
 typedef struct {
-    const runner_opts *o;
-    store *s;
-    uint64_t *kept_bytes; /* buffers kept between blocks, all cases (NULL: none kept) */
-    int64_t run_id;
+    runner_case_spec spec;
     uint64_t llc_bytes, mem_usable;
     uint64_t sample_target_ns;
+    uint64_t *kept_bytes; /* buffers kept between blocks, all cases (NULL: none kept) */
     counters_session *counters;
     progress *progress;
 } cpu_case_env;
 
-/* The bandwidth ceiling per pool (stored as rooflines copy and scale). */
-int cpu_measure_rooflines(cpu_pools *ps, const cpu_case_env *env, dyt_err *e);
-/* Runs and stores one case in one block. *failed = 1 when it was stored as
- * failed or skipped. Returns DYT_OK unless the store failed (message in e);
- * an interruption (runner_stop_flag) abandons the case without storing it. */
-int cpu_run_case(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq, int *failed,
-                 dyt_err *e);
+/* The bandwidth ceiling of every pool (STREAM copy and scale, reps
+ * passes over arrays of 4 x LLC); a pool where it cannot be measured keeps
+ * an unknown ceiling, with a warning. */
+void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps);
 
-/* A case measured in several blocks (run --rounds): begin (inputs and
- * verification), one cpu_case_block per round, finish (statistics over
- * every block, the store row). A case that fails on the way is stored at
- * once and marked done; later calls do nothing. The state owns its samples
- * and, between the calls of a one-block case, its buffers. */
+/* One case, measured in blocks: begin (inputs and verification), one
+ * cpu_case_block per round (one block without --rounds), finish
+ * (statistics over every block). A case that fails on the way is done at
+ * once (status failed or skipped, no samples); later calls do nothing.
+ * When done, res is what the runner stores. The state owns its result and
+ * its buffers. With several blocks the buffers are kept between blocks
+ * (and moved to fresh memory before the next) while the run's budget for
+ * kept buffers allows, else rebuilt for each block, and freed after the
+ * last one; cpu_case_free frees whatever is left. */
 typedef struct {
     const plan_case *c;
-    store_case sc;
-    char started[32];
-    char error[sizeof(dyt_err)];
+    runner_case_result res;
     kern_pool *pool;
     double ceiling_gbps;
     case_buffers b;
-    int have_b;            /* buffers kept between blocks: relocated before the next */
-    uint64_t kept;         /* bytes of them counted in *env->kept_bytes */
-    store_sample *samples; /* every block's, each tagged with its block */
-    size_t n, cap;
-    store_counter k[COUNTERS_MAX * 2];
-    size_t nk;
-    uint64_t visit_t0;
-    int done, failed;
+    int have_b;
+    uint64_t kept;     /* bytes of b counted in *env->kept_bytes */
+    uint64_t visit_t0; /* start of the current begin or block */
+    int done;
 } cpu_case_state;
-int cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
-                   cpu_case_state *cs, dyt_err *e);
+void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
+                    cpu_case_state *cs);
 /* Block `block` of `blocks`: a warm-up, then samples within 1/blocks of the
- * case's budget (the noise target applies to the block). With blocks > 1
- * the buffers are freed after the block and rebuilt for the next. */
-int cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks,
-                   dyt_err *e);
-int cpu_case_finish(const cpu_case_env *env, cpu_case_state *cs, dyt_err *e);
+ * case's budget (the noise target applies to the block); after the last
+ * one, a counted batch. An interruption (runner_stop_flag) leaves the case
+ * unfinished: the runner abandons it. */
+void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks);
+void cpu_case_finish(cpu_case_state *cs);
 void cpu_case_free(cpu_case_state *cs);
 
 /* The harness's own cost on an empty kernel: per call inside a batch, the
@@ -172,6 +170,13 @@ void cpu_case_free(cpu_case_state *cs);
  * the wall time per sample of the whole sampling loop with batch 1. */
 void cpu_harness_overhead(size_t n_samples, double *per_call_ns, double *timed_ns,
                           double *per_sample_ns);
+
+/* ---- instructions.c ------------------------------------------------------ */
+
+/* The instruction metric's case: counters from one callgrind child, no
+ * samples; done at once (failed when no count could be had). */
+void cpu_case_instructions(const runner_case_spec *spec, progress *pr, const plan_case *c, int seq,
+                           cpu_case_state *cs);
 
 /* ---- progress.c ---------------------------------------------------------- */
 
@@ -187,12 +192,3 @@ void progress_case(progress *p, size_t k, const plan_case *c);
 /* A message line (failed case, roofline...); clears the progress line. */
 void progress_log(progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void progress_done(progress *p);
-
-/* ---- signals.c ----------------------------------------------------------- */
-
-/* Installs SIGINT/SIGTERM handlers that set runner_stop_flag (the first
- * signal; a second one kills the process as usual) and restores the
- * previous handlers on uninstall. */
-extern volatile sig_atomic_t runner_stop_flag;
-void runner_signals_install(void);
-void runner_signals_uninstall(void);

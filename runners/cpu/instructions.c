@@ -48,8 +48,9 @@ static const char *const instr_names[] = {"instructions", "data_reads", "data_wr
                                           "ll_misses"};
 #define N_INSTR_NAMES (sizeof instr_names / sizeof instr_names[0])
 
-/* Unavailable reasons must outlive the call (the runner stores them after
- * it returns); one static buffer, the runner being single-threaded. */
+/* Unavailable reasons must outlive the call (the runner stores the case
+ * after it returns, before the next case overwrites them); one static
+ * buffer, the runner being single-threaded. */
 static char unavailable_reason[256];
 
 static size_t all_unavailable(store_counter *out, size_t max, const char *why)
@@ -167,8 +168,8 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o, store_counter *out,
-                                    size_t max, dyt_err *e)
+size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kind cache,
+                                    store_counter *out, size_t max, dyt_err *e)
 {
     if (!DYT_HAVE_VALGRIND)
         return all_unavailable(out, max,
@@ -205,7 +206,7 @@ size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o, st
     snprintf(a_eps, sizeof a_eps, "%.17g", c->model->eps);
     snprintf(a_beta, sizeof a_beta, "%d", c->model->beta != 0);
     snprintf(a_affine, sizeof a_affine, "%d", c->model->affine != 0);
-    snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)o->seed);
+    snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)seed);
     char *argv[] = {vg,
                     "--tool=callgrind",
                     "-q",
@@ -229,7 +230,7 @@ size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o, st
                     a_beta,
                     a_affine,
                     a_seed,
-                    o->cache == CACHE_COLD ? "cold" : "hot",
+                    cache == CACHE_COLD ? "cold" : "hot",
                     NULL};
     char errfile[720];
     snprintf(errfile, sizeof errfile, "%s/stderr", dir);
@@ -287,7 +288,7 @@ size_t runner_cpu_instructions_case(const plan_case *c, const runner_opts *o, st
     double v[N_INSTR_NAMES];
     if (parse_dump(dumpfile, v, e) != DYT_OK)
         goto cleanup;
-    double calls = instr_calls(o->cache == CACHE_COLD);
+    double calls = instr_calls(cache == CACHE_COLD);
     double elements = (double)c->rows * (double)c->cols * calls;
     for (size_t i = 0; i < N_INSTR_NAMES && n < max; i++)
         out[n++] = (store_counter){.source = "callgrind",
@@ -301,6 +302,27 @@ cleanup:
     unlink(errfile);
     rmdir(dir);
     return n;
+}
+
+void cpu_case_instructions(const runner_case_spec *spec, progress *pr, const plan_case *c, int seq,
+                           cpu_case_state *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->done = 1; /* one call measures it or says why not */
+    runner_case_result *r = &cs->res;
+    uint64_t t0 = dyt_now_ns();
+    runner_result_init(r, c, seq, spec->cache, "cpu");
+    dyt_err ie = {{0}};
+    r->n_counters = runner_cpu_instructions_case(c, spec->seed, spec->cache, r->counters,
+                                                 DYT_ARRAY_LEN(r->counters), &ie);
+    r->row.wall_ns = dyt_now_ns() - t0;
+    if (r->n_counters > 0) {
+        runner_result_end(r);
+        return;
+    }
+    const char *why = ie.msg[0] ? ie.msg : "instruction count unavailable";
+    progress_log(pr, "%s %s %s: %s", c->model->name, r->row.norm, r->row.variant, why);
+    runner_result_fail(r, "failed", why);
 }
 
 /* The child: __instr-case ROWS COLS NORM PASS DTYPE VARIANT THREADS ALPHA

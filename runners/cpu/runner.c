@@ -1,16 +1,18 @@
-/* The CPU runner: executes a plan and stores what it measures. Order of a
- * run: machine record -> run row (settings as JSON) -> thread pools pinned
- * with hwloc -> the bandwidth ceiling at every thread count of the plan ->
- * every case (inputs, verification against ref, warm-up, adaptive
- * sampling, one counted batch, statistics), each committed in its own
- * transaction -> the run's end status. The per-case work is in case.c;
- * sampling in sampling.c, inputs in buffers.c. */
+/* The CPU runner: executes a plan, measuring each case and then handing
+ * its result to the store. Order of a run: machine record -> thread pools
+ * pinned with hwloc -> run row (settings as JSON) -> the bandwidth ceiling
+ * at every thread count of the plan -> every case (inputs, verification
+ * against ref, warm-up, adaptive sampling, one counted batch, statistics;
+ * case.c), each stored in its own transaction once measured -> the run's
+ * end status. With --rounds the cases are measured block by block in
+ * shuffled rounds and stored at the end. Only this file reads the run's
+ * options: the cases get a runner_case_spec. With a stepper, each step
+ * (runner.h) waits for its turn. */
 #include "runner.h"
 #include "bandwidth.h"
 #include "counters.h"
 #include "cpu_internal.h"
 #include "machine.h"
-#include "suite.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -29,7 +31,6 @@ void runner_opts_default(runner_opts *o)
     o->warmup_s = 0.02;
     o->seed = 1;
     o->rounds = 1;
-    o->lockstep_in = o->lockstep_out = -1;
     o->progress = 1;
 }
 
@@ -56,37 +57,109 @@ static int pin_on_start(int index, void *user)
     return 0;
 }
 
-static char *settings_json(const runner_opts *o, const machine_info *m, const timer_info *t,
-                           uint64_t target_ns, const pin_state *ps, const plan *p)
+/* The run's settings: the common ones and the CPU's, key by key. */
+static json_t *settings_json(const runner_opts *o, const char *metric, const runner_identity *id,
+                             const machine_info *m, const timer_info *t, uint64_t target_ns,
+                             const pin_state *ps, const plan *p, int rounds)
 {
+    json_t *j = runner_settings_json(o, metric);
     json_t *th = json_array();
+    if (!j || !th) {
+        json_decref(j);
+        json_decref(th);
+        return NULL;
+    }
     for (size_t i = 0; i < p->n_cases; i++) {
         int seen = 0;
-        for (size_t j = 0; j < json_array_size(th); j++)
-            seen |= json_integer_value(json_array_get(th, j)) == p->cases[i].threads;
+        for (size_t k = 0; k < json_array_size(th); k++)
+            seen |= json_integer_value(json_array_get(th, k)) == p->cases[i].threads;
         if (!seen)
             json_array_append_new(th, json_integer(p->cases[i].threads));
     }
-    json_t *j = json_pack(
-        "{s:s, s:s, s:I, s:f, s:I, s:I, s:f, s:f, s:f, s:o, s:I, s:s, s:s, s:I, s:f, s:f, s:I, "
-        "s:s, s:s, s:i, s:s, s:i, s:s, s:s}",
-        "cache", o->cache == CACHE_COLD ? "cold" : "hot", "metric",
-        o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time", "seed", (json_int_t)o->seed,
-        "max_noise", o->max_noise, "min_samples", (json_int_t)o->min_samples, "max_samples",
-        (json_int_t)o->max_samples, "min_time_s", o->min_time_s, "max_time_s", o->max_time_s,
-        "warmup_s", o->warmup_s, "threads", th, "llc_bytes", (json_int_t)m->llc_bytes, "llc_note",
-        m->llc_note, "papi_events", o->papi_events ? o->papi_events : COUNTERS_DEFAULT_PAPI,
-        "llc_bytes_override", (json_int_t)o->llc_bytes_override, "timer_granularity_ns",
-        t->granularity_ns, "timer_overhead_ns", t->overhead_ns, "sample_target_ns",
-        (json_int_t)target_ns, "clock", "CLOCK_MONOTONIC_RAW", "ctxsw_samples",
-        "flagged, kept in statistics", "pin_failures", ps->failures, "pin_error", ps->first_error, "rounds",
-        o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1, "lockstep_token",
-        o->lockstep_token ? o->lockstep_token : "", "arm", o->arm ? o->arm : "");
-    if (!j)
-        return NULL;
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
-    json_decref(j);
-    return s;
+    json_object_set_new(j, "threads", th);
+    json_object_set_new(j, "rounds", json_integer(rounds));
+    json_object_set_new(j, "llc_bytes", json_integer((json_int_t)m->llc_bytes));
+    json_object_set_new(j, "llc_note", json_string(m->llc_note));
+    json_object_set_new(j, "llc_bytes_override", json_integer((json_int_t)o->llc_bytes_override));
+    json_object_set_new(j, "papi_events",
+                        json_string(o->papi_events ? o->papi_events : COUNTERS_DEFAULT_PAPI));
+    json_object_set_new(j, "clock", json_string("CLOCK_MONOTONIC_RAW"));
+    json_object_set_new(j, "timer_granularity_ns", json_real(t->granularity_ns));
+    json_object_set_new(j, "timer_overhead_ns", json_real(t->overhead_ns));
+    json_object_set_new(j, "sample_target_ns", json_integer((json_int_t)target_ns));
+    json_object_set_new(j, "ctxsw_samples", json_string("flagged, kept in statistics"));
+    json_object_set_new(j, "pin_failures", json_integer(ps->failures));
+    json_object_set_new(j, "pin_error", json_string(ps->first_error));
+    json_object_set_new(j, "lockstep_token",
+                        json_string(id && id->lockstep_token ? id->lockstep_token : ""));
+    json_object_set_new(j, "arm", json_string(id && id->arm ? id->arm : ""));
+    return j;
+}
+
+/* Stores the ceilings measured at each thread count (rooflines copy and
+ * scale). */
+static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err *e)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const cpu_pool_entry *pe = &ps->v[i];
+        if (!pe->have_bw)
+            continue;
+        int rc = store_put_roofline(s, run_id, pe->threads, "copy", pe->bw.bytes_per_pass,
+                                    pe->bw.copy_gbps_best, pe->bw.copy_gbps_median, e);
+        if (rc == DYT_OK)
+            rc = store_put_roofline(s, run_id, pe->threads, "scale", pe->bw.bytes_per_pass,
+                                    pe->bw.scale_gbps_best, pe->bw.scale_gbps_median, e);
+        if (rc != DYT_OK)
+            return rc;
+    }
+    return DYT_OK;
+}
+
+/* One run's cases in progress: what they are measured with and where their
+ * results go. */
+typedef struct {
+    const plan *p;
+    metric_kind metric;
+    const cpu_case_env *env;
+    cpu_pools *pools;
+    runner_stepper *step;
+    store *s;
+    int64_t run_id;
+    int failed; /* cases stored as failed or skipped */
+} cpu_run;
+
+/* Hands a finished case to the store. */
+static int hand_to_store(cpu_run *run, cpu_case_state *cs, dyt_err *e)
+{
+    run->failed += runner_result_failed(&cs->res);
+    return runner_result_store(run->s, run->run_id, &cs->res, e);
+}
+
+/* Every case once, in plan order, each one step: measured, then stored. */
+static int run_once(cpu_run *run, dyt_err *e)
+{
+    int rc = DYT_OK;
+    for (size_t i = 0; rc == DYT_OK && i < run->p->n_cases && !runner_stop_flag; i++) {
+        const plan_case *c = &run->p->cases[i];
+        progress_case(run->env->progress, i + 1, c);
+        if (runner_step_wait(run->step) != 0)
+            break;
+        cpu_case_state cs;
+        if (run->metric == METRIC_INSTRUCTIONS) {
+            cpu_case_instructions(&run->env->spec, run->env->progress, c, (int)i, &cs);
+        } else {
+            cpu_case_begin(run->env, run->pools, c, (int)i, &cs);
+            cpu_case_block(run->env, &cs, 0, 1);
+            /* An interruption abandons a half-sampled case (see signals.c). */
+            if (!runner_stop_flag)
+                cpu_case_finish(&cs);
+        }
+        if (cs.done)
+            rc = hand_to_store(run, &cs, e);
+        runner_step_done(run->step);
+        cpu_case_free(&cs);
+    }
+    return rc;
 }
 
 /* Measures every case in `rounds` blocks: round r visits all cases, in an
@@ -96,10 +169,9 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
  * sample of one case, and the blocks, spread over the run, are the
  * replicates the regression gate compares (gate/compare.c). Google
  * Benchmark's random interleaving of repetitions does the same. */
-static int run_rounds(const plan *p, const cpu_case_env *env, cpu_pools *pools, int rounds,
-                      int *failed, dyt_err *e)
+static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
 {
-    size_t n = p->n_cases;
+    size_t n = run->p->n_cases;
     cpu_case_state *cs = calloc(n ? n : 1, sizeof *cs);
     size_t *order = malloc((n ? n : 1) * sizeof *order);
     if (!cs || !order) {
@@ -110,7 +182,7 @@ static int run_rounds(const plan *p, const cpu_case_env *env, cpu_pools *pools, 
     int rc = DYT_OK;
     size_t visit = 0;
     dyt_rng rng;
-    dyt_rng_seed(&rng, env->o->seed ^ 0x726f756e6473ull); /* "rounds" */
+    dyt_rng_seed(&rng, run->env->spec.seed ^ 0x726f756e6473ull); /* "rounds" */
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     for (int r = 0; rc == DYT_OK && r < rounds && !runner_stop_flag; r++) {
@@ -121,14 +193,17 @@ static int run_rounds(const plan *p, const cpu_case_env *env, cpu_pools *pools, 
         }
         for (size_t k = 0; rc == DYT_OK && k < n && !runner_stop_flag; k++) {
             size_t i = order[k];
-            progress_case(env->progress, ++visit, &p->cases[i]);
-            if (runner_lockstep_wait(env->o) != 0)
+            progress_case(run->env->progress, ++visit, &run->p->cases[i]);
+            if (runner_step_wait(run->step) != 0)
                 break;
+            int was_done = cs[i].done;
             if (r == 0)
-                rc = cpu_case_begin(env, pools, &p->cases[i], (int)i, &cs[i], e);
-            if (rc == DYT_OK)
-                rc = cpu_case_block(env, &cs[i], r, rounds, e);
-            runner_lockstep_done(env->o);
+                cpu_case_begin(run->env, run->pools, &run->p->cases[i], (int)i, &cs[i]);
+            cpu_case_block(run->env, &cs[i], r, rounds);
+            /* A case that failed in this step is stored at once. */
+            if (cs[i].done && !was_done)
+                rc = hand_to_store(run, &cs[i], e);
+            runner_step_done(run->step);
         }
     }
     /* Stored in plan order once every round is in (a lockstep arm waits
@@ -136,24 +211,26 @@ static int run_rounds(const plan *p, const cpu_case_env *env, cpu_pools *pools, 
      * share the machine with); an interrupted run keeps only the cases
      * that were already stored as failed. */
     if (rc == DYT_OK && !runner_stop_flag)
-        runner_lockstep_wait(env->o);
-    for (size_t i = 0; rc == DYT_OK && !runner_stop_flag && i < n; i++)
-        rc = cpu_case_finish(env, &cs[i], e);
-    for (size_t i = 0; i < n; i++) { /* calloc'd: unbegun ones are empty */
-        *failed += cs[i].failed;
-        cpu_case_free(&cs[i]);
+        runner_step_wait(run->step);
+    for (size_t i = 0; rc == DYT_OK && !runner_stop_flag && i < n; i++) {
+        if (cs[i].done)
+            continue;
+        cpu_case_finish(&cs[i]);
+        rc = hand_to_store(run, &cs[i], e);
     }
+    for (size_t i = 0; i < n; i++) /* calloc'd: unbegun ones are empty */
+        cpu_case_free(&cs[i]);
     free(cs);
     free(order);
     return rc;
 }
 
-int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
-                   const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e)
+int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *id,
+                   runner_stepper *step, store *s, int64_t *run_id, dyt_err *e)
 {
     *run_id = 0;
     /* Step 1 of a lockstep arm: everything up to the bandwidth ceiling. */
-    if (runner_lockstep_wait(o) != 0)
+    if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");
     machine_info m;
     machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
@@ -193,20 +270,10 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
     timer_info ti;
     timer_measure(&ti);
     uint64_t target = timer_sample_target_ns(&ti);
-    char *settings = settings_json(o, &m, &ti, target, &ps, p);
-
-    store_run_meta meta = {
-        .machine_id = machine_id,
-        .label = o->label,
-        .command_line = command_line ? command_line : "",
-        .suites = suites_desc ? suites_desc : "",
-        .suite_hash = suite_hash ? suite_hash : "",
-        .device = "cpu",
-        .metric = o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time",
-        .settings_json = settings,
-    };
-    rc = store_begin_run(s, &meta, run_id, e);
-    free(settings);
+    int rounds = o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1;
+    const char *metric = o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time";
+    rc = runner_begin_run(s, id, machine_id, "cpu", metric,
+                          settings_json(o, metric, id, &m, &ti, target, &ps, p, rounds), run_id, e);
     if (rc != DYT_OK) {
         cpu_pools_destroy(&pools);
         machine_pinner_destroy(ps.pinner);
@@ -217,7 +284,6 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
 
     runner_signals_install();
     progress pr;
-    int rounds = o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1;
     progress_init(&pr, p->n_cases * (size_t)rounds, o->quiet, o->progress);
     if (ps.failures)
         progress_log(&pr, "dytbench: warning: thread pinning failed (%d threads): %s", ps.failures,
@@ -225,62 +291,38 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
 
     uint64_t kept_bytes = 0;
     cpu_case_env env = {
-        .o = o,
-        .s = s,
-        .kept_bytes = &kept_bytes,
-        .run_id = *run_id,
         .llc_bytes = m.llc_bytes,
         .mem_usable = m.mem_usable_bytes,
         .sample_target_ns = target,
+        .kept_bytes = &kept_bytes,
         .counters = cs,
         .progress = &pr,
     };
-    const char *status = "complete";
-    char note[512] = "";
-    int failed = 0;
-    rc = DYT_OK;
-    if (o->metric == METRIC_TIME)
-        rc = cpu_measure_rooflines(&pools, &env, e);
-    runner_lockstep_done(o);
-    if (o->rounds > 1 && o->metric == METRIC_TIME) {
-        if (rc == DYT_OK)
-            rc = run_rounds(p, &env, &pools, o->rounds, &failed, e);
-    } else {
-        for (size_t i = 0; rc == DYT_OK && i < p->n_cases && !runner_stop_flag; i++) {
-            const plan_case *c = &p->cases[i];
-            progress_case(&pr, i + 1, c);
-            int f = 0;
-            if (runner_lockstep_wait(o) != 0)
-                break;
-            rc = cpu_run_case(&env, &pools, c, (int)i, &f, e);
-            runner_lockstep_done(o);
-            failed += f;
-        }
+    runner_case_spec_init(&env.spec, o);
+    cpu_run run = {.p = p,
+                   .metric = o->metric,
+                   .env = &env,
+                   .pools = &pools,
+                   .step = step,
+                   .s = s,
+                   .run_id = *run_id};
+    if (o->metric == METRIC_TIME) {
+        /* Fewer repetitions for --quick-sized budgets. */
+        cpu_measure_ceilings(&pools, &env, o->max_time_s < 1.0 ? 5 : 10);
+        rc = store_ceilings(s, *run_id, &pools, e);
     }
+    runner_step_done(step);
+    if (rc == DYT_OK)
+        rc = rounds > 1 ? run_rounds(&run, rounds, e) : run_once(&run, e);
     progress_done(&pr);
     runner_signals_uninstall();
 
-    if (runner_stop_flag) {
-        status = "aborted";
-        snprintf(note, sizeof note, "interrupted by signal %d", (int)runner_stop_flag);
-        rc = DYT_OK;
-    } else if (rc != DYT_OK) {
-        status = "failed";
-        snprintf(note, sizeof note, "%.500s", e->msg);
-    } else if (failed) {
-        snprintf(note, sizeof note, "%d case(s) failed verification or could not run", failed);
-    }
-    dyt_err e2 = {{0}};
-    int rc2 = store_end_run(s, *run_id, status, note[0] ? note : NULL, &e2);
-    if (rc == DYT_OK && rc2 != DYT_OK) {
-        rc = rc2;
-        *e = e2;
-    }
+    char note[64];
+    snprintf(note, sizeof note, "%d case(s) failed verification or could not run", run.failed);
+    rc = runner_end_run(s, *run_id, rc, run.failed, run.failed ? note : NULL, e);
     cpu_pools_destroy(&pools);
     machine_pinner_destroy(ps.pinner);
     counters_close(cs);
     machine_free(&m);
-    if (rc == DYT_OK && (failed || runner_stop_flag))
-        rc = DYT_FAIL;
     return rc;
 }

@@ -1,8 +1,10 @@
 /* Internal interface between the files of the CUDA runner (runners/cuda/):
  * the device record, clocks and throttling, the copy roofline, inputs on
- * the device, the CUPTI range-profiler pass and one case. Not part of the
+ * the device, the CUPTI range-profiler pass and one case. What it shares
+ * with the CPU runner is in runners/runner_internal.h. Not part of the
  * runner contract (runners/runner.h); tests/cuda includes it for the
- * host-side pieces (throttle rule, fp16 conversion). */
+ * host-side pieces (throttle rule, and through runner_internal.h the fp16
+ * conversion). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include "machine.h"
 #include "plan.h"
 #include "runner.h"
+#include "runner_internal.h"
 #include "store.h"
 
 /* ---- device_record.c ------------------------------------------------------ */
@@ -54,19 +57,13 @@ typedef struct {
     size_t n_dev;
 } gpu_case_buffers;
 
-/* Inputs as the CPU runner makes them (activations N(mu_c, 1) with
- * per-channel offsets and outliers, gamma N(1, 0.1), beta N(0, 0.1), dy
- * N(0, 1), from the seed), copied to the device; for backward the saved
- * statistics come from the fused `cuda` forward of the same norm. */
+/* The case's inputs (runner_case_inputs: the CPU runner's values) on the
+ * host, copied to the device; for backward the saved statistics come from
+ * the fused `cuda` forward of the same norm. */
 int gpu_buffers_create(const plan_case *c, uint64_t seed, gpu_case_buffers *b, dyt_err *e);
 void gpu_buffers_free(gpu_case_buffers *b);
-void gpu_case_args_init(const plan_case *c, norm_args *a);
 
-/* IEEE half <-> float on the host (round to nearest even). */
-uint16_t f32_to_f16(float f);
-float f16_to_f32(uint16_t h);
-
-/* ---- verify (case.c) ------------------------------------------------------ */
+/* ---- verify.c ------------------------------------------------------------- */
 
 /* The variant against the CPU ref (float64) on the case's first rows
  * (rows x cols <= 2^20 elements); fp16 has no CPU ref, so its inputs are
@@ -90,11 +87,9 @@ void cupti_session_close(cupti_session *s);
 
 /* ---- case.c --------------------------------------------------------------- */
 
+/* What every case of a run is measured with and on, set up by the runner. */
 typedef struct {
-    const runner_opts *o;
-    store *s;
-    int64_t run_id;
-    uint64_t l2_bytes;
+    runner_case_spec spec;
     double ceiling_gbps;  /* d2d copy best; <= 0 unknown */
     gpu_clock *clock;     /* NULL: throttling not detectable */
     cupti_session *cupti; /* NULL: no CUPTI pass */
@@ -102,6 +97,10 @@ typedef struct {
     void *flush;          /* L2-sized device buffer (cold cache) */
     size_t flush_bytes;
     int *throttled_total;
+    int quiet; /* no message for a case that fails verification */
 } cuda_case_env;
 
-int cuda_run_case(const cuda_case_env *env, const plan_case *c, int seq, int *failed, dyt_err *e);
+/* Measures case c (seq: its index in the plan) into r, initialised here.
+ * Returns 1 when r is finished (ok, failed or skipped: the runner stores
+ * it), 0 when an interruption abandoned the case. */
+int cuda_case_measure(const cuda_case_env *env, const plan_case *c, int seq, runner_case_result *r);

@@ -4,8 +4,9 @@
  * before anything is stored) -> machine record with the gpu.* attributes
  * -> run row (settings as JSON) -> the device-to-device copy roofline ->
  * every case (inputs, verification against ref, warm-up and batch sizing,
- * event-timed samples with throttle detection, the CUPTI pass, statistics),
- * each committed in its own transaction -> the run's end status. */
+ * event-timed samples with throttle detection, the CUPTI pass, statistics;
+ * case.c), each stored in its own transaction once measured -> the run's
+ * end status. Only this file reads the run's options. */
 #include "cuda_internal.h"
 #include "kern_cuda.h"
 
@@ -14,41 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* SIGINT/SIGTERM handling is shared with the CPU runner
- * (runners/cpu/signals.c); runner_stop_signal() is public in runner.h. */
-void runner_signals_install(void);
-void runner_signals_uninstall(void);
-
-static char *settings_json(const runner_opts *o, const cupti_metric_list *ml,
-                           const cupti_session *cs, const char *clock_note, size_t flush,
-                           size_t d2d_bytes)
+/* The run's settings: the common ones and the GPU's, key by key. */
+static json_t *settings_json(const runner_opts *o, const cupti_metric_list *ml,
+                             const cupti_session *cs, const char *clock_note, size_t flush,
+                             size_t d2d_bytes)
 {
+    json_t *j = runner_settings_json(o, "time");
     json_t *metrics = json_array();
+    if (!j || !metrics) {
+        json_decref(j);
+        json_decref(metrics);
+        return NULL;
+    }
     for (size_t i = 0; i < ml->n; i++)
         json_array_append_new(metrics, json_string(ml->names[i]));
-    json_t *j = json_pack(
-        "{s:s, s:s, s:I, s:f, s:I, s:I, s:f, s:f, s:f, s:o, s:s, s:s, s:f, s:I, s:I, s:f, s:I, "
-        "s:s, s:s}",
-        "cache", o->cache == CACHE_COLD ? "cold" : "hot", "metric", "time", "seed",
-        (json_int_t)o->seed, "max_noise", o->max_noise, "min_samples",
-        (json_int_t)o->min_samples, "max_samples", (json_int_t)o->max_samples, "min_time_s",
-        o->min_time_s, "max_time_s", o->max_time_s, "warmup_s", o->warmup_s, "cupti_metrics",
-        metrics, "cupti_status", cs ? (cupti_session_status(cs)[0] ? cupti_session_status(cs)
-                                                                   : "ok")
-                                    : "not requested",
-        "throttle_detection", clock_note, "throttle_threshold", GPU_THROTTLE_THRESHOLD,
-        "l2_flush_bytes", (json_int_t)flush, "d2d_copy_bytes", (json_int_t)d2d_bytes,
-        "batch_target_ns", 200000.0, "batch_max", (json_int_t)1000, "clock", "cudaEvent",
-        "throttled_samples", "flagged and excluded from statistics");
-    if (!j)
-        return NULL;
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(j);
-    return s;
+    const char *status = !cs                           ? "not requested"
+                         : cupti_session_status(cs)[0] ? cupti_session_status(cs)
+                                                       : "ok";
+    json_object_set_new(j, "cupti_metrics", metrics);
+    json_object_set_new(j, "cupti_status", json_string(status));
+    json_object_set_new(j, "throttle_detection", json_string(clock_note));
+    json_object_set_new(j, "throttle_threshold", json_real(GPU_THROTTLE_THRESHOLD));
+    json_object_set_new(j, "throttled_samples",
+                        json_string("flagged and excluded from statistics"));
+    json_object_set_new(j, "l2_flush_bytes", json_integer((json_int_t)flush));
+    json_object_set_new(j, "d2d_copy_bytes", json_integer((json_int_t)d2d_bytes));
+    json_object_set_new(j, "batch_target_ns", json_real(200000.0));
+    json_object_set_new(j, "batch_max", json_integer(1000));
+    json_object_set_new(j, "clock", json_string("cudaEvent"));
+    return j;
 }
 
-int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *suites_desc,
-                    const char *suite_hash, const char *command_line, int64_t *run_id, dyt_err *e)
+int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *id, store *s,
+                    int64_t *run_id, dyt_err *e)
 {
     *run_id = 0;
     if (!cuda_device_usable())
@@ -95,15 +94,9 @@ int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *s
         goto out;
     }
 
-    char *settings = settings_json(o, &ml, cs, clock_note, flush ? flush_bytes : 0, d2d);
-    store_run_meta meta = {
-        .machine_id = machine_id, .label = o->label,
-        .command_line = command_line ? command_line : "", .suites = suites_desc ? suites_desc : "",
-        .suite_hash = suite_hash ? suite_hash : "", .device = "cuda", .metric = "time",
-        .settings_json = settings,
-    };
-    rc = store_begin_run(s, &meta, run_id, e);
-    free(settings);
+    rc = runner_begin_run(s, id, machine_id, "cuda", "time",
+                          settings_json(o, &ml, cs, clock_note, flush ? flush_bytes : 0, d2d),
+                          run_id, e);
     if (rc != DYT_OK)
         goto out;
 
@@ -126,43 +119,29 @@ int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *s
 
     int throttled = 0, failed = 0;
     cuda_case_env env = {
-        .o = o, .s = s, .run_id = *run_id, .l2_bytes = l2, .ceiling_gbps = ceiling,
-        .clock = clk, .cupti = cs, .stream = st, .flush = flush, .flush_bytes = flush_bytes,
-        .throttled_total = &throttled,
+        .ceiling_gbps = ceiling, .clock = clk, .cupti = cs, .stream = st, .flush = flush,
+        .flush_bytes = flush_bytes, .throttled_total = &throttled, .quiet = o->quiet,
     };
+    runner_case_spec_init(&env.spec, o);
     for (size_t i = 0; rc == DYT_OK && i < p->n_cases && !runner_stop_signal(); i++) {
         const plan_case *c = &p->cases[i];
         if (!o->quiet)
             fprintf(stderr, "[%zu/%zu] %s %zux%zu %s %s %s %s\n", i + 1, p->n_cases,
                     c->model->name, c->rows, c->cols, norm_name(c->norm), pass_name(c->pass),
                     dtype_name(c->dtype), c->variant->name);
-        int f = 0;
-        rc = cuda_run_case(&env, c, (int)i, &f, e);
-        failed += f;
+        runner_case_result r;
+        if (cuda_case_measure(&env, c, (int)i, &r)) {
+            failed += runner_result_failed(&r);
+            rc = runner_result_store(s, *run_id, &r, e);
+        }
+        runner_result_free(&r);
     }
     runner_signals_uninstall();
-    int sig = runner_stop_signal();
-    const char *status = "complete";
-    char note[600] = "";
-    if (sig) {
-        status = "aborted";
-        snprintf(note, sizeof note, "interrupted by signal %d", sig);
-        rc = DYT_OK;
-    } else if (rc != DYT_OK) {
-        status = "failed";
-        snprintf(note, sizeof note, "%.500s", e->msg);
-    } else if (failed || throttled) {
-        snprintf(note, sizeof note, "%d case(s) failed or were skipped; %d throttled sample(s) "
-                 "excluded", failed, throttled);
-    }
-    dyt_err e2 = {{0}};
-    int rc2 = store_end_run(s, *run_id, status, note[0] ? note : NULL, &e2);
-    if (rc == DYT_OK && rc2 != DYT_OK) {
-        rc = rc2;
-        *e = e2;
-    }
-    if (rc == DYT_OK && (failed || sig))
-        rc = DYT_FAIL;
+    char note[160];
+    snprintf(note, sizeof note,
+             "%d case(s) failed or were skipped; %d throttled sample(s) excluded", failed,
+             throttled);
+    rc = runner_end_run(s, *run_id, rc, failed, failed || throttled ? note : NULL, e);
 out:
     if (flush)
         cudaFree(flush);

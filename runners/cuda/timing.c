@@ -3,6 +3,7 @@
  * would not start on the driverless build machines), the throttle rule,
  * and the device-to-device copy roofline measured in every run. */
 #include "cuda_internal.h"
+#include "stats.h"
 
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
@@ -104,12 +105,6 @@ int gpu_sample_throttled(unsigned sm_mhz, unsigned max_mhz, unsigned long long r
     return max_mhz > 0 && (double)sm_mhz < threshold * (double)max_mhz;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int cuda_measure_d2d(size_t bytes, int reps, double *best, double *median, dyt_err *e)
 {
     void *src = NULL, *dst = NULL;
@@ -150,9 +145,9 @@ int cuda_measure_d2d(size_t bytes, int reps, double *best, double *median, dyt_e
         rc = dyt_errf(e, DYT_FAIL, "device-to-device copy of %zu bytes: %s", bytes,
                       cudaGetErrorString(ce));
     } else {
-        qsort(gbps, (size_t)reps, sizeof *gbps, cmp_d);
+        qsort(gbps, (size_t)reps, sizeof *gbps, stats_cmp_double);
         *best = gbps[reps - 1];
-        *median = reps % 2 ? gbps[reps / 2] : 0.5 * (gbps[reps / 2 - 1] + gbps[reps / 2]);
+        *median = stats_median(gbps, (size_t)reps);
     }
     if (e0)
         cudaEventDestroy(e0);

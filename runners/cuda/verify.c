@@ -1,8 +1,9 @@
 /* Verification of a GPU case before it is timed: the variant runs on the
  * case's first rows (rows x cols <= 2^20 elements) through
  * kern_cuda_run_host, the CPU `ref` (float64) on the same host inputs, and
- * every output is compared as runners/cpu/verify.c does: error =
- * |v - r| / (tol (1 + |r|)), pass when <= 1; tol 1e-4 for fp32 storage,
+ * every output is compared here (not through kernels/check.h, which the
+ * CPU runner uses): error = |v - r| / (tol (1 + |r|)), pass when <= 1, and
+ * the stored max_err is that ratio; tol 1e-4 for fp32 storage,
  * 2^-7 for bf16 and 2^-9 for fp16 (a storage ulp and a half: fp32 math
  * against float64, and the eager variants' rounded intermediates).
  * Cross-row reductions get 1e-4 sqrt(rows), or the storage tol x
@@ -72,7 +73,7 @@ int gpu_case_verify(const plan_case *c, const gpu_case_buffers *b, double *max_e
     size_t vec = c->cols * sizeof(float), rowb = rows * sizeof(float);
 
     norm_args va, ra;
-    gpu_case_args_init(c, &va);
+    runner_case_args(c, &va);
     va.rows = rows;
     va.x = b->host_x;
     va.dy = b->host_dy;

@@ -92,7 +92,8 @@ static void test_runner_refuses(void **st)
     runner_opts_default(&o);
     int64_t run_id = 42;
     dyt_err e = {{0}};
-    int rc = runner_run(DEVICE_CUDA, &p, &o, NULL, "quick", "", "", &run_id, &e);
+    runner_identity id = {.suites = "quick"};
+    int rc = runner_run(DEVICE_CUDA, &p, &o, &id, NULL, NULL, &run_id, &e);
     assert_int_equal(rc, DYT_USAGE);
     assert_int_equal(run_id, 0);
     assert_int_equal(kern_cpu_flags() & ISA_CUDA, 0);

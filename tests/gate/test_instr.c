@@ -47,18 +47,6 @@ static plan_case make_case(norm_kind norm, pass_kind pass, size_t rows, size_t c
     return c;
 }
 
-/* Options as the runner passes them (not runner_opts_default: that would
- * link the whole runner into this test). */
-static runner_opts opts(void)
-{
-    runner_opts o;
-    memset(&o, 0, sizeof o);
-    o.cache = CACHE_HOT;
-    o.metric = METRIC_INSTRUCTIONS;
-    o.seed = 1;
-    return o;
-}
-
 static int have_valgrind(void)
 {
     return DYT_HAVE_VALGRIND &&
@@ -70,17 +58,16 @@ static void test_identical_counts(void **state)
     (void)state;
     if (!have_valgrind())
         skip();
-    runner_opts o = opts();
     norm_kind norms[] = {NORM_DYT, NORM_LAYERNORM};
     for (size_t k = 0; k < 2; k++) {
         plan_case c = make_case(norms[k], PASS_FWD, 16, 512);
         assert_non_null(c.variant);
         store_counter a[8], b[8];
         dyt_err e = {{0}};
-        size_t na = runner_cpu_instructions_case(&c, &o, a, 8, &e);
+        size_t na = runner_cpu_instructions_case(&c, 1, CACHE_HOT, a, 8, &e);
         if (na == 0)
             fail_msg("first measurement failed: %s", e.msg);
-        size_t nb = runner_cpu_instructions_case(&c, &o, b, 8, &e);
+        size_t nb = runner_cpu_instructions_case(&c, 1, CACHE_HOT, b, 8, &e);
         if (nb == 0)
             fail_msg("second measurement failed: %s", e.msg);
         assert_int_equal(na, 5);
@@ -107,13 +94,11 @@ static void test_cold_and_bigger(void **state)
     (void)state;
     if (!have_valgrind())
         skip();
-    runner_opts o = opts();
     plan_case c = make_case(NORM_DYT, PASS_FWD, 16, 512);
     store_counter hot[8], cold[8], big[8];
     dyt_err e = {{0}};
-    assert_int_equal(runner_cpu_instructions_case(&c, &o, hot, 8, &e), 5);
-    o.cache = CACHE_COLD;
-    assert_int_equal(runner_cpu_instructions_case(&c, &o, cold, 8, &e), 5);
+    assert_int_equal(runner_cpu_instructions_case(&c, 1, CACHE_HOT, hot, 8, &e), 5);
+    assert_int_equal(runner_cpu_instructions_case(&c, 1, CACHE_COLD, cold, 8, &e), 5);
     /* A cold call misses in L1 at least once per cache line of x it reads
      * (64 B = 16 fp32); a hot 32 KiB set mostly fits. */
     assert_true(cold[3].per_element >= 1.0 / 16);
@@ -121,9 +106,8 @@ static void test_cold_and_bigger(void **state)
     /* Instructions per element barely depend on the cache state. */
     assert_true(fabs(cold[0].per_element / hot[0].per_element - 1) < 0.05);
     /* Per element, four times the rows is about the same work. */
-    o.cache = CACHE_HOT;
     plan_case c4 = make_case(NORM_DYT, PASS_FWD, 64, 512);
-    assert_int_equal(runner_cpu_instructions_case(&c4, &o, big, 8, &e), 5);
+    assert_int_equal(runner_cpu_instructions_case(&c4, 1, CACHE_HOT, big, 8, &e), 5);
     assert_true(fabs(big[0].per_element / hot[0].per_element - 1) < 0.10);
     assert_true(big[0].value > 3 * hot[0].value);
 }
@@ -137,10 +121,9 @@ static void test_avx512_unavailable(void **state)
     c.variant = kern_find(NORM_DYT, PASS_FWD, DTYPE_F32, "avx512");
     if (!c.variant || !kern_supported(c.variant))
         skip(); /* this CPU has no AVX-512 either */
-    runner_opts o = opts();
     store_counter k[8];
     dyt_err e = {{0}};
-    size_t n = runner_cpu_instructions_case(&c, &o, k, 8, &e);
+    size_t n = runner_cpu_instructions_case(&c, 1, CACHE_HOT, k, 8, &e);
     /* Stored as unavailable with the reason, never as a zero. */
     assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++) {

@@ -10,7 +10,10 @@
  * against the same published critical values and a hand-computed example,
  * its agreement with the U test it inverts, the Hodges-Lehmann estimate of
  * a pure shift, the interval's coverage on simulated normal and log-normal
- * blocks (exact and normal-approximation sizes), and block medians. */
+ * blocks (exact and normal-approximation sizes), and block medians. The
+ * median and the comparator every stage sorts with (stats_median,
+ * stats_cmp_double): odd and even counts, unsorted input left as it was,
+ * ties, infinities, and NaN for an empty sample. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -427,6 +430,42 @@ static void test_block_medians(void **state)
     assert_int_equal(stats_block_medians(x, id, 0, med, NULL), 0);
 }
 
+static void test_median(void **state)
+{
+    (void)state;
+    const double odd[] = {9, -1, 4, 4, 100};
+    double copy[5];
+    memcpy(copy, odd, sizeof copy);
+    assert_true(stats_median(odd, 5) == 4);
+    assert_memory_equal(odd, copy, sizeof copy); /* not modified */
+    const double even[] = {3, 1, 10, 2};
+    assert_true(stats_median(even, 4) == 2.5); /* (2 + 3) / 2 */
+    const double one[] = {-7.25};
+    assert_true(stats_median(one, 1) == -7.25);
+    const double inf[] = {INFINITY, 1, 2};
+    assert_true(stats_median(inf, 3) == 2);
+    assert_true(isnan(stats_median(odd, 0)));
+    /* The same value the runner stores as a case's median. */
+    double x[101];
+    dyt_rng r;
+    dyt_rng_seed(&r, 5);
+    for (size_t i = 0; i < 101; i++)
+        x[i] = dyt_rng_normal(&r, 10, 2);
+    stats_summary st;
+    stats_describe(x, 100, 0.95, &st);
+    assert_true(stats_median(x, 100) == st.median);
+    stats_describe(x, 101, 0.95, &st);
+    assert_true(stats_median(x, 101) == st.median);
+
+    double v[] = {2, -0.0, 5, -3, 2, 1e300, -INFINITY};
+    qsort(v, 7, sizeof *v, stats_cmp_double);
+    for (size_t i = 1; i < 7; i++)
+        assert_true(v[i - 1] <= v[i]);
+    double a = 1, b = 2;
+    assert_true(stats_cmp_double(&a, &b) < 0 && stats_cmp_double(&b, &a) > 0);
+    assert_int_equal(stats_cmp_double(&a, &a), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_hl_pure_shift),
         cmocka_unit_test(test_moses_coverage),
         cmocka_unit_test(test_block_medians),
+        cmocka_unit_test(test_median),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

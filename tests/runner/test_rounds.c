@@ -6,69 +6,28 @@
  * refuses bad input with exit 2.
  *
  * argv[1] is the dytbench binary (meson passes it). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-/* cmocka needs the four headers above first */
-#include <cmocka.h>
+#include "runner_test.h"
 
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "runners/cpu/cpu_internal.h"
-#include "plan.h"
-#include "runner.h"
-#include "store.h"
-#include "suite.h"
 
 static const char *dytbench_exe;
-static char tmpdir[256];
 
 /* 2 shapes x 2 norms (model's + dyt), forward only: 4 cases. */
 static const char tiny_suite[] = "[tiny-ln]\n"
                                  "domain = llm\nnorm = layernorm\nhidden = 256\ntokens = 64 a, "
                                  "3 b\nlayers = 1\nsource = \"rounds test\"\n";
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int64_t q_int(sqlite3 *db, const char *sql)
 {
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    int64_t v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return query_int(db, sql, 0);
 }
 
 static void load_plan(suite *su, plan *p, int pass_fwd_only)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    write_file(path, tiny_suite);
-    dyt_err e = {{0}};
-    assert_int_equal(suite_parse_file(path, 0, su, &e), DYT_OK);
-    plan_filter f;
-    memset(&f, 0, sizeof f);
-    f.threads[0] = 1;
-    f.n_threads = 1;
-    if (pass_fwd_only) {
-        f.passes[0] = PASS_FWD;
-        f.n_passes = 1;
-    }
-    assert_int_equal(plan_build(su, 1, &f, p, &e), DYT_OK);
+    plan_suite(tiny_suite, pass_fwd_only, su, p);
 }
 
 static void test_rounds_tag_blocks(void **state)
@@ -94,7 +53,7 @@ static void test_rounds_tag_blocks(void **state)
     o.llc_bytes_override = 1u << 20;
     o.rounds = 3;
     int64_t run_id = 0;
-    assert_int_equal(runner_cpu_run(&p, &o, s, "tiny", "0123", "test", &run_id, &e), DYT_OK);
+    assert_int_equal(runner_cpu_run(&p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     int64_t n_cases = (int64_t)p.n_cases;
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'"), n_cases);
@@ -294,11 +253,6 @@ static void test_interleave_bad_input(void **state)
 int main(int argc, char **argv)
 {
     dytbench_exe = argc > 1 ? argv[1] : NULL;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dytbench-rounds-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rounds_tag_blocks),
         cmocka_unit_test(test_relocate_keeps_values),
@@ -306,10 +260,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_interleave_bad_input),
         cmocka_unit_test(test_calibrate_uses_sessions),
     };
-    int rc = cmocka_run_group_tests_name("runner-rounds", tests, NULL, NULL);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (rc == 0 && system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-rounds", "runner-rounds", tests,
+                         sizeof tests / sizeof tests[0], NULL, NULL);
 }

@@ -7,28 +7,13 @@
  * 'aborted' with its finished cases intact.
  *
  * argv[1] is the dytbench binary (meson passes it). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-/* cmocka needs the four headers above first */
-#include <cmocka.h>
+#include "runner_test.h"
 
 #include <signal.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "plan.h"
-#include "runner.h"
-#include "store.h"
-#include "suite.h"
-
 static const char *dytbench_exe;
-static char tmpdir[256];
 
 static const char tiny_suite[] =
     "[tiny-ln]\n"
@@ -38,51 +23,6 @@ static const char tiny_suite[] =
     "domain = dna\nnorm = rmsnorm\nhidden = 96\ntokens = 33\nlayers = 2\nalpha = 0.8\n"
     "beta = no\nsource = \"runner test\"\n";
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int64_t q_int(sqlite3 *db, const char *sql, int64_t arg)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, arg);
-    int64_t v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static void q_text(sqlite3 *db, const char *sql, int64_t arg, char *out, size_t n)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    sqlite3_bind_int64(st, 1, arg);
-    out[0] = '\0';
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-}
-
-static void quick_opts(runner_opts *o)
-{
-    runner_opts_default(o);
-    o->max_noise = 0.05;
-    o->min_time_s = 0.002;
-    o->max_time_s = 0.05;
-    o->warmup_s = 0.002;
-    o->min_samples = 8;
-    o->quiet = 1;
-    o->progress = 0;
-    o->llc_bytes_override = 1u << 20; /* keeps the bandwidth buffers small */
-}
-
 typedef struct {
     suite su;
     plan p;
@@ -90,16 +30,7 @@ typedef struct {
 
 static void load_plan(fixture *fx)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    write_file(path, tiny_suite);
-    dyt_err e = {{0}};
-    assert_int_equal(suite_parse_file(path, 0, &fx->su, &e), DYT_OK);
-    plan_filter f;
-    memset(&f, 0, sizeof f);
-    f.threads[0] = 1;
-    f.n_threads = 1;
-    assert_int_equal(plan_build(&fx->su, 1, &f, &fx->p, &e), DYT_OK);
+    plan_suite(tiny_suite, 0, &fx->su, &fx->p);
     /* 3 shapes x 2 norms x 2 passes */
     assert_int_equal(fx->p.n_cases, 12);
 }
@@ -123,7 +54,7 @@ static void test_small_run_completes(void **state)
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
-    int rc = runner_cpu_run(&fx.p, &o, s, "tiny", "0123", "test", &run_id, &e);
+    int rc = runner_cpu_run(&fx.p, &o, &tiny_id, NULL, s, &run_id, &e);
     if (rc != DYT_OK)
         print_error("runner: %s\n", e.msg);
     assert_int_equal(rc, DYT_OK);
@@ -131,55 +62,56 @@ static void test_small_run_completes(void **state)
     assert_int_equal(runner_stop_signal(), 0);
     sqlite3 *d = store_db(s);
     char txt[256];
-    q_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    query_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete");
-    q_text(d, "SELECT settings FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    query_text(d, "SELECT settings FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "\"max_noise\""));
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
+    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
     assert_int_equal(
-        q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 12);
+        query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 12);
     /* Every case: samples, a stats row consistent with them, a stop reason,
      * a verification error below tolerance, and rusage counters. */
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
-                           " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
+                               " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
+                               run_id),
                      12);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                           " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
-                           " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
-                           " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
-                           run_id),
+    assert_int_equal(
+        query_int(d,
+                  "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                  " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
+                  " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
+                  " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
+                  run_id),
+        12);
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
+                               " ('noise','max_time','max_samples') AND batch >= 1"
+                               " AND max_err >= 0 AND max_err <= 1",
+                               run_id),
                      12);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
-                           " ('noise','max_time','max_samples') AND batch >= 1"
-                           " AND max_err >= 0 AND max_err <= 1",
-                           run_id),
-                     12);
-    assert_int_equal(q_int(d,
-                           "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
-                           " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
+                               " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
+                               run_id),
                      12);
     /* A median that is not one of the samples' span is impossible. */
     assert_int_equal(
-        q_int(d,
-              "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-              " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
-              run_id),
+        query_int(d,
+                  "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                  " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
+                  run_id),
         0);
     /* The bandwidth ceiling at the plan's one thread count, and % of it. */
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
-                           " AND kind IN ('copy','scale') AND gbps > 0",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
+                               " AND kind IN ('copy','scale') AND gbps > 0",
+                               run_id),
                      2);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM v_results WHERE run_id = ?1"
-                           " AND roofline_pct > 0",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM v_results WHERE run_id = ?1"
+                               " AND roofline_pct > 0",
+                               run_id),
                      12);
     store_close(s);
     free_plan(&fx);
@@ -222,32 +154,32 @@ static void test_failed_case_is_stored_untimed(void **state)
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
-    assert_int_equal(runner_cpu_run(&fx.p, &o, s, "tiny", "0123", "test", &run_id, &e), DYT_FAIL);
+    assert_int_equal(runner_cpu_run(&fx.p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_FAIL);
     sqlite3 *d = store_db(s);
     char txt[512];
-    q_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    query_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete"); /* the run still completes */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
+    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
     assert_int_equal(
-        q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 11);
-    q_text(d,
-           "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
-           run_id, txt, sizeof txt);
+        query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 11);
+    query_text(
+        d, "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
+        run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "wrong result"));
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
-                           " WHERE run_id = ?1 AND c.status = 'failed'",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
+                               " WHERE run_id = ?1 AND c.status = 'failed'",
+                               run_id),
                      0);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
-                           " WHERE run_id = ?1 AND c.status = 'failed'",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
+                               " WHERE run_id = ?1 AND c.status = 'failed'",
+                               run_id),
                      0);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
-                           " status = 'failed' AND max_err > 0",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
+                               " status = 'failed' AND max_err > 0",
+                               run_id),
                      1);
     store_close(s);
     free_plan(&fx);
@@ -267,14 +199,14 @@ static void test_cold_cache_rotates_sets(void **state)
     quick_opts(&o);
     o.cache = CACHE_COLD;
     int64_t run_id = 0;
-    assert_int_equal(runner_cpu_run(&fx.p, &o, s, "tiny", "0123", "test", &run_id, &e), DYT_OK);
+    assert_int_equal(runner_cpu_run(&fx.p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     /* 1 MiB LLC: 3 MiB of sets; the largest case (64 x 256 fp32, bwd) is
      * ~200 KiB a set, so every case rotates at least 10 sets. */
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
-                           " AND buffer_sets >= 10 AND status = 'ok'",
-                           run_id),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
+                               " AND buffer_sets >= 10 AND status = 'ok'",
+                               run_id),
                      12);
     store_close(s);
     free_plan(&fx);
@@ -330,18 +262,18 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     char txt[256];
-    q_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, txt, sizeof txt);
+    query_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, txt, sizeof txt);
     assert_string_equal(txt, "aborted");
-    int64_t kept = q_int(d, "SELECT count(*) FROM cases", 0);
+    int64_t kept = query_int(d, "SELECT count(*) FROM cases", 0);
     assert_true(kept >= 2 && kept < 12);
     /* Finished cases are whole: each has its samples and statistics. */
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                           " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
-                           " AND s.n > 0",
-                           0),
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                               " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
+                               " AND s.n > 0",
+                               0),
                      kept);
-    q_text(d, "PRAGMA integrity_check", 0, txt, sizeof txt);
+    query_text(d, "PRAGMA integrity_check", 0, txt, sizeof txt);
     assert_string_equal(txt, "ok");
     store_close(s);
 }
@@ -349,21 +281,12 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
 int main(int argc, char **argv)
 {
     dytbench_exe = argc > 1 ? argv[1] : NULL;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dytbench-runner-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_run_completes),
         cmocka_unit_test(test_failed_case_is_stored_untimed),
         cmocka_unit_test(test_cold_cache_rotates_sets),
         cmocka_unit_test(test_sigterm_aborts_and_keeps_cases),
     };
-    int rc = cmocka_run_group_tests_name("runner-e2e", tests, NULL, NULL);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (rc == 0 && system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-runner", "runner-e2e", tests,
+                         sizeof tests / sizeof tests[0], NULL, NULL);
 }

@@ -1,14 +1,14 @@
-/* SIGINT/SIGTERM during a run: the first signal sets a flag that the
- * sampler polls between samples; the runner abandons the case in progress
- * (it is not stored: a half-measured case would look like a real one),
- * marks the run 'aborted', keeps every finished case (each was committed in
- * its own transaction) and returns; the CLI then exits 128 + signal (130
- * for Ctrl-C, 143 for SIGTERM), as a shell would report it. SA_RESETHAND
+/* SIGINT/SIGTERM during a run (CPU and CUDA runner): the first signal sets
+ * a flag that the sampling loops poll between samples; the runner abandons
+ * the case in progress (it is not stored: a half-measured case would look
+ * like a real one), marks the run 'aborted', keeps every stored case (each
+ * was committed in its own transaction) and returns; the CLI then exits
+ * 128 + signal (130 for Ctrl-C, 143 for SIGTERM), as a shell would report
+ * it. SA_RESETHAND
  * makes a second signal act as usual (kill the process at once); a run left
  * 'running' that way is marked aborted by the store the next time the
  * database is opened. */
-#include "cpu_internal.h"
-#include "runner.h"
+#include "runner_internal.h"
 
 #include <string.h>
 

@@ -1,0 +1,92 @@
+/* The run's row and what its cases are measured with, shared by the CPU
+ * and the CUDA runner: the per-case measurement spec taken from the
+ * options once, the settings JSON (built key by key; each runner adds its
+ * own keys to the common ones), the row's creation from the run identity,
+ * and its end status. */
+#include "runner_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void runner_case_spec_init(runner_case_spec *cs, const runner_opts *o)
+{
+    *cs = (runner_case_spec){
+        .cache = o->cache,
+        .seed = o->seed,
+        .max_noise = o->max_noise,
+        .min_samples = o->min_samples,
+        .max_samples = o->max_samples,
+        .min_time_ns = o->min_time_s * 1e9,
+        .max_time_ns = o->max_time_s * 1e9,
+        .warmup_ns = o->warmup_s * 1e9,
+    };
+}
+
+json_t *runner_settings_json(const runner_opts *o, const char *metric)
+{
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    json_object_set_new(j, "cache", json_string(o->cache == CACHE_COLD ? "cold" : "hot"));
+    json_object_set_new(j, "metric", json_string(metric));
+    json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+    json_object_set_new(j, "max_noise", json_real(o->max_noise));
+    json_object_set_new(j, "min_samples", json_integer((json_int_t)o->min_samples));
+    json_object_set_new(j, "max_samples", json_integer((json_int_t)o->max_samples));
+    json_object_set_new(j, "min_time_s", json_real(o->min_time_s));
+    json_object_set_new(j, "max_time_s", json_real(o->max_time_s));
+    json_object_set_new(j, "warmup_s", json_real(o->warmup_s));
+    return j;
+}
+
+int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, const char *device,
+                     const char *metric, json_t *settings, int64_t *run_id, dyt_err *e)
+{
+    static const runner_identity none;
+    if (!id)
+        id = &none;
+    /* Ten significant digits: options as typed, and the timer's figures
+     * far more finely than they are known. */
+    size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10);
+    char *text = settings ? json_dumps(settings, flags) : NULL;
+    json_decref(settings);
+    store_run_meta meta = {
+        .machine_id = machine_id,
+        .label = id->label,
+        .command_line = id->command_line ? id->command_line : "",
+        .suites = id->suites ? id->suites : "",
+        .suite_hash = id->suite_hash ? id->suite_hash : "",
+        .device = device,
+        .metric = metric,
+        .settings_json = text,
+    };
+    int rc = store_begin_run(s, &meta, run_id, e);
+    free(text);
+    return rc;
+}
+
+int runner_end_run(store *s, int64_t run_id, int rc, int failed, const char *note, dyt_err *e)
+{
+    int sig = runner_stop_signal();
+    const char *status = "complete";
+    char text[600] = "";
+    if (sig) {
+        status = "aborted";
+        snprintf(text, sizeof text, "interrupted by signal %d", sig);
+        rc = DYT_OK;
+    } else if (rc != DYT_OK) {
+        status = "failed";
+        snprintf(text, sizeof text, "%.500s", e->msg);
+    } else if (note) {
+        snprintf(text, sizeof text, "%s", note);
+    }
+    dyt_err e2 = {{0}};
+    int rc2 = store_end_run(s, run_id, status, text[0] ? text : NULL, &e2);
+    if (rc == DYT_OK && rc2 != DYT_OK) {
+        rc = rc2;
+        *e = e2;
+    }
+    if (rc == DYT_OK && (failed || sig))
+        rc = DYT_FAIL;
+    return rc;
+}
