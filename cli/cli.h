@@ -43,6 +43,10 @@ int cli_run_check(int argc, char **argv, const char *who);
 /* The same for `interleave` options (calibrate's sessions). */
 int cli_interleave_check(int argc, char **argv, const char *who);
 
+/* Whether the registry has a variant of that name (a --variant check of
+ * verify and bench-kernels; cmd_verify.c). */
+int cli_variant_known(const char *name);
+
 /* Hidden, internal: `dytbench __instr-case ...`, the callgrind child of
  * `run --metric instructions` (cli/cmd_internal.c). Not listed in --help. */
 int cmd_internal_instr_case(int argc, char **argv);

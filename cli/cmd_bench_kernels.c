@@ -326,6 +326,9 @@ static int cmd_bench_kernels(int argc, char **argv)
     int rc = cli_parse_end(&p, 0);
     if (rc != CLI_GO)
         return rc;
+    if (f.variant && !cli_variant_known(f.variant))
+        return cli_usage_error("bench-kernels: no variant named '%s' (see dytbench list kernels)",
+                               f.variant);
 
     dyt_err err = {{0}};
     machine_info m;

@@ -92,6 +92,16 @@ static int print_row(const row *r, const char *source)
     return r->failed != 0;
 }
 
+int cli_variant_known(const char *name)
+{
+    size_t n;
+    const kern_entry *reg = kern_registry(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(reg[i].name, name))
+            return 1;
+    return 0;
+}
+
 static int variant_selected(const kern_entry *e, const char *only)
 {
     return !only || !strcmp(e->name, only);
@@ -253,14 +263,8 @@ static int cmd_verify(int argc, char **argv)
     int rc = cli_parse_end(&p, 0);
     if (rc != CLI_GO)
         return rc;
-    if (only) {
-        size_t n, hit = 0;
-        const kern_entry *reg = kern_registry(&n);
-        for (size_t i = 0; i < n; i++)
-            hit += !strcmp(reg[i].name, only);
-        if (!hit)
-            return cli_usage_error("verify: no variant named '%s' (see dytbench list kernels)", only);
-    }
+    if (only && !cli_variant_known(only))
+        return cli_usage_error("verify: no variant named '%s' (see dytbench list kernels)", only);
     char defpaths[2][1024];
     if (n_files == 0) {
         n_files = (size_t)default_vectors(defpaths);

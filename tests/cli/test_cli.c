@@ -314,6 +314,11 @@ static void test_unknown(void **state)
     assert_int_equal(r.status, 2);
     assert_string_equal(
         r.err, "dytbench: run: option '--quick' takes no value (see dytbench run --help)\n");
+    /* A variant that does not exist stops bench-kernels before it measures. */
+    run(&r, "bench-kernels", "--variant", "no-such-variant", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "no variant named 'no-such-variant'"));
     run(&r, "run", "--max", "1", NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "'--max' is ambiguous: --max-noise, --max-samples, --max-time"));
