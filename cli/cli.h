@@ -1,27 +1,138 @@
-/* The dytbench command-line tool: one binary, one file per subcommand.
- * Each cmd_* gets argv starting at the subcommand name and returns the
- * process exit code (0 ok, 1 verification failure / regression, 2 usage). */
+/* The dytbench command-line tool: one binary, one file per subcommand
+ * (cmd_*.c), each described by a cli_command; the table of them
+ * (commands.c); the option layer every command parses with (options.c).
+ * A command gets argv starting at its name and returns the process exit
+ * code (0 ok, 1 verification failure / regression, 2 usage or input). */
 #pragma once
 #include "common.h"
 
-int cmd_list(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_report(int argc, char **argv);
-int cmd_compare(int argc, char **argv);
-int cmd_calibrate(int argc, char **argv);
-int cmd_interleave(int argc, char **argv);
-int cmd_machine(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
-int cmd_bench_kernels(int argc, char **argv);
+#include <getopt.h>
+#include <stdio.h>
+
+/* A subcommand. Its options are getopt_long's: `shortopts` ("t:") and
+ * `longopts` ({0}-terminated, a short option's entry has the letter as
+ * val). The option layer adds -h/--help to every command. Short letters
+ * mean one thing in every command: -q --quiet, -t --threads, -o --output
+ * (tests/cli/test_cli.c checks); -V is only the top level's --version. */
+typedef struct cli_command {
+    const char *name;
+    const char *what; /* one line for `dytbench --help` */
+    int (*entry)(int argc, char **argv);
+    const char *shortopts;
+    const struct option *longopts;
+    void (*help)(FILE *f); /* usage line, what it does, "options:" */
+    const char *exit1;     /* what exit status 1 means here; NULL if never */
+    /* Options the command does not know are options of `forward` (and of
+     * its own forward): parsed and checked as such, then collected for it,
+     * as `interleave` does for the `run` of each arm. */
+    const struct cli_command *forward;
+} cli_command;
+
+/* The commands in the order `dytbench --help` lists them (commands.c). */
+extern const cli_command *const cli_commands[];
+extern const size_t cli_n_commands;
+const cli_command *cli_find_command(const char *name);
+
+extern const cli_command cli_cmd_list, cli_cmd_run, cli_cmd_show, cli_cmd_report, cli_cmd_compare,
+    cli_cmd_interleave, cli_cmd_calibrate, cli_cmd_machine, cli_cmd_verify, cli_cmd_bench_kernels;
+
+/* Checks `run` options (argv[0] is a name, not read) as `run` itself
+ * would before it starts, without running or writing anything; messages
+ * name `who` ("interleave", "interleave: arm slow"). DYT_OK or DYT_USAGE. */
+int cli_run_check(int argc, char **argv, const char *who);
+/* The same for `interleave` options (calibrate's sessions). */
+int cli_interleave_check(int argc, char **argv, const char *who);
+
+/* Whether the registry has a variant of that name (a --variant check of
+ * verify and bench-kernels; cmd_verify.c). */
+int cli_variant_known(const char *name);
+
 /* Hidden, internal: `dytbench __instr-case ...`, the callgrind child of
  * `run --metric instructions` (cli/cmd_internal.c). Not listed in --help. */
 int cmd_internal_instr_case(int argc, char **argv);
 
+/* ---- The option layer (options.c) ---------------------------------------
+ * A command's parse:
+ *
+ *     cli_parser p;
+ *     cli_parse_begin(&p, &cli_cmd_x, "x", argc, argv);
+ *     for (int c; (c = cli_next(&p)) != -1;)
+ *         switch (c) { case O_N: cli_count(&p, NULL, optarg, 1, 100, &n); break; ... }
+ *     if ((rc = cli_parse_end(&p, 0)) != CLI_GO)
+ *         return rc;
+ *
+ * cli_next handles --help (prints the help and the common footer, exit
+ * 0), unknown options, missing or unwanted values and forwarded options;
+ * a value parser that fails reports and stops the parse. Every message is
+ * one line `dytbench: <who>: ...` on stderr and the exit code is 2. */
+enum { CLI_GO = -1, CLI_MAX_OPTIONS = 96, CLI_VAL_BASE = 0x10000 };
+
+typedef struct {
+    const cli_command *cmd; /* whose options are parsed */
+    const char *who;        /* named in messages: cmd->name, or a caller's */
+    int argc;
+    char **argv;
+    int exit;        /* CLI_GO while parsing may go on, else the exit code */
+    char opt[64];    /* the option cli_next last returned, "--threads" */
+    char **operands; /* after cli_parse_end: the non-option arguments */
+    int n_operands;
+    char **forwarded; /* options of cmd->forward, each "--name[=value]" */
+    int n_forwarded;
+    /* private */
+    struct option merged[CLI_MAX_OPTIONS + 1]; /* vals: CLI_VAL_BASE + index */
+    int vals[CLI_MAX_OPTIONS];                 /* the commands' own vals */
+    char shorts[2 * CLI_MAX_OPTIONS];
+    size_t n_own;
+    int on_behalf;
+} cli_parser;
+
+/* who: NULL when cmd parses its own command line; else the command whose
+ * options are checked on its behalf, named in messages (--help is then
+ * refused: it is not passed on). */
+void cli_parse_begin(cli_parser *p, const cli_command *cmd, const char *who, int argc, char **argv);
+/* The next option of the command itself: its val, with optarg set; -1 at
+ * the end of the options or once the parse has stopped. */
+int cli_next(cli_parser *p);
+/* After the options: CLI_GO to go on (operands set; more than
+ * max_operands is an error), or the exit code to return now. */
+int cli_parse_end(cli_parser *p, int max_operands);
+/* Releases the forwarded options. */
+void cli_parse_free(cli_parser *p);
+/* Appends the option cli_next just returned to the forwarded ones. */
+void cli_forward_current(cli_parser *p);
+
+/* Value parsers: opt names the option (NULL: the one cli_next just
+ * returned). On bad input each prints `dytbench: <who>: <opt>: '<s>' is
+ * not ...`, stops the parse and returns DYT_USAGE; else DYT_OK. */
+/* All digits (no sign, space or suffix), in [min, max]. */
+int cli_count(cli_parser *p, const char *opt, const char *s, uint64_t min, uint64_t max,
+              uint64_t *out);
+/* A seed: decimal, or hexadecimal after 0x; 64 bits. */
+int cli_seed(cli_parser *p, const char *opt, const char *s, uint64_t *out);
+/* A byte size, dyt_parse_size: "4096", "64K", "32M", "1G". */
+int cli_size(cli_parser *p, const char *opt, const char *s, uint64_t *out);
+/* Seconds, 0 to 86400. */
+int cli_seconds(cli_parser *p, const char *opt, const char *s, double *out);
+/* A percentage, dyt_parse_percent ("5", "5%", "0.5%"), as a fraction. */
+int cli_percent(cli_parser *p, const char *opt, const char *s, double *out);
+/* A number strictly between lo and hi. */
+int cli_between(cli_parser *p, const char *opt, const char *s, double lo, double hi, double *out);
+/* One of the NULL-terminated choices; *out is its index. */
+int cli_choice(cli_parser *p, const char *opt, const char *s, const char *const *choices, int *out);
+/* Any other bad use: `dytbench: <who>: <message>`; stops the parse and
+ * returns DYT_USAGE. */
+int cli_error(cli_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The end of every --help: the exit statuses (exit1: what 1 means, NULL
+ * if the command never exits 1). */
+void cli_help_footer(FILE *f, const char *exit1);
+
 /* Prints `dytbench: <what>` to stderr and returns DYT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The full command line as one string, for the runs table. */
+/* The full command line as one string, for the runs table; set once by
+ * main() with cli_set_command_line. */
 const char *cli_command_line(void);
+void cli_set_command_line(int argc, char **argv);
 
 /* The case table of a stored run (cmd_show.c), printed by `show` in full
  * and by `run` as its closing summary (brief: fewer columns). */

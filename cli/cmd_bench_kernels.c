@@ -12,7 +12,6 @@
 #include "machine.h"
 #include "stats.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +30,17 @@ static void usage(FILE *f)
           "once (kern_min_bytes); copy/scale count read + write, as STREAM does.\n"
           "\n"
           "options:\n"
-          "  -r, --rows R        rows of the large shape (instead of the LLC rule)\n"
-          "  -c, --cols C        cols of the large shape (default 4096)\n"
+          "  --rows R            rows of the large shape (instead of the LLC rule)\n"
+          "  --cols C            cols of the large shape (default 4096)\n"
           "  -t, --threads N     pool threads (default: all online CPUs)\n"
-          "  -d, --dtype D       fp32, bf16 or all (default all)\n"
-          "  -V, --variant V     only this variant\n"
-          "  -n, --norm N        dyt, layernorm or rmsnorm (default all)\n"
-          "  -p, --pass P        fwd, bwd or all (default all)\n"
-          "  -R, --reps N        timed calls per case, best and median kept (default 5;\n"
+          "  --dtype D           fp32, bf16 or all (default all)\n"
+          "  --variant V         only this variant\n"
+          "  --norm N            dyt, layernorm or rmsnorm (default all)\n"
+          "  --pass P            fwd, bwd or all (default all)\n"
+          "  --reps N            timed calls per case, best and median kept (default 5;\n"
           "                      a slow variant stops after ~2 s once it has 1)\n"
-          "  -L, --llc-bytes B   LLC size for the shape rule (default: machine probe)\n"
-          "      --no-pin        do not pin pool threads to cores\n"
+          "  --llc-bytes B       LLC size for the shape rule (default: machine probe)\n"
+          "  --no-pin            do not pin pool threads to cores\n"
           "  -h, --help          this help\n",
           f);
 }
@@ -243,36 +242,45 @@ static int pin_start(int index, void *user)
     return 0;
 }
 
-int cmd_bench_kernels(int argc, char **argv)
+static const struct option bench_options[] = {
+    {"rows", required_argument, NULL, 'r'},
+    {"cols", required_argument, NULL, 'c'},
+    {"threads", required_argument, NULL, 't'},
+    {"dtype", required_argument, NULL, 'd'},
+    {"variant", required_argument, NULL, 'V'},
+    {"norm", required_argument, NULL, 'n'},
+    {"pass", required_argument, NULL, 'p'},
+    {"reps", required_argument, NULL, 'R'},
+    {"llc-bytes", required_argument, NULL, 'L'},
+    {"no-pin", no_argument, NULL, 'P'},
+    {NULL, 0, NULL, 0},
+};
+
+static int cmd_bench_kernels(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"rows", required_argument, NULL, 'r'},    {"cols", required_argument, NULL, 'c'},
-        {"threads", required_argument, NULL, 't'}, {"dtype", required_argument, NULL, 'd'},
-        {"variant", required_argument, NULL, 'V'}, {"norm", required_argument, NULL, 'n'},
-        {"pass", required_argument, NULL, 'p'},    {"reps", required_argument, NULL, 'R'},
-        {"llc-bytes", required_argument, NULL, 'L'}, {"no-pin", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-    };
     uint64_t rows = 0, cols = 4096, llc = 0, v;
     int threads = 0, dtype = -1, pin = 1, c;
     bench_filter f = {NULL, -1, -1, -1, 5};
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "r:c:t:d:V:n:p:R:L:h", opts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_bench_kernels, NULL, argc, argv);
+    while ((c = cli_next(&p)) != -1) {
         switch (c) {
         case 'r':
+            cli_size(&p, NULL, optarg, &rows);
+            break;
         case 'c':
+            cli_size(&p, NULL, optarg, &cols);
+            break;
         case 'L':
-            if (dyt_parse_size(optarg, &v) || v == 0)
-                return cli_usage_error("bench-kernels: --%s: want a positive size, got '%s'",
-                                       c == 'r' ? "rows" : c == 'c' ? "cols" : "llc-bytes", optarg);
-            *(c == 'r' ? &rows : c == 'c' ? &cols : &llc) = v;
+            cli_size(&p, NULL, optarg, &llc);
             break;
         case 't':
+            if (cli_count(&p, NULL, optarg, 1, 4096, &v) == DYT_OK)
+                threads = (int)v;
+            break;
         case 'R':
-            if (dyt_parse_size(optarg, &v) || v == 0 || v > 4096)
-                return cli_usage_error("bench-kernels: --%s: want 1..4096, got '%s'",
-                                       c == 't' ? "threads" : "reps", optarg);
-            *(c == 't' ? &threads : &f.reps) = (int)v;
+            if (cli_count(&p, NULL, optarg, 1, 4096, &v) == DYT_OK)
+                f.reps = (int)v;
             break;
         case 'd': {
             dtype_kind d;
@@ -281,8 +289,7 @@ int cmd_bench_kernels(int argc, char **argv)
             else if (dtype_from_name(optarg, &d) == 0 && d != DTYPE_F16)
                 dtype = (int)d;
             else
-                return cli_usage_error("bench-kernels: --dtype: want fp32, bf16 or all, got '%s'",
-                                       optarg);
+                cli_error(&p, "--dtype: want fp32, bf16 or all, got '%s'", optarg);
             break;
         }
         case 'V':
@@ -291,34 +298,32 @@ int cmd_bench_kernels(int argc, char **argv)
         case 'n': {
             norm_kind n;
             if (norm_from_name(optarg, &n))
-                return cli_usage_error("bench-kernels: --norm: unknown norm '%s'", optarg);
-            f.norm = (int)n;
+                cli_error(&p, "--norm: unknown norm '%s'", optarg);
+            else
+                f.norm = (int)n;
             break;
         }
         case 'p': {
-            pass_kind p;
+            pass_kind ps;
             if (strcmp(optarg, "all") == 0)
                 f.pass = -1;
-            else if (pass_from_name(optarg, &p) == 0)
-                f.pass = (int)p;
+            else if (pass_from_name(optarg, &ps) == 0)
+                f.pass = (int)ps;
             else
-                return cli_usage_error("bench-kernels: --pass: want fwd, bwd or all, got '%s'",
-                                       optarg);
+                cli_error(&p, "--pass: want fwd, bwd or all, got '%s'", optarg);
             break;
         }
         case 'P':
             pin = 0;
             break;
-        case 'h':
-            usage(stdout);
-            return DYT_OK;
-        default:
-            usage(stderr);
-            return DYT_USAGE;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("bench-kernels: unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse_end(&p, 0);
+    if (rc != CLI_GO)
+        return rc;
+    if (f.variant && !cli_variant_known(f.variant))
+        return cli_usage_error("bench-kernels: no variant named '%s' (see dytbench list kernels)",
+                               f.variant);
 
     dyt_err err = {{0}};
     machine_info m;
@@ -345,7 +350,7 @@ int cmd_bench_kernels(int argc, char **argv)
            "once, kern_min_bytes) / time. copy and scale: read + write of fp32 arrays the size\n"
            "of one activation array, STREAM-style; like the kernels they use streaming stores\n"
            "when that array is >= 32 MiB and plain stores below. %% copy = best / copy best.\n");
-    int rc = 0;
+    rc = 0;
     for (int d = 0; d < 2 && rc == 0; d++) {
         if (dtype >= 0 && dtype != d)
             continue;
@@ -366,3 +371,13 @@ int cmd_bench_kernels(int argc, char **argv)
         machine_free(&m);
     return rc;
 }
+
+const cli_command cli_cmd_bench_kernels = {
+    .name = "bench-kernels",
+    .what = "quick per-variant GB/s beside STREAM copy/scale",
+    .entry = cmd_bench_kernels,
+    .shortopts = "t:",
+    .longopts = bench_options,
+    .help = usage,
+    .exit1 = "the copy/scale bandwidth check produced wrong values",
+};

@@ -26,52 +26,31 @@ static void usage(FILE *f)
           "candidate) with the given run options (default: the quick suite, 10 rounds),\n"
           "then stores per case the A/A noise and the smallest slowdown the gate can\n"
           "detect. `dytbench compare` warns when its threshold is below that noise.\n\n"
+          "options:\n"
           "  --pairs N         A/A sessions (default 2, at most 50)\n"
           "  --threshold PCT   the gate threshold to calibrate for (default 5%)\n"
           "  --alpha A         the gate's significance level (default 0.01)\n"
           "  --db PATH         the store (default " STORE_DEFAULT_PATH "), also given to run\n"
           "  --from A:B[,A:B]  calibrate from A/A pairs already stored (run ids or labels)\n"
           "                    instead of running; run options are then refused\n"
-          "  -h, --help\n\n"
-          "Any other option is passed to `dytbench interleave` and its runs (e.g.\n"
-          "--rounds, --model, --norm, --pass, --threads, --max-time). Use the options the\n"
-          "gate will use. --label and --metric instructions are refused: the labels are\n"
-          "set here, and instruction counts have no noise to calibrate.\n",
+          "  -h, --help        this help\n\n"
+          "Any other option is an option of `dytbench interleave` or of its runs (e.g.\n"
+          "--rounds, --model, --norm, --pass, --threads, --max-time), checked before the\n"
+          "first session starts. Use the options the gate will use. --label, --arm and\n"
+          "--metric instructions are refused: the labels and arms are set here, and\n"
+          "instruction counts have no noise to calibrate.\n",
           f);
 }
 
-
-/* --name VALUE or --name=VALUE at argv[*i]; advances *i past it. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad)
+/* The command line of one A/A session: `SELF interleave ARGS --db DB --arm
+ * calib-A=self --arm calib-B=self` (two runs of this build in lockstep, as
+ * the gate's CI recipe measures base and candidate), argc in *n; NULL if
+ * out of memory. */
+static char **session_argv(char *self, char **pass, int n_pass, const char *db, int *n)
 {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *bad = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-/* Runs one A/A session: `dytbench interleave ARGS --db DB --arm calib-A=self
- * --arm calib-B=self` (two runs of this build in lockstep, as the gate's
- * CI recipe measures base and candidate); returns its exit code, or -1 if
- * it could not be started. */
-static int run_session(char **pass, int n_pass, const char *db)
-{
-    char self[1024];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (sl <= 0)
-        return -1;
-    self[sl] = '\0';
     char **argv = calloc((size_t)n_pass + 10, sizeof *argv);
     if (!argv)
-        return -1;
+        return NULL;
     int k = 0;
     argv[k++] = self;
     argv[k++] = "interleave";
@@ -84,6 +63,23 @@ static int run_session(char **pass, int n_pass, const char *db)
     argv[k++] = "--arm";
     argv[k++] = "calib-B=self";
     argv[k] = NULL;
+    *n = k;
+    return argv;
+}
+
+/* Runs one A/A session; returns its exit code, or -1 if it could not be
+ * started. */
+static int run_session(char **pass, int n_pass, const char *db)
+{
+    char self[1024];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl <= 0)
+        return -1;
+    self[sl] = '\0';
+    int n;
+    char **argv = session_argv(self, pass, n_pass, db, &n);
+    if (!argv)
+        return -1;
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -150,66 +146,95 @@ static int from_stored(const char *db, const char *list, const gate_opts *o)
     return rc;
 }
 
-int cmd_calibrate(int argc, char **argv)
+enum { O_PAIRS = 256, O_THRESHOLD, O_ALPHA, O_FROM, O_DB, O_LABEL, O_ARM, O_METRIC };
+
+/* calibrate's own options; any other is interleave's or run's (forwarded). */
+static const struct option calibrate_options[] = {
+    {"pairs", required_argument, NULL, O_PAIRS},
+    {"threshold", required_argument, NULL, O_THRESHOLD},
+    {"alpha", required_argument, NULL, O_ALPHA},
+    {"from", required_argument, NULL, O_FROM},
+    {"db", required_argument, NULL, O_DB},
+    {"label", required_argument, NULL, O_LABEL},
+    {"arm", required_argument, NULL, O_ARM},
+    {"metric", required_argument, NULL, O_METRIC},
+    {NULL, 0, NULL, 0},
+};
+
+/* Checks the sessions' options as `interleave` will be given them before
+ * the first one starts. */
+static int check_sessions(cli_parser *p, const char *db)
+{
+    int n;
+    char **argv = session_argv("dytbench", p->forwarded, p->n_forwarded, db, &n);
+    if (!argv)
+        return cli_error(p, "out of memory");
+    int rc = cli_interleave_check(n - 1, argv + 1, p->who);
+    free(argv);
+    return rc == DYT_OK ? CLI_GO : rc;
+}
+
+static int cmd_calibrate(int argc, char **argv)
 {
     gate_opts o;
     gate_opts_default(&o);
     const char *db = STORE_DEFAULT_PATH;
     long pairs = 2;
     const char *from = NULL;
-    char **pass = calloc((size_t)argc + 1, sizeof *pass);
-    if (!pass)
-        return cli_usage_error("calibrate: out of memory");
-    int n_pass = 0, rc = DYT_OK;
-    for (int i = 1; i < argc; i++) {
-        int bad = 0;
-        const char *v;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            free(pass);
-            return DYT_OK;
-        } else if ((v = opt_value(argc, argv, &i, "--pairs", &bad))) {
-            char *end;
-            pairs = strtol(v, &end, 10);
-            if (*end || pairs < 1 || pairs > MAX_PAIRS)
-                bad = 1;
-        } else if ((v = opt_value(argc, argv, &i, "--threshold", &bad))) {
-            bad = dyt_parse_percent(v, &o.threshold) != 0;
-        } else if ((v = opt_value(argc, argv, &i, "--alpha", &bad))) {
-            bad = dyt_parse_double(v, &o.alpha) != 0 || !(o.alpha > 0 && o.alpha < 0.5);
-        } else if ((v = opt_value(argc, argv, &i, "--from", &bad))) {
-            from = v;
-        } else if ((v = opt_value(argc, argv, &i, "--db", &bad))) {
-            db = v;
-        } else if ((v = opt_value(argc, argv, &i, "--label", &bad))) {
-            free(pass);
-            return cli_usage_error("calibrate: --label is set by calibrate (calib-A, calib-B)");
-        } else if ((v = opt_value(argc, argv, &i, "--metric", &bad))) {
-            if (strcmp(v, "time") != 0) {
-                free(pass);
-                return cli_usage_error("calibrate: --metric %s: only timings have noise to "
-                                       "calibrate (instruction counts are exact)",
-                                       v);
-            }
-        } else if (!bad) {
-            pass[n_pass++] = argv[i];
-        }
-        if (bad) {
-            usage(stderr);
-            free(pass);
-            return cli_usage_error("calibrate: bad or missing value for %s", argv[i]);
+    uint64_t u;
+    cli_parser cp;
+    cli_parse_begin(&cp, &cli_cmd_calibrate, NULL, argc, argv);
+    for (int c; (c = cli_next(&cp)) != -1;) {
+        switch (c) {
+        case O_PAIRS:
+            if (cli_count(&cp, NULL, optarg, 1, MAX_PAIRS, &u) == DYT_OK)
+                pairs = (long)u;
+            break;
+        case O_THRESHOLD:
+            cli_percent(&cp, NULL, optarg, &o.threshold);
+            break;
+        case O_ALPHA:
+            cli_between(&cp, NULL, optarg, 0, 0.5, &o.alpha);
+            break;
+        case O_FROM:
+            from = optarg;
+            break;
+        case O_DB:
+            db = optarg;
+            break;
+        case O_LABEL:
+            cli_error(&cp, "--label is set by calibrate (calib-A, calib-B)");
+            break;
+        case O_ARM:
+            cli_error(&cp, "--arm: the arms are set by calibrate (calib-A, calib-B: this build)");
+            break;
+        case O_METRIC:
+            if (strcmp(optarg, "time") != 0)
+                cli_error(&cp,
+                          "--metric %s: only timings have noise to calibrate "
+                          "(instruction counts are exact)",
+                          optarg);
+            else
+                cli_forward_current(&cp);
+            break;
         }
     }
+    int rc = cli_parse_end(&cp, 0);
+    if (rc == CLI_GO && from && cp.n_forwarded > 0)
+        rc = cli_error(&cp, "--from uses stored runs: run options make no sense with it");
+    if (rc == CLI_GO && !from)
+        rc = check_sessions(&cp, db);
+    if (rc == CLI_GO && from)
+        rc = from_stored(db, from, &o);
+    if (rc != CLI_GO) {
+        cli_parse_free(&cp);
+        return rc;
+    }
+    rc = DYT_OK;
+    char **pass = cp.forwarded;
+    int n_pass = cp.n_forwarded;
     int64_t run_a[MAX_PAIRS], run_b[MAX_PAIRS];
     dyt_err e = {{0}};
-    if (from) {
-        int bad_opt = n_pass > 0;
-        free(pass);
-        if (bad_opt)
-            return cli_usage_error("calibrate: --from uses stored runs: run options make no "
-                                   "sense with it");
-        return from_stored(db, from, &o);
-    }
     for (long p = 0; p < pairs && rc == DYT_OK; p++) {
         fprintf(stderr, "calibrate: A/A session %ld of %ld (calib-A, calib-B in lockstep)\n",
                 p + 1, pairs);
@@ -227,7 +252,7 @@ int cmd_calibrate(int argc, char **argv)
                 rc = cli_usage_error("calibrate: %s", e.msg);
         }
     }
-    free(pass);
+    cli_parse_free(&cp);
     if (rc != DYT_OK)
         return rc;
     store *s;
@@ -243,3 +268,12 @@ int cmd_calibrate(int argc, char **argv)
         return cli_usage_error("calibrate: %s", e.msg);
     return DYT_OK;
 }
+
+const cli_command cli_cmd_calibrate = {
+    .name = "calibrate",
+    .what = "A/A noise calibration of this machine for the gate",
+    .entry = cmd_calibrate,
+    .longopts = calibrate_options,
+    .help = usage,
+    .forward = &cli_cmd_interleave,
+};

@@ -10,7 +10,6 @@
 #include "gate.h"
 #include "store.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@ static void usage(FILE *f)
           "  blocks   both sides have at least 2 blocks (run --rounds, or pooled runs):\n"
           "           U test and Moses interval on the log block medians\n"
           "  samples  else: the raw samples (bootstrap interval, U test)\n\n"
+          "options:\n"
           "  --threshold PCT   slowdown that fails the gate, in percent: 5 or 5% (default 5%)\n"
           "  --alpha A         significance level of the test (default 0.01);\n"
           "                    the ratio interval is at confidence 1 - A\n"
@@ -43,67 +43,50 @@ static void usage(FILE *f)
           "                    (default 5)\n"
           "  --noise-floor     a slowdown must also exceed the case's A/A noise stored by\n"
           "                    `dytbench calibrate` for this machine to fail the gate\n"
-          "  -h, --help\n\n"
-          "Exit: 0 no regression, 1 regression, 2 bad input.\n",
+          "  -h, --help        this help\n",
           f);
 }
 
+static const struct option compare_options[] = {
+    {"threshold", required_argument, NULL, 't'},
+    {"alpha", required_argument, NULL, 'a'},
+    {"metric", required_argument, NULL, 'm'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"db", required_argument, NULL, 'd'},
+    {"resamples", required_argument, NULL, 'r'},
+    {"seed", required_argument, NULL, 's'},
+    {"min-samples", required_argument, NULL, 'n'},
+    {"noise-floor", no_argument, NULL, 'N'},
+    {NULL, 0, NULL, 0},
+};
 
-static int parse_count(const char *s, uint64_t *out)
+static int cmd_compare(int argc, char **argv)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || *s == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int cmd_compare(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        {"threshold", required_argument, NULL, 't'},
-        {"alpha", required_argument, NULL, 'a'},
-        {"metric", required_argument, NULL, 'm'},
-        {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'},
-        {"db", required_argument, NULL, 'd'},
-        {"resamples", required_argument, NULL, 'r'},
-        {"seed", required_argument, NULL, 's'},
-        {"min-samples", required_argument, NULL, 'n'},
-        {"noise-floor", no_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    static const char *const formats[] = {"text", "md", "json", "junit", NULL};
     gate_opts o;
     gate_opts_default(&o);
     const char *format = "text", *db_path = STORE_DEFAULT_PATH, *out_path = NULL;
-    int db_given = 0, c;
+    int db_given = 0, c, k;
     uint64_t u;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_compare, NULL, argc, argv);
+    while ((c = cli_next(&p)) != -1) {
         switch (c) {
         case 't':
-            if (dyt_parse_percent(optarg, &o.threshold) != 0)
-                return cli_usage_error("compare: --threshold '%s': expected a percentage like 5%%",
-                                       optarg);
+            cli_percent(&p, NULL, optarg, &o.threshold);
             break;
         case 'a':
-            if (dyt_parse_double(optarg, &o.alpha) != 0 || !(o.alpha > 0 && o.alpha < 0.5))
-                return cli_usage_error("compare: --alpha '%s': expected a number in (0, 0.5)",
-                                       optarg);
+            cli_between(&p, NULL, optarg, 0, 0.5, &o.alpha);
             break;
         case 'm':
             if (!*optarg)
-                return cli_usage_error("compare: --metric: empty name");
+                cli_error(&p, "--metric: empty name");
             o.metric = optarg;
             break;
         case 'f':
-            if (strcmp(optarg, "text") && strcmp(optarg, "md") && strcmp(optarg, "json") &&
-                strcmp(optarg, "junit"))
-                return cli_usage_error("compare: --format '%s': expected text, md, json or junit",
-                                       optarg);
-            format = optarg;
+            if (cli_choice(&p, NULL, optarg, formats, &k) == DYT_OK)
+                format = formats[k];
             break;
         case 'o':
             out_path = optarg;
@@ -113,36 +96,27 @@ int cmd_compare(int argc, char **argv)
             db_given = 1;
             break;
         case 'r':
-            if (parse_count(optarg, &u) != 0 || u < 100 || u > 1000000)
-                return cli_usage_error("compare: --resamples '%s': expected 100..1000000", optarg);
-            o.resamples = (unsigned)u;
+            if (cli_count(&p, NULL, optarg, 100, 1000000, &u) == DYT_OK)
+                o.resamples = (unsigned)u;
             break;
         case 's':
-            if (parse_count(optarg, &u) != 0)
-                return cli_usage_error("compare: --seed '%s': expected an integer", optarg);
-            o.seed = u;
+            cli_seed(&p, NULL, optarg, &o.seed);
             break;
         case 'n':
-            if (parse_count(optarg, &u) != 0 || u < 2 || u > 100000)
-                return cli_usage_error("compare: --min-samples '%s': expected 2..100000", optarg);
-            o.min_samples = (size_t)u;
+            if (cli_count(&p, NULL, optarg, 2, 100000, &u) == DYT_OK)
+                o.min_samples = (size_t)u;
             break;
         case 'N':
             o.noise_floor = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return DYT_OK;
-        default:
-            usage(stderr);
-            return DYT_USAGE;
         }
     }
-    if (argc - optind != 2) {
-        usage(stderr);
-        return cli_usage_error("compare: expected two runs, BASE and CAND (got %d)", argc - optind);
-    }
-    const char *base_spec = argv[optind], *cand_spec = argv[optind + 1];
+    int rc = cli_parse_end(&p, 2);
+    if (rc != CLI_GO)
+        return rc;
+    if (p.n_operands != 2)
+        return cli_usage_error("compare: expected two runs, BASE and CAND (got %d)", p.n_operands);
+    const char *base_spec = p.operands[0], *cand_spec = p.operands[1];
 
     /* The default store is needed to resolve a plain spec, and holds the
      * calibrations; when both runs are external it is only consulted for
@@ -170,7 +144,7 @@ int cmd_compare(int argc, char **argv)
         return cli_usage_error("compare: candidate '%s': %s", cand_spec, e.msg);
     }
     gate_report rep;
-    int rc = gate_compare(&base, &cand, &o, s, &rep, &e);
+    rc = gate_compare(&base, &cand, &o, s, &rep, &e);
     if (rc != DYT_OK) {
         gate_run_free(&base);
         gate_run_free(&cand);
@@ -210,3 +184,13 @@ done:
         store_close(s);
     return rc;
 }
+
+const cli_command cli_cmd_compare = {
+    .name = "compare",
+    .what = "statistical regression gate between two runs",
+    .entry = cmd_compare,
+    .shortopts = "o:",
+    .longopts = compare_options,
+    .help = usage,
+    .exit1 = "a regression: some case is slower beyond the threshold (p < alpha)",
+};

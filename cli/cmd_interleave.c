@@ -38,6 +38,7 @@ static void usage(FILE *f)
           "case, storing), in an order shuffled every turn, so each block of a case is\n"
           "measured by all arms moments apart. `dytbench compare NAME1 NAME2` then compares\n"
           "time-matched pairs of blocks, which cancels the machine's own drifts.\n\n"
+          "options:\n"
           "  --arm NAME=EXE[ OPT...]  an arm: the label of its run, its dytbench binary\n"
           "                           (`self` = this one) and options for it alone,\n"
           "                           separated by spaces (e.g. 'slow=self --inject-slowdown\n"
@@ -47,11 +48,12 @@ static void usage(FILE *f)
           "  --shuffle-seed N         seed of the arms' turn order (default: random)\n"
           "  --db PATH                the store of every arm (default " STORE_DEFAULT_PATH ");\n"
           "                           an arm option --db gives that arm its own\n"
-          "  -h, --help\n\n"
-          "Any other option is passed to every arm's `run` (e.g. --pass fwd --quick\n"
-          "--threads 1). --label, --metric instructions and --device cuda are refused.\n\n"
-          "Exit: 0 all arms completed; 1 a case failed verification in some arm; 2 usage\n"
-          "error or an arm could not run; 128+N killed by signal N.\n",
+          "  -h, --help               this help\n\n"
+          "Any other option is a `run` option (see dytbench run --help), checked here\n"
+          "before any arm starts and passed to every arm's run (e.g. --pass fwd --quick\n"
+          "--threads 1); an arm's own options are checked here too when its EXE is `self`,\n"
+          "else by its binary. --label, --metric instructions and --device cuda are\n"
+          "refused.\n",
           f);
 }
 
@@ -66,28 +68,27 @@ typedef struct {
     int alive, status, steps;
 } arm;
 
-static int parse_arm(const char *spec, arm *a)
+static int parse_arm(cli_parser *p, const char *spec, arm *a)
 {
     memset(a, 0, sizeof *a);
     a->go_fd = a->done_fd = -1;
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof a->name || !eq[1])
-        return cli_usage_error("interleave: --arm: want NAME=EXE[ OPTIONS], got '%s'", spec);
+        return cli_error(p, "--arm: want NAME=EXE[ OPTIONS], got '%s'", spec);
     snprintf(a->name, sizeof a->name, "%.*s", (int)(eq - spec), spec);
     if (strchr(a->name, ' '))
-        return cli_usage_error("interleave: --arm: the name '%s' contains a space", a->name);
+        return cli_error(p, "--arm: the name '%s' contains a space", a->name);
     if (!(a->spec = strdup(eq + 1)))
-        return cli_usage_error("interleave: out of memory");
+        return cli_error(p, "out of memory");
     char *save = NULL;
     a->exe = strtok_r(a->spec, " \t", &save);
     if (!a->exe)
-        return cli_usage_error("interleave: --arm %s: no executable", a->name);
+        return cli_error(p, "--arm %s: no executable", a->name);
     for (char *t; (t = strtok_r(NULL, " \t", &save));) {
         if (a->n_opts == MAX_ARM_OPTS)
-            return cli_usage_error("interleave: --arm %s: more than %d options", a->name,
-                                   MAX_ARM_OPTS);
+            return cli_error(p, "--arm %s: more than %d options", a->name, MAX_ARM_OPTS);
         if (!strcmp(t, "--label") || !strncmp(t, "--label=", 8))
-            return cli_usage_error("interleave: --arm %s: --label is the arm's name", a->name);
+            return cli_error(p, "--arm %s: --label is the arm's name", a->name);
         a->opts[a->n_opts++] = t;
     }
     return DYT_OK;
@@ -196,93 +197,161 @@ static uint64_t xorshift(uint64_t *s)
     return *s;
 }
 
-int cmd_interleave(int argc, char **argv)
-{
+enum { O_ARM = 256, O_ROUNDS, O_SHUFFLE_SEED, O_DB, O_PER_ARM, O_METRIC, O_DEVICE };
+
+/* interleave's own options; the run options they shadow are set per arm
+ * or refused in lockstep. Any other option is a run option (forwarded). */
+static const struct option interleave_options[] = {
+    {"arm", required_argument, NULL, O_ARM},
+    {"rounds", required_argument, NULL, O_ROUNDS},
+    {"shuffle-seed", required_argument, NULL, O_SHUFFLE_SEED},
+    {"db", required_argument, NULL, O_DB},
+    {"label", required_argument, NULL, O_PER_ARM},
+    {"lockstep", required_argument, NULL, O_PER_ARM},
+    {"lockstep-token", required_argument, NULL, O_PER_ARM},
+    {"metric", required_argument, NULL, O_METRIC},
+    {"device", required_argument, NULL, O_DEVICE},
+    {NULL, 0, NULL, 0},
+};
+
+/* A session's options: its own, the arms, and (in p.forwarded) the run
+ * options for every arm. */
+typedef struct {
     arm arms[MAX_ARMS];
-    int n_arms = 0, rc = DYT_OK;
-    const char *db = STORE_DEFAULT_PATH, *rounds = "10";
-    uint64_t order_seed = 0;
-    int have_seed = 0;
-    char **pass = calloc((size_t)argc + 1, sizeof *pass);
-    int n_pass = 0;
-    if (!pass)
-        return cli_usage_error("interleave: out of memory");
-    /* Own options are picked out by hand; everything else goes to `run`
-     * (which validates it: an unknown option ends every arm with exit 2). */
-    for (int i = 1; i < argc && rc == DYT_OK; i++) {
-        const char *s = argv[i];
-        const char *val = NULL;
-#define TAKE(opt)                                                                        \
-    (!strcmp(s, opt) ? (i + 1 < argc ? (val = argv[++i]) : NULL)                         \
-                     : (!strncmp(s, opt "=", sizeof opt) ? (val = s + sizeof opt) : NULL))
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            usage(stdout);
-            for (int k = 0; k < n_arms; k++)
-                free(arms[k].spec);
-            free(pass);
-            return DYT_OK;
-        } else if (!strcmp(s, "--arm") || !strncmp(s, "--arm=", 6)) {
-            if (!TAKE("--arm"))
-                rc = cli_usage_error("interleave: --arm needs NAME=EXE");
-            else if (n_arms == MAX_ARMS)
-                rc = cli_usage_error("interleave: at most %d arms", MAX_ARMS);
-            else if ((rc = parse_arm(val, &arms[n_arms])) == DYT_OK) {
-                for (int k = 0; k < n_arms; k++)
-                    if (!strcmp(arms[k].name, arms[n_arms].name))
-                        rc = cli_usage_error("interleave: two arms named '%s'", arms[k].name);
-                n_arms++;
-            }
-        } else if (!strcmp(s, "--db") || !strncmp(s, "--db=", 5)) {
-            if (!TAKE("--db"))
-                rc = cli_usage_error("interleave: --db needs a path");
-            else
-                db = val;
-        } else if (!strcmp(s, "--rounds") || !strncmp(s, "--rounds=", 9)) {
-            char *end;
-            if (!TAKE("--rounds"))
-                rc = cli_usage_error("interleave: --rounds needs a count");
-            else if (strtol(val, &end, 10) < 2 || *end || strtol(val, NULL, 10) > 1000)
-                rc = cli_usage_error("interleave: --rounds: '%s' is not a count in 2..1000", val);
-            else
-                rounds = val;
-        } else if (!strcmp(s, "--shuffle-seed") || !strncmp(s, "--shuffle-seed=", 15)) {
-            char *end;
-            if (!TAKE("--shuffle-seed"))
-                rc = cli_usage_error("interleave: --shuffle-seed needs a number");
-            else {
-                errno = 0;
-                order_seed = strtoull(val, &end, 0);
-                if (!*val || *end || errno || *val == '-')
-                    rc = cli_usage_error("interleave: --shuffle-seed: '%s' is not a number", val);
-                have_seed = 1;
-            }
-        } else if (!strcmp(s, "--label") || !strncmp(s, "--label=", 8) ||
-                   !strcmp(s, "--lockstep") || !strcmp(s, "--lockstep-token") ||
-                   !strcmp(s, "--arm")) {
-            rc = cli_usage_error("interleave: %s is set per arm (the arm's name)", s);
-        } else if ((!strcmp(s, "--metric") && i + 1 < argc && strcmp(argv[i + 1], "time")) ||
-                   (!strncmp(s, "--metric=", 9) && strcmp(s + 9, "time"))) {
-            rc = cli_usage_error("interleave: only time is measured in lockstep "
-                                 "(instruction counts have no drift to cancel)");
-        } else if ((!strcmp(s, "--device") && i + 1 < argc && strcmp(argv[i + 1], "cpu")) ||
-                   (!strncmp(s, "--device=", 9) && strcmp(s + 9, "cpu"))) {
-            rc = cli_usage_error("interleave: CPU runs only");
-        } else {
-            pass[n_pass++] = argv[i];
-        }
-#undef TAKE
+    int n_arms;
+    const char *db, *rounds;
+    uint64_t order_seed;
+    int have_seed;
+    cli_parser p;
+} session_opts;
+
+static void session_free(session_opts *so)
+{
+    for (int k = 0; k < so->n_arms; k++)
+        free(so->arms[k].spec);
+    so->n_arms = 0;
+    cli_parse_free(&so->p);
+}
+
+/* Checks, as run will see them, the options every arm is given and an arm
+ * of this binary's own ones. */
+static int check_run_options(session_opts *so)
+{
+    cli_parser *p = &so->p;
+    char **argv = calloc((size_t)p->n_forwarded + MAX_ARM_OPTS + 6, sizeof *argv);
+    if (!argv)
+        return cli_error(p, "out of memory");
+    int n = 0;
+    argv[n++] = "run";
+    for (int i = 0; i < p->n_forwarded; i++)
+        argv[n++] = p->forwarded[i];
+    int rc = cli_run_check(n, argv, p->who);
+    for (int k = 0; k < so->n_arms && rc == DYT_OK; k++) {
+        const arm *a = &so->arms[k];
+        if (strcmp(a->exe, "self") || a->n_opts == 0)
+            continue;
+        int m = n;
+        argv[m++] = "--db";
+        argv[m++] = (char *)so->db;
+        argv[m++] = "--rounds";
+        argv[m++] = (char *)so->rounds;
+        for (int i = 0; i < a->n_opts; i++)
+            argv[m++] = a->opts[i];
+        argv[m] = NULL;
+        char who[192];
+        snprintf(who, sizeof who, "%s: arm %s", p->who, a->name);
+        rc = cli_run_check(m, argv, who);
     }
-    if (rc == DYT_OK && n_arms < 2)
-        rc = cli_usage_error("interleave: give at least two --arm NAME=EXE (see --help)");
+    free(argv);
+    if (rc != DYT_OK)
+        p->exit = rc;
+    return rc;
+}
+
+/* Parses and checks every option before anything starts: CLI_GO, or the
+ * exit code. who: NULL, or the command checking on whose behalf. */
+static int session_parse(session_opts *so, int argc, char **argv, const char *who)
+{
+    memset(so, 0, sizeof *so);
+    so->db = STORE_DEFAULT_PATH;
+    so->rounds = "10";
+    cli_parser *p = &so->p;
+    cli_parse_begin(p, &cli_cmd_interleave, who, argc, argv);
+    uint64_t u;
+    for (int c; (c = cli_next(p)) != -1;) {
+        switch (c) {
+        case O_ARM:
+            if (so->n_arms == MAX_ARMS) {
+                cli_error(p, "at most %d arms", MAX_ARMS);
+            } else if (parse_arm(p, optarg, &so->arms[so->n_arms++]) == DYT_OK) {
+                for (int k = 0; k < so->n_arms - 1; k++)
+                    if (!strcmp(so->arms[k].name, so->arms[so->n_arms - 1].name))
+                        cli_error(p, "two arms named '%s'", so->arms[k].name);
+            }
+            break;
+        case O_ROUNDS:
+            if (cli_count(p, NULL, optarg, 2, 1000, &u) == DYT_OK)
+                so->rounds = optarg;
+            break;
+        case O_SHUFFLE_SEED:
+            so->have_seed = cli_seed(p, NULL, optarg, &so->order_seed) == DYT_OK;
+            break;
+        case O_DB:
+            so->db = optarg;
+            break;
+        case O_PER_ARM:
+            cli_error(p, "%s is set by interleave for each arm", p->opt);
+            break;
+        case O_METRIC:
+            if (strcmp(optarg, "time"))
+                cli_error(p, "only time is measured in lockstep "
+                             "(instruction counts have no drift to cancel)");
+            else
+                cli_forward_current(p);
+            break;
+        case O_DEVICE:
+            if (strcmp(optarg, "cpu"))
+                cli_error(p, "CPU runs only");
+            else
+                cli_forward_current(p);
+            break;
+        }
+    }
+    int rc = cli_parse_end(p, 0);
+    if (rc != CLI_GO)
+        return rc;
+    if (so->n_arms < 2)
+        return cli_error(p, "give at least two --arm NAME=EXE (see dytbench interleave --help)");
+    return check_run_options(so) == DYT_OK ? CLI_GO : DYT_USAGE;
+}
+
+int cli_interleave_check(int argc, char **argv, const char *who)
+{
+    session_opts so;
+    int rc = session_parse(&so, argc, argv, who ? who : "interleave");
+    session_free(&so);
+    return rc == CLI_GO ? DYT_OK : rc;
+}
+
+static int cmd_interleave(int argc, char **argv)
+{
+    session_opts so;
+    int rc = session_parse(&so, argc, argv, NULL);
+    if (rc != CLI_GO) {
+        session_free(&so);
+        return rc;
+    }
+    rc = DYT_OK;
+    arm *arms = so.arms;
+    int n_arms = so.n_arms;
+    const char *db = so.db, *rounds = so.rounds;
+    char **pass = so.p.forwarded;
+    int n_pass = so.p.n_forwarded;
     char self[4096];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (rc == DYT_OK && sl <= 0)
-        rc = cli_usage_error("interleave: cannot find this executable: %s", strerror(errno));
-    if (rc != DYT_OK) {
-        for (int k = 0; k < n_arms; k++)
-            free(arms[k].spec);
-        free(pass);
-        return rc;
+    if (sl <= 0) {
+        session_free(&so);
+        return cli_usage_error("interleave: cannot find this executable: %s", strerror(errno));
     }
     self[sl] = '\0';
 
@@ -293,7 +362,7 @@ int cmd_interleave(int argc, char **argv)
         t = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
     char token[17];
     snprintf(token, sizeof token, "%016llx", (unsigned long long)t);
-    uint64_t rng = have_seed ? order_seed : t;
+    uint64_t rng = so.have_seed ? so.order_seed : t;
     if (!rng)
         rng = 0x2545f4914f6cdd1dull;
 
@@ -355,20 +424,24 @@ int cmd_interleave(int argc, char **argv)
     for (int k = 0; k < n_arms; k++)
         for (int i = 0; i < arms[k].n_opts; i++)
             own_db |= !strncmp(arms[k].opts[i], "--db", 4);
-    for (int k = 0; k < n_arms; k++)
-        free(arms[k].spec);
-    free(pass);
-    if (rc != DYT_OK)
-        return rc;
-    if (sig)
-        return sig;
-    if (worst == DYT_OK && own_db)
+    if (rc == DYT_OK && !sig && worst == DYT_OK && own_db)
         printf("interleave session %s: %d arms stored, each in its --db; compare any two, "
                "e.g. dytbench compare A.db:%s B.db:%s\n",
                token, n_arms, arms[0].name, arms[1].name);
-    else if (worst == DYT_OK)
+    else if (rc == DYT_OK && !sig && worst == DYT_OK)
         printf("interleave session %s: %d arms stored in %s; compare any two, e.g. "
                "dytbench compare %s %s --db %s\n",
                token, n_arms, db, arms[0].name, arms[1].name, db);
-    return worst;
+    session_free(&so);
+    return rc != DYT_OK ? rc : sig ? sig : worst;
 }
+
+const cli_command cli_cmd_interleave = {
+    .name = "interleave",
+    .what = "measure several builds in lockstep (pairs for the gate)",
+    .entry = cmd_interleave,
+    .longopts = interleave_options,
+    .help = usage,
+    .exit1 = "a case failed verification in some arm",
+    .forward = &cli_cmd_run,
+};

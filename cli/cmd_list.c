@@ -7,7 +7,7 @@
 #include "store.h"
 #include "suite.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,12 +26,12 @@ static void usage(FILE *f)
           "  runs     the runs stored in the results database\n"
           "\n"
           "options:\n"
-          "  -s, --suite LIST  suites by name (see 'list suites') or path, comma-separated;\n"
-          "                    default: every shipped suite\n"
-          "      --db PATH     results database (default " STORE_DEFAULT_PATH ")\n"
-          "      --limit N     only the N most recent runs\n"
-          "      --label L     only runs labelled L\n"
-          "  -h, --help        this help\n",
+          "  --suite LIST  suites by name (see 'list suites') or path, comma-separated;\n"
+          "                default: every shipped suite\n"
+          "  --db PATH     results database (default " STORE_DEFAULT_PATH ")\n"
+          "  --limit N     only the N most recent runs\n"
+          "  --label L     only runs labelled L\n"
+          "  -h, --help    this help\n",
           f);
 }
 
@@ -247,20 +247,23 @@ static int list_runs(const char *db, int db_given, long limit, const char *label
     return ret;
 }
 
-int cmd_list(int argc, char **argv)
+static const struct option list_options[] = {
+    {"suite", required_argument, NULL, 's'},
+    {"db", required_argument, NULL, 'd'},
+    {"limit", required_argument, NULL, 'n'},
+    {"label", required_argument, NULL, 'l'},
+    {NULL, 0, NULL, 0},
+};
+
+static int cmd_list(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"suite", required_argument, NULL, 's'}, {"db", required_argument, NULL, 'd'},
-        {"limit", required_argument, NULL, 'n'}, {"label", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
-    };
     const char *suites_arg = NULL, *db = STORE_DEFAULT_PATH, *label = NULL;
     int db_given = 0;
-    long limit = 0;
-    optind = 0;
-    opterr = 0;
+    uint64_t limit = 0;
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_list, NULL, argc, argv);
     int c;
-    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+    while ((c = cli_next(&p)) != -1) {
         switch (c) {
         case 's':
             suites_arg = optarg;
@@ -269,33 +272,21 @@ int cmd_list(int argc, char **argv)
             db = optarg;
             db_given = 1;
             break;
-        case 'n': {
-            char *end;
-            limit = strtol(optarg, &end, 10);
-            if (*end || end == optarg || limit <= 0)
-                return cli_usage_error("list: --limit needs a positive integer, got '%s'", optarg);
+        case 'n':
+            cli_count(&p, NULL, optarg, 1, UINT64_MAX, &limit);
             break;
-        }
         case 'l':
             label = optarg;
             break;
-        case 'h':
-            usage(stdout);
-            return DYT_OK;
-        case ':':
-            return cli_usage_error("list: option '%s' needs a value (see dytbench list --help)",
-                                   argv[optind - 1]);
-        default:
-            return cli_usage_error("list: unknown option '%s' (see dytbench list --help)",
-                                   argv[optind - 1]);
         }
     }
-    if (optind >= argc)
+    int rc = cli_parse_end(&p, 1);
+    if (rc != CLI_GO)
+        return rc;
+    if (p.n_operands == 0)
         return cli_usage_error("list: say what to list: suites, shapes, kernels or runs "
                                "(see dytbench list --help)");
-    if (optind + 1 < argc)
-        return cli_usage_error("list: unexpected argument '%s'", argv[optind + 1]);
-    const char *what = argv[optind];
+    const char *what = p.operands[0];
     int is_runs = !strcmp(what, "runs"), is_shapes = !strcmp(what, "shapes");
     if (suites_arg && !is_shapes)
         return cli_usage_error("list: --suite applies to 'list shapes'");
@@ -308,6 +299,14 @@ int cmd_list(int argc, char **argv)
     if (!strcmp(what, "kernels"))
         return list_kernels();
     if (is_runs)
-        return list_runs(db, db_given, limit, label);
+        return list_runs(db, db_given, limit > LONG_MAX ? LONG_MAX : (long)limit, label);
     return cli_usage_error("list: unknown list '%s' (suites, shapes, kernels or runs)", what);
 }
+
+const cli_command cli_cmd_list = {
+    .name = "list",
+    .what = "list suites|shapes|kernels|runs",
+    .entry = cmd_list,
+    .longopts = list_options,
+    .help = usage,
+};

@@ -7,23 +7,23 @@
 #include "machine.h"
 #include "store.h"
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 #include <sys/stat.h>
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dytbench machine [--llc-bytes N] [--store] [--db PATH] [--papi-events LIST]\n"
-            "\n"
-            "Prints this machine's record as a run stores it, including which counters\n"
-            "are available and, where not, why.\n"
-            "\n"
-            "  --llc-bytes N        last-level cache size to use instead of hwloc's (K/M/G)\n"
-            "  --store              also store the record in the results database\n"
-            "  --db PATH            results database (default " STORE_DEFAULT_PATH ")\n"
-            "  --papi-events LIST   PAPI events to check (default " COUNTERS_DEFAULT_PAPI ")\n"
-            "  -h, --help           this help\n");
+    fputs("usage: dytbench machine [--llc-bytes N] [--store] [--db PATH] [--papi-events LIST]\n"
+          "\n"
+          "Prints this machine's record as a run stores it, including which counters\n"
+          "are available and, where not, why.\n"
+          "\n"
+          "options:\n"
+          "  --llc-bytes N        last-level cache size to use instead of hwloc's (K/M/G)\n"
+          "  --store              also store the record in the results database\n"
+          "  --db PATH            results database (default " STORE_DEFAULT_PATH ")\n"
+          "  --papi-events LIST   PAPI events to check (default " COUNTERS_DEFAULT_PAPI ")\n"
+          "  -h, --help           this help\n",
+          f);
 }
 
 /* One line per counter: what a run would store for it here. */
@@ -40,25 +40,25 @@ static void print_counters(counters_session *c, FILE *f)
                 k[i].available ? "" : k[i].unavailable_reason);
 }
 
-int cmd_machine(int argc, char **argv)
+static const struct option machine_options[] = {
+    {"llc-bytes", required_argument, NULL, 'l'},
+    {"store", no_argument, NULL, 's'},
+    {"db", required_argument, NULL, 'd'},
+    {"papi-events", required_argument, NULL, 'p'},
+    {NULL, 0, NULL, 0},
+};
+
+static int cmd_machine(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"llc-bytes", required_argument, NULL, 'l'},
-        {"store", no_argument, NULL, 's'},
-        {"db", required_argument, NULL, 'd'},
-        {"papi-events", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     machine_opts mo = {0};
     const char *db = STORE_DEFAULT_PATH, *events = NULL;
     int do_store = 0, db_given = 0, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_machine, NULL, argc, argv);
+    while ((c = cli_next(&p)) != -1) {
         switch (c) {
         case 'l':
-            if (dyt_parse_size(optarg, &mo.llc_bytes_override) != 0)
-                return cli_usage_error("machine: --llc-bytes: '%s' is not a size", optarg);
+            cli_size(&p, NULL, optarg, &mo.llc_bytes_override);
             break;
         case 's':
             do_store = 1;
@@ -70,16 +70,11 @@ int cmd_machine(int argc, char **argv)
         case 'p':
             events = optarg;
             break;
-        case 'h':
-            usage(stdout);
-            return DYT_OK;
-        default:
-            usage(stderr);
-            return DYT_USAGE;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("machine: unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse_end(&p, 0);
+    if (rc != CLI_GO)
+        return rc;
     if (db_given && !do_store)
         return cli_usage_error("machine: --db only makes sense with --store");
 
@@ -91,12 +86,12 @@ int cmd_machine(int argc, char **argv)
     machine_info m;
     if (machine_probe(&mo, &m, &e) != DYT_OK) {
         counters_close(cs);
-        return cli_usage_error("%s", e.msg);
+        return cli_usage_error("machine: %s", e.msg);
     }
     machine_print(&m, stdout);
     print_counters(cs, stdout);
     counters_close(cs);
-    int rc = DYT_OK;
+    rc = DYT_OK;
     if (do_store) {
         /* Like `run`, the default DB's folder is created on first use. */
         if (!db_given && mkdir("results", 0777) != 0 && errno != EEXIST)
@@ -114,3 +109,11 @@ int cmd_machine(int argc, char **argv)
     fflush(stdout);
     return rc;
 }
+
+const cli_command cli_cmd_machine = {
+    .name = "machine",
+    .what = "print this machine's record and counter availability",
+    .entry = cmd_machine,
+    .longopts = machine_options,
+    .help = usage,
+};

@@ -7,8 +7,8 @@
 #include "report.h"
 #include "store.h"
 
-#include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,35 +24,41 @@ static void usage(FILE *f)
           "  figures/      each figure as SVG and PNG with its gnuplot script and data\n"
           "\n"
           "RUN is a run id, a run label (its latest run) or 'latest' (the default).\n"
-          "Options:\n"
-          "  --vs RUN       put the same cases of RUN beside this run's, with ratios (repeatable, "
-          "up to 8)\n"
+          "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are still\n"
+          "written.\n"
+          "\n"
+          "options:\n"
+          "  --vs RUN       put the same cases of RUN beside this run's, with ratios\n"
+          "                 (repeatable, up to 8)\n"
           "  --db PATH      the results store (default " STORE_DEFAULT_PATH ")\n"
           "  --out DIR      output folder\n"
           "  --no-figures   write the tables only, without running gnuplot\n"
-          "  -h, --help     this help\n"
-          "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are still "
-          "written.\n",
+          "  -h, --help     this help\n",
           f);
 }
 
-int cmd_report(int argc, char **argv)
+static const struct option report_options[] = {
+    {"vs", required_argument, NULL, 'v'},
+    {"db", required_argument, NULL, 'd'},
+    {"out", required_argument, NULL, 'o'},
+    {"no-figures", no_argument, NULL, 'n'},
+    {NULL, 0, NULL, 0},
+};
+
+static int cmd_report(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"vs", required_argument, NULL, 'v'},  {"db", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'}, {"no-figures", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
-    };
     const char *db = STORE_DEFAULT_PATH, *out = NULL, *vs_spec[REPORT_MAX_VS];
     size_t n_vs = 0;
     int no_figures = 0, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_report, NULL, argc, argv);
+    while ((c = cli_next(&p)) != -1) {
         switch (c) {
         case 'v':
             if (n_vs == REPORT_MAX_VS)
-                return cli_usage_error("report: at most %d --vs runs", REPORT_MAX_VS);
-            vs_spec[n_vs++] = optarg;
+                cli_error(&p, "at most %d --vs runs", REPORT_MAX_VS);
+            else
+                vs_spec[n_vs++] = optarg;
             break;
         case 'd':
             db = optarg;
@@ -63,25 +69,22 @@ int cmd_report(int argc, char **argv)
         case 'n':
             no_figures = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return DYT_OK;
-        default:
-            usage(stderr);
-            return DYT_USAGE;
         }
     }
-    if (argc - optind > 1)
+    int rc = cli_parse_end(&p, INT_MAX);
+    if (rc != CLI_GO)
+        return rc;
+    if (p.n_operands > 1)
         return cli_usage_error("report: one run at a time (got '%s' and '%s'); use --vs for others",
-                               argv[optind], argv[optind + 1]);
-    const char *spec = optind < argc ? argv[optind] : "latest";
+                               p.operands[0], p.operands[1]);
+    const char *spec = p.n_operands > 0 ? p.operands[0] : "latest";
 
     store *s;
     dyt_err e;
     if (store_open(db, 0, &s, &e))
         return cli_usage_error("report: %s", e.msg);
     report_opts o = {.gnuplot = no_figures ? "" : NULL, .log = stderr};
-    int rc = store_resolve_run(s, spec, &o.run_id, &e);
+    rc = store_resolve_run(s, spec, &o.run_id, &e);
     for (size_t i = 0; !rc && i < n_vs; i++) {
         rc = store_resolve_run(s, vs_spec[i], &o.vs[i], &e);
         o.n_vs++;
@@ -104,3 +107,11 @@ int cmd_report(int argc, char **argv)
     }
     return DYT_OK;
 }
+
+const cli_command cli_cmd_report = {
+    .name = "report",
+    .what = "write tables, figures and an HTML page for a run",
+    .entry = cmd_report,
+    .longopts = report_options,
+    .help = usage,
+};

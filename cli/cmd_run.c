@@ -17,8 +17,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,17 +28,19 @@ static void usage(FILE *f)
     fputs("usage: dytbench run [options]\n\n"
           "Runs the cases of one or more suites (shape x norm x dtype x pass x variant x\n"
           "threads), verifying each against ref before timing it, and stores every sample.\n"
-          "No options: the quick suite into " STORE_DEFAULT_PATH ".\n\n"
-          "What to run:\n"
+          "No options: the quick suite into " STORE_DEFAULT_PATH ". A run stopped by\n"
+          "SIGINT or SIGTERM is stored as aborted, with the cases it finished.\n\n"
+          "options:\n"
+          " what to run:\n"
           "  --suite NAME|PATH[,...]  shipped suite (quick vision llm speech dna) or a file\n"
           "  --model SUBSTR           only sections whose name contains SUBSTR\n"
           "  --norm N[,N]             dyt, layernorm, rmsnorm (default: model's norm + dyt)\n"
           "  --dtype D[,D]            fp32, bf16 (default fp32)\n"
           "  --pass P[,P]             fwd, bwd (default both)\n"
           "  --variant V[,V]|all      kernel variants (default: best supported)\n"
-          "  --threads N[,N]          thread counts (default: all cores)\n"
+          "  -t, --threads N[,N]      thread counts (default: all cores)\n"
           "  --device cpu|cuda        where to run (default cpu)\n"
-          "How to measure:\n"
+          " how to measure:\n"
           "  --cache hot|cold         cold rotates buffer sets > 3x LLC (default hot)\n"
           "  --metric time|instructions  time, or instruction counts under valgrind\n"
           "  --max-noise F            stop when the 95% CI of the median is within F\n"
@@ -57,43 +59,27 @@ static void usage(FILE *f)
           "  --cupti-metrics M[,M]    CUPTI range-profiler metrics (--device cuda)\n"
           "  --inject-slowdown V:PCT  make variant V PCT% slower (real extra work) --\n"
           "                           only for validating the regression gate\n"
-          "Where and how to report:\n"
+          " where and how to report:\n"
           "  --db PATH                results database (default " STORE_DEFAULT_PATH ")\n"
           "  --label TEXT             label of the run (compare/show accept it)\n"
           "  -q, --quiet              no progress output\n"
-          "  -h, --help               this text\n\n"
-          "Exit: 0 ok; 1 a case failed verification; 2 usage/input error;\n"
-          "130/143 interrupted by SIGINT/SIGTERM (run stored as aborted).\n",
+          "  -h, --help               this help\n",
           f);
 }
 
-/* Splits a comma list into up to max items (pointers into buf). */
-static int split(char *buf, const char **items, size_t max, size_t *n, const char *what)
+/* Splits a comma list into up to max items (pointers into buf); messages
+ * name who. */
+static int split(char *buf, const char **items, size_t max, size_t *n, const char *what,
+                 const char *who)
 {
     *n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (*n == max)
-            return cli_usage_error("run: too many %s (at most %zu)", what, max);
+            return cli_usage_error("%s: too many %s (at most %zu)", who, what, max);
         items[(*n)++] = t;
     }
     if (*n == 0)
-        return cli_usage_error("run: empty %s list", what);
-    return DYT_OK;
-}
-
-static int parse_count(const char *s, const char *opt, size_t *out)
-{
-    uint64_t v;
-    if (dyt_parse_size(s, &v) != 0 || v > 100000000)
-        return cli_usage_error("run: %s: '%s' is not a positive count", opt, s);
-    *out = (size_t)v;
-    return DYT_OK;
-}
-
-static int parse_secs(const char *s, const char *opt, double *out)
-{
-    if (dyt_parse_double(s, out) != 0 || *out < 0 || *out > 86400)
-        return cli_usage_error("run: %s: '%s' is not a time in seconds", opt, s);
+        return cli_usage_error("%s: empty %s list", who, what);
     return DYT_OK;
 }
 
@@ -103,7 +89,6 @@ enum {
     O_DTYPE,
     O_PASS,
     O_VARIANT,
-    O_THREADS,
     O_CACHE,
     O_LABEL,
     O_DB,
@@ -135,46 +120,49 @@ typedef struct {
     const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
     runner_identity id;            /* label; the interleave session's token and arm */
     int lockstep_in, lockstep_out; /* --lockstep IN,OUT; -1: none */
+    char inject_variant[32]; /* --inject-slowdown, parsed */
+    double inject_pct;
 } run_args;
 
-static int build_filter(run_args *a, plan_filter *f)
+static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
 {
     const char *items[16];
     size_t n;
     memset(f, 0, sizeof *f);
     if (a->norms) {
-        if (split(a->norms, items, NORM_COUNT, &n, "norms"))
+        if (split(a->norms, items, NORM_COUNT, &n, "norms", p->who))
             return DYT_USAGE;
         for (size_t i = 0; i < n; i++)
             if (norm_from_name(items[i], &f->norms[f->n_norms++]) != 0)
-                return cli_usage_error("run: --norm: unknown norm '%s' (dyt, layernorm, rmsnorm)",
-                                       items[i]);
+                return cli_error(p, "--norm: unknown norm '%s' (dyt, layernorm, rmsnorm)",
+                                 items[i]);
     }
     if (a->dtypes) {
-        if (split(a->dtypes, items, DTYPE_COUNT, &n, "dtypes"))
+        if (split(a->dtypes, items, DTYPE_COUNT, &n, "dtypes", p->who))
             return DYT_USAGE;
         for (size_t i = 0; i < n; i++)
             if (dtype_from_name(items[i], &f->dtypes[f->n_dtypes++]) != 0)
-                return cli_usage_error("run: --dtype: unknown dtype '%s' (fp32, bf16)", items[i]);
+                return cli_error(p, "--dtype: unknown dtype '%s' (fp32, bf16)", items[i]);
     }
     if (a->passes) {
-        if (split(a->passes, items, PASS_COUNT, &n, "passes"))
+        if (split(a->passes, items, PASS_COUNT, &n, "passes", p->who))
             return DYT_USAGE;
         for (size_t i = 0; i < n; i++)
             if (pass_from_name(items[i], &f->passes[f->n_passes++]) != 0)
-                return cli_usage_error("run: --pass: unknown pass '%s' (fwd, bwd)", items[i]);
+                return cli_error(p, "--pass: unknown pass '%s' (fwd, bwd)", items[i]);
     }
     if (a->variants) {
-        if (split(a->variants, f->variants, DYT_ARRAY_LEN(f->variants), &f->n_variants, "variants"))
+        if (split(a->variants, f->variants, DYT_ARRAY_LEN(f->variants), &f->n_variants, "variants",
+                  p->who))
             return DYT_USAGE;
     }
     if (a->threads) {
-        if (split(a->threads, items, DYT_ARRAY_LEN(f->threads), &n, "thread counts"))
+        if (split(a->threads, items, DYT_ARRAY_LEN(f->threads), &n, "thread counts", p->who))
             return DYT_USAGE;
         for (size_t i = 0; i < n; i++) {
-            size_t t = 0;
-            if (parse_count(items[i], "--threads", &t) || t > 4096)
-                return cli_usage_error("run: --threads: '%s' is not a thread count", items[i]);
+            uint64_t t = 0;
+            if (cli_count(p, "--threads", items[i], 1, 4096, &t))
+                return DYT_USAGE;
             f->threads[f->n_threads++] = (int)t;
         }
     }
@@ -183,7 +171,7 @@ static int build_filter(run_args *a, plan_filter *f)
     return DYT_OK;
 }
 
-static int apply_budget(const run_args *a, runner_opts *o)
+static int apply_budget(cli_parser *p, const run_args *a, runner_opts *o)
 {
     if (a->quick) {
         o->max_noise = 0.02;
@@ -191,51 +179,52 @@ static int apply_budget(const run_args *a, runner_opts *o)
         o->min_time_s = 0.02;
         o->warmup_s = 0.01;
     }
-    if (a->max_noise &&
-        (dyt_parse_double(a->max_noise, &o->max_noise) || o->max_noise <= 0 || o->max_noise >= 1))
-        return cli_usage_error("run: --max-noise: '%s' is not a fraction in (0, 1)", a->max_noise);
-    if (a->min_samples && parse_count(a->min_samples, "--min-samples", &o->min_samples))
+    uint64_t n;
+    if (a->max_noise && cli_between(p, "--max-noise", a->max_noise, 0, 1, &o->max_noise))
         return DYT_USAGE;
-    if (a->max_samples && parse_count(a->max_samples, "--max-samples", &o->max_samples))
+    if (a->min_samples && cli_count(p, "--min-samples", a->min_samples, 1, 100000000, &n))
         return DYT_USAGE;
-    if (a->min_time && parse_secs(a->min_time, "--min-time", &o->min_time_s))
+    if (a->min_samples)
+        o->min_samples = (size_t)n;
+    if (a->max_samples && cli_count(p, "--max-samples", a->max_samples, 1, 100000000, &n))
         return DYT_USAGE;
-    if (a->max_time && parse_secs(a->max_time, "--max-time", &o->max_time_s))
+    if (a->max_samples)
+        o->max_samples = (size_t)n;
+    if (a->min_time && cli_seconds(p, "--min-time", a->min_time, &o->min_time_s))
+        return DYT_USAGE;
+    if (a->max_time && cli_seconds(p, "--max-time", a->max_time, &o->max_time_s))
         return DYT_USAGE;
     if (o->min_samples > o->max_samples)
-        return cli_usage_error("run: --min-samples %zu exceeds --max-samples %zu", o->min_samples,
-                               o->max_samples);
+        return cli_error(p, "--min-samples %zu exceeds --max-samples %zu", o->min_samples,
+                         o->max_samples);
     if (o->min_time_s > o->max_time_s)
-        return cli_usage_error("run: --min-time %g s exceeds --max-time %g s", o->min_time_s,
-                               o->max_time_s);
+        return cli_error(p, "--min-time %g s exceeds --max-time %g s", o->min_time_s,
+                         o->max_time_s);
     return DYT_OK;
 }
 
-static int parse_inject(const char *spec)
+/* --inject-slowdown VARIANT:PCT, checked here, applied by cmd_run. */
+static int parse_inject(cli_parser *p, run_args *a)
 {
-    const char *colon = strrchr(spec, ':');
-    double pct;
-    if (!colon || colon == spec || dyt_parse_double(colon + 1, &pct) || pct <= 0 || pct > 1000)
-        return cli_usage_error(
-            "run: --inject-slowdown: want VARIANT:PCT (e.g. avx512:10), got '%s'", spec);
-    char v[32];
-    snprintf(v, sizeof v, "%.*s", (int)(colon - spec), spec);
-    kern_set_injected_slowdown(v, pct / 100.0);
-    fprintf(stderr,
-            "dytbench: note: injecting a %.1f%% slowdown into variant %s "
-            "(gate validation; these timings are not the kernel's own)\n",
-            pct, v);
+    const char *colon = strrchr(a->inject, ':');
+    if (!colon || colon == a->inject || (size_t)(colon - a->inject) >= sizeof a->inject_variant ||
+        dyt_parse_double(colon + 1, &a->inject_pct) || a->inject_pct <= 0 || a->inject_pct > 1000)
+        return cli_error(p, "--inject-slowdown: want VARIANT:PCT (e.g. avx512:10), got '%s'",
+                         a->inject);
+    snprintf(a->inject_variant, sizeof a->inject_variant, "%.*s", (int)(colon - a->inject),
+             a->inject);
     return DYT_OK;
 }
 
 /* Loads the suites, builds the plan and runs it; everything allocated here
  * is released here. */
-static int run_plan(run_args *a, runner_opts *o)
+static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
 {
     const char *names[16];
     size_t n_names;
     char *suites_copy = strdup(a->suites);
-    if (!suites_copy || split(suites_copy, names, DYT_ARRAY_LEN(names), &n_names, "suites")) {
+    if (!suites_copy ||
+        split(suites_copy, names, DYT_ARRAY_LEN(names), &n_names, "suites", "run")) {
         free(suites_copy);
         return DYT_USAGE;
     }
@@ -259,12 +248,11 @@ static int run_plan(run_args *a, runner_opts *o)
      * command-line order. */
     snprintf(hash, sizeof hash, "%016" PRIx64, ns == 1 ? sv[0].content_hash : h);
     plan p = {0};
-    plan_filter f;
     if (rc == DYT_OK && a->lockstep_in >= 0 &&
         ((a->device && !strcmp(a->device, "cuda")) || o->metric == METRIC_INSTRUCTIONS))
         rc = dyt_errf(&e, DYT_USAGE, "interleave (--lockstep) runs CPU timing runs only");
     if (rc == DYT_OK)
-        rc = build_filter(a, &f) ? DYT_USAGE : plan_build(sv, ns, &f, &p, &e);
+        rc = plan_build(sv, ns, f, &p, &e);
     if (rc == DYT_OK && p.n_cases == 0)
         rc = dyt_errf(&e, DYT_USAGE, "no case matches the filters");
     if (rc != DYT_OK) {
@@ -289,7 +277,7 @@ static int run_plan(run_args *a, runner_opts *o)
     a->id.command_line = cli_command_line();
     runner_lockstep lockstep;
     runner_lockstep_init(&lockstep, a->lockstep_in, a->lockstep_out);
-    rc = runner_run(f.device, &p, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL, s,
+    rc = runner_run(f->device, &p, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL, s,
                     &run_id, &e);
     double secs = (double)(dyt_now_ns() - t0) / 1e9;
     int sig = runner_stop_signal();
@@ -320,52 +308,60 @@ out:
     return rc;
 }
 
-int cmd_run(int argc, char **argv)
+static const struct option run_options[] = {
+    {"suite", required_argument, NULL, O_SUITE},
+    {"norm", required_argument, NULL, O_NORM},
+    {"dtype", required_argument, NULL, O_DTYPE},
+    {"pass", required_argument, NULL, O_PASS},
+    {"variant", required_argument, NULL, O_VARIANT},
+    {"threads", required_argument, NULL, 't'},
+    {"cache", required_argument, NULL, O_CACHE},
+    {"label", required_argument, NULL, O_LABEL},
+    {"db", required_argument, NULL, O_DB},
+    {"quick", no_argument, NULL, O_QUICK},
+    {"seed", required_argument, NULL, O_SEED},
+    {"max-noise", required_argument, NULL, O_MAXNOISE},
+    {"min-samples", required_argument, NULL, O_MINS},
+    {"max-samples", required_argument, NULL, O_MAXS},
+    {"min-time", required_argument, NULL, O_MINT},
+    {"max-time", required_argument, NULL, O_MAXT},
+    {"llc-bytes", required_argument, NULL, O_LLC},
+    {"papi-events", required_argument, NULL, O_PAPI},
+    {"cupti-metrics", required_argument, NULL, O_CUPTI},
+    {"metric", required_argument, NULL, O_METRIC},
+    {"device", required_argument, NULL, O_DEVICE},
+    {"model", required_argument, NULL, O_MODEL},
+    {"inject-slowdown", required_argument, NULL, O_INJECT},
+    {"rounds", required_argument, NULL, O_ROUNDS},
+    /* Hidden: set by `dytbench interleave` for each arm it starts. */
+    {"lockstep", required_argument, NULL, O_LOCKSTEP},
+    {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
+    {"arm", required_argument, NULL, O_ARM},
+    {"quiet", no_argument, NULL, 'q'},
+    {0, 0, 0, 0},
+};
+
+/* Parses and checks every option, then runs; with who (a check on behalf
+ * of that command: interleave, calibrate) it stops after the checks. */
+static int run_main(int argc, char **argv, const char *who)
 {
-    static const struct option opts[] = {
-        {"suite", required_argument, NULL, O_SUITE},
-        {"norm", required_argument, NULL, O_NORM},
-        {"dtype", required_argument, NULL, O_DTYPE},
-        {"pass", required_argument, NULL, O_PASS},
-        {"variant", required_argument, NULL, O_VARIANT},
-        {"threads", required_argument, NULL, O_THREADS},
-        {"cache", required_argument, NULL, O_CACHE},
-        {"label", required_argument, NULL, O_LABEL},
-        {"db", required_argument, NULL, O_DB},
-        {"quick", no_argument, NULL, O_QUICK},
-        {"seed", required_argument, NULL, O_SEED},
-        {"max-noise", required_argument, NULL, O_MAXNOISE},
-        {"min-samples", required_argument, NULL, O_MINS},
-        {"max-samples", required_argument, NULL, O_MAXS},
-        {"min-time", required_argument, NULL, O_MINT},
-        {"max-time", required_argument, NULL, O_MAXT},
-        {"llc-bytes", required_argument, NULL, O_LLC},
-        {"papi-events", required_argument, NULL, O_PAPI},
-        {"cupti-metrics", required_argument, NULL, O_CUPTI},
-        {"metric", required_argument, NULL, O_METRIC},
-        {"device", required_argument, NULL, O_DEVICE},
-        {"model", required_argument, NULL, O_MODEL},
-        {"inject-slowdown", required_argument, NULL, O_INJECT},
-        {"rounds", required_argument, NULL, O_ROUNDS},
-        /* Hidden: set by `dytbench interleave` for each arm it starts. */
-        {"lockstep", required_argument, NULL, O_LOCKSTEP},
-        {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
-        {"arm", required_argument, NULL, O_ARM},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
     runner_opts o;
     runner_opts_default(&o);
     run_args a = {
         .db = STORE_DEFAULT_PATH, .device = "cpu", .lockstep_in = -1, .lockstep_out = -1};
+    plan_filter f;
     int oom = 0;
     int rc = DYT_OK;
-    optind = 0;
-    int ch;
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_run, who, argc, argv);
+    static const char *const caches[] = {"hot", "cold", NULL};
+    static const char *const metrics[] = {"time", "instructions", NULL};
+    static const char *const devices[] = {"cpu", "cuda", NULL};
+    uint64_t u;
+    int ch, k;
     /* A repeated list option: the last one wins. */
 #define OWN(dst) (free(dst), oom |= !(dst = strdup(optarg)))
-    while (rc == DYT_OK && (ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    while (rc == DYT_OK && (ch = cli_next(&p)) != -1) {
         switch (ch) {
         case O_SUITE:
             OWN(a.suites);
@@ -382,16 +378,12 @@ int cmd_run(int argc, char **argv)
         case O_VARIANT:
             OWN(a.variants);
             break;
-        case O_THREADS:
+        case 't':
             OWN(a.threads);
             break;
         case O_CACHE:
-            if (!strcmp(optarg, "hot"))
-                o.cache = CACHE_HOT;
-            else if (!strcmp(optarg, "cold"))
-                o.cache = CACHE_COLD;
-            else
-                rc = cli_usage_error("run: --cache: '%s' is not hot or cold", optarg);
+            if (cli_choice(&p, NULL, optarg, caches, &k) == DYT_OK)
+                o.cache = k ? CACHE_COLD : CACHE_HOT;
             break;
         case O_LABEL:
             a.id.label = optarg;
@@ -402,15 +394,9 @@ int cmd_run(int argc, char **argv)
         case O_QUICK:
             a.quick = 1;
             break;
-        case O_SEED: {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (!*optarg || *end || errno || *optarg == '-')
-                rc = cli_usage_error("run: --seed: '%s' is not an unsigned integer", optarg);
-            o.seed = v;
+        case O_SEED:
+            cli_seed(&p, NULL, optarg, &o.seed);
             break;
-        }
         case O_MAXNOISE:
             a.max_noise = optarg;
             break;
@@ -431,13 +417,10 @@ int cmd_run(int argc, char **argv)
         case O_ARM:
             a.id.arm = optarg;
             break;
-        case O_ROUNDS: {
-            size_t r = 0;
-            if (parse_count(optarg, "--rounds", &r) || r < 1 || r > 1000)
-                rc = cli_usage_error("run: --rounds: '%s' is not a count in 1..1000", optarg);
-            o.rounds = (int)r;
+        case O_ROUNDS:
+            if (cli_count(&p, NULL, optarg, 1, 1000, &u) == DYT_OK)
+                o.rounds = (int)u;
             break;
-        }
         case O_MINS:
             a.min_samples = optarg;
             break;
@@ -451,8 +434,7 @@ int cmd_run(int argc, char **argv)
             a.max_time = optarg;
             break;
         case O_LLC:
-            if (dyt_parse_size(optarg, &o.llc_bytes_override) != 0)
-                rc = cli_usage_error("run: --llc-bytes: '%s' is not a size (e.g. 32M)", optarg);
+            cli_size(&p, NULL, optarg, &o.llc_bytes_override);
             break;
         case O_CUPTI:
             o.cupti_metrics = optarg;
@@ -461,17 +443,12 @@ int cmd_run(int argc, char **argv)
             o.papi_events = optarg;
             break;
         case O_METRIC:
-            if (!strcmp(optarg, "time"))
-                o.metric = METRIC_TIME;
-            else if (!strcmp(optarg, "instructions"))
-                o.metric = METRIC_INSTRUCTIONS;
-            else
-                rc = cli_usage_error("run: --metric: '%s' is not time or instructions", optarg);
+            if (cli_choice(&p, NULL, optarg, metrics, &k) == DYT_OK)
+                o.metric = k ? METRIC_INSTRUCTIONS : METRIC_TIME;
             break;
         case O_DEVICE:
-            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
-                rc = cli_usage_error("run: --device: '%s' is not cpu or cuda", optarg);
-            a.device = optarg;
+            if (cli_choice(&p, NULL, optarg, devices, &k) == DYT_OK)
+                a.device = devices[k];
             break;
         case O_MODEL:
             a.model = optarg;
@@ -482,28 +459,29 @@ int cmd_run(int argc, char **argv)
         case 'q':
             o.quiet = 1;
             break;
-        case 'h':
-            usage(stdout);
-            rc = -1;
-            break;
-        default:
-            rc = cli_usage_error("run: bad option (see dytbench run --help)");
         }
     }
 #undef OWN
-    if (rc == DYT_OK && optind < argc)
-        rc = cli_usage_error("run: unexpected argument '%s' (suites go after --suite)",
-                             argv[optind]);
-    if (rc == DYT_OK && oom)
-        rc = cli_usage_error("run: out of memory");
-    if (rc == DYT_OK && !a.suites && !(a.suites = strdup("quick")))
-        rc = cli_usage_error("run: out of memory");
     if (rc == DYT_OK)
-        rc = apply_budget(&a, &o);
-    if (rc == DYT_OK && a.inject)
-        rc = parse_inject(a.inject);
-    if (rc == DYT_OK)
-        rc = run_plan(&a, &o);
+        rc = cli_parse_end(&p, INT_MAX);
+    if (rc == CLI_GO && p.n_operands > 0)
+        rc = cli_error(&p, "unexpected argument '%s' (suites go after --suite)", p.operands[0]);
+    if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
+        rc = cli_error(&p, "out of memory");
+    if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
+                         build_filter(&p, &a, &f)))
+        rc = DYT_USAGE;
+    if (rc == CLI_GO && who) /* checked for another command: nothing runs */
+        rc = DYT_OK;
+    if (rc == CLI_GO && a.inject) {
+        kern_set_injected_slowdown(a.inject_variant, a.inject_pct / 100.0);
+        fprintf(stderr,
+                "dytbench: note: injecting a %.1f%% slowdown into variant %s "
+                "(gate validation; these timings are not the kernel's own)\n",
+                a.inject_pct, a.inject_variant);
+    }
+    if (rc == CLI_GO)
+        rc = run_plan(&a, &o, &f);
     kern_set_injected_slowdown(NULL, 0);
     free(a.suites);
     free(a.norms);
@@ -511,5 +489,25 @@ int cmd_run(int argc, char **argv)
     free(a.passes);
     free(a.variants);
     free(a.threads);
-    return rc == -1 ? DYT_OK : rc;
+    return rc;
 }
+
+static int cmd_run(int argc, char **argv)
+{
+    return run_main(argc, argv, NULL);
+}
+
+int cli_run_check(int argc, char **argv, const char *who)
+{
+    return run_main(argc, argv, who ? who : "run");
+}
+
+const cli_command cli_cmd_run = {
+    .name = "run",
+    .what = "run a suite and store every sample (default: the quick suite)",
+    .entry = cmd_run,
+    .shortopts = "qt:",
+    .longopts = run_options,
+    .help = usage,
+    .exit1 = "a case failed verification or could not run (the run stores the rest)",
+};

@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "store.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -160,43 +159,36 @@ static void usage(FILE *f)
           "and a table of its cases (median time per call, relative half-width of the\n"
           "95% CI of the median, GB/s, % of the bandwidth ceiling, samples, calls per\n"
           "sample, why sampling stopped, status; errors of failed cases below).\n\n"
+          "options:\n"
           "  --db PATH   results database (default " STORE_DEFAULT_PATH ")\n"
-          "  -h, --help  this text\n",
+          "  -h, --help  this help\n",
           f);
 }
 
-int cmd_show(int argc, char **argv)
+static const struct option show_options[] = {
+    {"db", required_argument, NULL, 'd'},
+    {0, 0, 0, 0},
+};
+
+static int cmd_show(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
     const char *db = STORE_DEFAULT_PATH;
-    optind = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'd':
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_show, NULL, argc, argv);
+    for (int ch; (ch = cli_next(&p)) != -1;)
+        if (ch == 'd')
             db = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return DYT_OK;
-        default:
-            return cli_usage_error("show: bad option (see dytbench show --help)");
-        }
-    }
-    if (optind >= argc)
+    int rc = cli_parse_end(&p, 1);
+    if (rc != CLI_GO)
+        return rc;
+    if (p.n_operands == 0)
         return cli_usage_error("show: which run? give an id, a label or 'latest'");
-    if (optind + 1 < argc)
-        return cli_usage_error("show: one run at a time (extra argument '%s')", argv[optind + 1]);
     store *s;
     dyt_err e = {{0}};
     if (store_open(db, 0, &s, &e) != DYT_OK)
         return cli_usage_error("show: %s", e.msg);
     int64_t id;
-    int rc = store_resolve_run(s, argv[optind], &id, &e);
+    rc = store_resolve_run(s, p.operands[0], &id, &e);
     if (rc != DYT_OK) {
         store_close(s);
         return cli_usage_error("show: %s", e.msg);
@@ -207,3 +199,11 @@ int cmd_show(int argc, char **argv)
     store_close(s);
     return rc;
 }
+
+const cli_command cli_cmd_show = {
+    .name = "show",
+    .what = "show the cases of a stored run",
+    .entry = cmd_show,
+    .longopts = show_options,
+    .help = usage,
+};

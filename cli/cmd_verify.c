@@ -8,7 +8,6 @@
 #include "kernels.h"
 #include "vectors.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +26,13 @@ static void usage(FILE *f)
           "dgamma/dbeta/dalpha (docs/kernels.md).\n"
           "\n"
           "options:\n"
-          "  -v, --vectors FILE  a golden-vector file (repeatable); default: golden-fp32.txt\n"
-          "                      and golden-bf16.txt in $DYTBENCH_VECTORS_DIR, else in\n"
-          "                      " DYT_SOURCE_ROOT "/tests/vectors\n"
-          "  -V, --variant NAME  only this variant (ref, scalar, libm, avx2, avx512, ...)\n"
+          "  --vectors FILE      a golden-vector file (repeatable); default: golden-fp32.txt\n"
+          "                      and golden-bf16.txt in $DYTBENCH_VECTORS_DIR, else in the\n"
+          "                      source tree's tests/vectors\n"
+          "  --variant NAME      only this variant (ref, scalar, libm, avx2, avx512, ...)\n"
           "  -t, --threads N     threads of the kernel pool (default 1)\n"
-          "  -r, --random        also check against ref on random shapes\n"
-          "  -h, --help          this help\n"
-          "\n"
-          "exit status: 0 all checked variants pass, 1 a check failed, 2 bad input\n",
+          "  --random            also check against ref on random shapes\n"
+          "  -h, --help          this help\n",
           f);
 }
 
@@ -93,6 +90,16 @@ static int print_row(const row *r, const char *source)
         printf(" (%zu refused: %s)", r->refused, r->reason);
     putchar('\n');
     return r->failed != 0;
+}
+
+int cli_variant_known(const char *name)
+{
+    size_t n;
+    const kern_entry *reg = kern_registry(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(reg[i].name, name))
+            return 1;
+    return 0;
 }
 
 static int variant_selected(const kern_entry *e, const char *only)
@@ -216,56 +223,48 @@ static int default_vectors(char paths[2][1024])
     return 2;
 }
 
-int cmd_verify(int argc, char **argv)
+static const struct option verify_options[] = {
+    {"vectors", required_argument, 0, 'v'},
+    {"variant", required_argument, 0, 'V'},
+    {"threads", required_argument, 0, 't'},
+    {"random", no_argument, 0, 'r'},
+    {0, 0, 0, 0},
+};
+
+static int cmd_verify(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"vectors", required_argument, 0, 'v'}, {"variant", required_argument, 0, 'V'},
-        {"threads", required_argument, 0, 't'}, {"random", no_argument, 0, 'r'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
-    };
     const char *files[16];
     size_t n_files = 0;
     const char *only = NULL;
     int threads = 1, random = 0, c;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "v:V:t:rh", opts, NULL)) != -1) {
+    uint64_t t;
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_verify, NULL, argc, argv);
+    while ((c = cli_next(&p)) != -1) {
         switch (c) {
         case 'v':
             if (n_files == DYT_ARRAY_LEN(files))
-                return cli_usage_error("verify: at most %zu --vectors files", DYT_ARRAY_LEN(files));
-            files[n_files++] = optarg;
+                cli_error(&p, "at most %zu --vectors files", DYT_ARRAY_LEN(files));
+            else
+                files[n_files++] = optarg;
             break;
         case 'V':
             only = optarg;
             break;
-        case 't': {
-            uint64_t t;
-            if (dyt_parse_size(optarg, &t) != 0 || t < 1 || t > 1024)
-                return cli_usage_error("verify: --threads wants 1..1024, got '%s'", optarg);
-            threads = (int)t;
+        case 't':
+            if (cli_count(&p, NULL, optarg, 1, 1024, &t) == DYT_OK)
+                threads = (int)t;
             break;
-        }
         case 'r':
             random = 1;
             break;
-        case 'h':
-            usage(stdout);
-            return DYT_OK;
-        default:
-            usage(stderr);
-            return DYT_USAGE;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("verify: unexpected argument '%s'", argv[optind]);
-    if (only) {
-        size_t n, hit = 0;
-        const kern_entry *reg = kern_registry(&n);
-        for (size_t i = 0; i < n; i++)
-            hit += !strcmp(reg[i].name, only);
-        if (!hit)
-            return cli_usage_error("verify: no variant named '%s' (see dytbench list kernels)", only);
-    }
+    int rc = cli_parse_end(&p, 0);
+    if (rc != CLI_GO)
+        return rc;
+    if (only && !cli_variant_known(only))
+        return cli_usage_error("verify: no variant named '%s' (see dytbench list kernels)", only);
     char defpaths[2][1024];
     if (n_files == 0) {
         n_files = (size_t)default_vectors(defpaths);
@@ -275,7 +274,8 @@ int cmd_verify(int argc, char **argv)
     kern_pool *pool = threads > 1 ? kern_pool_create(threads, NULL, NULL) : NULL;
     if (threads > 1 && !pool)
         return cli_usage_error("verify: cannot create a pool of %d threads", threads);
-    int failed = 0, rc = DYT_OK;
+    int failed = 0;
+    rc = DYT_OK;
     size_t omitted = 0;
     printf("# error = max|variant - reference| / max(1, max|reference|); threads %d\n", threads);
     print_header();
@@ -292,3 +292,13 @@ int cmd_verify(int argc, char **argv)
     printf("# %s\n", failed ? "FAILED" : "all checked variants pass");
     return failed ? DYT_FAIL : DYT_OK;
 }
+
+const cli_command cli_cmd_verify = {
+    .name = "verify",
+    .what = "check kernel variants against golden vectors and the ref oracle",
+    .entry = cmd_verify,
+    .shortopts = "t:",
+    .longopts = verify_options,
+    .help = usage,
+    .exit1 = "a check failed",
+};

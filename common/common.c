@@ -2,6 +2,7 @@
  * formatting helpers used by every stage. */
 #include "common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -144,7 +145,8 @@ int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e)
 
 int dyt_parse_size(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+')
+    /* strtoull would skip spaces and negate a '-' after them. */
+    if (!s || *s < '0' || *s > '9')
         return -1;
     errno = 0;
     char *end;
@@ -168,7 +170,7 @@ int dyt_parse_size(const char *s, uint64_t *out)
 
 int dyt_parse_double(const char *s, double *out)
 {
-    if (!s || !*s)
+    if (!s || !*s || isspace((unsigned char)*s))
         return -1;
     errno = 0;
     char *end;

@@ -51,10 +51,12 @@ uint64_t dyt_hash64(const void *data, size_t n, uint64_t h);
 /* Reads a whole file into a NUL-terminated malloc'd buffer. */
 int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e);
 
-/* Parses a size like "4096" or "1M"/"1K" (powers of 1000? no: K=1024) into
- * *out; returns 0 on success, -1 if not a positive integer. */
+/* Parses a size: a positive decimal integer with an optional K/k, M or G
+ * suffix, powers of 1024 ("4096", "64K", "32M"), into *out; returns 0, or
+ * -1 for anything else (a sign, a space, zero, overflow). */
 int dyt_parse_size(const char *s, uint64_t *out);
-/* Parses a float strictly (whole string); returns 0 on success. */
+/* Parses a finite float strictly (the whole string, no leading space);
+ * returns 0 on success. */
 int dyt_parse_double(const char *s, double *out);
 /* Parses a percentage "5", "5%" or "0.5%" (0 <= v < 1000) into a fraction
  * (0.05); returns 0 on success. */

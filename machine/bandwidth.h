@@ -1,9 +1,8 @@
 /* STREAM-like bandwidth ceiling: copy (a[i] = b[i]) and scale
- * (a[i] = s * b[i]) over buffers well beyond the last-level cache, run on a
- * kernel thread pool so it uses the same threads (and pinning) as the
- * kernels it is compared with. Bytes counted as STREAM does: copy and scale
- * each move 2 x 8-byte... no: 2 x 4 bytes (fp32) per element, read + write,
- * without write-allocate traffic. */
+ * (a[i] = s * b[i]) over two fp32 arrays, run on a kernel thread pool so it
+ * uses the same threads (and pinning) as the kernels it is compared with.
+ * Bytes counted as STREAM does: 2 x 4 bytes per element and pass (read b,
+ * write a), without write-allocate traffic. */
 #pragma once
 #include <stdint.h>
 #include "common.h"
@@ -17,7 +16,8 @@ typedef struct {
     int reps;
 } bandwidth_result;
 
-/* Measures with buffers of at least bytes_each per array (caller passes
- * >= 4 x LLC); reps repetitions, best and median kept. */
+/* Measures with arrays of at least bytes_each (and 64 KiB) each: 4 x LLC
+ * for the runner's DRAM ceiling, the kernels' own array size in
+ * bench-kernels. reps timed passes of each, best and median kept. */
 int bandwidth_measure(kern_pool *pool, uint64_t bytes_each, int reps, bandwidth_result *out,
                       dyt_err *e);

@@ -1,7 +1,11 @@
 /* Tests of the dytbench command line as a user meets it: the built binary
  * (path in argv[1], from meson) is spawned with argument lists and its exit
- * status, stdout and stderr are checked: --version, --help everywhere,
- * unknown options and commands (exit 2, `dytbench:` message), `list`, and a
+ * status, stdout and stderr are checked. Every command of the CLI's own
+ * table (cli_commands, linked from the cli library) is walked: --help
+ * exits 0 with the common footer and no build-machine path; an unknown
+ * option and a missing value exit 2 with the common one-line message and
+ * write nothing; short letters mean one thing everywhere. interleave and
+ * calibrate start nothing on a bad option. Also: --version, list, and a
  * malformed suite file rejected with file:line. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,17 +14,20 @@
 
 #include <cmocka.h>
 
+#include "cli.h"
+#include "dyt_config.h"
+
+#include <dirent.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 static const char *exe;
+static char tmpdir[64];
 
 typedef struct {
     int status;      /* exit code, or -1 if killed */
@@ -38,34 +45,31 @@ static void slurp(const char *path, char *buf, size_t n)
         fclose(f);
 }
 
-/* Runs exe with the NULL-terminated arguments after argv[0]; output goes
- * through temporary files so a large stdout cannot block the child. */
-static void run(result *r, ...)
+/* Runs exe in folder cwd (NULL: here) with the NULL-terminated argument
+ * array args (after argv[0]); output goes through temporary files so a
+ * large stdout cannot block the child. */
+static void run_in(result *r, const char *cwd, char *const *args)
 {
-    char *argv[32];
+    char *argv[40];
     int argc = 0;
     argv[argc++] = (char *)exe;
-    va_list ap;
-    va_start(ap, r);
-    for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
-        argv[argc++] = a;
-    va_end(ap);
+    for (; *args && argc < 39; args++)
+        argv[argc++] = *args;
     argv[argc] = NULL;
 
     char outp[] = "/tmp/dyt-cli-out-XXXXXX", errp[] = "/tmp/dyt-cli-err-XXXXXX";
     int fo = mkstemp(outp), fe = mkstemp(errp);
     assert_true(fo >= 0 && fe >= 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fo, 1);
-    posix_spawn_file_actions_adddup2(&fa, fe, 2);
-    pid_t pid;
-    int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (dup2(fo, 1) < 0 || dup2(fe, 2) < 0 || (cwd && chdir(cwd) != 0))
+            _exit(127);
+        execv(exe, argv);
+        _exit(127);
+    }
     close(fo);
     close(fe);
-    if (rc != 0)
-        fail_msg("cannot spawn %s", exe);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -75,7 +79,53 @@ static void run(result *r, ...)
     unlink(errp);
 }
 
+/* run(&r, "list", "runs", NULL) */
+static void run(result *r, ...)
+{
+    char *args[32];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, r);
+    for (char *a; (a = va_arg(ap, char *)) && n < 31;)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    run_in(r, NULL, args);
+}
+
 static result r; /* large: keep it off the stack */
+
+/* A fresh empty folder under tmpdir. */
+static void fresh_dir(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/%s", tmpdir, name);
+    assert_int_equal(mkdir(buf, 0700), 0);
+}
+
+static int dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n == 0;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* stderr is exactly one line: nothing else ran and printed. */
+static void assert_one_line(const char *text)
+{
+    const char *nl = strchr(text, '\n');
+    if (!nl || nl[1] != '\0')
+        fail_msg("want one line, got '%s'", text);
+}
 
 static void test_version(void **state)
 {
@@ -86,31 +136,144 @@ static void test_version(void **state)
     assert_non_null(strstr(r.out, "(git "));
 }
 
+static void footer(const cli_command *c, char *buf, size_t n)
+{
+    FILE *f = fmemopen(buf, n, "w");
+    assert_non_null(f);
+    cli_help_footer(f, c ? c->exit1 : "a verification failure or a regression");
+    fclose(f);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
 static void test_help(void **state)
 {
     (void)state;
+    char want[1024];
+    footer(NULL, want, sizeof want);
     run(&r, "--help", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "usage: dytbench"));
+    assert_true(ends_with(r.out, want));
+    for (size_t i = 0; i < cli_n_commands; i++) /* the table is what it lists */
+        assert_non_null(strstr(r.out, cli_commands[i]->name));
     run(&r, NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "usage: dytbench"));
 }
 
-/* Every subcommand answers --help with exit 0. A subcommand whose stage has
- * not landed yet says so and exits 2; that is reported as a skip, not a
- * pass. */
-static void test_subcommand_help(void **state)
+/* --help (and -h): exit 0, the usage line, an "options:" section, the
+ * common footer, and nothing of the machine it was built on. */
+static void test_command_help(void **state)
 {
-    const char *cmd = *state;
-    run(&r, cmd, "--help", NULL);
-    if (r.status == 2 && strstr(r.err, "has not landed yet")) {
-        print_message("'%s' has not landed yet\n", cmd);
-        skip();
-    }
+    const cli_command *c = *state;
+    char usage[64], want[1024];
+    snprintf(usage, sizeof usage, "usage: dytbench %s", c->name);
+    footer(c, want, sizeof want);
+    char *args[] = {(char *)c->name, "--help", NULL};
+    run_in(&r, NULL, args);
     if (r.status != 0)
-        fail_msg("dytbench %s --help: exit %d, stderr '%s'", cmd, r.status, r.err);
-    assert_true(strlen(r.out) > 20);
+        fail_msg("dytbench %s --help: exit %d, stderr '%s'", c->name, r.status, r.err);
+    assert_string_equal(r.err, "");
+    if (strncmp(r.out, usage, strlen(usage)))
+        fail_msg("dytbench %s --help does not start with '%s'", c->name, usage);
+    assert_non_null(strstr(r.out, "\noptions:\n"));
+    assert_non_null(strstr(r.out, "  -h, --help"));
+    if (!ends_with(r.out, want))
+        fail_msg("dytbench %s --help does not end with the common footer:\n%s", c->name, r.out);
+    if (strstr(r.out, DYT_SOURCE_ROOT))
+        fail_msg("dytbench %s --help names the build's source folder %s", c->name, DYT_SOURCE_ROOT);
+    char *copy = strdup(r.out);
+    args[1] = "-h";
+    run_in(&r, NULL, args);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, copy);
+    free(copy);
+}
+
+/* An unknown option: exit 2, one common line on stderr, nothing on
+ * stdout, nothing written in the working folder (default store included)
+ * and nothing started (which would print). */
+static void test_command_unknown_option(void **state)
+{
+    const cli_command *c = *state;
+    char dir[128], want[256];
+    fresh_dir(dir, sizeof dir, c->name);
+    snprintf(want, sizeof want, "dytbench: %s: unknown option '--bogus' (see dytbench %s --help)\n",
+             c->name, c->name);
+    char *args[] = {(char *)c->name, "--bogus", NULL};
+    run_in(&r, dir, args);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+    assert_true(dir_is_empty(dir));
+
+    /* The same after valid options, and for a short letter. */
+    char *later[] = {(char *)c->name, "--db", "x.db", "-Z", NULL};
+    if (!strcmp(c->name, "run") || !strcmp(c->name, "show") || !strcmp(c->name, "report")) {
+        snprintf(want, sizeof want, "dytbench: %s: unknown option '-Z' (see dytbench %s --help)\n",
+                 c->name, c->name);
+        run_in(&r, dir, later);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.err, want);
+        assert_true(dir_is_empty(dir));
+    }
+    rmdir(dir);
+}
+
+/* The command's first option that takes a value, given none. */
+static void test_command_missing_value(void **state)
+{
+    const cli_command *c = *state;
+    const struct option *o = c->longopts;
+    while (o && o->name && o->has_arg != required_argument)
+        o++;
+    if (!o || !o->name)
+        skip();
+    char opt[64], want[256];
+    snprintf(opt, sizeof opt, "--%s", o->name);
+    snprintf(want, sizeof want,
+             "dytbench: %s: option '%s' needs a value (see dytbench %s --help)\n", c->name, opt,
+             c->name);
+    char *args[] = {(char *)c->name, opt, NULL};
+    run_in(&r, NULL, args);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+}
+
+/* A short letter is the same long option in every command that has it;
+ * -h is the layer's --help, -V only the top level's --version. */
+static void test_short_options(void **state)
+{
+    (void)state;
+    const char *meaning[128] = {0};
+    for (size_t i = 0; i < cli_n_commands; i++) {
+        const cli_command *c = cli_commands[i];
+        for (const char *s = c->shortopts; s && *s; s++) {
+            if (*s == ':')
+                continue;
+            if (*s == 'h' || *s == 'V')
+                fail_msg("%s: -%c is reserved", c->name, *s);
+            const struct option *o = c->longopts;
+            while (o && o->name && o->val != *s)
+                o++;
+            if (!o || !o->name)
+                fail_msg("%s: -%c has no long option", c->name, *s);
+            if (meaning[(int)*s] && strcmp(meaning[(int)*s], o->name))
+                fail_msg("-%c is --%s and --%s", *s, meaning[(int)*s], o->name);
+            meaning[(int)*s] = o->name;
+        }
+        for (const struct option *o = c->longopts; o && o->name; o++)
+            if (!strcmp(o->name, "help"))
+                fail_msg("%s lists --help itself (the option layer adds it)", c->name);
+    }
+    run(&r, "-V", NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(!strncmp(r.out, "dytbench ", 9));
 }
 
 static void test_unknown(void **state)
@@ -126,10 +289,6 @@ static void test_unknown(void **state)
     assert_true(!strncmp(r.err, "dytbench: ", 10));
     assert_non_null(strstr(r.err, "frobnicate"));
 
-    run(&r, "list", "--bogus", NULL);
-    assert_int_equal(r.status, 2);
-    assert_true(!strncmp(r.err, "dytbench: ", 10));
-
     run(&r, "list", NULL);
     assert_int_equal(r.status, 2);
     run(&r, "list", "things", NULL);
@@ -144,6 +303,127 @@ static void test_unknown(void **state)
     run(&r, "list", "runs", "--db", "/nonexistent/dir/x.db", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "dytbench: ", 10));
+    run(&r, "list", "runs", "--limit", "+3", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "dytbench: list: --limit: '+3' is not a count of at least 1\n");
+    run(&r, "show", "1", "2", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err,
+                        "dytbench: show: unexpected argument '2' (see dytbench show --help)\n");
+    run(&r, "run", "--quick=1", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(
+        r.err, "dytbench: run: option '--quick' takes no value (see dytbench run --help)\n");
+    /* A variant that does not exist stops bench-kernels before it measures. */
+    run(&r, "bench-kernels", "--variant", "no-such-variant", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "no variant named 'no-such-variant'"));
+    run(&r, "run", "--max", "1", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "'--max' is ambiguous: --max-noise, --max-samples, --max-time"));
+}
+
+/* An arm that records being started: a script that creates a file. */
+static void write_marker_exe(char *exe_path, size_t n, char *marker, size_t m)
+{
+    snprintf(exe_path, n, "%s/arm.sh", tmpdir);
+    snprintf(marker, m, "%s/arm-started", tmpdir);
+    FILE *f = fopen(exe_path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\ntouch '%s'\nexit 2\n", marker);
+    fclose(f);
+    assert_int_equal(chmod(exe_path, 0700), 0);
+}
+
+/* A bad option: exit 2, stderr one line starting with want, and neither
+ * path (if given) created. */
+typedef struct {
+    const char *opt, *value, *want;
+} refusal;
+
+static void expect_refused(char *const *args, const char *want, const char *absent,
+                           const char *absent2)
+{
+    run_in(&r, NULL, args);
+    assert_int_equal(r.status, 2);
+    if (strncmp(r.err, want, strlen(want)))
+        fail_msg("%s %s: stderr '%s', want '%s...'", args[0], args[1], r.err, want);
+    assert_one_line(r.err);
+    assert_false(absent && exists(absent));
+    assert_false(absent2 && exists(absent2));
+}
+
+/* interleave checks all its options, the run options for every arm and
+ * the options of an arm of this binary, before any arm starts. */
+static void test_interleave_starts_nothing(void **state)
+{
+    (void)state;
+    char arm_exe[128], marker[128], a[160], b[160], db[128];
+    write_marker_exe(arm_exe, sizeof arm_exe, marker, sizeof marker);
+    snprintf(a, sizeof a, "A=%s", arm_exe);
+    snprintf(b, sizeof b, "B=%s", arm_exe);
+    snprintf(db, sizeof db, "%s/il.db", tmpdir);
+    static const refusal bad[] = {
+        {"--bogus", NULL, "dytbench: interleave: unknown option '--bogus'"},
+        {"--threads", "x", "dytbench: interleave: --threads: 'x' is not a count in 1..4096"},
+        {"--max-time", "-1", "dytbench: interleave: --max-time: '-1' is not a time in seconds"},
+        {"--rounds", "1", "dytbench: interleave: --rounds: '1' is not a count in 2..1000"},
+        {"--label", "x", "dytbench: interleave: --label is set by interleave for each arm"},
+        {"--metric", "instructions", "dytbench: interleave: only time is measured in lockstep"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(bad); i++) {
+        char *args[] = {"interleave",
+                        "--arm",
+                        a,
+                        "--arm",
+                        b,
+                        "--db",
+                        db,
+                        "--pass",
+                        "fwd",
+                        (char *)bad[i].opt,
+                        (char *)bad[i].value,
+                        NULL};
+        expect_refused(args, bad[i].want, marker, db);
+    }
+    /* An arm of this binary: its own options are checked here too. */
+    char *self_arm[] = {
+        "interleave", "--arm", "A=self --inject-slowdown avx512", "--arm", b, "--db", db, NULL};
+    expect_refused(self_arm, "dytbench: interleave: arm A: --inject-slowdown: want", marker, db);
+    /* The arms need a name first: the bad option is named all the same. */
+    run(&r, "interleave", "--bogus", NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--bogus"));
+    assert_null(strstr(r.err, "at least two"));
+    /* Valid options reach the arms (which here only record it). */
+    char *good[] = {"interleave", "--arm", a, "--arm", b, "--db", db, "--pass", "fwd", NULL};
+    run_in(&r, NULL, good);
+    assert_int_equal(r.status, 2);
+    assert_true(exists(marker));
+    unlink(marker);
+    unlink(arm_exe);
+}
+
+/* calibrate checks its options, interleave's and run's before the first
+ * A/A session: one line, no store. */
+static void test_calibrate_starts_nothing(void **state)
+{
+    (void)state;
+    char db[128];
+    snprintf(db, sizeof db, "%s/cal.db", tmpdir);
+    static const refusal bad[] = {
+        {"--bogus", NULL, "dytbench: calibrate: unknown option '--bogus'"},
+        {"--max-time", "abc", "dytbench: calibrate: --max-time: 'abc' is not a time"},
+        {"--rounds", "1", "dytbench: calibrate: --rounds: '1' is not a count in 2..1000"},
+        {"--pairs", "0", "dytbench: calibrate: --pairs: '0' is not a count in 1..50"},
+        {"--arm", "x=self", "dytbench: calibrate: --arm: the arms are set by calibrate"},
+        {"--device", "cuda", "dytbench: calibrate: CPU runs only"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(bad); i++) {
+        char *args[] = {"calibrate", "--db", db, (char *)bad[i].opt, (char *)bad[i].value, NULL};
+        expect_refused(args, bad[i].want, db, NULL);
+    }
 }
 
 static void test_list(void **state)
@@ -204,23 +484,47 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s PATH-TO-dytbench\n", argv[0]);
         return 2;
     }
-    exe = argv[1];
-    static const char *const cmds[] = {"list",       "run",       "show",    "report",
-                                       "compare",    "calibrate", "machine", "verify",
-                                       "bench-kernels", "interleave"};
-    struct CMUnitTest tests[32];
-    size_t n = 0;
+    /* Absolute: some runs happen in another working folder. */
+    static char exe_path[4096];
+    if (!realpath(argv[1], exe_path)) {
+        perror(argv[1]);
+        return 1;
+    }
+    exe = exe_path;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dyt-cli-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    enum { PER_COMMAND = 3 };
+    struct CMUnitTest tests[16 + PER_COMMAND * 16];
+    static char names[PER_COMMAND * 16][64];
+    size_t n = 0, k = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_version);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_help);
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        static char names[16][48];
-        snprintf(names[i], sizeof names[i], "help_%s", cmds[i]);
-        tests[n++] =
-            (struct CMUnitTest){names[i], test_subcommand_help, NULL, NULL, (void *)cmds[i]};
-    }
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_short_options);
+    static const struct {
+        const char *what;
+        CMUnitTestFunction fn;
+    } per_command[PER_COMMAND] = {
+        {"help", test_command_help},
+        {"unknown_option", test_command_unknown_option},
+        {"missing_value", test_command_missing_value},
+    };
+    for (size_t i = 0; i < cli_n_commands && i < 16; i++)
+        for (size_t j = 0; j < PER_COMMAND; j++, k++) {
+            snprintf(names[k], sizeof names[k], "%s_%s", per_command[j].what,
+                     cli_commands[i]->name);
+            tests[n++] = (struct CMUnitTest){names[k], per_command[j].fn, NULL, NULL,
+                                             (void *)cli_commands[i]};
+        }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_interleave_starts_nothing);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_calibrate_starts_nothing);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list_suites_and_kernels);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_malformed_suite);
-    return _cmocka_run_group_tests("cli", tests, n, NULL, NULL);
+    int rc = _cmocka_run_group_tests("cli", tests, n, NULL, NULL);
+    rmdir(tmpdir);
+    return rc;
 }
