@@ -1,6 +1,7 @@
-/* Internals of the results store shared by store.c (open, validate, stale
- * runs, resolve), store_write.c (the INSERTs) and migrate.c (schema
- * versions). Tests include it to build databases of older versions. */
+/* Internals of the results store shared by its files: store.c (open,
+ * validate, stale runs), txn.c (transactions), store_write.c (the INSERTs),
+ * store_read.c (the read API) and migrate.c (schema versions). Tests
+ * include it to build databases of older versions. */
 #pragma once
 #include "store.h"
 #include <sqlite3.h>
@@ -17,7 +18,13 @@ extern const char store_schema_sql[];
  * v1 database can be migrated and the migration tested. */
 extern const char store_schema_v1_sql[];
 
-/* BEGIN IMMEDIATE, retried on SQLITE_BUSY beyond the busy timeout so that
+/* How long one statement waits for another writer's lock, and how long
+ * store_begin keeps retrying after that. A case's transaction is short (a
+ * few thousand rows) so these are generous. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+#define STORE_BEGIN_RETRY_MS 60000
+
+/* txn.c: BEGIN IMMEDIATE, retried on SQLITE_BUSY beyond the busy timeout so that
  * two writers of one DB both get through. */
 int store_begin(sqlite3 *db, const char *path, dyt_err *e);
 int store_commit(sqlite3 *db, const char *path, dyt_err *e);
