@@ -8,9 +8,9 @@
  * each give two replicates. A case is missing for the side only when no
  * run has it ok; it keeps the reason, so the report can say why it was
  * not compared rather than dropping it. Each run also keeps the
- * `interleave` session it was measured in (lockstep_token and arm, top-level
- * keys of runs.settings, "" when absent or not JSON): compare pairs the
- * blocks of two sides by (token, block). */
+ * `interleave` session it was measured in (runs.lockstep_token and
+ * runs.arm, "" when NULL): compare pairs the blocks of two sides by
+ * (token, block). */
 #include "gate.h"
 
 #include <limits.h>
@@ -47,10 +47,7 @@ static int load_header(sqlite3 *db, gate_run *r, dyt_err *e)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT r.label, r.git_rev, r.status, r.metric, r.started_at, "
-                           "r.machine_id, m.fingerprint, CASE WHEN json_valid(r.settings) "
-                           "THEN json_extract(r.settings, '$.lockstep_token') END, "
-                           "CASE WHEN json_valid(r.settings) "
-                           "THEN json_extract(r.settings, '$.arm') END FROM runs r "
+                           "r.machine_id, m.fingerprint, r.lockstep_token, r.arm FROM runs r "
                            "JOIN machines m ON m.id = r.machine_id WHERE r.id = ?",
                            -1, &st, NULL) != SQLITE_OK)
         return dyt_errf(e, DYT_USAGE, "%s: %s", r->db_path, sqlite3_errmsg(db));

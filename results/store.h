@@ -7,7 +7,7 @@
 #include "common.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DEFAULT_PATH "results/dytbench.db"
 
 typedef struct store store;
@@ -32,8 +32,14 @@ typedef struct {
     const char *device;       /* "cpu" | "cuda" */
     const char *metric;       /* "time" | "instructions" */
     const char *settings_json;
+    const char *lockstep_token; /* the `interleave` session; NULL or "": none */
+    const char *arm;            /* its arm in that session; NULL or "": none */
+    const char *campaign;       /* the campaign of shards; NULL or "": none */
+    int shard_index, shard_count; /* 0 <= shard_index < shard_count; shard_count 0: no shard */
 } store_run_meta;
 
+/* Opens a run ('running') with a fresh uuid; DYT_USAGE on a shard outside
+ * its campaign's count. */
 int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e);
 /* status: "complete" | "aborted" | "failed" */
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e);
@@ -81,6 +87,7 @@ typedef struct {
     const char *stop_reason;
     uint64_t warmup_ns, wall_ns;
     const char *started_at, *ended_at;
+    const char *note; /* one line on how it was measured; NULL: none */
 } store_case;
 
 /* Writes the case, its samples, stats (NULL: none) and counters in one

@@ -33,6 +33,14 @@ void store_rollback(sqlite3 *db);
 /* Brings a database at version `from` (1 <= from < STORE_SCHEMA_VERSION)
  * to STORE_SCHEMA_VERSION, each step in its own transaction. */
 int store_migrate(sqlite3 *db, const char *path, dyt_err *e);
+/* The same, stopping at version `to` (<= STORE_SCHEMA_VERSION): the tests
+ * build the databases older builds wrote from store_schema_v1_sql. */
+int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e);
+
+/* uuid.c: a fresh random UUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx",
+ * lower case) into out; -1 when the system has no random source. */
+#define STORE_UUID_LEN 36
+int store_uuid(char out[STORE_UUID_LEN + 1]);
 
 /* This host's name and boot id (empty if unknown), as stored in runs. */
 void store_hostname(char *buf, size_t n);

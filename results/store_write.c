@@ -17,6 +17,13 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v)
     return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
+/* NULL for an absent or empty string: "" is not a session, arm or
+ * campaign name. */
+static const char *nonempty(const char *v)
+{
+    return v && v[0] ? v : NULL;
+}
+
 static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
 {
     /* SQLite integers are signed 64-bit; sizes never come near 2^63. */
@@ -126,22 +133,29 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
 
 int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e)
 {
+    char now[32], host[256], boot[64], uuid[STORE_UUID_LEN + 1];
+    if (m->shard_count < 0 ||
+        (m->shard_count > 0 && (m->shard_index < 0 || m->shard_index >= m->shard_count)))
+        return dyt_errf(e, DYT_USAGE, "%s: shard %d of %d: the index must be in 0..count-1",
+                        s->path, m->shard_index, m->shard_count);
+    if (store_uuid(uuid) != 0)
+        return dyt_errf(e, DYT_USAGE, "%s: no random source for the run's uuid", s->path);
     int rc = writable(s, e);
     if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
         return rc;
-    char now[32], host[256], boot[64];
     dyt_utc_iso(now, sizeof now);
     store_hostname(host, sizeof host);
     store_boot_id(boot, sizeof boot);
     static const char sql[] =
         "INSERT INTO runs (machine_id, label, status, started_at, command_line, git_rev,"
         " version, compiler, cflags, build_type, suites, suite_hash, device, metric, settings,"
-        " host, pid, boot_id) VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
-        "?14,?15,?16,?17)";
+        " host, pid, boot_id, uuid, lockstep_token, arm, campaign, shard_index, shard_count)"
+        " VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
+        "?20,?21,?22,?23)";
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     B(sqlite3_bind_int64(st, 1, m->machine_id));
-    B(bind_text(st, 2, m->label && m->label[0] ? m->label : NULL));
+    B(bind_text(st, 2, nonempty(m->label)));
     B(bind_text(st, 3, now));
     B(bind_text(st, 4, m->command_line ? m->command_line : ""));
     B(bind_text(st, 5, DYT_GIT_REVISION));
@@ -157,6 +171,12 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
     B(bind_text(st, 15, host));
     B(sqlite3_bind_int64(st, 16, (sqlite3_int64)getpid()));
     B(bind_text(st, 17, boot[0] ? boot : NULL));
+    B(bind_text(st, 18, uuid));
+    B(bind_text(st, 19, nonempty(m->lockstep_token)));
+    B(bind_text(st, 20, nonempty(m->arm)));
+    B(bind_text(st, 21, nonempty(m->campaign)));
+    B(m->shard_count > 0 ? sqlite3_bind_int(st, 22, m->shard_index) : sqlite3_bind_null(st, 22));
+    B(m->shard_count > 0 ? sqlite3_bind_int(st, 23, m->shard_count) : sqlite3_bind_null(st, 23));
     B(step_done(st));
     if (src != SQLITE_OK)
         return fail(s, st, "starting the run", e);
@@ -223,9 +243,9 @@ static int insert_case(sqlite3 *db, int64_t run_id, const store_case *c, int64_t
         "INSERT INTO cases (run_id, seq, suite, domain, model, model_norm, token_label, layers,"
         " norm, variant, dtype, pass, rows, cols, threads, cache, device, alpha, has_beta,"
         " affine, eps, status, error, max_err, bytes, batch, buffer_sets, stop_reason,"
-        " warmup_ns, wall_ns, started_at, ended_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
-        "?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,"
-        "?32)";
+        " warmup_ns, wall_ns, started_at, ended_at, note) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+        "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,"
+        "?31,?32,?33)";
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     B(sqlite3_bind_int64(st, 1, run_id));
@@ -260,6 +280,7 @@ static int insert_case(sqlite3 *db, int64_t run_id, const store_case *c, int64_t
     B(bind_u64(st, 30, c->wall_ns));
     B(bind_text(st, 31, c->started_at));
     B(bind_text(st, 32, c->ended_at));
+    B(bind_text(st, 33, c->note));
     B(step_done(st));
     *case_id = sqlite3_last_insert_rowid(db);
     sqlite3_finalize(st);

@@ -69,7 +69,7 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
     }
     json_t *j = json_pack(
         "{s:s, s:s, s:I, s:f, s:I, s:I, s:f, s:f, s:f, s:o, s:I, s:s, s:s, s:I, s:f, s:f, s:I, "
-        "s:s, s:s, s:i, s:s, s:i, s:s, s:s}",
+        "s:s, s:s, s:i, s:s, s:i}",
         "cache", o->cache == CACHE_COLD ? "cold" : "hot", "metric",
         o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time", "seed", (json_int_t)o->seed,
         "max_noise", o->max_noise, "min_samples", (json_int_t)o->min_samples, "max_samples",
@@ -80,8 +80,7 @@ static char *settings_json(const runner_opts *o, const machine_info *m, const ti
         t->granularity_ns, "timer_overhead_ns", t->overhead_ns, "sample_target_ns",
         (json_int_t)target_ns, "clock", "CLOCK_MONOTONIC_RAW", "ctxsw_samples",
         "flagged, kept in statistics", "pin_failures", ps->failures, "pin_error", ps->first_error, "rounds",
-        o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1, "lockstep_token",
-        o->lockstep_token ? o->lockstep_token : "", "arm", o->arm ? o->arm : "");
+        o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1);
     if (!j)
         return NULL;
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
@@ -204,6 +203,8 @@ int runner_cpu_run(const plan *p, const runner_opts *o, store *s, const char *su
         .device = "cpu",
         .metric = o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time",
         .settings_json = settings,
+        .lockstep_token = o->lockstep_token,
+        .arm = o->arm,
     };
     rc = store_begin_run(s, &meta, run_id, e);
     free(settings);

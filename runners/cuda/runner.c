@@ -100,7 +100,7 @@ int runner_cuda_run(const plan *p, const runner_opts *o, store *s, const char *s
         .machine_id = machine_id, .label = o->label,
         .command_line = command_line ? command_line : "", .suites = suites_desc ? suites_desc : "",
         .suite_hash = suite_hash ? suite_hash : "", .device = "cuda", .metric = "time",
-        .settings_json = settings,
+        .settings_json = settings, .lockstep_token = o->lockstep_token, .arm = o->arm,
     };
     rc = store_begin_run(s, &meta, run_id, e);
     free(settings);

@@ -42,6 +42,16 @@ static __attribute__((unused)) void tmp_path(char *buf, size_t n, const char *na
     unlink(buf);
 }
 
+/* Runs SQL that must succeed. */
+static __attribute__((unused)) void exec_ok(sqlite3 *d, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(d, sql, NULL, NULL, &err) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, err);
+        fail();
+    }
+}
+
 /* One integer from a query with up to one integer parameter. */
 static __attribute__((unused)) int64_t q_int(sqlite3 *db, const char *sql, int64_t arg)
 {
