@@ -250,8 +250,8 @@ int store_migrate(sqlite3 *db, const char *path, dyt_err *e)
 int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
 {
     if (to > STORE_SCHEMA_VERSION)
-        return dyt_errf(e, DYT_USAGE, "%s: no schema version %d (this build knows up to %d)",
-                        path, to, STORE_SCHEMA_VERSION);
+        return dyt_errf(e, DYT_USAGE, "%s: no schema version %d (this build knows up to %d)", path,
+                        to, STORE_SCHEMA_VERSION);
     /* Not SQLITE_DETERMINISTIC: one call per row, each a new id. */
     if (sqlite3_create_function(db, "dyt_uuid", 0, SQLITE_UTF8, NULL, sql_uuid, NULL, NULL) !=
         SQLITE_OK)

@@ -1,6 +1,6 @@
 /* The results store's writers: machines (deduplicated by fingerprint), runs
- * (opened 'running', closed complete/aborted/failed), bandwidth ceilings and
- * cases. A case, its raw samples, statistics and counters go in as one
+ * (opened 'running', closed complete/aborted/failed), bandwidth ceilings,
+ * cases and A/A calibrations. A case, its raw samples, statistics and counters go in as one
  * transaction: a kill between two cases leaves every finished case whole
  * and no half-written one. Every value is bound, never spliced into SQL. */
 #include "dyt_config.h"
@@ -397,4 +397,37 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
     if (case_id)
         *case_id = id;
     return DYT_OK;
+}
+
+int store_put_calibrations(store *s, int64_t machine_id, const store_calibration *rows, size_t n,
+                           dyt_err *e)
+{
+    int rc = writable(s, e);
+    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+        return rc;
+    char now[32];
+    dyt_utc_iso(now, sizeof now);
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db,
+                                 "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
+                                 " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
+                                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                                 -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        src = sqlite3_bind_int64(st, 1, machine_id);
+        B(sqlite3_bind_int64(st, 2, rows[i].run_a));
+        B(sqlite3_bind_int64(st, 3, rows[i].run_b));
+        B(bind_text(st, 4, rows[i].case_key));
+        B(sqlite3_bind_double(st, 5, rows[i].noise_rel));
+        B(sqlite3_bind_double(st, 6, rows[i].min_detectable_rel));
+        B(sqlite3_bind_double(st, 7, rows[i].threshold));
+        B(sqlite3_bind_double(st, 8, rows[i].alpha));
+        B(bind_text(st, 9, now));
+        B(step_done(st));
+    }
+    if (src != SQLITE_OK)
+        return fail(s, st, "storing the calibration", e);
+    sqlite3_finalize(st);
+    return store_commit(s->db, s->path, e);
 }

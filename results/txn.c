@@ -49,4 +49,3 @@ void store_rollback(sqlite3 *db)
     if (!sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
-

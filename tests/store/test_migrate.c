@@ -84,10 +84,11 @@ static sqlite3 *old_db(const char *path, int version)
  * run 4 has settings that are not JSON, run 5 none. */
 static void fill_old(sqlite3 *d, int version)
 {
-    exec_ok(d,
-            "INSERT INTO machines (id, fingerprint, hostname, cpu_model, packages, cores, pus,"
-            " numa_nodes, llc_bytes, mem_usable_bytes, is_vm, isa, created_at) VALUES (1, 'fp1',"
-            " 'oldhost', 'Old CPU', 1, 2, 2, 1, 33554432, 1000, 0, 'avx2', '2025-01-01T00:00:00Z');");
+    exec_ok(
+        d,
+        "INSERT INTO machines (id, fingerprint, hostname, cpu_model, packages, cores, pus,"
+        " numa_nodes, llc_bytes, mem_usable_bytes, is_vm, isa, created_at) VALUES (1, 'fp1',"
+        " 'oldhost', 'Old CPU', 1, 2, 2, 1, 33554432, 1000, 0, 'avx2', '2025-01-01T00:00:00Z');");
     static const char *const settings[] = {
         "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"A\"}'",
         "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"B\"}'",
@@ -140,15 +141,15 @@ static void migrate_and_check(int version)
     tmp_path(db, sizeof db, name);
     sqlite3 *d = old_db(db, version);
     fill_old(d, version);
-    static const char *const tables[] = {"meta",    "machines", "machine_attrs", "runs",
-                                         "rooflines", "cases",  "samples",       "stats",
+    static const char *const tables[] = {"meta",      "machines",    "machine_attrs", "runs",
+                                         "rooflines", "cases",       "samples",       "stats",
                                          "counters",  "calibrations"};
     enum { N_TABLES = DYT_ARRAY_LEN(tables) };
     char cols[N_TABLES][1024];
     char *before[N_TABLES] = {0};
     for (size_t i = 0; i < N_TABLES; i++) {
-        if (version < 2 && (!strcmp(tables[i], "machine_attrs") ||
-                            !strcmp(tables[i], "calibrations")))
+        if (version < 2 &&
+            (!strcmp(tables[i], "machine_attrs") || !strcmp(tables[i], "calibrations")))
             continue; /* v2 tables */
         quoted_columns(d, tables[i], cols[i], sizeof cols[i]);
         before[i] = dump_table(d, tables[i], cols[i]);
@@ -202,9 +203,9 @@ static void migrate_and_check(int version)
         sqlite3_exec(d, "UPDATE runs SET uuid = (SELECT uuid FROM runs WHERE id = 1) WHERE id = 2",
                      NULL, NULL, NULL),
         SQLITE_OK);
-    assert_int_not_equal(sqlite3_exec(d, "UPDATE runs SET shard_index = 2, shard_count = 2",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(d, "UPDATE runs SET shard_index = 2, shard_count = 2", NULL, NULL, NULL),
+        SQLITE_OK);
     exec_ok(d, "UPDATE runs SET campaign = 'c', shard_index = 1, shard_count = 2 WHERE id = 3");
     q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
     assert_string_equal(t, "ok");

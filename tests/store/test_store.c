@@ -382,10 +382,8 @@ int main(void)
 {
     make_tmpdir();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_failed_case_leaves_nothing),
-        cmocka_unit_test(test_resolve_run),
-        cmocka_unit_test(test_run_identity),
+        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_failed_case_leaves_nothing),
+        cmocka_unit_test(test_resolve_run), cmocka_unit_test(test_run_identity),
         cmocka_unit_test(test_stale_runs),
     };
     int rc = cmocka_run_group_tests_name("store", tests, NULL, NULL);
