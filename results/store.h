@@ -188,7 +188,8 @@ int store_load_cases(store *s, int64_t run_id, store_case_list *out, dyt_err *e)
 void store_case_list_free(store_case_list *l);
 
 /* The samples of a case in the order taken (*out malloc'd, NULL when none):
- * all of them, or only those the statistics kept (not excluded). */
+ * all of them, or only those the statistics kept (not excluded). A block
+ * outside 0..INT_MAX in the file reads as -1. */
 enum { STORE_SAMPLES_KEPT = 0, STORE_SAMPLES_ALL = 1 };
 int store_load_samples(store *s, int64_t case_id, int which, store_sample **out, size_t *n,
                        dyt_err *e);

@@ -7,6 +7,7 @@
  * writes, and none of it needs the file to be writable. */
 #include "store_int.h"
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,7 +475,8 @@ static void fill_sample(row *r, void *item)
     x->ns = col_real(r);
     x->flags = (int)col_int(r);
     x->excluded = (int)col_int(r);
-    x->block = (int)col_int(r);
+    int64_t block = col_int(r);
+    x->block = block >= 0 && block <= INT_MAX ? (int)block : -1; /* -1: not a round */
 }
 
 int store_load_samples(store *s, int64_t case_id, int which, store_sample **out, size_t *n,
