@@ -11,21 +11,22 @@
 
 int fig_usable(const rep_case *c)
 {
-    return c->has_stats && !strcmp(c->status, "ok") && isfinite(c->median_ns) && c->median_ns > 0;
+    return c->has_stats && !strcmp(c->c.status, "ok") && isfinite(c->st.median_ns) &&
+           c->st.median_ns > 0;
 }
 
 const rep_case *fig_ref_case(const rep_run *r)
 {
-    for (size_t i = 0; i < r->n_cases; i++)
-        if (fig_usable(&r->cases[i]))
-            return &r->cases[i];
+    for (size_t i = 0; i < r->cases.n; i++)
+        if (fig_usable(&r->cases.v[i]))
+            return &r->cases.v[i];
     return NULL;
 }
 
 static int same_setting(const rep_case *c, const rep_case *ref)
 {
-    return c->threads == ref->threads && !strcmp(c->cache, ref->cache) &&
-           !strcmp(c->device, ref->device);
+    return c->c.threads == ref->c.threads && !strcmp(c->c.cache, ref->c.cache) &&
+           !strcmp(c->c.device, ref->c.device);
 }
 
 typedef struct {
@@ -37,17 +38,17 @@ static size_t collect_series(const rep_run *r, const rep_case *ref, const char *
                              series *s, size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->n_cases; i++) {
-        const rep_case *c = &r->cases[i];
-        if (!fig_usable(c) || !same_setting(c, ref) || (pass && strcmp(c->pass, pass)) ||
-            (cols && c->cols != cols))
+    for (size_t i = 0; i < r->cases.n; i++) {
+        const rep_case *c = &r->cases.v[i];
+        if (!fig_usable(c) || !same_setting(c, ref) || (pass && strcmp(c->c.pass, pass)) ||
+            (cols && c->c.cols != cols))
             continue;
         size_t k = 0;
-        while (k < n && !(!strcmp(s[k].norm, c->norm) && !strcmp(s[k].dtype, c->dtype) &&
-                          !strcmp(s[k].pass, c->pass)))
+        while (k < n && !(!strcmp(s[k].norm, c->c.norm) && !strcmp(s[k].dtype, c->c.dtype) &&
+                          !strcmp(s[k].pass, c->c.pass)))
             k++;
         if (k == n && n < max)
-            s[n++] = (series){c->norm, c->dtype, c->pass};
+            s[n++] = (series){c->c.norm, c->c.dtype, c->c.pass};
     }
     return n;
 }
@@ -63,13 +64,13 @@ static size_t distinct(const rep_run *r, const rep_case *ref, const series *s, i
                        int by_rows, int64_t *v)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->n_cases; i++) {
-        const rep_case *c = &r->cases[i];
-        if (!fig_usable(c) || !same_setting(c, ref) || (cols && c->cols != cols) ||
-            (s &&
-             (strcmp(c->norm, s->norm) || strcmp(c->dtype, s->dtype) || strcmp(c->pass, s->pass))))
+    for (size_t i = 0; i < r->cases.n; i++) {
+        const rep_case *c = &r->cases.v[i];
+        if (!fig_usable(c) || !same_setting(c, ref) || (cols && c->c.cols != cols) ||
+            (s && (strcmp(c->c.norm, s->norm) || strcmp(c->c.dtype, s->dtype) ||
+                   strcmp(c->c.pass, s->pass))))
             continue;
-        int64_t x = by_rows ? c->rows : c->cols;
+        int64_t x = by_rows ? c->c.rows : c->c.cols;
         size_t k = 0;
         while (k < n && v[k] != x)
             k++;
@@ -88,7 +89,7 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
         return DYT_OK;
     series s[16];
     size_t ns = collect_series(r, ref, pass, 0, s, 16);
-    int64_t *v = malloc((r->n_cases + 1) * sizeof *v);
+    int64_t *v = malloc((r->cases.n + 1) * sizeof *v);
     if (!v)
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     double gmin = INFINITY, gmax = 0;
@@ -110,12 +111,13 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
         fig_block(&c, t);
         for (size_t j = 0; j < nv; j++) {
             double best = NAN;
-            for (size_t i = 0; i < r->n_cases; i++) {
-                const rep_case *x = &r->cases[i];
-                if (fig_usable(x) && same_setting(x, ref) && x->cols == v[j] && isfinite(x->gbps) &&
-                    !strcmp(x->norm, s[k].norm) && !strcmp(x->dtype, s[k].dtype) &&
-                    !strcmp(x->pass, s[k].pass) && !(best >= x->gbps))
-                    best = x->gbps;
+            for (size_t i = 0; i < r->cases.n; i++) {
+                const rep_case *x = &r->cases.v[i];
+                if (fig_usable(x) && same_setting(x, ref) && x->c.cols == v[j] &&
+                    isfinite(x->st.gbps) && !strcmp(x->c.norm, s[k].norm) &&
+                    !strcmp(x->c.dtype, s[k].dtype) && !strcmp(x->c.pass, s[k].pass) &&
+                    !(best >= x->st.gbps))
+                    best = x->st.gbps;
             }
             if (!isfinite(best))
                 continue;
@@ -148,7 +150,7 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
              "Achieved bandwidth (bytes a call must move / median time) against the row length, "
              "%s pass; at each hidden size the best case over token counts and variants; "
              "%d thread(s), %s cache.",
-             pass, ref->threads, ref->cache);
+             pass, ref->c.threads, ref->c.cache);
     if (!used) {
         fig_end(&c, e);
         return DYT_OK;
@@ -162,7 +164,7 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
     const rep_case *ref = fig_ref_case(r);
     if (!ref)
         return DYT_OK;
-    int64_t *v = malloc((r->n_cases + 1) * sizeof *v), *hs = malloc((r->n_cases + 1) * sizeof *hs);
+    int64_t *v = malloc((r->cases.n + 1) * sizeof *v), *hs = malloc((r->cases.n + 1) * sizeof *hs);
     if (!v || !hs) {
         free(v);
         free(hs);
@@ -197,17 +199,18 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
         fig_block(&c, t);
         for (size_t j = 0; j < nv; j++) {
             const rep_case *b = NULL;
-            for (size_t i = 0; i < r->n_cases; i++) {
-                const rep_case *x = &r->cases[i];
-                if (fig_usable(x) && same_setting(x, ref) && x->cols == hidden && x->rows == v[j] &&
-                    !strcmp(x->norm, s[k].norm) && !strcmp(x->dtype, s[k].dtype) &&
-                    !strcmp(x->pass, s[k].pass) && (!b || x->median_ns < b->median_ns))
+            for (size_t i = 0; i < r->cases.n; i++) {
+                const rep_case *x = &r->cases.v[i];
+                if (fig_usable(x) && same_setting(x, ref) && x->c.cols == hidden &&
+                    x->c.rows == v[j] && !strcmp(x->c.norm, s[k].norm) &&
+                    !strcmp(x->c.dtype, s[k].dtype) && !strcmp(x->c.pass, s[k].pass) &&
+                    (!b || x->st.median_ns < b->st.median_ns))
                     b = x;
             }
             if (b)
-                fprintf(c.dat, "%" PRId64 " %.6g %.6g %.6g\n", v[j], b->median_ns / 1e3,
-                        (isfinite(b->ci_low_ns) ? b->ci_low_ns : b->median_ns) / 1e3,
-                        (isfinite(b->ci_high_ns) ? b->ci_high_ns : b->median_ns) / 1e3);
+                fprintf(c.dat, "%" PRId64 " %.6g %.6g %.6g\n", v[j], b->st.median_ns / 1e3,
+                        (isfinite(b->st.ci_low_ns) ? b->st.ci_low_ns : b->st.median_ns) / 1e3,
+                        (isfinite(b->st.ci_high_ns) ? b->st.ci_high_ns : b->st.median_ns) / 1e3);
         }
         fprintf(c.plotf,
                 "%s\"time-vs-tokens.dat\" index %zu using 1:2:3:4 with yerrorlines lt %zu title ",
@@ -226,6 +229,6 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
              "Median time per call against the number of rows at hidden size %" PRId64
              " (the hidden size with the most token counts in this run), log-log; error bars: "
              "95%% CI of the median; fastest variant per point; %d thread(s), %s cache.",
-             hidden, ref->threads, ref->cache);
+             hidden, ref->c.threads, ref->c.cache);
     return fig_finish(l, &c, title, caption, e);
 }

@@ -31,23 +31,23 @@ int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
             if (!isfinite(p->speedup[k]))
                 continue;
             size_t j = 0;
-            while (j < ns && !(ser_pass[j] == k && !strcmp(ser_dtype[j], c->dtype)))
+            while (j < ns && !(ser_pass[j] == k && !strcmp(ser_dtype[j], c->c.dtype)))
                 j++;
             if (j == ns && ns < 8) {
                 ser_pass[ns] = k;
-                ser_dtype[ns++] = c->dtype;
+                ser_dtype[ns++] = c->c.dtype;
             }
             size_t d = 0;
-            while (d < nd && strcmp(doms[d], c->domain))
+            while (d < nd && strcmp(doms[d], c->c.domain))
                 d++;
             if (d == nd && nd < 16)
-                doms[nd++] = c->domain;
+                doms[nd++] = c->c.domain;
             size_t m = 0;
-            while (m < nm && strcmp(models[m], c->model))
+            while (m < nm && strcmp(models[m], c->c.model))
                 m++;
             if (m == nm) {
-                models[nm] = c->model;
-                mdom[nm++] = c->domain;
+                models[nm] = c->c.model;
+                mdom[nm++] = c->c.domain;
             }
         }
     }
@@ -91,10 +91,10 @@ int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
             for (size_t i = 0; i < a->n_pairs; i++) {
                 const rep_pair *p = &a->pairs[i];
                 const rep_case *x = rep_pair_any(p);
-                if (strcmp(x->model, ord[m]) || strcmp(x->dtype, ser_dtype[s]) ||
+                if (strcmp(x->c.model, ord[m]) || strcmp(x->c.dtype, ser_dtype[s]) ||
                     !isfinite(p->speedup[ser_pass[s]]))
                     continue;
-                if (!best || x->rows > rep_pair_any(best)->rows)
+                if (!best || x->c.rows > rep_pair_any(best)->c.rows)
                     best = p;
             }
             if (!best)

@@ -133,9 +133,10 @@ static int fig_vs(const rep_analysis *a, const rep_vs *vs, fig_list *l, dyt_err 
     char an[160], bn[160], name[64], title[1024], lab[1024];
     rep_run_name(a->run, an, sizeof an);
     rep_run_name(vs->vs, bn, sizeof bn);
-    snprintf(name, sizeof name, "vs-%" PRId64, vs->vs->id);
+    snprintf(name, sizeof name, "vs-%" PRId64, vs->vs->run.id);
     snprintf(title, sizeof title, "Time per call: run %s on %s vs run %s on %s", an,
-             a->run->machine ? a->run->machine : "?", bn, vs->vs->machine ? vs->vs->machine : "?");
+             a->run->machine_desc ? a->run->machine_desc : "?", bn,
+             vs->vs->machine_desc ? vs->vs->machine_desc : "?");
     fig_ctx c;
     if (fig_begin(&c, l->dir, name, title, e))
         return DYT_USAGE;
@@ -150,10 +151,10 @@ static int fig_vs(const rep_analysis *a, const rep_vs *vs, fig_list *l, dyt_err 
         size_t rows = 0;
         for (size_t i = 0; i < vs->n; i++) {
             const rep_match *m = &vs->m[i];
-            if (strcmp(m->a->norm, norms[k]))
+            if (strcmp(m->a->c.norm, norms[k]))
                 continue;
-            double x = m->a->median_ns / 1e3, y = m->b->median_ns / 1e3;
-            fprintf(c.dat, "%.6g %.6g %d\n", x, y, !strcmp(m->a->pass, "bwd"));
+            double x = m->a->st.median_ns / 1e3, y = m->b->st.median_ns / 1e3;
+            fprintf(c.dat, "%.6g %.6g %d\n", x, y, !strcmp(m->a->c.pass, "bwd"));
             lo = fmin(lo, fmin(x, y));
             hi = fmax(hi, fmax(x, y));
             rows++;
@@ -195,8 +196,8 @@ int fig_write_all(const rep_analysis *a, const char *out_dir, const char *gnuplo
     char rn[160];
     rep_run_name(a->run, rn, sizeof rn);
     snprintf(l.run_title, sizeof l.run_title, "run %s on %s%s", rn,
-             a->run->hostname ? a->run->hostname : "?",
-             strcmp(a->run->status, "complete") ? " (run not complete)" : "");
+             a->run->machine.hostname[0] ? a->run->machine.hostname : "?",
+             strcmp(a->run->run.status, "complete") ? " (run not complete)" : "");
     int rc = fig_bandwidth(a, "fwd", &l, e);
     if (!rc)
         rc = fig_bandwidth(a, "bwd", &l, e);

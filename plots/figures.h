@@ -35,7 +35,7 @@ typedef struct {
     const char *dir;     /* out_dir/figures */
     const char *gnuplot; /* NULL: scripts only */
     FILE *log;
-    char run_title[256]; /* "run #3 label on host (cpu)" */
+    char run_title[320]; /* "run #3 label on host (cpu)" */
 } fig_list;
 
 /* Closes c (fig_end), runs gnuplot when there is one, and appends the

@@ -6,62 +6,44 @@
  * raw (as stored); every writer escapes them for its format. */
 #pragma once
 #include "common.h"
-#include <sqlite3.h>
+#include "store.h"
 #include <stdint.h>
 #include <stdio.h>
 
-typedef struct {
-    int64_t id;
-    int seq, layers, threads;
-    char *suite, *domain, *model, *model_norm, *token_label;
-    char *norm, *variant, *dtype, *pass, *cache, *device, *status, *error;
-    int64_t rows, cols;
-    double max_err; /* NAN when not verified */
-    int has_stats, n;
-    double median_ns, ci_low_ns, ci_high_ns, gbps, roofline_pct; /* NAN when absent */
-} rep_case;
-
-typedef struct {
-    int threads;
-    char *kind;
-    int64_t bytes;
-    double gbps, gbps_median; /* gbps_median NAN when absent */
-} rep_roof;
+/* A case of a loaded run is the store's record of it (store_case_rec):
+ * its columns in c, its statistics in st (NAN when absent). */
+typedef store_case_rec rep_case;
 
 typedef struct {
     char *key, *value;
 } rep_kv;
 
+/* One counter of a run over its cases. */
 typedef struct {
-    char *source, *name;
+    const char *source, *name;
     int n_avail, n_unavail, n_reasons;
-    char *reason;       /* one of the reasons given (NULL if none) */
+    const char *reason; /* the first of the reasons given (NULL if none) */
     double per_element; /* mean over cases where available; NAN otherwise */
 } rep_counter;
 
 typedef struct {
-    int64_t id;
-    char *label, *status, *started_at, *ended_at, *command_line, *git_rev, *version;
-    char *compiler, *cflags, *build_type, *suites, *device, *metric, *settings, *note;
-    char *machine; /* "host (cpu model)", as v_results says */
-    char *hostname, *cpu_model;
-    rep_kv *mach; /* machine record, formatted for people */
+    store_run run;        /* its row */
+    machine_info machine; /* the machine it ran on, with its attributes */
+    char *machine_desc;   /* "host (cpu model)", as v_results says */
+    rep_kv *mach;         /* the machine record, formatted for people */
     size_t n_mach;
-    rep_kv *attrs; /* machine_attrs */
-    size_t n_attrs;
-    rep_roof *roofs;
-    size_t n_roofs;
-    rep_case *cases; /* ordered by seq */
-    size_t n_cases;
-    rep_counter *counters;
+    store_roofline_list roofs;
+    store_case_list cases; /* ordered by seq */
+    store_counter_list counter_values;
+    rep_counter *counters; /* by source and name */
     size_t n_counters;
 } rep_run;
 
 /* query.c */
-int rep_load_run(sqlite3 *db, int64_t run_id, rep_run *r, dyt_err *e);
+int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e);
 void rep_free_run(rep_run *r);
 /* The case's samples that were not excluded, in idx order (malloc'd). */
-int rep_load_samples(sqlite3 *db, int64_t case_id, double **x, size_t *n, dyt_err *e);
+int rep_load_samples(store *s, int64_t case_id, double **x, size_t *n, dyt_err *e);
 /* A short name for a run in headings: "#3 label" or "#3". */
 void rep_run_name(const rep_run *r, char *buf, size_t n);
 
@@ -125,7 +107,7 @@ typedef struct {
 
 /* Any case of the pair (for its shape and settings). */
 const rep_case *rep_pair_any(const rep_pair *p);
-int rep_analyse(sqlite3 *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
+int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
                 dyt_err *e);
 void rep_free_analysis(rep_analysis *a);
 /* "llama-7b-ffn-final" -> "llama-7b": the model a suite section belongs to
@@ -199,7 +181,7 @@ typedef struct {
 int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e);
 int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e);
 /* One row per case of the runs (at least v_results' columns). */
-int rep_write_csv(const char *path, sqlite3 *db, const int64_t *runs, size_t n_runs, dyt_err *e);
+int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, dyt_err *e);
 int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_err *e);
 /* "dytbench report: run #3 label" and the one-line description of the run. */
 void rep_doc_title(const rep_doc *d, char *buf, size_t n);

@@ -157,16 +157,16 @@ static void pairs_vary(const rep_analysis *a, int *thr, int *cache)
     *thr = *cache = 0;
     for (size_t i = 1; i < a->n_pairs; i++) {
         const rep_case *x = rep_pair_any(&a->pairs[0]), *y = rep_pair_any(&a->pairs[i]);
-        *thr |= x->threads != y->threads;
-        *cache |= strcmp(x->cache, y->cache) != 0;
+        *thr |= x->c.threads != y->c.threads;
+        *cache |= strcmp(x->c.cache, y->c.cache) != 0;
     }
 }
 
 static const char *token_of(const rep_case *c, char *buf, size_t n)
 {
-    if (c->token_label && *c->token_label)
-        return c->token_label;
-    snprintf(buf, n, "%" PRId64, c->rows);
+    if (c->c.token_label && *c->c.token_label)
+        return c->c.token_label;
+    snprintf(buf, n, "%" PRId64, c->c.rows);
     return buf;
 }
 
@@ -203,16 +203,16 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         const rep_case *c = rep_pair_any(p);
         size_t r = rep_table_add_row(t);
         char b[18][48], tok[32];
-        snprintf(b[0], 48, "%s", c->domain);
+        snprintf(b[0], 48, "%s", c->c.domain);
         snprintf(b[2], 48, "%s", token_of(c, tok, sizeof tok));
-        snprintf(b[3], 48, "%" PRId64, c->rows);
-        snprintf(b[4], 48, "%" PRId64, c->cols);
-        snprintf(b[6], 48, "%d", c->threads);
-        snprintf(b[8], 48, "%s", c->model_norm);
+        snprintf(b[3], 48, "%" PRId64, c->c.rows);
+        snprintf(b[4], 48, "%" PRId64, c->c.cols);
+        snprintf(b[6], 48, "%d", c->c.threads);
+        snprintf(b[8], 48, "%s", c->c.model_norm);
         for (int k = 0; k < 2; k++) {
             int o = k ? 13 : 9;
-            rep_fmt_us(b[o], 48, p->norm[k] ? p->norm[k]->median_ns : NAN);
-            rep_fmt_us(b[o + 1], 48, p->dyt[k] ? p->dyt[k]->median_ns : NAN);
+            rep_fmt_us(b[o], 48, p->norm[k] ? p->norm[k]->st.median_ns : NAN);
+            rep_fmt_us(b[o + 1], 48, p->dyt[k] ? p->dyt[k]->st.median_ns : NAN);
             rep_fmt_num(b[o + 2], 48, p->speedup[k], 3);
             fmt_ci(b[o + 3], 48, p->lo[k], p->hi[k]);
         }
@@ -221,12 +221,12 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         for (size_t j = 0; j < DYT_ARRAY_LEN(head); j++) {
             if (map[j] < 0)
                 continue;
-            const char *v = j == 1 ? c->model : j == 5 ? c->dtype : j == 7 ? c->cache : b[j];
+            const char *v = j == 1 ? c->c.model : j == 5 ? c->c.dtype : j == 7 ? c->c.cache : b[j];
             if (j == 17) {
                 const char *v0[4];
                 for (int k = 0; k < 2; k++) {
-                    v0[2 * k] = p->norm[k] ? p->norm[k]->variant : "-";
-                    v0[2 * k + 1] = p->dyt[k] ? p->dyt[k]->variant : "-";
+                    v0[2 * k] = p->norm[k] ? p->norm[k]->c.variant : "-";
+                    v0[2 * k + 1] = p->dyt[k] ? p->dyt[k]->c.variant : "-";
                 }
                 if (!strcmp(v0[0], v0[2]) && !strcmp(v0[1], v0[3]))
                     rep_table_set(t, r, (size_t)map[j], "%s/%s", v0[0], v0[1]);
@@ -241,11 +241,12 @@ static void table_speedup(tlist *l, const rep_analysis *a)
     const rep_case *c0 = a->n_pairs ? rep_pair_any(&a->pairs[0]) : NULL;
     char same[96] = "";
     if (c0 && !thr && !cache)
-        snprintf(same, sizeof same, " All cases: %d thread(s), %s cache.", c0->threads, c0->cache);
+        snprintf(same, sizeof same, " All cases: %d thread(s), %s cache.", c0->c.threads,
+                 c0->c.cache);
     else if (c0 && !thr)
-        snprintf(same, sizeof same, " All cases: %d thread(s).", c0->threads);
+        snprintf(same, sizeof same, " All cases: %d thread(s).", c0->c.threads);
     else if (c0 && !cache)
-        snprintf(same, sizeof same, " All cases: %s cache.", c0->cache);
+        snprintf(same, sizeof same, " All cases: %s cache.", c0->c.cache);
     rep_table_note(
         t,
         "Times: median per call in µs, each side the fastest ok variant at that shape. "

@@ -145,6 +145,7 @@ void store_run_free(store_run *r);
 
 /* Which runs store_find_runs gives: every condition set must hold. */
 typedef struct {
+    int64_t id;           /* > 0: only the run with this id */
     const char *label;    /* NULL: any */
     const char *status;   /* NULL: any */
     const char *campaign; /* NULL: any */

@@ -174,9 +174,7 @@ static int bind_opt_text(sqlite3_stmt *st, int i, const char *v)
     return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
-/* The runs with id run_id (> 0) or matching f, into out. */
-static int select_runs(store *s, int64_t run_id, const store_run_filter *f, store_run_list *out,
-                       dyt_err *e)
+int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dyt_err *e)
 {
     memset(out, 0, sizeof *out);
     static const store_run_filter any = {0};
@@ -185,7 +183,7 @@ static int select_runs(store *s, int64_t run_id, const store_run_filter *f, stor
     sqlite3_stmt *st;
     if (prepare(s, run_sql, "reading runs", &st, e) != DYT_OK)
         return DYT_USAGE;
-    int rc = run_id > 0 ? sqlite3_bind_int64(st, 1, run_id) : sqlite3_bind_null(st, 1);
+    int rc = f->id > 0 ? sqlite3_bind_int64(st, 1, f->id) : sqlite3_bind_null(st, 1);
     if (rc == SQLITE_OK)
         rc = bind_opt_text(st, 2, f->label);
     if (rc == SQLITE_OK)
@@ -204,21 +202,15 @@ static int select_runs(store *s, int64_t run_id, const store_run_filter *f, stor
     return rc;
 }
 
-int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dyt_err *e)
-{
-    return select_runs(s, 0, f, out, e);
-}
-
 int store_load_run(store *s, int64_t run_id, store_run *out, dyt_err *e)
 {
     memset(out, 0, sizeof *out);
-    if (run_id <= 0)
-        return dyt_errf(e, DYT_USAGE, "no run %lld in %s", (long long)run_id, s->path);
+    const store_run_filter f = {.id = run_id};
     store_run_list l;
-    int rc = select_runs(s, run_id, NULL, &l, e);
+    int rc = store_find_runs(s, &f, &l, e);
     if (rc != DYT_OK)
         return rc;
-    if (l.n != 1) {
+    if (run_id <= 0 || l.n != 1) {
         store_run_list_free(&l);
         return dyt_errf(e, DYT_USAGE, "no run %lld in %s", (long long)run_id, s->path);
     }
