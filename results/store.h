@@ -5,7 +5,6 @@
  * transaction, every write goes through the store's transactions (busy
  * retries included), every value is bound. */
 #pragma once
-#include <sqlite3.h>
 #include <stdint.h>
 #include "common.h"
 #include "machine.h"
@@ -14,6 +13,9 @@
 #define STORE_DEFAULT_PATH "results/dytbench.db"
 
 typedef struct store store;
+/* SQLite stays inside results/: the rest of the program sees the store
+ * only through this header. */
+typedef struct sqlite3 sqlite3;
 
 /* Opens (creating when create != 0 and the file is absent) and migrates.
  * Refuses, leaving the file untouched, a file that is not SQLite, is
