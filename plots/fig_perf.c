@@ -2,31 +2,30 @@
  * against hidden size, one curve per norm and dtype (one figure per pass),
  * and time per call against tokens at one hidden size, log-log with the
  * median's confidence interval as error bars. */
-#include "figures.h"
+#include "plots_int.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-int fig_usable(const rep_case *c)
+int fig_usable(const fig_case *c)
 {
-    return c->has_stats && !strcmp(c->c.status, "ok") && isfinite(c->st.median_ns) &&
-           c->st.median_ns > 0;
+    return isfinite(c->median_ns) && c->median_ns > 0;
 }
 
-const rep_case *fig_ref_case(const rep_run *r)
+const fig_case *fig_ref_case(const fig_input *in)
 {
-    for (size_t i = 0; i < r->cases.n; i++)
-        if (fig_usable(&r->cases.v[i]))
-            return &r->cases.v[i];
+    for (size_t i = 0; i < in->n_cases; i++)
+        if (fig_usable(&in->cases[i]))
+            return &in->cases[i];
     return NULL;
 }
 
-static int same_setting(const rep_case *c, const rep_case *ref)
+static int same_setting(const fig_case *c, const fig_case *ref)
 {
-    return c->c.threads == ref->c.threads && !strcmp(c->c.cache, ref->c.cache) &&
-           !strcmp(c->c.device, ref->c.device);
+    return c->threads == ref->threads && !strcmp(c->cache, ref->cache) &&
+           !strcmp(c->device, ref->device);
 }
 
 typedef struct {
@@ -34,21 +33,21 @@ typedef struct {
 } series;
 
 /* Distinct (norm, dtype[, pass]) among cases accepted by keep(). */
-static size_t collect_series(const rep_run *r, const rep_case *ref, const char *pass, int64_t cols,
-                             series *s, size_t max)
+static size_t collect_series(const fig_input *in, const fig_case *ref, const char *pass,
+                             int64_t cols, series *s, size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->cases.n; i++) {
-        const rep_case *c = &r->cases.v[i];
-        if (!fig_usable(c) || !same_setting(c, ref) || (pass && strcmp(c->c.pass, pass)) ||
-            (cols && c->c.cols != cols))
+    for (size_t i = 0; i < in->n_cases; i++) {
+        const fig_case *c = &in->cases[i];
+        if (!fig_usable(c) || !same_setting(c, ref) || (pass && strcmp(c->pass, pass)) ||
+            (cols && c->cols != cols))
             continue;
         size_t k = 0;
-        while (k < n && !(!strcmp(s[k].norm, c->c.norm) && !strcmp(s[k].dtype, c->c.dtype) &&
-                          !strcmp(s[k].pass, c->c.pass)))
+        while (k < n && !(!strcmp(s[k].norm, c->norm) && !strcmp(s[k].dtype, c->dtype) &&
+                          !strcmp(s[k].pass, c->pass)))
             k++;
         if (k == n && n < max)
-            s[n++] = (series){c->c.norm, c->c.dtype, c->c.pass};
+            s[n++] = (series){c->norm, c->dtype, c->pass};
     }
     return n;
 }
@@ -60,17 +59,17 @@ static int cmp_i64(const void *x, const void *y)
 }
 
 /* Sorted distinct values of cols (by_rows = 0) or rows of the cases of s. */
-static size_t distinct(const rep_run *r, const rep_case *ref, const series *s, int64_t cols,
+static size_t distinct(const fig_input *in, const fig_case *ref, const series *s, int64_t cols,
                        int by_rows, int64_t *v)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->cases.n; i++) {
-        const rep_case *c = &r->cases.v[i];
-        if (!fig_usable(c) || !same_setting(c, ref) || (cols && c->c.cols != cols) ||
-            (s && (strcmp(c->c.norm, s->norm) || strcmp(c->c.dtype, s->dtype) ||
-                   strcmp(c->c.pass, s->pass))))
+    for (size_t i = 0; i < in->n_cases; i++) {
+        const fig_case *c = &in->cases[i];
+        if (!fig_usable(c) || !same_setting(c, ref) || (cols && c->cols != cols) ||
+            (s &&
+             (strcmp(c->norm, s->norm) || strcmp(c->dtype, s->dtype) || strcmp(c->pass, s->pass))))
             continue;
-        int64_t x = by_rows ? c->c.rows : c->c.cols;
+        int64_t x = by_rows ? c->rows : c->cols;
         size_t k = 0;
         while (k < n && v[k] != x)
             k++;
@@ -81,15 +80,14 @@ static size_t distinct(const rep_run *r, const rep_case *ref, const series *s, i
     return n;
 }
 
-int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err *e)
+int fig_bandwidth(const fig_input *in, const char *pass, fig_list *l, dyt_err *e)
 {
-    const rep_run *r = a->run;
-    const rep_case *ref = fig_ref_case(r);
+    const fig_case *ref = fig_ref_case(in);
     if (!ref)
         return DYT_OK;
     series s[16];
-    size_t ns = collect_series(r, ref, pass, 0, s, 16);
-    int64_t *v = malloc((r->cases.n + 1) * sizeof *v);
+    size_t ns = collect_series(in, ref, pass, 0, s, 16);
+    int64_t *v = malloc((in->n_cases + 1) * sizeof *v);
     if (!v)
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     double gmin = INFINITY, gmax = 0;
@@ -104,20 +102,19 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
         return ns ? DYT_USAGE : DYT_OK;
     }
     for (size_t k = 0; k < ns; k++) {
-        size_t nv = distinct(r, ref, &s[k], 0, 0, v);
+        size_t nv = distinct(in, ref, &s[k], 0, 0, v);
         char t[128];
         snprintf(t, sizeof t, "%s %s %s: hidden size, best GB/s over token counts and variants",
                  s[k].norm, s[k].dtype, s[k].pass);
         fig_block(&c, t);
         for (size_t j = 0; j < nv; j++) {
             double best = NAN;
-            for (size_t i = 0; i < r->cases.n; i++) {
-                const rep_case *x = &r->cases.v[i];
-                if (fig_usable(x) && same_setting(x, ref) && x->c.cols == v[j] &&
-                    isfinite(x->st.gbps) && !strcmp(x->c.norm, s[k].norm) &&
-                    !strcmp(x->c.dtype, s[k].dtype) && !strcmp(x->c.pass, s[k].pass) &&
-                    !(best >= x->st.gbps))
-                    best = x->st.gbps;
+            for (size_t i = 0; i < in->n_cases; i++) {
+                const fig_case *x = &in->cases[i];
+                if (fig_usable(x) && same_setting(x, ref) && x->cols == v[j] && isfinite(x->gbps) &&
+                    !strcmp(x->norm, s[k].norm) && !strcmp(x->dtype, s[k].dtype) &&
+                    !strcmp(x->pass, s[k].pass) && !(best >= x->gbps))
+                    best = x->gbps;
             }
             if (!isfinite(best))
                 continue;
@@ -150,7 +147,7 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
              "Achieved bandwidth (bytes a call must move / median time) against the row length, "
              "%s pass; at each hidden size the best case over token counts and variants; "
              "%d thread(s), %s cache.",
-             pass, ref->c.threads, ref->c.cache);
+             pass, ref->threads, ref->cache);
     if (!used) {
         fig_end(&c, e);
         return DYT_OK;
@@ -158,23 +155,23 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
     return fig_finish(l, &c, title, caption, e);
 }
 
-int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
+int fig_tokens(const fig_input *in, fig_list *l, dyt_err *e)
 {
-    const rep_run *r = a->run;
-    const rep_case *ref = fig_ref_case(r);
+    const fig_case *ref = fig_ref_case(in);
     if (!ref)
         return DYT_OK;
-    int64_t *v = malloc((r->cases.n + 1) * sizeof *v), *hs = malloc((r->cases.n + 1) * sizeof *hs);
+    int64_t *v = malloc((in->n_cases + 1) * sizeof *v),
+            *hs = malloc((in->n_cases + 1) * sizeof *hs);
     if (!v || !hs) {
         free(v);
         free(hs);
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     }
     /* The hidden size with the most distinct token counts (ties: larger). */
-    size_t nh = distinct(r, ref, NULL, 0, 0, hs), best_n = 0;
+    size_t nh = distinct(in, ref, NULL, 0, 0, hs), best_n = 0;
     int64_t hidden = 0;
     for (size_t i = 0; i < nh; i++) {
-        size_t nr = distinct(r, ref, NULL, hs[i], 1, v);
+        size_t nr = distinct(in, ref, NULL, hs[i], 1, v);
         if (nr >= best_n) {
             best_n = nr;
             hidden = hs[i];
@@ -182,7 +179,7 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
     }
     free(hs);
     series s[16];
-    size_t ns = best_n >= 2 ? collect_series(r, ref, NULL, hidden, s, 16) : 0;
+    size_t ns = best_n >= 2 ? collect_series(in, ref, NULL, hidden, s, 16) : 0;
     char title[512], caption[512];
     snprintf(title, sizeof title, "Time per call vs tokens at hidden size %" PRId64 ": %s", hidden,
              l->run_title);
@@ -192,25 +189,24 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
         return ns ? DYT_USAGE : DYT_OK;
     }
     for (size_t k = 0; k < ns; k++) {
-        size_t nv = distinct(r, ref, &s[k], hidden, 1, v);
+        size_t nv = distinct(in, ref, &s[k], hidden, 1, v);
         char t[128];
         snprintf(t, sizeof t, "%s %s %s: rows, median us, CI low us, CI high us (fastest variant)",
                  s[k].norm, s[k].dtype, s[k].pass);
         fig_block(&c, t);
         for (size_t j = 0; j < nv; j++) {
-            const rep_case *b = NULL;
-            for (size_t i = 0; i < r->cases.n; i++) {
-                const rep_case *x = &r->cases.v[i];
-                if (fig_usable(x) && same_setting(x, ref) && x->c.cols == hidden &&
-                    x->c.rows == v[j] && !strcmp(x->c.norm, s[k].norm) &&
-                    !strcmp(x->c.dtype, s[k].dtype) && !strcmp(x->c.pass, s[k].pass) &&
-                    (!b || x->st.median_ns < b->st.median_ns))
+            const fig_case *b = NULL;
+            for (size_t i = 0; i < in->n_cases; i++) {
+                const fig_case *x = &in->cases[i];
+                if (fig_usable(x) && same_setting(x, ref) && x->cols == hidden && x->rows == v[j] &&
+                    !strcmp(x->norm, s[k].norm) && !strcmp(x->dtype, s[k].dtype) &&
+                    !strcmp(x->pass, s[k].pass) && (!b || x->median_ns < b->median_ns))
                     b = x;
             }
             if (b)
-                fprintf(c.dat, "%" PRId64 " %.6g %.6g %.6g\n", v[j], b->st.median_ns / 1e3,
-                        (isfinite(b->st.ci_low_ns) ? b->st.ci_low_ns : b->st.median_ns) / 1e3,
-                        (isfinite(b->st.ci_high_ns) ? b->st.ci_high_ns : b->st.median_ns) / 1e3);
+                fprintf(c.dat, "%" PRId64 " %.6g %.6g %.6g\n", v[j], b->median_ns / 1e3,
+                        (isfinite(b->ci_low_ns) ? b->ci_low_ns : b->median_ns) / 1e3,
+                        (isfinite(b->ci_high_ns) ? b->ci_high_ns : b->median_ns) / 1e3);
         }
         fprintf(c.plotf,
                 "%s\"time-vs-tokens.dat\" index %zu using 1:2:3:4 with yerrorlines lt %zu title ",
@@ -229,6 +225,6 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
              "Median time per call against the number of rows at hidden size %" PRId64
              " (the hidden size with the most token counts in this run), log-log; error bars: "
              "95%% CI of the median; fastest variant per point; %d thread(s), %s cache.",
-             hidden, ref->c.threads, ref->c.cache);
+             hidden, ref->threads, ref->cache);
     return fig_finish(l, &c, title, caption, e);
 }

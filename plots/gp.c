@@ -3,7 +3,7 @@
  * and luminance-separated colours, each with its own dash and point type),
  * the SVG and PNG terminals, and running gnuplot in the figures folder. */
 #include "escape.h"
-#include "figures.h"
+#include "plots_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,6 @@
  * Notices that apply to the whole report (an aborted run, figures that need
  * gnuplot) are said once at the top of every format and once on the log. */
 #include "report.h"
-#include "figures.h"
 #include "report_int.h"
 
 #include <errno.h>
@@ -92,7 +91,7 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
     memset(&a, 0, sizeof a);
     rep_table **t = NULL;
     size_t nt = 0;
-    rep_fig *figs = NULL;
+    fig_file *figs = NULL;
     size_t nfigs = 0;
     char notice_run[600] = "", notice_fig[400] = "", notice_ok[300] = "";
     rep_doc d = {0};
@@ -144,7 +143,12 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
         d.notices[d.n_notices++] = notice_fig;
         say(o->log, notice_fig);
     }
-    if ((rc = fig_write_all(&a, o->out_dir, gp, o->log, &figs, &nfigs, e)))
+    rep_plot_data plot;
+    if ((rc = rep_plot_data_build(&a, &plot, e)))
+        goto out_t;
+    rc = fig_write_all(&plot.in, o->out_dir, gp, o->log, &figs, &nfigs, e);
+    rep_plot_data_free(&plot);
+    if (rc)
         goto out_t;
     d.figs = figs;
     d.nfigs = nfigs;

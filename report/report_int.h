@@ -1,11 +1,13 @@
-/* Internal data model of the report stage, shared by its files and by
- * plots/: a run loaded from the store (query.c), what is computed from it
- * (analysis.c: DyT/norm pairs with bootstrap speedup intervals, whole-model
- * sums, per-variant bandwidth), and the format-neutral table model that
- * render.c writes as Markdown/LaTeX/CSV and html.c as HTML. Strings here are
- * raw (as stored); every writer escapes them for its format. */
+/* Internal data model of the report stage, shared by its files: a run
+ * loaded from the store (query.c), what is computed from it (analysis.c:
+ * DyT/norm pairs with bootstrap speedup intervals, whole-model sums,
+ * per-variant bandwidth), the figures' input built from that (plot_input.c,
+ * for plots/), and the format-neutral table model that render.c writes as
+ * Markdown/LaTeX/CSV and html.c as HTML. Strings here are raw (as stored);
+ * every writer escapes them for its format. */
 #pragma once
 #include "common.h"
+#include "figures.h"
 #include "store.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -118,6 +120,23 @@ char *rep_model_group(const char *section);
 #define REP_BOOT_SEED 20250314u
 #define REP_CONF 0.95
 
+/* plot_input.c: what the figures draw, from an analysis ------------------ */
+
+typedef struct {
+    fig_input in; /* points into the arrays below and into the analysis */
+    fig_case *cases;
+    fig_pair *pairs;
+    fig_variant *variants;
+    fig_vs_run *vs;
+    fig_vs_point **points; /* of each vs run */
+    char run_name[160];
+    char (*vs_names)[160];
+} rep_plot_data;
+
+/* Fills d from a (which must outlive it); DYT_USAGE when out of memory. */
+int rep_plot_data_build(const rep_analysis *a, rep_plot_data *d, dyt_err *e);
+void rep_plot_data_free(rep_plot_data *d);
+
 /* tables.c: the table model --------------------------------------------- */
 
 typedef struct {
@@ -158,21 +177,13 @@ void rep_fmt_num(char *buf, size_t n, double v, int decimals); /* "n/a" for NAN 
 
 /* render.c and html.c: writers ------------------------------------------ */
 
-/* A figure written by plots/ (stem relative to the out dir, no extension). */
-typedef struct {
-    char *stem; /* "figures/speedup" */
-    char *title;
-    char *caption; /* what is plotted and how */
-    int rendered;  /* the .svg and .png exist */
-} rep_fig;
-
 /* What every format says before its tables: title, run line, notices
  * (aborted run, figures need gnuplot), once each. */
 typedef struct {
     const rep_analysis *a;
     rep_table **t;
     size_t nt;
-    const rep_fig *figs;
+    const fig_file *figs; /* written by plots/ */
     size_t nfigs;
     const char *notices[8];
     size_t n_notices;
