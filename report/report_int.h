@@ -2,8 +2,9 @@
  * loaded from the store (query.c), what is computed from it (analysis.c:
  * DyT/norm pairs with bootstrap speedup intervals, whole-model sums,
  * per-variant bandwidth), the figures' input built from that (plot_input.c,
- * for plots/), and the format-neutral table model that render.c writes as
- * Markdown/LaTeX/CSV and html.c as HTML. Strings here are raw (as stored);
+ * for plots/), and the format-neutral table model (table.c) that tables.c
+ * and tables_machine.c fill and render.c writes as Markdown/LaTeX/CSV and
+ * html.c as HTML. Strings here are raw (as stored);
  * every writer escapes them for its format. */
 #pragma once
 #include "common.h"
@@ -137,7 +138,7 @@ typedef struct {
 int rep_plot_data_build(const rep_analysis *a, rep_plot_data *d, dyt_err *e);
 void rep_plot_data_free(rep_plot_data *d);
 
-/* tables.c: the table model --------------------------------------------- */
+/* table.c: the table model --------------------------------------------- */
 
 typedef struct {
     char *id; /* anchor and file-friendly name: "speedup" */
@@ -158,6 +159,11 @@ void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void rep_table_note(rep_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Number formats of the tables; "n/a" for NAN. */
+void rep_fmt_num(char *buf, size_t n, double v, int decimals);
+void rep_fmt_sig(char *buf, size_t n, double v); /* 4 significant digits */
+void rep_fmt_us(char *buf, size_t n, double ns); /* ns as microseconds, 4 significant digits */
+
 /* tables_machine.c: the machine, its roofline and counters, failed cases,
  * a --vs comparison. NULL: out of memory. */
 rep_table *rep_table_machine(const rep_run *r);
@@ -165,15 +171,10 @@ rep_table *rep_table_roofline(const rep_run *r);
 rep_table *rep_table_counters(const rep_run *r);
 rep_table *rep_table_failed(const rep_run *r);
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
-void rep_fmt_sig(char *buf, size_t n, double v); /* 4 significant digits, no exponent */
 
-/* Every table of the report, in order; *n tables. */
+/* tables.c: every table of the report, in order; *n tables. */
 int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e);
 void rep_free_tables(rep_table **t, size_t n);
-
-/* Number formatting shared by tables and figures. */
-void rep_fmt_us(char *buf, size_t n, double ns); /* microseconds, 3-4 significant digits */
-void rep_fmt_num(char *buf, size_t n, double v, int decimals); /* "n/a" for NAN */
 
 /* render.c and html.c: writers ------------------------------------------ */
 
