@@ -1,7 +1,7 @@
-/* plots/figures.c: the report's figures and their list -- DyT speedup per
- * model grouped by domain (bars with bootstrap CI whiskers), % of roofline
- * per kernel variant, machine against machine for --vs -- and the driver
- * that writes every figure (fig_perf.c has the bandwidth and time ones). */
+/* plots/figures.c: % of roofline per kernel variant, machine against
+ * machine for --vs, and the driver that writes every figure (fig_perf.c
+ * has the bandwidth and time ones, fig_speedup.c DyT's speedup; gp.c the
+ * machinery they share). */
 #include "plots_int.h"
 
 #include <errno.h>
@@ -10,36 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-int fig_finish(fig_list *l, fig_ctx *c, const char *title, const char *caption, dyt_err *e)
-{
-    if (fig_end(c, e))
-        return DYT_USAGE;
-    fig_file *p = realloc(l->v, (l->n + 1) * sizeof *p);
-    if (!p)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
-    l->v = p;
-    fig_file *f = &l->v[l->n++];
-    memset(f, 0, sizeof *f);
-    if (asprintf(&f->stem, "figures/%s", c->name) < 0)
-        f->stem = NULL;
-    f->title = strdup(title);
-    f->caption = strdup(caption);
-    if (!f->stem || !f->title || !f->caption)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
-    f->rendered = l->gnuplot && !fig_run(l->gnuplot, l->dir, c->name, l->log);
-    return DYT_OK;
-}
-
-void fig_free(fig_file *figs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(figs[i].stem);
-        free(figs[i].title);
-        free(figs[i].caption);
-    }
-    free(figs);
-}
 
 /* % of roofline per variant ---------------------------------------------- */
 

@@ -1,6 +1,6 @@
-/* Internals of the plots stage shared by its files: one figure's files
- * and the gnuplot run (gp.c), the list of figures written (figures.c), and
- * the figures themselves (figures.c, fig_perf.c, fig_speedup.c). */
+/* Internals of the plots stage shared by its files: one figure's files,
+ * the gnuplot run and the list of figures written (gp.c), and the figures
+ * themselves (figures.c, fig_perf.c, fig_speedup.c). */
 #pragma once
 #include "figures.h"
 
@@ -17,7 +17,7 @@ typedef struct {
     int width, height; /* pixels; fig_begin sets 960 x 600 */
 } fig_ctx;
 
-/* The figures written so far (figures.c). */
+/* The figures written so far. */
 typedef struct {
     fig_file *v;
     size_t n;
