@@ -8,9 +8,10 @@
  * Hodges-Lehmann estimate, the interval exp of the signed-rank interval at
  * 1 - alpha (stats/signedrank.c); the pairing is in gate/pair.c.
  * Otherwise a case is compared on replicates when both sides have at least
- * two blocks (rounds of `run --rounds`, or runs pooled into a side): the unit is the block median, because on a shared
- * machine the noise is correlated in time -- the samples of one block move
- * together, and a run's samples are not independent draws. Replicate mode
+ * two blocks (rounds of `run --rounds`, or runs pooled into a side): the
+ * unit is the block median, because on a shared machine the noise is
+ * correlated in time -- the samples of one block move together, and a
+ * run's samples are not independent draws. Replicate mode
  * takes the log of each block median; the ratio is exp of the
  * Hodges-Lehmann shift between the sides, its interval exp of the Moses
  * interval at confidence 1 - alpha, and p that of the two-sided
