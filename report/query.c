@@ -24,12 +24,12 @@ static void *grow(void *arr_p, size_t *n, size_t sz)
 
 static int add_kv(rep_run *r, const char *k, const char *v)
 {
-    rep_kv *kv = grow(&r->mach, &r->n_mach, sizeof *kv);
+    machine_attr *kv = grow(&r->mach, &r->n_mach, sizeof *kv);
     if (!kv)
         return -1;
-    kv->key = strdup(k);
-    kv->value = strdup(v ? v : "");
-    return kv->key && kv->value ? 0 : -1;
+    snprintf(kv->key, sizeof kv->key, "%s", k);
+    snprintf(kv->value, sizeof kv->value, "%s", v ? v : "");
+    return 0;
 }
 
 /* A size as reported, or "not reported" (the store keeps 0 as NULL). */
@@ -45,7 +45,7 @@ static void fmt_bytes_or(char *buf, size_t n, uint64_t v)
 static int format_machine(rep_run *r)
 {
     const machine_info *m = &r->machine;
-    char buf[1024], b1[32], b2[32], b3[32];
+    char buf[sizeof r->mach->value], b1[32], b2[32], b3[32];
     int bad = 0;
     bad |= add_kv(r, "Host", m->hostname);
     bad |= add_kv(r, "CPU", m->cpu_model);
@@ -149,19 +149,13 @@ static int summarise_counters(rep_run *r)
 int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e)
 {
     memset(r, 0, sizeof *r);
-    const store_run_filter this_run = {.id = run_id};
-    store_run_list l;
-    int rc = store_find_runs(s, &this_run, &l, e);
-    if (rc == DYT_OK && l.n != 1) {
-        store_run_list_free(&l);
-        return dyt_errf(e, DYT_USAGE, "report: run %" PRId64 " does not exist in the store",
-                        run_id);
+    int rc = store_load_run(s, run_id, &r->run, e);
+    if (rc != DYT_OK) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        return dyt_errf(e, DYT_USAGE, "report: %s", why);
     }
-    store_run_list_free(&l);
-    if (rc != DYT_OK)
-        return rc;
-    if ((rc = store_load_run(s, run_id, &r->run, e)) == DYT_OK &&
-        (rc = store_load_machine(s, r->run.machine_id, &r->machine, e)) == DYT_OK &&
+    if ((rc = store_load_machine(s, r->run.machine_id, &r->machine, e)) == DYT_OK &&
         (rc = store_load_rooflines(s, run_id, &r->roofs, e)) == DYT_OK &&
         (rc = store_load_cases(s, run_id, &r->cases, e)) == DYT_OK &&
         (rc = store_load_counters(s, run_id, &r->counter_values, e)) == DYT_OK) {
@@ -177,10 +171,6 @@ int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e)
 
 void rep_free_run(rep_run *r)
 {
-    for (size_t i = 0; i < r->n_mach; i++) {
-        free(r->mach[i].key);
-        free(r->mach[i].value);
-    }
     free(r->mach);
     free(r->machine_desc);
     free(r->counters);

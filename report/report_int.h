@@ -17,10 +17,6 @@
  * its columns in c, its statistics in st (NAN when absent). */
 typedef store_case_rec rep_case;
 
-typedef struct {
-    char *key, *value;
-} rep_kv;
-
 /* One counter of a run over its cases. */
 typedef struct {
     const char *source, *name;
@@ -33,7 +29,7 @@ typedef struct {
     store_run run;        /* its row */
     machine_info machine; /* the machine it ran on, with its attributes */
     char *machine_desc;   /* "host (cpu model)", as v_results says */
-    rep_kv *mach;         /* the machine record, formatted for people */
+    machine_attr *mach;   /* the machine record, formatted for people */
     size_t n_mach;
     store_roofline_list roofs;
     store_case_list cases; /* ordered by seq */

@@ -127,6 +127,14 @@ int store_put_calibrations(store *s, int64_t machine_id, const store_calibration
  * a NULL INTEGER as 0. DYT_USAGE with the store's path on failure. */
 
 typedef struct store_text store_text; /* the strings of a loaded object */
+/* A loaded list: n items at v, their strings in text; the list's _free
+ * releases both. */
+#define STORE_LIST(item)                                                                           \
+    struct {                                                                                       \
+        item *v;                                                                                   \
+        size_t n;                                                                                  \
+        store_text *text;                                                                          \
+    }
 
 /* A run: every column of runs, its machine's fingerprint, its case count. */
 typedef struct {
@@ -141,7 +149,7 @@ typedef struct {
     store_text *text;
 } store_run;
 
-/* DYT_USAGE "no run N" when there is none. */
+/* DYT_USAGE "run N does not exist in PATH" when there is none. */
 int store_load_run(store *s, int64_t run_id, store_run *out, dyt_err *e);
 void store_run_free(store_run *r);
 
@@ -154,11 +162,8 @@ typedef struct {
     size_t newest;        /* > 0: only the newest this many */
 } store_run_filter;
 
-typedef struct {
-    store_run *v; /* their text is the list's: free the list, not a run of it */
-    size_t n;
-    store_text *text;
-} store_run_list;
+/* The runs' strings are the list's: free the list, not a run of it. */
+typedef STORE_LIST(store_run) store_run_list;
 
 /* The runs matching f (NULL: every run), oldest first; none is no error. */
 int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dyt_err *e);
@@ -180,11 +185,7 @@ typedef struct {
     store_stats st; /* has_stats 0: counts 0, every value NAN */
 } store_case_rec;
 
-typedef struct {
-    store_case_rec *v;
-    size_t n;
-    store_text *text;
-} store_case_list;
+typedef STORE_LIST(store_case_rec) store_case_list;
 
 /* The cases of a run in plan order (seq). */
 int store_load_cases(store *s, int64_t run_id, store_case_list *out, dyt_err *e);
@@ -220,21 +221,13 @@ typedef struct {
     double gbps, gbps_median; /* gbps_median NAN: not stored */
 } store_roofline;
 
-typedef struct {
-    store_roofline *v;
-    size_t n;
-    store_text *text;
-} store_roofline_list;
+typedef STORE_LIST(store_roofline) store_roofline_list;
 
 /* A run's ceilings by threads and kind. */
 int store_load_rooflines(store *s, int64_t run_id, store_roofline_list *out, dyt_err *e);
 void store_roofline_list_free(store_roofline_list *l);
 
-typedef struct {
-    store_calibration *v;
-    size_t n;
-    store_text *text;
-} store_calibration_list;
+typedef STORE_LIST(store_calibration) store_calibration_list;
 
 /* The latest calibration of each case key of the machine with this
  * fingerprint, by case key. */

@@ -134,6 +134,24 @@ static int collect(store *s, sqlite3_stmt *st, const char *what, size_t size, fi
     return ret;
 }
 
+/* collect() over the rows of sql, its ?1 bound to id. */
+static int collect_by_id(store *s, const char *sql, int64_t id, const char *what, size_t size,
+                         fill_fn fill, void **v, size_t *n, store_text **text, dyt_err *e)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, sql, what, &st, e) != DYT_OK)
+        return DYT_USAGE;
+    sqlite3_bind_int64(st, 1, id);
+    return collect(s, st, what, size, fill, v, n, text, e);
+}
+
+/* Every loaded list owns its items and their strings. */
+static void free_list(void *v, store_text *text)
+{
+    free(v);
+    text_free(text);
+}
+
 /* Runs ------------------------------------------------------------------- */
 
 /* The newest `limit` runs (all when ?5 is -1) that match ?1..?4 (NULL:
@@ -196,7 +214,7 @@ int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dy
         sqlite3_finalize(st);
         return dyt_errf(e, DYT_USAGE, "%s: reading runs: %s", s->path, sqlite3_errmsg(s->db));
     }
-    void *v;
+    void *v = NULL;
     rc = collect(s, st, "reading runs", sizeof *out->v, fill_run, &v, &out->n, &out->text, e);
     out->v = v;
     return rc;
@@ -212,7 +230,7 @@ int store_load_run(store *s, int64_t run_id, store_run *out, dyt_err *e)
         return rc;
     if (run_id <= 0 || l.n != 1) {
         store_run_list_free(&l);
-        return dyt_errf(e, DYT_USAGE, "no run %lld in %s", (long long)run_id, s->path);
+        return dyt_errf(e, DYT_USAGE, "run %lld does not exist in %s", (long long)run_id, s->path);
     }
     *out = l.v[0];
     out->text = l.text;
@@ -228,8 +246,7 @@ void store_run_free(store_run *r)
 
 void store_run_list_free(store_run_list *l)
 {
-    free(l->v);
-    text_free(l->text);
+    free_list(l->v, l->text);
     memset(l, 0, sizeof *l);
 }
 
@@ -444,20 +461,16 @@ int store_load_cases(store *s, int64_t run_id, store_case_list *out, dyt_err *e)
         " s.rel_ci_width, s.gbps, s.roofline_pct"
         " FROM cases c LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ?1 ORDER BY c.seq";
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st;
-    if (prepare(s, sql, "reading cases", &st, e) != DYT_OK)
-        return DYT_USAGE;
-    sqlite3_bind_int64(st, 1, run_id);
-    void *v;
-    int rc = collect(s, st, "reading cases", sizeof *out->v, fill_case, &v, &out->n, &out->text, e);
+    void *v = NULL;
+    int rc = collect_by_id(s, sql, run_id, "reading cases", sizeof *out->v, fill_case, &v, &out->n,
+                           &out->text, e);
     out->v = v;
     return rc;
 }
 
 void store_case_list_free(store_case_list *l)
 {
-    free(l->v);
-    text_free(l->text);
+    free_list(l->v, l->text);
     memset(l, 0, sizeof *l);
 }
 
@@ -474,19 +487,14 @@ static void fill_sample(row *r, void *item)
 int store_load_samples(store *s, int64_t case_id, int which, store_sample **out, size_t *n,
                        dyt_err *e)
 {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *st;
-    if (prepare(s,
-                "SELECT ns, flags, excluded, block FROM samples WHERE case_id = ?1"
-                " AND (?2 OR excluded = 0) ORDER BY idx",
-                "reading samples", &st, e) != DYT_OK)
-        return DYT_USAGE;
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_int(st, 2, which == STORE_SAMPLES_ALL);
+    static const char all[] =
+        "SELECT ns, flags, excluded, block FROM samples WHERE case_id = ?1 ORDER BY idx";
+    static const char kept[] = "SELECT ns, flags, excluded, block FROM samples WHERE case_id = ?1"
+                               " AND excluded = 0 ORDER BY idx";
     store_text *none = NULL; /* samples have no strings */
-    void *v;
-    int rc = collect(s, st, "reading samples", sizeof **out, fill_sample, &v, n, &none, e);
+    void *v = NULL;
+    int rc = collect_by_id(s, which == STORE_SAMPLES_ALL ? all : kept, case_id, "reading samples",
+                           sizeof **out, fill_sample, &v, n, &none, e);
     *out = v;
     return rc;
 }
@@ -512,19 +520,15 @@ static void fill_counter(row *r, void *item)
 
 int store_load_counters(store *s, int64_t run_id, store_counter_list *out, dyt_err *e)
 {
+    static const char sql[] =
+        "SELECT k.case_id, k.source, k.name, k.value IS NOT NULL, k.value, k.per_element,"
+        " k.unavailable_reason FROM counters k JOIN cases c ON c.id = k.case_id"
+        " WHERE c.run_id = ?1 ORDER BY k.case_id, k.source, k.name";
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st;
-    if (prepare(s,
-                "SELECT k.case_id, k.source, k.name, k.value IS NOT NULL, k.value, k.per_element,"
-                " k.unavailable_reason FROM counters k JOIN cases c ON c.id = k.case_id"
-                " WHERE c.run_id = ?1 ORDER BY k.case_id, k.source, k.name",
-                "reading counters", &st, e) != DYT_OK)
-        return DYT_USAGE;
-    sqlite3_bind_int64(st, 1, run_id);
-    void *v;
+    void *v = NULL;
     size_t n;
-    int rc = collect(s, st, "reading counters", sizeof(counter_row), fill_counter, &v, &n,
-                     &out->text, e);
+    int rc = collect_by_id(s, sql, run_id, "reading counters", sizeof(counter_row), fill_counter,
+                           &v, &n, &out->text, e);
     if (rc != DYT_OK)
         return rc;
     /* Apart: store_put_case takes the counters of a case as one array. */
@@ -547,9 +551,8 @@ int store_load_counters(store *s, int64_t run_id, store_counter_list *out, dyt_e
 
 void store_counter_list_free(store_counter_list *l)
 {
-    free(l->v);
     free(l->case_id);
-    text_free(l->text);
+    free_list(l->v, l->text);
     memset(l, 0, sizeof *l);
 }
 
@@ -584,25 +587,19 @@ static void fill_roofline(row *r, void *item)
 
 int store_load_rooflines(store *s, int64_t run_id, store_roofline_list *out, dyt_err *e)
 {
+    static const char sql[] = "SELECT threads, kind, bytes, gbps, gbps_median FROM rooflines"
+                              " WHERE run_id = ?1 ORDER BY threads, kind";
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st;
-    if (prepare(s,
-                "SELECT threads, kind, bytes, gbps, gbps_median FROM rooflines WHERE run_id = ?1"
-                " ORDER BY threads, kind",
-                "reading bandwidth ceilings", &st, e) != DYT_OK)
-        return DYT_USAGE;
-    sqlite3_bind_int64(st, 1, run_id);
-    void *v;
-    int rc = collect(s, st, "reading bandwidth ceilings", sizeof *out->v, fill_roofline, &v,
-                     &out->n, &out->text, e);
+    void *v = NULL;
+    int rc = collect_by_id(s, sql, run_id, "reading bandwidth ceilings", sizeof *out->v,
+                           fill_roofline, &v, &out->n, &out->text, e);
     out->v = v;
     return rc;
 }
 
 void store_roofline_list_free(store_roofline_list *l)
 {
-    free(l->v);
-    text_free(l->text);
+    free_list(l->v, l->text);
     memset(l, 0, sizeof *l);
 }
 
@@ -637,7 +634,7 @@ int store_load_calibrations(store *s, const char *fingerprint, store_calibration
     if (prepare(s, sql, "reading calibrations", &st, e) != DYT_OK)
         return DYT_USAGE;
     sqlite3_bind_text(st, 1, fingerprint ? fingerprint : "", -1, SQLITE_TRANSIENT);
-    void *v;
+    void *v = NULL;
     int rc = collect(s, st, "reading calibrations", sizeof *out->v, fill_calibration, &v, &out->n,
                      &out->text, e);
     out->v = v;
@@ -646,8 +643,7 @@ int store_load_calibrations(store *s, const char *fingerprint, store_calibration
 
 void store_calibration_list_free(store_calibration_list *l)
 {
-    free(l->v);
-    text_free(l->text);
+    free_list(l->v, l->text);
     memset(l, 0, sizeof *l);
 }
 

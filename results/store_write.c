@@ -52,20 +52,23 @@ static int fail(store *s, sqlite3_stmt *st, const char *what, dyt_err *e)
     return rc;
 }
 
-static int writable(store *s, dyt_err *e)
+/* Starts a write -- refused on a store opened read-only, else BEGIN
+ * IMMEDIATE with the store's busy retries -- and prepares its statement
+ * (sql NULL: none) into *st. On failure nothing is left open. */
+static int begin_write(store *s, const char *sql, sqlite3_stmt **st, const char *what, dyt_err *e)
 {
-    return s->readonly
-               ? dyt_errf(e, DYT_USAGE, "%s: opened read-only (no write permission)", s->path)
-               : DYT_OK;
+    *st = NULL;
+    if (s->readonly)
+        return dyt_errf(e, DYT_USAGE, "%s: opened read-only (no write permission)", s->path);
+    int rc = store_begin(s->db, s->path, e);
+    if (rc != DYT_OK || !sql)
+        return rc;
+    return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? DYT_OK
+                                                                     : fail(s, *st, what, e);
 }
 
 int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
-        return rc;
-    char now[32];
-    dyt_utc_iso(now, sizeof now);
     /* Same fingerprint, same machine: keep its id, but refresh what varies
      * from run to run without making it another machine (usable memory). */
     static const char sql[] =
@@ -77,8 +80,13 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
         " ON CONFLICT (fingerprint) DO UPDATE SET mem_usable_bytes = excluded.mem_usable_bytes,"
         " mem_note = excluded.mem_note"
         " RETURNING id";
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    sqlite3_stmt *st;
+    int rc = begin_write(s, sql, &st, "storing the machine", e);
+    if (rc != DYT_OK)
+        return rc;
+    char now[32];
+    dyt_utc_iso(now, sizeof now);
+    int src = SQLITE_OK;
 #define B(x)                                                                                       \
     if (src == SQLITE_OK)                                                                          \
     src = (x)
@@ -140,20 +148,20 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
                         s->path, m->shard_index, m->shard_count);
     if (store_uuid(uuid) != 0)
         return dyt_errf(e, DYT_USAGE, "%s: no random source for the run's uuid", s->path);
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
-        return rc;
-    dyt_utc_iso(now, sizeof now);
-    store_hostname(host, sizeof host);
-    store_boot_id(boot, sizeof boot);
     static const char sql[] =
         "INSERT INTO runs (machine_id, label, status, started_at, command_line, git_rev,"
         " version, compiler, cflags, build_type, suites, suite_hash, device, metric, settings,"
         " host, pid, boot_id, uuid, lockstep_token, arm, campaign, shard_index, shard_count)"
         " VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
         "?20,?21,?22,?23)";
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    sqlite3_stmt *st;
+    int rc = begin_write(s, sql, &st, "starting the run", e);
+    if (rc != DYT_OK)
+        return rc;
+    dyt_utc_iso(now, sizeof now);
+    store_hostname(host, sizeof host);
+    store_boot_id(boot, sizeof boot);
+    int src = SQLITE_OK;
     B(sqlite3_bind_int64(st, 1, m->machine_id));
     B(bind_text(st, 2, nonempty(m->label)));
     B(bind_text(st, 3, now));
@@ -187,17 +195,16 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
 
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+    sqlite3_stmt *st;
+    int rc = begin_write(s,
+                         "UPDATE runs SET status = ?2, ended_at = ?3,"
+                         " note = coalesce(?4, note) WHERE id = ?1",
+                         &st, "ending the run", e);
+    if (rc != DYT_OK)
         return rc;
     char now[32];
     dyt_utc_iso(now, sizeof now);
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
-                                 "UPDATE runs SET status = ?2, ended_at = ?3,"
-                                 " note = coalesce(?4, note) WHERE id = ?1",
-                                 -1, &st, NULL);
-    B(sqlite3_bind_int64(st, 1, run_id));
+    int src = sqlite3_bind_int64(st, 1, run_id);
     B(bind_text(st, 2, status));
     B(bind_text(st, 3, now));
     B(bind_text(st, 4, note));
@@ -216,15 +223,14 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, uint64_t bytes,
                        double gbps_best, double gbps_median, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+    sqlite3_stmt *st;
+    int rc = begin_write(s,
+                         "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
+                         " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
+                         &st, "storing the bandwidth ceiling", e);
+    if (rc != DYT_OK)
         return rc;
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
-                                 "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes,"
-                                 " gbps, gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
-                                 -1, &st, NULL);
-    B(sqlite3_bind_int64(st, 1, run_id));
+    int src = sqlite3_bind_int64(st, 1, run_id);
     B(sqlite3_bind_int(st, 2, threads));
     B(bind_text(st, 3, kind));
     B(bind_u64(st, 4, bytes));
@@ -372,8 +378,9 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
                    size_t n_samples, const store_stats *st, const store_counter *counters,
                    size_t n_counters, int64_t *case_id, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+    sqlite3_stmt *none; /* the INSERTs below prepare their own */
+    int rc = begin_write(s, NULL, &none, "storing the case", e);
+    if (rc != DYT_OK)
         return rc;
     int64_t id = 0;
     const char *what = "storing the case";
@@ -402,17 +409,17 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
 int store_put_calibrations(store *s, int64_t machine_id, const store_calibration *rows, size_t n,
                            dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+    sqlite3_stmt *st;
+    int rc = begin_write(s,
+                         "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
+                         " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
+                         " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                         &st, "storing the calibration", e);
+    if (rc != DYT_OK)
         return rc;
     char now[32];
     dyt_utc_iso(now, sizeof now);
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
-                                 "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
-                                 " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
-                                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                                 -1, &st, NULL);
+    int src = SQLITE_OK;
     for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
         sqlite3_reset(st);
         src = sqlite3_bind_int64(st, 1, machine_id);

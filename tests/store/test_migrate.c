@@ -61,6 +61,20 @@ static void quoted_columns(sqlite3 *d, const char *table, char *buf, size_t n)
     q_text(d, sql, 0, buf, n);
 }
 
+/* Opens an older file with this build: it is migrated to the current
+ * version. */
+static sqlite3 *open_migrated(const char *path, store **s)
+{
+    dyt_err e = {{0}};
+    if (store_open(path, 0, s, &e) != DYT_OK) {
+        print_error("%s\n", e.msg);
+        fail();
+    }
+    sqlite3 *d = store_db(*s);
+    assert_int_equal(q_int(d, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+    return d;
+}
+
 /* A database at schema version `version` as an older build made it: the
  * v1 schema, then the migrations up to `version`. */
 static sqlite3 *old_db(const char *path, int version)
@@ -158,10 +172,7 @@ static void migrate_and_check(int version)
     sqlite3_close(d);
 
     store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-    d = store_db(s);
-    assert_int_equal(q_int(d, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+    d = open_migrated(db, &s);
     for (size_t i = 0; i < N_TABLES; i++) {
         if (!before[i])
             continue;
@@ -248,8 +259,7 @@ static void test_migrated_schema_is_fresh_schema(void **state)
         snprintf(name, sizeof name, "v%d-empty.db", v);
         tmp_path(db, sizeof db, name);
         sqlite3_close(old_db(db, v));
-        assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-        char *got = describe_schema(store_db(s));
+        char *got = describe_schema(open_migrated(db, &s));
         if (strcmp(fresh, got))
             print_error("from v%d:\n%s\n--- new database ---\n%s\n", v, got, fresh);
         assert_string_equal(fresh, got);
@@ -291,10 +301,7 @@ static void test_migrate_from_v1(void **state)
     sqlite3_close(d);
 
     store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-    d = store_db(s);
-    assert_int_equal(q_int(d, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+    d = open_migrated(db, &s);
     /* v3: every old sample belongs to block 0 (runs had one round). */
     assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE block = 0", 0), 2);
     assert_int_equal(q_int(d,
@@ -322,6 +329,7 @@ static void test_migrate_from_v1(void **state)
     m.attrs = &a;
     m.n_attrs = 1;
     int64_t mid;
+    dyt_err e = {{0}};
     assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
     assert_int_equal(q_int(d, "SELECT count(*) FROM machine_attrs WHERE machine_id = ?1", mid), 1);
     exec_ok(d, "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
