@@ -154,6 +154,8 @@ static int show_header(store *s, int64_t run_id, FILE *f)
             r.ended_at && *r.ended_at ? r.ended_at : "(not ended)");
     fprintf(f, "  suites    %s (hash %s), git %s\n", r.suites, r.suite_hash, r.git_rev);
     fprintf(f, "  command   %s\n", r.command_line);
+    if (r.lockstep_token)
+        fprintf(f, "  session   interleave %s, arm %s\n", r.lockstep_token, or_empty(r.arm));
     if (r.settings && *r.settings)
         fprintf(f, "  settings  %s\n", r.settings);
     if (r.note && *r.note)

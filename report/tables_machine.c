@@ -42,6 +42,12 @@ rep_table *rep_table_machine(const rep_run *r)
     bad |= kv_row(t, "Suites", r->run.suites);
     bad |= kv_row(t, "Device", r->run.device);
     bad |= kv_row(t, "Metric", r->run.metric);
+    if (r->run.lockstep_token) {
+        char session[160];
+        snprintf(session, sizeof session, "%s (arm %s)", r->run.lockstep_token,
+                 r->run.arm ? r->run.arm : "?");
+        bad |= kv_row(t, "Interleave session", session);
+    }
     bad |= kv_row(t, "Settings", r->run.settings);
     bad |= kv_row(t, "Command line", r->run.command_line);
     if (r->run.note && *r->run.note)
