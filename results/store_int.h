@@ -1,7 +1,8 @@
 /* Internals of the results store shared by its files: store.c (open,
  * validate, stale runs), txn.c (transactions), store_write.c (the INSERTs),
- * store_read.c (the read API) and migrate.c (schema versions). Tests
- * include it to build databases of older versions. */
+ * the read API (store_read.c, store_read_case.c, their row reader rows.c)
+ * and migrate.c (schema versions). Tests include it to build databases of
+ * older versions. */
 #pragma once
 #include "store.h"
 #include <sqlite3.h>
@@ -36,6 +37,34 @@ int store_migrate(sqlite3 *db, const char *path, dyt_err *e);
 /* The same, stopping at version `to` (<= STORE_SCHEMA_VERSION): the tests
  * build the databases older builds wrote from store_schema_v1_sql. */
 int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e);
+
+/* rows.c: the read API's row reader. The row being read: its statement,
+ * where its strings go, and whether a copy failed; columns are read in
+ * SELECT order (each store_col_* takes the next). A NULL text is NULL, a
+ * NULL REAL NAN, a NULL INTEGER 0. */
+typedef struct {
+    sqlite3_stmt *st;
+    store_text **text;
+    int next;
+    int oom;
+} store_row;
+
+const char *store_col_text(store_row *r);
+double store_col_real(store_row *r);
+int64_t store_col_int(store_row *r);
+typedef void (*store_fill_fn)(store_row *r, void *item);
+int store_prepare(store *s, const char *sql, const char *what, sqlite3_stmt **st, dyt_err *e);
+/* Steps the bound statement st to its end, one item of `size` bytes per row
+ * filled by fill, into *v (grown, *n items), strings into *text. Finalises
+ * st; on failure frees what it gathered. */
+int store_collect(store *s, sqlite3_stmt *st, const char *what, size_t size, store_fill_fn fill,
+                  void **v, size_t *n, store_text **text, dyt_err *e);
+/* store_collect over the rows of sql, its ?1 bound to id. */
+int store_collect_by_id(store *s, const char *sql, int64_t id, const char *what, size_t size,
+                        store_fill_fn fill, void **v, size_t *n, store_text **text, dyt_err *e);
+void store_text_free(store_text *t);
+/* Every loaded list owns its items and their strings. */
+void store_list_free(void *v, store_text *text);
 
 /* uuid.c: a fresh random UUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx",
  * lower case) into out; -1 when the system has no random source. */

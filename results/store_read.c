@@ -1,156 +1,13 @@
-/* The results store's read API: a run, the runs matching a filter, a
- * machine, a run's cases (statistics joined), a case's samples, a run's
- * counters and bandwidth ceilings, a machine's calibrations. Each loader is
- * one bound SELECT whose rows become plain structs (store.h); their strings
- * are copied into a store_text owned by what is returned, so the statement
- * is finalised before the caller sees anything. Reads only: nothing here
- * writes, and none of it needs the file to be writable. */
+/* The results store's read API, runs and machines: the runs matching a
+ * filter, one run, a run spec resolved to an id, a machine with its
+ * attributes, a machine's calibrations. Each loader is one bound SELECT
+ * read through rows.c; the cases and what hangs below them are in
+ * store_read_case.c. Reads only: nothing here writes, and none of it needs
+ * the file to be writable. */
 #include "store_int.h"
 #include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Strings of a loaded object: chunks of copies, freed together. */
-struct store_text {
-    struct store_text *next;
-    size_t used, cap;
-    char buf[];
-};
-
-static void text_free(store_text *t)
-{
-    while (t) {
-        store_text *next = t->next;
-        free(t);
-        t = next;
-    }
-}
-
-/* A NUL-terminated copy of the n bytes at s in *t; NULL when out of memory. */
-static const char *text_copy(store_text **t, const char *s, size_t n)
-{
-    if (!*t || (*t)->cap - (*t)->used < n + 1) {
-        size_t cap = n + 1 > 4096 ? n + 1 : 4096;
-        store_text *c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->next = *t;
-        c->used = 0;
-        c->cap = cap;
-        *t = c;
-    }
-    char *p = (*t)->buf + (*t)->used;
-    memcpy(p, s, n);
-    p[n] = 0;
-    (*t)->used += n + 1;
-    return p;
-}
-
-/* The row being read: its statement, where its strings go, and whether a
- * copy failed. Columns are read in SELECT order through next. */
-typedef struct {
-    sqlite3_stmt *st;
-    store_text **text;
-    int next;
-    int oom;
-} row;
-
-static const char *col_text(row *r)
-{
-    int i = r->next++;
-    const unsigned char *v = sqlite3_column_text(r->st, i);
-    if (!v)
-        return NULL;
-    const char *c = text_copy(r->text, (const char *)v, (size_t)sqlite3_column_bytes(r->st, i));
-    r->oom |= !c;
-    return c;
-}
-
-static double col_real(row *r)
-{
-    int i = r->next++;
-    return sqlite3_column_type(r->st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(r->st, i);
-}
-
-static int64_t col_int(row *r)
-{
-    return sqlite3_column_int64(r->st, r->next++);
-}
-
-static int prepare(store *s, const char *sql, const char *what, sqlite3_stmt **st, dyt_err *e)
-{
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-    return DYT_OK;
-}
-
-typedef void (*fill_fn)(row *r, void *item);
-
-/* Steps the bound statement st to its end, one item of `size` bytes per
- * row filled by fill, into *v (grown, *n items), strings into *text.
- * Finalises st; on failure frees what it gathered. */
-static int collect(store *s, sqlite3_stmt *st, const char *what, size_t size, fill_fn fill,
-                   void **v, size_t *n, store_text **text, dyt_err *e)
-{
-    size_t cap = 0;
-    row r = {.st = st, .text = text};
-    int rc;
-    *v = NULL;
-    *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t nc = cap ? 2 * cap : 16;
-            void *p = realloc(*v, nc * size);
-            if (!p) {
-                r.oom = 1;
-                break;
-            }
-            *v = p;
-            cap = nc;
-        }
-        void *item = (char *)*v + *n * size;
-        memset(item, 0, size);
-        r.next = 0;
-        fill(&r, item);
-        (*n)++;
-        if (r.oom)
-            break;
-    }
-    int ret = DYT_OK;
-    if (r.oom)
-        ret = dyt_errf(e, DYT_USAGE, "%s: %s: out of memory", s->path, what);
-    else if (rc != SQLITE_DONE)
-        ret = dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
-    if (ret != DYT_OK) {
-        free(*v);
-        *v = NULL;
-        *n = 0;
-        text_free(*text);
-        *text = NULL;
-    }
-    return ret;
-}
-
-/* collect() over the rows of sql, its ?1 bound to id. */
-static int collect_by_id(store *s, const char *sql, int64_t id, const char *what, size_t size,
-                         fill_fn fill, void **v, size_t *n, store_text **text, dyt_err *e)
-{
-    sqlite3_stmt *st;
-    if (prepare(s, sql, what, &st, e) != DYT_OK)
-        return DYT_USAGE;
-    sqlite3_bind_int64(st, 1, id);
-    return collect(s, st, what, size, fill, v, n, text, e);
-}
-
-/* Every loaded list owns its items and their strings. */
-static void free_list(void *v, store_text *text)
-{
-    free(v);
-    text_free(text);
-}
 
 /* Runs ------------------------------------------------------------------- */
 
@@ -167,12 +24,12 @@ static const char run_sql[] =
     " AND (?3 IS NULL OR r.status = ?3) AND (?4 IS NULL OR r.campaign = ?4)"
     " ORDER BY r.id DESC LIMIT ?5) ORDER BY 1";
 
-static void fill_run(row *r, void *item)
+static void fill_run(store_row *r, void *item)
 {
     store_run *x = item;
-    x->id = col_int(r);
-    x->machine_id = col_int(r);
-    x->pid = col_int(r);
+    x->id = store_col_int(r);
+    x->machine_id = store_col_int(r);
+    x->pid = store_col_int(r);
     const char **text[] = {&x->uuid,       &x->label,        &x->status,     &x->started_at,
                            &x->ended_at,   &x->command_line, &x->git_rev,    &x->version,
                            &x->compiler,   &x->cflags,       &x->build_type, &x->suites,
@@ -180,11 +37,11 @@ static void fill_run(row *r, void *item)
                            &x->host,       &x->boot_id,      &x->note,       &x->lockstep_token,
                            &x->arm,        &x->campaign};
     for (size_t i = 0; i < DYT_ARRAY_LEN(text); i++)
-        *text[i] = col_text(r);
-    x->shard_index = (int)col_int(r);
-    x->shard_count = (int)col_int(r);
-    x->machine_fingerprint = col_text(r);
-    x->n_cases = (size_t)col_int(r);
+        *text[i] = store_col_text(r);
+    x->shard_index = (int)store_col_int(r);
+    x->shard_count = (int)store_col_int(r);
+    x->machine_fingerprint = store_col_text(r);
+    x->n_cases = (size_t)store_col_int(r);
 }
 
 static int bind_opt_text(sqlite3_stmt *st, int i, const char *v)
@@ -199,7 +56,7 @@ int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dy
     if (!f)
         f = &any;
     sqlite3_stmt *st;
-    if (prepare(s, run_sql, "reading runs", &st, e) != DYT_OK)
+    if (store_prepare(s, run_sql, "reading runs", &st, e) != DYT_OK)
         return DYT_USAGE;
     int rc = f->id > 0 ? sqlite3_bind_int64(st, 1, f->id) : sqlite3_bind_null(st, 1);
     if (rc == SQLITE_OK)
@@ -215,7 +72,7 @@ int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dy
         return dyt_errf(e, DYT_USAGE, "%s: reading runs: %s", s->path, sqlite3_errmsg(s->db));
     }
     void *v = NULL;
-    rc = collect(s, st, "reading runs", sizeof *out->v, fill_run, &v, &out->n, &out->text, e);
+    rc = store_collect(s, st, "reading runs", sizeof *out->v, fill_run, &v, &out->n, &out->text, e);
     out->v = v;
     return rc;
 }
@@ -240,13 +97,13 @@ int store_load_run(store *s, int64_t run_id, store_run *out, dyt_err *e)
 
 void store_run_free(store_run *r)
 {
-    text_free(r->text);
+    store_text_free(r->text);
     memset(r, 0, sizeof *r);
 }
 
 void store_run_list_free(store_run_list *l)
 {
-    free_list(l->v, l->text);
+    store_list_free(l->v, l->text);
     memset(l, 0, sizeof *l);
 }
 
@@ -303,7 +160,7 @@ static int load_machine_row(store *s, int64_t machine_id, machine_info *m, dyt_e
         " packages, cores, pus, numa_nodes, l1d_bytes, l2_bytes, l3_bytes, llc_bytes, mem_bytes,"
         " mem_usable_bytes, is_vm, topology_xml FROM machines WHERE id = ?1";
     sqlite3_stmt *st;
-    if (prepare(s, sql, "reading the machine", &st, e) != DYT_OK)
+    if (store_prepare(s, sql, "reading the machine", &st, e) != DYT_OK)
         return DYT_USAGE;
     sqlite3_bind_int64(st, 1, machine_id);
     int rc = sqlite3_step(st);
@@ -359,8 +216,8 @@ static int load_machine_row(store *s, int64_t machine_id, machine_info *m, dyt_e
 static int load_machine_attrs(store *s, int64_t machine_id, machine_info *m, dyt_err *e)
 {
     sqlite3_stmt *st;
-    if (prepare(s, "SELECT key, value FROM machine_attrs WHERE machine_id = ?1 ORDER BY key",
-                "reading the machine's attributes", &st, e) != DYT_OK)
+    if (store_prepare(s, "SELECT key, value FROM machine_attrs WHERE machine_id = ?1 ORDER BY key",
+                      "reading the machine's attributes", &st, e) != DYT_OK)
         return DYT_USAGE;
     sqlite3_bind_int64(st, 1, machine_id);
     size_t cap = 0;
@@ -398,224 +255,19 @@ int store_load_machine(store *s, int64_t machine_id, machine_info *out, dyt_err 
     return rc;
 }
 
-/* Cases and samples ------------------------------------------------------ */
-
-static void fill_case(row *r, void *item)
-{
-    store_case_rec *x = item;
-    store_case *c = &x->c;
-    x->id = col_int(r);
-    x->run_id = col_int(r);
-    c->seq = (int)col_int(r);
-    c->suite = col_text(r);
-    c->domain = col_text(r);
-    c->model = col_text(r);
-    c->model_norm = col_text(r);
-    c->token_label = col_text(r);
-    c->layers = (int)col_int(r);
-    c->norm = col_text(r);
-    c->variant = col_text(r);
-    c->dtype = col_text(r);
-    c->pass = col_text(r);
-    c->rows = col_int(r);
-    c->cols = col_int(r);
-    c->threads = (int)col_int(r);
-    c->cache = col_text(r);
-    c->device = col_text(r);
-    c->alpha = col_real(r);
-    c->eps = col_real(r);
-    c->has_beta = (int)col_int(r);
-    c->affine = (int)col_int(r);
-    c->status = col_text(r);
-    c->error = col_text(r);
-    c->max_err = col_real(r);
-    c->bytes = (uint64_t)col_int(r);
-    c->batch = (int)col_int(r);
-    c->buffer_sets = (int)col_int(r);
-    c->stop_reason = col_text(r);
-    c->warmup_ns = (uint64_t)col_int(r);
-    c->wall_ns = (uint64_t)col_int(r);
-    c->started_at = col_text(r);
-    c->ended_at = col_text(r);
-    c->note = col_text(r);
-    store_stats *t = &x->st;
-    x->has_stats = (int)col_int(r);
-    t->n = (int)col_int(r);
-    t->n_excluded = (int)col_int(r);
-    double *real[] = {&t->median_ns,    &t->ci_low_ns, &t->ci_high_ns,  &t->mean_ns,
-                      &t->stddev_ns,    &t->min_ns,    &t->max_ns,      &t->mad_ns,
-                      &t->rel_ci_width, &t->gbps,      &t->roofline_pct};
-    for (size_t i = 0; i < DYT_ARRAY_LEN(real); i++)
-        *real[i] = col_real(r);
-}
-
-int store_load_cases(store *s, int64_t run_id, store_case_list *out, dyt_err *e)
-{
-    static const char sql[] =
-        "SELECT c.id, c.run_id, c.seq, c.suite, c.domain, c.model, c.model_norm, c.token_label,"
-        " c.layers, c.norm, c.variant, c.dtype, c.pass, c.rows, c.cols, c.threads, c.cache,"
-        " c.device, c.alpha, c.eps, c.has_beta, c.affine, c.status, c.error, c.max_err, c.bytes,"
-        " c.batch, c.buffer_sets, c.stop_reason, c.warmup_ns, c.wall_ns, c.started_at,"
-        " c.ended_at, c.note, s.case_id IS NOT NULL, s.n, s.n_excluded, s.median_ns,"
-        " s.ci_low_ns, s.ci_high_ns, s.mean_ns, s.stddev_ns, s.min_ns, s.max_ns, s.mad_ns,"
-        " s.rel_ci_width, s.gbps, s.roofline_pct"
-        " FROM cases c LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ?1 ORDER BY c.seq";
-    memset(out, 0, sizeof *out);
-    void *v = NULL;
-    int rc = collect_by_id(s, sql, run_id, "reading cases", sizeof *out->v, fill_case, &v, &out->n,
-                           &out->text, e);
-    out->v = v;
-    return rc;
-}
-
-void store_case_list_free(store_case_list *l)
-{
-    free_list(l->v, l->text);
-    memset(l, 0, sizeof *l);
-}
-
-static void fill_sample(row *r, void *item)
-{
-    store_sample *x = item;
-    x->ns = col_real(r);
-    x->flags = (int)col_int(r);
-    x->excluded = (int)col_int(r);
-    int64_t block = col_int(r);
-    x->block = block >= 0 && block <= INT_MAX ? (int)block : -1; /* -1: not a round */
-}
-
-int store_load_samples(store *s, int64_t case_id, int which, store_sample **out, size_t *n,
-                       dyt_err *e)
-{
-    static const char all[] =
-        "SELECT ns, flags, excluded, block FROM samples WHERE case_id = ?1 ORDER BY idx";
-    static const char kept[] = "SELECT ns, flags, excluded, block FROM samples WHERE case_id = ?1"
-                               " AND excluded = 0 ORDER BY idx";
-    store_text *none = NULL; /* samples have no strings */
-    void *v = NULL;
-    int rc = collect_by_id(s, which == STORE_SAMPLES_ALL ? all : kept, case_id, "reading samples",
-                           sizeof **out, fill_sample, &v, n, &none, e);
-    *out = v;
-    return rc;
-}
-
-/* Counters --------------------------------------------------------------- */
-
-typedef struct {
-    int64_t case_id;
-    store_counter k;
-} counter_row;
-
-static void fill_counter(row *r, void *item)
-{
-    counter_row *x = item;
-    x->case_id = col_int(r);
-    x->k.source = col_text(r);
-    x->k.name = col_text(r);
-    x->k.available = (int)col_int(r);
-    x->k.value = col_real(r);
-    x->k.per_element = col_real(r);
-    x->k.unavailable_reason = col_text(r);
-}
-
-int store_load_counters(store *s, int64_t run_id, store_counter_list *out, dyt_err *e)
-{
-    static const char sql[] =
-        "SELECT k.case_id, k.source, k.name, k.value IS NOT NULL, k.value, k.per_element,"
-        " k.unavailable_reason FROM counters k JOIN cases c ON c.id = k.case_id"
-        " WHERE c.run_id = ?1 ORDER BY k.case_id, k.source, k.name";
-    memset(out, 0, sizeof *out);
-    void *v = NULL;
-    size_t n;
-    int rc = collect_by_id(s, sql, run_id, "reading counters", sizeof(counter_row), fill_counter,
-                           &v, &n, &out->text, e);
-    if (rc != DYT_OK)
-        return rc;
-    /* Apart: store_put_case takes the counters of a case as one array. */
-    const counter_row *rows = v;
-    out->v = malloc((n ? n : 1) * sizeof *out->v);
-    out->case_id = malloc((n ? n : 1) * sizeof *out->case_id);
-    if (!out->v || !out->case_id) {
-        free(v);
-        store_counter_list_free(out);
-        return dyt_errf(e, DYT_USAGE, "%s: reading counters: out of memory", s->path);
-    }
-    for (size_t i = 0; i < n; i++) {
-        out->v[i] = rows[i].k;
-        out->case_id[i] = rows[i].case_id;
-    }
-    out->n = n;
-    free(v);
-    return DYT_OK;
-}
-
-void store_counter_list_free(store_counter_list *l)
-{
-    free(l->case_id);
-    free_list(l->v, l->text);
-    memset(l, 0, sizeof *l);
-}
-
-const store_counter *store_counters_of(const store_counter_list *l, int64_t case_id, size_t *n)
-{
-    size_t lo = 0, hi = l->n;
-    while (lo < hi) { /* first entry with case_id >= the one asked */
-        size_t mid = lo + (hi - lo) / 2;
-        if (l->case_id[mid] < case_id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t end = lo;
-    while (end < l->n && l->case_id[end] == case_id)
-        end++;
-    *n = end - lo;
-    return *n ? &l->v[lo] : NULL;
-}
-
-/* Rooflines -------------------------------------------------------------- */
-
-static void fill_roofline(row *r, void *item)
-{
-    store_roofline *x = item;
-    x->threads = (int)col_int(r);
-    x->kind = col_text(r);
-    x->bytes = (uint64_t)col_int(r);
-    x->gbps = col_real(r);
-    x->gbps_median = col_real(r);
-}
-
-int store_load_rooflines(store *s, int64_t run_id, store_roofline_list *out, dyt_err *e)
-{
-    static const char sql[] = "SELECT threads, kind, bytes, gbps, gbps_median FROM rooflines"
-                              " WHERE run_id = ?1 ORDER BY threads, kind";
-    memset(out, 0, sizeof *out);
-    void *v = NULL;
-    int rc = collect_by_id(s, sql, run_id, "reading bandwidth ceilings", sizeof *out->v,
-                           fill_roofline, &v, &out->n, &out->text, e);
-    out->v = v;
-    return rc;
-}
-
-void store_roofline_list_free(store_roofline_list *l)
-{
-    free_list(l->v, l->text);
-    memset(l, 0, sizeof *l);
-}
-
 /* Calibrations ----------------------------------------------------------- */
 
-static void fill_calibration(row *r, void *item)
+static void fill_calibration(store_row *r, void *item)
 {
     store_calibration *x = item;
-    x->case_key = col_text(r);
-    x->run_a = col_int(r);
-    x->run_b = col_int(r);
-    x->noise_rel = col_real(r);
-    x->min_detectable_rel = col_real(r);
-    x->threshold = col_real(r);
-    x->alpha = col_real(r);
-    x->created_at = col_text(r);
+    x->case_key = store_col_text(r);
+    x->run_a = store_col_int(r);
+    x->run_b = store_col_int(r);
+    x->noise_rel = store_col_real(r);
+    x->min_detectable_rel = store_col_real(r);
+    x->threshold = store_col_real(r);
+    x->alpha = store_col_real(r);
+    x->created_at = store_col_text(r);
 }
 
 int store_load_calibrations(store *s, const char *fingerprint, store_calibration_list *out,
@@ -631,19 +283,19 @@ int store_load_calibrations(store *s, const char *fingerprint, store_calibration
         " ORDER BY k.case_key";
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    if (prepare(s, sql, "reading calibrations", &st, e) != DYT_OK)
+    if (store_prepare(s, sql, "reading calibrations", &st, e) != DYT_OK)
         return DYT_USAGE;
     sqlite3_bind_text(st, 1, fingerprint ? fingerprint : "", -1, SQLITE_TRANSIENT);
     void *v = NULL;
-    int rc = collect(s, st, "reading calibrations", sizeof *out->v, fill_calibration, &v, &out->n,
-                     &out->text, e);
+    int rc = store_collect(s, st, "reading calibrations", sizeof *out->v, fill_calibration, &v,
+                           &out->n, &out->text, e);
     out->v = v;
     return rc;
 }
 
 void store_calibration_list_free(store_calibration_list *l)
 {
-    free_list(l->v, l->text);
+    store_list_free(l->v, l->text);
     memset(l, 0, sizeof *l);
 }
 
