@@ -120,14 +120,9 @@ char *rep_model_group(const char *section);
 /* plot_input.c: what the figures draw, from an analysis ------------------ */
 
 typedef struct {
-    fig_input in; /* points into the arrays below and into the analysis */
-    fig_case *cases;
-    fig_pair *pairs;
-    fig_variant *variants;
-    fig_vs_run *vs;
-    fig_vs_point **points; /* of each vs run */
+    fig_input in; /* points into mem and into the analysis */
+    void *mem;    /* the input's arrays, one allocation */
     char run_name[160];
-    char (*vs_names)[160];
 } rep_plot_data;
 
 /* Fills d from a (which must outlive it); DYT_USAGE when out of memory. */
