@@ -1,7 +1,7 @@
 /* dytbench list suites|shapes|kernels|runs: what can be run (the shipped
  * suites and their shapes, the kernel variants built into this binary and
  * whether this machine can run them) and what has been run (the runs in a
- * results database). Read-only everywhere. */
+ * results database, through the store's read API). Read-only everywhere. */
 #include "cli.h"
 #include "kernels.h"
 #include "store.h"
@@ -185,10 +185,9 @@ static int list_kernels(void)
     return DYT_OK;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
+static const char *or_dash(const char *s)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "-";
+    return s ? s : "-";
 }
 
 static int list_runs(const char *db, int db_given, long limit, const char *label)
@@ -204,45 +203,39 @@ static int list_runs(const char *db, int db_given, long limit, const char *label
     dyt_err e;
     if (store_open(db, 0, &s, &e))
         return cli_usage_error("list runs: %s", e.msg);
-    /* The newest LIMIT runs (all when ?1 is -1), printed oldest first. */
-    static const char sql[] =
-        "SELECT * FROM ("
-        " SELECT r.id, r.label, r.status, r.started_at, r.ended_at, r.device, r.suites,"
-        "  (SELECT COUNT(*) FROM cases c WHERE c.run_id = r.id),"
-        "  m.hostname || ' (' || m.cpu_model || ', ' || m.cores || ' cores)'"
-        " FROM runs r JOIN machines m ON m.id = r.machine_id"
-        " WHERE ?2 IS NULL OR r.label = ?2"
-        " ORDER BY r.id DESC LIMIT ?1"
-        ") ORDER BY 1";
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-    if (rc == SQLITE_OK)
-        rc = label ? sqlite3_bind_text(st, 2, label, -1, SQLITE_TRANSIENT)
-                   : sqlite3_bind_null(st, 2);
-    if (rc != SQLITE_OK) {
-        int r2 = cli_usage_error("list runs: %s: %s", db, sqlite3_errmsg(store_db(s)));
-        sqlite3_finalize(st);
+    /* The newest LIMIT runs (all when no limit), printed oldest first. */
+    const store_run_filter f = {.label = label, .newest = limit > 0 ? (size_t)limit : 0};
+    store_run_list runs;
+    if (store_find_runs(s, &f, &runs, &e) != DYT_OK) {
         store_close(s);
-        return r2;
+        return cli_usage_error("list runs: %s", e.msg);
     }
-    int n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n++ == 0)
+    machine_info m = {0};
+    int64_t machine_id = -1; /* the machine in m: runs mostly share one */
+    int ret = DYT_OK;
+    for (size_t i = 0; i < runs.n && ret == DYT_OK; i++) {
+        const store_run *r = &runs.v[i];
+        if (r->machine_id != machine_id) {
+            machine_free(&m);
+            machine_id = -1;
+            if (store_load_machine(s, r->machine_id, &m, &e) != DYT_OK) {
+                ret = cli_usage_error("list runs: %s", e.msg);
+                break;
+            }
+            machine_id = r->machine_id;
+        }
+        if (i == 0)
             printf("%5s  %-16s  %-8s  %-20s  %-20s  %-6s  %-16s  %6s  %s\n", "id", "label",
                    "status", "started", "ended", "device", "suites", "cases", "machine");
-        printf("%5lld  %-16s  %-8s  %-20s  %-20s  %-6s  %-16s  %6lld  %s\n",
-               (long long)sqlite3_column_int64(st, 0), col(st, 1), col(st, 2), col(st, 3),
-               col(st, 4), col(st, 5), col(st, 6), (long long)sqlite3_column_int64(st, 7),
-               col(st, 8));
+        printf("%5lld  %-16s  %-8s  %-20s  %-20s  %-6s  %-16s  %6zu  %s (%s, %d cores)\n",
+               (long long)r->id, or_dash(r->label), or_dash(r->status), or_dash(r->started_at),
+               or_dash(r->ended_at), or_dash(r->device), or_dash(r->suites), r->n_cases, m.hostname,
+               m.cpu_model, m.cores);
     }
-    int ret = DYT_OK;
-    if (rc != SQLITE_DONE)
-        ret = cli_usage_error("list runs: %s: %s", db, sqlite3_errmsg(store_db(s)));
-    else if (n == 0)
+    if (ret == DYT_OK && runs.n == 0)
         printf("No runs in %s%s%s.\n", db, label ? " labelled " : "", label ? label : "");
-    sqlite3_finalize(st);
+    machine_free(&m);
+    store_run_list_free(&runs);
     store_close(s);
     return ret;
 }

@@ -99,7 +99,7 @@ static int cmd_report(int argc, char **argv)
         out = dir;
     }
     o.out_dir = out;
-    rc = report_write(store_db(s), &o, &e);
+    rc = report_write(s, &o, &e);
     store_close(s);
     if (rc) {
         fprintf(stderr, "dytbench: %s\n", e.msg);

@@ -2,7 +2,7 @@
  * machine, times, suites, settings, bandwidth ceiling) and a table of its
  * cases, failed ones with their error and every case with its stop reason.
  * The case table is shared with `dytbench run`, which prints it as the
- * run's summary (cli_show_cases). Read-only: every query is bound. */
+ * run's summary (cli_show_cases). Read-only, through the store's read API. */
 #include "cli.h"
 #include "store.h"
 
@@ -10,28 +10,43 @@
 #include <math.h>
 #include <string.h>
 
-static const char *col_text(sqlite3_stmt *st, int i)
+/* callgrind's instructions per element of a case (--metric instructions),
+ * NAN when it has none. */
+static double instructions_of(const store_counter_list *kl, int64_t case_id)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
+    size_t n;
+    const store_counter *k = store_counters_of(kl, case_id, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k[i].source, "callgrind") && !strcmp(k[i].name, "instructions"))
+            return k[i].per_element;
+    return NAN;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* "%.2f" of v (suffix appended), "-" when the store has none. */
+static void fmt_or_dash(char *buf, size_t n, const char *fmt, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, fmt, v);
 }
 
 int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
 {
-    static const char *sql =
-        "SELECT c.seq, c.model, c.norm, c.pass, c.dtype, c.variant, c.threads, c.rows, c.cols,"
-        " c.status, c.error, c.stop_reason, s.n, s.median_ns, s.rel_ci_width, s.gbps,"
-        " s.roofline_pct, c.token_label, c.batch, c.buffer_sets, c.max_err,"
-        " (SELECT k.per_element FROM counters k WHERE k.case_id = c.id AND"
-        "  k.source = 'callgrind' AND k.name = 'instructions')"
-        " FROM cases c LEFT JOIN stats s ON s.case_id = c.id"
-        " WHERE c.run_id = ?1 ORDER BY c.seq";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "dytbench: show: %s\n", sqlite3_errmsg(store_db(s)));
+    store_case_list cl;
+    store_counter_list kl = {0};
+    dyt_err e = {{0}};
+    if (store_load_cases(s, run_id, &cl, &e) != DYT_OK ||
+        store_load_counters(s, run_id, &kl, &e) != DYT_OK) {
+        store_case_list_free(&cl);
+        fprintf(stderr, "dytbench: show: %s\n", e.msg);
         return DYT_USAGE;
     }
-    sqlite3_bind_int64(st, 1, run_id);
     if (brief)
         fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
                 "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "%roof");
@@ -39,116 +54,116 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         fprintf(f, "%4s %-26s %-9s %-4s %-4s %-10s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
                 "seq", "model", "norm", "pass", "dtype", "variant", "thr", "rows x cols", "median",
                 "+-CI", "GB/s", "%roof", "n", "batch", "stop", "status");
-    int rows = 0, bad = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        rows++;
+    int bad = 0;
+    for (size_t i = 0; i < cl.n; i++) {
+        const store_case *c = &cl.v[i].c;
+        const store_stats *t = &cl.v[i].st;
         char shape[32], med[24] = "-", ci[16] = "-", gb[16] = "-", roof[16] = "-";
-        snprintf(shape, sizeof shape, "%" PRId64 "x%" PRId64, (int64_t)sqlite3_column_int64(st, 7),
-                 (int64_t)sqlite3_column_int64(st, 8));
-        if (sqlite3_column_type(st, 13) != SQLITE_NULL) {
-            dyt_fmt_ns(med, sizeof med, sqlite3_column_double(st, 13));
-            snprintf(ci, sizeof ci, "%.2f%%", 100 * sqlite3_column_double(st, 14));
-            snprintf(gb, sizeof gb, "%.2f", sqlite3_column_double(st, 15));
-            if (sqlite3_column_type(st, 16) != SQLITE_NULL && sqlite3_column_double(st, 16) >= 0)
-                snprintf(roof, sizeof roof, "%.1f", sqlite3_column_double(st, 16));
-        } else if (sqlite3_column_type(st, 21) != SQLITE_NULL)
+        snprintf(shape, sizeof shape, "%" PRId64 "x%" PRId64, c->rows, c->cols);
+        double ins;
+        if (cl.v[i].has_stats) {
+            dyt_fmt_ns(med, sizeof med, t->median_ns);
+            fmt_or_dash(ci, sizeof ci, "%.2f%%", 100 * t->rel_ci_width);
+            fmt_or_dash(gb, sizeof gb, "%.2f", t->gbps);
+            if (t->roofline_pct >= 0)
+                snprintf(roof, sizeof roof, "%.1f", t->roofline_pct);
+        } else if (!isnan(ins = instructions_of(&kl, cl.v[i].id)))
             /* --metric instructions: no timing, instructions per element. */
-            snprintf(med, sizeof med, "%.2f ins/el", sqlite3_column_double(st, 21));
-        const char *status = col_text(st, 9);
+            snprintf(med, sizeof med, "%.2f ins/el", ins);
+        const char *tl = or_empty(c->token_label);
         char model[64];
-        const char *tl = col_text(st, 17);
-        snprintf(model, sizeof model, "%s%s%s", col_text(st, 1), *tl ? "/" : "", tl);
+        snprintf(model, sizeof model, "%s%s%s", c->model, *tl ? "/" : "", tl);
+        int ok = !strcmp(c->status, "ok");
         if (brief)
-            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s%s%s\n", model,
-                    col_text(st, 2), col_text(st, 3), col_text(st, 4), col_text(st, 5), shape, med,
-                    ci, gb, roof, strcmp(status, "ok") ? "  " : "",
-                    strcmp(status, "ok") ? status : "");
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s%s%s\n", model, c->norm,
+                    c->pass, c->dtype, c->variant, shape, med, ci, gb, roof, ok ? "" : "  ",
+                    ok ? "" : c->status);
         else
-            fprintf(
-                f,
-                "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s %s\n",
-                sqlite3_column_int(st, 0), model, col_text(st, 2), col_text(st, 3), col_text(st, 4),
-                col_text(st, 5), sqlite3_column_int(st, 6), shape, med, ci, gb, roof,
-                sqlite3_column_int(st, 12), sqlite3_column_int(st, 18),
-                *col_text(st, 11) ? col_text(st, 11) : "-", status);
-        bad += strcmp(status, "ok") != 0;
+            fprintf(f,
+                    "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s "
+                    "%s\n",
+                    c->seq, model, c->norm, c->pass, c->dtype, c->variant, c->threads, shape, med,
+                    ci, gb, roof, t->n, c->batch,
+                    c->stop_reason && *c->stop_reason ? c->stop_reason : "-", c->status);
+        bad += !ok;
     }
-    sqlite3_finalize(st);
-    if (rows == 0)
+    if (cl.n == 0)
         fprintf(f, "(no cases stored)\n");
-    if (!bad)
-        return DYT_OK;
-    /* Errors below the table: they are long and would break its columns. */
-    static const char *esql = "SELECT seq, model, norm, pass, dtype, variant, rows, cols, status,"
-                              " error FROM cases WHERE run_id = ?1 AND status <> 'ok' ORDER BY seq";
-    if (sqlite3_prepare_v2(store_db(s), esql, -1, &st, NULL) != SQLITE_OK)
-        return DYT_OK;
-    sqlite3_bind_int64(st, 1, run_id);
-    fprintf(f, "\n");
-    while (sqlite3_step(st) == SQLITE_ROW)
-        fprintf(f, "case %d (%s %s %s %s %s %lldx%lld) %s: %s\n", sqlite3_column_int(st, 0),
-                col_text(st, 1), col_text(st, 2), col_text(st, 3), col_text(st, 4), col_text(st, 5),
-                (long long)sqlite3_column_int64(st, 6), (long long)sqlite3_column_int64(st, 7),
-                col_text(st, 8), col_text(st, 9));
-    sqlite3_finalize(st);
+    if (bad) {
+        /* Errors below the table: they are long and would break its columns. */
+        fprintf(f, "\n");
+        for (size_t i = 0; i < cl.n; i++) {
+            const store_case *c = &cl.v[i].c;
+            if (strcmp(c->status, "ok") != 0)
+                fprintf(f, "case %d (%s %s %s %s %s %lldx%lld) %s: %s\n", c->seq, c->model, c->norm,
+                        c->pass, c->dtype, c->variant, (long long)c->rows, (long long)c->cols,
+                        c->status, or_empty(c->error));
+        }
+    }
+    store_case_list_free(&cl);
+    store_counter_list_free(&kl);
     return DYT_OK;
 }
 
-static int show_header(store *s, int64_t run_id, FILE *f)
+static void show_rooflines(const store_roofline_list *rl, FILE *f)
 {
-    static const char *sql =
-        "SELECT r.id, r.label, r.status, r.started_at, r.ended_at, r.suites, r.suite_hash,"
-        " r.device, r.metric, r.git_rev, r.command_line, r.settings, r.note,"
-        " m.hostname, m.cpu_model, m.cores, m.pus, m.llc_bytes, m.is_vm"
-        " FROM runs r JOIN machines m ON m.id = r.machine_id WHERE r.id = ?1";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
-        return cli_usage_error("show: %s", sqlite3_errmsg(store_db(s)));
-    sqlite3_bind_int64(st, 1, run_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return cli_usage_error("show: no run %lld", (long long)run_id);
+    for (size_t i = 0; i < rl->n; i++) {
+        const store_roofline *x = &rl->v[i];
+        char b[32], median[48];
+        dyt_fmt_bytes(b, sizeof b, (double)x->bytes);
+        if (isnan(x->gbps_median))
+            snprintf(median, sizeof median, "median not stored");
+        else
+            snprintf(median, sizeof median, "%.1f median", x->gbps_median);
+        fprintf(f, "  roofline  %d thread(s) %-5s %.1f GB/s best, %s (%s per pass)\n", x->threads,
+                x->kind, x->gbps, median, b);
     }
-    char llc[32];
-    dyt_fmt_bytes(llc, sizeof llc, sqlite3_column_double(st, 17));
-    fprintf(f, "run %lld%s%s%s: %s (%s, metric %s)\n", (long long)sqlite3_column_int64(st, 0),
-            *col_text(st, 1) ? " \"" : "", col_text(st, 1), *col_text(st, 1) ? "\"" : "",
-            col_text(st, 2), col_text(st, 7), col_text(st, 8));
-    fprintf(f, "  machine   %s (%s), %d cores / %d PUs, LLC used %s%s\n", col_text(st, 13),
-            col_text(st, 14), sqlite3_column_int(st, 15), sqlite3_column_int(st, 16), llc,
-            sqlite3_column_int(st, 18) ? ", VM" : "");
-    fprintf(f, "  time      %s .. %s\n", col_text(st, 3),
-            *col_text(st, 4) ? col_text(st, 4) : "(not ended)");
-    fprintf(f, "  suites    %s (hash %s), git %s\n", col_text(st, 5), col_text(st, 6),
-            col_text(st, 9));
-    fprintf(f, "  command   %s\n", col_text(st, 10));
-    if (*col_text(st, 11))
-        fprintf(f, "  settings  %s\n", col_text(st, 11));
-    if (*col_text(st, 12))
-        fprintf(f, "  note      %s\n", col_text(st, 12));
-    sqlite3_finalize(st);
-
-    static const char *rsql = "SELECT threads, kind, gbps, gbps_median, bytes FROM rooflines"
-                              " WHERE run_id = ?1 ORDER BY threads, kind";
-    if (sqlite3_prepare_v2(store_db(s), rsql, -1, &st, NULL) != SQLITE_OK)
-        return cli_usage_error("show: %s", sqlite3_errmsg(store_db(s)));
-    sqlite3_bind_int64(st, 1, run_id);
-    int any = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char b[32];
-        dyt_fmt_bytes(b, sizeof b, sqlite3_column_double(st, 4));
-        fprintf(f, "  roofline  %d thread(s) %-5s %.1f GB/s best, %.1f median (%s per pass)\n",
-                sqlite3_column_int(st, 0), col_text(st, 1), sqlite3_column_double(st, 2),
-                sqlite3_column_double(st, 3), b);
-        any = 1;
-    }
-    if (!any)
+    if (!rl->n)
         fprintf(f, "  roofline  (none stored)\n");
     else
         fprintf(f, "            (%% roofline = GB/s over the best of copy/scale, a DRAM figure:\n"
                    "             hot-cache cases whose buffers fit in cache can exceed 100%%)\n");
-    sqlite3_finalize(st);
+}
+
+static int show_header(store *s, int64_t run_id, FILE *f)
+{
+    store_run r;
+    machine_info m;
+    store_roofline_list rl;
+    dyt_err e = {{0}};
+    if (store_load_run(s, run_id, &r, &e) != DYT_OK)
+        return cli_usage_error("show: %s", e.msg);
+    if (store_load_machine(s, r.machine_id, &m, &e) != DYT_OK) {
+        store_run_free(&r);
+        return cli_usage_error("show: %s", e.msg);
+    }
+    if (store_load_rooflines(s, run_id, &rl, &e) != DYT_OK) {
+        store_run_free(&r);
+        machine_free(&m);
+        return cli_usage_error("show: %s", e.msg);
+    }
+    const char *label = or_empty(r.label);
+    char llc[32];
+    dyt_fmt_bytes(llc, sizeof llc, (double)m.llc_bytes);
+    fprintf(f, "run %lld%s%s%s: %s (%s, metric %s)\n", (long long)r.id, *label ? " \"" : "", label,
+            *label ? "\"" : "", r.status, r.device, r.metric);
+    fprintf(f, "  machine   %s (%s), %d cores / %d PUs, LLC used %s%s\n", m.hostname, m.cpu_model,
+            m.cores, m.pus, llc, m.is_vm ? ", VM" : "");
+    fprintf(f, "  time      %s .. %s\n", r.started_at,
+            r.ended_at && *r.ended_at ? r.ended_at : "(not ended)");
+    fprintf(f, "  suites    %s (hash %s), git %s\n", r.suites, r.suite_hash, r.git_rev);
+    fprintf(f, "  command   %s\n", r.command_line);
+    if (r.lockstep_token)
+        fprintf(f, "  session   interleave %s, arm %s\n", r.lockstep_token, or_empty(r.arm));
+    if (r.settings && *r.settings)
+        fprintf(f, "  settings  %s\n", r.settings);
+    if (r.note && *r.note)
+        fprintf(f, "  note      %s\n", r.note);
+    show_rooflines(&rl, f);
     fputc('\n', f);
+    store_roofline_list_free(&rl);
+    machine_free(&m);
+    store_run_free(&r);
     return DYT_OK;
 }
 

@@ -17,7 +17,8 @@
  *
  * One row per case goes into `calibrations`, naming the pair that showed
  * the most noise; `compare` reads the latest row per case of the
- * candidate's machine. All rows are written in one transaction. */
+ * candidate's machine. All rows are written in one transaction, through
+ * the store's writer. */
 #include "gate.h"
 #include "stats.h"
 
@@ -41,51 +42,29 @@ static cal_row *find_row(cal_row *rows, size_t n, const char *key)
     return NULL;
 }
 
-static int insert_rows(store *s, int64_t machine_id, const cal_row *rows, size_t n,
-                       const gate_opts *o, dyt_err *e)
+/* The rows that learnt something (compared at least once), as the store's
+ * calibrations, all written in one transaction. */
+static int store_rows(store *s, int64_t machine_id, const cal_row *rows, size_t n,
+                      const gate_opts *o, dyt_err *e)
 {
-    sqlite3 *db = store_db(s);
-    char now[32];
-    dyt_utc_iso(now, sizeof now);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", store_path(s), sqlite3_errmsg(db));
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, "
-                           "noise_rel, min_detectable_rel, threshold, alpha, created_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return dyt_errf(e, DYT_USAGE, "%s: %s", store_path(s), sqlite3_errmsg(db));
-    }
+    store_calibration *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return dyt_errf(e, DYT_USAGE, "out of memory");
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(rows[i].noise))
             continue; /* never compared: nothing learnt, nothing stored */
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, machine_id);
-        sqlite3_bind_int64(st, 2, rows[i].run_a);
-        sqlite3_bind_int64(st, 3, rows[i].run_b);
-        sqlite3_bind_text(st, 4, rows[i].key, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, rows[i].noise);
-        sqlite3_bind_double(st, 6, o->threshold + rows[i].noise);
-        sqlite3_bind_double(st, 7, o->threshold);
-        sqlite3_bind_double(st, 8, o->alpha);
-        sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            int rc = dyt_errf(e, DYT_USAGE, "%s: storing calibration: %s", store_path(s),
-                              sqlite3_errmsg(db));
-            sqlite3_finalize(st);
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            return rc;
-        }
+        v[k++] = (store_calibration){.case_key = rows[i].key,
+                                     .run_a = rows[i].run_a,
+                                     .run_b = rows[i].run_b,
+                                     .noise_rel = rows[i].noise,
+                                     .min_detectable_rel = o->threshold + rows[i].noise,
+                                     .threshold = o->threshold,
+                                     .alpha = o->alpha};
     }
-    sqlite3_finalize(st);
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = dyt_errf(e, DYT_USAGE, "%s: %s", store_path(s), sqlite3_errmsg(db));
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
-    }
-    return DYT_OK;
+    int rc = store_put_calibrations(s, machine_id, v, k, e);
+    free(v);
+    return rc;
 }
 
 int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, size_t n_pairs,
@@ -157,7 +136,7 @@ int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, s
         rc = dyt_errf(e, DYT_USAGE,
                       "the A/A runs have no case with enough samples (or blocks) to compare");
     if (rc == DYT_OK)
-        rc = insert_rows(s, machine_id, rows, n_rows, o, e);
+        rc = store_rows(s, machine_id, rows, n_rows, o, e);
     if (rc == DYT_OK && f) {
         double *nz = malloc((n_rows ? n_rows : 1) * sizeof *nz);
         size_t k = 0;

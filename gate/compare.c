@@ -8,9 +8,10 @@
  * Hodges-Lehmann estimate, the interval exp of the signed-rank interval at
  * 1 - alpha (stats/signedrank.c); the pairing is in gate/pair.c.
  * Otherwise a case is compared on replicates when both sides have at least
- * two blocks (rounds of `run --rounds`, or runs pooled into a side): the unit is the block median, because on a shared
- * machine the noise is correlated in time -- the samples of one block move
- * together, and a run's samples are not independent draws. Replicate mode
+ * two blocks (rounds of `run --rounds`, or runs pooled into a side): the
+ * unit is the block median, because on a shared machine the noise is
+ * correlated in time -- the samples of one block move together, and a
+ * run's samples are not independent draws. Replicate mode
  * takes the log of each block median; the ratio is exp of the
  * Hodges-Lehmann shift between the sides, its interval exp of the Moses
  * interval at confidence 1 - alpha, and p that of the two-sided
@@ -343,34 +344,28 @@ static void apply_calibration(gate_report *r, store *cal_db)
         r->results[i].cal_noise = NAN;
     if (!cal_db || r->kind != GATE_METRIC_TIME)
         return;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(store_db(cal_db),
-                           "SELECT k.noise_rel, k.created_at FROM calibrations k "
-                           "JOIN machines m ON m.id = k.machine_id "
-                           "WHERE m.fingerprint = ? AND k.case_key = ? ORDER BY k.id DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
+    store_calibration_list cal;
+    dyt_err ignored = {{0}};
+    if (store_load_calibrations(cal_db, r->cand->machine_fp, &cal, &ignored) != DYT_OK)
+        return; /* no calibrations to consult: the report says none */
     size_t n_cal = 0, n_below = 0;
     double worst = 0;
     char when[32] = "";
     for (size_t i = 0; i < r->n_results; i++) {
         gate_result *g = &r->results[i];
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, r->cand->machine_fp, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, g->cand->cal_key, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW)
+        const store_calibration *k = store_calibration_find(&cal, g->cand->cal_key);
+        if (!k)
             continue;
-        g->cal_noise = sqlite3_column_double(st, 0);
-        const unsigned char *t = sqlite3_column_text(st, 1);
-        if (t && strcmp((const char *)t, when) > 0)
-            snprintf(when, sizeof when, "%s", t);
+        g->cal_noise = k->noise_rel;
+        if (k->created_at && strcmp(k->created_at, when) > 0)
+            snprintf(when, sizeof when, "%s", k->created_at);
         n_cal++;
         if (g->cal_noise > r->opts.threshold) {
             n_below++;
             worst = fmax(worst, g->cal_noise);
         }
     }
-    sqlite3_finalize(st);
+    store_calibration_list_free(&cal);
     if (r->opts.noise_floor) {
         /* The machine cannot tell a slowdown below its A/A noise from
          * noise: such a case is slower, but not a regression. */

@@ -38,7 +38,7 @@ const char *gate_mode_name(gate_mode m); /* "none", "samples", "blocks", "exact"
 typedef struct {
     const char *metric; /* "time", "instructions" or a counter name */
     double threshold;   /* relative, 0.05 = 5% */
-    double alpha;       /* significance level of the U test, 0.01 */
+    double alpha;       /* significance level of the tests (U, signed-rank), 0.01 */
     unsigned resamples; /* bootstrap resamples, 2000 */
     uint64_t seed;      /* bootstrap seed, 1 */
     size_t min_samples; /* below this per side: inconclusive (5) */
@@ -167,10 +167,11 @@ int gate_write_md(FILE *f, const gate_report *r);
 int gate_write_json(FILE *f, const gate_report *r, dyt_err *e);
 int gate_write_junit(FILE *f, const gate_report *r);
 
-/* A/A calibration (gate/calibrate.c): from the A/A pairs (a[i], b[i]) of
- * runs of one build on this machine, per matched case the noise (the
- * largest relative distance from 1 that an A/A interval of the ratio
- * reached) and the smallest slowdown the gate would flag with o, stored in
- * the calibrations table of s. Prints a summary to f (may be NULL). */
+/* A/A calibration (gate/calibrate.c): from the A/A pairs (run_a[i],
+ * run_b[i]) of runs of one build on this machine, per matched case the
+ * noise (the largest relative distance from 1 that an A/A interval of the
+ * ratio reached) and the smallest slowdown the gate would flag with o,
+ * stored in the calibrations table of s through the store's writer. Prints
+ * a summary to f (may be NULL). */
 int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, size_t n_pairs,
                          const gate_opts *o, FILE *f, dyt_err *e);

@@ -8,9 +8,9 @@
  * each give two replicates. A case is missing for the side only when no
  * run has it ok; it keeps the reason, so the report can say why it was
  * not compared rather than dropping it. Each run also keeps the
- * `interleave` session it was measured in (lockstep_token and arm, top-level
- * keys of runs.settings, "" when absent or not JSON): compare pairs the
- * blocks of two sides by (token, block). */
+ * `interleave` session it was measured in (runs.lockstep_token and
+ * runs.arm, "" when NULL): compare pairs the blocks of two sides by
+ * (token, block). Everything is read through the store's read API. */
 #include "gate.h"
 
 #include <limits.h>
@@ -19,10 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t n)
+static void copy_str(char *dst, size_t n, const char *src)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
+    snprintf(dst, n, "%s", src ? src : "");
 }
 
 /* "path.db:run": a ':' after which a run spec follows and before which an
@@ -42,204 +41,160 @@ static int split_db_spec(const char *spec, char *path, size_t n, const char **ru
     return 1;
 }
 
-static int load_header(sqlite3 *db, gate_run *r, dyt_err *e)
+static void load_header(const store_run *run, gate_run *r)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT r.label, r.git_rev, r.status, r.metric, r.started_at, "
-                           "r.machine_id, m.fingerprint, CASE WHEN json_valid(r.settings) "
-                           "THEN json_extract(r.settings, '$.lockstep_token') END, "
-                           "CASE WHEN json_valid(r.settings) "
-                           "THEN json_extract(r.settings, '$.arm') END FROM runs r "
-                           "JOIN machines m ON m.id = r.machine_id WHERE r.id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", r->db_path, sqlite3_errmsg(db));
-    sqlite3_bind_int64(st, 1, r->run_id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return dyt_errf(e, DYT_USAGE, "%s: no run %lld", r->db_path, (long long)r->run_id);
-    }
-    copy_col(st, 0, r->label, sizeof r->label);
-    copy_col(st, 1, r->git_rev, sizeof r->git_rev);
-    copy_col(st, 2, r->status, sizeof r->status);
-    copy_col(st, 3, r->metric, sizeof r->metric);
-    copy_col(st, 4, r->started_at, sizeof r->started_at);
-    r->machine_id = sqlite3_column_int64(st, 5);
-    copy_col(st, 6, r->machine_fp, sizeof r->machine_fp);
-    copy_col(st, 7, r->lockstep_token, sizeof r->lockstep_token);
-    copy_col(st, 8, r->arm, sizeof r->arm);
-    sqlite3_finalize(st);
-    return DYT_OK;
+    copy_str(r->label, sizeof r->label, run->label);
+    copy_str(r->git_rev, sizeof r->git_rev, run->git_rev);
+    copy_str(r->status, sizeof r->status, run->status);
+    copy_str(r->metric, sizeof r->metric, run->metric);
+    copy_str(r->started_at, sizeof r->started_at, run->started_at);
+    r->machine_id = run->machine_id;
+    copy_str(r->machine_fp, sizeof r->machine_fp, run->machine_fingerprint);
+    copy_str(r->lockstep_token, sizeof r->lockstep_token, run->lockstep_token);
+    copy_str(r->arm, sizeof r->arm, run->arm);
 }
 
-static int load_cases(sqlite3 *db, gate_run *r, dyt_err *e)
+static void load_case(const store_case_rec *rec, gate_case *c)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, suite, model, norm, variant, dtype, pass, rows, cols, "
-                           "threads, cache, device, status, error FROM cases WHERE run_id = ? "
-                           "ORDER BY seq",
-                           -1, &st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", r->db_path, sqlite3_errmsg(db));
-    sqlite3_bind_int64(st, 1, r->run_id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (r->n_cases == cap) {
-            size_t nc = cap ? 2 * cap : 64;
-            gate_case *v = realloc(r->cases, nc * sizeof *v);
-            if (!v) {
-                sqlite3_finalize(st);
-                return dyt_errf(e, DYT_USAGE, "out of memory");
-            }
-            r->cases = v;
-            cap = nc;
-        }
-        gate_case *c = &r->cases[r->n_cases++];
-        memset(c, 0, sizeof *c);
-        /* The case id is kept in the value slot until values are loaded. */
-        c->n = (size_t)sqlite3_column_int64(st, 0);
-        copy_col(st, 1, c->suite, sizeof c->suite);
-        copy_col(st, 2, c->model, sizeof c->model);
-        copy_col(st, 3, c->norm, sizeof c->norm);
-        copy_col(st, 4, c->variant, sizeof c->variant);
-        copy_col(st, 5, c->dtype, sizeof c->dtype);
-        copy_col(st, 6, c->pass, sizeof c->pass);
-        c->rows = sqlite3_column_int64(st, 7);
-        c->cols = sqlite3_column_int64(st, 8);
-        c->threads = sqlite3_column_int(st, 9);
-        copy_col(st, 10, c->cache, sizeof c->cache);
-        copy_col(st, 11, c->device, sizeof c->device);
-        copy_col(st, 12, c->status, sizeof c->status);
-        copy_col(st, 13, c->error, sizeof c->error);
-        snprintf(c->key, sizeof c->key, "%s/%s/%s/%s/%s/%s/%lldx%lld/t%d/%s/%s", c->suite, c->model,
-                 c->norm, c->variant, c->dtype, c->pass, (long long)c->rows, (long long)c->cols,
-                 c->threads, c->cache, c->device);
-        snprintf(c->cal_key, sizeof c->cal_key, "%s/%s/%s/%s/%s/%lld/%lld/%d/%s", c->model, c->norm,
-                 c->variant, c->dtype, c->pass, (long long)c->rows, (long long)c->cols, c->threads,
-                 c->cache);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return dyt_errf(e, DYT_USAGE, "%s: reading cases: %s", r->db_path, sqlite3_errmsg(db));
-    return DYT_OK;
+    const store_case *k = &rec->c;
+    memset(c, 0, sizeof *c);
+    copy_str(c->suite, sizeof c->suite, k->suite);
+    copy_str(c->model, sizeof c->model, k->model);
+    copy_str(c->norm, sizeof c->norm, k->norm);
+    copy_str(c->variant, sizeof c->variant, k->variant);
+    copy_str(c->dtype, sizeof c->dtype, k->dtype);
+    copy_str(c->pass, sizeof c->pass, k->pass);
+    c->rows = k->rows;
+    c->cols = k->cols;
+    c->threads = k->threads;
+    copy_str(c->cache, sizeof c->cache, k->cache);
+    copy_str(c->device, sizeof c->device, k->device);
+    copy_str(c->status, sizeof c->status, k->status);
+    copy_str(c->error, sizeof c->error, k->error);
+    snprintf(c->key, sizeof c->key, "%s/%s/%s/%s/%s/%s/%lldx%lld/t%d/%s/%s", c->suite, c->model,
+             c->norm, c->variant, c->dtype, c->pass, (long long)c->rows, (long long)c->cols,
+             c->threads, c->cache, c->device);
+    snprintf(c->cal_key, sizeof c->cal_key, "%s/%s/%s/%s/%s/%lld/%lld/%d/%s", c->model, c->norm,
+             c->variant, c->dtype, c->pass, (long long)c->rows, (long long)c->cols, c->threads,
+             c->cache);
 }
 
-static int load_samples(sqlite3 *db, gate_case *c, int64_t case_id, dyt_err *e)
+/* The samples the runner kept, each with its block (round). */
+static int load_samples(store *s, gate_case *c, int64_t case_id, dyt_err *e)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT ns, block FROM samples WHERE case_id = ? AND excluded = 0 "
-                           "ORDER BY idx",
-                           -1, &st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(st, 1, case_id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (c->n == cap) {
-            size_t nc = cap ? 2 * cap : 256;
-            double *v = realloc(c->x, nc * sizeof *v);
-            if (v)
-                c->x = v;
-            int64_t *w = v ? realloc(c->rep, nc * sizeof *w) : NULL;
-            if (!w) {
-                sqlite3_finalize(st);
-                return dyt_errf(e, DYT_USAGE, "out of memory");
-            }
-            c->rep = w;
-            cap = nc;
-        }
-        int64_t block = sqlite3_column_int64(st, 1);
-        if (block < 0 || block > INT32_MAX) {
-            sqlite3_finalize(st);
-            return dyt_errf(e, DYT_USAGE, "case %lld: sample with block %lld out of range",
-                            (long long)case_id, (long long)block);
-        }
-        c->rep[c->n] = block;
-        c->x[c->n++] = sqlite3_column_double(st, 0);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return dyt_errf(e, DYT_USAGE, "reading samples: %s", sqlite3_errmsg(db));
-    if (c->n == 0)
+    store_sample *smp;
+    size_t n;
+    if (store_load_samples(s, case_id, STORE_SAMPLES_KEPT, &smp, &n, e) != DYT_OK)
+        return DYT_USAGE;
+    if (n == 0) {
         snprintf(c->missing, sizeof c->missing, "no samples stored");
-    return DYT_OK;
-}
-
-/* "instructions" matches the callgrind/cachegrind count and PAPI's
- * PAPI_TOT_INS; any other name is matched exactly. A deterministic source
- * (callgrind, cachegrind) is preferred when a case has both. */
-static int load_counter(sqlite3 *db, gate_case *c, int64_t case_id, const char *metric, dyt_err *e)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT source, per_element, value, unavailable_reason FROM counters "
-                           "WHERE case_id = ?1 AND (name = ?2 OR (?2 = 'instructions' AND "
-                           "name = 'PAPI_TOT_INS')) "
-                           "ORDER BY source IN ('callgrind','cachegrind') DESC, source",
-                           -1, &st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
-    int rc, found = 0;
-    char why[160] = "";
-    while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
-            if (!why[0])
-                snprintf(
-                    why, sizeof why, "%s %s unavailable: %s", sqlite3_column_text(st, 0), metric,
-                    sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "?");
-            continue;
-        }
-        double v = sqlite3_column_type(st, 1) == SQLITE_NULL ? sqlite3_column_double(st, 2)
-                                                             : sqlite3_column_double(st, 1);
-        c->x = malloc(sizeof *c->x);
-        if (!c->x) {
-            sqlite3_finalize(st);
-            return dyt_errf(e, DYT_USAGE, "out of memory");
-        }
-        c->x[0] = v;
-        c->n = 1;
-        copy_col(st, 0, c->source, sizeof c->source);
-        found = 1;
+        return DYT_OK;
     }
-    sqlite3_finalize(st);
-    if (!found)
-        snprintf(c->missing, sizeof c->missing, "%s", why[0] ? why : "counter not stored");
+    c->x = malloc(n * sizeof *c->x);
+    c->rep = malloc(n * sizeof *c->rep);
+    int rc = c->x && c->rep ? DYT_OK : dyt_errf(e, DYT_USAGE, "out of memory");
+    for (size_t i = 0; i < n && rc == DYT_OK; i++) {
+        if (smp[i].block < 0)
+            rc = dyt_errf(e, DYT_USAGE, "case %lld: sample with block %d out of range",
+                          (long long)case_id, smp[i].block);
+        c->x[i] = smp[i].ns;
+        c->rep[i] = smp[i].block;
+    }
+    if (rc == DYT_OK)
+        c->n = n;
+    free(smp);
+    return rc;
+}
+
+/* A deterministic source (callgrind, cachegrind) first, then by source. */
+static int counter_rank(const store_counter *k)
+{
+    return !(strcmp(k->source, "callgrind") == 0 || strcmp(k->source, "cachegrind") == 0);
+}
+
+/* Whether counter k measures metric: "instructions" matches the
+ * callgrind/cachegrind count and PAPI's PAPI_TOT_INS; any other name
+ * matches exactly. */
+static int counter_is(const store_counter *k, const char *metric)
+{
+    return !strcmp(k->name, metric) ||
+           (!strcmp(metric, "instructions") && !strcmp(k->name, "PAPI_TOT_INS"));
+}
+
+/* The value per element of metric among the case's counters k[0..n): the
+ * preferred available one, else the reason of the preferred unavailable
+ * one. */
+static int load_counter(gate_case *c, const store_counter *k, size_t n, const char *metric,
+                        dyt_err *e)
+{
+    const store_counter *best = NULL, *why = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!counter_is(&k[i], metric))
+            continue;
+        const store_counter **slot = k[i].available ? &best : &why;
+        if (!*slot || counter_rank(&k[i]) < counter_rank(*slot) ||
+            (counter_rank(&k[i]) == counter_rank(*slot) &&
+             strcmp(k[i].source, (*slot)->source) < 0))
+            *slot = &k[i];
+    }
+    if (!best) {
+        if (why)
+            snprintf(c->missing, sizeof c->missing, "%s %s unavailable: %s", why->source, metric,
+                     why->unavailable_reason ? why->unavailable_reason : "?");
+        else
+            snprintf(c->missing, sizeof c->missing, "counter not stored");
+        return DYT_OK;
+    }
+    if (!(c->x = malloc(sizeof *c->x)))
+        return dyt_errf(e, DYT_USAGE, "out of memory");
+    c->x[0] = isnan(best->per_element) ? best->value : best->per_element;
+    c->n = 1;
+    copy_str(c->source, sizeof c->source, best->source);
     return DYT_OK;
 }
 
-/* Loads run id of s (header and cases) into out, which is zeroed first. */
+/* Loads run id of s (header and cases with their values of metric) into
+ * out, which is zeroed first. */
 static int load_run_id(store *s, int64_t id, const char *metric, gate_run *out, dyt_err *e)
 {
     memset(out, 0, sizeof *out);
     out->run_id = id;
     snprintf(out->db_path, sizeof out->db_path, "%s", store_path(s));
-    sqlite3 *db = store_db(s);
-    int rc;
-    if ((rc = load_header(db, out, e)) != DYT_OK || (rc = load_cases(db, out, e)) != DYT_OK)
-        return rc;
+    store_run run;
+    if (store_load_run(s, id, &run, e) != DYT_OK)
+        return DYT_USAGE;
+    load_header(&run, out);
+    store_run_free(&run);
     int is_time = !strcmp(metric, "time");
     if (is_time && strcmp(out->metric, "time") != 0)
         return dyt_errf(e, DYT_USAGE,
                         "run %lld (%s) measured %s, not time: compare it with --metric %s",
                         (long long)out->run_id, out->db_path, out->metric, out->metric);
-    for (size_t i = 0; i < out->n_cases; i++) {
-        gate_case *c = &out->cases[i];
-        int64_t case_id = (int64_t)c->n;
-        c->n = 0;
+    store_case_list cases;
+    store_counter_list counters = {0};
+    if (store_load_cases(s, id, &cases, e) != DYT_OK ||
+        (!is_time && store_load_counters(s, id, &counters, e) != DYT_OK)) {
+        store_case_list_free(&cases);
+        return DYT_USAGE;
+    }
+    int rc = DYT_OK;
+    if (cases.n && !(out->cases = calloc(cases.n, sizeof *out->cases)))
+        rc = dyt_errf(e, DYT_USAGE, "out of memory");
+    for (size_t i = 0; i < cases.n && rc == DYT_OK; i++) {
+        gate_case *c = &out->cases[out->n_cases++];
+        load_case(&cases.v[i], c);
         if (strcmp(c->status, "ok") != 0) {
             snprintf(c->missing, sizeof c->missing, "case %s%s%s", c->status,
                      c->error[0] ? ": " : "", c->error);
             continue;
         }
-        rc = is_time ? load_samples(db, c, case_id, e) : load_counter(db, c, case_id, metric, e);
-        if (rc != DYT_OK)
-            return rc;
+        size_t nk = 0;
+        const store_counter *k = is_time ? NULL : store_counters_of(&counters, cases.v[i].id, &nk);
+        rc = is_time ? load_samples(s, c, cases.v[i].id, e) : load_counter(c, k, nk, metric, e);
     }
-    return DYT_OK;
+    store_case_list_free(&cases);
+    store_counter_list_free(&counters);
+    return rc;
 }
 
 static int has_values(const gate_case *c)
@@ -388,31 +343,18 @@ static int resolve_ids(store *s, const char *rest, int64_t **ids, size_t *n, dyt
     const char *label = rest + 4;
     if (!*label)
         return dyt_errf(e, DYT_USAGE, "'all:' needs a label (all:LABEL)");
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(store_db(s),
-                           "SELECT id FROM runs WHERE label = ? AND status = 'complete' "
-                           "ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", store_path(s), sqlite3_errmsg(store_db(s)));
-    sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t nc = cap ? 2 * cap : 16;
-            int64_t *v = realloc(*ids, nc * sizeof *v);
-            if (!v) {
-                sqlite3_finalize(st);
-                return dyt_errf(e, DYT_USAGE, "out of memory");
-            }
-            *ids = v;
-            cap = nc;
-        }
-        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+    const store_run_filter f = {.label = label, .status = "complete"};
+    store_run_list runs;
+    if (store_find_runs(s, &f, &runs, e) != DYT_OK)
+        return DYT_USAGE;
+    if (runs.n && !(*ids = malloc(runs.n * sizeof **ids))) {
+        store_run_list_free(&runs);
+        return dyt_errf(e, DYT_USAGE, "out of memory");
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", store_path(s), sqlite3_errmsg(store_db(s)));
+    for (size_t i = 0; i < runs.n; i++)
+        (*ids)[i] = runs.v[i].id;
+    *n = runs.n;
+    store_run_list_free(&runs);
     if (*n == 0)
         return dyt_errf(e, DYT_USAGE, "no complete run labelled '%s' in %s (spec '%s')", label,
                         store_path(s), rest);

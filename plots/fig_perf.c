@@ -2,27 +2,27 @@
  * against hidden size, one curve per norm and dtype (one figure per pass),
  * and time per call against tokens at one hidden size, log-log with the
  * median's confidence interval as error bars. */
-#include "figures.h"
+#include "plots_int.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-int fig_usable(const rep_case *c)
+int fig_usable(const fig_case *c)
 {
-    return c->has_stats && !strcmp(c->status, "ok") && isfinite(c->median_ns) && c->median_ns > 0;
+    return isfinite(c->median_ns) && c->median_ns > 0;
 }
 
-const rep_case *fig_ref_case(const rep_run *r)
+const fig_case *fig_ref_case(const fig_input *in)
 {
-    for (size_t i = 0; i < r->n_cases; i++)
-        if (fig_usable(&r->cases[i]))
-            return &r->cases[i];
+    for (size_t i = 0; i < in->n_cases; i++)
+        if (fig_usable(&in->cases[i]))
+            return &in->cases[i];
     return NULL;
 }
 
-static int same_setting(const rep_case *c, const rep_case *ref)
+static int same_setting(const fig_case *c, const fig_case *ref)
 {
     return c->threads == ref->threads && !strcmp(c->cache, ref->cache) &&
            !strcmp(c->device, ref->device);
@@ -33,12 +33,12 @@ typedef struct {
 } series;
 
 /* Distinct (norm, dtype[, pass]) among cases accepted by keep(). */
-static size_t collect_series(const rep_run *r, const rep_case *ref, const char *pass, int64_t cols,
-                             series *s, size_t max)
+static size_t collect_series(const fig_input *in, const fig_case *ref, const char *pass,
+                             int64_t cols, series *s, size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->n_cases; i++) {
-        const rep_case *c = &r->cases[i];
+    for (size_t i = 0; i < in->n_cases; i++) {
+        const fig_case *c = &in->cases[i];
         if (!fig_usable(c) || !same_setting(c, ref) || (pass && strcmp(c->pass, pass)) ||
             (cols && c->cols != cols))
             continue;
@@ -59,12 +59,12 @@ static int cmp_i64(const void *x, const void *y)
 }
 
 /* Sorted distinct values of cols (by_rows = 0) or rows of the cases of s. */
-static size_t distinct(const rep_run *r, const rep_case *ref, const series *s, int64_t cols,
+static size_t distinct(const fig_input *in, const fig_case *ref, const series *s, int64_t cols,
                        int by_rows, int64_t *v)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->n_cases; i++) {
-        const rep_case *c = &r->cases[i];
+    for (size_t i = 0; i < in->n_cases; i++) {
+        const fig_case *c = &in->cases[i];
         if (!fig_usable(c) || !same_setting(c, ref) || (cols && c->cols != cols) ||
             (s &&
              (strcmp(c->norm, s->norm) || strcmp(c->dtype, s->dtype) || strcmp(c->pass, s->pass))))
@@ -80,15 +80,14 @@ static size_t distinct(const rep_run *r, const rep_case *ref, const series *s, i
     return n;
 }
 
-int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err *e)
+int fig_bandwidth(const fig_input *in, const char *pass, fig_list *l, dyt_err *e)
 {
-    const rep_run *r = a->run;
-    const rep_case *ref = fig_ref_case(r);
+    const fig_case *ref = fig_ref_case(in);
     if (!ref)
         return DYT_OK;
     series s[16];
-    size_t ns = collect_series(r, ref, pass, 0, s, 16);
-    int64_t *v = malloc((r->n_cases + 1) * sizeof *v);
+    size_t ns = collect_series(in, ref, pass, 0, s, 16);
+    int64_t *v = malloc((in->n_cases + 1) * sizeof *v);
     if (!v)
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     double gmin = INFINITY, gmax = 0;
@@ -103,15 +102,15 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
         return ns ? DYT_USAGE : DYT_OK;
     }
     for (size_t k = 0; k < ns; k++) {
-        size_t nv = distinct(r, ref, &s[k], 0, 0, v);
+        size_t nv = distinct(in, ref, &s[k], 0, 0, v);
         char t[128];
         snprintf(t, sizeof t, "%s %s %s: hidden size, best GB/s over token counts and variants",
                  s[k].norm, s[k].dtype, s[k].pass);
         fig_block(&c, t);
         for (size_t j = 0; j < nv; j++) {
             double best = NAN;
-            for (size_t i = 0; i < r->n_cases; i++) {
-                const rep_case *x = &r->cases[i];
+            for (size_t i = 0; i < in->n_cases; i++) {
+                const fig_case *x = &in->cases[i];
                 if (fig_usable(x) && same_setting(x, ref) && x->cols == v[j] && isfinite(x->gbps) &&
                     !strcmp(x->norm, s[k].norm) && !strcmp(x->dtype, s[k].dtype) &&
                     !strcmp(x->pass, s[k].pass) && !(best >= x->gbps))
@@ -156,23 +155,23 @@ int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err 
     return fig_finish(l, &c, title, caption, e);
 }
 
-int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
+int fig_tokens(const fig_input *in, fig_list *l, dyt_err *e)
 {
-    const rep_run *r = a->run;
-    const rep_case *ref = fig_ref_case(r);
+    const fig_case *ref = fig_ref_case(in);
     if (!ref)
         return DYT_OK;
-    int64_t *v = malloc((r->n_cases + 1) * sizeof *v), *hs = malloc((r->n_cases + 1) * sizeof *hs);
+    int64_t *v = malloc((in->n_cases + 1) * sizeof *v),
+            *hs = malloc((in->n_cases + 1) * sizeof *hs);
     if (!v || !hs) {
         free(v);
         free(hs);
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     }
     /* The hidden size with the most distinct token counts (ties: larger). */
-    size_t nh = distinct(r, ref, NULL, 0, 0, hs), best_n = 0;
+    size_t nh = distinct(in, ref, NULL, 0, 0, hs), best_n = 0;
     int64_t hidden = 0;
     for (size_t i = 0; i < nh; i++) {
-        size_t nr = distinct(r, ref, NULL, hs[i], 1, v);
+        size_t nr = distinct(in, ref, NULL, hs[i], 1, v);
         if (nr >= best_n) {
             best_n = nr;
             hidden = hs[i];
@@ -180,7 +179,7 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
     }
     free(hs);
     series s[16];
-    size_t ns = best_n >= 2 ? collect_series(r, ref, NULL, hidden, s, 16) : 0;
+    size_t ns = best_n >= 2 ? collect_series(in, ref, NULL, hidden, s, 16) : 0;
     char title[512], caption[512];
     snprintf(title, sizeof title, "Time per call vs tokens at hidden size %" PRId64 ": %s", hidden,
              l->run_title);
@@ -190,15 +189,15 @@ int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e)
         return ns ? DYT_USAGE : DYT_OK;
     }
     for (size_t k = 0; k < ns; k++) {
-        size_t nv = distinct(r, ref, &s[k], hidden, 1, v);
+        size_t nv = distinct(in, ref, &s[k], hidden, 1, v);
         char t[128];
         snprintf(t, sizeof t, "%s %s %s: rows, median us, CI low us, CI high us (fastest variant)",
                  s[k].norm, s[k].dtype, s[k].pass);
         fig_block(&c, t);
         for (size_t j = 0; j < nv; j++) {
-            const rep_case *b = NULL;
-            for (size_t i = 0; i < r->n_cases; i++) {
-                const rep_case *x = &r->cases[i];
+            const fig_case *b = NULL;
+            for (size_t i = 0; i < in->n_cases; i++) {
+                const fig_case *x = &in->cases[i];
                 if (fig_usable(x) && same_setting(x, ref) && x->cols == hidden && x->rows == v[j] &&
                     !strcmp(x->norm, s[k].norm) && !strcmp(x->dtype, s[k].dtype) &&
                     !strcmp(x->pass, s[k].pass) && (!b || x->median_ns < b->median_ns))

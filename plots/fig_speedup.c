@@ -1,7 +1,7 @@
 /* plots/fig_speedup.c: DyT speedup over the model's own norm, one bar per
  * model and series (pass x dtype) at the model's largest token count,
  * grouped by domain, with the bootstrap interval as whiskers. */
-#include "figures.h"
+#include "plots_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -9,14 +9,14 @@
 
 /* Speedup ------------------------------------------------------------------ */
 
-int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
+int fig_speedup(const fig_input *in, fig_list *l, dyt_err *e)
 {
     /* Series: (pass, dtype); x: models in plan order, grouped by domain. */
     const char *ser_dtype[8];
     int ser_pass[8];
     size_t ns = 0;
-    const char **models = calloc(a->n_pairs + 1, sizeof *models);
-    const char **mdom = calloc(a->n_pairs + 1, sizeof *mdom);
+    const char **models = calloc(in->n_pairs + 1, sizeof *models);
+    const char **mdom = calloc(in->n_pairs + 1, sizeof *mdom);
     const char *doms[16];
     size_t nm = 0, nd = 0;
     if (!models || !mdom) {
@@ -24,30 +24,29 @@ int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
         free(mdom);
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     }
-    for (size_t i = 0; i < a->n_pairs; i++) {
-        const rep_pair *p = &a->pairs[i];
-        const rep_case *c = rep_pair_any(p);
+    for (size_t i = 0; i < in->n_pairs; i++) {
+        const fig_pair *p = &in->pairs[i];
         for (int k = 0; k < 2; k++) {
             if (!isfinite(p->speedup[k]))
                 continue;
             size_t j = 0;
-            while (j < ns && !(ser_pass[j] == k && !strcmp(ser_dtype[j], c->dtype)))
+            while (j < ns && !(ser_pass[j] == k && !strcmp(ser_dtype[j], p->dtype)))
                 j++;
             if (j == ns && ns < 8) {
                 ser_pass[ns] = k;
-                ser_dtype[ns++] = c->dtype;
+                ser_dtype[ns++] = p->dtype;
             }
             size_t d = 0;
-            while (d < nd && strcmp(doms[d], c->domain))
+            while (d < nd && strcmp(doms[d], p->domain))
                 d++;
             if (d == nd && nd < 16)
-                doms[nd++] = c->domain;
+                doms[nd++] = p->domain;
             size_t m = 0;
-            while (m < nm && strcmp(models[m], c->model))
+            while (m < nm && strcmp(models[m], p->model))
                 m++;
             if (m == nm) {
-                models[nm] = c->model;
-                mdom[nm++] = c->domain;
+                models[nm] = p->model;
+                mdom[nm++] = p->domain;
             }
         }
     }
@@ -87,14 +86,13 @@ int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e)
                  ser_pass[s] ? "bwd" : "fwd", ser_dtype[s]);
         fig_block(&c, t);
         for (size_t m = 0; m < no; m++) {
-            const rep_pair *best = NULL;
-            for (size_t i = 0; i < a->n_pairs; i++) {
-                const rep_pair *p = &a->pairs[i];
-                const rep_case *x = rep_pair_any(p);
-                if (strcmp(x->model, ord[m]) || strcmp(x->dtype, ser_dtype[s]) ||
+            const fig_pair *best = NULL;
+            for (size_t i = 0; i < in->n_pairs; i++) {
+                const fig_pair *p = &in->pairs[i];
+                if (strcmp(p->model, ord[m]) || strcmp(p->dtype, ser_dtype[s]) ||
                     !isfinite(p->speedup[ser_pass[s]]))
                     continue;
-                if (!best || x->rows > rep_pair_any(best)->rows)
+                if (!best || p->rows > best->rows)
                     best = p;
             }
             if (!best)

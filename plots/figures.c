@@ -1,8 +1,8 @@
-/* plots/figures.c: the report's figures and their list -- DyT speedup per
- * model grouped by domain (bars with bootstrap CI whiskers), % of roofline
- * per kernel variant, machine against machine for --vs -- and the driver
- * that writes every figure (fig_perf.c has the bandwidth and time ones). */
-#include "figures.h"
+/* plots/figures.c: % of roofline per kernel variant, machine against
+ * machine for --vs, and the driver that writes every figure (fig_perf.c
+ * has the bandwidth and time ones, fig_speedup.c DyT's speedup; gp.c the
+ * machinery they share). */
+#include "plots_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,45 +11,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int fig_finish(fig_list *l, fig_ctx *c, const char *title, const char *caption, dyt_err *e)
-{
-    if (fig_end(c, e))
-        return DYT_USAGE;
-    rep_fig *p = realloc(l->v, (l->n + 1) * sizeof *p);
-    if (!p)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
-    l->v = p;
-    rep_fig *f = &l->v[l->n++];
-    memset(f, 0, sizeof *f);
-    if (asprintf(&f->stem, "figures/%s", c->name) < 0)
-        f->stem = NULL;
-    f->title = strdup(title);
-    f->caption = strdup(caption);
-    if (!f->stem || !f->title || !f->caption)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
-    f->rendered = l->gnuplot && !fig_run(l->gnuplot, l->dir, c->name, l->log);
-    return DYT_OK;
-}
-
-void fig_free(rep_fig *figs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(figs[i].stem);
-        free(figs[i].title);
-        free(figs[i].caption);
-    }
-    free(figs);
-}
-
 /* % of roofline per variant ---------------------------------------------- */
 
-static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
+static int fig_roofline(const fig_input *in, fig_list *l, dyt_err *e)
 {
     /* One horizontal bar per variant row of table (c), in its order (fastest
      * first within norm, pass, dtype), coloured by norm. */
     size_t nv = 0;
-    for (size_t i = 0; i < a->n_variants; i++)
-        nv += isfinite(a->variants[i].roof_median);
+    for (size_t i = 0; i < in->n_variants; i++)
+        nv += isfinite(in->variants[i].roof_median);
     if (!nv)
         return DYT_OK;
     char title[512];
@@ -65,8 +35,8 @@ static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
     static const int pattern[] = {3, 4, 5};
     fputs("set ytics (", c.gp);
     size_t y = 0;
-    for (size_t i = 0; i < a->n_variants; i++) {
-        const rep_variant *v = &a->variants[i];
+    for (size_t i = 0; i < in->n_variants; i++) {
+        const fig_variant *v = &in->variants[i];
         if (!isfinite(v->roof_median))
             continue;
         char lab[256];
@@ -76,9 +46,9 @@ static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
         fprintf(c.gp, " %zu", y++);
     }
     double xmax = 110;
-    for (size_t i = 0; i < a->n_variants; i++)
-        if (isfinite(a->variants[i].roof_best) && a->variants[i].roof_best * 1.08 > xmax)
-            xmax = a->variants[i].roof_best * 1.08;
+    for (size_t i = 0; i < in->n_variants; i++)
+        if (isfinite(in->variants[i].roof_best) && in->variants[i].roof_best * 1.08 > xmax)
+            xmax = in->variants[i].roof_best * 1.08;
     fprintf(c.gp,
             ")\nset yrange [%.1f:-0.6]\nset xrange [0:%.0f]\n"
             "set xlabel \"%% of the run's measured copy bandwidth (median over cases; point: best "
@@ -93,8 +63,8 @@ static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
         fig_block(&c, t);
         y = 0;
         size_t rows = 0;
-        for (size_t i = 0; i < a->n_variants; i++) {
-            const rep_variant *v = &a->variants[i];
+        for (size_t i = 0; i < in->n_variants; i++) {
+            const fig_variant *v = &in->variants[i];
             if (!isfinite(v->roof_median))
                 continue;
             if (!strcmp(v->norm, norms[k])) {
@@ -126,16 +96,15 @@ static int fig_roofline(const rep_analysis *a, fig_list *l, dyt_err *e)
 
 /* Machine vs machine (--vs) ---------------------------------------------- */
 
-static int fig_vs(const rep_analysis *a, const rep_vs *vs, fig_list *l, dyt_err *e)
+static int fig_vs(const fig_input *in, const fig_vs_run *vs, fig_list *l, dyt_err *e)
 {
-    if (!vs->n)
+    if (!vs->n_points)
         return DYT_OK;
-    char an[160], bn[160], name[64], title[1024], lab[1024];
-    rep_run_name(a->run, an, sizeof an);
-    rep_run_name(vs->vs, bn, sizeof bn);
-    snprintf(name, sizeof name, "vs-%" PRId64, vs->vs->id);
+    char name[64], title[1024], lab[1024];
+    const char *an = in->run_name, *bn = vs->name;
+    snprintf(name, sizeof name, "vs-%" PRId64, vs->id);
     snprintf(title, sizeof title, "Time per call: run %s on %s vs run %s on %s", an,
-             a->run->machine ? a->run->machine : "?", bn, vs->vs->machine ? vs->vs->machine : "?");
+             in->machine ? in->machine : "?", bn, vs->machine ? vs->machine : "?");
     fig_ctx c;
     if (fig_begin(&c, l->dir, name, title, e))
         return DYT_USAGE;
@@ -148,12 +117,12 @@ static int fig_vs(const rep_analysis *a, const rep_vs *vs, fig_list *l, dyt_err 
                  norms[k]);
         fig_block(&c, t);
         size_t rows = 0;
-        for (size_t i = 0; i < vs->n; i++) {
-            const rep_match *m = &vs->m[i];
-            if (strcmp(m->a->norm, norms[k]))
+        for (size_t i = 0; i < vs->n_points; i++) {
+            const fig_vs_point *m = &vs->points[i];
+            if (strcmp(m->norm, norms[k]))
                 continue;
-            double x = m->a->median_ns / 1e3, y = m->b->median_ns / 1e3;
-            fprintf(c.dat, "%.6g %.6g %d\n", x, y, !strcmp(m->a->pass, "bwd"));
+            double x = m->a_ns / 1e3, y = m->b_ns / 1e3;
+            fprintf(c.dat, "%.6g %.6g %d\n", x, y, !strcmp(m->pass, "bwd"));
             lo = fmin(lo, fmin(x, y));
             hi = fmax(hi, fmax(x, y));
             rows++;
@@ -184,30 +153,28 @@ static int fig_vs(const rep_analysis *a, const rep_vs *vs, fig_list *l, dyt_err 
     return fig_finish(l, &c, title, lab, e);
 }
 
-int fig_write_all(const rep_analysis *a, const char *out_dir, const char *gnuplot, FILE *log,
-                  rep_fig **figs, size_t *n, dyt_err *e)
+int fig_write_all(const fig_input *in, const char *out_dir, const char *gnuplot, FILE *log,
+                  fig_file **figs, size_t *n, dyt_err *e)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/figures", out_dir);
     if (mkdir(dir, 0755) && errno != EEXIST)
         return dyt_errf(e, DYT_USAGE, "report: cannot create %s: %s", dir, strerror(errno));
     fig_list l = {.dir = dir, .gnuplot = gnuplot, .log = log};
-    char rn[160];
-    rep_run_name(a->run, rn, sizeof rn);
-    snprintf(l.run_title, sizeof l.run_title, "run %s on %s%s", rn,
-             a->run->hostname ? a->run->hostname : "?",
-             strcmp(a->run->status, "complete") ? " (run not complete)" : "");
-    int rc = fig_bandwidth(a, "fwd", &l, e);
+    snprintf(l.run_title, sizeof l.run_title, "run %s on %s%s", in->run_name,
+             in->hostname && *in->hostname ? in->hostname : "?",
+             in->complete ? "" : " (run not complete)");
+    int rc = fig_bandwidth(in, "fwd", &l, e);
     if (!rc)
-        rc = fig_bandwidth(a, "bwd", &l, e);
+        rc = fig_bandwidth(in, "bwd", &l, e);
     if (!rc)
-        rc = fig_speedup(a, &l, e);
+        rc = fig_speedup(in, &l, e);
     if (!rc)
-        rc = fig_roofline(a, &l, e);
+        rc = fig_roofline(in, &l, e);
     if (!rc)
-        rc = fig_tokens(a, &l, e);
-    for (size_t i = 0; !rc && i < a->n_vs; i++)
-        rc = fig_vs(a, &a->vs[i], &l, e);
+        rc = fig_tokens(in, &l, e);
+    for (size_t i = 0; !rc && i < in->n_vs; i++)
+        rc = fig_vs(in, &in->vs[i], &l, e);
     if (rc) {
         fig_free(l.v, l.n);
         return rc;

@@ -2,67 +2,81 @@
  * a data file (numbers only) and a script that holds every label (escaped
  * for gnuplot, noenhanced) and draws the figure as SVG and PNG; the report
  * embeds the SVG. The scripts run from the figures folder, so a user can
- * restyle one and rerun `gnuplot NAME.gp` there. */
+ * restyle one and rerun `gnuplot NAME.gp` there. What is drawn comes in as
+ * fig_input, plain data the caller fills (the report from its analysis),
+ * so plots depends on no other stage's types. Strings are raw; every one
+ * is escaped for gnuplot here. */
 #pragma once
-#include "report_int.h"
+#include "common.h"
+#include <stdint.h>
+#include <stdio.h>
 
-/* Writes out_dir/figures/NAME.{gp,dat} for every figure the analysis has
+/* A measured case (ok, with statistics), in plan order. */
+typedef struct {
+    const char *domain, *model, *norm, *dtype, *pass, *cache, *device;
+    int64_t rows, cols;
+    int threads;
+    double median_ns, ci_low_ns, ci_high_ns, gbps; /* ns per call, GB/s; NAN: not stored */
+} fig_case;
+
+/* DyT against the model's own norm at one shape: t_norm / t_dyt with its
+ * interval, [0] forward, [1] backward; NAN where a side is missing. */
+typedef struct {
+    const char *domain, *model, *dtype;
+    int64_t rows;
+    double speedup[2], lo[2], hi[2];
+} fig_pair;
+
+/* One kernel variant's bandwidth as % of the run's roofline, in the order
+ * of the report's variant table; NAN when unknown. */
+typedef struct {
+    const char *norm, *pass, *dtype, *variant;
+    double roof_median, roof_best;
+} fig_variant;
+
+/* A case measured in both runs of a --vs comparison. */
+typedef struct {
+    const char *norm, *pass;
+    double a_ns, b_ns; /* median time on the report's run, on the other */
+} fig_vs_point;
+
+typedef struct {
+    int64_t id;          /* the other run's id (names the figure) */
+    const char *name;    /* "#3 label" */
+    const char *machine; /* "host (cpu model)" */
+    const fig_vs_point *points;
+    size_t n_points;
+} fig_vs_run;
+
+/* Everything the figures of one report draw. */
+typedef struct {
+    const char *run_name; /* "#3 label" */
+    const char *hostname;
+    const char *machine; /* "host (cpu model)" */
+    int complete;        /* the run completed (else titles say so) */
+    const fig_case *cases;
+    size_t n_cases;
+    const fig_pair *pairs;
+    size_t n_pairs;
+    const fig_variant *variants;
+    size_t n_variants;
+    const fig_vs_run *vs;
+    size_t n_vs;
+} fig_input;
+
+/* A figure written (stem relative to the out dir, no extension). */
+typedef struct {
+    char *stem; /* "figures/speedup" */
+    char *title;
+    char *caption; /* what is plotted and how */
+    int rendered;  /* the .svg and .png exist */
+} fig_file;
+
+/* Writes out_dir/figures/NAME.{gp,dat} for every figure the input has
  * data for; runs gnuplot on each when gnuplot is non-NULL (program name or
  * path), and marks a figure rendered when both its SVG and PNG exist and
  * are non-empty. *figs (malloc'd, fig_free) lists them all. A figure that
  * gnuplot fails to draw is reported through log, not as an error. */
-int fig_write_all(const rep_analysis *a, const char *out_dir, const char *gnuplot, FILE *log,
-                  rep_fig **figs, size_t *n, dyt_err *e);
-void fig_free(rep_fig *figs, size_t n);
-
-/* gp.c: one figure's files and the gnuplot run -------------------------- */
-
-typedef struct {
-    char dir[4096]; /* out_dir/figures */
-    char name[64];  /* file stem inside dir */
-    FILE *gp, *dat;
-    char *plot; /* the plot command, built in a memstream */
-    size_t plot_len;
-    FILE *plotf;
-    int blocks;        /* data blocks written (gnuplot `index`) */
-    int width, height; /* pixels; fig_begin sets 960 x 600 */
-} fig_ctx;
-
-/* The figures written so far (figures.c). */
-typedef struct {
-    rep_fig *v;
-    size_t n;
-    const char *dir;     /* out_dir/figures */
-    const char *gnuplot; /* NULL: scripts only */
-    FILE *log;
-    char run_title[256]; /* "run #3 label on host (cpu)" */
-} fig_list;
-
-/* Closes c (fig_end), runs gnuplot when there is one, and appends the
- * figure to l. */
-int fig_finish(fig_list *l, fig_ctx *c, const char *title, const char *caption, dyt_err *e);
-
-/* fig_perf.c: bandwidth vs hidden size (one figure per pass) and time vs
- * tokens at one hidden size. Each adds nothing when there is no data. */
-int fig_bandwidth(const rep_analysis *a, const char *pass, fig_list *l, dyt_err *e);
-int fig_tokens(const rep_analysis *a, fig_list *l, dyt_err *e);
-/* The threads and cache of the run's first measured case: the figures that
- * mix shapes keep to them, so one curve never mixes thread counts. */
-const rep_case *fig_ref_case(const rep_run *r);
-int fig_usable(const rep_case *c);
-
-/* Opens NAME.gp and NAME.dat and writes the common preamble (palette that
- * survives greyscale, title, noenhanced text). */
-int fig_begin(fig_ctx *c, const char *dir, const char *name, const char *title, dyt_err *e);
-/* Starts a new data block (index c->blocks - 1) with a comment line. */
-void fig_block(fig_ctx *c, const char *comment);
-/* Writes the terminals and the plot command; closes the files. */
-int fig_end(fig_ctx *c, dyt_err *e);
-/* Runs gnuplot NAME.gp in dir; 0 when NAME.svg and NAME.png are non-empty. */
-int fig_run(const char *gnuplot, const char *dir, const char *name, FILE *log);
-/* A double-quoted gnuplot string: "...". */
-void fig_str(FILE *f, const char *s);
-/* A comment line's text (newlines removed). */
-void fig_comment(FILE *f, const char *s);
-/* fig_speedup.c */
-int fig_speedup(const rep_analysis *a, fig_list *l, dyt_err *e);
+int fig_write_all(const fig_input *in, const char *out_dir, const char *gnuplot, FILE *log,
+                  fig_file **figs, size_t *n, dyt_err *e);
+void fig_free(fig_file *figs, size_t n);

@@ -1,9 +1,10 @@
 /* plots/gp.c: the machinery every figure shares -- opening its script and
  * data file, the common preamble (a palette that survives greyscale: black
  * and luminance-separated colours, each with its own dash and point type),
- * the SVG and PNG terminals, and running gnuplot in the figures folder. */
+ * the SVG and PNG terminals, running gnuplot in the figures folder, and the
+ * list of the figures written. */
 #include "escape.h"
-#include "figures.h"
+#include "plots_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,4 +149,34 @@ int fig_run(const char *gnuplot, const char *dir, const char *name, FILE *log)
         fprintf(log, "dytbench: report: gnuplot could not draw %s/%s.gp (see %s)\n", dir, name,
                 errpath);
     return -1;
+}
+
+int fig_finish(fig_list *l, fig_ctx *c, const char *title, const char *caption, dyt_err *e)
+{
+    if (fig_end(c, e))
+        return DYT_USAGE;
+    fig_file *p = realloc(l->v, (l->n + 1) * sizeof *p);
+    if (!p)
+        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+    l->v = p;
+    fig_file *f = &l->v[l->n++];
+    memset(f, 0, sizeof *f);
+    if (asprintf(&f->stem, "figures/%s", c->name) < 0)
+        f->stem = NULL;
+    f->title = strdup(title);
+    f->caption = strdup(caption);
+    if (!f->stem || !f->title || !f->caption)
+        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+    f->rendered = l->gnuplot && !fig_run(l->gnuplot, l->dir, c->name, l->log);
+    return DYT_OK;
+}
+
+void fig_free(fig_file *figs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(figs[i].stem);
+        free(figs[i].title);
+        free(figs[i].caption);
+    }
+    free(figs);
 }

@@ -24,7 +24,8 @@ static int str_cmp(const char *a, const char *b)
 
 static int usable(const rep_case *c)
 {
-    return c->has_stats && !strcmp(c->status, "ok") && isfinite(c->median_ns) && c->median_ns > 0;
+    return c->has_stats && !strcmp(c->c.status, "ok") && isfinite(c->st.median_ns) &&
+           c->st.median_ns > 0;
 }
 
 char *rep_model_group(const char *section)
@@ -66,32 +67,32 @@ char *rep_model_group(const char *section)
 static int cmp_shape(const rep_case *a, const rep_case *b)
 {
     int r;
-    if ((r = str_cmp(a->domain, b->domain)) || (r = str_cmp(a->model, b->model)) ||
-        (r = str_cmp(a->dtype, b->dtype)) || (r = str_cmp(a->cache, b->cache)) ||
-        (r = str_cmp(a->device, b->device)))
+    if ((r = str_cmp(a->c.domain, b->c.domain)) || (r = str_cmp(a->c.model, b->c.model)) ||
+        (r = str_cmp(a->c.dtype, b->c.dtype)) || (r = str_cmp(a->c.cache, b->c.cache)) ||
+        (r = str_cmp(a->c.device, b->c.device)))
         return r;
-    if (a->rows != b->rows)
-        return a->rows < b->rows ? -1 : 1;
-    if (a->cols != b->cols)
-        return a->cols < b->cols ? -1 : 1;
-    return (a->threads > b->threads) - (a->threads < b->threads);
+    if (a->c.rows != b->c.rows)
+        return a->c.rows < b->c.rows ? -1 : 1;
+    if (a->c.cols != b->c.cols)
+        return a->c.cols < b->c.cols ? -1 : 1;
+    return (a->c.threads > b->c.threads) - (a->c.threads < b->c.threads);
 }
 
 static int cmp_shape_p(const void *x, const void *y)
 {
     const rep_case *a = *(const rep_case *const *)x, *b = *(const rep_case *const *)y;
     int r = cmp_shape(a, b);
-    return r ? r : (a->seq > b->seq) - (a->seq < b->seq);
+    return r ? r : (a->c.seq > b->c.seq) - (a->c.seq < b->c.seq);
 }
 
 /* Ratio median(b)/median(a) with its bootstrap interval from the samples;
  * without samples, the ratio of the stored medians and no interval. */
-static int ratio_ci(sqlite3 *db, const rep_case *a, const rep_case *b, double *ratio, double *lo,
+static int ratio_ci(store *db, const rep_case *a, const rep_case *b, double *ratio, double *lo,
                     double *hi, dyt_err *e)
 {
     double *xa, *xb;
     size_t na, nb;
-    *ratio = b->median_ns / a->median_ns;
+    *ratio = b->st.median_ns / a->st.median_ns;
     *lo = *hi = NAN;
     if (rep_load_samples(db, a->id, &xa, &na, e))
         return DYT_USAGE;
@@ -111,10 +112,10 @@ static int min_seq(const rep_pair *p)
 {
     int s = 1 << 30;
     for (int k = 0; k < 2; k++) {
-        if (p->norm[k] && p->norm[k]->seq < s)
-            s = p->norm[k]->seq;
-        if (p->dyt[k] && p->dyt[k]->seq < s)
-            s = p->dyt[k]->seq;
+        if (p->norm[k] && p->norm[k]->c.seq < s)
+            s = p->norm[k]->c.seq;
+        if (p->dyt[k] && p->dyt[k]->c.seq < s)
+            s = p->dyt[k]->c.seq;
     }
     return s;
 }
@@ -136,15 +137,15 @@ const rep_case *rep_pair_any(const rep_pair *p)
     return NULL;
 }
 
-static int build_pairs(sqlite3 *db, const rep_run *run, rep_analysis *a, dyt_err *e)
+static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *e)
 {
-    const rep_case **v = malloc((run->n_cases + 1) * sizeof *v);
+    const rep_case **v = malloc((run->cases.n + 1) * sizeof *v);
     if (!v)
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     size_t n = 0;
-    for (size_t i = 0; i < run->n_cases; i++) {
-        const rep_case *c = &run->cases[i];
-        if (usable(c) && (!strcmp(c->norm, "dyt") || str_eq(c->norm, c->model_norm)))
+    for (size_t i = 0; i < run->cases.n; i++) {
+        const rep_case *c = &run->cases.v[i];
+        if (usable(c) && (!strcmp(c->c.norm, "dyt") || str_eq(c->c.norm, c->c.model_norm)))
             v[n++] = c;
     }
     qsort(v, n, sizeof *v, cmp_shape_p);
@@ -160,9 +161,9 @@ static int build_pairs(sqlite3 *db, const rep_run *run, rep_analysis *a, dyt_err
         rep_pair *p = &a->pairs[a->n_pairs++];
         for (size_t k = i; k < j; k++) {
             const rep_case *c = v[k];
-            int pass = !strcmp(c->pass, "bwd") ? REP_BWD : REP_FWD;
-            const rep_case **slot = !strcmp(c->norm, "dyt") ? &p->dyt[pass] : &p->norm[pass];
-            if (!*slot || c->median_ns < (*slot)->median_ns) /* the fastest variant */
+            int pass = !strcmp(c->c.pass, "bwd") ? REP_BWD : REP_FWD;
+            const rep_case **slot = !strcmp(c->c.norm, "dyt") ? &p->dyt[pass] : &p->norm[pass];
+            if (!*slot || c->st.median_ns < (*slot)->st.median_ns) /* the fastest variant */
                 *slot = c;
         }
         for (int k = 0; k < 2; k++) {
@@ -182,8 +183,8 @@ static int build_pairs(sqlite3 *db, const rep_run *run, rep_analysis *a, dyt_err
 
 static int same_setting(const rep_case *x, const rep_case *y)
 {
-    return str_eq(x->dtype, y->dtype) && str_eq(x->cache, y->cache) &&
-           str_eq(x->device, y->device) && x->threads == y->threads;
+    return str_eq(x->c.dtype, y->c.dtype) && str_eq(x->c.cache, y->c.cache) &&
+           str_eq(x->c.device, y->c.device) && x->c.threads == y->c.threads;
 }
 
 /* The pair of section `model` matching the driver pair d: the same token
@@ -194,11 +195,11 @@ static const rep_pair *match_section(const rep_analysis *a, const char *model, c
     int n_label = 0;
     for (size_t i = 0; i < a->n_pairs; i++) {
         const rep_case *c = rep_pair_any(&a->pairs[i]);
-        if (!str_eq(c->model, model) || !same_setting(c, d))
+        if (!str_eq(c->c.model, model) || !same_setting(c, d))
             continue;
-        if (c->rows == d->rows && str_eq(c->token_label, d->token_label))
+        if (c->c.rows == d->c.rows && str_eq(c->c.token_label, d->c.token_label))
             by_rows = &a->pairs[i];
-        if (d->token_label && *d->token_label && str_eq(c->token_label, d->token_label)) {
+        if (d->c.token_label && *d->c.token_label && str_eq(c->c.token_label, d->c.token_label)) {
             by_label = &a->pairs[i];
             n_label++;
         }
@@ -222,19 +223,19 @@ static int append(char **s, const char *add)
 static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
 {
     /* Sections in plan order, with their group. */
-    const char **sec = calloc(run->n_cases + 1, sizeof *sec);
-    char **grp = calloc(run->n_cases + 1, sizeof *grp);
-    int *layers = calloc(run->n_cases + 1, sizeof *layers);
+    const char **sec = calloc(run->cases.n + 1, sizeof *sec);
+    char **grp = calloc(run->cases.n + 1, sizeof *grp);
+    int *layers = calloc(run->cases.n + 1, sizeof *layers);
     size_t ns = 0;
     int oom = !sec || !grp || !layers;
-    for (size_t i = 0; !oom && i < run->n_cases; i++) {
+    for (size_t i = 0; !oom && i < run->cases.n; i++) {
         size_t k = 0;
-        while (k < ns && !str_eq(sec[k], run->cases[i].model))
+        while (k < ns && !str_eq(sec[k], run->cases.v[i].c.model))
             k++;
         if (k == ns) {
-            sec[ns] = run->cases[i].model;
-            layers[ns] = run->cases[i].layers;
-            if (!(grp[ns++] = rep_model_group(run->cases[i].model)))
+            sec[ns] = run->cases.v[i].c.model;
+            layers[ns] = run->cases.v[i].c.layers;
+            if (!(grp[ns++] = rep_model_group(run->cases.v[i].c.model)))
                 oom = 1;
         }
     }
@@ -243,7 +244,7 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
     for (size_t i = 0; !oom && i < a->n_pairs; i++) {
         const rep_case *d = rep_pair_any(&a->pairs[i]);
         size_t first = 0;
-        while (first < ns && strcmp(sec[first], d->model))
+        while (first < ns && strcmp(sec[first], d->c.model))
             first++;
         if (first == ns)
             continue;
@@ -255,13 +256,13 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
             continue;
         rep_whole *w = &a->wholes[a->n_wholes++];
         w->group = strdup(grp[first]);
-        w->domain = d->domain;
-        w->token = d->token_label;
-        w->dtype = d->dtype;
-        w->cache = d->cache;
-        w->threads = d->threads;
-        w->rows = d->rows;
-        w->model_norm = d->model_norm;
+        w->domain = d->c.domain;
+        w->token = d->c.token_label;
+        w->dtype = d->c.dtype;
+        w->cache = d->c.cache;
+        w->threads = d->c.threads;
+        w->rows = d->c.rows;
+        w->model_norm = d->c.model_norm;
         w->complete_inf = w->complete_train = 1;
         oom |= !w->group;
         for (size_t k = first; !oom && k < ns; k++) {
@@ -270,7 +271,7 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
             w->n_sections++;
             w->n_layers += (size_t)layers[k];
             const rep_pair *p = k == first ? &a->pairs[i] : match_section(a, sec[k], d);
-            if (p && rep_pair_any(p)->rows != d->rows)
+            if (p && rep_pair_any(p)->c.rows != d->c.rows)
                 w->rows_vary = 1;
             int inf = p && p->norm[REP_FWD] && p->dyt[REP_FWD];
             int train = inf && p->norm[REP_BWD] && p->dyt[REP_BWD];
@@ -279,14 +280,14 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
             w->complete_inf &= inf;
             w->complete_train &= train;
             if (inf) {
-                w->inf_norm += layers[k] * p->norm[REP_FWD]->median_ns;
-                w->inf_dyt += layers[k] * p->dyt[REP_FWD]->median_ns;
+                w->inf_norm += layers[k] * p->norm[REP_FWD]->st.median_ns;
+                w->inf_dyt += layers[k] * p->dyt[REP_FWD]->st.median_ns;
             }
             if (train) {
                 w->train_norm +=
-                    layers[k] * (p->norm[REP_FWD]->median_ns + p->norm[REP_BWD]->median_ns);
+                    layers[k] * (p->norm[REP_FWD]->st.median_ns + p->norm[REP_BWD]->st.median_ns);
                 w->train_dyt +=
-                    layers[k] * (p->dyt[REP_FWD]->median_ns + p->dyt[REP_BWD]->median_ns);
+                    layers[k] * (p->dyt[REP_FWD]->st.median_ns + p->dyt[REP_BWD]->st.median_ns);
             }
         }
         if (!w->complete_inf)
@@ -316,47 +317,47 @@ static int cmp_variant(const void *x, const void *y)
 
 static int build_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
 {
-    a->variants = calloc(run->n_cases + 1, sizeof *a->variants);
-    double *g = malloc((run->n_cases + 1) * sizeof *g), *r = malloc((run->n_cases + 1) * sizeof *r);
+    a->variants = calloc(run->cases.n + 1, sizeof *a->variants);
+    double *g = malloc((run->cases.n + 1) * sizeof *g), *r = malloc((run->cases.n + 1) * sizeof *r);
     if (!a->variants || !g || !r) {
         free(g);
         free(r);
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     }
-    for (size_t i = 0; i < run->n_cases; i++) {
-        const rep_case *c = &run->cases[i];
+    for (size_t i = 0; i < run->cases.n; i++) {
+        const rep_case *c = &run->cases.v[i];
         if (!usable(c))
             continue;
         size_t k = 0;
         while (k < a->n_variants &&
-               !(str_eq(a->variants[k].norm, c->norm) && str_eq(a->variants[k].pass, c->pass) &&
-                 str_eq(a->variants[k].dtype, c->dtype) &&
-                 str_eq(a->variants[k].variant, c->variant)))
+               !(str_eq(a->variants[k].norm, c->c.norm) && str_eq(a->variants[k].pass, c->c.pass) &&
+                 str_eq(a->variants[k].dtype, c->c.dtype) &&
+                 str_eq(a->variants[k].variant, c->c.variant)))
             k++;
         if (k < a->n_variants)
             continue;
         rep_variant *v = &a->variants[a->n_variants++];
-        v->norm = c->norm;
-        v->pass = c->pass;
-        v->dtype = c->dtype;
-        v->variant = c->variant;
+        v->norm = c->c.norm;
+        v->pass = c->c.pass;
+        v->dtype = c->c.dtype;
+        v->variant = c->c.variant;
         size_t ng = 0, nr = 0;
         v->gbps_best = v->roof_best = NAN;
-        for (size_t j = i; j < run->n_cases; j++) {
-            const rep_case *x = &run->cases[j];
-            if (!usable(x) || !str_eq(x->norm, c->norm) || !str_eq(x->pass, c->pass) ||
-                !str_eq(x->dtype, c->dtype) || !str_eq(x->variant, c->variant))
+        for (size_t j = i; j < run->cases.n; j++) {
+            const rep_case *x = &run->cases.v[j];
+            if (!usable(x) || !str_eq(x->c.norm, c->c.norm) || !str_eq(x->c.pass, c->c.pass) ||
+                !str_eq(x->c.dtype, c->c.dtype) || !str_eq(x->c.variant, c->c.variant))
                 continue;
             v->n_cases++;
-            if (isfinite(x->gbps)) {
-                g[ng++] = x->gbps;
-                if (!(v->gbps_best >= x->gbps))
-                    v->gbps_best = x->gbps;
+            if (isfinite(x->st.gbps)) {
+                g[ng++] = x->st.gbps;
+                if (!(v->gbps_best >= x->st.gbps))
+                    v->gbps_best = x->st.gbps;
             }
-            if (isfinite(x->roofline_pct)) {
-                r[nr++] = x->roofline_pct;
-                if (!(v->roof_best >= x->roofline_pct))
-                    v->roof_best = x->roofline_pct;
+            if (isfinite(x->st.roofline_pct)) {
+                r[nr++] = x->st.roofline_pct;
+                if (!(v->roof_best >= x->st.roofline_pct))
+                    v->roof_best = x->st.roofline_pct;
             }
         }
         v->gbps_median = stats_median(g, ng);
@@ -370,22 +371,22 @@ static int build_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
 
 static int same_case(const rep_case *x, const rep_case *y)
 {
-    return !cmp_shape(x, y) && str_eq(x->norm, y->norm) && str_eq(x->variant, y->variant) &&
-           str_eq(x->pass, y->pass);
+    return !cmp_shape(x, y) && str_eq(x->c.norm, y->c.norm) && str_eq(x->c.variant, y->c.variant) &&
+           str_eq(x->c.pass, y->c.pass);
 }
 
-static int build_vs(sqlite3 *db, const rep_run *run, const rep_run *vs, rep_vs *out, dyt_err *e)
+static int build_vs(store *db, const rep_run *run, const rep_run *vs, rep_vs *out, dyt_err *e)
 {
     out->vs = vs;
-    out->m = calloc(run->n_cases + 1, sizeof *out->m);
+    out->m = calloc(run->cases.n + 1, sizeof *out->m);
     if (!out->m)
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
-    for (size_t i = 0; i < run->n_cases; i++) {
-        const rep_case *x = &run->cases[i];
+    for (size_t i = 0; i < run->cases.n; i++) {
+        const rep_case *x = &run->cases.v[i];
         if (!usable(x))
             continue;
-        for (size_t j = 0; j < vs->n_cases; j++) {
-            const rep_case *y = &vs->cases[j];
+        for (size_t j = 0; j < vs->cases.n; j++) {
+            const rep_case *y = &vs->cases.v[j];
             if (!usable(y) || !same_case(x, y))
                 continue;
             rep_match *m = &out->m[out->n++];
@@ -399,13 +400,13 @@ static int build_vs(sqlite3 *db, const rep_run *run, const rep_run *vs, rep_vs *
     return DYT_OK;
 }
 
-int rep_analyse(sqlite3 *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
+int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
                 dyt_err *e)
 {
     memset(a, 0, sizeof *a);
     a->run = run;
-    for (size_t i = 0; i < run->n_cases; i++) {
-        const char *s = run->cases[i].status;
+    for (size_t i = 0; i < run->cases.n; i++) {
+        const char *s = run->cases.v[i].c.status;
         if (!strcmp(s, "ok"))
             a->n_ok++;
         else if (!strcmp(s, "failed"))

@@ -130,7 +130,7 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
     fputs("<section id=\"figures\">\n<h2>Figures</h2>\n", f);
     size_t shown = 0;
     for (size_t i = 0; i < d->nfigs; i++) {
-        const rep_fig *g = &d->figs[i];
+        const fig_file *g = &d->figs[i];
         if (!g->rendered)
             continue;
         char svg[4096], pfx[32];

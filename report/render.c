@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,10 +22,11 @@ void rep_doc_title(const rep_doc *d, char *buf, size_t n)
 void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n)
 {
     const rep_run *r = d->a->run;
-    snprintf(
-        buf, n, "%s; status %s; started %s; suites %s; %zu cases (%zu ok, %zu failed, %zu skipped)",
-        r->machine ? r->machine : "unknown machine", r->status, r->started_at ? r->started_at : "?",
-        r->suites ? r->suites : "?", r->n_cases, d->a->n_ok, d->a->n_failed, d->a->n_skipped);
+    snprintf(buf, n,
+             "%s; status %s; started %s; suites %s; %zu cases (%zu ok, %zu failed, %zu skipped)",
+             r->machine_desc ? r->machine_desc : "unknown machine", r->run.status,
+             r->run.started_at ? r->run.started_at : "?", r->run.suites ? r->run.suites : "?",
+             r->cases.n, d->a->n_ok, d->a->n_failed, d->a->n_skipped);
 }
 
 static FILE *open_out(const char *path, dyt_err *e)
@@ -220,52 +222,105 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
 
 /* CSV ----------------------------------------------------------------------- */
 
-int rep_write_csv(const char *path, sqlite3 *db, const int64_t *runs, size_t n_runs, dyt_err *e)
+/* One CSV field after the row's previous ones: text as stored (NULL
+ * empty), integers in decimal, REALs with 10 significant digits (NAN, a
+ * NULL in the store, empty). */
+typedef struct {
+    FILE *f;
+    int n; /* fields written in this row */
+} csv_row;
+
+static void csv_sep(csv_row *r)
 {
-    /* v_results' columns first, in its order, then what else a case has. */
-    static const char *sql =
-        "SELECT r.id AS run_id, r.label AS label,"
-        " m.hostname || ' (' || m.cpu_model || ')' AS machine,"
-        " c.domain, c.model, c.norm, c.variant, c.dtype, c.pass, c.rows, c.cols,"
-        " c.threads, c.cache, c.status, s.n AS samples, s.median_ns, s.ci_low_ns,"
-        " s.ci_high_ns, s.gbps, s.roofline_pct, c.max_err,"
-        " r.status AS run_status, c.seq, c.suite, c.model_norm, c.token_label, c.layers,"
-        " c.device, c.bytes, s.n_excluded, s.mean_ns, s.stddev_ns, s.min_ns, s.max_ns,"
-        " s.rel_ci_width, c.stop_reason, c.error"
-        " FROM cases c JOIN runs r ON r.id = c.run_id JOIN machines m ON m.id = r.machine_id"
-        " LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ?1 ORDER BY c.seq";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "report: reading the store: %s", sqlite3_errmsg(db));
+    if (r->n++)
+        fputc(',', r->f);
+}
+
+static void csv_text(csv_row *r, const char *v)
+{
+    csv_sep(r);
+    esc_csv(r->f, v);
+}
+
+static void csv_int(csv_row *r, int64_t v)
+{
+    csv_sep(r);
+    fprintf(r->f, "%" PRId64, v);
+}
+
+static void csv_real(csv_row *r, double v)
+{
+    csv_sep(r);
+    if (!isnan(v))
+        fprintf(r->f, "%.10g", v);
+}
+
+/* v_results' columns first, in its order, then what else a case has. */
+static const char *const csv_head[] = {
+    "run_id",     "label",        "machine", "domain",     "model",        "norm",
+    "variant",    "dtype",        "pass",    "rows",       "cols",         "threads",
+    "cache",      "status",       "samples", "median_ns",  "ci_low_ns",    "ci_high_ns",
+    "gbps",       "roofline_pct", "max_err", "run_status", "seq",          "suite",
+    "model_norm", "token_label",  "layers",  "device",     "bytes",        "n_excluded",
+    "mean_ns",    "stddev_ns",    "min_ns",  "max_ns",     "rel_ci_width", "stop_reason",
+    "error"};
+
+static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
+{
+    const store_case *c = &x->c;
+    const store_stats *t = &x->st;
+    csv_row r = {f, 0};
+    csv_int(&r, run->run.id);
+    csv_text(&r, run->run.label);
+    csv_text(&r, run->machine_desc);
+    const char *const a[] = {c->domain, c->model, c->norm, c->variant, c->dtype, c->pass};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(a); i++)
+        csv_text(&r, a[i]);
+    csv_int(&r, c->rows);
+    csv_int(&r, c->cols);
+    csv_int(&r, c->threads);
+    csv_text(&r, c->cache);
+    csv_text(&r, c->status);
+    if (x->has_stats)
+        csv_int(&r, t->n);
+    else
+        csv_text(&r, NULL);
+    const double m[] = {t->median_ns, t->ci_low_ns,    t->ci_high_ns,
+                        t->gbps,      t->roofline_pct, c->max_err};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(m); i++)
+        csv_real(&r, m[i]);
+    csv_text(&r, run->run.status);
+    csv_int(&r, c->seq);
+    csv_text(&r, c->suite);
+    csv_text(&r, c->model_norm);
+    csv_text(&r, c->token_label);
+    csv_int(&r, c->layers);
+    csv_text(&r, c->device);
+    csv_int(&r, (int64_t)c->bytes);
+    if (x->has_stats)
+        csv_int(&r, t->n_excluded);
+    else
+        csv_text(&r, NULL);
+    const double d[] = {t->mean_ns, t->stddev_ns, t->min_ns, t->max_ns, t->rel_ci_width};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(d); i++)
+        csv_real(&r, d[i]);
+    csv_text(&r, c->stop_reason);
+    csv_text(&r, c->error);
+    fputs("\r\n", f);
+}
+
+int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, dyt_err *e)
+{
     FILE *f = open_out(path, e);
-    if (!f) {
-        sqlite3_finalize(st);
+    if (!f)
         return DYT_USAGE;
-    }
-    int nc = sqlite3_column_count(st), rc = SQLITE_DONE;
-    for (int j = 0; j < nc; j++) {
+    for (size_t j = 0; j < DYT_ARRAY_LEN(csv_head); j++) {
         fputs(j ? "," : "", f);
-        esc_csv(f, sqlite3_column_name(st, j));
+        esc_csv(f, csv_head[j]);
     }
     fputs("\r\n", f);
-    for (size_t k = 0; k < n_runs && rc == SQLITE_DONE; k++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, runs[k]);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            for (int j = 0; j < nc; j++) {
-                fputs(j ? "," : "", f);
-                if (sqlite3_column_type(st, j) == SQLITE_FLOAT)
-                    fprintf(f, "%.10g", sqlite3_column_double(st, j));
-                else
-                    esc_csv(f, (const char *)sqlite3_column_text(st, j));
-            }
-            fputs("\r\n", f);
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        fclose(f);
-        return dyt_errf(e, DYT_USAGE, "report: reading the store: %s", sqlite3_errmsg(db));
-    }
+    for (size_t k = 0; k < n_runs; k++)
+        for (size_t i = 0; i < runs[k]->cases.n; i++)
+            csv_case(f, runs[k], &runs[k]->cases.v[i]);
     return close_out(f, path, e);
 }

@@ -5,7 +5,6 @@
  * Notices that apply to the whole report (an aborted run, figures that need
  * gnuplot) are said once at the top of every format and once on the log. */
 #include "report.h"
-#include "figures.h"
 #include "report_int.h"
 
 #include <errno.h>
@@ -64,7 +63,7 @@ static void say(FILE *log, const char *what)
         fprintf(log, "dytbench: report: %s\n", what);
 }
 
-int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
+int report_write(store *db, const report_opts *o, dyt_err *e)
 {
     if (o->n_vs > REPORT_MAX_VS)
         return dyt_errf(e, DYT_USAGE, "report: at most %d --vs runs", REPORT_MAX_VS);
@@ -75,11 +74,12 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
         return rc;
     char name[160];
     rep_run_name(&run, name, sizeof name);
-    if (!run.n_cases) {
-        rc = dyt_errf(
-            e, DYT_USAGE, "report: run %s (status %s) has no cases: nothing to report%s", name,
-            run.status,
-            !strcmp(run.status, "complete") ? "" : " (it stopped before its first case finished)");
+    if (!run.cases.n) {
+        rc = dyt_errf(e, DYT_USAGE, "report: run %s (status %s) has no cases: nothing to report%s",
+                      name, run.run.status,
+                      !strcmp(run.run.status, "complete")
+                          ? ""
+                          : " (it stopped before its first case finished)");
         rep_free_run(&run);
         return rc;
     }
@@ -91,7 +91,7 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
     memset(&a, 0, sizeof a);
     rep_table **t = NULL;
     size_t nt = 0;
-    rep_fig *figs = NULL;
+    fig_file *figs = NULL;
     size_t nfigs = 0;
     char notice_run[600] = "", notice_fig[400] = "", notice_ok[300] = "";
     rep_doc d = {0};
@@ -105,16 +105,17 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
     d.a = &a;
     d.t = t;
     d.nt = nt;
-    if (strcmp(run.status, "complete")) {
-        if (!strcmp(run.status, "aborted"))
+    if (strcmp(run.run.status, "complete")) {
+        if (!strcmp(run.run.status, "aborted"))
             snprintf(notice_run, sizeof notice_run,
                      "run %s was aborted%s%s: only the %zu cases it finished are reported, marked "
                      "as from an aborted run; the cases it had not reached are missing.",
-                     name, run.note ? ": " : "", run.note ? run.note : "", run.n_cases);
+                     name, run.run.note ? ": " : "", run.run.note ? run.run.note : "", run.cases.n);
         else
             snprintf(notice_run, sizeof notice_run,
                      "run %s has status '%s'%s%s: its %zu stored cases are reported as they are.",
-                     name, run.status, run.note ? ": " : "", run.note ? run.note : "", run.n_cases);
+                     name, run.run.status, run.run.note ? ": " : "",
+                     run.run.note ? run.run.note : "", run.cases.n);
         d.notices[d.n_notices++] = notice_run;
         say(o->log, notice_run);
     }
@@ -142,7 +143,12 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
         d.notices[d.n_notices++] = notice_fig;
         say(o->log, notice_fig);
     }
-    if ((rc = fig_write_all(&a, o->out_dir, gp, o->log, &figs, &nfigs, e)))
+    rep_plot_data plot;
+    if ((rc = rep_plot_data_build(&a, &plot, e)))
+        goto out_t;
+    rc = fig_write_all(&plot.in, o->out_dir, gp, o->log, &figs, &nfigs, e);
+    rep_plot_data_free(&plot);
+    if (rc)
         goto out_t;
     d.figs = figs;
     d.nfigs = nfigs;
@@ -154,12 +160,11 @@ int report_write(sqlite3 *db, const report_opts *o, dyt_err *e)
     snprintf(path, sizeof path, "%s/tables.tex", o->out_dir);
     if ((rc = rep_write_latex(path, &d, e)))
         goto out_f;
-    int64_t ids[REPORT_MAX_VS + 1];
-    ids[0] = run.id;
+    const rep_run *runs[REPORT_MAX_VS + 1] = {&run};
     for (size_t i = 0; i < n_vs; i++)
-        ids[i + 1] = vs[i].id;
+        runs[i + 1] = &vs[i];
     snprintf(path, sizeof path, "%s/results.csv", o->out_dir);
-    if ((rc = rep_write_csv(path, db, ids, n_vs + 1, e)))
+    if ((rc = rep_write_csv(path, runs, n_vs + 1, e)))
         goto out_f;
     snprintf(path, sizeof path, "%s/index.html", o->out_dir);
     if ((rc = rep_write_html(path, o->out_dir, &d, e)))

@@ -1,10 +1,11 @@
 /* The report stage: reads one stored run (and optionally others to compare
  * with) from the results store and writes paper-style tables (Markdown,
  * LaTeX, CSV), gnuplot figures and a self-contained HTML page into a folder.
- * Read-only on the database: every query is bound, nothing is written. */
+ * Read-only on the database: it reads through the store's read API and
+ * writes nothing there. */
 #pragma once
 #include "common.h"
-#include <sqlite3.h>
+#include "store.h"
 #include <stdint.h>
 #include <stdio.h>
 
@@ -25,7 +26,7 @@ typedef struct {
  * o->out_dir. Returns DYT_OK; DYT_USAGE with a message in e when a run does
  * not exist, has no cases, or the output cannot be written. An aborted run
  * is reported (its finished cases), marked as aborted everywhere. */
-int report_write(sqlite3 *db, const report_opts *o, dyt_err *e);
+int report_write(store *db, const report_opts *o, dyt_err *e);
 
 /* Whether the gnuplot program can be run (PATH lookup when it has no '/'). */
 int report_have_program(const char *prog);

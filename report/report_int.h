@@ -1,67 +1,48 @@
-/* Internal data model of the report stage, shared by its files and by
- * plots/: a run loaded from the store (query.c), what is computed from it
- * (analysis.c: DyT/norm pairs with bootstrap speedup intervals, whole-model
- * sums, per-variant bandwidth), and the format-neutral table model that
- * render.c writes as Markdown/LaTeX/CSV and html.c as HTML. Strings here are
- * raw (as stored); every writer escapes them for its format. */
+/* Internal data model of the report stage, shared by its files: a run
+ * loaded from the store (query.c), what is computed from it (analysis.c:
+ * DyT/norm pairs with bootstrap speedup intervals, whole-model sums,
+ * per-variant bandwidth), the figures' input built from that (plot_input.c,
+ * for plots/), and the format-neutral table model (table.c) that tables.c
+ * and tables_machine.c fill and render.c writes as Markdown/LaTeX/CSV and
+ * html.c as HTML. Strings here are raw (as stored);
+ * every writer escapes them for its format. */
 #pragma once
 #include "common.h"
-#include <sqlite3.h>
+#include "figures.h"
+#include "store.h"
 #include <stdint.h>
 #include <stdio.h>
 
-typedef struct {
-    int64_t id;
-    int seq, layers, threads;
-    char *suite, *domain, *model, *model_norm, *token_label;
-    char *norm, *variant, *dtype, *pass, *cache, *device, *status, *error;
-    int64_t rows, cols;
-    double max_err; /* NAN when not verified */
-    int has_stats, n;
-    double median_ns, ci_low_ns, ci_high_ns, gbps, roofline_pct; /* NAN when absent */
-} rep_case;
+/* A case of a loaded run is the store's record of it (store_case_rec):
+ * its columns in c, its statistics in st (NAN when absent). */
+typedef store_case_rec rep_case;
 
+/* One counter of a run over its cases. */
 typedef struct {
-    int threads;
-    char *kind;
-    int64_t bytes;
-    double gbps, gbps_median; /* gbps_median NAN when absent */
-} rep_roof;
-
-typedef struct {
-    char *key, *value;
-} rep_kv;
-
-typedef struct {
-    char *source, *name;
+    const char *source, *name;
     int n_avail, n_unavail, n_reasons;
-    char *reason;       /* one of the reasons given (NULL if none) */
+    const char *reason; /* the first of the reasons given (NULL if none) */
     double per_element; /* mean over cases where available; NAN otherwise */
 } rep_counter;
 
 typedef struct {
-    int64_t id;
-    char *label, *status, *started_at, *ended_at, *command_line, *git_rev, *version;
-    char *compiler, *cflags, *build_type, *suites, *device, *metric, *settings, *note;
-    char *machine; /* "host (cpu model)", as v_results says */
-    char *hostname, *cpu_model;
-    rep_kv *mach; /* machine record, formatted for people */
+    store_run run;        /* its row */
+    machine_info machine; /* the machine it ran on, with its attributes */
+    char *machine_desc;   /* "host (cpu model)", as v_results says */
+    machine_attr *mach;   /* the machine record, formatted for people */
     size_t n_mach;
-    rep_kv *attrs; /* machine_attrs */
-    size_t n_attrs;
-    rep_roof *roofs;
-    size_t n_roofs;
-    rep_case *cases; /* ordered by seq */
-    size_t n_cases;
-    rep_counter *counters;
+    store_roofline_list roofs;
+    store_case_list cases; /* ordered by seq */
+    store_counter_list counter_values;
+    rep_counter *counters; /* by source and name */
     size_t n_counters;
 } rep_run;
 
 /* query.c */
-int rep_load_run(sqlite3 *db, int64_t run_id, rep_run *r, dyt_err *e);
+int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e);
 void rep_free_run(rep_run *r);
 /* The case's samples that were not excluded, in idx order (malloc'd). */
-int rep_load_samples(sqlite3 *db, int64_t case_id, double **x, size_t *n, dyt_err *e);
+int rep_load_samples(store *s, int64_t case_id, double **x, size_t *n, dyt_err *e);
 /* A short name for a run in headings: "#3 label" or "#3". */
 void rep_run_name(const rep_run *r, char *buf, size_t n);
 
@@ -125,7 +106,7 @@ typedef struct {
 
 /* Any case of the pair (for its shape and settings). */
 const rep_case *rep_pair_any(const rep_pair *p);
-int rep_analyse(sqlite3 *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
+int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
                 dyt_err *e);
 void rep_free_analysis(rep_analysis *a);
 /* "llama-7b-ffn-final" -> "llama-7b": the model a suite section belongs to
@@ -136,7 +117,19 @@ char *rep_model_group(const char *section);
 #define REP_BOOT_SEED 20250314u
 #define REP_CONF 0.95
 
-/* tables.c: the table model --------------------------------------------- */
+/* plot_input.c: what the figures draw, from an analysis ------------------ */
+
+typedef struct {
+    fig_input in; /* points into mem and into the analysis */
+    void *mem;    /* the input's arrays, one allocation */
+    char run_name[160];
+} rep_plot_data;
+
+/* Fills d from a (which must outlive it); DYT_USAGE when out of memory. */
+int rep_plot_data_build(const rep_analysis *a, rep_plot_data *d, dyt_err *e);
+void rep_plot_data_free(rep_plot_data *d);
+
+/* table.c: the table model --------------------------------------------- */
 
 typedef struct {
     char *id; /* anchor and file-friendly name: "speedup" */
@@ -157,6 +150,11 @@ void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void rep_table_note(rep_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Number formats of the tables; "n/a" for NAN. */
+void rep_fmt_num(char *buf, size_t n, double v, int decimals);
+void rep_fmt_sig(char *buf, size_t n, double v); /* 4 significant digits */
+void rep_fmt_us(char *buf, size_t n, double ns); /* ns as microseconds, 4 significant digits */
+
 /* tables_machine.c: the machine, its roofline and counters, failed cases,
  * a --vs comparison. NULL: out of memory. */
 rep_table *rep_table_machine(const rep_run *r);
@@ -164,25 +162,12 @@ rep_table *rep_table_roofline(const rep_run *r);
 rep_table *rep_table_counters(const rep_run *r);
 rep_table *rep_table_failed(const rep_run *r);
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
-void rep_fmt_sig(char *buf, size_t n, double v); /* 4 significant digits, no exponent */
 
-/* Every table of the report, in order; *n tables. */
+/* tables.c: every table of the report, in order; *n tables. */
 int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e);
 void rep_free_tables(rep_table **t, size_t n);
 
-/* Number formatting shared by tables and figures. */
-void rep_fmt_us(char *buf, size_t n, double ns); /* microseconds, 3-4 significant digits */
-void rep_fmt_num(char *buf, size_t n, double v, int decimals); /* "n/a" for NAN */
-
 /* render.c and html.c: writers ------------------------------------------ */
-
-/* A figure written by plots/ (stem relative to the out dir, no extension). */
-typedef struct {
-    char *stem; /* "figures/speedup" */
-    char *title;
-    char *caption; /* what is plotted and how */
-    int rendered;  /* the .svg and .png exist */
-} rep_fig;
 
 /* What every format says before its tables: title, run line, notices
  * (aborted run, figures need gnuplot), once each. */
@@ -190,7 +175,7 @@ typedef struct {
     const rep_analysis *a;
     rep_table **t;
     size_t nt;
-    const rep_fig *figs;
+    const fig_file *figs; /* written by plots/ */
     size_t nfigs;
     const char *notices[8];
     size_t n_notices;
@@ -199,7 +184,7 @@ typedef struct {
 int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e);
 int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e);
 /* One row per case of the runs (at least v_results' columns). */
-int rep_write_csv(const char *path, sqlite3 *db, const int64_t *runs, size_t n_runs, dyt_err *e);
+int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, dyt_err *e);
 int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_err *e);
 /* "dytbench report: run #3 label" and the one-line description of the run. */
 void rep_doc_title(const rep_doc *d, char *buf, size_t n);

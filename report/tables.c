@@ -1,127 +1,15 @@
-/* report/tables.c: the report's tables as a format-neutral model (title,
- * header, aligned columns, raw cell text, a note saying how each number was
- * computed), built from the analysis: (a) DyT vs the model's norm per shape,
+/* report/tables.c: the report's tables, in the format-neutral model of
+ * table.c, built from the analysis: (a) DyT vs the model's norm per shape,
  * (b) whole-model norm time beside the DyT paper's reference rows, (c)
- * bandwidth per variant, (d) the machine, its roofline and counters, failed
- * cases, and one table per --vs run. render.c and html.c write them out. */
+ * bandwidth per variant; then, from tables_machine.c, (d) the machine, its
+ * roofline and counters, failed cases, and one table per --vs run -- the
+ * whole list in report order. render.c and html.c write them out. */
 #include "report_int.h"
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-rep_table *rep_table_new(const char *id, const char *title, size_t ncols, const char *const *head,
-                         const char *align)
-{
-    rep_table *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->id = strdup(id);
-    t->title = strdup(title);
-    t->ncols = ncols;
-    t->head = calloc(ncols, sizeof *t->head);
-    t->align = strdup(align);
-    if (!t->id || !t->title || !t->head || !t->align || strlen(align) != ncols) {
-        rep_table_free(t);
-        return NULL;
-    }
-    for (size_t i = 0; i < ncols; i++)
-        if (!(t->head[i] = strdup(head[i]))) {
-            rep_table_free(t);
-            return NULL;
-        }
-    return t;
-}
-
-void rep_table_free(rep_table *t)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; t->head && i < t->ncols; i++)
-        free(t->head[i]);
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        free(t->cells[i]);
-    free(t->head);
-    free(t->cells);
-    free(t->id);
-    free(t->title);
-    free(t->note);
-    free(t->align);
-    free(t);
-}
-
-size_t rep_table_add_row(rep_table *t)
-{
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 16;
-        char **p = realloc(t->cells, cap * t->ncols * sizeof *p);
-        if (!p)
-            return (size_t)-1;
-        t->cells = p;
-        t->cap = cap;
-    }
-    memset(t->cells + t->nrows * t->ncols, 0, t->ncols * sizeof *t->cells);
-    return t->nrows++;
-}
-
-static char *vfmt(const char *fmt, va_list ap)
-{
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        return NULL;
-    return s;
-}
-
-void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
-{
-    if (row >= t->nrows || col >= t->ncols)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    char **cell = &t->cells[row * t->ncols + col];
-    free(*cell);
-    *cell = vfmt(fmt, ap);
-    va_end(ap);
-}
-
-void rep_table_note(rep_table *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    free(t->note);
-    t->note = vfmt(fmt, ap);
-    va_end(ap);
-}
-
-void rep_fmt_num(char *buf, size_t n, double v, int decimals)
-{
-    if (!isfinite(v))
-        snprintf(buf, n, "n/a");
-    else
-        snprintf(buf, n, "%.*f", decimals, v);
-}
-
-/* Four significant digits without an exponent: 2.100, 123.4, 0.06500. */
-void rep_fmt_sig(char *buf, size_t n, double v)
-{
-    if (!isfinite(v)) {
-        snprintf(buf, n, "n/a");
-        return;
-    }
-    if (v != 0 && fabs(v) < 1e-3) {
-        snprintf(buf, n, "%.3e", v);
-        return;
-    }
-    int d = v == 0 ? 3 : 3 - (int)floor(log10(fabs(v)));
-    rep_fmt_num(buf, n, v, d < 0 ? 0 : d > 6 ? 6 : d);
-}
-
-void rep_fmt_us(char *buf, size_t n, double ns)
-{
-    rep_fmt_sig(buf, n, ns / 1e3);
-}
 
 static void fmt_ci(char *buf, size_t n, double lo, double hi)
 {
@@ -157,16 +45,16 @@ static void pairs_vary(const rep_analysis *a, int *thr, int *cache)
     *thr = *cache = 0;
     for (size_t i = 1; i < a->n_pairs; i++) {
         const rep_case *x = rep_pair_any(&a->pairs[0]), *y = rep_pair_any(&a->pairs[i]);
-        *thr |= x->threads != y->threads;
-        *cache |= strcmp(x->cache, y->cache) != 0;
+        *thr |= x->c.threads != y->c.threads;
+        *cache |= strcmp(x->c.cache, y->c.cache) != 0;
     }
 }
 
 static const char *token_of(const rep_case *c, char *buf, size_t n)
 {
-    if (c->token_label && *c->token_label)
-        return c->token_label;
-    snprintf(buf, n, "%" PRId64, c->rows);
+    if (c->c.token_label && *c->c.token_label)
+        return c->c.token_label;
+    snprintf(buf, n, "%" PRId64, c->c.rows);
     return buf;
 }
 
@@ -203,16 +91,16 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         const rep_case *c = rep_pair_any(p);
         size_t r = rep_table_add_row(t);
         char b[18][48], tok[32];
-        snprintf(b[0], 48, "%s", c->domain);
+        snprintf(b[0], 48, "%s", c->c.domain);
         snprintf(b[2], 48, "%s", token_of(c, tok, sizeof tok));
-        snprintf(b[3], 48, "%" PRId64, c->rows);
-        snprintf(b[4], 48, "%" PRId64, c->cols);
-        snprintf(b[6], 48, "%d", c->threads);
-        snprintf(b[8], 48, "%s", c->model_norm);
+        snprintf(b[3], 48, "%" PRId64, c->c.rows);
+        snprintf(b[4], 48, "%" PRId64, c->c.cols);
+        snprintf(b[6], 48, "%d", c->c.threads);
+        snprintf(b[8], 48, "%s", c->c.model_norm);
         for (int k = 0; k < 2; k++) {
             int o = k ? 13 : 9;
-            rep_fmt_us(b[o], 48, p->norm[k] ? p->norm[k]->median_ns : NAN);
-            rep_fmt_us(b[o + 1], 48, p->dyt[k] ? p->dyt[k]->median_ns : NAN);
+            rep_fmt_us(b[o], 48, p->norm[k] ? p->norm[k]->st.median_ns : NAN);
+            rep_fmt_us(b[o + 1], 48, p->dyt[k] ? p->dyt[k]->st.median_ns : NAN);
             rep_fmt_num(b[o + 2], 48, p->speedup[k], 3);
             fmt_ci(b[o + 3], 48, p->lo[k], p->hi[k]);
         }
@@ -221,12 +109,12 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         for (size_t j = 0; j < DYT_ARRAY_LEN(head); j++) {
             if (map[j] < 0)
                 continue;
-            const char *v = j == 1 ? c->model : j == 5 ? c->dtype : j == 7 ? c->cache : b[j];
+            const char *v = j == 1 ? c->c.model : j == 5 ? c->c.dtype : j == 7 ? c->c.cache : b[j];
             if (j == 17) {
                 const char *v0[4];
                 for (int k = 0; k < 2; k++) {
-                    v0[2 * k] = p->norm[k] ? p->norm[k]->variant : "-";
-                    v0[2 * k + 1] = p->dyt[k] ? p->dyt[k]->variant : "-";
+                    v0[2 * k] = p->norm[k] ? p->norm[k]->c.variant : "-";
+                    v0[2 * k + 1] = p->dyt[k] ? p->dyt[k]->c.variant : "-";
                 }
                 if (!strcmp(v0[0], v0[2]) && !strcmp(v0[1], v0[3]))
                     rep_table_set(t, r, (size_t)map[j], "%s/%s", v0[0], v0[1]);
@@ -241,11 +129,12 @@ static void table_speedup(tlist *l, const rep_analysis *a)
     const rep_case *c0 = a->n_pairs ? rep_pair_any(&a->pairs[0]) : NULL;
     char same[96] = "";
     if (c0 && !thr && !cache)
-        snprintf(same, sizeof same, " All cases: %d thread(s), %s cache.", c0->threads, c0->cache);
+        snprintf(same, sizeof same, " All cases: %d thread(s), %s cache.", c0->c.threads,
+                 c0->c.cache);
     else if (c0 && !thr)
-        snprintf(same, sizeof same, " All cases: %d thread(s).", c0->threads);
+        snprintf(same, sizeof same, " All cases: %d thread(s).", c0->c.threads);
     else if (c0 && !cache)
-        snprintf(same, sizeof same, " All cases: %s cache.", c0->cache);
+        snprintf(same, sizeof same, " All cases: %s cache.", c0->c.cache);
     rep_table_note(
         t,
         "Times: median per call in µs, each side the fastest ok variant at that shape. "

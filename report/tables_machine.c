@@ -29,27 +29,33 @@ rep_table *rep_table_machine(const rep_run *r)
         return NULL;
     int bad = 0;
     bad |= kv_row(t, "Run", name);
-    bad |= kv_row(t, "Run status", r->status);
-    bad |= kv_row(t, "Started", r->started_at);
-    bad |= kv_row(t, "Ended", r->ended_at);
+    bad |= kv_row(t, "Run status", r->run.status);
+    bad |= kv_row(t, "Started", r->run.started_at);
+    bad |= kv_row(t, "Ended", r->run.ended_at);
     for (size_t i = 0; i < r->n_mach; i++)
         bad |= kv_row(t, r->mach[i].key, r->mach[i].value);
-    bad |= kv_row(t, "Compiler", r->compiler);
-    bad |= kv_row(t, "Compiler flags", r->cflags);
-    bad |= kv_row(t, "Build type", r->build_type);
-    bad |= kv_row(t, "dytbench version", r->version);
-    bad |= kv_row(t, "Git revision", r->git_rev);
-    bad |= kv_row(t, "Suites", r->suites);
-    bad |= kv_row(t, "Device", r->device);
-    bad |= kv_row(t, "Metric", r->metric);
-    bad |= kv_row(t, "Settings", r->settings);
-    bad |= kv_row(t, "Command line", r->command_line);
-    if (r->note && *r->note)
-        bad |= kv_row(t, "Note", r->note);
-    for (size_t i = 0; i < r->n_attrs; i++) {
+    bad |= kv_row(t, "Compiler", r->run.compiler);
+    bad |= kv_row(t, "Compiler flags", r->run.cflags);
+    bad |= kv_row(t, "Build type", r->run.build_type);
+    bad |= kv_row(t, "dytbench version", r->run.version);
+    bad |= kv_row(t, "Git revision", r->run.git_rev);
+    bad |= kv_row(t, "Suites", r->run.suites);
+    bad |= kv_row(t, "Device", r->run.device);
+    bad |= kv_row(t, "Metric", r->run.metric);
+    if (r->run.lockstep_token) {
+        char session[160];
+        snprintf(session, sizeof session, "%s (arm %s)", r->run.lockstep_token,
+                 r->run.arm ? r->run.arm : "?");
+        bad |= kv_row(t, "Interleave session", session);
+    }
+    bad |= kv_row(t, "Settings", r->run.settings);
+    bad |= kv_row(t, "Command line", r->run.command_line);
+    if (r->run.note && *r->run.note)
+        bad |= kv_row(t, "Note", r->run.note);
+    for (size_t i = 0; i < r->machine.n_attrs; i++) {
         char k[300];
-        snprintf(k, sizeof k, "Attribute %s", r->attrs[i].key ? r->attrs[i].key : "");
-        bad |= kv_row(t, k, r->attrs[i].value);
+        snprintf(k, sizeof k, "Attribute %s", r->machine.attrs[i].key);
+        bad |= kv_row(t, k, r->machine.attrs[i].value);
     }
     if (bad) {
         rep_table_free(t);
@@ -65,8 +71,8 @@ rep_table *rep_table_roofline(const rep_run *r)
                                  5, head, "rlrrr");
     if (!t)
         return NULL;
-    for (size_t i = 0; i < r->n_roofs; i++) {
-        const rep_roof *x = &r->roofs[i];
+    for (size_t i = 0; i < r->roofs.n; i++) {
+        const store_roofline *x = &r->roofs.v[i];
         size_t row = rep_table_add_row(t);
         if (row == (size_t)-1) {
             rep_table_free(t);
@@ -77,11 +83,11 @@ rep_table *rep_table_roofline(const rep_run *r)
         rep_fmt_num(b[1], 32, x->gbps_median, 2);
         rep_table_set(t, row, 0, "%d", x->threads);
         rep_table_set(t, row, 1, "%s", x->kind);
-        rep_table_set(t, row, 2, "%" PRId64, x->bytes);
+        rep_table_set(t, row, 2, "%" PRIu64, x->bytes);
         rep_table_set(t, row, 3, "%s", b[0]);
         rep_table_set(t, row, 4, "%s", b[1]);
     }
-    if (!r->n_roofs)
+    if (!r->roofs.n)
         rep_table_note(t, "No bandwidth ceiling was stored for this run: %% of roofline is n/a.");
     else
         rep_table_note(t,
@@ -132,25 +138,25 @@ rep_table *rep_table_failed(const rep_run *r)
         rep_table_new("failed", "Cases that failed or were skipped", 10, head, "rlllllrrlp");
     if (!t)
         return NULL;
-    for (size_t i = 0; i < r->n_cases; i++) {
-        const rep_case *c = &r->cases[i];
-        if (!strcmp(c->status, "ok"))
+    for (size_t i = 0; i < r->cases.n; i++) {
+        const rep_case *c = &r->cases.v[i];
+        if (!strcmp(c->c.status, "ok"))
             continue;
         size_t row = rep_table_add_row(t);
         if (row == (size_t)-1) {
             rep_table_free(t);
             return NULL;
         }
-        rep_table_set(t, row, 0, "%d", c->seq);
-        rep_table_set(t, row, 1, "%s", c->model);
-        rep_table_set(t, row, 2, "%s", c->norm);
-        rep_table_set(t, row, 3, "%s", c->variant);
-        rep_table_set(t, row, 4, "%s", c->dtype);
-        rep_table_set(t, row, 5, "%s", c->pass);
-        rep_table_set(t, row, 6, "%" PRId64, c->rows);
-        rep_table_set(t, row, 7, "%" PRId64, c->cols);
-        rep_table_set(t, row, 8, "%s", c->status);
-        rep_table_set(t, row, 9, "%s", c->error ? c->error : "no reason stored");
+        rep_table_set(t, row, 0, "%d", c->c.seq);
+        rep_table_set(t, row, 1, "%s", c->c.model);
+        rep_table_set(t, row, 2, "%s", c->c.norm);
+        rep_table_set(t, row, 3, "%s", c->c.variant);
+        rep_table_set(t, row, 4, "%s", c->c.dtype);
+        rep_table_set(t, row, 5, "%s", c->c.pass);
+        rep_table_set(t, row, 6, "%" PRId64, c->c.rows);
+        rep_table_set(t, row, 7, "%" PRId64, c->c.cols);
+        rep_table_set(t, row, 8, "%s", c->c.status);
+        rep_table_set(t, row, 9, "%s", c->c.error ? c->c.error : "no reason stored");
     }
     rep_table_note(t, "These cases are left out of every other table and figure.");
     return t;
@@ -161,9 +167,10 @@ rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs)
     char a[160], b[160], id[48], title[1024], ha[200], hb[200], hr[400];
     rep_run_name(r, a, sizeof a);
     rep_run_name(vs->vs, b, sizeof b);
-    snprintf(id, sizeof id, "vs-%" PRId64, vs->vs->id);
-    snprintf(title, sizeof title, "Run %s on %s vs run %s on %s", a, r->machine ? r->machine : "?",
-             b, vs->vs->machine ? vs->vs->machine : "?");
+    snprintf(id, sizeof id, "vs-%" PRId64, vs->vs->run.id);
+    snprintf(title, sizeof title, "Run %s on %s vs run %s on %s", a,
+             r->machine_desc ? r->machine_desc : "?", b,
+             vs->vs->machine_desc ? vs->vs->machine_desc : "?");
     snprintf(ha, sizeof ha, "%s (µs)", a);
     snprintf(hb, sizeof hb, "%s (µs)", b);
     snprintf(hr, sizeof hr, "Ratio %s / %s", b, a);
@@ -180,28 +187,29 @@ rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs)
             return NULL;
         }
         char ta[32], tb[32], ra[32], ci[64];
-        rep_fmt_us(ta, sizeof ta, m->a->median_ns);
-        rep_fmt_us(tb, sizeof tb, m->b->median_ns);
+        rep_fmt_us(ta, sizeof ta, m->a->st.median_ns);
+        rep_fmt_us(tb, sizeof tb, m->b->st.median_ns);
         rep_fmt_num(ra, sizeof ra, m->ratio, 3);
         if (isfinite(m->lo) && isfinite(m->hi))
             snprintf(ci, sizeof ci, "[%.3f, %.3f]", m->lo, m->hi);
         else
             snprintf(ci, sizeof ci, "n/a");
-        const char *v[] = {m->a->model, m->a->norm, m->a->variant, m->a->dtype, m->a->pass};
+        const char *v[] = {m->a->c.model, m->a->c.norm, m->a->c.variant, m->a->c.dtype,
+                           m->a->c.pass};
         for (size_t j = 0; j < DYT_ARRAY_LEN(v); j++)
             rep_table_set(t, row, j, "%s", v[j]);
-        rep_table_set(t, row, 5, "%" PRId64, m->a->rows);
-        rep_table_set(t, row, 6, "%" PRId64, m->a->cols);
-        rep_table_set(t, row, 7, "%d", m->a->threads);
-        rep_table_set(t, row, 8, "%s", m->a->cache);
+        rep_table_set(t, row, 5, "%" PRId64, m->a->c.rows);
+        rep_table_set(t, row, 6, "%" PRId64, m->a->c.cols);
+        rep_table_set(t, row, 7, "%d", m->a->c.threads);
+        rep_table_set(t, row, 8, "%s", m->a->c.cache);
         rep_table_set(t, row, 9, "%s", ta);
         rep_table_set(t, row, 10, "%s", tb);
         rep_table_set(t, row, 11, "%s", ra);
         rep_table_set(t, row, 12, "%s", ci);
     }
     size_t ok = 0;
-    for (size_t i = 0; i < r->n_cases; i++)
-        ok += r->cases[i].has_stats && !strcmp(r->cases[i].status, "ok");
+    for (size_t i = 0; i < r->cases.n; i++)
+        ok += r->cases.v[i].has_stats && !strcmp(r->cases.v[i].c.status, "ok");
     rep_table_note(t,
                    "Cases matched on every axis (domain, model, norm, variant, dtype, pass, rows, "
                    "hidden, threads, cache, device): %zu of %zu ok cases of %s. Ratio of medians "

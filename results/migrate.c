@@ -10,6 +10,11 @@
  *      + calibrations (A/A noise per case key, for the regression gate).
  *   3  + samples.block (the round of the run a sample was taken in; older
  *      runs had one round, block 0).
+ *   4  + runs.uuid (a random UUID per run, unique; old runs get fresh ones),
+ *      runs.lockstep_token and runs.arm (the `interleave` session, until
+ *      now top-level keys of runs.settings: copied from there, "" becoming
+ *      NULL; settings is left as it was written), runs.campaign,
+ *      runs.shard_index, runs.shard_count (NULL on old runs), cases.note.
  *
  * Version 1 is kept verbatim below: it is what older files contain, and the
  * tests build a v1 file from it to check the migration. */
@@ -190,8 +195,27 @@ static const char migrate_1_to_2[] =
 static const char migrate_2_to_3[] =
     "ALTER TABLE samples ADD COLUMN block INTEGER NOT NULL DEFAULT 0;\n";
 
+/* v3 -> v4: run identity and session columns; store_uuid() is dyt_uuid()
+ * in SQL (registered by store_migrate_to). The unique index comes after
+ * the fill, when every run has its own id. */
+static const char migrate_3_to_4[] =
+    "ALTER TABLE runs ADD COLUMN uuid TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN lockstep_token TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN arm TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN campaign TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN shard_index INTEGER;\n"
+    "ALTER TABLE runs ADD COLUMN shard_count INTEGER CHECK ((shard_count IS NULL AND"
+    " shard_index IS NULL) OR (shard_count >= 1 AND shard_index >= 0 AND"
+    " shard_index < shard_count));\n"
+    "ALTER TABLE cases ADD COLUMN note TEXT;\n"
+    "UPDATE runs SET uuid = dyt_uuid(),\n"
+    "  lockstep_token = CASE WHEN json_valid(settings)\n"
+    "    THEN nullif(json_extract(settings, '$.lockstep_token'), '') END,\n"
+    "  arm = CASE WHEN json_valid(settings) THEN nullif(json_extract(settings, '$.arm'), '') END;\n"
+    "CREATE UNIQUE INDEX runs_uuid ON runs(uuid);\n";
+
 /* migrations[v - 1] takes a database from version v to v + 1. */
-static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3};
+static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4};
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION - 1,
                "one migration per schema version step");
 
@@ -207,8 +231,31 @@ static int user_version(sqlite3 *db, int64_t *v)
     return rc;
 }
 
+static void sql_uuid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    char u[STORE_UUID_LEN + 1];
+    if (store_uuid(u) != 0)
+        sqlite3_result_error(ctx, "no random source for run uuids", -1);
+    else
+        sqlite3_result_text(ctx, u, STORE_UUID_LEN, SQLITE_TRANSIENT);
+}
+
 int store_migrate(sqlite3 *db, const char *path, dyt_err *e)
 {
+    return store_migrate_to(db, path, STORE_SCHEMA_VERSION, e);
+}
+
+int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
+{
+    if (to > STORE_SCHEMA_VERSION)
+        return dyt_errf(e, DYT_USAGE, "%s: no schema version %d (this build knows up to %d)", path,
+                        to, STORE_SCHEMA_VERSION);
+    /* Not SQLITE_DETERMINISTIC: one call per row, each a new id. */
+    if (sqlite3_create_function(db, "dyt_uuid", 0, SQLITE_UTF8, NULL, sql_uuid, NULL, NULL) !=
+        SQLITE_OK)
+        return dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
     for (;;) {
         int rc = store_begin(db, path, e);
         if (rc != DYT_OK)
@@ -221,7 +268,7 @@ int store_migrate(sqlite3 *db, const char *path, dyt_err *e)
             store_rollback(db);
             return rc;
         }
-        if (v >= STORE_SCHEMA_VERSION) {
+        if (v >= to) {
             store_rollback(db);
             return DYT_OK;
         }

@@ -1,4 +1,4 @@
--- dytbench results store, schema version 2 (PRAGMA user_version).
+-- dytbench results store, schema version 4 (PRAGMA user_version).
 -- Applied by store_open() to a new file; older versions are migrated forward
 -- by results/migrate.c. Every timing ever taken is kept (samples), so any
 -- statistic can be recomputed later.
@@ -65,8 +65,18 @@ CREATE TABLE runs (
   host         TEXT NOT NULL,     -- hostname + pid identify the writer, so a
   pid          INTEGER NOT NULL,  -- stale 'running' run can be detected
   boot_id      TEXT,
-  note         TEXT
+  note         TEXT,
+  uuid         TEXT,              -- globally unique id, set by store_begin_run; a copy
+                                  -- of the run in another store keeps it
+  lockstep_token TEXT,            -- the `interleave` session it was measured in (NULL: none)
+  arm          TEXT,              -- its arm in that session (NULL: none)
+  campaign     TEXT,              -- the campaign of shards it belongs to (NULL: none)
+  shard_index  INTEGER,           -- its shard in the campaign, 0-based (NULL: not sharded)
+  shard_count  INTEGER CHECK ((shard_count IS NULL AND shard_index IS NULL) OR
+                              (shard_count >= 1 AND shard_index >= 0 AND
+                               shard_index < shard_count))
 );
+CREATE UNIQUE INDEX runs_uuid ON runs(uuid);
 
 -- Bandwidth ceiling measured at the start of the run, per thread count.
 CREATE TABLE rooflines (
@@ -113,6 +123,7 @@ CREATE TABLE cases (
   wall_ns     INTEGER,
   started_at  TEXT,
   ended_at    TEXT,
+  note        TEXT,                 -- one line on how it was measured (NULL: nothing to say)
   UNIQUE (run_id, seq)
 );
 CREATE INDEX cases_run ON cases(run_id);

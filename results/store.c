@@ -4,8 +4,8 @@
  * version this build knows), then migrates it forward, switches it to WAL
  * and marks runs whose writer died as aborted. Nothing is written to a file
  * until it has passed every check, so a foreign or corrupt file is left
- * byte-for-byte as it was. The INSERTs live in store_write.c, the schema
- * versions in migrate.c. */
+ * byte-for-byte as it was. Transactions live in txn.c, the INSERTs in
+ * store_write.c, the schema versions in migrate.c. */
 #include "dyt_config.h"
 #include "store_int.h"
 #include <errno.h>
@@ -14,14 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-/* How long one statement waits for another writer's lock, and how long
- * store_begin keeps retrying after that. A case's transaction is short (a
- * few thousand rows) so these are generous. */
-#define STORE_BUSY_TIMEOUT_MS 10000
-#define STORE_BEGIN_RETRY_MS 60000
 
 void store_hostname(char *buf, size_t n)
 {
@@ -39,51 +32,6 @@ void store_boot_id(char *buf, size_t n)
     if (fgets(buf, (int)n, f))
         buf[strcspn(buf, "\n")] = 0;
     fclose(f);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-int store_begin(sqlite3 *db, const char *path, dyt_err *e)
-{
-    /* The busy handler already waits STORE_BUSY_TIMEOUT_MS; a writer that
-     * holds the lock longer (a slow disk, a huge case) still must not make
-     * the other run fail, so keep trying for a while. */
-    int waited = 0, rc;
-    while ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) == SQLITE_BUSY &&
-           waited < STORE_BEGIN_RETRY_MS) {
-        sleep_ms(50);
-        waited += 50;
-    }
-    if (rc != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: cannot start a transaction: %s", path,
-                        sqlite3_errmsg(db));
-    return DYT_OK;
-}
-
-int store_commit(sqlite3 *db, const char *path, dyt_err *e)
-{
-    int rc, waited = 0;
-    while ((rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) == SQLITE_BUSY &&
-           waited < STORE_BEGIN_RETRY_MS) {
-        sleep_ms(50);
-        waited += 50;
-    }
-    if (rc != SQLITE_OK) {
-        int r = dyt_errf(e, DYT_USAGE, "%s: commit failed: %s", path, sqlite3_errmsg(db));
-        store_rollback(db);
-        return r;
-    }
-    return DYT_OK;
-}
-
-void store_rollback(sqlite3 *db)
-{
-    if (!sqlite3_get_autocommit(db))
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* One-row integer query without parameters (PRAGMAs). */
@@ -433,42 +381,4 @@ sqlite3 *store_db(store *s)
 const char *store_path(const store *s)
 {
     return s->path;
-}
-
-int store_resolve_run(store *s, const char *spec, int64_t *run_id, dyt_err *e)
-{
-    if (!spec || !spec[0])
-        return dyt_errf(e, DYT_USAGE, "no run given (an id, a label or 'latest')");
-    sqlite3_stmt *st = NULL;
-    const char *sql;
-    char *end;
-    errno = 0;
-    long long num = strtoll(spec, &end, 10);
-    int numeric = *end == 0 && errno == 0 && num > 0;
-    if (!strcmp(spec, "latest"))
-        sql = "SELECT max(id) FROM runs HAVING count(*) > 0";
-    else if (numeric)
-        /* A label that looks like a number still resolves, after the id. */
-        sql = "SELECT id FROM runs WHERE id = ?1"
-              " UNION ALL SELECT max(id) FROM runs WHERE label = ?2 HAVING count(*) > 0"
-              " LIMIT 1";
-    else
-        sql = "SELECT max(id) FROM runs WHERE label = ?2 HAVING count(*) > 0";
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK && numeric)
-        rc = sqlite3_bind_int64(st, 1, num);
-    if (rc == SQLITE_OK && strcmp(spec, "latest") != 0)
-        rc = sqlite3_bind_text(st, 2, spec, -1, SQLITE_TRANSIENT);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *run_id = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
-            return DYT_OK;
-        }
-    }
-    int ret = rc == SQLITE_DONE ? dyt_errf(e, DYT_USAGE, "no run '%s' in %s", spec, s->path)
-                                : dyt_errf(e, DYT_USAGE, "%s: %s", s->path, sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
-    return ret;
 }

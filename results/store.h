@@ -1,16 +1,21 @@
-/* The SQLite results store: open/migrate/validate a DB and write runs,
- * cases, raw samples, statistics and counters. Schema: results/schema.sql.
- * Each case is written in its own transaction; every value is bound. */
+/* The SQLite results store: open/migrate/validate a DB, write runs, cases,
+ * raw samples, statistics, counters and calibrations, and read them back as
+ * plain structs (the read API below, used by every reader: gate, report,
+ * show, list). Schema: results/schema.sql. Each case is written in its own
+ * transaction, every write goes through the store's transactions (busy
+ * retries included), every value is bound. */
 #pragma once
-#include <sqlite3.h>
 #include <stdint.h>
 #include "common.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DEFAULT_PATH "results/dytbench.db"
 
 typedef struct store store;
+/* SQLite stays inside results/: the rest of the program sees the store
+ * only through this header. */
+typedef struct sqlite3 sqlite3;
 
 /* Opens (creating when create != 0 and the file is absent) and migrates.
  * Refuses, leaving the file untouched, a file that is not SQLite, is
@@ -18,7 +23,8 @@ typedef struct store store;
  * 'running' by a process that no longer exists as 'aborted'. */
 int store_open(const char *path, int create, store **out, dyt_err *e);
 void store_close(store *s);
-sqlite3 *store_db(store *s); /* for read-only queries by report/compare */
+sqlite3 *store_db(store *s); /* the connection, for tests and ad-hoc SQL: readers use the
+                              * read API below */
 const char *store_path(const store *s);
 
 int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_err *e);
@@ -32,8 +38,14 @@ typedef struct {
     const char *device;       /* "cpu" | "cuda" */
     const char *metric;       /* "time" | "instructions" */
     const char *settings_json;
+    const char *lockstep_token; /* the `interleave` session; NULL or "": none */
+    const char *arm;            /* its arm in that session; NULL or "": none */
+    const char *campaign;       /* the campaign of shards; NULL or "": none */
+    int shard_index, shard_count; /* 0 <= shard_index < shard_count; shard_count 0: no shard */
 } store_run_meta;
 
+/* Opens a run ('running') with a fresh uuid; DYT_USAGE on a shard outside
+ * its campaign's count. */
 int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e);
 /* status: "complete" | "aborted" | "failed" */
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e);
@@ -60,7 +72,7 @@ typedef struct {
 typedef struct {
     int n, n_excluded;
     double median_ns, ci_low_ns, ci_high_ns, mean_ns, stddev_ns, min_ns, max_ns, mad_ns;
-    double rel_ci_width, gbps, roofline_pct; /* roofline_pct < 0: unknown */
+    double rel_ci_width, gbps, roofline_pct; /* roofline_pct < 0 or NAN: unknown */
 } store_stats;
 
 typedef struct {
@@ -75,12 +87,13 @@ typedef struct {
     int has_beta, affine;
     const char *status; /* ok|failed|skipped */
     const char *error;  /* NULL unless failed/skipped */
-    double max_err;     /* < 0: not verified */
+    double max_err;     /* < 0 or NAN: not verified */
     uint64_t bytes;
     int batch, buffer_sets;
     const char *stop_reason;
     uint64_t warmup_ns, wall_ns;
     const char *started_at, *ended_at;
+    const char *note; /* one line on how it was measured; NULL: none */
 } store_case;
 
 /* Writes the case, its samples, stats (NULL: none) and counters in one
@@ -89,6 +102,138 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
                    size_t n_samples, const store_stats *st, const store_counter *counters,
                    size_t n_counters, int64_t *case_id, dyt_err *e);
 
+/* A/A calibration of one case key (gate/calibrate.c): the noise of the
+ * pair that showed the most, and the smallest slowdown the gate could flag
+ * at threshold and alpha. */
+typedef struct {
+    const char *case_key; /* model/norm/variant/dtype/pass/rows/cols/threads/cache */
+    int64_t run_a, run_b;
+    double noise_rel, min_detectable_rel, threshold, alpha;
+    const char *created_at; /* set by the store when written */
+} store_calibration;
+
+/* Writes rows for machine_id, created now, in one transaction. */
+int store_put_calibrations(store *s, int64_t machine_id, const store_calibration *rows, size_t n,
+                           dyt_err *e);
+
+/* Reading the store --------------------------------------------------------
+ * Every reader goes through these, none through SQL of its own. They give
+ * plain structs shaped like what the writers above take, so that what is
+ * read from one store can be written to another as it is (store_put_case
+ * takes a store_case_rec's c, st and its counters; store_put_machine a
+ * loaded machine_info). Strings point into memory the returned object owns
+ * until its _free. A NULL text column reads as a NULL string, a NULL REAL
+ * as NAN (the writers store NAN and the negative "unknown" values as NULL),
+ * a NULL INTEGER as 0. DYT_USAGE with the store's path on failure. */
+
+typedef struct store_text store_text; /* the strings of a loaded object */
+/* A loaded list: n items at v, their strings in text; the list's _free
+ * releases both. */
+#define STORE_LIST(item)                                                                           \
+    struct {                                                                                       \
+        item *v;                                                                                   \
+        size_t n;                                                                                  \
+        store_text *text;                                                                          \
+    }
+
+/* A run: every column of runs, its machine's fingerprint, its case count. */
+typedef struct {
+    int64_t id, machine_id, pid;
+    const char *uuid, *label, *status, *started_at, *ended_at, *command_line, *git_rev,
+        *version, *compiler, *cflags, *build_type, *suites, *suite_hash, *device, *metric,
+        *settings, *host, *boot_id, *note;
+    const char *lockstep_token, *arm, *campaign; /* NULL: none */
+    int shard_index, shard_count;                /* shard_count 0: not sharded */
+    const char *machine_fingerprint;
+    size_t n_cases;
+    store_text *text;
+} store_run;
+
+/* DYT_USAGE "run N does not exist in PATH" when there is none. */
+int store_load_run(store *s, int64_t run_id, store_run *out, dyt_err *e);
+void store_run_free(store_run *r);
+
+/* Which runs store_find_runs gives: every condition set must hold. */
+typedef struct {
+    int64_t id;           /* > 0: only the run with this id */
+    const char *label;    /* NULL: any */
+    const char *status;   /* NULL: any */
+    const char *campaign; /* NULL: any */
+    size_t newest;        /* > 0: only the newest this many */
+} store_run_filter;
+
+/* The runs' strings are the list's: free the list, not a run of it. */
+typedef STORE_LIST(store_run) store_run_list;
+
+/* The runs matching f (NULL: every run), oldest first; none is no error. */
+int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dyt_err *e);
+void store_run_list_free(store_run_list *l);
+
 /* Resolves "latest", a numeric id, or a label (latest run with it) to an id;
  * DYT_USAGE with a clear message if none. */
 int store_resolve_run(store *s, const char *spec, int64_t *run_id, dyt_err *e);
+
+/* The machine record as store_put_machine took it, with its attributes
+ * (machine_free releases what it allocates). */
+int store_load_machine(store *s, int64_t machine_id, machine_info *out, dyt_err *e);
+
+/* A stored case with its statistics. */
+typedef struct {
+    int64_t id, run_id;
+    store_case c;   /* its columns, as store_put_case takes them */
+    int has_stats;  /* it has a stats row */
+    store_stats st; /* has_stats 0: counts 0, every value NAN */
+} store_case_rec;
+
+typedef STORE_LIST(store_case_rec) store_case_list;
+
+/* The cases of a run in plan order (seq). */
+int store_load_cases(store *s, int64_t run_id, store_case_list *out, dyt_err *e);
+void store_case_list_free(store_case_list *l);
+
+/* The samples of a case in the order taken (*out malloc'd, NULL when none):
+ * all of them, or only those the statistics kept (not excluded). A block
+ * outside 0..INT_MAX in the file reads as -1. */
+enum { STORE_SAMPLES_KEPT = 0, STORE_SAMPLES_ALL = 1 };
+int store_load_samples(store *s, int64_t case_id, int which, store_sample **out, size_t *n,
+                       dyt_err *e);
+
+/* Every counter of a run's cases, by case id, source and name; case_id[i]
+ * is v[i]'s case. An unavailable one has available 0 and its reason. */
+typedef struct {
+    store_counter *v;
+    int64_t *case_id;
+    size_t n;
+    store_text *text;
+} store_counter_list;
+
+int store_load_counters(store *s, int64_t run_id, store_counter_list *out, dyt_err *e);
+void store_counter_list_free(store_counter_list *l);
+/* The counters of one case: *n entries of l from the one returned (NULL
+ * when none), ready for store_put_case. */
+const store_counter *store_counters_of(const store_counter_list *l, int64_t case_id, size_t *n);
+
+/* A bandwidth ceiling of a run, as store_put_roofline took it. */
+typedef struct {
+    int threads;
+    const char *kind;
+    uint64_t bytes;
+    double gbps, gbps_median; /* gbps_median NAN: not stored */
+} store_roofline;
+
+typedef STORE_LIST(store_roofline) store_roofline_list;
+
+/* A run's ceilings by threads and kind. */
+int store_load_rooflines(store *s, int64_t run_id, store_roofline_list *out, dyt_err *e);
+void store_roofline_list_free(store_roofline_list *l);
+
+typedef STORE_LIST(store_calibration) store_calibration_list;
+
+/* The latest calibration of each case key of the machine with this
+ * fingerprint, by case key. */
+int store_load_calibrations(store *s, const char *fingerprint, store_calibration_list *out,
+                            dyt_err *e);
+void store_calibration_list_free(store_calibration_list *l);
+/* The entry for case_key, or NULL. */
+const store_calibration *store_calibration_find(const store_calibration_list *l,
+                                                const char *case_key);

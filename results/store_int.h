@@ -1,6 +1,8 @@
-/* Internals of the results store shared by store.c (open, validate, stale
- * runs, resolve), store_write.c (the INSERTs) and migrate.c (schema
- * versions). Tests include it to build databases of older versions. */
+/* Internals of the results store shared by its files: store.c (open,
+ * validate, stale runs), txn.c (transactions), store_write.c (the INSERTs),
+ * the read API (store_read.c, store_read_case.c, their row reader rows.c)
+ * and migrate.c (schema versions). Tests include it to build databases of
+ * older versions. */
 #pragma once
 #include "store.h"
 #include <sqlite3.h>
@@ -17,7 +19,13 @@ extern const char store_schema_sql[];
  * v1 database can be migrated and the migration tested. */
 extern const char store_schema_v1_sql[];
 
-/* BEGIN IMMEDIATE, retried on SQLITE_BUSY beyond the busy timeout so that
+/* How long one statement waits for another writer's lock, and how long
+ * store_begin keeps retrying after that. A case's transaction is short (a
+ * few thousand rows) so these are generous. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+#define STORE_BEGIN_RETRY_MS 60000
+
+/* txn.c: BEGIN IMMEDIATE, retried on SQLITE_BUSY beyond the busy timeout so that
  * two writers of one DB both get through. */
 int store_begin(sqlite3 *db, const char *path, dyt_err *e);
 int store_commit(sqlite3 *db, const char *path, dyt_err *e);
@@ -26,6 +34,42 @@ void store_rollback(sqlite3 *db);
 /* Brings a database at version `from` (1 <= from < STORE_SCHEMA_VERSION)
  * to STORE_SCHEMA_VERSION, each step in its own transaction. */
 int store_migrate(sqlite3 *db, const char *path, dyt_err *e);
+/* The same, stopping at version `to` (<= STORE_SCHEMA_VERSION): the tests
+ * build the databases older builds wrote from store_schema_v1_sql. */
+int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e);
+
+/* rows.c: the read API's row reader. The row being read: its statement,
+ * where its strings go, and whether a copy failed; columns are read in
+ * SELECT order (each store_col_* takes the next). A NULL text is NULL, a
+ * NULL REAL NAN, a NULL INTEGER 0. */
+typedef struct {
+    sqlite3_stmt *st;
+    store_text **text;
+    int next;
+    int oom;
+} store_row;
+
+const char *store_col_text(store_row *r);
+double store_col_real(store_row *r);
+int64_t store_col_int(store_row *r);
+typedef void (*store_fill_fn)(store_row *r, void *item);
+int store_prepare(store *s, const char *sql, const char *what, sqlite3_stmt **st, dyt_err *e);
+/* Steps the bound statement st to its end, one item of `size` bytes per row
+ * filled by fill, into *v (grown, *n items), strings into *text. Finalises
+ * st; on failure frees what it gathered. */
+int store_collect(store *s, sqlite3_stmt *st, const char *what, size_t size, store_fill_fn fill,
+                  void **v, size_t *n, store_text **text, dyt_err *e);
+/* store_collect over the rows of sql, its ?1 bound to id. */
+int store_collect_by_id(store *s, const char *sql, int64_t id, const char *what, size_t size,
+                        store_fill_fn fill, void **v, size_t *n, store_text **text, dyt_err *e);
+void store_text_free(store_text *t);
+/* Every loaded list owns its items and their strings. */
+void store_list_free(void *v, store_text *text);
+
+/* uuid.c: a fresh random UUID ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx",
+ * lower case) into out; -1 when the system has no random source. */
+#define STORE_UUID_LEN 36
+int store_uuid(char out[STORE_UUID_LEN + 1]);
 
 /* This host's name and boot id (empty if unknown), as stored in runs. */
 void store_hostname(char *buf, size_t n);

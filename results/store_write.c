@@ -1,6 +1,6 @@
 /* The results store's writers: machines (deduplicated by fingerprint), runs
- * (opened 'running', closed complete/aborted/failed), bandwidth ceilings and
- * cases. A case, its raw samples, statistics and counters go in as one
+ * (opened 'running', closed complete/aborted/failed), bandwidth ceilings,
+ * cases and A/A calibrations. A case, its raw samples, statistics and counters go in as one
  * transaction: a kill between two cases leaves every finished case whole
  * and no half-written one. Every value is bound, never spliced into SQL. */
 #include "dyt_config.h"
@@ -15,6 +15,13 @@
 static int bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* NULL for an absent or empty string: "" is not a session, arm or
+ * campaign name. */
+static const char *nonempty(const char *v)
+{
+    return v && v[0] ? v : NULL;
 }
 
 static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
@@ -45,20 +52,23 @@ static int fail(store *s, sqlite3_stmt *st, const char *what, dyt_err *e)
     return rc;
 }
 
-static int writable(store *s, dyt_err *e)
+/* Starts a write -- refused on a store opened read-only, else BEGIN
+ * IMMEDIATE with the store's busy retries -- and prepares its statement
+ * (sql NULL: none) into *st. On failure nothing is left open. */
+static int begin_write(store *s, const char *sql, sqlite3_stmt **st, const char *what, dyt_err *e)
 {
-    return s->readonly
-               ? dyt_errf(e, DYT_USAGE, "%s: opened read-only (no write permission)", s->path)
-               : DYT_OK;
+    *st = NULL;
+    if (s->readonly)
+        return dyt_errf(e, DYT_USAGE, "%s: opened read-only (no write permission)", s->path);
+    int rc = store_begin(s->db, s->path, e);
+    if (rc != DYT_OK || !sql)
+        return rc;
+    return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? DYT_OK
+                                                                     : fail(s, *st, what, e);
 }
 
 int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
-        return rc;
-    char now[32];
-    dyt_utc_iso(now, sizeof now);
     /* Same fingerprint, same machine: keep its id, but refresh what varies
      * from run to run without making it another machine (usable memory). */
     static const char sql[] =
@@ -70,8 +80,13 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
         " ON CONFLICT (fingerprint) DO UPDATE SET mem_usable_bytes = excluded.mem_usable_bytes,"
         " mem_note = excluded.mem_note"
         " RETURNING id";
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    sqlite3_stmt *st;
+    int rc = begin_write(s, sql, &st, "storing the machine", e);
+    if (rc != DYT_OK)
+        return rc;
+    char now[32];
+    dyt_utc_iso(now, sizeof now);
+    int src = SQLITE_OK;
 #define B(x)                                                                                       \
     if (src == SQLITE_OK)                                                                          \
     src = (x)
@@ -126,22 +141,29 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
 
 int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
-        return rc;
-    char now[32], host[256], boot[64];
-    dyt_utc_iso(now, sizeof now);
-    store_hostname(host, sizeof host);
-    store_boot_id(boot, sizeof boot);
+    char now[32], host[256], boot[64], uuid[STORE_UUID_LEN + 1];
+    if (m->shard_count < 0 ||
+        (m->shard_count > 0 && (m->shard_index < 0 || m->shard_index >= m->shard_count)))
+        return dyt_errf(e, DYT_USAGE, "%s: shard %d of %d: the index must be in 0..count-1",
+                        s->path, m->shard_index, m->shard_count);
+    if (store_uuid(uuid) != 0)
+        return dyt_errf(e, DYT_USAGE, "%s: no random source for the run's uuid", s->path);
     static const char sql[] =
         "INSERT INTO runs (machine_id, label, status, started_at, command_line, git_rev,"
         " version, compiler, cflags, build_type, suites, suite_hash, device, metric, settings,"
-        " host, pid, boot_id) VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
-        "?14,?15,?16,?17)";
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        " host, pid, boot_id, uuid, lockstep_token, arm, campaign, shard_index, shard_count)"
+        " VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
+        "?20,?21,?22,?23)";
+    sqlite3_stmt *st;
+    int rc = begin_write(s, sql, &st, "starting the run", e);
+    if (rc != DYT_OK)
+        return rc;
+    dyt_utc_iso(now, sizeof now);
+    store_hostname(host, sizeof host);
+    store_boot_id(boot, sizeof boot);
+    int src = SQLITE_OK;
     B(sqlite3_bind_int64(st, 1, m->machine_id));
-    B(bind_text(st, 2, m->label && m->label[0] ? m->label : NULL));
+    B(bind_text(st, 2, nonempty(m->label)));
     B(bind_text(st, 3, now));
     B(bind_text(st, 4, m->command_line ? m->command_line : ""));
     B(bind_text(st, 5, DYT_GIT_REVISION));
@@ -157,6 +179,12 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
     B(bind_text(st, 15, host));
     B(sqlite3_bind_int64(st, 16, (sqlite3_int64)getpid()));
     B(bind_text(st, 17, boot[0] ? boot : NULL));
+    B(bind_text(st, 18, uuid));
+    B(bind_text(st, 19, nonempty(m->lockstep_token)));
+    B(bind_text(st, 20, nonempty(m->arm)));
+    B(bind_text(st, 21, nonempty(m->campaign)));
+    B(m->shard_count > 0 ? sqlite3_bind_int(st, 22, m->shard_index) : sqlite3_bind_null(st, 22));
+    B(m->shard_count > 0 ? sqlite3_bind_int(st, 23, m->shard_count) : sqlite3_bind_null(st, 23));
     B(step_done(st));
     if (src != SQLITE_OK)
         return fail(s, st, "starting the run", e);
@@ -167,17 +195,16 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
 
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+    sqlite3_stmt *st;
+    int rc = begin_write(s,
+                         "UPDATE runs SET status = ?2, ended_at = ?3,"
+                         " note = coalesce(?4, note) WHERE id = ?1",
+                         &st, "ending the run", e);
+    if (rc != DYT_OK)
         return rc;
     char now[32];
     dyt_utc_iso(now, sizeof now);
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
-                                 "UPDATE runs SET status = ?2, ended_at = ?3,"
-                                 " note = coalesce(?4, note) WHERE id = ?1",
-                                 -1, &st, NULL);
-    B(sqlite3_bind_int64(st, 1, run_id));
+    int src = sqlite3_bind_int64(st, 1, run_id);
     B(bind_text(st, 2, status));
     B(bind_text(st, 3, now));
     B(bind_text(st, 4, note));
@@ -196,15 +223,14 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, uint64_t bytes,
                        double gbps_best, double gbps_median, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+    sqlite3_stmt *st;
+    int rc = begin_write(s,
+                         "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
+                         " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
+                         &st, "storing the bandwidth ceiling", e);
+    if (rc != DYT_OK)
         return rc;
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
-                                 "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes,"
-                                 " gbps, gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
-                                 -1, &st, NULL);
-    B(sqlite3_bind_int64(st, 1, run_id));
+    int src = sqlite3_bind_int64(st, 1, run_id);
     B(sqlite3_bind_int(st, 2, threads));
     B(bind_text(st, 3, kind));
     B(bind_u64(st, 4, bytes));
@@ -223,9 +249,9 @@ static int insert_case(sqlite3 *db, int64_t run_id, const store_case *c, int64_t
         "INSERT INTO cases (run_id, seq, suite, domain, model, model_norm, token_label, layers,"
         " norm, variant, dtype, pass, rows, cols, threads, cache, device, alpha, has_beta,"
         " affine, eps, status, error, max_err, bytes, batch, buffer_sets, stop_reason,"
-        " warmup_ns, wall_ns, started_at, ended_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
-        "?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,"
-        "?32)";
+        " warmup_ns, wall_ns, started_at, ended_at, note) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+        "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,"
+        "?31,?32,?33)";
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     B(sqlite3_bind_int64(st, 1, run_id));
@@ -260,6 +286,7 @@ static int insert_case(sqlite3 *db, int64_t run_id, const store_case *c, int64_t
     B(bind_u64(st, 30, c->wall_ns));
     B(bind_text(st, 31, c->started_at));
     B(bind_text(st, 32, c->ended_at));
+    B(bind_text(st, 33, c->note));
     B(step_done(st));
     *case_id = sqlite3_last_insert_rowid(db);
     sqlite3_finalize(st);
@@ -351,8 +378,9 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
                    size_t n_samples, const store_stats *st, const store_counter *counters,
                    size_t n_counters, int64_t *case_id, dyt_err *e)
 {
-    int rc = writable(s, e);
-    if (rc != DYT_OK || (rc = store_begin(s->db, s->path, e)) != DYT_OK)
+    sqlite3_stmt *none; /* the INSERTs below prepare their own */
+    int rc = begin_write(s, NULL, &none, "storing the case", e);
+    if (rc != DYT_OK)
         return rc;
     int64_t id = 0;
     const char *what = "storing the case";
@@ -376,4 +404,37 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
     if (case_id)
         *case_id = id;
     return DYT_OK;
+}
+
+int store_put_calibrations(store *s, int64_t machine_id, const store_calibration *rows, size_t n,
+                           dyt_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = begin_write(s,
+                         "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
+                         " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
+                         " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                         &st, "storing the calibration", e);
+    if (rc != DYT_OK)
+        return rc;
+    char now[32];
+    dyt_utc_iso(now, sizeof now);
+    int src = SQLITE_OK;
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        src = sqlite3_bind_int64(st, 1, machine_id);
+        B(sqlite3_bind_int64(st, 2, rows[i].run_a));
+        B(sqlite3_bind_int64(st, 3, rows[i].run_b));
+        B(bind_text(st, 4, rows[i].case_key));
+        B(sqlite3_bind_double(st, 5, rows[i].noise_rel));
+        B(sqlite3_bind_double(st, 6, rows[i].min_detectable_rel));
+        B(sqlite3_bind_double(st, 7, rows[i].threshold));
+        B(sqlite3_bind_double(st, 8, rows[i].alpha));
+        B(bind_text(st, 9, now));
+        B(step_done(st));
+    }
+    if (src != SQLITE_OK)
+        return fail(s, st, "storing the calibration", e);
+    sqlite3_finalize(st);
+    return store_commit(s->db, s->path, e);
 }

@@ -59,6 +59,8 @@ int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, co
         .device = device,
         .metric = metric,
         .settings_json = text,
+        .lockstep_token = id->lockstep_token,
+        .arm = id->arm,
     };
     int rc = store_begin_run(s, &meta, run_id, e);
     free(text);

@@ -58,9 +58,9 @@ static int pin_on_start(int index, void *user)
 }
 
 /* The run's settings: the common ones and the CPU's, key by key. */
-static json_t *settings_json(const runner_opts *o, const char *metric, const runner_identity *id,
-                             const machine_info *m, const timer_info *t, uint64_t target_ns,
-                             const pin_state *ps, const plan *p, int rounds)
+static json_t *settings_json(const runner_opts *o, const char *metric, const machine_info *m,
+                             const timer_info *t, uint64_t target_ns, const pin_state *ps,
+                             const plan *p, int rounds)
 {
     json_t *j = runner_settings_json(o, metric);
     json_t *th = json_array();
@@ -90,9 +90,6 @@ static json_t *settings_json(const runner_opts *o, const char *metric, const run
     json_object_set_new(j, "ctxsw_samples", json_string("flagged, kept in statistics"));
     json_object_set_new(j, "pin_failures", json_integer(ps->failures));
     json_object_set_new(j, "pin_error", json_string(ps->first_error));
-    json_object_set_new(j, "lockstep_token",
-                        json_string(id && id->lockstep_token ? id->lockstep_token : ""));
-    json_object_set_new(j, "arm", json_string(id && id->arm ? id->arm : ""));
     return j;
 }
 
@@ -273,7 +270,7 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     int rounds = o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1;
     const char *metric = o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time";
     rc = runner_begin_run(s, id, machine_id, "cpu", metric,
-                          settings_json(o, metric, id, &m, &ti, target, &ps, p, rounds), run_id, e);
+                          settings_json(o, metric, &m, &ti, target, &ps, p, rounds), run_id, e);
     if (rc != DYT_OK) {
         cpu_pools_destroy(&pools);
         machine_pinner_destroy(ps.pinner);

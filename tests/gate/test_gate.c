@@ -4,7 +4,8 @@
  * under the threshold), unmatched cases listed on both sides, the exit
  * codes of `dytbench compare` (0 pass, 1 regression, 2 bad input), each
  * output format (JSON parsed with jansson, JUnit's required elements and
- * attributes, Markdown's order), the exact instruction-count metric, a run
+ * attributes, Markdown's order), the exact instruction-count metric and
+ * which stored counter it takes, a run
  * in a second store (path.db:run), and the A/A calibration with the
  * warning it makes compare print. Replicate mode: runs whose samples carry
  * blocks with a per-block random factor (time-correlated noise), compared
@@ -22,6 +23,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -421,6 +423,89 @@ static void test_exit_codes(void **state)
     assert_int_equal(run_cli(a, NULL), 1);
     snprintf(a, sizeof a, "compare '%s:1' '%s:ext'", db, db2);
     assert_int_equal(run_cli(a, NULL), 1);
+}
+
+/* Which counter a counter metric takes: callgrind's exact count over
+ * PAPI's when a case has both, PAPI_TOT_INS for "instructions" otherwise;
+ * an unavailable one gives its reason, an absent one says so. */
+static void test_counter_choice(void **state)
+{
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/counters.db", dir);
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(path, 1, &s, &e), DYT_OK);
+    int64_t m = put_machine(s, "fp-counters");
+    store_run_meta meta = {.machine_id = m,
+                           .label = "k",
+                           .command_line = "test",
+                           .suites = "quick",
+                           .suite_hash = "0",
+                           .device = "cpu",
+                           .metric = "instructions"};
+    int64_t run;
+    assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
+    const store_counter both[] = {
+        {.source = "papi", .name = "PAPI_TOT_INS", .available = 1, .value = 50, .per_element = 5},
+        {.source = "callgrind",
+         .name = "instructions",
+         .available = 1,
+         .value = 30,
+         .per_element = 3},
+        {.source = "rusage", .name = "minflt", .available = 1, .value = 1, .per_element = 0.1}};
+    const store_counter papi_only[] = {
+        {.source = "papi", .name = "PAPI_TOT_INS", .available = 1, .value = 70, .per_element = 7}};
+    const store_counter unavailable[] = {
+        {.source = "papi", .name = "PAPI_TOT_INS", .available = 0, .unavailable_reason = "no PMU"}};
+    const struct {
+        const store_counter *k;
+        size_t n;
+    } per_case[] = {{both, 3}, {papi_only, 1}, {unavailable, 1}, {NULL, 0}};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(per_case); i++) {
+        store_case c = {.seq = (int)i,
+                        .suite = "quick",
+                        .domain = "llm",
+                        .model = "m",
+                        .model_norm = "layernorm",
+                        .layers = 1,
+                        .norm = "dyt",
+                        .variant = "scalar",
+                        .dtype = "fp32",
+                        .pass = "fwd",
+                        .rows = 8,
+                        .cols = 64 << i,
+                        .threads = 1,
+                        .cache = "hot",
+                        .device = "cpu",
+                        .status = "ok",
+                        .max_err = -1,
+                        .bytes = 4096};
+        assert_int_equal(
+            store_put_case(s, run, &c, NULL, 0, NULL, per_case[i].k, per_case[i].n, NULL, &e),
+            DYT_OK);
+    }
+    assert_int_equal(store_end_run(s, run, "complete", NULL, &e), DYT_OK);
+    gate_run r;
+    assert_int_equal(gate_load_run(s, "k", "instructions", &r, &e), DYT_OK);
+    assert_int_equal(r.n_cases, 4);
+    assert_int_equal(r.cases[0].n, 1);
+    assert_true(r.cases[0].x[0] == 3);
+    assert_string_equal(r.cases[0].source, "callgrind");
+    assert_int_equal(r.cases[1].n, 1);
+    assert_true(r.cases[1].x[0] == 7);
+    assert_string_equal(r.cases[1].source, "papi");
+    assert_int_equal(r.cases[2].n, 0);
+    assert_string_equal(r.cases[2].missing, "papi instructions unavailable: no PMU");
+    assert_int_equal(r.cases[3].n, 0);
+    assert_string_equal(r.cases[3].missing, "counter not stored");
+    gate_run_free(&r);
+    /* Any other counter by its exact name. */
+    assert_int_equal(gate_load_run(s, "k", "minflt", &r, &e), DYT_OK);
+    assert_true(r.cases[0].n == 1 && r.cases[0].x[0] == 0.1);
+    assert_string_equal(r.cases[1].missing, "counter not stored");
+    gate_run_free(&r);
+    store_close(s);
 }
 
 static void test_instructions_metric(void **state)
@@ -978,6 +1063,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_values_exact),
         cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_counter_choice),
         cmocka_unit_test(test_instructions_metric),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_junit),

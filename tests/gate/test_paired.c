@@ -31,9 +31,6 @@ static char dir[256], db[320];
 static void add_run_n(store *s, int64_t mid, const char *label, const char *token,
                       const double *drift, double scale, uint64_t seed, int n_blocks)
 {
-    char settings[128];
-    snprintf(settings, sizeof settings, "{\"lockstep_token\":\"%s\",\"arm\":\"%s\"}", token,
-             label);
     store_run_meta meta = {.machine_id = mid,
                            .label = label,
                            .command_line = "test",
@@ -41,7 +38,9 @@ static void add_run_n(store *s, int64_t mid, const char *label, const char *toke
                            .suite_hash = "0",
                            .device = "cpu",
                            .metric = "time",
-                           .settings_json = token ? settings : "{}"};
+                           .settings_json = "{}",
+                           .lockstep_token = token,
+                           .arm = token ? label : NULL};
     int64_t run_id, case_id;
     dyt_err e = {{0}};
     assert_int_equal(store_begin_run(s, &meta, &run_id, &e), DYT_OK);

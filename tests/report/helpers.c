@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 char tmp[256], dbpath[300];
+store *fixture;
 sqlite3 *db;
 
 int setup(void **state)
@@ -30,13 +31,17 @@ int setup(void **state)
     snprintf(dbpath, sizeof dbpath, "%s/fixture.db", tmp);
     if (fixture_create(dbpath))
         return -1;
-    return sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK ? 0 : -1;
+    dyt_err e = {{0}};
+    if (store_open(dbpath, 0, &fixture, &e) != DYT_OK)
+        return -1;
+    db = store_db(fixture);
+    return 0;
 }
 
 int teardown(void **state)
 {
     (void)state;
-    sqlite3_close(db);
+    store_close(fixture);
     if (!getenv("DYT_KEEP_TEST_OUTPUT")) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
@@ -89,7 +94,7 @@ int report(const char *name, int64_t run, const int64_t *vs, size_t n_vs, const 
     report_opts o = {.run_id = run, .out_dir = dir, .gnuplot = gnuplot, .log = NULL};
     for (size_t i = 0; i < n_vs; i++)
         o.vs[o.n_vs++] = vs[i];
-    return report_write(db, &o, e);
+    return report_write(fixture, &o, e);
 }
 
 int have(const char *prog)

@@ -2,6 +2,7 @@
 #pragma once
 #include "common.h"
 #include "dyt_config.h"
+#include "store.h"
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +10,8 @@
 #define EXPECTED_DIR DYT_SOURCE_ROOT "/tests/report/expected"
 
 extern char tmp[256], dbpath[300];
-extern sqlite3 *db;
+extern store *fixture; /* the fixture store, open for the tests */
+extern sqlite3 *db;    /* its connection, for the tests' own SQL */
 
 int setup(void **state);
 int teardown(void **state);

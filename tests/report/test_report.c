@@ -290,8 +290,8 @@ static void test_whole_model(void **state)
     rep_run r;
     rep_analysis a;
     dyt_err e;
-    assert_int_equal(rep_load_run(db, FIX_RUN_MAIN, &r, &e), DYT_OK);
-    assert_int_equal(rep_analyse(db, &r, NULL, 0, &a, &e), DYT_OK);
+    assert_int_equal(rep_load_run(fixture, FIX_RUN_MAIN, &r, &e), DYT_OK);
+    assert_int_equal(rep_analyse(fixture, &r, NULL, 0, &a, &e), DYT_OK);
     int seen_prefill = 0, seen_decode_bf16 = 0;
     for (size_t i = 0; i < a.n_wholes; i++) {
         const rep_whole *w = &a.wholes[i];
@@ -324,11 +324,11 @@ static void test_whole_model(void **state)
     for (size_t i = 0; i < a.n_pairs; i++) {
         const rep_pair *p = &a.pairs[i];
         const rep_case *c = rep_pair_any(p);
-        if (strcmp(c->model, "vit-b16") || c->rows != 1576 || strcmp(c->dtype, "fp32"))
+        if (strcmp(c->c.model, "vit-b16") || c->c.rows != 1576 || strcmp(c->c.dtype, "fp32"))
             continue;
         seen = 1;
-        assert_string_equal(p->dyt[REP_FWD]->variant, "avx512");
-        assert_string_equal(p->norm[REP_FWD]->variant, "avx512"); /* onednn is 1.1x slower */
+        assert_string_equal(p->dyt[REP_FWD]->c.variant, "avx512");
+        assert_string_equal(p->norm[REP_FWD]->c.variant, "avx512"); /* onednn is 1.1x slower */
         double want = fx_median("layernorm", "fwd", "fp32", 1576, 768) /
                       fx_median("dyt", "fwd", "fp32", 1576, 768);
         assert_true(fabs(p->speedup[REP_FWD] / want - 1) < 1e-9);

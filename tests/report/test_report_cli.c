@@ -1,7 +1,8 @@
 /* Tests of the `dytbench report` command as a user runs it (the built
  * binary is argv[1]): --help, the exit status 2 and message for a run that
- * does not exist and for an empty run, and a report of a run by label with
- * --vs into --out. */
+ * does not exist and for an empty run, a report of a run by label with
+ * --vs into --out, and the interleave session of a run in `show` and the
+ * report. */
 /* cmocka.h needs these three first */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,18 +20,23 @@
 
 static const char *exe;
 
-/* Runs `exe report ARGS` with --db; returns the exit status, output in out. */
-static int run_report(const char *args, char *out, size_t n)
+/* Runs `exe COMMAND ARGS` with --db; returns the exit status, output in out. */
+static int run_cmd(const char *command, const char *args, char *out, size_t n)
 {
     char cmd[2048], log[400];
     snprintf(log, sizeof log, "%s/cli.log", tmp);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' report --db '%s' %s > '%s' 2>&1", tmp, exe, dbpath,
-             args, log);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s --db '%s' %s > '%s' 2>&1", tmp, exe, command,
+             dbpath, args, log);
     int st = system(cmd);
     char *s = slurp(log);
     snprintf(out, n, "%s", s ? s : "");
     free(s);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_report(const char *args, char *out, size_t n)
+{
+    return run_cmd("report", args, out, n);
 }
 
 static void test_help(void **state)
@@ -74,6 +80,38 @@ static void test_report_by_label(void **state)
     assert_true(fsize(dir, "report.md") > 0);
 }
 
+/* A run measured by `interleave` shows its session (runs.lockstep_token,
+ * runs.arm) in `show` and in the report's machine table; one that was not
+ * shows none. */
+static void test_session_shown(void **state)
+{
+    (void)state;
+    char out[16384], sql[200], dir[600];
+    snprintf(sql, sizeof sql,
+             "UPDATE runs SET lockstep_token = '00ff00ff00ff00ff', arm = 'base' WHERE id = %d",
+             FIX_RUN_OTHER);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(run_cmd("show", "other", out, sizeof out), 0);
+    assert_non_null(strstr(out, "\n  session   interleave 00ff00ff00ff00ff, arm base\n"));
+    assert_int_equal(run_cmd("show", "1", out, sizeof out), 0);
+    assert_null(strstr(out, "session"));
+    assert_int_equal(run_report("other --out session --no-figures", out, sizeof out), 0);
+    snprintf(dir, sizeof dir, "%s/session", tmp);
+    char *md = slurp2(dir, "report.md");
+    assert_non_null(md);
+    assert_non_null(strstr(md, "| Interleave session | 00ff00ff00ff00ff (arm base) |"));
+    free(md);
+    assert_int_equal(run_report("1 --out no-session --no-figures", out, sizeof out), 0);
+    snprintf(dir, sizeof dir, "%s/no-session", tmp);
+    md = slurp2(dir, "report.md");
+    assert_non_null(md);
+    assert_null(strstr(md, "Interleave session"));
+    free(md);
+    snprintf(sql, sizeof sql, "UPDATE runs SET lockstep_token = NULL, arm = NULL WHERE id = %d",
+             FIX_RUN_OTHER);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -90,6 +128,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_report_by_label),
+        cmocka_unit_test(test_session_shown),
     };
     return cmocka_run_group_tests_name("report-cli", tests, setup, teardown);
 }

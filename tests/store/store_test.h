@@ -42,6 +42,16 @@ static __attribute__((unused)) void tmp_path(char *buf, size_t n, const char *na
     unlink(buf);
 }
 
+/* Runs SQL that must succeed. */
+static __attribute__((unused)) void exec_ok(sqlite3 *d, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(d, sql, NULL, NULL, &err) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, err);
+        fail();
+    }
+}
+
 /* One integer from a query with up to one integer parameter. */
 static __attribute__((unused)) int64_t q_int(sqlite3 *db, const char *sql, int64_t arg)
 {
@@ -213,4 +223,21 @@ static __attribute__((unused)) int put_fake_case(store *s, int64_t run_id, int s
          .unavailable_reason = "PAPI perf_event component disabled: test"}};
     int64_t id;
     return store_put_case(s, run_id, &c, smp, (size_t)(n < 256 ? n : 256), &st, k, 2, &id, e);
+}
+
+/* A failed case: no samples, no stats, not verified (max_err < 0), no
+ * batch, buffer sets or token label, and a note. */
+static __attribute__((unused)) int put_failed_case(store *s, int64_t run_id, int seq,
+                                                   int64_t *case_id, dyt_err *e)
+{
+    store_case c = fake_case(seq);
+    c.status = "failed";
+    c.error = "max error 3.5 > tolerance";
+    c.max_err = -1;
+    c.stop_reason = NULL;
+    c.batch = 0;
+    c.buffer_sets = 0;
+    c.token_label = NULL;
+    c.note = "measured through the framework's own op";
+    return store_put_case(s, run_id, &c, NULL, 0, NULL, NULL, 0, case_id, e);
 }

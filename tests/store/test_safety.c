@@ -1,7 +1,5 @@
-/* Store safety: a schema-v1 database (as older dytbench builds wrote it)
- * is migrated to the current version with its data intact; files that are
- * not dytbench databases, are corrupt, or come from a newer dytbench are
- * refused with DYT_USAGE and a message naming the file, and stay
+/* Store safety: files that are not dytbench databases, are corrupt, or
+ * come from a newer dytbench are refused with DYT_USAGE and a message naming the file, and stay
  * byte-for-byte as they were (no -wal/-shm/-journal left either). The CLI
  * exits 2 on such a file. argv[1] is the dytbench binary. */
 #include "store_test.h"
@@ -9,88 +7,6 @@
 #include <sys/wait.h>
 
 static const char *dytbench_exe;
-
-static void exec_ok(sqlite3 *d, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(d, sql, NULL, NULL, &err) != SQLITE_OK) {
-        print_error("%s: %s\n", sql, err);
-        fail();
-    }
-}
-
-static void test_migrate_from_v1(void **state)
-{
-    (void)state;
-    char db[512];
-    tmp_path(db, sizeof db, "v1.db");
-    sqlite3 *d;
-    assert_int_equal(sqlite3_open(db, &d), SQLITE_OK);
-    exec_ok(d, store_schema_v1_sql);
-    exec_ok(d, "INSERT INTO meta VALUES ('application', 'dytbench');"
-               "PRAGMA user_version = 1;"
-               "INSERT INTO machines (id, fingerprint, hostname, cpu_model, packages, cores, pus,"
-               " numa_nodes, llc_bytes, mem_usable_bytes, is_vm, created_at) VALUES (1, 'fp1',"
-               " 'oldhost', 'Old CPU', 1, 2, 2, 1, 33554432, 1000, 0, '2025-01-01T00:00:00Z');"
-               "INSERT INTO runs (id, machine_id, label, status, started_at, ended_at,"
-               " command_line, git_rev, version, suites, suite_hash, host, pid) VALUES (1, 1,"
-               " 'old', 'complete', '2025-01-01T00:00:00Z', '2025-01-01T00:01:00Z', 'dytbench"
-               " run', 'abc', '0.0.1', 'quick', 'h', 'oldhost', 1);"
-               "INSERT INTO cases (id, run_id, seq, suite, domain, model, model_norm, layers,"
-               " norm, variant, dtype, pass, rows, cols, threads, cache, status, max_err, bytes)"
-               " VALUES (1, 1, 0, 'quick', 'llm', 'm', 'layernorm', 1, 'dyt', 'scalar', 'fp32',"
-               " 'fwd', 8, 64, 1, 'hot', 'ok', 0.1, 4096);"
-               "INSERT INTO samples VALUES (1, 0, 100.0, 0, 0), (1, 1, 110.0, 1, 1);"
-               "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns,"
-               " gbps) VALUES (1, 1, 1, 100.0, 99.0, 101.0, 40.96);"
-               "INSERT INTO counters VALUES (1, 'rusage', 'nivcsw', 3, 0.001, NULL);");
-    assert_int_equal(q_int(d, "SELECT count(*) FROM sqlite_schema WHERE name = 'calibrations'", 0),
-                     0);
-    sqlite3_close(d);
-
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-    d = store_db(s);
-    assert_int_equal(q_int(d, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
-    /* v3: every old sample belongs to block 0 (runs had one round). */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE block = 0", 0), 2);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM sqlite_schema WHERE name IN"
-                           " ('calibrations', 'machine_attrs')",
-                           0),
-                     2);
-    char t[256];
-    q_text(d,
-           "SELECT run_id || '|' || label || '|' || machine || '|' || norm || '|' || samples"
-           " || '|' || median_ns || '|' || gbps || '|' || max_err FROM v_results",
-           0, t, sizeof t);
-    assert_string_equal(t, "1|old|oldhost (Old CPU)|dyt|1|100.0|40.96|0.1");
-    assert_true(q_double(d, "SELECT sum(ns) FROM samples WHERE case_id = 1", 0) == 210.0);
-    q_text(d, "SELECT name || '=' || value FROM v_counters", 0, t, sizeof t);
-    assert_string_equal(t, "nivcsw=3.0");
-    q_text(d, "SELECT status FROM runs WHERE id = 1", 0, t, sizeof t);
-    assert_string_equal(t, "complete");
-    q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
-    assert_string_equal(t, "ok");
-    /* The new tables work: attributes for a machine, a calibration row. */
-    machine_info m;
-    fake_machine(&m, "newfp");
-    machine_attr a = {"counters.papi", "unavailable: test"};
-    m.attrs = &a;
-    m.n_attrs = 1;
-    int64_t mid;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM machine_attrs WHERE machine_id = ?1", mid), 1);
-    exec_ok(d, "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
-               " min_detectable_rel, threshold, alpha, created_at) VALUES (1, 1, 1, 'k', 0.01,"
-               " 0.02, 0.05, 0.01, 'now')");
-    store_close(s);
-    /* Reopening a migrated file is a plain open. */
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-    assert_int_equal(q_int(store_db(s), "SELECT count(*) FROM calibrations", 0), 1);
-    store_close(s);
-}
 
 /* Opens path (create as given) expecting a refusal: DYT_USAGE, a message
  * naming the file and containing `why`, the bytes unchanged, no side files
@@ -269,8 +185,9 @@ int main(int argc, char **argv)
     dytbench_exe = argc > 1 ? argv[1] : NULL;
     make_tmpdir();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migrate_from_v1),         cmocka_unit_test(test_refuse_random_bytes),
-        cmocka_unit_test(test_refuse_foreign_sqlite),   cmocka_unit_test(test_refuse_corrupt),
+        cmocka_unit_test(test_refuse_random_bytes),
+        cmocka_unit_test(test_refuse_foreign_sqlite),
+        cmocka_unit_test(test_refuse_corrupt),
         cmocka_unit_test(test_refuse_newer_and_absent),
     };
     int rc = cmocka_run_group_tests_name("store-safety", tests, NULL, NULL);

@@ -35,15 +35,8 @@ static void test_round_trip(void **state)
     assert_int_equal(store_put_roofline(s, run, 2, "copy", 1 << 30, 20.5, 19.0, &e), DYT_OK);
     assert_int_equal(store_put_roofline(s, run, 2, "scale", 1 << 30, 19.5, -1, &e), DYT_OK);
     assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
-    /* A failed case: no samples, no stats, not verified (max_err < 0). */
-    store_case fc = fake_case(1);
-    fc.status = "failed";
-    fc.error = "max error 3.5 > tolerance";
-    fc.max_err = -1;
-    fc.stop_reason = NULL;
-    fc.batch = 0;
     int64_t fid;
-    assert_int_equal(store_put_case(s, run, &fc, NULL, 0, NULL, NULL, 0, &fid, &e), DYT_OK);
+    assert_int_equal(put_failed_case(s, run, 1, &fid, &e), DYT_OK);
     assert_int_equal(store_end_run(s, run, "complete", NULL, &e), DYT_OK);
     store_close(s);
 
@@ -252,6 +245,74 @@ static void test_resolve_run(void **state)
     store_close(s);
 }
 
+/* A run's identity: a fresh uuid each (well-formed, never repeated), the
+ * interleave session, campaign and shard in their columns (NULL when not
+ * given, "" included), and a shard outside its campaign refused before
+ * anything is written. A case's note is stored as given. */
+static void test_run_identity(void **state)
+{
+    (void)state;
+    char db[512];
+    tmp_path(db, sizeof db, "identity.db");
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+    machine_info m;
+    fake_machine(&m, "4444");
+    int64_t mid, plain, arm, bad = -1;
+    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    store_run_meta meta = fake_run_meta;
+    meta.machine_id = mid;
+    meta.lockstep_token = "";
+    assert_int_equal(store_begin_run(s, &meta, &plain, &e), DYT_OK);
+    meta.lockstep_token = "0123456789abcdef";
+    meta.arm = "cand";
+    meta.campaign = "nightly-7";
+    meta.shard_index = 2;
+    meta.shard_count = 3;
+    assert_int_equal(store_begin_run(s, &meta, &arm, &e), DYT_OK);
+    meta.shard_index = 3;
+    assert_int_equal(store_begin_run(s, &meta, &bad, &e), DYT_USAGE);
+    assert_non_null(strstr(e.msg, "shard 3 of 3"));
+    meta.shard_index = -1;
+    assert_int_equal(store_begin_run(s, &meta, &bad, &e), DYT_USAGE);
+    assert_int_equal(bad, -1);
+    store_case c = fake_case(0);
+    c.note = "RMSNorm as x / sqrt(mean(x^2) + eps)";
+    int64_t cid;
+    assert_int_equal(store_put_case(s, arm, &c, NULL, 0, NULL, NULL, 0, &cid, &e), DYT_OK);
+    sqlite3 *d = store_db(s);
+    char t[512];
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs", 0), 2);
+    q_text(d,
+           "SELECT coalesce(lockstep_token, 'NULL') || '|' || coalesce(arm, 'NULL') || '|' ||"
+           " coalesce(campaign, 'NULL') || '|' || coalesce(shard_index, 'NULL') || '|' ||"
+           " coalesce(shard_count, 'NULL') FROM runs WHERE id = ?1",
+           plain, t, sizeof t);
+    assert_string_equal(t, "NULL|NULL|NULL|NULL|NULL");
+    q_text(d,
+           "SELECT lockstep_token || '|' || arm || '|' || campaign || '|' || shard_index ||"
+           " '|' || shard_count FROM runs WHERE id = ?1",
+           arm, t, sizeof t);
+    assert_string_equal(t, "0123456789abcdef|cand|nightly-7|2|3");
+    q_text(d, "SELECT note FROM cases WHERE id = ?1", cid, t, sizeof t);
+    assert_string_equal(t, "RMSNorm as x / sqrt(mean(x^2) + eps)");
+    assert_int_equal(q_int(d,
+                           "SELECT count(DISTINCT uuid) FROM runs WHERE length(uuid) = 36 AND"
+                           " substr(uuid, 15, 1) = '4' AND uuid = lower(uuid) AND"
+                           " replace(uuid, '-', '') NOT GLOB '*[^0-9a-f]*'",
+                           0),
+                     2);
+    /* Many more: random ids do not repeat. */
+    meta.shard_index = 0;
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(store_begin_run(s, &meta, &bad, &e), DYT_OK);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs", 0), 202);
+    assert_int_equal(q_int(d, "SELECT count(DISTINCT uuid) FROM runs", 0),
+                     q_int(d, "SELECT count(*) FROM runs", 0));
+    store_close(s);
+}
+
 /* Runs left 'running': by a dead process of this host (aborted), by a
  * process of an earlier boot (aborted), by a live process (ours: kept),
  * by another host (cannot be checked: kept). */
@@ -314,9 +375,8 @@ int main(void)
 {
     make_tmpdir();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_failed_case_leaves_nothing),
-        cmocka_unit_test(test_resolve_run),
+        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_failed_case_leaves_nothing),
+        cmocka_unit_test(test_resolve_run), cmocka_unit_test(test_run_identity),
         cmocka_unit_test(test_stale_runs),
     };
     int rc = cmocka_run_group_tests_name("store", tests, NULL, NULL);
