@@ -213,6 +213,12 @@ int kern_pool_threads(const kern_pool *p);
  * waits for all. */
 typedef void (*kern_task_fn)(int index, int nthreads, void *ctx);
 void kern_pool_run(kern_pool *p, kern_task_fn fn, void *ctx);
+/* The CPUs thread index of the pool may run on (index 0: the calling
+ * thread, which is thread 0 of a run), as pthread_getaffinity_np gives them: set is a cpu_set_t of size bytes.
+ * 0, or -1 (bad index, or the system would not say). For a library that
+ * runs its own threads (oneDNN's OpenMP team) to place them like the
+ * pool's. */
+int kern_pool_cpuset(const kern_pool *p, int index, void *set, size_t size);
 /* Per-thread scratch of at least bytes, owned by the pool, stable between
  * calls; index = thread index. NULL pool: a process-wide buffer for index 0. */
 void *kern_pool_scratch(kern_pool *p, int index, size_t bytes);

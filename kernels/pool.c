@@ -186,6 +186,14 @@ void kern_pool_destroy(kern_pool *p)
 
 int kern_pool_threads(const kern_pool *p) { return p ? p->n : 1; }
 
+int kern_pool_cpuset(const kern_pool *p, int index, void *set, size_t size)
+{
+    if (index < 0 || index >= kern_pool_threads(p))
+        return -1;
+    pthread_t t = index == 0 ? pthread_self() : p->threads[index];
+    return pthread_getaffinity_np(t, size, set) == 0 ? 0 : -1;
+}
+
 void kern_pool_run(kern_pool *p, kern_task_fn fn, void *ctx)
 {
     if (!p || p->n == 1) {
