@@ -6,8 +6,10 @@
  * Included after simd_avx512.h or simd_avx2.h, which define vf, VL and the
  * v_* operations. Everything is static: each ISA file gets its own copy. */
 #pragma once
+#include "common.h"
 #include "kernels.h"
 #include "x86/x86.h"
+#include "x86/norm_stream.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,36 +18,24 @@
  * AVX512-BF16 conversion. */
 enum { M_F32 = 0, M_BF16 = 1, M_BF16N = 2 };
 
-/* Row reductions (statistics, backward row sums) run four independent fp32
- * accumulators per sum (RED_LOOP), so the loop is not bound by the add/FMA
- * latency, and fold them into a double every ROW_CHUNK elements: 16 terms
- * per fp32 lane at most, so the fp32 part adds only a few ulp. A multiple
- * of 4 * VL for every VL. */
-#define ROW_CHUNK 1024
-
 /* Software prefetch, only on the DRAM-resident (streaming-store) path.
  * The one-pass kernels (DyT) spend ~20 vector uops per 16 elements, so the
  * out-of-order window covers only ~1-2 KB of input and the demand misses
  * in flight cannot keep DRAM busy: each input is prefetched KX_PF_BYTES
- * ahead into L1. The two-pass norms (LayerNorm, RMSNorm) request the next
- * row into L2 while their last pass runs from L1, so the next row's first
- * pass does not wait on memory. On the 2-core build VM (8192 x 4096 fp32,
- * interleaved runs) this took DyT forward from ~21 to ~34 GB/s and
- * LayerNorm forward from ~25 to ~30 GB/s at ~40 GB/s copy; 4096 and 8192
- * bytes measured alike, 2048 less. */
+ * ahead into L1, as is the statistics stream of KX_STREAM. On the 2-core
+ * build VM (8192 x 4096 fp32, interleaved runs) this took DyT forward from
+ * ~21 to ~34 GB/s at ~40 GB/s copy; 4096 and 8192 bytes measured alike,
+ * 2048 less. */
 #define KX_PF_BYTES 8192
+
+/* A piece's prefetch offset meaning "none" (the cache-resident path). */
+#define KX_NO_PF ((size_t)-1)
 
 /* Prefetches the activation line KX_PF_BYTES ahead of element off. */
 AI void pf_act(const void *base, size_t off, int mode)
 {
     const char *p = (const char *)base + off * (mode == M_F32 ? 4 : 2);
     _mm_prefetch(p + KX_PF_BYTES, _MM_HINT_T0);
-}
-
-/* Prefetches the line of element off (a next-row element) into L2. */
-AI void pf_row(const void *base, size_t off, int mode)
-{
-    _mm_prefetch((const char *)base + off * (mode == M_F32 ? 4 : 2), _MM_HINT_T1);
 }
 
 AI vf ld_act(const void *base, size_t off, size_t n, int mode)
@@ -92,20 +82,22 @@ AI size_t row_head(const void *base, size_t off, int mode, int *nt)
     return ((align - u % align) % align) / esz;
 }
 
-/* STEP(j, n) over [0, cols): a head of h elements (0 unless streaming),
- * full vectors (n == VL, a constant the step is specialised for), a tail. */
-#define ROW_LOOP(cols, head, STEP)                                                                 \
+/* STEP(j, n) over columns [from, to): a head of h elements (0 unless
+ * streaming), full vectors (n == VL, a constant the step is specialised
+ * for), a tail. */
+#define SPAN_LOOP(from, to, head, STEP)                                                            \
     do {                                                                                           \
-        size_t c_ = (cols), j_ = 0, h_ = (head) < c_ ? (head) : c_;                                \
+        size_t c_ = (to), j_ = (from), h_ = (head) < c_ - j_ ? (head) : c_ - j_;                   \
         if (h_) {                                                                                  \
-            STEP(0, h_);                                                                           \
-            j_ = h_;                                                                               \
+            STEP(j_, h_);                                                                          \
+            j_ += h_;                                                                              \
         }                                                                                          \
         for (; j_ + VL <= c_; j_ += VL)                                                            \
             STEP(j_, (size_t)VL);                                                                  \
         if (j_ < c_)                                                                               \
             STEP(j_, c_ - j_);                                                                     \
     } while (0)
+#define ROW_LOOP(cols, head, STEP) SPAN_LOOP(0, cols, head, STEP)
 
 /* RED(j, n, k) over [0, cols): groups of four full vectors into the four
  * accumulator sets k = 0..3, then single full vectors and the masked tail
