@@ -12,23 +12,24 @@
  * Column partials (dgamma, dbeta) are summed in fp32 over blocks of
  * KX_COL_BLOCK rows, each block then added to this thread's double partial
  * (kx_fold); dalpha is summed per row in fp32 and across rows in double.
+ * A block's first row stores into the fp32 accumulators and a thread's
+ * first block into its double partials, so no scratch is zeroed per call
+ * (96 KiB at 4096 columns, a cost every small call paid).
  * Scratch layout: kx_part_bytes in norm_common.h. */
 #pragma once
 #include "x86/norm_common.h"
 
-AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int beta)
+/* One DyT backward row: dx, and its dy * t (and dy) added into the fp32
+ * column accumulators (init: the row starts a block); returns the row's
+ * sum of u * x for dalpha. */
+AI float dyt_bwd_row(const kx_ctx *k, size_t r, float *fg, float *fb, int mode, int beta, int init)
 {
     const norm_args *a = k->a;
-    const size_t C = a->cols;
+    const size_t base = r * a->cols;
     const vf al = v_set(a->alpha), one = v_set(1.0f);
-    double *pg = part, *pb = part + C;
-    float *fg = kx_part_f32(part, C), *fb = fg + C;
-    double dal = 0;
-    for (size_t r = r0; r < r1; r++) {
-        size_t base = r * C;
-        int nt = k->nt;
-        size_t head = row_head(a->dx, base, mode, &nt);
-        vf sa = v_zero();
+    int nt = k->nt;
+    size_t head = row_head(a->dx, base, mode, &nt);
+    vf sa = v_zero();
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
         if (nt) {                                                                                  \
@@ -42,17 +43,30 @@ AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         vf u_ = v_mul(g_, v_fnma(t_, t_, one));                                                    \
         st_act(a->dx, base + (j), v_mul(al, u_), n, mode, nt);                                     \
         sa = v_fma(u_, x_, sa);                                                                    \
-        v_acc_f32(fg + (j), v_mul(dy_, t_), n);                                                    \
+        v_acc_f32(fg + (j), v_mul(dy_, t_), n, init);                                              \
         if (beta)                                                                                  \
-            v_acc_f32(fb + (j), dy_, n);                                                           \
+            v_acc_f32(fb + (j), dy_, n, init);                                                     \
     }
-        ROW_LOOP(C, head, STEP);
+    ROW_LOOP(a->cols, head, STEP);
 #undef STEP
-        dal += v_hsum(sa);
+    return v_hsum(sa);
+}
+
+AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int beta)
+{
+    const size_t C = k->a->cols;
+    double *pg = part, *pb = part + C;
+    float *fg = kx_part_f32(part, C), *fb = fg + C;
+    double dal = 0;
+    for (size_t r = r0; r < r1; r++) {
+        if ((r - r0) % KX_COL_BLOCK == 0)
+            dal += dyt_bwd_row(k, r, fg, fb, mode, beta, 1);
+        else
+            dal += dyt_bwd_row(k, r, fg, fb, mode, beta, 0);
         if ((r - r0) % KX_COL_BLOCK == KX_COL_BLOCK - 1 || r + 1 == r1) {
-            kx_fold(pg, fg, C);
+            kx_fold(pg, fg, C, r - r0 < KX_COL_BLOCK);
             if (beta)
-                kx_fold(pb, fb, C);
+                kx_fold(pb, fb, C, r - r0 < KX_COL_BLOCK);
         }
     }
     part[2 * C] = dal;
@@ -110,9 +124,9 @@ AI bwd_coef bwd_finish_row(const norm_args *a, size_t r, double sg, double sgx, 
 }
 
 /* dx over columns [c0, c1) of row r, and its dy * xh (and dy) added into
- * the fp32 column accumulators fg (fb). */
+ * the fp32 column accumulators fg (fb; init: the row starts a block). */
 AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef cf, size_t pfo,
-                      float *fg, float *fb, int mode, int affine, int centre)
+                      float *fg, float *fb, int mode, int affine, int centre, int init)
 {
     const norm_args *a = k->a;
     const size_t base = r * a->cols;
@@ -132,9 +146,9 @@ AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef 
         vf dx_ = v_mul(vrs, v_sub(g_, v_fma(xh_, mb, ma)));                                        \
         st_act(a->dx, base + (j), dx_, n, mode, nt);                                               \
         if (affine) {                                                                            \
-            v_acc_f32(fg + (j), v_mul(dy_, xh_), n);                                               \
+            v_acc_f32(fg + (j), v_mul(dy_, xh_), n, init);                                         \
             if (centre)                                                                            \
-                v_acc_f32(fb + (j), dy_, n);                                                       \
+                v_acc_f32(fb + (j), dy_, n, init);                                                 \
         }                                                                                          \
     }
     SPAN_LOOP(c0, c1, head, STEP);
@@ -164,13 +178,20 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
     }
 #define FINISH(slot, row) cf[slot] = bwd_finish_row(a, row, sg[slot], sgx[slot], centre)
 #define PIECE(slot, row, c0, c1, pfo)                                                              \
-    nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre)
+    {                                                                                              \
+        if ((slot) % RB == 0) /* the block's first row */                                          \
+            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 1);         \
+        else                                                                                       \
+            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 0);         \
+    }
 #define COLUMN_DONE(c0, c1)                                                                        \
     if (affine) {                                                                                  \
-        kx_fold(pg + (c0), fg + (c0), (c1) - (c0));                                                \
+        kx_fold(pg + (c0), fg + (c0), (c1) - (c0), first);                                         \
         if (centre)                                                                                \
-            kx_fold(pb + (c0), fb + (c0), (c1) - (c0));                                            \
+            kx_fold(pb + (c0), fb + (c0), (c1) - (c0), first);                                     \
+        first &= (c1) < C;                                                                         \
     }
+        int first = 1; /* the first block's folds initialise the partials */
         KX_STREAM(r0, r1, C, RB, STATS, FINISH, PIECE, COLUMN_DONE);
 #undef STATS
 #undef FINISH
@@ -185,12 +206,15 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK)
             bwd_chunk_sums(a, base, c0, DYT_MIN((size_t)ROW_CHUNK, C - c0), mu, rs, mode, affine,
                            centre, 0, &sg, &sgx);
-        nrm_bwd_piece(k, r, 0, C, bwd_finish_row(a, r, sg, sgx, centre), KX_NO_PF, fg, fb, mode,
-                      affine, centre);
+        const bwd_coef cf = bwd_finish_row(a, r, sg, sgx, centre);
+        if ((r - r0) % KX_COL_BLOCK == 0)
+            nrm_bwd_piece(k, r, 0, C, cf, KX_NO_PF, fg, fb, mode, affine, centre, 1);
+        else
+            nrm_bwd_piece(k, r, 0, C, cf, KX_NO_PF, fg, fb, mode, affine, centre, 0);
         if (affine && ((r - r0) % KX_COL_BLOCK == KX_COL_BLOCK - 1 || r + 1 == r1)) {
-            kx_fold(pg, fg, C);
+            kx_fold(pg, fg, C, r - r0 < KX_COL_BLOCK);
             if (centre)
-                kx_fold(pb, fb, C);
+                kx_fold(pb, fb, C, r - r0 < KX_COL_BLOCK);
         }
     }
 }

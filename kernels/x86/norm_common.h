@@ -139,25 +139,22 @@ AI float *kx_part_f32(double *part, size_t cols)
     return (float *)(part + kx_part_doubles(cols));
 }
 
-/* Adds the fp32 block accumulators f[0..cols) into d[0..cols) and zeroes
- * them for the next block. */
-AI void kx_fold(double *d, float *f, size_t cols)
+/* Adds the fp32 block accumulators f[0..cols) into d[0..cols) (init: d
+ * takes their values; the first block of a thread's rows). */
+AI void kx_fold(double *d, const float *f, size_t cols, int init)
 {
     size_t j = 0;
-    for (; j + VL <= cols; j += VL) {
-        v_acc_f64(d + j, v_ld_f32(f + j, VL), VL);
-        v_st_f32(f + j, v_zero(), VL, 0);
-    }
-    if (j < cols) {
-        v_acc_f64(d + j, v_ld_f32(f + j, cols - j), cols - j);
-        v_st_f32(f + j, v_zero(), cols - j, 0);
-    }
+    for (; j + VL <= cols; j += VL)
+        v_acc_f64(d + j, v_ld_f32(f + j, VL), VL, init);
+    if (j < cols)
+        v_acc_f64(d + j, v_ld_f32(f + j, cols - j), cols - j, init);
 }
 
-/* acc[j, j + n) += v, in fp32 (a block accumulator). */
-AI void v_acc_f32(float *acc, vf v, size_t n)
+/* acc[j, j + n) += v, in fp32 (a block accumulator; init: = v, the first
+ * row of a block). */
+AI void v_acc_f32(float *acc, vf v, size_t n, int init)
 {
-    v_st_f32(acc, v_add(v_ld_f32(acc, n), v), n, 0);
+    v_st_f32(acc, init ? v : v_add(v_ld_f32(acc, n), v), n, 0);
 }
 
 /* One kernel call's context, shared by all threads. */
@@ -244,9 +241,10 @@ static int kx_backward(const norm_args *a, const kern_exec *ex, kern_task_fn fn,
         size_t b_, e_;                                                                             \
         kern_split_rows(k_->a->rows, i_, n_, &b_, &e_);                                            \
         double *p_ = k_->part ? k_->part[i_] : NULL;                                               \
-        if (p_)                                                                                    \
-            memset(p_, 0, kx_part_bytes(k_->a->cols));                                             \
-        rows_fn(k_, p_, b_, e_, mode);                                                             \
+        if (p_ && b_ == e_) /* no rows: zero partials (rows_fn writes them otherwise) */          \
+            memset(p_, 0, kx_part_doubles(k_->a->cols) * sizeof(double));                          \
+        else                                                                                       \
+            rows_fn(k_, p_, b_, e_, mode);                                                         \
         if (k_->nt)                                                                                \
             v_sfence();                                                                            \
     }
