@@ -72,6 +72,8 @@ typedef struct {
     store_case row;
     char started_at[32], ended_at[32];
     char error[sizeof(dyt_err)]; /* why, when row.status is not "ok" */
+    char note[512];              /* the row's note when set ("": row.note as it is) */
+    int unavailable;             /* skipped because this machine lacks it: not a failure */
     store_sample *samples;       /* malloc'd */
     size_t n_samples, cap_samples;
     store_stats stats;
@@ -90,6 +92,10 @@ int runner_result_append(runner_case_result *r, const store_sample *s, size_t n,
  * Samples and counters already in r stay (the caller drops them if they
  * mean nothing). */
 void runner_result_fail(runner_case_result *r, const char *status, const char *why);
+/* Skipped because what the case needs is not here (a framework feature
+ * this installation lacks): stored as skipped with why, and not counted as
+ * a failed case. */
+void runner_result_unavailable(runner_case_result *r, const char *why);
 /* The statistics over the samples not excluded, GB/s from the row's bytes
  * and % of ceiling_gbps (<= 0: unknown); the case ends. -1 when out of
  * memory (nothing changed). */
@@ -98,7 +104,7 @@ int runner_result_summarise(runner_case_result *r, double ceiling_gbps);
 void runner_result_end(runner_case_result *r);
 /* Writes the case and everything below it in one transaction. */
 int runner_result_store(store *s, int64_t run_id, const runner_case_result *r, dyt_err *e);
-/* Whether the case is stored as failed or skipped. */
+/* Whether the case is stored as failed or skipped (unavailable ones too). */
 int runner_result_failed(const runner_case_result *r);
 void runner_result_free(runner_case_result *r);
 
