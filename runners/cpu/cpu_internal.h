@@ -7,6 +7,7 @@
  * streams and to check the buffers. */
 #pragma once
 #include "bandwidth.h"
+#include "check.h"
 #include "common.h"
 #include "counters.h"
 #include "kernels.h"
@@ -119,6 +120,13 @@ void case_buffers_free(case_buffers *b);
  * the call: message in e). */
 int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
                 dyt_err *e);
+/* Its pieces, for outputs computed elsewhere (kern_check_given): the check's
+ * inputs from a's (rows: the sample below), and the verdict of a check as
+ * case_verify returns it. */
+#define CASE_VERIFY_MAX_ELEMS ((size_t)1 << 20)
+void case_verify_inputs(const plan_case *c, const norm_args *a, kern_check_inputs *in);
+int case_verify_verdict(const plan_case *c, const kern_check_inputs *in, const kern_check_result *r,
+                        double *max_err, dyt_err *e);
 
 /* ---- case.c: pools, bandwidth ceilings, one case ------------------------- */
 
