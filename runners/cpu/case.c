@@ -196,6 +196,45 @@ static void drop_buffers(const cpu_case_env *env, cpu_case_state *cs)
     cs->kept = 0;
 }
 
+cpu_block_outcome cpu_block_measure(const cpu_case_env *env, cpu_case_state *cs, uint64_t target_ns,
+                                    sampler_calls_fn calls, sampler_sample_fn sample, void *ctx,
+                                    size_t *batch, int block, int blocks, dyt_err *e)
+{
+    const runner_case_spec *sp = &env->spec;
+    store_case *row = &cs->res.row;
+    uint64_t warm_ns = 0;
+    /* The warm-up is shared by the blocks too: a block's first batch
+     * (always run) already brings a hot case's data into the caches. */
+    *batch = sampler_warm_up(calls, ctx, (uint64_t)(sp->warmup_ns / (double)blocks), target_ns,
+                             &warm_ns);
+    row->warmup_ns += warm_ns;
+    if (block == 0)
+        row->batch = (int)*batch;
+    if (runner_stop_flag)
+        return CPU_BLOCK_STOPPED;
+    sampler_result r = {0};
+    int src = DYT_FAIL;
+    if (*batch > 0) {
+        sampler_spec ss;
+        sampler_block_spec(sp, blocks, &ss);
+        ss.sample = sample;
+        ss.ctx = ctx;
+        src = sampler_run(&ss, &r, e);
+    }
+    if (src == DYT_OK && runner_stop_flag) {
+        sampler_result_free(&r);
+        return CPU_BLOCK_STOPPED;
+    }
+    if (src != DYT_OK) {
+        sampler_result_free(&r);
+        return CPU_BLOCK_FAILED;
+    }
+    row->stop_reason = r.stop_reason;
+    int oom = runner_result_append(&cs->res, r.samples, r.n, block);
+    sampler_result_free(&r);
+    return oom ? CPU_BLOCK_OOM : CPU_BLOCK_OK;
+}
+
 void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks)
 {
     const runner_case_spec *sp = &env->spec;
@@ -225,42 +264,20 @@ void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int 
                     .b = &cs->b,
                     .ex = {.pool = cs->pool},
                     .cold = sp->cache == CACHE_COLD};
-    uint64_t warm_ns = 0;
-    /* The warm-up is shared by the blocks too: a block's first batch
-     * (always run) already brings a hot case's data into the caches. */
-    t.batch = sampler_warm_up(run_calls, &t, (uint64_t)(sp->warmup_ns / (double)blocks),
-                              env->sample_target_ns, &warm_ns);
-    row->warmup_ns += warm_ns;
-    if (block == 0)
-        row->batch = (int)t.batch;
-    if (runner_stop_flag)
+    switch (cpu_block_measure(env, cs, env->sample_target_ns, run_calls, take_sample, &t,
+                              &t.batch, block, blocks, &ce)) {
+    case CPU_BLOCK_STOPPED:
         return; /* abandoned: the runner frees it unstored */
-    sampler_result r = {0};
-    int src = DYT_FAIL;
-    if (t.batch > 0) {
-        sampler_spec ss;
-        sampler_block_spec(sp, blocks, &ss);
-        ss.sample = take_sample;
-        ss.ctx = &t;
-        src = sampler_run(&ss, &r, &ce);
-    }
-    if (src == DYT_OK && runner_stop_flag) {
-        sampler_result_free(&r);
-        return;
-    }
-    if (src != DYT_OK || t.rc != 0) {
-        sampler_result_free(&r);
+    case CPU_BLOCK_FAILED:
         drop_buffers(env, cs);
         cpu_case_fail(cs, "skipped", "the variant refused a timed call");
         return;
-    }
-    row->stop_reason = r.stop_reason;
-    int oom = runner_result_append(&cs->res, r.samples, r.n, block);
-    sampler_result_free(&r);
-    if (oom) {
+    case CPU_BLOCK_OOM:
         drop_buffers(env, cs);
         cpu_case_fail(cs, "failed", "out of memory for samples");
         return;
+    case CPU_BLOCK_OK:
+        break;
     }
 
     /* After the last block, one more batch, counted: PAPI events of the

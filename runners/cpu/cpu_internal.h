@@ -197,6 +197,16 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
 void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks);
 void cpu_case_finish(cpu_case_state *cs);
 void cpu_case_free(cpu_case_state *cs);
+/* The timing of one block, for cpu_case_block and other measurers: the
+ * warm-up through calls (which sizes *batch, the batch sample reads from
+ * ctx), then samples on the block's share of the budget (target_ns: the
+ * shortest sample), appended to cs's result with the stop reason.
+ * FAILED: a call or sample failed (why in e, unless the caller keeps it);
+ * STOPPED: interrupted, the case is abandoned. */
+typedef enum { CPU_BLOCK_OK, CPU_BLOCK_STOPPED, CPU_BLOCK_FAILED, CPU_BLOCK_OOM } cpu_block_outcome;
+cpu_block_outcome cpu_block_measure(const cpu_case_env *env, cpu_case_state *cs, uint64_t target_ns,
+                                    sampler_calls_fn calls, sampler_sample_fn sample, void *ctx,
+                                    size_t *batch, int block, int blocks, dyt_err *e);
 /* How many buffer sets c gets under the run's cache rule (1 when hot). */
 size_t cpu_case_sets(const cpu_case_env *env, const plan_case *c);
 /* The case ends unmeasured (status failed or skipped, why): the samples of

@@ -197,51 +197,29 @@ static void peer_counters(const cpu_case_env *env, cpu_case_state *cs, const pee
 void peer_case_block(peer_run *pr, const cpu_case_env *env, cpu_case_state *cs, int block,
                      int blocks)
 {
-    const runner_case_spec *sp = &env->spec;
-    store_case *row = &cs->res.row;
     peer_layout l;
     if (!cs->ext_state && setup(pr, env, cs, &l) != DYT_OK)
         return;
     peer_timing t = {.pr = pr};
-    uint64_t warm_ns = 0;
-    t.batch = sampler_warm_up(peer_calls, &t, (uint64_t)(sp->warmup_ns / (double)blocks),
-                              DYT_MAX(env->sample_target_ns, pr->target_ns), &warm_ns);
-    row->warmup_ns += warm_ns;
-    if (block == 0)
-        row->batch = (int)t.batch;
-    if (runner_stop_flag)
-        return; /* abandoned: the runner frees it unstored */
-    sampler_result r = {0};
     dyt_err ce = {{0}};
-    int src = DYT_FAIL;
-    if (t.batch > 0) {
-        sampler_spec ss;
-        sampler_block_spec(sp, blocks, &ss);
-        ss.sample = peer_sample;
-        ss.ctx = &t;
-        src = sampler_run(&ss, &r, &ce);
-    }
-    if (src == DYT_OK && runner_stop_flag) {
-        sampler_result_free(&r);
-        return;
-    }
-    if (src != DYT_OK || t.failed) {
-        sampler_result_free(&r);
+    switch (cpu_block_measure(env, cs, DYT_MAX(env->sample_target_ns, pr->target_ns), peer_calls,
+                              peer_sample, &t, &t.batch, block, blocks, &ce)) {
+    case CPU_BLOCK_STOPPED:
+        return; /* abandoned: the runner frees it unstored */
+    case CPU_BLOCK_FAILED:
         release(pr, cs);
         fail_case(env, cs, "failed", t.failed ? t.e.msg : ce.msg);
         return;
-    }
-    row->stop_reason = r.stop_reason;
-    int oom = runner_result_append(&cs->res, r.samples, r.n, block);
-    sampler_result_free(&r);
-    if (oom) {
+    case CPU_BLOCK_OOM:
         release(pr, cs);
         fail_case(env, cs, "failed", "out of memory for samples");
         return;
+    case CPU_BLOCK_OK:
+        break;
     }
     /* After the last block, one more batch, counted, outside the samples. */
     if (block == blocks - 1 && peer_calls(&t, t.batch) > 0)
         peer_counters(env, cs, &t);
-    row->wall_ns += dyt_now_ns() - cs->visit_t0;
+    cs->res.row.wall_ns += dyt_now_ns() - cs->visit_t0;
     release(pr, cs);
 }

@@ -12,19 +12,12 @@
  *
  * argv[1] is fake_peer.py (meson passes it). Skips (77) without
  * /usr/bin/python3. */
-#include "../runner/runner_test.h"
+#include "peer_test.h"
 
 #include <unistd.h>
 
 static const char *fake_peer;
 static const char python[] = "/usr/bin/python3";
-
-static const char tiny_suite[] = "[tiny-ln]\n"
-                                 "domain = llm\nnorm = layernorm\nhidden = 256\ntokens = 64 a, "
-                                 "3 b\nlayers = 1\nsource = \"peer test\"\n"
-                                 "[tiny-rms]\n"
-                                 "domain = dna\nnorm = rmsnorm\nhidden = 96\ntokens = 33\n"
-                                 "layers = 2\nalpha = 0.8\nbeta = no\nsource = \"peer test\"\n";
 
 typedef struct {
     suite su;
@@ -36,16 +29,15 @@ typedef struct {
     dyt_err e;
 } fixture;
 
-/* Runs the tiny suite's forward cases (fp32, and bf16 when bf16) with the
- * fake peer in mode, the budget of opts (NULL: quick_opts), into a fresh
- * store named after the mode. */
-static void run_fake(fixture *fx, const char *mode, int bf16, const runner_opts *opts)
+/* The tiny suite's forward cases at one thread (fp32, and bf16 when bf16)
+ * with the framework variants (variant: only that one), opts' budget
+ * (NULL: quick_opts) and the fake peer in mode, into a fresh store named
+ * after the mode; then runs them. */
+static void run_fake_with(fixture *fx, const char *mode, int bf16, const runner_opts *opts,
+                          const char *variant)
 {
     memset(fx, 0, sizeof *fx);
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    write_file(path, tiny_suite);
-    assert_int_equal(suite_parse_file(path, 0, &fx->su, &fx->e), DYT_OK);
+    parse_tiny(&fx->su);
     plan_filter f = {.passes = {PASS_FWD}, .n_passes = 1, .threads = {1}, .n_threads = 1,
                      .dtypes = {DTYPE_F32, DTYPE_BF16}, .n_dtypes = bf16 ? 2 : 1};
     plan k;
@@ -55,18 +47,26 @@ static void run_fake(fixture *fx, const char *mode, int bf16, const runner_opts 
         o = *opts;
     else
         quick_opts(&o);
-    o.peer.name = "torch";
-    o.peer.python = python;
+    o.peer = (runner_peer_opts){.name = "torch", .python = python};
+    if (variant) {
+        o.peer.variants[0] = variant;
+        o.peer.n_variants = 1;
+    }
     assert_int_equal(runner_peer_plan(&k, &o.peer, &fx->p, &fx->e), DYT_OK);
     plan_free(&k);
     setenv("DYTBENCH_TORCH_PEER", fake_peer, 1);
     setenv("FAKE_PEER_MODE", mode, 1);
     char db[512];
-    snprintf(db, sizeof db, "%s/%s-%d.db", tmpdir, mode, bf16);
+    snprintf(db, sizeof db, "%s/%s-%d-%s.db", tmpdir, mode, bf16, variant ? variant : "all");
     unlink(db);
     assert_int_equal(store_open(db, 1, &fx->s, &fx->e), DYT_OK);
     fx->d = store_db(fx->s);
     fx->rc = runner_run(DEVICE_CPU, &fx->p, &o, &tiny_id, NULL, fx->s, &fx->run_id, &fx->e);
+}
+
+static void run_fake(fixture *fx, const char *mode, int bf16, const runner_opts *opts)
+{
+    run_fake_with(fx, mode, bf16, opts, NULL);
 }
 
 static void done(fixture *fx)
@@ -233,37 +233,13 @@ static void test_unavailable_is_not_a_failure(void **state)
 static void expect_refused(const char *mode, const char *variant, const char *want)
 {
     fixture fx;
-    memset(&fx, 0, sizeof fx);
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    write_file(path, tiny_suite);
-    assert_int_equal(suite_parse_file(path, 0, &fx.su, &fx.e), DYT_OK);
-    plan_filter f = {.passes = {PASS_FWD}, .n_passes = 1, .threads = {1}, .n_threads = 1};
-    plan k;
-    assert_int_equal(plan_build(&fx.su, 1, &f, &k, &fx.e), DYT_OK);
-    runner_opts o;
-    quick_opts(&o);
-    o.peer = (runner_peer_opts){.name = "torch", .python = python};
-    if (variant) {
-        o.peer.variants[0] = variant;
-        o.peer.n_variants = 1;
-    }
-    assert_int_equal(runner_peer_plan(&k, &o.peer, &fx.p, &fx.e), DYT_OK);
-    plan_free(&k);
-    setenv("DYTBENCH_TORCH_PEER", fake_peer, 1);
-    setenv("FAKE_PEER_MODE", mode, 1);
-    char db[512];
-    snprintf(db, sizeof db, "%s/refused-%s.db", tmpdir, mode);
-    unlink(db);
-    assert_int_equal(store_open(db, 1, &fx.s, &fx.e), DYT_OK);
-    fx.rc = runner_run(DEVICE_CPU, &fx.p, &o, &tiny_id, NULL, fx.s, &fx.run_id, &fx.e);
+    run_fake_with(&fx, mode, 0, NULL, variant);
     assert_int_equal(fx.rc, DYT_USAGE);
     if (!strstr(fx.e.msg, want))
         fail_msg("%s: '%s' lacks '%s'", mode, fx.e.msg, want);
     assert_int_equal(fx.run_id, 0);
-    sqlite3 *d = store_db(fx.s);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM runs", 0), 0);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM machines", 0), 0);
+    assert_int_equal(query_int(fx.d, "SELECT count(*) FROM runs", 0), 0);
+    assert_int_equal(query_int(fx.d, "SELECT count(*) FROM machines", 0), 0);
     done(&fx);
 }
 

@@ -7,7 +7,7 @@
  * value, an unwritten output or a copy of the inputs that differs fail,
  * and bf16 cases are checked against parameters rounded as a bf16 module
  * holds them. */
-#include "../runner/runner_test.h"
+#include "peer_test.h"
 
 #include <math.h>
 #include <sys/mman.h>
@@ -15,13 +15,6 @@
 
 #include "bf16.h"
 #include "runners/torch/torch_internal.h"
-
-static const char tiny_suite[] = "[tiny-ln]\n"
-                                 "domain = llm\nnorm = layernorm\nhidden = 256\ntokens = 64 a, "
-                                 "3 b\nlayers = 1\nsource = \"peer test\"\n"
-                                 "[tiny-rms]\n"
-                                 "domain = dna\nnorm = rmsnorm\nhidden = 96\ntokens = 33\n"
-                                 "layers = 2\nalpha = 0.8\nbeta = no\nsource = \"peer test\"\n";
 
 static int is_peer_name(const char *v)
 {
@@ -79,9 +72,7 @@ static void test_peer_cases_in_the_plan(void **state)
     suite_free(&su);
 
     /* liger has DyT only: a plan without DyT has no case for it. */
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    assert_int_equal(suite_parse_file(path, 0, &su, &e), DYT_OK);
+    parse_tiny(&su);
     plan_filter f = {.norms = {NORM_LAYERNORM}, .n_norms = 1, .threads = {1, 2}, .n_threads = 2};
     assert_int_equal(plan_build(&su, 1, &f, &p, &e), DYT_OK);
     po.variants[0] = "liger";
@@ -107,11 +98,8 @@ static void test_peer_cases_in_the_plan(void **state)
 /* A case of the tiny suite at norm/pass/dtype, planned alone. */
 static void plan_one(norm_kind n, pass_kind ps, dtype_kind d, suite *su, plan *p)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    write_file(path, tiny_suite);
+    parse_tiny(su);
     dyt_err e = {{0}};
-    assert_int_equal(suite_parse_file(path, 0, su, &e), DYT_OK);
     plan_filter f = {.norms = {n}, .n_norms = 1, .passes = {ps}, .n_passes = 1,
                      .dtypes = {d}, .n_dtypes = 1, .threads = {1}, .n_threads = 1,
                      .model_filter = "tiny-ln"};

@@ -9,20 +9,13 @@
  *
  * argv[1] is the dytbench binary. Skips (77) when /usr/bin/python3 cannot
  * import torch. */
-#include "../runner/runner_test.h"
+#include "peer_test.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
 
 static const char *dytbench_exe;
 static char torch_version[64];
-
-static const char tiny_suite[] = "[tiny-ln]\n"
-                                 "domain = llm\nnorm = layernorm\nhidden = 256\ntokens = 64 a, "
-                                 "3 b\nlayers = 1\nsource = \"torch test\"\n"
-                                 "[tiny-rms]\n"
-                                 "domain = dna\nnorm = rmsnorm\nhidden = 96\ntokens = 33\n"
-                                 "layers = 2\nalpha = 0.8\nbeta = no\nsource = \"torch test\"\n";
 
 /* torch's version as /usr/bin/python3 sees it; 0 when it has none. */
 static int find_torch(void)
@@ -47,12 +40,9 @@ static int64_t count(sqlite3 *d, int64_t run, const char *where)
 static void test_torch_cases(void **state)
 {
     (void)state;
-    char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    write_file(path, tiny_suite);
     suite su;
     dyt_err e = {{0}};
-    assert_int_equal(suite_parse_file(path, 0, &su, &e), DYT_OK);
+    parse_tiny(&su);
     plan_filter f = {.threads = {1}, .n_threads = 1, .dtypes = {DTYPE_F32, DTYPE_BF16},
                      .n_dtypes = 2};
     plan k, p;
@@ -131,8 +121,10 @@ static void test_torch_from_the_command_line(void **state)
 {
     (void)state;
     char suite_path[512], db[512], cmd[2048];
+    suite su;
+    parse_tiny(&su);
+    suite_free(&su);
     snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
-    write_file(suite_path, tiny_suite);
     snprintf(db, sizeof db, "%s/cli.db", tmpdir);
     snprintf(cmd, sizeof cmd,
              "'%s' run --suite '%s' --peer torch --peer-variant torch-eager --pass fwd --quick"
