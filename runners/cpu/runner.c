@@ -234,6 +234,10 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
                  runner_stepper *step, cpu_case_ext *ext, store *s, int64_t *run_id, dyt_err *e)
 {
     *run_id = 0;
+    /* A signal that stopped an earlier run of this process is not this
+     * run's (the handlers are installed later; until then a signal acts
+     * as usual). */
+    runner_stop_flag = 0;
     /* Step 1 of a lockstep arm: everything up to the bandwidth ceiling. */
     if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");

@@ -82,9 +82,13 @@ static double peer_sample(void *ctx, int *flags)
     return ns / (double)t->batch;
 }
 
+/* The case fails with why -- unless a signal cut the request short: the
+ * runner then abandons the case unstored, as it does a kernel's. */
 static void fail_case(const cpu_case_env *env, cpu_case_state *cs, const char *status,
                       const char *why)
 {
+    if (runner_stop_flag)
+        return;
     const plan_case *c = cs->c;
     progress_log(env->progress, "%s %zux%zu %s %s %s %s: %s: %s", c->model->name, c->rows, c->cols,
                  norm_name(c->norm), pass_name(c->pass), dtype_name(c->dtype), c->variant->name,

@@ -156,6 +156,9 @@ static long read_line(peer_proc *pp, dyt_err *e)
             return -1;
         }
         if (runner_stop_flag) {
+            /* Its reply may still come: no later request may read it. */
+            pp->dead = 1;
+            snprintf(pp->gone, sizeof pp->gone, "interrupted");
             dyt_errf(e, DYT_FAIL, "interrupted");
             return -1;
         }

@@ -12,6 +12,7 @@ FAKE_PEER_MODE:
   skip      torch-eager unavailable: cases stored skipped, not failures
   crash     exits (status 7) at the third timing request
   garbage   answers a timing request with a line that is not JSON
+  term      sends dytbench SIGTERM at the fifth timing request, then goes on
   notorch   says PyTorch is missing and exits 2 before its hello
   protocol  says hello in protocol 99
 """
@@ -19,6 +20,7 @@ import json
 import math
 import mmap
 import os
+import signal
 import struct
 import sys
 import time
@@ -132,6 +134,8 @@ def main():
                 sys.stderr.write("fake peer: crashing on purpose\n")
                 sys.stderr.flush()
                 os._exit(7)
+            if MODE == "term" and timings == 5:
+                os.kill(os.getppid(), signal.SIGTERM)
             if MODE == "garbage":
                 REPLY.write("this is not JSON\n")
                 REPLY.flush()

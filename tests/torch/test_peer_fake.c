@@ -6,7 +6,8 @@
  * and do not fail the run; and every way a peer can go wrong ends in a
  * stored, explained failure of its cases (wrong outputs, inputs that are
  * not dytbench's, outputs never written, a crash, a broken line) while
- * the kernels' cases complete -- or, before the run (no PyTorch, another
+ * the kernels' cases complete; a signal mid-case aborts the run without
+ * storing the half-measured case -- or, before the run (no PyTorch, another
  * protocol, a named variant it lacks), in a usage error with nothing
  * stored.
  *
@@ -14,6 +15,7 @@
  * /usr/bin/python3. */
 #include "peer_test.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 static const char *fake_peer;
@@ -217,6 +219,23 @@ static void test_peer_failures_are_stored(void **state)
     expect_failed("garbage", "the torch peer''s reply is not the protocol''s: %");
 }
 
+/* SIGTERM in the middle of a peer case: the run is aborted and the case,
+ * half measured, is not stored; the kernels' case before it is. */
+static void test_signal_mid_peer_case(void **state)
+{
+    (void)state;
+    fixture fx;
+    run_fake(&fx, "term", 0, NULL);
+    assert_int_equal(fx.rc, DYT_FAIL);
+    assert_int_equal(runner_stop_signal(), SIGTERM);
+    char txt[256];
+    query_text(fx.d, "SELECT status FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
+    assert_string_equal(txt, "aborted");
+    assert_int_equal(count(&fx, "variant = 'torch-eager'"), 0);
+    assert_int_equal(count(&fx, "status = 'ok'"), 1);
+    done(&fx);
+}
+
 static void test_unavailable_is_not_a_failure(void **state)
 {
     (void)state;
@@ -285,6 +304,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_peer_cases_are_ordinary_cases),
         cmocka_unit_test(test_peer_cases_in_rounds_and_cold),
         cmocka_unit_test(test_peer_failures_are_stored),
+        cmocka_unit_test(test_signal_mid_peer_case),
         cmocka_unit_test(test_unavailable_is_not_a_failure),
         cmocka_unit_test(test_peer_that_cannot_run),
     };
