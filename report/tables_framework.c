@@ -40,8 +40,7 @@ static size_t n_failed(const rep_run *r, const char *variant)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->cases.n; i++)
-        n += !strcmp(r->cases.v[i].c.variant, variant) &&
-             !strcmp(r->cases.v[i].c.status, "failed");
+        n += !strcmp(r->cases.v[i].c.variant, variant) && !strcmp(r->cases.v[i].c.status, "failed");
     return n;
 }
 
@@ -96,12 +95,11 @@ rep_table *rep_table_framework(const rep_analysis *a)
                 rep_table_free(t);
                 return NULL;
             }
-            const double v[] = {median_of(en),          median_of(ed),
-                                e ? e->speedup[ps] : NAN, median_of(cn),
-                                median_of(cd),          cp ? cp->speedup[ps] : NAN,
-                                median_of(k->norm[ps]), median_of(k->dyt[ps]),
-                                k->speedup[ps],         ratio(en, k->norm[ps]),
-                                ratio(ed, k->dyt[ps])};
+            const double v[] = {
+                median_of(en),          median_of(ed),         e ? e->speedup[ps] : NAN,
+                median_of(cn),          median_of(cd),         cp ? cp->speedup[ps] : NAN,
+                median_of(k->norm[ps]), median_of(k->dyt[ps]), k->speedup[ps],
+                ratio(en, k->norm[ps]), ratio(ed, k->dyt[ps])};
             rep_table_set(t, r, 0, "%s", c->c.model);
             rep_table_set(t, r, 1, "%s",
                           c->c.token_label && *c->c.token_label ? c->c.token_label : "");

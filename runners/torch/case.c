@@ -102,7 +102,8 @@ static void release(peer_run *pr, cpu_case_state *cs)
     json_t *reply;
     const char *status;
     dyt_err e = {{0}};
-    if (cs->ext_state && ask(pr, json_pack("{s:s}", "cmd", "release"), &reply, &status, &e) == DYT_OK)
+    if (cs->ext_state &&
+        ask(pr, json_pack("{s:s}", "cmd", "release"), &reply, &status, &e) == DYT_OK)
         json_decref(reply);
     cs->ext_state = 0;
 }
@@ -120,8 +121,8 @@ static int setup(peer_run *pr, const cpu_case_env *env, cpu_case_state *cs, peer
         return DYT_FAIL;
     }
     size_t sets = cpu_case_sets(env, c);
-    json_t *cmd = json_pack("{s:s,s:i,s:I}", "cmd", "setup", "id", cs->res.row.seq, "sets",
-                            (json_int_t)sets);
+    json_t *cmd =
+        json_pack("{s:s,s:i,s:I}", "cmd", "setup", "id", cs->res.row.seq, "sets", (json_int_t)sets);
     if (cmd)
         peer_layout_json(l, cmd, 0);
     json_t *reply;
@@ -177,7 +178,8 @@ static void peer_counters(const cpu_case_env *env, cpu_case_state *cs, const pee
         return;
     runner_case_result *r = &cs->res;
     double elements = (double)cs->c->rows * (double)cs->c->cols * (double)t->batch;
-    r->n_counters = counters_results(env->counters, elements, r->counters, DYT_ARRAY_LEN(r->counters));
+    r->n_counters =
+        counters_results(env->counters, elements, r->counters, DYT_ARRAY_LEN(r->counters));
     static const char *const ru_names[] = {"minflt", "majflt", "nvcsw", "nivcsw"};
     for (size_t i = 0; i < r->n_counters; i++) {
         store_counter *k = &r->counters[i];

@@ -238,8 +238,7 @@ int peer_request(peer_proc *pp, json_t *msg, json_t **reply, dyt_err *e)
             char what[128];
             snprintf(what, sizeof what, "writing to the torch peer: %s", strerror(errno));
             rc = mark_dead(pp, e, what);
-        }
-        else
+        } else
             done += (size_t)w;
     }
     free(text);

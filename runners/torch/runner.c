@@ -102,8 +102,8 @@ static char **peer_env(const torch_run *tr, char *places, char *bind)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!tr->places[0] || (strncmp(environ[i], "OMP_PLACES=", 11) &&
-                               strncmp(environ[i], "OMP_PROC_BIND=", 14)))
+        if (!tr->places[0] ||
+            (strncmp(environ[i], "OMP_PLACES=", 11) && strncmp(environ[i], "OMP_PROC_BIND=", 14)))
             env[k++] = environ[i];
     if (tr->places[0]) {
         env[k++] = places;

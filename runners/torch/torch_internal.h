@@ -33,14 +33,14 @@ peer_variant peer_case_variant(const plan_case *c);
 /* ---- peer.c: the process ------------------------------------------------ */
 
 typedef struct {
-    pid_t pid;          /* 0: not running */
-    int to, from;       /* its stdin and stdout */
-    int err;            /* its stderr, kept in a memory file for messages */
-    int xfd;            /* the exchange file (exchange.c), its fd 3 */
-    char *buf;          /* bytes read from it, not yet a whole line */
+    pid_t pid;    /* 0: not running */
+    int to, from; /* its stdin and stdout */
+    int err;      /* its stderr, kept in a memory file for messages */
+    int xfd;      /* the exchange file (exchange.c), its fd 3 */
+    char *buf;    /* bytes read from it, not yet a whole line */
     size_t len, cap;
-    int dead;           /* it exited or broke the protocol: no more requests */
-    char gone[900];     /* why, for every later request */
+    int dead;                  /* it exited or broke the protocol: no more requests */
+    char gone[900];            /* why, for every later request */
     struct sigaction old_pipe; /* SIGPIPE is ignored while the peer runs */
     int pipe_saved;
 } peer_proc;
@@ -74,12 +74,12 @@ typedef struct {
     size_t off, count;
 } peer_span;
 typedef struct {
-    peer_span x, gamma, beta, dy;              /* inputs: x, dy in dtype; gamma, beta fp32 */
-    peer_span y, dx, dgamma, dbeta, dalpha;    /* the peer's outputs (y, dx in dtype) */
-    peer_span x_echo, dy_echo;                 /* its copy of its inputs, in dtype */
+    peer_span x, gamma, beta, dy;           /* inputs: x, dy in dtype; gamma, beta fp32 */
+    peer_span y, dx, dgamma, dbeta, dalpha; /* the peer's outputs (y, dx in dtype) */
+    peer_span x_echo, dy_echo;              /* its copy of its inputs, in dtype */
     size_t rows_checked;
-    size_t outputs_off;                        /* where the outputs and echoes begin */
-    size_t bytes;                              /* the file's size */
+    size_t outputs_off; /* where the outputs and echoes begin */
+    size_t bytes;       /* the file's size */
 } peer_layout;
 
 void peer_layout_of(const plan_case *c, peer_layout *l);

@@ -46,9 +46,13 @@ static int refuse(const norm_args *a, const kern_exec *ex)
     return -1;
 }
 
-#define PEER_ENTRY(name, n, p, d, note) {name, n, p, d, DEVICE_CPU, ISA_NONE, refuse, note}
+#define PEER_ENTRY(name, n, p, d, note)                                                            \
+    {                                                                                              \
+        name, n, p, d, DEVICE_CPU, ISA_NONE, refuse, note                                          \
+    }
 #define PEER_NORM(name, n, note)                                                                   \
-    PEER_ENTRY(name, n, PASS_FWD, DTYPE_F32, note), PEER_ENTRY(name, n, PASS_BWD, DTYPE_F32, note), \
+    PEER_ENTRY(name, n, PASS_FWD, DTYPE_F32, note),                                                \
+        PEER_ENTRY(name, n, PASS_BWD, DTYPE_F32, note),                                            \
         PEER_ENTRY(name, n, PASS_FWD, DTYPE_BF16, note),                                           \
         PEER_ENTRY(name, n, PASS_BWD, DTYPE_BF16, note)
 #define PEER_VARIANT(name, note)                                                                   \

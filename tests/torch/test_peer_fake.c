@@ -40,8 +40,12 @@ static void run_fake_with(fixture *fx, const char *mode, int bf16, const runner_
 {
     memset(fx, 0, sizeof *fx);
     parse_tiny(&fx->su);
-    plan_filter f = {.passes = {PASS_FWD}, .n_passes = 1, .threads = {1}, .n_threads = 1,
-                     .dtypes = {DTYPE_F32, DTYPE_BF16}, .n_dtypes = bf16 ? 2 : 1};
+    plan_filter f = {.passes = {PASS_FWD},
+                     .n_passes = 1,
+                     .threads = {1},
+                     .n_threads = 1,
+                     .dtypes = {DTYPE_F32, DTYPE_BF16},
+                     .n_dtypes = bf16 ? 2 : 1};
     plan k;
     assert_int_equal(plan_build(&fx->su, 1, &f, &k, &fx->e), DYT_OK);
     runner_opts o;
@@ -102,9 +106,11 @@ static void test_peer_cases_are_ordinary_cases(void **state)
     /* Unavailable variants: skipped, with the peer's reason, and not
      * failures of the run. */
     assert_int_equal(
-        count(&fx, "variant = 'torch-compile' AND status = 'skipped' AND error = 'fake: no compile'"),
+        count(&fx,
+              "variant = 'torch-compile' AND status = 'skipped' AND error = 'fake: no compile'"),
         12);
-    assert_int_equal(count(&fx, "variant = 'liger' AND status = 'skipped' AND error = 'fake: no liger'"), 6);
+    assert_int_equal(
+        count(&fx, "variant = 'liger' AND status = 'skipped' AND error = 'fake: no liger'"), 6);
     char txt[4096];
     query_text(fx.d, "SELECT status || ': ' || note FROM runs WHERE id = ?1", fx.run_id, txt,
                sizeof txt);
@@ -169,9 +175,10 @@ static void test_peer_cases_in_rounds_and_cold(void **state)
                                fx.run_id),
                      6 * 3);
     /* The cold rule's set count, the same as the kernel's case. */
-    assert_int_equal(count(&fx, "variant = 'torch-eager' AND model = 'tiny-ln' AND rows = 64 AND"
-                                " buffer_sets > 1 AND buffer_sets = (SELECT k.buffer_sets FROM"
-                                " cases k WHERE k.run_id = cases.run_id AND k.seq = cases.seq - 1)"),
+    assert_int_equal(count(&fx,
+                           "variant = 'torch-eager' AND model = 'tiny-ln' AND rows = 64 AND"
+                           " buffer_sets > 1 AND buffer_sets = (SELECT k.buffer_sets FROM"
+                           " cases k WHERE k.run_id = cases.run_id AND k.seq = cases.seq - 1)"),
                      2);
     done(&fx);
 }
@@ -184,8 +191,8 @@ static void expect_failed(const char *mode, const char *like)
     run_fake(&fx, mode, 1, NULL);
     assert_int_equal(fx.rc, DYT_FAIL);
     char where[512];
-    snprintf(where, sizeof where, "variant = 'torch-eager' AND status = 'failed' AND error LIKE '%s'",
-             like);
+    snprintf(where, sizeof where,
+             "variant = 'torch-eager' AND status = 'failed' AND error LIKE '%s'", like);
     if (count(&fx, where) != 12) {
         char txt[1024];
         query_text(fx.d, "SELECT error FROM cases WHERE run_id = ?1 AND variant = 'torch-eager'",
@@ -269,8 +276,9 @@ static void test_peer_that_cannot_run(void **state)
                    "--peer torch: the torch peer exited (exit status 2): dytbench-torch: PyTorch "
                    "is not importable by the fake peer: install python3-torch");
     expect_refused("protocol", NULL, "speaks protocol 99, this dytbench 1");
-    expect_refused("ok", "torch-compile", "--peer-variant torch-compile: unavailable here: fake: "
-                                          "no compile");
+    expect_refused("ok", "torch-compile",
+                   "--peer-variant torch-compile: unavailable here: fake: "
+                   "no compile");
     unsetenv("DYTBENCH_TORCH_PEER");
     setenv("DYTBENCH_TORCH_PEER", "/nonexistent/peer.py", 1);
     fixture fx;

@@ -100,8 +100,14 @@ static void plan_one(norm_kind n, pass_kind ps, dtype_kind d, suite *su, plan *p
 {
     parse_tiny(su);
     dyt_err e = {{0}};
-    plan_filter f = {.norms = {n}, .n_norms = 1, .passes = {ps}, .n_passes = 1,
-                     .dtypes = {d}, .n_dtypes = 1, .threads = {1}, .n_threads = 1,
+    plan_filter f = {.norms = {n},
+                     .n_norms = 1,
+                     .passes = {ps},
+                     .n_passes = 1,
+                     .dtypes = {d},
+                     .n_dtypes = 1,
+                     .threads = {1},
+                     .n_threads = 1,
                      .model_filter = "tiny-ln"};
     assert_int_equal(plan_build(su, 1, &f, p, &e), DYT_OK);
 }
@@ -210,8 +216,8 @@ static void test_exchange_check(void **state)
         pass_kind p;
         dtype_kind d;
     } cases[] = {
-        {NORM_LAYERNORM, PASS_FWD, DTYPE_F32}, {NORM_DYT, PASS_FWD, DTYPE_BF16},
-        {NORM_RMSNORM, PASS_BWD, DTYPE_F32},   {NORM_DYT, PASS_BWD, DTYPE_F32},
+        {NORM_LAYERNORM, PASS_FWD, DTYPE_F32},  {NORM_DYT, PASS_FWD, DTYPE_BF16},
+        {NORM_RMSNORM, PASS_BWD, DTYPE_F32},    {NORM_DYT, PASS_BWD, DTYPE_F32},
         {NORM_LAYERNORM, PASS_BWD, DTYPE_BF16},
     };
     for (size_t k = 0; k < DYT_ARRAY_LEN(cases); k++) {
@@ -262,6 +268,6 @@ int main(void)
         cmocka_unit_test(test_exchange_inputs_are_the_kernels),
         cmocka_unit_test(test_exchange_check),
     };
-    return run_in_tmpdir("/tmp/dytbench-peer-plan", "peer-plan", tests, DYT_ARRAY_LEN(tests),
-                         NULL, NULL);
+    return run_in_tmpdir("/tmp/dytbench-peer-plan", "peer-plan", tests, DYT_ARRAY_LEN(tests), NULL,
+                         NULL);
 }

@@ -20,8 +20,8 @@ static char torch_version[64];
 /* torch's version as /usr/bin/python3 sees it; 0 when it has none. */
 static int find_torch(void)
 {
-    FILE *f = popen("/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null",
-                    "r");
+    FILE *f =
+        popen("/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null", "r");
     if (!f)
         return 0;
     int ok = fgets(torch_version, sizeof torch_version, f) != NULL;
@@ -43,8 +43,8 @@ static void test_torch_cases(void **state)
     suite su;
     dyt_err e = {{0}};
     parse_tiny(&su);
-    plan_filter f = {.threads = {1}, .n_threads = 1, .dtypes = {DTYPE_F32, DTYPE_BF16},
-                     .n_dtypes = 2};
+    plan_filter f = {
+        .threads = {1}, .n_threads = 1, .dtypes = {DTYPE_F32, DTYPE_BF16}, .n_dtypes = 2};
     plan k, p;
     assert_int_equal(plan_build(&su, 1, &f, &k, &e), DYT_OK);
     runner_opts o;
@@ -104,8 +104,7 @@ static void test_torch_cases(void **state)
                            "variant = 'torch-compile' AND (status <> 'skipped' OR"
                            " error LIKE 'torch.compile%')"),
                      24);
-    assert_int_equal(count(d, run, "variant = 'liger' AND status = 'skipped' AND error <> ''"),
-                     12);
+    assert_int_equal(count(d, run, "variant = 'liger' AND status = 'skipped' AND error <> ''"), 12);
     query_text(d, "SELECT settings FROM runs WHERE id = ?1", run, txt, sizeof txt);
     char want[128];
     snprintf(want, sizeof want, "\"torch\":\"%s\"", torch_version);
