@@ -6,12 +6,7 @@
  * sessions add their pairs; runs without a token, or of other sessions, or
  * two arms of one session pooled on a side fall back to blocks; too few
  * pairs are inconclusive; every format names the mode and the pairs. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +20,7 @@
 #include "store.h"
 
 #define BLOCKS 16
-static char dir[256], db[320];
+static char db[320];
 
 /* One run of one case (model "m") whose block b is scaled by drift[b]. */
 static void add_run_n(store *s, int64_t mid, const char *label, const char *token,
@@ -44,12 +39,7 @@ static void add_run_n(store *s, int64_t mid, const char *label, const char *toke
     int64_t run_id, case_id;
     dyt_err e = {{0}};
     assert_int_equal(store_begin_run(s, &meta, &run_id, &e), DYT_OK);
-    store_case c = {.suite = "quick", .domain = "llm", .model = "m", .model_norm = "layernorm",
-                    .token_label = "", .layers = 1, .norm = "dyt", .variant = "scalar",
-                    .dtype = "fp32", .pass = "fwd", .rows = 8, .cols = 1024, .threads = 1,
-                    .cache = "hot", .device = "cpu", .alpha = 0.5, .eps = 1e-5, .has_beta = 1,
-                    .affine = 1, .status = "ok", .bytes = 8192, .batch = 1, .buffer_sets = 1,
-                    .stop_reason = "noise"};
+    store_case c = small_case("m");
     enum { PER_BLOCK = 15 };
     store_sample smp[BLOCKS * PER_BLOCK];
     const size_t n = (size_t)n_blocks * PER_BLOCK;
@@ -75,19 +65,13 @@ static void add_run(store *s, int64_t mid, const char *label, const char *token,
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/dytbench-paired-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(db, sizeof db, "%s/p.db", dir);
+    snprintf(db, sizeof db, "%s/p.db", tmpdir);
     store *s;
     dyt_err e = {{0}};
     if (store_open(db, 1, &s, &e) != DYT_OK)
         return -1;
     machine_info m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.hostname, sizeof m.hostname, "paired-test");
-    snprintf(m.fingerprint, sizeof m.fingerprint, "fp-paired");
-    m.packages = m.cores = m.pus = m.numa_nodes = 1;
+    small_machine(&m, "paired-test", "fp-paired");
     int64_t mid;
     if (store_put_machine(s, &m, &mid, &e) != DYT_OK)
         return -1;
@@ -118,14 +102,6 @@ static int setup(void **state)
     add_run_n(s, mid, "few-slow", "s6", drift[1], 1.10, 9, 4);
     store_close(s);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 static void compare(const char *bs, const char *cs, gate_report *r, gate_run *b, gate_run *c)
@@ -369,18 +345,9 @@ static void test_formats_carry_mode(void **state)
     done(&r, &b, &c);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_paired_detects_under_drift),
-        cmocka_unit_test(test_paired_aa_is_same),
-        cmocka_unit_test(test_unpaired_blocks_cannot_tell),
-        cmocka_unit_test(test_pooled_sessions_pair),
-        cmocka_unit_test(test_same_data_unpaired),
-        cmocka_unit_test(test_tokens_loaded),
-        cmocka_unit_test(test_duplicate_keys_unpaired),
-        cmocka_unit_test(test_too_few_pairs),
-        cmocka_unit_test(test_formats_carry_mode),
-    };
-    return cmocka_run_group_tests_name("gate-paired", tests, setup, teardown);
-}
+DYT_TEST_MAIN_IN_TMPDIR(
+    "gate-paired", setup, NULL, cmocka_unit_test(test_paired_detects_under_drift),
+    cmocka_unit_test(test_paired_aa_is_same), cmocka_unit_test(test_unpaired_blocks_cannot_tell),
+    cmocka_unit_test(test_pooled_sessions_pair), cmocka_unit_test(test_same_data_unpaired),
+    cmocka_unit_test(test_tokens_loaded), cmocka_unit_test(test_duplicate_keys_unpaired),
+    cmocka_unit_test(test_too_few_pairs), cmocka_unit_test(test_formats_carry_mode))

@@ -37,7 +37,7 @@ static int fake_wait(runner_stepper *self)
     fake_coordinator *f = (fake_coordinator *)self;
     f->out_of_turn += f->outstanding;
     if (f->waits < MAX_WAITS)
-        f->stored[f->waits] = query_int(store_db(f->s), "SELECT count(*) FROM cases", 0);
+        f->stored[f->waits] = q_int(store_db(f->s), "SELECT count(*) FROM cases", 0);
     f->waits++;
     if (f->fail_at && f->waits == f->fail_at)
         return -1;
@@ -87,9 +87,8 @@ static int run(fixture *fx, int64_t *run_id, dyt_err *e)
 /* The run's status and note, "status: note". */
 static void run_status(fixture *fx, int64_t run_id, char *txt, size_t n)
 {
-    query_text(store_db(fx->s),
-               "SELECT status || ': ' || coalesce(note, '') FROM runs WHERE id = ?1", run_id, txt,
-               n);
+    q_text(store_db(fx->s), "SELECT status || ': ' || coalesce(note, '') FROM runs WHERE id = ?1",
+           run_id, txt, n);
 }
 
 static void finish(fixture *fx)
@@ -115,7 +114,7 @@ static void test_rounds_take_turns(void **state)
     for (int i = 0; i < fx.f.waits; i++)
         assert_int_equal(fx.f.stored[i], 0); /* measuring steps store nothing */
     sqlite3 *d = store_db(fx.s);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 4);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 4);
     char txt[64];
     run_status(&fx, run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete: ");
@@ -136,7 +135,7 @@ static void test_one_pass_stores_in_each_step(void **state)
     /* Before case k's step, the k - 1 cases before it are stored. */
     for (int k = 1; k <= 4; k++)
         assert_int_equal(fx.f.stored[k], k - 1);
-    assert_int_equal(query_int(store_db(fx.s), "SELECT count(*) FROM cases", 0), 4);
+    assert_int_equal(q_int(store_db(fx.s), "SELECT count(*) FROM cases", 0), 4);
     finish(&fx);
 }
 
@@ -174,17 +173,17 @@ static void test_failed_case_stored_in_its_step(void **state)
     assert_int_equal(fx.f.stored[fx.f.waits - 1], 1); /* the storing step */
     sqlite3 *d = store_db(fx.s);
     char txt[256];
-    query_text(d, "SELECT status || ' ' || seq || ': ' || error FROM cases ORDER BY id LIMIT 1", 0,
-               txt, sizeof txt);
+    q_text(d, "SELECT status || ' ' || seq || ': ' || error FROM cases ORDER BY id LIMIT 1", 0, txt,
+           sizeof txt);
     char want[256];
     snprintf(want, sizeof want, "skipped %zu: not verified (variant refused the call (rc=-1))",
              victim);
     assert_string_equal(txt, want);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 3);
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id "
-                               "WHERE c.status <> 'ok'",
-                               0),
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 3);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id "
+                           "WHERE c.status <> 'ok'",
+                           0),
                      0);
     run_status(&fx, run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete: 1 case(s) failed verification or could not run");
@@ -206,7 +205,7 @@ static void test_coordinator_gone_mid_run(void **state)
     char txt[128];
     run_status(&fx, run_id, txt, sizeof txt);
     assert_string_equal(txt, "aborted: interrupted by signal 15");
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases", 0), 0);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), 0);
     finish(&fx);
 }
 
@@ -220,7 +219,7 @@ static void test_coordinator_gone_before_start(void **state)
     assert_int_equal(run(&fx, &run_id, &e), DYT_USAGE);
     assert_non_null(strstr(e.msg, "coordinator is gone"));
     assert_int_equal(run_id, 0);
-    assert_int_equal(query_int(store_db(fx.s), "SELECT count(*) FROM runs", 0), 0);
+    assert_int_equal(q_int(store_db(fx.s), "SELECT count(*) FROM runs", 0), 0);
     assert_int_equal(runner_stop_signal(), SIGTERM);
     finish(&fx);
 }
@@ -260,16 +259,9 @@ static void test_lockstep_pipes(void **state)
     assert_int_equal(runner_stop_signal(), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rounds_take_turns),
-        cmocka_unit_test(test_one_pass_stores_in_each_step),
-        cmocka_unit_test(test_failed_case_stored_in_its_step),
-        cmocka_unit_test(test_coordinator_gone_mid_run),
-        cmocka_unit_test(test_coordinator_gone_before_start),
-        cmocka_unit_test(test_lockstep_pipes),
-    };
-    return run_in_tmpdir("/tmp/dytbench-stepper", "runner-stepper", tests,
-                         sizeof tests / sizeof tests[0], NULL, NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("runner-stepper", NULL, NULL, cmocka_unit_test(test_rounds_take_turns),
+                        cmocka_unit_test(test_one_pass_stores_in_each_step),
+                        cmocka_unit_test(test_failed_case_stored_in_its_step),
+                        cmocka_unit_test(test_coordinator_gone_mid_run),
+                        cmocka_unit_test(test_coordinator_gone_before_start),
+                        cmocka_unit_test(test_lockstep_pipes))

@@ -4,12 +4,7 @@
  * simulation, and the sampler stopping for the right reason: noise for a
  * quiet stream, max_samples / max_time for a noisy one, min-time honoured,
  * interruption and failing samples. A fake clock makes time deterministic. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-/* cmocka needs the four headers above first */
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -342,22 +337,14 @@ static void test_harness_overhead(void **state)
                   per_call, timed, per_sample);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ranks_published),
-        cmocka_unit_test(test_ranks_tight_and_valid),
-        cmocka_unit_test(test_ci_coverage_by_simulation),
-        cmocka_unit_test(test_describe_and_quantile),
-        cmocka_unit_test(test_converged),
-        cmocka_unit_test(test_quiet_stream_stops_on_noise),
-        cmocka_unit_test(test_noise_target_sets_sample_count),
-        cmocka_unit_test(test_noisy_stream_hits_max_samples),
-        cmocka_unit_test(test_noisy_stream_hits_max_time),
-        cmocka_unit_test(test_min_time_and_min_samples_honoured),
-        cmocka_unit_test(test_interrupt_and_failure),
-        cmocka_unit_test(test_timer),
-        cmocka_unit_test(test_harness_overhead),
-    };
-    return cmocka_run_group_tests_name("runner-stopping", tests, NULL, NULL);
-}
+DYT_TEST_MAIN("runner-stopping", NULL, NULL, cmocka_unit_test(test_ranks_published),
+              cmocka_unit_test(test_ranks_tight_and_valid),
+              cmocka_unit_test(test_ci_coverage_by_simulation),
+              cmocka_unit_test(test_describe_and_quantile), cmocka_unit_test(test_converged),
+              cmocka_unit_test(test_quiet_stream_stops_on_noise),
+              cmocka_unit_test(test_noise_target_sets_sample_count),
+              cmocka_unit_test(test_noisy_stream_hits_max_samples),
+              cmocka_unit_test(test_noisy_stream_hits_max_time),
+              cmocka_unit_test(test_min_time_and_min_samples_honoured),
+              cmocka_unit_test(test_interrupt_and_failure), cmocka_unit_test(test_timer),
+              cmocka_unit_test(test_harness_overhead))

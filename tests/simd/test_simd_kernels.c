@@ -6,11 +6,7 @@
  * streaming-store path, NaN rows, backward column sums over several fp32
  * row blocks, and bitwise-deterministic reductions.
  * Correctness is judged by the one harness (kernels/check.h) against ref. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -305,12 +301,7 @@ static void test_nan_propagates(void **state)
     for_each_variant(nan_rows, NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_widths_single_thread),   cmocka_unit_test(test_widths_two_threads),
-        cmocka_unit_test(test_streaming_stores),       cmocka_unit_test(test_deterministic_reductions),
-        cmocka_unit_test(test_nan_propagates),         cmocka_unit_test(test_column_blocks),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_simd_kernels", NULL, NULL, cmocka_unit_test(test_widths_single_thread),
+              cmocka_unit_test(test_widths_two_threads), cmocka_unit_test(test_streaming_stores),
+              cmocka_unit_test(test_deterministic_reductions),
+              cmocka_unit_test(test_nan_propagates), cmocka_unit_test(test_column_blocks))

@@ -6,11 +6,7 @@
  * f32_to_bf16 (bf16.h) on every high half with the rounding-critical low
  * halves, NaN and denormals included. Each test skips when the CPU lacks its
  * ISA. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -230,12 +226,6 @@ static void test_bf16_avx2(void **state)
     check_bf16(kx_bf16_avx2);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tanh_avx512),     cmocka_unit_test(test_tanh_avx2),
-        cmocka_unit_test(test_bf16_avx512),     cmocka_unit_test(test_bf16_avx512bf16),
-        cmocka_unit_test(test_bf16_avx2),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_tanh", NULL, NULL, cmocka_unit_test(test_tanh_avx512),
+              cmocka_unit_test(test_tanh_avx2), cmocka_unit_test(test_bf16_avx512),
+              cmocka_unit_test(test_bf16_avx512bf16), cmocka_unit_test(test_bf16_avx2))

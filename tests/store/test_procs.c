@@ -174,14 +174,5 @@ static void test_two_writers(void **state)
     store_close(s);
 }
 
-int main(void)
-{
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sigkill_mid_run),
-        cmocka_unit_test(test_two_writers),
-    };
-    int rc = cmocka_run_group_tests_name("store-procs", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-procs", NULL, NULL, cmocka_unit_test(test_sigkill_mid_run),
+                        cmocka_unit_test(test_two_writers))

@@ -6,8 +6,6 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
-static const char *dytbench_exe;
-
 /* Opens path (create as given) expecting a refusal: DYT_USAGE, a message
  * naming the file and containing `why`, the bytes unchanged, no side files
  * left behind, and (with create, as the CLI opens) `dytbench machine
@@ -116,16 +114,11 @@ static void test_refuse_corrupt(void **state)
     (void)state;
     /* A real dytbench DB of many pages, cut in half. */
     char good[512], p[512];
-    tmp_path(good, sizeof good, "good.db");
-    store *s;
+    store *s = open_new("good.db");
+    snprintf(good, sizeof good, "%s", store_path(s));
     dyt_err e = {{0}};
-    assert_int_equal(store_open(good, 1, &s, &e), DYT_OK);
-    machine_info m;
-    fake_machine(&m, "c0ffee");
-    int64_t mid, run;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    store_run_meta meta = fake_meta_on(s, "c0ffee");
+    int64_t run;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
     for (int i = 0; i < 100; i++)
         assert_int_equal(put_fake_case(s, run, i, 100, &e), DYT_OK);
@@ -180,17 +173,7 @@ static void test_refuse_newer_and_absent(void **state)
     store_close(s);
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : NULL;
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refuse_random_bytes),
-        cmocka_unit_test(test_refuse_foreign_sqlite),
-        cmocka_unit_test(test_refuse_corrupt),
-        cmocka_unit_test(test_refuse_newer_and_absent),
-    };
-    int rc = cmocka_run_group_tests_name("store-safety", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-safety", NULL, NULL, cmocka_unit_test(test_refuse_random_bytes),
+                        cmocka_unit_test(test_refuse_foreign_sqlite),
+                        cmocka_unit_test(test_refuse_corrupt),
+                        cmocka_unit_test(test_refuse_newer_and_absent))
