@@ -190,6 +190,14 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
 void rep_doc_title(const rep_doc *d, char *buf, size_t n);
 void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n);
 
+/* An output file of the report: opened for writing, and closed with any
+ * write error reported (`report: ...`). */
+FILE *rep_open_out(const char *path, dyt_err *e);
+int rep_close_out(FILE *f, const char *path, dyt_err *e);
+/* Writes pre, s escaped for the format by esc (common/escape.h), post. */
+void rep_put(FILE *f, const char *pre, void (*esc)(FILE *, const char *), const char *s,
+             const char *post);
+
 /* Table rendering to a stream, one format each (used by the writers). */
 void rep_table_md(FILE *f, const rep_table *t);
 void rep_table_tex(FILE *f, const rep_table *t);
