@@ -78,6 +78,13 @@ static DYT_TEST_UNUSED void tmp_path(char *buf, size_t n, const char *name)
 /* argv[1]: the dytbench binary where meson passes it, else NULL. */
 static DYT_TEST_UNUSED const char *dytbench_exe;
 
+/* Skips the calling test when no dytbench binary was given. */
+static DYT_TEST_UNUSED void need_dytbench(void)
+{
+    if (!dytbench_exe)
+        skip();
+}
+
 /* prefix: NULL, or that of the scratch directory (run_in_tmpdir). */
 static DYT_TEST_UNUSED int run_group(const char *name, const char *prefix,
                                      const struct CMUnitTest *tests, size_t n,
@@ -198,16 +205,22 @@ static DYT_TEST_UNUSED void q_text(sqlite3 *db, const char *sql, int64_t arg, ch
 
 /* ---- Small synthetic store content --------------------------------------- */
 
+/* The store at path, which must open (create: made if absent). */
+static DYT_TEST_UNUSED store *open_store(const char *path, int create)
+{
+    store *s;
+    dyt_err e = {{0}};
+    if (store_open(path, create, &s, &e) != DYT_OK)
+        fail_msg("store_open %s: %s", path, e.msg);
+    return s;
+}
+
 /* A new store at tmpdir/name (store_path gives its path). */
 static DYT_TEST_UNUSED store *open_new(const char *name)
 {
     char path[512];
     tmp_path(path, sizeof path, name);
-    store *s;
-    dyt_err e = {{0}};
-    if (store_open(path, 1, &s, &e) != DYT_OK)
-        fail_msg("store_open %s: %s", path, e.msg);
-    return s;
+    return open_store(path, 1);
 }
 
 /* A machine with only what the store needs: one of everything. */
@@ -218,6 +231,21 @@ static DYT_TEST_UNUSED void small_machine(machine_info *m, const char *hostname,
     snprintf(m->hostname, sizeof m->hostname, "%s", hostname);
     snprintf(m->fingerprint, sizeof m->fingerprint, "%s", fingerprint);
     m->packages = m->cores = m->pus = m->numa_nodes = 1;
+}
+
+/* The metadata of a run of the quick suite on the CPU, on machine mid,
+ * measuring metric ("time", "instructions"). */
+static DYT_TEST_UNUSED store_run_meta small_run_meta(int64_t mid, const char *label,
+                                                     const char *metric)
+{
+    return (store_run_meta){.machine_id = mid,
+                            .label = label,
+                            .command_line = "test",
+                            .suites = "quick",
+                            .suite_hash = "0",
+                            .device = "cpu",
+                            .metric = metric,
+                            .settings_json = "{}"};
 }
 
 /* A verified, measured case of a small shape (DyT forward, fp32, scalar,

@@ -61,14 +61,7 @@ static int64_t add_run_ex(store *s, int64_t machine_id, const char *label, const
                           const syn_case *cases, size_t n_cases, uint64_t seed,
                           const char *end_status)
 {
-    store_run_meta meta = {.machine_id = machine_id,
-                           .label = label,
-                           .command_line = "test",
-                           .suites = "quick",
-                           .suite_hash = "0",
-                           .device = "cpu",
-                           .metric = metric,
-                           .settings_json = "{}"};
+    store_run_meta meta = small_run_meta(machine_id, label, metric);
     int64_t run_id;
     dyt_err e = {{0}};
     if (store_begin_run(s, &meta, &run_id, &e) != DYT_OK)
@@ -257,9 +250,8 @@ static const gate_result *find(const gate_report *r, const char *model)
 static void test_verdicts(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     gate_run b, c;
     assert_int_equal(gate_load_run(s, "base", "time", &b, &e), DYT_OK);
     assert_int_equal(gate_load_run(s, "cand", "time", &c, &e), DYT_OK);
@@ -383,17 +375,10 @@ static void test_counter_choice(void **state)
     (void)state;
     char path[400];
     snprintf(path, sizeof path, "%s/counters.db", tmpdir);
-    store *s;
+    store *s = open_store(path, 1);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(path, 1, &s, &e), DYT_OK);
     int64_t m = put_machine(s, "fp-counters");
-    store_run_meta meta = {.machine_id = m,
-                           .label = "k",
-                           .command_line = "test",
-                           .suites = "quick",
-                           .suite_hash = "0",
-                           .device = "cpu",
-                           .metric = "instructions"};
+    store_run_meta meta = small_run_meta(m, "k", "instructions");
     int64_t run;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
     const store_counter both[] = {
@@ -608,9 +593,8 @@ static void test_md(void **state)
 static void test_calibration_warning(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     /* Calibrate with two A/A pairs of the "noisy" kind of machine. */
     static const syn_case aa[] = {
         {"same", 8, 30, 1000, 0.08, NULL, 0, 0, 0},
@@ -702,9 +686,8 @@ static void test_calibration_warning(void **state)
 static void test_replicate_mode(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     gate_run b, c;
     assert_int_equal(gate_load_run(s, "rb-base", "time", &b, &e), DYT_OK);
     assert_int_equal(gate_load_run(s, "rb-cand", "time", &c, &e), DYT_OK);
@@ -825,9 +808,8 @@ static void test_replicate_mode(void **state)
 static void test_pooling(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     gate_opts o;
     gate_opts_default(&o);
     gate_run b, c;

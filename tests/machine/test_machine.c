@@ -42,12 +42,20 @@ static const char *attr(const machine_info *m, const char *key)
     return NULL;
 }
 
+/* This machine's record, which must probe. */
+static void probe(machine_info *m)
+{
+    dyt_err e = {{0}};
+    if (machine_probe(NULL, m, &e) != DYT_OK)
+        fail_msg("machine_probe: %s", e.msg);
+}
+
 static void test_probe_sanity(void **state)
 {
     (void)state;
     machine_info m;
+    probe(&m);
     dyt_err e = {{0}};
-    assert_int_equal(machine_probe(NULL, &m, &e), DYT_OK);
     assert_true(m.cores >= 1 && m.pus >= m.cores && m.packages >= 1 && m.numa_nodes >= 1);
     assert_true(m.pus <= sysconf(_SC_NPROCESSORS_CONF));
     assert_true(strlen(m.cpu_model) > 0);
@@ -163,8 +171,8 @@ static void test_pinning(void **state)
 {
     (void)state;
     machine_info m;
+    probe(&m);
     dyt_err e = {{0}};
-    assert_int_equal(machine_probe(NULL, &m, &e), DYT_OK);
     pin_job j[2] = {{.index = 0}, {.index = 1}};
     for (int i = 0; i < 2; i++) {
         pthread_t t;
@@ -273,7 +281,7 @@ static void test_counters_stored(void **state)
     store *s = open_new("c.db");
     dyt_err e = {{0}};
     machine_info m;
-    assert_int_equal(machine_probe(NULL, &m, &e), DYT_OK);
+    probe(&m);
     int64_t mid, run, cid;
     assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
     store_run_meta meta = {
@@ -330,8 +338,7 @@ static void test_counters_stored(void **state)
 static void test_cli(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char cmd[1024], out[16384];
     snprintf(cmd, sizeof cmd, "'%s' machine --llc-bytes 48M 2>&1", dytbench_exe);
     FILE *p = popen(cmd, "r");

@@ -29,11 +29,8 @@ static void test_rounds_tag_blocks(void **state)
     suite su;
     plan p;
     load_plan(&su, &p, 0);
-    char db[512];
-    snprintf(db, sizeof db, "%s/rounds.db", tmpdir);
-    store *s;
+    store *s = open_new("rounds.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     runner_opts_default(&o);
     o.max_noise = 0.05;
@@ -138,8 +135,7 @@ static int run_cli(char *err, size_t n, const char *const *args)
 static void test_interleave_lockstep(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite_path[512], db[512], err[8192];
     snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
     write_file(suite_path, tiny_suite);
@@ -186,8 +182,7 @@ static void test_interleave_lockstep(void **state)
 static void test_calibrate_uses_sessions(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite_path[512], db[512], err[8192];
     snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
     write_file(suite_path, tiny_suite);
@@ -216,8 +211,7 @@ static void test_calibrate_uses_sessions(void **state)
 static void test_interleave_bad_input(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char err[8192], db[512];
     snprintf(db, sizeof db, "%s/bad.db", tmpdir);
     const char *const one_arm[] = {dytbench_exe, "interleave", "--arm", "A=self", "--db", db, NULL};

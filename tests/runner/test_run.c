@@ -44,11 +44,8 @@ static void test_small_run_completes(void **state)
     (void)state;
     fixture fx;
     load_plan(&fx);
-    char db[512];
-    snprintf(db, sizeof db, "%s/ok.db", tmpdir);
-    store *s;
+    store *s = open_new("ok.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
@@ -143,11 +140,8 @@ static void test_failed_case_is_stored_untimed(void **state)
     assert_true(victim < fx.p.n_cases);
     fx.p.cases[victim].variant = &wrong;
 
-    char db[512];
-    snprintf(db, sizeof db, "%s/fail.db", tmpdir);
-    store *s;
+    store *s = open_new("fail.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
@@ -187,11 +181,8 @@ static void test_cold_cache_rotates_sets(void **state)
     (void)state;
     fixture fx;
     load_plan(&fx);
-    char db[512];
-    snprintf(db, sizeof db, "%s/cold.db", tmpdir);
-    store *s;
+    store *s = open_new("cold.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     quick_opts(&o);
     o.cache = CACHE_COLD;
@@ -212,8 +203,7 @@ static void test_cold_cache_rotates_sets(void **state)
 static void test_sigterm_aborts_and_keeps_cases(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite_path[512], db[512];
     snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
     write_file(suite_path, tiny_suite);
@@ -254,9 +244,7 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
 
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);
     char txt[256];
     q_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, txt, sizeof txt);

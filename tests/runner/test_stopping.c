@@ -17,31 +17,25 @@
 static void test_ranks_published(void **state)
 {
     (void)state;
-    size_t lo, hi;
     /* Conover, Practical Nonparametric Statistics, table A3 / the sign-test
      * interval: n=10 -> [x(2), x(9)], n=20 -> [x(6), x(15)], n=100 ->
-     * [x(40), x(61)] (1-based), coverage 97.9%, 95.9%, 96.5%. */
-    assert_int_equal(stats_median_ci_ranks(10, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 1);
-    assert_int_equal(hi, 8);
-    assert_int_equal(stats_median_ci_ranks(20, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 5);
-    assert_int_equal(hi, 14);
-    assert_int_equal(stats_median_ci_ranks(100, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 39);
-    assert_int_equal(hi, 60);
-    /* n = 5: even [min, max] covers only 1 - 2/32 = 93.75% < 95%. */
-    assert_int_equal(stats_median_ci_ranks(5, 0.95, &lo, &hi), 0);
-    assert_int_equal(lo, 0);
-    assert_int_equal(hi, 4);
-    /* n = 6: [min, max] covers 1 - 2/64 = 96.9%. */
-    assert_int_equal(stats_median_ci_ranks(6, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 0);
-    assert_int_equal(hi, 5);
-    /* n = 10 at 99%: [x(1), x(10)] covers 99.8%, [x(2), x(9)] 97.9%. */
-    assert_int_equal(stats_median_ci_ranks(10, 0.99, &lo, &hi), 1);
-    assert_int_equal(lo, 0);
-    assert_int_equal(hi, 9);
+     * [x(40), x(61)] (1-based), coverage 97.9%, 95.9%, 96.5%. n = 5: even
+     * [min, max] covers only 1 - 2/32 = 93.75% < 95% (not valid); n = 6:
+     * [min, max] covers 1 - 2/64 = 96.9%; n = 10 at 99%: [x(1), x(10)]
+     * covers 99.8%, [x(2), x(9)] 97.9%. */
+    static const struct {
+        size_t n;
+        double conf;
+        int valid;
+        size_t lo, hi; /* 0-based */
+    } want[] = {{10, 0.95, 1, 1, 8}, {20, 0.95, 1, 5, 14}, {100, 0.95, 1, 39, 60},
+                {5, 0.95, 0, 0, 4},  {6, 0.95, 1, 0, 5},   {10, 0.99, 1, 0, 9}};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(want); i++) {
+        size_t lo, hi;
+        assert_int_equal(stats_median_ci_ranks(want[i].n, want[i].conf, &lo, &hi), want[i].valid);
+        assert_int_equal(lo, want[i].lo);
+        assert_int_equal(hi, want[i].hi);
+    }
 }
 
 /* P(B <= k) for B ~ Binomial(n, 1/2), computed independently of the code

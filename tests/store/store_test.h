@@ -35,39 +35,29 @@ static DYT_TEST_UNUSED void fake_machine(machine_info *m, const char *fp)
     snprintf(m->fingerprint, sizeof m->fingerprint, "%s", fp);
 }
 
+/* A case whose every field is set, most to other values than small_case's. */
 static DYT_TEST_UNUSED store_case fake_case(int seq)
 {
-    return (store_case){.seq = seq,
-                        .suite = "quick",
-                        .domain = "llm",
-                        .model = "toy-7b",
-                        .model_norm = "rmsnorm",
-                        .token_label = "prefill",
-                        .layers = 32,
-                        .norm = "dyt",
-                        .variant = "avx512",
-                        .dtype = "fp32",
-                        .pass = "fwd",
-                        .rows = 512,
-                        .cols = 4096 + seq,
-                        .threads = 2,
-                        .cache = "cold",
-                        .device = "cpu",
-                        .alpha = 0.5,
-                        .eps = 1e-6,
-                        .has_beta = 1,
-                        .affine = 1,
-                        .status = "ok",
-                        .error = NULL,
-                        .max_err = 0.25,
-                        .bytes = 16777216,
-                        .batch = 4,
-                        .buffer_sets = 8,
-                        .stop_reason = "noise",
-                        .warmup_ns = 1000000,
-                        .wall_ns = 50000000,
-                        .started_at = "2026-01-01T00:00:00Z",
-                        .ended_at = "2026-01-01T00:00:01Z"};
+    store_case c = small_case("toy-7b");
+    c.seq = seq;
+    c.model_norm = "rmsnorm";
+    c.token_label = "prefill";
+    c.layers = 32;
+    c.variant = "avx512";
+    c.rows = 512;
+    c.cols = 4096 + seq;
+    c.threads = 2;
+    c.cache = "cold";
+    c.eps = 1e-6;
+    c.max_err = 0.25;
+    c.bytes = 16777216;
+    c.batch = 4;
+    c.buffer_sets = 8;
+    c.warmup_ns = 1000000;
+    c.wall_ns = 50000000;
+    c.started_at = "2026-01-01T00:00:00Z";
+    c.ended_at = "2026-01-01T00:00:01Z";
+    return c;
 }
 
 static const store_run_meta fake_run_meta = {.label = "baseline",

@@ -83,29 +83,32 @@ static void test_refuse_random_bytes(void **state)
     expect_refused(p, 1, "not an SQLite file");
 }
 
+/* tmpdir/name made by SQLite itself with sql run in it; p gets its path. */
+static void foreign_db(char *p, size_t n, const char *name, const char *sql)
+{
+    tmp_path(p, n, name);
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
+    exec_ok(d, sql);
+    sqlite3_close(d);
+}
+
 static void test_refuse_foreign_sqlite(void **state)
 {
     (void)state;
     char p[512];
-    tmp_path(p, sizeof p, "foreign.db");
-    sqlite3 *d;
-    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
-    exec_ok(d, "CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT);"
+    foreign_db(p, sizeof p, "foreign.db",
+               "CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT);"
                "INSERT INTO moz_places (url) VALUES ('https://example.org');");
-    sqlite3_close(d);
     expect_refused(p, 1, "not a dytbench one");
     /* A meta table naming another application. */
-    tmp_path(p, sizeof p, "other-app.db");
-    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
-    exec_ok(d, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    foreign_db(p, sizeof p, "other-app.db",
+               "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                "INSERT INTO meta VALUES ('application', 'otherbench');");
-    sqlite3_close(d);
     expect_refused(p, 1, "not a dytbench one");
     /* A foreign DB in WAL mode (its last close checkpointed it). */
-    tmp_path(p, sizeof p, "foreign-wal.db");
-    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
-    exec_ok(d, "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);");
-    sqlite3_close(d);
+    foreign_db(p, sizeof p, "foreign-wal.db",
+               "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);");
     expect_refused(p, 0, "not a dytbench one");
 }
 
@@ -150,9 +153,8 @@ static void test_refuse_newer_and_absent(void **state)
     (void)state;
     char p[512];
     tmp_path(p, sizeof p, "newer.db");
-    store *s;
+    store *s = open_store(p, 1);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(p, 1, &s, &e), DYT_OK);
     store_close(s);
     sqlite3 *d;
     assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
