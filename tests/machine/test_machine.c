@@ -100,7 +100,9 @@ static void test_probe_sanity(void **state)
         print_message("memory note here: %s\n", m.mem_note);
     } else
         assert_string_equal(m.mem_note, "");
-    /* Counter availability is part of the record. */
+    /* Counter availability is part of the record a run stores. */
+    assert_null(attr(&m, "counters.papi"));
+    assert_int_equal(counters_add_machine_attrs(&m), 0);
     const char *papi = attr(&m, "counters.papi");
     assert_non_null(papi);
     char reason[256];
@@ -282,6 +284,7 @@ static void test_counters_stored(void **state)
     dyt_err e = {{0}};
     machine_info m;
     probe(&m);
+    assert_int_equal(counters_add_machine_attrs(&m), 0); /* as a run stores it */
     int64_t mid, run, cid;
     assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
     store_run_meta meta = {
