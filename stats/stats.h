@@ -26,9 +26,12 @@ double stats_median(const double *x, size_t n);
 /* qsort comparator for doubles, ascending. */
 int stats_cmp_double(const void *a, const void *b);
 
-/* Stopping rule used by the runner: enough samples and the CI of the median
- * within max_noise (relative half-width) of it. */
+/* Stopping rule used by the runners' sampler: enough samples, an exact 95%
+ * interval of the median, and that interval within max_noise (relative
+ * half-width) of it; of x[0..n), or of a summary stats_describe made at
+ * 0.95. */
 int stats_converged(const double *x, size_t n, size_t min_samples, double max_noise);
+int stats_summary_converged(const stats_summary *st, size_t min_samples, double max_noise);
 
 /* Mann-Whitney U test, two-sided, tie-corrected normal approximation (exact
  * distribution for small samples without ties). u is U of sample a. */

@@ -131,6 +131,8 @@ typedef struct {
     double sample_wall_ns;   /* what the fake clock advances per sample */
     uint64_t clock;
     size_t calls, fail_at, stop_at;
+    size_t flag_every;     /* every flag_every-th sample is flagged (ctx switch) */
+    double flagged_factor; /* and this many times slower */
     volatile sig_atomic_t stop;
 } synth;
 
@@ -143,8 +145,9 @@ static double synth_sample(void *ctx, int *flags)
     if (s->stop_at && s->calls == s->stop_at)
         s->stop = 1;
     s->clock += (uint64_t)s->sample_wall_ns;
-    *flags = s->calls % 7 == 0 ? STORE_SAMPLE_CTXSW : 0;
-    return s->median_ns * exp(dyt_rng_normal(&s->rng, 0, s->sigma));
+    *flags = s->calls % s->flag_every == 0 ? STORE_SAMPLE_CTXSW : 0;
+    return s->median_ns * exp(dyt_rng_normal(&s->rng, 0, s->sigma)) *
+           (*flags ? s->flagged_factor : 1);
 }
 
 static uint64_t synth_clock(void *ctx)
@@ -175,6 +178,8 @@ static void synth_init(synth *s, uint64_t seed, double sigma)
     s->median_ns = 1000;
     s->sigma = sigma;
     s->sample_wall_ns = 100000; /* 100 us per sample */
+    s->flag_every = 7;
+    s->flagged_factor = 1;
 }
 
 static void test_quiet_stream_stops_on_noise(void **state)
@@ -198,6 +203,54 @@ static void test_quiet_stream_stops_on_noise(void **state)
         assert_int_equal(r.samples[6].excluded, 0);
         sampler_result_free(&r);
     }
+}
+
+/* Samples with a flag of exclude_flags (the GPU runner's throttled ones)
+ * are stored excluded and count for neither the statistics nor the
+ * stopping rule: flagged samples 100x slower leave the median and its
+ * interval alone; a stream of only such samples never converges. */
+static void test_excluded_samples(void **state)
+{
+    (void)state;
+    synth s;
+    synth_init(&s, 3, 0.005);
+    s.flag_every = 3;
+    s.flagged_factor = 100;
+    sampler_spec sp = spec_for(&s);
+    sp.exclude_flags = STORE_SAMPLE_CTXSW;
+    sampler_result r;
+    dyt_err e = {{0}};
+    assert_int_equal(sampler_run(&sp, &r, &e), DYT_OK);
+    assert_string_equal(r.stop_reason, "noise");
+    assert_int_equal(r.n_excluded, r.n / 3);
+    assert_int_equal(r.st.n, r.n - r.n_excluded);
+    assert_true(r.st.n >= sp.min_samples);
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(r.samples[i].excluded, (i + 1) % 3 == 0);
+    assert_true(fabs(r.st.median / 1000 - 1) < 0.01 && r.st.max < 2000);
+    assert_true(r.st.rel_ci_width <= 0.01);
+    sampler_result_free(&r);
+    /* The same stream, nothing excluded: the outliers are in the statistics. */
+    synth_init(&s, 3, 0.005);
+    s.flag_every = 3;
+    s.flagged_factor = 100;
+    sp = spec_for(&s);
+    assert_int_equal(sampler_run(&sp, &r, &e), DYT_OK);
+    assert_int_equal(r.n_excluded, 0);
+    assert_true(r.st.max > 50000);
+    sampler_result_free(&r);
+    /* Every sample excluded: no statistics, the budget ends it. */
+    synth_init(&s, 3, 0.005);
+    s.flag_every = 1;
+    sp = spec_for(&s);
+    sp.exclude_flags = STORE_SAMPLE_CTXSW;
+    sp.max_samples = 50;
+    assert_int_equal(sampler_run(&sp, &r, &e), DYT_OK);
+    assert_string_equal(r.stop_reason, "max_samples");
+    assert_int_equal(r.n, 50);
+    assert_int_equal(r.n_excluded, 50);
+    assert_int_equal(r.st.n, 0);
+    sampler_result_free(&r);
 }
 
 static void test_noise_target_sets_sample_count(void **state)
@@ -336,6 +389,7 @@ DYT_TEST_MAIN("runner-stopping", NULL, NULL, cmocka_unit_test(test_ranks_publish
               cmocka_unit_test(test_ci_coverage_by_simulation),
               cmocka_unit_test(test_describe_and_quantile), cmocka_unit_test(test_converged),
               cmocka_unit_test(test_quiet_stream_stops_on_noise),
+              cmocka_unit_test(test_excluded_samples),
               cmocka_unit_test(test_noise_target_sets_sample_count),
               cmocka_unit_test(test_noisy_stream_hits_max_samples),
               cmocka_unit_test(test_noisy_stream_hits_max_time),
