@@ -39,9 +39,9 @@ json_t *runner_settings_json(const runner_opts *o, const char *metric)
     return j;
 }
 
-int runner_probe_machine(const runner_opts *o, machine_info *m, dyt_err *e)
+int runner_probe_machine(uint64_t llc_bytes_override, machine_info *m, dyt_err *e)
 {
-    machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
+    machine_opts mo = {.llc_bytes_override = llc_bytes_override};
     int rc = machine_probe(&mo, m, e);
     if (rc == DYT_OK && counters_add_machine_attrs(m) != 0) {
         machine_free(m);

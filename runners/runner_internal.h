@@ -38,9 +38,9 @@ void runner_case_spec_init(runner_case_spec *cs, const runner_opts *o);
 /* The settings every run records (cache, metric, seed, the sampling
  * budget), as a JSON object to which the runner adds its own keys. */
 json_t *runner_settings_json(const runner_opts *o, const char *metric);
-/* The machine record a run stores: the probe (with --llc-bytes) and which
- * counters can be read on it. */
-int runner_probe_machine(const runner_opts *o, machine_info *m, dyt_err *e);
+/* The machine record a run stores: the probe (with --llc-bytes, 0: hwloc's
+ * LLC) and which counters can be read on it. */
+int runner_probe_machine(uint64_t llc_bytes_override, machine_info *m, dyt_err *e);
 /* Creates the run's row from id and the settings (consumed: decref'd). */
 int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, const char *device,
                      const char *metric, json_t *settings, int64_t *run_id, dyt_err *e);
