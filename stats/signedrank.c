@@ -35,7 +35,6 @@ int stats_signed_rank_exact_counts(size_t n, int64_t *freq)
     return 0;
 }
 
-
 void stats_wilcoxon_signed_rank(const double *d, size_t n, stats_wsr *out)
 {
     memset(out, 0, sizeof *out);
@@ -70,8 +69,7 @@ void stats_wilcoxon_signed_rank(const double *d, size_t n, stats_wsr *out)
         int64_t *freq = malloc((top + 1) * sizeof *freq);
         if (freq && stats_signed_rank_exact_counts(m, freq) == 0) {
             /* The counts sum to 2^m: every sign pattern. */
-            stats_exact_p(freq, top, (size_t)llround(t_plus), &out->p_greater,
-                          &out->p_two_sided);
+            stats_exact_p(freq, top, (size_t)llround(t_plus), &out->p_greater, &out->p_two_sided);
             free(freq);
             return;
         }
