@@ -13,13 +13,19 @@
 static const runner_identity tiny_id = {
     .suites = "tiny", .suite_hash = "0123", .command_line = "test"};
 
+/* Writes text as tmpdir/tiny.suite; path gets its path. */
+static DYT_TEST_UNUSED void write_suite(const char *text, char *path, size_t n)
+{
+    snprintf(path, n, "%s/tiny.suite", tmpdir);
+    write_file(path, text);
+}
+
 /* Writes text as tmpdir/tiny.suite and plans it at one thread, forward
  * only when fwd_only. */
 static DYT_TEST_UNUSED void plan_suite(const char *text, int fwd_only, suite *su, plan *p)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/tiny.suite", tmpdir);
-    write_file(path, text);
+    write_suite(text, path, sizeof path);
     dyt_err e = {{0}};
     assert_int_equal(suite_parse_file(path, 0, su, &e), DYT_OK);
     plan_filter f;

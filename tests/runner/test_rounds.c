@@ -137,9 +137,8 @@ static void test_interleave_lockstep(void **state)
     (void)state;
     need_dytbench();
     char suite_path[512], db[512], err[8192];
-    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
-    write_file(suite_path, tiny_suite);
-    snprintf(db, sizeof db, "%s/il.db", tmpdir);
+    write_suite(tiny_suite, suite_path, sizeof suite_path);
+    tmp_path(db, sizeof db, "il.db");
     const char *const args[] = {dytbench_exe,   "interleave", "--arm",         "A=self",
                                 "--arm",        "B=self --seed 1",
                                 "--suite",      suite_path,   "--pass",        "fwd",
@@ -184,9 +183,8 @@ static void test_calibrate_uses_sessions(void **state)
     (void)state;
     need_dytbench();
     char suite_path[512], db[512], err[8192];
-    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
-    write_file(suite_path, tiny_suite);
-    snprintf(db, sizeof db, "%s/cal.db", tmpdir);
+    write_suite(tiny_suite, suite_path, sizeof suite_path);
+    tmp_path(db, sizeof db, "cal.db");
     const char *const args[] = {dytbench_exe, "calibrate", "--pairs",    "1",     "--suite",
                                 suite_path,   "--pass",    "fwd",        "--threads", "1",
                                 "--rounds",   "8",         "--db",       db,      "--llc-bytes",
@@ -213,7 +211,7 @@ static void test_interleave_bad_input(void **state)
     (void)state;
     need_dytbench();
     char err[8192], db[512];
-    snprintf(db, sizeof db, "%s/bad.db", tmpdir);
+    tmp_path(db, sizeof db, "bad.db");
     const char *const one_arm[] = {dytbench_exe, "interleave", "--arm", "A=self", "--db", db, NULL};
     assert_int_equal(run_cli(err, sizeof err, one_arm), 2);
     assert_non_null(strstr(err, "at least two --arm"));

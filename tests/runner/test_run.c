@@ -205,9 +205,8 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     (void)state;
     need_dytbench();
     char suite_path[512], db[512];
-    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
-    write_file(suite_path, tiny_suite);
-    snprintf(db, sizeof db, "%s/term.db", tmpdir);
+    write_suite(tiny_suite, suite_path, sizeof suite_path);
+    tmp_path(db, sizeof db, "term.db");
     /* Each case takes >= 0.4 s (min-time; max-samples out of the way), so
      * the run lasts ~5 s. */
     pid_t pid = fork();
