@@ -89,16 +89,11 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
     FILE *f = rep_open_out(path, e);
     if (!f)
         return DYT_USAGE;
-    char buf[2048];
-    rep_doc_title(d, buf, sizeof buf);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
-    esc_html(f, buf);
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", css);
-    esc_html(f, buf);
-    fputs("</h1>\n<p>", f);
-    rep_doc_subtitle(d, buf, sizeof buf);
-    esc_html(f, buf);
-    fputs("</p>\n", f);
+    esc_html(f, d->title);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+    rep_put(f, "<h1>", esc_html, d->title, "</h1>\n");
+    rep_put(f, "<p>", esc_html, d->subtitle, "</p>\n");
     for (size_t i = 0; i < d->n_notices; i++)
         rep_put(f, "<p class=\"notice\"><strong>Note:</strong> ", esc_html, d->notices[i],
                 "</p>\n");

@@ -89,12 +89,8 @@ int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e)
     FILE *f = rep_open_out(path, e);
     if (!f)
         return DYT_USAGE;
-    char buf[2048];
-    rep_doc_title(d, buf, sizeof buf);
-    fputs("# ", f);
-    esc_markdown(f, buf);
-    rep_doc_subtitle(d, buf, sizeof buf);
-    rep_put(f, "\n\n", esc_markdown, buf, "\n\n");
+    rep_put(f, "# ", esc_markdown, d->title, "\n\n");
+    rep_put(f, "", esc_markdown, d->subtitle, "\n\n");
     for (size_t i = 0; i < d->n_notices; i++)
         rep_put(f, "> **Note:** ", esc_markdown, d->notices[i], "\n\n");
     for (size_t i = 0; i < d->nt; i++) {
@@ -181,7 +177,6 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
     FILE *f = rep_open_out(path, e);
     if (!f)
         return DYT_USAGE;
-    char buf[2048];
     fputs("% dytbench report tables: booktabs longtables, numbers right-aligned.\n"
           "% Compile with pdflatex (packages: booktabs, longtable, array, caption, geometry),\n"
           "% or copy a longtable environment into your paper.\n"
@@ -192,12 +187,8 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
           "\\usepackage[a4paper,landscape,margin=1.5cm]{geometry}\n"
           "\\setlength{\\parindent}{0pt}\n\\begin{document}\n\\section*{",
           f);
-    rep_doc_title(d, buf, sizeof buf);
-    esc_latex(f, buf);
-    fputs("}\n", f);
-    rep_doc_subtitle(d, buf, sizeof buf);
-    esc_latex(f, buf);
-    fputs("\n\n", f);
+    rep_put(f, "", esc_latex, d->title, "}\n");
+    rep_put(f, "", esc_latex, d->subtitle, "\n\n");
     for (size_t i = 0; i < d->n_notices; i++)
         rep_put(f, "\\textbf{Note:} ", esc_latex, d->notices[i], "\n\n");
     for (size_t i = 0; i < d->nt; i++) {

@@ -90,6 +90,8 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
     d.a = &a;
     d.t = t;
     d.nt = nt;
+    rep_doc_title(&d, d.title, sizeof d.title);
+    rep_doc_subtitle(&d, d.subtitle, sizeof d.subtitle);
     if (strcmp(run.run.status, "complete")) {
         if (!strcmp(run.run.status, "aborted"))
             snprintf(notice_run, sizeof notice_run,

@@ -179,6 +179,7 @@ typedef struct {
     size_t nfigs;
     const char *notices[8];
     size_t n_notices;
+    char title[256], subtitle[2048]; /* rep_doc_title, rep_doc_subtitle */
 } rep_doc;
 
 int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e);
@@ -186,7 +187,8 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e);
 /* One row per case of the runs (at least v_results' columns). */
 int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, dyt_err *e);
 int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_err *e);
-/* "dytbench report: run #3 label" and the one-line description of the run. */
+/* "dytbench report: run #3 label" and the one-line description of the run
+ * (d->a set), for d->title and d->subtitle. */
 void rep_doc_title(const rep_doc *d, char *buf, size_t n);
 void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n);
 
