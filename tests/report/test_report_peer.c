@@ -6,13 +6,7 @@
  * with the right speedups and ratios, n/a where a variant was not
  * measured or failed, and says why in its note. A run without a peer has
  * no framework view. */
-/* cmocka.h needs these three first */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
-
+#include "dyt_test.h"
 #include "fixture.h"
 #include "helpers.h"
 #include "report_int.h"
@@ -169,11 +163,5 @@ static void test_no_peer_no_framework_view(void **state)
     unload(&l);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_framework_view),
-        cmocka_unit_test(test_no_peer_no_framework_view),
-    };
-    return cmocka_run_group_tests_name("report-peer", tests, setup, teardown);
-}
+DYT_TEST_MAIN("report-peer", setup, teardown, cmocka_unit_test(test_framework_view),
+              cmocka_unit_test(test_no_peer_no_framework_view))

@@ -86,7 +86,7 @@ static int64_t count(fixture *fx, const char *where)
 {
     char sql[1024];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM cases WHERE run_id = ?1 AND %s", where);
-    return query_int(fx->d, sql, fx->run_id);
+    return q_int(fx->d, sql, fx->run_id);
 }
 
 static void test_peer_cases_are_ordinary_cases(void **state)
@@ -112,14 +112,14 @@ static void test_peer_cases_are_ordinary_cases(void **state)
     assert_int_equal(
         count(&fx, "variant = 'liger' AND status = 'skipped' AND error = 'fake: no liger'"), 6);
     char txt[4096];
-    query_text(fx.d, "SELECT status || ': ' || note FROM runs WHERE id = ?1", fx.run_id, txt,
+    q_text(fx.d, "SELECT status || ': ' || note FROM runs WHERE id = ?1", fx.run_id, txt,
                sizeof txt);
     assert_string_equal(txt, "complete: 18 case(s) skipped: unavailable here");
     /* Samples and statistics like a kernel's, the same byte model. */
     assert_int_equal(count(&fx, "variant = 'torch-eager' AND (SELECT count(*) FROM samples s"
                                 " WHERE s.case_id = cases.id) >= 8"),
                      12);
-    assert_int_equal(query_int(fx.d,
+    assert_int_equal(q_int(fx.d,
                                "SELECT count(*) FROM v_results WHERE run_id = ?1 AND"
                                " variant = 'torch-eager' AND median_ns > 0 AND gbps > 0",
                                fx.run_id),
@@ -128,25 +128,25 @@ static void test_peer_cases_are_ordinary_cases(void **state)
                                 " WHERE k.run_id = cases.run_id AND k.seq = cases.seq - 1)"),
                      12);
     /* Counters: the peer's rusage, PAPI unavailable with why. */
-    assert_int_equal(query_int(fx.d,
+    assert_int_equal(q_int(fx.d,
                                "SELECT count(*) FROM counters k JOIN cases c ON c.id = k.case_id"
                                " WHERE c.run_id = ?1 AND c.variant = 'torch-eager' AND"
                                " k.source = 'rusage' AND k.name = 'nvcsw' AND k.value = 2",
                                fx.run_id),
                      12);
-    assert_int_equal(query_int(fx.d,
+    assert_int_equal(q_int(fx.d,
                                "SELECT count(*) FROM counters k JOIN cases c ON c.id = k.case_id"
                                " WHERE c.run_id = ?1 AND c.variant = 'torch-eager' AND"
                                " k.source = 'papi' AND k.value IS NULL AND"
                                " k.unavailable_reason LIKE 'timed in the torch peer%'",
                                fx.run_id),
-                     query_int(fx.d,
+                     q_int(fx.d,
                                "SELECT count(*) FROM counters k JOIN cases c ON c.id = k.case_id"
                                " WHERE c.run_id = ?1 AND c.variant = 'torch-eager' AND"
                                " k.source = 'papi'",
                                fx.run_id));
     /* The run's settings say who measured what. */
-    query_text(fx.d, "SELECT settings FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
+    q_text(fx.d, "SELECT settings FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "\"peer\":{"));
     assert_non_null(strstr(txt, "\"torch\":\"0.0+fake\""));
     assert_non_null(strstr(txt, "\"torch-compile\":\"unavailable: fake: no compile\""));
@@ -168,7 +168,7 @@ static void test_peer_cases_in_rounds_and_cold(void **state)
         fail_msg("run: %s", fx.e.msg);
     assert_int_equal(count(&fx, "variant = 'torch-eager' AND status = 'ok'"), 6);
     /* Every block of every peer case has samples. */
-    assert_int_equal(query_int(fx.d,
+    assert_int_equal(q_int(fx.d,
                                "SELECT count(*) FROM (SELECT DISTINCT c.id, s.block FROM samples s"
                                " JOIN cases c ON c.id = s.case_id WHERE c.run_id = ?1 AND"
                                " c.variant = 'torch-eager')",
@@ -195,12 +195,12 @@ static void expect_failed(const char *mode, const char *like)
              "variant = 'torch-eager' AND status = 'failed' AND error LIKE '%s'", like);
     if (count(&fx, where) != 12) {
         char txt[1024];
-        query_text(fx.d, "SELECT error FROM cases WHERE run_id = ?1 AND variant = 'torch-eager'",
+        q_text(fx.d, "SELECT error FROM cases WHERE run_id = ?1 AND variant = 'torch-eager'",
                    fx.run_id, txt, sizeof txt);
         fail_msg("%s: want errors like '%s', got '%s'", mode, like, txt);
     }
     /* Failed cases are not timed. */
-    assert_int_equal(query_int(fx.d,
+    assert_int_equal(q_int(fx.d,
                                "SELECT count(*) FROM samples s JOIN cases c ON c.id = s.case_id"
                                " WHERE c.run_id = ?1 AND c.variant = 'torch-eager'",
                                fx.run_id),
@@ -209,7 +209,7 @@ static void expect_failed(const char *mode, const char *like)
                                 " status = 'ok'"),
                      12);
     char txt[256];
-    query_text(fx.d, "SELECT status FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
+    q_text(fx.d, "SELECT status FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete");
     done(&fx);
 }
@@ -236,7 +236,7 @@ static void test_signal_mid_peer_case(void **state)
     assert_int_equal(fx.rc, DYT_FAIL);
     assert_int_equal(runner_stop_signal(), SIGTERM);
     char txt[256];
-    query_text(fx.d, "SELECT status FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
+    q_text(fx.d, "SELECT status FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
     assert_string_equal(txt, "aborted");
     assert_int_equal(count(&fx, "variant = 'torch-eager'"), 0);
     assert_int_equal(count(&fx, "status = 'ok'"), 1);
@@ -264,8 +264,8 @@ static void expect_refused(const char *mode, const char *variant, const char *wa
     if (!strstr(fx.e.msg, want))
         fail_msg("%s: '%s' lacks '%s'", mode, fx.e.msg, want);
     assert_int_equal(fx.run_id, 0);
-    assert_int_equal(query_int(fx.d, "SELECT count(*) FROM runs", 0), 0);
-    assert_int_equal(query_int(fx.d, "SELECT count(*) FROM machines", 0), 0);
+    assert_int_equal(q_int(fx.d, "SELECT count(*) FROM runs", 0), 0);
+    assert_int_equal(q_int(fx.d, "SELECT count(*) FROM machines", 0), 0);
     done(&fx);
 }
 

@@ -261,13 +261,6 @@ static void test_exchange_check(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_peer_cases_in_the_plan),
-        cmocka_unit_test(test_exchange_inputs_are_the_kernels),
-        cmocka_unit_test(test_exchange_check),
-    };
-    return run_in_tmpdir("/tmp/dytbench-peer-plan", "peer-plan", tests, DYT_ARRAY_LEN(tests), NULL,
-                         NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("peer-plan", NULL, NULL, cmocka_unit_test(test_peer_cases_in_the_plan),
+                        cmocka_unit_test(test_exchange_inputs_are_the_kernels),
+                        cmocka_unit_test(test_exchange_check))

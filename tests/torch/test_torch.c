@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *dytbench_exe;
 static char torch_version[64];
 
 /* torch's version as /usr/bin/python3 sees it; 0 when it has none. */
@@ -34,7 +33,7 @@ static int64_t count(sqlite3 *d, int64_t run, const char *where)
 {
     char sql[1024];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM cases WHERE run_id = ?1 AND %s", where);
-    return query_int(d, sql, run);
+    return q_int(d, sql, run);
 }
 
 static void test_torch_cases(void **state)
@@ -69,7 +68,7 @@ static void test_torch_cases(void **state)
                             " max_err >= 0 AND max_err <= 1e-5 AND (SELECT count(*) FROM samples"
                             " s WHERE s.case_id = cases.id) >= 8");
     if (fp32_ok != 12) {
-        query_text(d,
+        q_text(d,
                    "SELECT group_concat(model || ' ' || norm || ' ' || pass || ': ' || error, '; ')"
                    " FROM cases WHERE run_id = ?1 AND variant = 'torch-eager' AND"
                    " status <> 'ok'",
@@ -105,7 +104,7 @@ static void test_torch_cases(void **state)
                            " error LIKE 'torch.compile%')"),
                      24);
     assert_int_equal(count(d, run, "variant = 'liger' AND status = 'skipped' AND error <> ''"), 12);
-    query_text(d, "SELECT settings FROM runs WHERE id = ?1", run, txt, sizeof txt);
+    q_text(d, "SELECT settings FROM runs WHERE id = ?1", run, txt, sizeof txt);
     char want[128];
     snprintf(want, sizeof want, "\"torch\":\"%s\"", torch_version);
     assert_non_null(strstr(txt, want));
@@ -136,12 +135,12 @@ static void test_torch_from_the_command_line(void **state)
     dyt_err e = {{0}};
     assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     sqlite3 *d = store_db(s);
-    assert_int_equal(query_int(d,
+    assert_int_equal(q_int(d,
                                "SELECT count(*) FROM cases WHERE variant = 'torch-eager' AND"
                                " status = 'ok'",
                                0),
                      6);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE variant = 'torch-compile'", 0),
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE variant = 'torch-compile'", 0),
                      0);
     store_close(s);
 }
