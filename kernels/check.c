@@ -211,15 +211,9 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
     int rc = DYT_OK;
 
     if (in->pass == PASS_FWD) {
-        if (given) {
-            va.y = given->y;
-            va.mean = given->mean;
-            va.rstd = given->rstd;
-        } else {
-            va.y = (char *)buf(&b, act + off, 0xff) + off;
-            va.mean = buf(&b, rowb, 0xff);
-            va.rstd = buf(&b, rowb, 0xff);
-        }
+        va.y = (char *)buf(&b, act + off, 0xff) + off;
+        va.mean = buf(&b, rowb, 0xff);
+        va.rstd = buf(&b, rowb, 0xff);
         if (!g) {
             ra.y = buf(&b, act, 0);
             ra.mean = buf(&b, rowb, 0);
@@ -244,17 +238,10 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
         }
         va.mean = ra.mean = mean;
         va.rstd = ra.rstd = rstd;
-        if (given) {
-            va.dx = given->dx;
-            va.dgamma = given->dgamma;
-            va.dbeta = given->dbeta;
-            va.dalpha = given->dalpha;
-        } else {
-            va.dx = (char *)buf(&b, act + off, 0xff) + off;
-            va.dgamma = buf(&b, colb, 0xff);
-            va.dbeta = buf(&b, colb, 0xff);
-            va.dalpha = buf(&b, sizeof(float), 0xff);
-        }
+        va.dx = (char *)buf(&b, act + off, 0xff) + off;
+        va.dgamma = buf(&b, colb, 0xff);
+        va.dbeta = buf(&b, colb, 0xff);
+        va.dalpha = buf(&b, sizeof(float), 0xff);
         if (!g) {
             ra.dx = buf(&b, act, 0);
             ra.dgamma = buf(&b, colb, 0);
@@ -264,6 +251,26 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
     }
     if (b.oom)
         goto oom;
+    /* Outputs computed elsewhere take the variant's place (backward keeps
+     * the statistics both sides read). */
+    if (given && (in->pass == PASS_FWD ? !given->y
+                                       : !given->dx || (has_dgamma(in) && !given->dgamma) ||
+                                             (has_dbeta(in) && !given->dbeta) ||
+                                             (in->norm == NORM_DYT && !given->dalpha))) {
+        rc = dyt_errf(err, DYT_USAGE, "an output of %s %s is not given", norm_name(in->norm),
+                      pass_name(in->pass));
+        goto done;
+    }
+    if (given && in->pass == PASS_FWD) {
+        va.y = given->y;
+        va.mean = given->mean;
+        va.rstd = given->rstd;
+    } else if (given) {
+        va.dx = given->dx;
+        va.dgamma = given->dgamma;
+        va.dbeta = given->dbeta;
+        va.dalpha = given->dalpha;
+    }
     if (!g && ref->fn(&ra, &ex) != 0) {
         rc = dyt_errf(err, DYT_USAGE, "ref refused %zux%zu", R, C);
         goto done;

@@ -145,22 +145,33 @@ static void add_case(fx *f, const char *domain, const char *model, const char *m
     exec(f, q);
 }
 
+/* The fixture's shapes: the main run has them all, the other runs the
+ * first three, the peer run the second and third. */
+typedef struct {
+    const char *domain, *model, *mnorm, *token;
+    int layers;
+    int64_t rows, cols;
+} fix_shape;
+static const fix_shape shapes[] = {
+    {"vision", "vit-b16", "layernorm", "train-8img", 25, 1576, 768},
+    {"vision", "vit-b16", "layernorm", "infer", 25, 197, 768},
+    {"llm", "llama-7b-attn", "rmsnorm", "prefill", 32, 4096, 4096},
+    {"llm", "llama-7b-attn", "rmsnorm", "decode", 32, 1, 4096},
+    {"llm", "llama-7b-ffn-final", "rmsnorm", "prefill", 33, 4096, 4096},
+    {"llm", "llama-7b-ffn-final", "rmsnorm", "decode", 33, 1, 4096},
+    {"dna", "caduceus-ph", "rmsnorm", "seq-32k", 17, 32768, 256},
+};
+
+static void add_shape_case(fx *f, const fix_shape *sh, const char *norm, const char *variant,
+                           const char *dtype, const char *pass, const char *status)
+{
+    add_case(f, sh->domain, sh->model, sh->mnorm, sh->token, sh->layers, norm, variant, dtype, pass,
+             sh->rows, sh->cols, status);
+}
+
 /* The shapes of the main run (and, with subset, of the other runs). */
 static void add_model_cases(fx *f, int subset)
 {
-    static const struct {
-        const char *domain, *model, *mnorm, *token;
-        int layers;
-        int64_t rows, cols;
-    } shapes[] = {
-        {"vision", "vit-b16", "layernorm", "train-8img", 25, 1576, 768},
-        {"vision", "vit-b16", "layernorm", "infer", 25, 197, 768},
-        {"llm", "llama-7b-attn", "rmsnorm", "prefill", 32, 4096, 4096},
-        {"llm", "llama-7b-attn", "rmsnorm", "decode", 32, 1, 4096},
-        {"llm", "llama-7b-ffn-final", "rmsnorm", "prefill", 33, 4096, 4096},
-        {"llm", "llama-7b-ffn-final", "rmsnorm", "decode", 33, 1, 4096},
-        {"dna", "caduceus-ph", "rmsnorm", "seq-32k", 17, 32768, 256},
-    };
     static const char *const dtypes[] = {"fp32", "bf16"}, *const passes[] = {"fwd", "bwd"};
     size_t n = subset ? 3 : DYT_ARRAY_LEN(shapes);
     for (size_t i = 0; i < n; i++)
@@ -172,9 +183,7 @@ static void add_model_cases(fx *f, int subset)
                      * at that setting is incomplete. */
                     if (i == 5 && d == 1)
                         continue;
-                    add_case(f, shapes[i].domain, shapes[i].model, shapes[i].mnorm, shapes[i].token,
-                             shapes[i].layers, norm, "avx512", dtypes[d], passes[p], shapes[i].rows,
-                             shapes[i].cols, "ok");
+                    add_shape_case(f, &shapes[i], norm, "avx512", dtypes[d], passes[p], "ok");
                 }
     if (subset)
         return;
@@ -295,34 +304,23 @@ int fixture_create_peer(const char *path)
             "{\"seed\":1,\"cache\":\"hot\",\"peer\":{\"name\":\"torch\","
             "\"variants\":[\"torch-eager\",\"torch-compile\",\"liger\"]}}");
     f.run = 1;
-    static const struct {
-        const char *domain, *model, *mnorm, *token;
-        int layers;
-        int64_t rows, cols;
-    } shapes[] = {
-        {"vision", "vit-b16", "layernorm", "infer", 25, 197, 768},
-        {"llm", "llama-7b-attn", "rmsnorm", "prefill", 32, 4096, 4096},
-    };
     static const char *const passes[] = {"fwd", "bwd"};
-    for (size_t i = 0; i < DYT_ARRAY_LEN(shapes); i++)
+    for (size_t i = 1; i <= 2; i++)
         for (int p = 0; p < 2; p++)
             for (int k = 0; k < 2; k++) {
-                const char *norm = k ? "dyt" : shapes[i].mnorm;
-#define PEER_CASE(variant, status)                                                                 \
-    add_case(&f, shapes[i].domain, shapes[i].model, shapes[i].mnorm, shapes[i].token,              \
-             shapes[i].layers, norm, variant, "fp32", passes[p], shapes[i].rows, shapes[i].cols,   \
-             status)
-                PEER_CASE("avx512", "ok");
+                const fix_shape *sh = &shapes[i];
+                const char *norm = k ? "dyt" : sh->mnorm, *pass = passes[p];
+                add_shape_case(&f, sh, norm, "avx512", "fp32", pass, "ok");
                 /* ViT's LayerNorm backward: eager failed verification. */
                 f.error = FIX_PEER_FAILED;
-                PEER_CASE("torch-eager", i == 0 && p == 1 && k == 0 ? "failed" : "ok");
+                add_shape_case(&f, sh, norm, "torch-eager", "fp32", pass,
+                               i == 1 && p == 1 && k == 0 ? "failed" : "ok");
                 f.error = FIX_PEER_NO_COMPILE;
-                PEER_CASE("torch-compile", "skipped");
+                add_shape_case(&f, sh, norm, "torch-compile", "fp32", pass, "skipped");
                 f.error = "fake: no liger";
                 if (k)
-                    PEER_CASE("liger", "skipped");
+                    add_shape_case(&f, sh, norm, "liger", "fp32", pass, "skipped");
                 f.error = NULL;
-#undef PEER_CASE
             }
     return end_store(s, &f);
 }

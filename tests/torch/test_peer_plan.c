@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bf16.h"
+#include "check.h"
 #include "runners/torch/torch_internal.h"
 
 static int is_peer_name(const char *v)
@@ -261,6 +262,47 @@ static void test_exchange_check(void **state)
     }
 }
 
+/* kern_check_given refuses outputs that are not all given, rather than
+ * pass a check it could not make. */
+static void test_check_given_needs_every_output(void **state)
+{
+    (void)state;
+    enum { R = 4, C = 8 };
+    float x[R * C], dy[R * C], gamma[C], beta[C], out[R * C], dg[C], da[1];
+    for (size_t i = 0; i < R * C; i++)
+        x[i] = dy[i] = out[i] = (float)i / 7.0f;
+    for (size_t j = 0; j < C; j++)
+        gamma[j] = beta[j] = dg[j] = 1;
+    kern_check_inputs in = {.norm = NORM_DYT,
+                            .pass = PASS_BWD,
+                            .dtype = DTYPE_F32,
+                            .rows = R,
+                            .cols = C,
+                            .alpha = 0.5f,
+                            .has_beta = 1,
+                            .affine = 1,
+                            .x = x,
+                            .dy = dy,
+                            .gamma = gamma,
+                            .beta = beta};
+    norm_args given = {.dx = out, .dgamma = dg, .dalpha = da}; /* no dbeta */
+    kern_check_result r;
+    dyt_err e = {{0}};
+    assert_int_equal(kern_check_given(&in, &given, NULL, &r, &e), DYT_USAGE);
+    assert_non_null(strstr(e.msg, "an output of dyt bwd is not given"));
+    in.pass = PASS_FWD;
+    given = (norm_args){0};
+    assert_int_equal(kern_check_given(&in, &given, NULL, &r, &e), DYT_USAGE);
+    /* Forward: y alone is a full answer (mean and rstd are not compared). */
+    in.norm = NORM_LAYERNORM;
+    given.y = out;
+    assert_int_equal(kern_check_given(&in, &given, NULL, &r, &e), DYT_OK);
+    assert_false(r.pass); /* out is not a LayerNorm of x */
+    assert_int_equal(r.n_outputs, 1);
+    assert_string_equal(r.outputs[0].name, "y");
+}
+
 DYT_TEST_MAIN_IN_TMPDIR("peer-plan", NULL, NULL, cmocka_unit_test(test_peer_cases_in_the_plan),
+                        cmocka_unit_test(test_check_given_needs_every_output),
                         cmocka_unit_test(test_exchange_inputs_are_the_kernels),
                         cmocka_unit_test(test_exchange_check))

@@ -69,41 +69,40 @@ static void test_torch_cases(void **state)
                             " s WHERE s.case_id = cases.id) >= 8");
     if (fp32_ok != 12) {
         q_text(d,
-                   "SELECT group_concat(model || ' ' || norm || ' ' || pass || ': ' || error, '; ')"
-                   " FROM cases WHERE run_id = ?1 AND variant = 'torch-eager' AND"
-                   " status <> 'ok'",
-                   run, txt, sizeof txt);
+               "SELECT group_concat(model || ' ' || norm || ' ' || pass || ': ' || error, '; ')"
+               " FROM cases WHERE run_id = ?1 AND variant = 'torch-eager' AND"
+               " status <> 'ok'",
+               run, txt, sizeof txt);
         fail_msg("fp32 torch-eager: %lld of 12 ok: %s", (long long)fp32_ok, txt);
     }
-    assert_int_equal(count(d, run,
-                           "variant = 'torch-eager' AND dtype = 'bf16' AND (status = 'ok' OR"
-                           " (status = 'failed' AND error LIKE 'wrong result vs ref: %'))"),
-                     12);
-    /* The formula each case ran. */
-    assert_int_equal(count(d, run,
-                           "variant = 'torch-eager' AND norm = 'layernorm' AND note LIKE"
-                           " '%torch.nn.LayerNorm(256, eps=1e-05, elementwise_affine=True)%'"),
-                     8);
-    assert_int_equal(count(d, run,
-                           "variant = 'torch-eager' AND norm = 'rmsnorm' AND (note LIKE"
-                           " '%RMSNorm as torch.nn.RMSNorm%' OR note LIKE"
-                           " '%RMSNorm as Hugging Face LLaMA formula%')"),
-                     4);
-    assert_int_equal(count(d, run,
-                           "variant = 'torch-eager' AND norm = 'dyt' AND model = 'tiny-rms' AND"
-                           " note LIKE '%DyT as in the paper''s code: weight * tanh(alpha * x)"
-                           " (no bias), alpha=0.8%'"),
-                     4);
-    assert_int_equal(count(d, run,
-                           "variant = 'torch-eager' AND pass = 'bwd' AND note LIKE"
-                           " '%torch.autograd.grad of sum(y*dy)%'"),
-                     12);
-    /* torch.compile: measured where torch has it, else skipped with why. */
-    assert_int_equal(count(d, run,
-                           "variant = 'torch-compile' AND (status <> 'skipped' OR"
-                           " error LIKE 'torch.compile%')"),
-                     24);
-    assert_int_equal(count(d, run, "variant = 'liger' AND status = 'skipped' AND error <> ''"), 12);
+    static const struct {
+        const char *where;
+        int64_t n;
+    } want_cases[] = {
+        /* bf16: verified, and either within the tolerance or failed so. */
+        {"variant = 'torch-eager' AND dtype = 'bf16' AND (status = 'ok' OR"
+         " (status = 'failed' AND error LIKE 'wrong result vs ref: %'))",
+         12},
+        /* The formula each case ran. */
+        {"variant = 'torch-eager' AND norm = 'layernorm' AND note LIKE"
+         " '%torch.nn.LayerNorm(256, eps=1e-05, elementwise_affine=True)%'",
+         8},
+        {"variant = 'torch-eager' AND norm = 'rmsnorm' AND (note LIKE"
+         " '%RMSNorm as torch.nn.RMSNorm%' OR note LIKE '%RMSNorm as Hugging Face LLaMA formula%')",
+         4},
+        {"variant = 'torch-eager' AND norm = 'dyt' AND model = 'tiny-rms' AND note LIKE"
+         " '%DyT as in the paper''s code: weight * tanh(alpha * x) (no bias), alpha=0.8%'",
+         4},
+        {"variant = 'torch-eager' AND pass = 'bwd' AND note LIKE"
+         " '%torch.autograd.grad of sum(y*dy)%'",
+         12},
+        /* torch.compile: measured where torch has it, else skipped with why. */
+        {"variant = 'torch-compile' AND (status <> 'skipped' OR error LIKE 'torch.compile%')", 24},
+        {"variant = 'liger' AND status = 'skipped' AND error <> ''", 12},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(want_cases); i++)
+        if (count(d, run, want_cases[i].where) != want_cases[i].n)
+            fail_msg("want %lld cases where %s", (long long)want_cases[i].n, want_cases[i].where);
     q_text(d, "SELECT settings FROM runs WHERE id = ?1", run, txt, sizeof txt);
     char want[128];
     snprintf(want, sizeof want, "\"torch\":\"%s\"", torch_version);
@@ -136,12 +135,11 @@ static void test_torch_from_the_command_line(void **state)
     assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     assert_int_equal(q_int(d,
-                               "SELECT count(*) FROM cases WHERE variant = 'torch-eager' AND"
-                               " status = 'ok'",
-                               0),
+                           "SELECT count(*) FROM cases WHERE variant = 'torch-eager' AND"
+                           " status = 'ok'",
+                           0),
                      6);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE variant = 'torch-compile'", 0),
-                     0);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE variant = 'torch-compile'", 0), 0);
     store_close(s);
 }
 
