@@ -12,7 +12,8 @@ FAKE_PEER_MODE:
   skip      torch-eager unavailable: cases stored skipped, not failures
   crash     exits (status 7) at the third timing request
   garbage   answers a timing request with a line that is not JSON
-  term      sends dytbench SIGTERM at the fifth timing request, then goes on
+  term      sends dytbench SIGTERM at timing request FAKE_PEER_TERM_AT (5)
+            and answers it only a second later
   notorch   says PyTorch is missing and exits 2 before its hello
   protocol  says hello in protocol 99
 """
@@ -134,8 +135,9 @@ def main():
                 sys.stderr.write("fake peer: crashing on purpose\n")
                 sys.stderr.flush()
                 os._exit(7)
-            if MODE == "term" and timings == 5:
+            if MODE == "term" and timings == int(os.environ.get("FAKE_PEER_TERM_AT", "5")):
                 os.kill(os.getppid(), signal.SIGTERM)
+                time.sleep(1)  # dytbench stops waiting for this reply
             if MODE == "garbage":
                 REPLY.write("this is not JSON\n")
                 REPLY.flush()

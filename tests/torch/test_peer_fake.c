@@ -224,21 +224,34 @@ static void test_peer_failures_are_stored(void **state)
     expect_failed("garbage", "the torch peer''s reply is not the protocol''s: %");
 }
 
-/* SIGTERM in the middle of a peer case: the run is aborted and the case,
- * half measured, is not stored; the kernels' case before it is. */
+/* SIGTERM while dytbench waits for the peer's answer, in the first peer
+ * case's warm-up and (no warm-up beyond sizing the batch: 2 to 4
+ * requests) in its samples: the run is aborted and the half-measured case
+ * is not stored; the kernels' case before it is. */
 static void test_signal_mid_peer_case(void **state)
 {
     (void)state;
-    fixture fx;
-    run_fake(&fx, "term", 0, NULL);
-    assert_int_equal(fx.rc, DYT_FAIL);
-    assert_int_equal(runner_stop_signal(), SIGTERM);
-    char txt[256];
-    q_text(fx.d, "SELECT status FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
-    assert_string_equal(txt, "aborted");
-    assert_int_equal(count(&fx, "variant = 'torch-eager'"), 0);
-    assert_int_equal(count(&fx, "status = 'ok'"), 1);
-    done(&fx);
+    static const struct {
+        const char *at;
+        double warmup_s;
+    } when[] = {{"2", 0.05}, {"8", 0}};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(when); i++) {
+        runner_opts o;
+        quick_opts(&o);
+        o.warmup_s = when[i].warmup_s;
+        setenv("FAKE_PEER_TERM_AT", when[i].at, 1);
+        fixture fx;
+        run_fake(&fx, "term", 0, &o);
+        assert_int_equal(fx.rc, DYT_FAIL);
+        assert_int_equal(runner_stop_signal(), SIGTERM);
+        char txt[256];
+        q_text(fx.d, "SELECT status FROM runs WHERE id = ?1", fx.run_id, txt, sizeof txt);
+        assert_string_equal(txt, "aborted");
+        assert_int_equal(count(&fx, "variant = 'torch-eager'"), 0);
+        assert_int_equal(count(&fx, "status = 'ok'"), 1);
+        done(&fx);
+    }
+    unsetenv("FAKE_PEER_TERM_AT");
 }
 
 static void test_unavailable_is_not_a_failure(void **state)
