@@ -56,6 +56,7 @@ enum { REP_FWD = 0, REP_BWD = 1 };
 typedef struct {
     const rep_case *norm[2], *dyt[2]; /* [REP_FWD], [REP_BWD]; NULL if absent */
     double speedup[2], lo[2], hi[2];
+    const char *impl; /* a framework variant of the run (torch-eager...); NULL: the kernels */
 } rep_pair;
 
 /* One whole model: its sections (grouped by name prefix) at one token label,
@@ -63,6 +64,7 @@ typedef struct {
 typedef struct {
     char *group; /* "llama-7b" */
     const char *domain, *token, *dtype, *cache, *model_norm;
+    const char *impl; /* as rep_pair's */
     int threads;
     int64_t rows;  /* the first section's rows ... */
     int rows_vary; /* ... unless the sections differ */
@@ -102,10 +104,17 @@ typedef struct {
     rep_vs *vs;
     size_t n_vs;
     size_t n_ok, n_failed, n_skipped;
+    char **peer_variants; /* the framework variants of the run's peer (settings) */
+    size_t n_peer_variants;
 } rep_analysis;
 
 /* Any case of the pair (for its shape and settings). */
 const rep_case *rep_pair_any(const rep_pair *p);
+/* The framework variant a case is of (one of a->peer_variants), or NULL:
+ * a kernel of dytbench's. */
+const char *rep_impl_of(const rep_analysis *a, const rep_case *c);
+/* The pair of implementation impl (NULL: the kernels) at like's shape. */
+const rep_pair *rep_pair_find(const rep_analysis *a, const rep_pair *like, const char *impl);
 int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
                 dyt_err *e);
 void rep_free_analysis(rep_analysis *a);
@@ -149,6 +158,12 @@ size_t rep_table_add_row(rep_table *t);
 void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void rep_table_note(rep_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Removes column col when every row has the same value there; returns that
+ * value (malloc'd, the caller frees it) or NULL when the column stays. */
+char *rep_table_drop_uniform(rep_table *t, size_t col);
+/* " All rows: 2 thread(s), hot cache." for the columns dropped as uniform
+ * (NULL: kept), "" when neither was. */
+void rep_fmt_all_rows(char *buf, size_t n, const char *threads, const char *cache);
 
 /* Number formats of the tables; "n/a" for NAN. */
 void rep_fmt_num(char *buf, size_t n, double v, int decimals);
@@ -162,6 +177,11 @@ rep_table *rep_table_roofline(const rep_run *r);
 rep_table *rep_table_counters(const rep_run *r);
 rep_table *rep_table_failed(const rep_run *r);
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
+
+/* tables_framework.c: the framework view (run --peer torch): whether the
+ * run has one (torch-eager pairs), and the table (NULL: out of memory). */
+int rep_has_framework_view(const rep_analysis *a);
+rep_table *rep_table_framework(const rep_analysis *a);
 
 /* tables.c: every table of the report, in order; *n tables. */
 int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e);
@@ -179,6 +199,7 @@ typedef struct {
     size_t nfigs;
     const char *notices[8];
     size_t n_notices;
+    char title[256], subtitle[2048]; /* rep_doc_title, rep_doc_subtitle */
 } rep_doc;
 
 int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e);
@@ -186,9 +207,18 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e);
 /* One row per case of the runs (at least v_results' columns). */
 int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, dyt_err *e);
 int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_err *e);
-/* "dytbench report: run #3 label" and the one-line description of the run. */
+/* "dytbench report: run #3 label" and the one-line description of the run
+ * (d->a set), for d->title and d->subtitle. */
 void rep_doc_title(const rep_doc *d, char *buf, size_t n);
 void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n);
+
+/* An output file of the report: opened for writing, and closed with any
+ * write error reported (`report: ...`). */
+FILE *rep_open_out(const char *path, dyt_err *e);
+int rep_close_out(FILE *f, const char *path, dyt_err *e);
+/* Writes pre, s escaped for the format by esc (common/escape.h), post. */
+void rep_put(FILE *f, const char *pre, void (*esc)(FILE *, const char *), const char *s,
+             const char *post);
 
 /* Table rendering to a stream, one format each (used by the writers). */
 void rep_table_md(FILE *f, const rep_table *t);

@@ -136,8 +136,8 @@ AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef 
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
         if (pfo != KX_NO_PF) {                                                                     \
-            pf_act(a->x, pfo + (j) - c0, mode);                                                    \
-            pf_act(a->dy, pfo + (j) - c0, mode);                                                   \
+            pf_act(a->x, pfo + (j)-c0, mode);                                                      \
+            pf_act(a->dy, pfo + (j)-c0, mode);                                                     \
         }                                                                                          \
         vf x_ = ld_act(a->x, base + (j), n, mode);                                                 \
         vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);                                         \
@@ -145,7 +145,7 @@ AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef 
         vf g_ = affine ? v_mul(dy_, v_ld_f32(a->gamma + (j), n)) : dy_;                            \
         vf dx_ = v_mul(vrs, v_sub(g_, v_fma(xh_, mb, ma)));                                        \
         st_act(a->dx, base + (j), dx_, n, mode, nt);                                               \
-        if (affine) {                                                                            \
+        if (affine) {                                                                              \
             v_acc_f32(fg + (j), v_mul(dy_, xh_), n, init);                                         \
             if (centre)                                                                            \
                 v_acc_f32(fb + (j), dy_, n, init);                                                 \
@@ -173,7 +173,7 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
     {                                                                                              \
         if ((col) == 0)                                                                            \
             sg[slot] = sgx[slot] = 0;                                                              \
-        bwd_chunk_sums(a, (row) * C, col, n, centre ? a->mean[row] : 0.0f, a->rstd[row], mode,     \
+        bwd_chunk_sums(a, (row)*C, col, n, centre ? a->mean[row] : 0.0f, a->rstd[row], mode,       \
                        affine, centre, pf, &sg[slot], &sgx[slot]);                                 \
     }
 #define FINISH(slot, row) cf[slot] = bwd_finish_row(a, row, sg[slot], sgx[slot], centre)

@@ -8,8 +8,8 @@
 #pragma once
 #include "common.h"
 #include "kernels.h"
-#include "x86/x86.h"
 #include "x86/norm_stream.h"
+#include "x86/x86.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,7 +241,7 @@ static int kx_backward(const norm_args *a, const kern_exec *ex, kern_task_fn fn,
         size_t b_, e_;                                                                             \
         kern_split_rows(k_->a->rows, i_, n_, &b_, &e_);                                            \
         double *p_ = k_->part ? k_->part[i_] : NULL;                                               \
-        if (p_ && b_ == e_) /* no rows: zero partials (rows_fn writes them otherwise) */          \
+        if (p_ && b_ == e_) /* no rows: zero partials (rows_fn writes them otherwise) */           \
             memset(p_, 0, kx_part_doubles(k_->a->cols) * sizeof(double));                          \
         else                                                                                       \
             rows_fn(k_, p_, b_, e_, mode);                                                         \

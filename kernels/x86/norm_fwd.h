@@ -14,8 +14,8 @@
  *    then y = x * rstd [* gamma].
  * Statistics (mean, rstd) are fp32 as kernels.h says. */
 #pragma once
-#include <math.h>
 #include "x86/norm_common.h"
+#include <math.h>
 
 AI void dyt_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int beta)
 {
@@ -119,9 +119,10 @@ AI void ln_fwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, ln_coef cf
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
         if (pfo != KX_NO_PF)                                                                       \
-            pf_act(a->x, pfo + (j) - c0, mode);                                                    \
+            pf_act(a->x, pfo + (j)-c0, mode);                                                      \
         vf xh_ = v_mul(v_sub(v_sub(ld_act(a->x, base + (j), n, mode), vmh), vml), vrs);            \
-        vf o_ = affine ? v_fma(xh_, v_ld_f32(a->gamma + (j), n), v_ld_f32(a->beta + (j), n)) : xh_; \
+        vf o_ =                                                                                    \
+            affine ? v_fma(xh_, v_ld_f32(a->gamma + (j), n), v_ld_f32(a->beta + (j), n)) : xh_;    \
         st_act(a->y, base + (j), o_, n, mode, nt);                                                 \
     }
     SPAN_LOOP(c0, c1, head, STEP);
@@ -140,7 +141,7 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
     {                                                                                              \
         if ((col) == 0)                                                                            \
             mom[slot] = (kx_moments){0, 0, 0};                                                     \
-        ln_chunk_moments(a->x, (row) * C + (col), n, mode, pf, &mom[slot]);                        \
+        ln_chunk_moments(a->x, (row)*C + (col), n, mode, pf, &mom[slot]);                          \
     }
 #define FINISH(slot, row) cf[slot] = ln_finish_row(a, row, &mom[slot])
 #define PIECE(slot, row, c0, c1, pfo) ln_fwd_piece(k, row, c0, c1, cf[slot], pfo, mode, affine)
@@ -205,7 +206,7 @@ AI void rms_fwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, float rs,
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
         if (pfo != KX_NO_PF)                                                                       \
-            pf_act(a->x, pfo + (j) - c0, mode);                                                    \
+            pf_act(a->x, pfo + (j)-c0, mode);                                                      \
         vf xh_ = v_mul(ld_act(a->x, base + (j), n, mode), vrs);                                    \
         vf o_ = affine ? v_mul(xh_, v_ld_f32(a->gamma + (j), n)) : xh_;                            \
         st_act(a->y, base + (j), o_, n, mode, nt);                                                 \
@@ -223,7 +224,7 @@ AI void rms_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affi
         double ss[2 * KX_BLOCK_MAX];
         float rs[2 * KX_BLOCK_MAX];
 #define STATS(slot, row, col, n, pf)                                                               \
-    ss[slot] = ((col) == 0 ? 0.0 : ss[slot]) + chunk_sumsq(a->x, (row) * C + (col), n, mode, pf)
+    ss[slot] = ((col) == 0 ? 0.0 : ss[slot]) + chunk_sumsq(a->x, (row)*C + (col), n, mode, pf)
 #define FINISH(slot, row) rs[slot] = rms_finish_row(a, row, ss[slot])
 #define PIECE(slot, row, c0, c1, pfo) rms_fwd_piece(k, row, c0, c1, rs[slot], pfo, mode, affine)
 #define COLUMN_DONE(c0, c1)

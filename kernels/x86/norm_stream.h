@@ -4,8 +4,8 @@
  * can walk the pipeline's order without any -m flags
  * (tests/simd/test_stream_order.c). */
 #pragma once
-#include <stddef.h>
 #include "common.h"
+#include <stddef.h>
 
 /* Row reductions (statistics, backward row sums) run four independent fp32
  * accumulators per sum (RED_LOOP), so the loop is not bound by the add/FMA
@@ -56,22 +56,22 @@ static inline size_t kx_block_rows(size_t cols, size_t esz)
 /* One statistics chunk of KX_STREAM, then on to the next. */
 #define KX_STREAM_CHUNK_(C, STATS, pf)                                                             \
     do {                                                                                           \
-        STATS(ss_ + sr_ - sb_, sr_, sc_, DYT_MIN((size_t)ROW_CHUNK, (C) - sc_), pf);               \
+        STATS(ss_ + sr_ - sb_, sr_, sc_, DYT_MIN((size_t)ROW_CHUNK, (C)-sc_), pf);                 \
         if ((sc_ += ROW_CHUNK) >= (C))                                                             \
             sc_ = 0, sr_++;                                                                        \
     } while (0)
 
 #define KX_STREAM(r0, r1, C, RB, STATS, FINISH, PIECE, COLUMN_DONE)                                \
     do {                                                                                           \
-        const size_t nb_ = ((r1) - (r0) + (RB) - 1) / (RB);                                        \
+        const size_t nb_ = ((r1) - (r0) + (RB)-1) / (RB);                                          \
         for (size_t s_ = 0; s_ <= nb_; s_++) {                                                     \
             const size_t sb_ = (r0) + s_ * (RB);                                                   \
             const size_t se_ = s_ < nb_ ? DYT_MIN((size_t)(r1), sb_ + (RB)) : sb_;                 \
-            const size_t ss_ = (s_ & 1) * (RB), os_ = (RB) - ss_;                                  \
+            const size_t ss_ = (s_ & 1) * (RB), os_ = (RB)-ss_;                                    \
             size_t sr_ = sb_, sc_ = 0; /* the next statistics chunk */                             \
             if (s_ > 0) {                                                                          \
                 const size_t ob_ = sb_ - (RB), oe_ = DYT_MIN((size_t)(r1), sb_);                   \
-                size_t pf_ = sb_ * (C); /* where the statistics stream is, about */               \
+                size_t pf_ = sb_ * (C); /* where the statistics stream is, about */                \
                 for (size_t c0_ = 0; c0_ < (C); c0_ += ROW_CHUNK) {                                \
                     const size_t c1_ = DYT_MIN((size_t)(C), c0_ + ROW_CHUNK);                      \
                     for (size_t r_ = ob_; r_ < oe_; r_++) {                                        \

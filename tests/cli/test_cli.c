@@ -5,14 +5,10 @@
  * exits 0 with the common footer and no build-machine path; an unknown
  * option and a missing value exit 2 with the common one-line message and
  * write nothing; short letters mean one thing everywhere. interleave and
- * calibrate start nothing on a bad option. Also: --version, list, and a
+ * calibrate start nothing on a bad option, nor run on a bad framework-peer
+ * option. Also: --version, list, and a
  * malformed suite file rejected with file:line. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "cli.h"
 #include "dyt_config.h"
@@ -27,7 +23,6 @@
 #include <unistd.h>
 
 static const char *exe;
-static char tmpdir[64];
 
 typedef struct {
     int status;      /* exit code, or -1 if killed */
@@ -36,7 +31,7 @@ typedef struct {
 } result;
 
 /* Reads a whole file (the captured output) into buf. */
-static void slurp(const char *path, char *buf, size_t n)
+static void read_into(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
     size_t got = f ? fread(buf, 1, n - 1, f) : 0;
@@ -73,8 +68,8 @@ static void run_in(result *r, const char *cwd, char *const *args)
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(outp, r->out, sizeof r->out);
-    slurp(errp, r->err, sizeof r->err);
+    read_into(outp, r->out, sizeof r->out);
+    read_into(errp, r->err, sizeof r->err);
     unlink(outp);
     unlink(errp);
 }
@@ -201,7 +196,7 @@ static void test_command_help(void **state)
 static void test_command_unknown_option(void **state)
 {
     const cli_command *c = *state;
-    char dir[128], want[256];
+    char dir[512], want[256];
     fresh_dir(dir, sizeof dir, c->name);
     snprintf(want, sizeof want, "dytbench: %s: unknown option '--bogus' (see dytbench %s --help)\n",
              c->name, c->name);
@@ -359,7 +354,7 @@ static void expect_refused(char *const *args, const char *want, const char *abse
 static void test_interleave_starts_nothing(void **state)
 {
     (void)state;
-    char arm_exe[128], marker[128], a[160], b[160], db[128];
+    char arm_exe[512], marker[512], a[600], b[600], db[512];
     write_marker_exe(arm_exe, sizeof arm_exe, marker, sizeof marker);
     snprintf(a, sizeof a, "A=%s", arm_exe);
     snprintf(b, sizeof b, "B=%s", arm_exe);
@@ -410,7 +405,7 @@ static void test_interleave_starts_nothing(void **state)
 static void test_calibrate_starts_nothing(void **state)
 {
     (void)state;
-    char db[128];
+    char db[512];
     snprintf(db, sizeof db, "%s/cal.db", tmpdir);
     static const refusal bad[] = {
         {"--bogus", NULL, "dytbench: calibrate: unknown option '--bogus'"},
@@ -423,6 +418,38 @@ static void test_calibrate_starts_nothing(void **state)
     for (size_t i = 0; i < DYT_ARRAY_LEN(bad); i++) {
         char *args[] = {"calibrate", "--db", db, (char *)bad[i].opt, (char *)bad[i].value, NULL};
         expect_refused(args, bad[i].want, db, NULL);
+    }
+}
+
+/* run checks its framework-peer options before it starts anything: one
+ * line, no store. */
+static void test_run_peer_refused(void **state)
+{
+    (void)state;
+    char db[512];
+    snprintf(db, sizeof db, "%s/peer.db", tmpdir);
+    static const refusal alone[] = {
+        {"--peer", "tf", "dytbench: run: --peer: 'tf' is not torch"},
+        {"--peer-variant", "torch-eager", "dytbench: run: --peer-variant needs --peer torch"},
+        {"--python", "/usr/bin/python3", "dytbench: run: --python needs --peer torch"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(alone); i++) {
+        char *args[] = {"run", "--db", db, (char *)alone[i].opt, (char *)alone[i].value, NULL};
+        expect_refused(args, alone[i].want, db, NULL);
+    }
+    static const refusal with_peer[] = {
+        {"--peer-variant", "eager",
+         "dytbench: run: --peer-variant: 'eager' is not torch-eager, torch-compile or liger"},
+        {"--python", "/nonexistent/python3",
+         "dytbench: run: --peer torch needs Python 3 with PyTorch: /nonexistent/python3: No "
+         "such file or directory (install them: apt-get install python3 python3-torch"},
+        {"--device", "cuda", "dytbench: run: --peer torch measures CPU cases: not with --device"},
+        {"--metric", "instructions", "dytbench: run: --peer torch times its cases"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(with_peer); i++) {
+        char *args[] = {"run",           "--db", db, "--peer", "torch", (char *)with_peer[i].opt,
+                        (char *)with_peer[i].value, NULL};
+        expect_refused(args, with_peer[i].want, db, NULL);
     }
 }
 
@@ -491,11 +518,6 @@ int main(int argc, char **argv)
         return 1;
     }
     exe = exe_path;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dyt-cli-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     enum { PER_COMMAND = 3 };
     struct CMUnitTest tests[16 + PER_COMMAND * 16];
     static char names[PER_COMMAND * 16][64];
@@ -521,10 +543,9 @@ int main(int argc, char **argv)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_interleave_starts_nothing);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_calibrate_starts_nothing);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_peer_refused);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list_suites_and_kernels);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_malformed_suite);
-    int rc = _cmocka_run_group_tests("cli", tests, n, NULL, NULL);
-    rmdir(tmpdir);
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-cli", "cli", tests, n, NULL, NULL);
 }

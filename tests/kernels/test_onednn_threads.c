@@ -6,11 +6,7 @@
  * as the runner pins them; oneDNN's OpenMP threads must be as many as the
  * pool's, each on the CPU of one pool thread, and the pool's own workers
  * must stay idle. Needs two CPUs (else skipped); built only with oneDNN. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "common.h"
 #include "kernels.h"
@@ -27,7 +23,7 @@
 #define POOL_MAX 2
 
 typedef struct {
-    int cpus[POOL_MAX];      /* CPU that pool thread i is pinned to */
+    int cpus[POOL_MAX];        /* CPU that pool thread i is pinned to */
     atomic_int tids[POOL_MAX]; /* its thread id */
 } pin_plan;
 
@@ -136,16 +132,27 @@ static void bufs_init(ln_bufs *b, size_t rows, size_t cols)
     }
     for (size_t j = 0; j < cols; j++)
         b->gamma[j] = 1.0f + 0.001f * (float)(j % 7), b->beta[j] = 0.01f * (float)(j % 5);
-    b->a = (norm_args){.rows = rows, .cols = cols, .dtype = DTYPE_F32, .eps = 1e-5f,
-                       .affine = 1, .x = b->x, .gamma = b->gamma, .beta = b->beta, .y = b->y,
-                       .mean = b->mean, .rstd = b->rstd, .dy = b->dy, .dx = b->dx,
-                       .dgamma = b->dgamma, .dbeta = b->dbeta};
+    b->a = (norm_args){.rows = rows,
+                       .cols = cols,
+                       .dtype = DTYPE_F32,
+                       .eps = 1e-5f,
+                       .affine = 1,
+                       .x = b->x,
+                       .gamma = b->gamma,
+                       .beta = b->beta,
+                       .y = b->y,
+                       .mean = b->mean,
+                       .rstd = b->rstd,
+                       .dy = b->dy,
+                       .dx = b->dx,
+                       .dgamma = b->dgamma,
+                       .dbeta = b->dbeta};
 }
 
 static void bufs_free(ln_bufs *b)
 {
-    float *all[] = {b->x, b->y, b->dy, b->dx, b->gamma, b->beta, b->dgamma, b->dbeta, b->mean,
-                    b->rstd};
+    float *all[] = {b->x,    b->y,      b->dy,    b->dx,   b->gamma,
+                    b->beta, b->dgamma, b->dbeta, b->mean, b->rstd};
     for (size_t i = 0; i < DYT_ARRAY_LEN(all); i++)
         dyt_free(all[i]);
 }
@@ -269,13 +276,6 @@ static void test_bwd_two_threads(void **state)
     check_threads(f, ln_onednn(PASS_BWD), 2);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fwd_two_threads),
-        cmocka_unit_test(test_fwd_one_thread),
-        cmocka_unit_test(test_fwd_two_after_one),
-        cmocka_unit_test(test_bwd_two_threads),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+DYT_TEST_MAIN("test_onednn_threads", setup, teardown, cmocka_unit_test(test_fwd_two_threads),
+              cmocka_unit_test(test_fwd_one_thread), cmocka_unit_test(test_fwd_two_after_one),
+              cmocka_unit_test(test_bwd_two_threads))

@@ -1,11 +1,7 @@
 /* Tests of the kernels' thread pool: the row split, that every thread runs
  * every task once with the caller as thread 0, on_start per thread, a
  * failing on_start, per-thread scratch, and each thread's CPU mask. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "kernels.h"
 
@@ -182,15 +178,7 @@ static void test_pool_cpuset(void **state)
     assert_int_equal(kern_pool_cpuset(NULL, 1, &got, sizeof got), -1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_rows),
-        cmocka_unit_test(test_pool_runs_every_thread),
-        cmocka_unit_test(test_pool_on_start_failure),
-        cmocka_unit_test(test_null_pool_inline),
-        cmocka_unit_test(test_pool_scratch),
-        cmocka_unit_test(test_pool_cpuset),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_pool", NULL, NULL, cmocka_unit_test(test_split_rows),
+              cmocka_unit_test(test_pool_runs_every_thread),
+              cmocka_unit_test(test_pool_on_start_failure), cmocka_unit_test(test_null_pool_inline),
+              cmocka_unit_test(test_pool_scratch), cmocka_unit_test(test_pool_cpuset))

@@ -7,11 +7,7 @@
  * after all its rows; the statistics interleaved with the pieces; the
  * prefetch offsets ahead, within reach, increasing. Also the chunk-moment
  * merge (kx_merge) against a direct two-pass sum. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -22,13 +18,13 @@
 typedef struct {
     size_t r0, r1, C, RB, nchunks;
     unsigned char *stats_seen, *piece_seen; /* per (row, chunk) */
-    size_t *next_col;                        /* per row: next statistics column */
-    int *finished;                           /* per row: 0, or 1 + slot */
-    long *slot_owner;                        /* per slot: row, or -1 */
-    size_t *pieces_left;                     /* per row */
+    size_t *next_col;                       /* per row: next statistics column */
+    int *finished;                          /* per row: 0, or 1 + slot */
+    long *slot_owner;                       /* per slot: row, or -1 */
+    size_t *pieces_left;                    /* per row */
     size_t stats_calls, piece_calls, interleaved, last_pfo;
-    long block_first;                        /* first row of the block being written */
-    size_t *col_done;                        /* per chunk: COLUMN_DONE calls */
+    long block_first; /* first row of the block being written */
+    size_t *col_done; /* per chunk: COLUMN_DONE calls */
     size_t col_done_total;
 } rec;
 
@@ -92,7 +88,7 @@ static void on_piece(rec *r, size_t slot, size_t row, size_t c0, size_t c1, size
 {
     assert_true(row >= r->r0 && row < r->r1);
     assert_int_equal(r->finished[row], 1 + (int)slot); /* finished, same slot */
-    assert_int_equal(r->slot_owner[slot], (long)row);   /* not reused meanwhile */
+    assert_int_equal(r->slot_owner[slot], (long)row);  /* not reused meanwhile */
     assert_int_equal(c0 % ROW_CHUNK, 0);
     assert_int_equal(c1, DYT_MIN(r->C, c0 + ROW_CHUNK));
     size_t cell = row * r->nchunks + c0 / ROW_CHUNK;
@@ -163,8 +159,8 @@ static void test_order(void **state)
     for (size_t w = 0; w < DYT_ARRAY_LEN(widths); w++)
         for (size_t b = 0; b < DYT_ARRAY_LEN(blocks); b++) {
             size_t RB = blocks[b], C = widths[w];
-            const size_t ranges[][2] = {{0, 0},          {0, 1},           {0, RB - 1 + 1},
-                                        {2, 2 + RB + 1}, {5, 5 + 3 * RB},  {7, 7 + 4 * RB - 1},
+            const size_t ranges[][2] = {{0, 0},          {0, 1},          {0, RB - 1 + 1},
+                                        {2, 2 + RB + 1}, {5, 5 + 3 * RB}, {7, 7 + 4 * RB - 1},
                                         {1, 1 + RB - 1}};
             for (size_t k = 0; k < DYT_ARRAY_LEN(ranges); k++)
                 walk(ranges[k][0], ranges[k][1], C, RB);
@@ -176,8 +172,8 @@ static void test_block_rows(void **state)
     (void)state;
     assert_int_equal(kx_block_rows(4096, 4), KX_BLOCK_BYTES / (4096 * 4));
     assert_int_equal(kx_block_rows(4096, 2), KX_BLOCK_BYTES / (4096 * 2));
-    assert_int_equal(kx_block_rows(1, 4), KX_BLOCK_MAX);          /* capped */
-    assert_int_equal(kx_block_rows((size_t)1 << 20, 4), 1);       /* a row beyond the block */
+    assert_int_equal(kx_block_rows(1, 4), KX_BLOCK_MAX);    /* capped */
+    assert_int_equal(kx_block_rows((size_t)1 << 20, 4), 1); /* a row beyond the block */
 }
 
 /* Chunk moments merged in order give the two-pass mean and M2 of the
@@ -215,12 +211,5 @@ static void test_merge(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order),
-        cmocka_unit_test(test_block_rows),
-        cmocka_unit_test(test_merge),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_stream_order", NULL, NULL, cmocka_unit_test(test_order),
+              cmocka_unit_test(test_block_rows), cmocka_unit_test(test_merge))

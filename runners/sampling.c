@@ -1,16 +1,21 @@
-/* The adaptive sampler of the CPU runner (nvbench's rule, on a CPU): take
- * samples until the 95% confidence interval of the median is within
- * --max-noise of it, subject to a minimum number of samples and time and a
- * maximum of either. The sample itself is a callback so the same loop times
- * kernels and, in tests, synthetic streams with known noise.
+/* The adaptive sampler of both runners (nvbench's rule): take samples
+ * until the 95% confidence interval of the median is within --max-noise of
+ * it, subject to a minimum number of samples and time and a maximum of
+ * either. The sample itself is a callback so the same loop times CPU
+ * kernels, GPU kernels between CUDA events and, in tests, synthetic
+ * streams with known noise; the host clock's characteristics (timer_*)
+ * size the CPU runner's samples.
  *
- * Samples flagged with an involuntary context switch are KEPT in the
- * statistics (excluded = 0) and only flagged: on a shared 2-core VM nearly
+ * A sample with a flag of sampler_spec.exclude_flags (the GPU's throttled
+ * samples) is stored excluded and counts for neither the statistics nor
+ * the stopping rule. The CPU runner excludes nothing: samples flagged with
+ * an involuntary context switch are KEPT in the statistics (excluded = 0)
+ * and only flagged: on a shared 2-core VM nearly
  * every long sample meets one, excluding them would bias towards the short
  * samples and could starve a case of samples, and the median with its
  * order-statistic interval is already robust to the few that are inflated.
  * The flag stays in the store so they can be excluded later by a query. */
-#include "cpu_internal.h"
+#include "runner_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -42,9 +47,7 @@ static int summarise(sampler_result *r, size_t min_samples, double max_noise, do
         return 0;
     }
     stats_describe(scratch, m, 0.95, &r->st);
-    size_t lo, hi;
-    return m >= min_samples && stats_median_ci_ranks(m, 0.95, &lo, &hi) &&
-           isfinite(r->st.rel_ci_width) && r->st.rel_ci_width <= max_noise;
+    return stats_summary_converged(&r->st, min_samples, max_noise);
 }
 
 int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e)
@@ -97,7 +100,7 @@ int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e)
         }
         r->samples[r->n].ns = ns;
         r->samples[r->n].flags = flags;
-        r->samples[r->n].excluded = 0; /* see the file comment */
+        r->samples[r->n].excluded = (flags & sp->exclude_flags) != 0; /* see the file comment */
         r->n++;
         r->elapsed_ns = clock(sp->ctx) - t0;
 
@@ -122,6 +125,48 @@ int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e)
         summarise(r, sp->min_samples, sp->max_noise, scratch);
     free(scratch);
     return rc;
+}
+
+void sampler_block_spec(const runner_case_spec *sp, int blocks, sampler_spec *ss)
+{
+    /* The case's budget is shared by its blocks; the noise target applies
+     * to each block, so a quiet block ends early. */
+    size_t k = blocks > 0 ? (size_t)blocks : 1;
+    *ss = (sampler_spec){
+        .max_noise = sp->max_noise,
+        .min_samples = (sp->min_samples + k - 1) / k,
+        .max_samples = DYT_MAX((sp->max_samples + k - 1) / k, (size_t)1),
+        .min_time_ns = (uint64_t)(sp->min_time_ns / (double)k),
+        .max_time_ns = (uint64_t)(sp->max_time_ns / (double)k),
+        .stop = &runner_stop_flag,
+    };
+}
+
+size_t sampler_warm_up(sampler_calls_fn calls, void *ctx, uint64_t warmup_ns, uint64_t target_ns,
+                       uint64_t *spent)
+{
+    const size_t cap = (size_t)1 << 24;
+    size_t b = 1;
+    uint64_t w0 = dyt_now_ns();
+    for (;;) {
+        double ns = calls(ctx, b);
+        if (ns < 0)
+            return 0;
+        uint64_t el = dyt_now_ns() - w0;
+        if (runner_stop_flag)
+            break;
+        if (ns < (double)target_ns && b < cap) {
+            /* Aim 20% past the target so jitter rarely leaves a batch short. */
+            double f = ns > 0 ? 1.2 * (double)target_ns / ns : 16.0;
+            size_t nb = (size_t)ceil((double)b * DYT_MIN(f, 16.0));
+            b = DYT_MIN(DYT_MAX(nb, b + 1), cap);
+            continue;
+        }
+        if (el >= warmup_ns)
+            break;
+    }
+    *spent = dyt_now_ns() - w0;
+    return b;
 }
 
 void timer_measure(timer_info *t)
