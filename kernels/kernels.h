@@ -206,6 +206,11 @@ uint64_t kern_min_bytes(norm_kind n, pass_kind p, dtype_kind d, size_t rows, siz
  * 0..n-1, worker 0 is the caller) before any work, so the runner can pin it.
  * Returns NULL on failure. */
 typedef int (*kern_thread_init_fn)(int index, void *user);
+/* How many pause iterations an idle worker spins before it sleeps: about
+ * 50-100 us at ~40-140 cycles per pause, long enough to bridge the gap
+ * between two timed calls, short enough not to matter to an idle pool. A
+ * library with its own threads (oneDNN's OpenMP team) is given the same. */
+#define KERN_POOL_SPIN 4096
 kern_pool *kern_pool_create(int threads, kern_thread_init_fn on_start, void *user);
 void kern_pool_destroy(kern_pool *p);
 int kern_pool_threads(const kern_pool *p);

@@ -23,8 +23,9 @@
  *    OpenMP threads would share that core. So before the first call at n
  *    threads (pinned_team), one OpenMP region gives team thread i the CPU
  *    mask of the pool's thread i: oneDNN then runs on the cores, one per
- *    thread, that our own kernels use. OMP_PROC_BIND/OMP_PLACES would
- *    bind the process's first thread when libgomp loads, for every
+ *    thread, that our own kernels use, and waits between calls as the
+ *    pool's threads do (GOMP_SPINCOUNT, below). OMP_PROC_BIND/OMP_PLACES
+ *    would bind the process's first thread when libgomp loads, for every
  *    command, so they are not used. libgomp keeps its team threads
  *    between regions and reuses them in order, but a region with fewer
  *    threads ends the surplus ones; a call whose rows are fewer than n
@@ -321,16 +322,22 @@ static const kern_entry onednn_variants[] = {
     DN(PASS_BWD, DTYPE_F32, onednn_ln_bwd, "oneDNN 2.6 layer_normalization backward, rstd->var before"),
     DN(PASS_BWD, DTYPE_BF16, onednn_ln_bwd, "oneDNN 2.6 layer_normalization backward bf16, if supported"),
 };
-/* oneDNN runs on libgomp's threads, which by default spin after each
- * parallel region; next to dytbench's own pinned pool on the same cores
- * that made a cache-resident oneDNN LayerNorm take ~8 ms instead of ~55 us
- * per call (256 x 1024, measured here), a crippled baseline. libgomp reads
- * OMP_WAIT_POLICY once, when it is loaded, so main() sets it (unless the
+/* oneDNN's OpenMP threads wait between regions the way the pool's workers
+ * do: spin KERN_POOL_SPIN pauses, then sleep. libgomp's default spins
+ * ~100x longer (GOMP_SPINCOUNT 300000): next to dytbench's own pinned
+ * pool on the same cores that made a cache-resident oneDNN LayerNorm take
+ * ~8 ms instead of ~55 us per call (256 x 1024, measured here). Sleeping
+ * at once (OMP_WAIT_POLICY=passive) instead makes every call pay a
+ * wake-up: ViT-B/16's 197 x 768 LayerNorm forward at 2 threads took 52 us
+ * against 22 us at 1 (10.8 us with the bounded spin). libgomp reads
+ * GOMP_SPINCOUNT once, when it is loaded, so main() sets it (unless the
  * user has) and re-executes the binary (kern_backend_setenv). */
+#define DNN_STR_(x) #x
+#define DNN_STR(x) DNN_STR_(x)
 const kern_backend kern_backend_onednn = {
     .name = "onednn",
     .variants = onednn_variants,
     .n_variants = sizeof onednn_variants / sizeof onednn_variants[0],
     .isa = ISA_ONEDNN,
-    .load_env = "OMP_WAIT_POLICY=passive",
+    .load_env = "GOMP_SPINCOUNT=" DNN_STR(KERN_POOL_SPIN),
 };
