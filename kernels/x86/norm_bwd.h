@@ -116,11 +116,11 @@ typedef struct {
     float mu, rs, ma, mb;
 } bwd_coef;
 
-AI bwd_coef bwd_finish_row(const norm_args *a, size_t r, double sg, double sgx, int centre)
+AI bwd_coef bwd_finish_row(const norm_args *a, size_t r, double sg, double sgx, int centre,
+                           double inv_cols)
 {
-    const double C = (double)a->cols;
-    return (bwd_coef){centre ? a->mean[r] : 0.0f, a->rstd[r], centre ? (float)(sg / C) : 0.0f,
-                      (float)(sgx / C)};
+    return (bwd_coef){centre ? a->mean[r] : 0.0f, a->rstd[r],
+                      centre ? (float)(sg * inv_cols) : 0.0f, (float)(sgx * inv_cols)};
 }
 
 /* dx over columns [c0, c1) of row r, and its dy * xh (and dy) added into
@@ -163,6 +163,7 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
 {
     const norm_args *a = k->a;
     const size_t C = a->cols;
+    const double inv_cols = 1.0 / (double)C;
     double *pg = part, *pb = part + C;
     float *fg = kx_part_f32(part, C), *fb = fg + C;
     if (k->nt) {
@@ -176,7 +177,7 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         bwd_chunk_sums(a, (row)*C, col, n, centre ? a->mean[row] : 0.0f, a->rstd[row], mode,       \
                        affine, centre, pf, &sg[slot], &sgx[slot]);                                 \
     }
-#define FINISH(slot, row) cf[slot] = bwd_finish_row(a, row, sg[slot], sgx[slot], centre)
+#define FINISH(slot, row) cf[slot] = bwd_finish_row(a, row, sg[slot], sgx[slot], centre, inv_cols)
 #define PIECE(slot, row, c0, c1, pfo)                                                              \
     {                                                                                              \
         if ((slot) % RB == 0) /* the block's first row */                                          \
@@ -206,7 +207,7 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK)
             bwd_chunk_sums(a, base, c0, DYT_MIN((size_t)ROW_CHUNK, C - c0), mu, rs, mode, affine,
                            centre, 0, &sg, &sgx);
-        const bwd_coef cf = bwd_finish_row(a, r, sg, sgx, centre);
+        const bwd_coef cf = bwd_finish_row(a, r, sg, sgx, centre, inv_cols);
         if ((r - r0) % KX_COL_BLOCK == 0)
             nrm_bwd_piece(k, r, 0, C, cf, KX_NO_PF, fg, fb, mode, affine, centre, 1);
         else

@@ -67,8 +67,8 @@ AI void ln_chunk_moments(const void *x, size_t off, size_t n, int mode, int pf, 
     }
     RED_LOOP(n, RED);
 #undef RED
-    const double nb = (double)n;
-    const float m = (float)(v_fold4(s) / nb);
+    const double nb = (double)n, inv = n == ROW_CHUNK ? 1.0 / ROW_CHUNK : 1.0 / nb;
+    const float m = (float)(v_fold4(s) * inv);
     const vf mv = v_set(m);
     vf s1[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
     vf s2[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
@@ -83,7 +83,7 @@ AI void ln_chunk_moments(const void *x, size_t off, size_t n, int mode, int pf, 
     RED_LOOP(n, RED);
 #undef RED
     const double t1 = v_fold4(s1), t2 = v_fold4(s2);
-    kx_merge(acc, nb, (double)m + t1 / nb, t2 - t1 * t1 / nb);
+    kx_add_chunk(acc, nb, (double)m + t1 * inv, t2 - t1 * t1 * inv);
 }
 
 /* What a row's LayerNorm output needs: its mean as a hi + lo pair (so
@@ -93,13 +93,14 @@ typedef struct {
     float mh, ml, rs;
 } ln_coef;
 
-AI ln_coef ln_finish_row(const norm_args *a, size_t r, const kx_moments *m)
+AI ln_coef ln_finish_row(const norm_args *a, size_t r, const kx_moments *m, double inv_cols)
 {
-    const double m2 = m->m2 < 0 ? 0 : m->m2; /* NaN stays NaN */
+    double mean, m2;
+    kx_moments_of(m, inv_cols, &mean, &m2);
     ln_coef c;
-    c.rs = (float)(1.0 / sqrt(m2 / (double)a->cols + (double)a->eps));
-    c.mh = (float)m->mean;
-    c.ml = (float)(m->mean - (double)c.mh);
+    c.rs = (float)(1.0 / sqrt(m2 * inv_cols + (double)a->eps));
+    c.mh = (float)mean;
+    c.ml = (float)(mean - (double)c.mh);
     if (a->mean)
         a->mean[r] = c.mh;
     if (a->rstd)
@@ -133,6 +134,7 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
 {
     const norm_args *a = k->a;
     const size_t C = a->cols;
+    const double inv_cols = 1.0 / (double)C;
     if (k->nt) {
         const size_t RB = kx_block_rows(C, mode == M_F32 ? 4 : 2);
         kx_moments mom[2 * KX_BLOCK_MAX];
@@ -140,10 +142,10 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
 #define STATS(slot, row, col, n, pf)                                                               \
     {                                                                                              \
         if ((col) == 0)                                                                            \
-            mom[slot] = (kx_moments){0, 0, 0};                                                     \
+            mom[slot] = (kx_moments){0, 0, 0, 0, 0};                                               \
         ln_chunk_moments(a->x, (row)*C + (col), n, mode, pf, &mom[slot]);                          \
     }
-#define FINISH(slot, row) cf[slot] = ln_finish_row(a, row, &mom[slot])
+#define FINISH(slot, row) cf[slot] = ln_finish_row(a, row, &mom[slot], inv_cols)
 #define PIECE(slot, row, c0, c1, pfo) ln_fwd_piece(k, row, c0, c1, cf[slot], pfo, mode, affine)
 #define COLUMN_DONE(c0, c1)
         KX_STREAM(r0, r1, C, RB, STATS, FINISH, PIECE, COLUMN_DONE);
@@ -154,10 +156,10 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
         return;
     }
     for (size_t r = r0; r < r1; r++) {
-        kx_moments m = {0, 0, 0};
+        kx_moments m = {0, 0, 0, 0, 0};
         for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK)
             ln_chunk_moments(a->x, r * C + c0, DYT_MIN((size_t)ROW_CHUNK, C - c0), mode, 0, &m);
-        ln_fwd_piece(k, r, 0, C, ln_finish_row(a, r, &m), KX_NO_PF, mode, affine);
+        ln_fwd_piece(k, r, 0, C, ln_finish_row(a, r, &m, inv_cols), KX_NO_PF, mode, affine);
     }
 }
 
@@ -187,9 +189,9 @@ AI double chunk_sumsq(const void *x, size_t off, size_t n, int mode, int pf)
     return v_fold4(s);
 }
 
-AI float rms_finish_row(const norm_args *a, size_t r, double ss)
+AI float rms_finish_row(const norm_args *a, size_t r, double ss, double inv_cols)
 {
-    float rs = (float)(1.0 / sqrt(ss / (double)a->cols + (double)a->eps));
+    float rs = (float)(1.0 / sqrt(ss * inv_cols + (double)a->eps));
     if (a->rstd)
         a->rstd[r] = rs;
     return rs;
@@ -219,13 +221,14 @@ AI void rms_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affi
 {
     const norm_args *a = k->a;
     const size_t C = a->cols;
+    const double inv_cols = 1.0 / (double)C;
     if (k->nt) {
         const size_t RB = kx_block_rows(C, mode == M_F32 ? 4 : 2);
         double ss[2 * KX_BLOCK_MAX];
         float rs[2 * KX_BLOCK_MAX];
 #define STATS(slot, row, col, n, pf)                                                               \
     ss[slot] = ((col) == 0 ? 0.0 : ss[slot]) + chunk_sumsq(a->x, (row)*C + (col), n, mode, pf)
-#define FINISH(slot, row) rs[slot] = rms_finish_row(a, row, ss[slot])
+#define FINISH(slot, row) rs[slot] = rms_finish_row(a, row, ss[slot], inv_cols)
 #define PIECE(slot, row, c0, c1, pfo) rms_fwd_piece(k, row, c0, c1, rs[slot], pfo, mode, affine)
 #define COLUMN_DONE(c0, c1)
         KX_STREAM(r0, r1, C, RB, STATS, FINISH, PIECE, COLUMN_DONE);
@@ -239,7 +242,7 @@ AI void rms_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affi
         double ss = 0;
         for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK)
             ss += chunk_sumsq(a->x, r * C + c0, DYT_MIN((size_t)ROW_CHUNK, C - c0), mode, 0);
-        rms_fwd_piece(k, r, 0, C, rms_finish_row(a, r, ss), KX_NO_PF, mode, affine);
+        rms_fwd_piece(k, r, 0, C, rms_finish_row(a, r, ss, inv_cols), KX_NO_PF, mode, affine);
     }
 }
 

@@ -90,16 +90,32 @@ static inline size_t kx_block_rows(size_t cols, size_t esz)
         }                                                                                          \
     } while (0)
 
-/* Mean and M2 = sum (x - mean)^2 of the values seen so far, merged chunk
- * by chunk (Chan, Golub & LeVeque's pairwise update, in double). */
+/* Mean and M2 = sum (x - mean)^2 of a row from its chunks' (count n,
+ * mean, M2), without a division per chunk (they are on the row's critical
+ * path): the chunk means are summed as deviations d from the first
+ * chunk's mean K, and M2 = sum M2_c + sum n d^2 - (sum n d)^2 / N (the
+ * between-chunk part, shifted by K). In double; the shifted form loses
+ * at most a factor of the chunk count to cancellation, e.g. one outlying
+ * first chunk, which at 2^-53 is far below fp32's resolution. */
 typedef struct {
-    double n, mean, m2;
+    double n, k, s, q, m2;
 } kx_moments;
 
-static inline void kx_merge(kx_moments *acc, double n, double mean, double m2)
+static inline void kx_add_chunk(kx_moments *acc, double n, double mean, double m2)
 {
-    const double nn = acc->n + n, d = mean - acc->mean, w = n / nn;
-    acc->mean += d * w;
-    acc->m2 += m2 + d * d * acc->n * w;
-    acc->n = nn;
+    if (acc->n == 0)
+        acc->k = mean;
+    const double d = mean - acc->k;
+    acc->n += n;
+    acc->s += n * d;
+    acc->q += n * d * d;
+    acc->m2 += m2;
+}
+
+/* The row's mean and M2 (>= 0; NaN stays NaN), given 1 / n. */
+static inline void kx_moments_of(const kx_moments *acc, double inv_n, double *mean, double *m2)
+{
+    const double between = acc->q - acc->s * acc->s * inv_n, v = acc->m2 + between;
+    *mean = acc->k + acc->s * inv_n;
+    *m2 = v < 0 ? 0 : v;
 }

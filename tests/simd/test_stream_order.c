@@ -5,8 +5,8 @@
  * every row exactly once, after its row is finished, with the slot its
  * statistics used and not yet reused; each column done once per block
  * after all its rows; the statistics interleaved with the pieces; the
- * prefetch offsets ahead, within reach, increasing. Also the chunk-moment
- * merge (kx_merge) against a direct two-pass sum. */
+ * prefetch offsets ahead, within reach, increasing. Also the chunk moments'
+ * sum (kx_add_chunk, kx_moments_of) against a direct two-pass sum. */
 #include "dyt_test.h"
 
 #include <math.h>
@@ -176,12 +176,13 @@ static void test_block_rows(void **state)
     assert_int_equal(kx_block_rows((size_t)1 << 20, 4), 1); /* a row beyond the block */
 }
 
-/* Chunk moments merged in order give the two-pass mean and M2 of the
- * whole, also for a large mean over a small spread. */
+/* Chunk moments added in order give the two-pass mean and M2 of the
+ * whole: a large mean over a small spread, and a first chunk far from
+ * the others (the shift of the between-chunk sums is that chunk's mean). */
 static void test_merge(void **state)
 {
     (void)state;
-    const double shifts[] = {0.0, 1e4, -1e6};
+    const double shifts[] = {0.0, 1e4, -1e6, 0.0};
     for (size_t s = 0; s < DYT_ARRAY_LEN(shifts); s++) {
         enum { N = 1234 };
         double v[N], sum = 0;
@@ -189,12 +190,14 @@ static void test_merge(void **state)
         for (size_t i = 0; i < N; i++) {
             h = h * 6364136223846793005ull + 1442695040888963407ull;
             v[i] = shifts[s] + (double)(h >> 40) / 16777216.0 - 0.5;
+            if (s == 3 && i < 100)
+                v[i] += 1e6; /* an outlying first chunk */
             sum += v[i];
         }
         double mean = sum / N, m2 = 0;
         for (size_t i = 0; i < N; i++)
             m2 += (v[i] - mean) * (v[i] - mean);
-        kx_moments acc = {0, 0, 0};
+        kx_moments acc = {0, 0, 0, 0, 0};
         for (size_t c0 = 0; c0 < N; c0 += 100) {
             size_t n = DYT_MIN((size_t)100, N - c0);
             double cs = 0, cm2 = 0;
@@ -203,11 +206,13 @@ static void test_merge(void **state)
             double cm = cs / (double)n;
             for (size_t i = c0; i < c0 + n; i++)
                 cm2 += (v[i] - cm) * (v[i] - cm);
-            kx_merge(&acc, (double)n, cm, cm2);
+            kx_add_chunk(&acc, (double)n, cm, cm2);
         }
+        double got_mean, got_m2;
+        kx_moments_of(&acc, 1.0 / N, &got_mean, &got_m2);
         assert_true(acc.n == N);
-        assert_true(fabs(acc.mean - mean) <= 1e-12 * fmax(1.0, fabs(mean)));
-        assert_true(fabs(acc.m2 - m2) <= 1e-9 * m2);
+        assert_true(fabs(got_mean - mean) <= 1e-12 * fmax(1.0, fabs(mean)));
+        assert_true(fabs(got_m2 - m2) <= 1e-9 * m2);
     }
 }
 
