@@ -2,16 +2,17 @@
  * vector layer (simd_*.h) and instantiated per ISA and storage mode.
  *
  *  - DyT: one fused pass, y = gamma * tanh(alpha * x) [+ beta].
- *  - LayerNorm: a shifted two-pass (ln_row_stats): the row's sum (from
- *    memory), then the sums of d = x - m and d^2 with m the fp32 mean
- *    (from L1/L2), corrected for the rounding of m. No E[x^2] - E[x]^2
- *    cancellation: a row with mean 1e4 and unit spread keeps full
- *    precision. Sums use four fp32 chains folded into double per
- *    ROW_CHUNK (norm_common.h). The mean is applied as
- *    a hi + lo pair so y = (x - mean) is not limited by fp32 rounding of a
- *    large mean. The output pass re-reads the row from L1/L2.
- *  - RMSNorm: sum of squares (four fp32 chains, double across chunks),
- *    then y = x * rstd [* gamma].
+ *  - LayerNorm: per chunk of columns a shifted two-pass (ln_chunk_moments):
+ *    the chunk's sum, then the sums of d = x - m and d^2 with m its fp32
+ *    mean (from L1), corrected for the rounding of m; the chunks' moments
+ *    are added in double (kx_add_chunk). No E[x^2] - E[x]^2 cancellation:
+ *    a row with mean 1e4 and unit spread keeps full precision. The mean is
+ *    applied as a hi + lo pair so y = (x - mean) is not limited by fp32
+ *    rounding of a large mean. The output pass re-reads the row from L1/L2.
+ *  - RMSNorm: sum of squares per chunk, in double across chunks, then
+ *    y = x * rstd [* gamma].
+ * Sums use four fp32 chains (RED_LOOP). At DRAM sizes LayerNorm (fp32) and
+ * RMSNorm go through the blocked row pipeline (KX_STREAM, norm_stream.h).
  * Statistics (mean, rstd) are fp32 as kernels.h says. */
 #pragma once
 #include "x86/norm_common.h"
@@ -49,7 +50,7 @@ AI void dyt_fwd_rows(const kx_ctx *k, double *part, size_t r0, size_t r1, int mo
         dyt_fwd_rows_t(k, r0, r1, mode, 0);
 }
 
-/* Moments of columns [off, off + n) (n <= ROW_CHUNK) merged into acc,
+/* Moments of columns [off, off + n) (n <= ROW_CHUNK) added into acc,
  * stably: a shifted two-pass over the chunk. Pass 1 gives the chunk's
  * mean m rounded to fp32; pass 2 (the chunk is now in L1) sums d = x - m
  * and d^2, and the corrected two-pass formulas mean = m + S1/n,
@@ -67,7 +68,10 @@ AI void ln_chunk_moments(const void *x, size_t off, size_t n, int mode, int pf, 
     }
     RED_LOOP(n, RED);
 #undef RED
-    const double nb = (double)n, inv = n == ROW_CHUNK ? 1.0 / ROW_CHUNK : 1.0 / nb;
+    const double nb = (double)n;
+    const double inv = n == ROW_CHUNK      ? 1.0 / ROW_CHUNK
+                       : n == STREAM_CHUNK ? 1.0 / STREAM_CHUNK
+                                           : 1.0 / nb;
     const float m = (float)(v_fold4(s) * inv);
     const vf mv = v_set(m);
     vf s1[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
@@ -135,8 +139,12 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
     const norm_args *a = k->a;
     const size_t C = a->cols;
     const double inv_cols = 1.0 / (double)C;
-    if (k->nt) {
-        const size_t RB = kx_block_rows(C, mode == M_F32 ? 4 : 2);
+    /* bf16 is bound by instructions at DRAM sizes (~0.6 cycles per element
+     * against the ~0.37 of 90% of copy on the build VM): there the
+     * streaming path's shorter chunks cost more than its overlap gains,
+     * so bf16 keeps the row path, its first pass prefetched. */
+    if (k->nt && mode == M_F32) {
+        const size_t RB = kx_block_rows(C, 4);
         kx_moments mom[2 * KX_BLOCK_MAX];
         ln_coef cf[2 * KX_BLOCK_MAX];
 #define STATS(slot, row, col, n, pf)                                                               \
@@ -158,7 +166,7 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
     for (size_t r = r0; r < r1; r++) {
         kx_moments m = {0, 0, 0, 0, 0};
         for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK)
-            ln_chunk_moments(a->x, r * C + c0, DYT_MIN((size_t)ROW_CHUNK, C - c0), mode, 0, &m);
+            ln_chunk_moments(a->x, r * C + c0, DYT_MIN((size_t)ROW_CHUNK, C - c0), mode, k->nt, &m);
         ln_fwd_piece(k, r, 0, C, ln_finish_row(a, r, &m, inv_cols), KX_NO_PF, mode, affine);
     }
 }

@@ -9,11 +9,15 @@
 
 /* Row reductions (statistics, backward row sums) run four independent fp32
  * accumulators per sum (RED_LOOP), so the loop is not bound by the add/FMA
- * latency, over chunks of ROW_CHUNK columns whose sums are then combined
- * in double: 8 terms per fp32 lane at most, so the fp32 part adds only a
- * few ulp. A chunk is also the column piece the streaming path
- * (KX_STREAM) writes. A multiple of 4 * VL for every VL. */
-#define ROW_CHUNK 512
+ * latency, over chunks of columns whose sums are then combined in double:
+ * ROW_CHUNK columns, 16 terms per fp32 lane at most, on the row path, and
+ * STREAM_CHUNK on the streaming path (KX_STREAM), whose column pieces are
+ * that wide; the fp32 part adds only a few ulp. Each chunk costs a few
+ * horizontal sums: the row path, where nothing is interleaved, takes the
+ * longer one (its cache-resident LayerNorm forward ran ~10% faster than
+ * with 512). Multiples of 4 * VL for every VL. */
+#define ROW_CHUNK 1024
+#define STREAM_CHUNK 512
 
 /* The streaming path of the norms with row statistics (LayerNorm and
  * RMSNorm, forward and backward), taken when the activations are
@@ -24,7 +28,7 @@
  * 48 KiB L1 beside the stream; that ran at ~62-67% of copy on the build VM
  * (8192 x 4096 fp32, 1 thread). Here rows go in blocks of RB (about
  * KX_BLOCK_BYTES of activations): while block b - 1 is written, block b's
- * statistics are read, one ROW_CHUNK-column chunk of b per ROW_CHUNK-column
+ * statistics are read, one STREAM_CHUNK-column chunk of b per STREAM_CHUNK-column
  * piece of b - 1, so reads and writes overlap; and b - 1 is written piece
  * column by piece column, all its rows per column, so a piece's parameters
  * stay in L1 for RB rows while the rows come from L2.
@@ -56,8 +60,8 @@ static inline size_t kx_block_rows(size_t cols, size_t esz)
 /* One statistics chunk of KX_STREAM, then on to the next. */
 #define KX_STREAM_CHUNK_(C, STATS, pf)                                                             \
     do {                                                                                           \
-        STATS(ss_ + sr_ - sb_, sr_, sc_, DYT_MIN((size_t)ROW_CHUNK, (C)-sc_), pf);                 \
-        if ((sc_ += ROW_CHUNK) >= (C))                                                             \
+        STATS(ss_ + sr_ - sb_, sr_, sc_, DYT_MIN((size_t)STREAM_CHUNK, (C)-sc_), pf);              \
+        if ((sc_ += STREAM_CHUNK) >= (C))                                                          \
             sc_ = 0, sr_++;                                                                        \
     } while (0)
 
@@ -72,8 +76,8 @@ static inline size_t kx_block_rows(size_t cols, size_t esz)
             if (s_ > 0) {                                                                          \
                 const size_t ob_ = sb_ - (RB), oe_ = DYT_MIN((size_t)(r1), sb_);                   \
                 size_t pf_ = sb_ * (C); /* where the statistics stream is, about */                \
-                for (size_t c0_ = 0; c0_ < (C); c0_ += ROW_CHUNK) {                                \
-                    const size_t c1_ = DYT_MIN((size_t)(C), c0_ + ROW_CHUNK);                      \
+                for (size_t c0_ = 0; c0_ < (C); c0_ += STREAM_CHUNK) {                             \
+                    const size_t c1_ = DYT_MIN((size_t)(C), c0_ + STREAM_CHUNK);                   \
                     for (size_t r_ = ob_; r_ < oe_; r_++) {                                        \
                         if (sr_ < se_)                                                             \
                             KX_STREAM_CHUNK_(C, STATS, 0);                                         \

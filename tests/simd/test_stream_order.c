@@ -32,7 +32,7 @@ static void rec_init(rec *r, size_t r0, size_t r1, size_t C, size_t RB)
 {
     memset(r, 0, sizeof *r);
     r->r0 = r0, r->r1 = r1, r->C = C, r->RB = RB;
-    r->nchunks = (C + ROW_CHUNK - 1) / ROW_CHUNK;
+    r->nchunks = (C + STREAM_CHUNK - 1) / STREAM_CHUNK;
     size_t rows = r1 + 1, cells = rows * r->nchunks;
     r->stats_seen = calloc(cells, 1);
     r->piece_seen = calloc(cells, 1);
@@ -59,13 +59,13 @@ static void on_stats(rec *r, size_t slot, size_t row, size_t col, size_t n, int 
     assert_true(row >= r->r0 && row < r->r1);
     assert_true(slot < 2 * r->RB);
     assert_int_equal(col, r->next_col[row]); /* column order within the row */
-    assert_int_equal(n, DYT_MIN((size_t)ROW_CHUNK, r->C - col));
+    assert_int_equal(n, DYT_MIN((size_t)STREAM_CHUNK, r->C - col));
     if (col == 0) { /* the row takes its slot, which must be free */
         assert_true(r->slot_owner[slot] < 0 || r->pieces_left[r->slot_owner[slot]] == 0);
         r->slot_owner[slot] = (long)row;
     }
     assert_int_equal(r->slot_owner[slot], (long)row);
-    size_t cell = row * r->nchunks + col / ROW_CHUNK;
+    size_t cell = row * r->nchunks + col / STREAM_CHUNK;
     assert_int_equal(r->stats_seen[cell], 0);
     r->stats_seen[cell] = 1;
     r->next_col[row] = col + n;
@@ -89,9 +89,9 @@ static void on_piece(rec *r, size_t slot, size_t row, size_t c0, size_t c1, size
     assert_true(row >= r->r0 && row < r->r1);
     assert_int_equal(r->finished[row], 1 + (int)slot); /* finished, same slot */
     assert_int_equal(r->slot_owner[slot], (long)row);  /* not reused meanwhile */
-    assert_int_equal(c0 % ROW_CHUNK, 0);
-    assert_int_equal(c1, DYT_MIN(r->C, c0 + ROW_CHUNK));
-    size_t cell = row * r->nchunks + c0 / ROW_CHUNK;
+    assert_int_equal(c0 % STREAM_CHUNK, 0);
+    assert_int_equal(c1, DYT_MIN(r->C, c0 + STREAM_CHUNK));
+    size_t cell = row * r->nchunks + c0 / STREAM_CHUNK;
     assert_int_equal(r->piece_seen[cell], 0);
     r->piece_seen[cell] = 1;
     r->pieces_left[row]--;
@@ -110,11 +110,11 @@ static void on_piece(rec *r, size_t slot, size_t row, size_t c0, size_t c1, size
 
 static void on_column_done(rec *r, size_t c0, size_t c1)
 {
-    assert_int_equal(c1, DYT_MIN(r->C, c0 + ROW_CHUNK));
+    assert_int_equal(c1, DYT_MIN(r->C, c0 + STREAM_CHUNK));
     size_t first = (size_t)r->block_first, last = DYT_MIN(r->r1, first + r->RB);
     for (size_t row = first; row < last; row++) /* every row of the block wrote it */
-        assert_int_equal(r->piece_seen[row * r->nchunks + c0 / ROW_CHUNK], 1);
-    r->col_done[c0 / ROW_CHUNK]++;
+        assert_int_equal(r->piece_seen[row * r->nchunks + c0 / STREAM_CHUNK], 1);
+    r->col_done[c0 / STREAM_CHUNK]++;
     r->col_done_total++;
 }
 
@@ -154,7 +154,8 @@ static void walk(size_t r0, size_t r1, size_t C, size_t RB)
 static void test_order(void **state)
 {
     (void)state;
-    const size_t widths[] = {1, 5, ROW_CHUNK - 1, ROW_CHUNK, ROW_CHUNK + 1, 3 * ROW_CHUNK + 7};
+    const size_t widths[] = {
+        1, 5, STREAM_CHUNK - 1, STREAM_CHUNK, STREAM_CHUNK + 1, 3 * STREAM_CHUNK + 7};
     const size_t blocks[] = {1, 2, 3, 8, KX_BLOCK_MAX};
     for (size_t w = 0; w < DYT_ARRAY_LEN(widths); w++)
         for (size_t b = 0; b < DYT_ARRAY_LEN(blocks); b++) {
