@@ -158,6 +158,31 @@ AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef 
 /* centre = 1: LayerNorm (mean saved, dbeta); 0: RMSNorm. The DRAM path
  * is KX_STREAM's (norm_common.h): its column accumulators are folded per
  * block (RB <= KX_COL_BLOCK rows), column piece by column piece. */
+/* KX_STREAM's hooks in nrm_bwd_rows_t (they name its locals). */
+#define NRM_BWD_STATS(slot, row, col, n, pf)                                                       \
+    {                                                                                              \
+        if ((col) == 0)                                                                            \
+            sg[slot] = sgx[slot] = 0;                                                              \
+        bwd_chunk_sums(a, (row)*C, col, n, centre ? a->mean[row] : 0.0f, a->rstd[row], mode,       \
+                       affine, centre, pf, &sg[slot], &sgx[slot]);                                 \
+    }
+#define NRM_BWD_FINISH(slot, row)                                                                  \
+    cf[slot] = bwd_finish_row(a, row, sg[slot], sgx[slot], centre, inv_cols)
+#define NRM_BWD_PIECE(slot, row, c0, c1, pfo)                                                      \
+    {                                                                                              \
+        if ((slot) % RB == 0) /* the block's first row */                                          \
+            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 1);         \
+        else                                                                                       \
+            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 0);         \
+    }
+#define NRM_BWD_COLUMN_DONE(c0, c1)                                                                \
+    if (affine) {                                                                                  \
+        kx_fold(pg + (c0), fg + (c0), (c1) - (c0), first);                                         \
+        if (centre)                                                                                \
+            kx_fold(pb + (c0), fb + (c0), (c1) - (c0), first);                                     \
+        first &= (c1) < C;                                                                         \
+    }
+
 AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int affine,
                        int centre)
 {
@@ -170,34 +195,8 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         const size_t RB = kx_block_rows(C, mode == M_F32 ? 4 : 2);
         double sg[2 * KX_BLOCK_MAX], sgx[2 * KX_BLOCK_MAX];
         bwd_coef cf[2 * KX_BLOCK_MAX];
-#define STATS(slot, row, col, n, pf)                                                               \
-    {                                                                                              \
-        if ((col) == 0)                                                                            \
-            sg[slot] = sgx[slot] = 0;                                                              \
-        bwd_chunk_sums(a, (row)*C, col, n, centre ? a->mean[row] : 0.0f, a->rstd[row], mode,       \
-                       affine, centre, pf, &sg[slot], &sgx[slot]);                                 \
-    }
-#define FINISH(slot, row) cf[slot] = bwd_finish_row(a, row, sg[slot], sgx[slot], centre, inv_cols)
-#define PIECE(slot, row, c0, c1, pfo)                                                              \
-    {                                                                                              \
-        if ((slot) % RB == 0) /* the block's first row */                                          \
-            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 1);         \
-        else                                                                                       \
-            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 0);         \
-    }
-#define COLUMN_DONE(c0, c1)                                                                        \
-    if (affine) {                                                                                  \
-        kx_fold(pg + (c0), fg + (c0), (c1) - (c0), first);                                         \
-        if (centre)                                                                                \
-            kx_fold(pb + (c0), fb + (c0), (c1) - (c0), first);                                     \
-        first &= (c1) < C;                                                                         \
-    }
         int first = 1; /* the first block's folds initialise the partials */
-        KX_STREAM(r0, r1, C, RB, STATS, FINISH, PIECE, COLUMN_DONE);
-#undef STATS
-#undef FINISH
-#undef PIECE
-#undef COLUMN_DONE
+        KX_STREAM(r0, r1, C, RB, NRM_BWD_STATS, NRM_BWD_FINISH, NRM_BWD_PIECE, NRM_BWD_COLUMN_DONE);
         return;
     }
     for (size_t r = r0; r < r1; r++) {

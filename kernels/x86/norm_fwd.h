@@ -134,6 +134,17 @@ AI void ln_fwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, ln_coef cf
 #undef STEP
 }
 
+/* KX_STREAM's hooks in ln_fwd_rows_t (they name its locals). */
+#define LN_FWD_STATS(slot, row, col, n, pf)                                                        \
+    {                                                                                              \
+        if ((col) == 0)                                                                            \
+            mom[slot] = (kx_moments){0, 0, 0, 0, 0};                                               \
+        ln_chunk_moments(a->x, (row)*C + (col), n, mode, pf, &mom[slot]);                          \
+    }
+#define LN_FWD_FINISH(slot, row) cf[slot] = ln_finish_row(a, row, &mom[slot], inv_cols)
+#define LN_FWD_PIECE(slot, row, c0, c1, pfo)                                                       \
+    ln_fwd_piece(k, row, c0, c1, cf[slot], pfo, mode, affine)
+
 AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affine)
 {
     const norm_args *a = k->a;
@@ -147,20 +158,7 @@ AI void ln_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affin
         const size_t RB = kx_block_rows(C, 4);
         kx_moments mom[2 * KX_BLOCK_MAX];
         ln_coef cf[2 * KX_BLOCK_MAX];
-#define STATS(slot, row, col, n, pf)                                                               \
-    {                                                                                              \
-        if ((col) == 0)                                                                            \
-            mom[slot] = (kx_moments){0, 0, 0, 0, 0};                                               \
-        ln_chunk_moments(a->x, (row)*C + (col), n, mode, pf, &mom[slot]);                          \
-    }
-#define FINISH(slot, row) cf[slot] = ln_finish_row(a, row, &mom[slot], inv_cols)
-#define PIECE(slot, row, c0, c1, pfo) ln_fwd_piece(k, row, c0, c1, cf[slot], pfo, mode, affine)
-#define COLUMN_DONE(c0, c1)
-        KX_STREAM(r0, r1, C, RB, STATS, FINISH, PIECE, COLUMN_DONE);
-#undef STATS
-#undef FINISH
-#undef PIECE
-#undef COLUMN_DONE
+        KX_STREAM(r0, r1, C, RB, LN_FWD_STATS, LN_FWD_FINISH, LN_FWD_PIECE, KX_NO_COLUMN_DONE);
         return;
     }
     for (size_t r = r0; r < r1; r++) {
@@ -225,6 +223,13 @@ AI void rms_fwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, float rs,
 #undef STEP
 }
 
+/* KX_STREAM's hooks in rms_fwd_rows_t (they name its locals). */
+#define RMS_FWD_STATS(slot, row, col, n, pf)                                                       \
+    ss[slot] = ((col) == 0 ? 0.0 : ss[slot]) + chunk_sumsq(a->x, (row)*C + (col), n, mode, pf)
+#define RMS_FWD_FINISH(slot, row) rs[slot] = rms_finish_row(a, row, ss[slot], inv_cols)
+#define RMS_FWD_PIECE(slot, row, c0, c1, pfo)                                                      \
+    rms_fwd_piece(k, row, c0, c1, rs[slot], pfo, mode, affine)
+
 AI void rms_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affine)
 {
     const norm_args *a = k->a;
@@ -234,16 +239,7 @@ AI void rms_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int affi
         const size_t RB = kx_block_rows(C, mode == M_F32 ? 4 : 2);
         double ss[2 * KX_BLOCK_MAX];
         float rs[2 * KX_BLOCK_MAX];
-#define STATS(slot, row, col, n, pf)                                                               \
-    ss[slot] = ((col) == 0 ? 0.0 : ss[slot]) + chunk_sumsq(a->x, (row)*C + (col), n, mode, pf)
-#define FINISH(slot, row) rs[slot] = rms_finish_row(a, row, ss[slot], inv_cols)
-#define PIECE(slot, row, c0, c1, pfo) rms_fwd_piece(k, row, c0, c1, rs[slot], pfo, mode, affine)
-#define COLUMN_DONE(c0, c1)
-        KX_STREAM(r0, r1, C, RB, STATS, FINISH, PIECE, COLUMN_DONE);
-#undef STATS
-#undef FINISH
-#undef PIECE
-#undef COLUMN_DONE
+        KX_STREAM(r0, r1, C, RB, RMS_FWD_STATS, RMS_FWD_FINISH, RMS_FWD_PIECE, KX_NO_COLUMN_DONE);
         return;
     }
     for (size_t r = r0; r < r1; r++) {

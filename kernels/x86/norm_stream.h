@@ -49,6 +49,9 @@
  * slot (0 .. 2 RB - 1) names the row's place in the two blocks in flight,
  * for the caller's per-row statistics. The order of everything depends on
  * (rows, cols, RB) only. */
+/* A COLUMN_DONE with nothing to do. */
+#define KX_NO_COLUMN_DONE(c0, c1)
+
 #define KX_BLOCK_BYTES ((size_t)128 << 10)
 #define KX_BLOCK_MAX 32
 static inline size_t kx_block_rows(size_t cols, size_t esz)
