@@ -1,5 +1,5 @@
 /* dytbench show RUN|latest: a stored run's header (id, label, status,
- * machine, times, suites, settings, bandwidth ceiling) and a table of its
+ * machine, times, suites, settings, bandwidth ceilings) and a table of its
  * cases, failed ones with their error and every case with its stop reason.
  * The case table is shared with `dytbench run`, which prints it as the
  * run's summary (cli_show_cases). Read-only, through the store's read API. */
@@ -105,31 +105,29 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
     return DYT_OK;
 }
 
-static void show_rooflines(const store_roofline_list *rl, FILE *f)
+static void show_ceilings(const store_ceiling_list *cl, FILE *f)
 {
-    for (size_t i = 0; i < rl->n; i++) {
-        const store_roofline *x = &rl->v[i];
+    for (size_t i = 0; i < cl->n; i++) {
+        const store_ceiling *x = &cl->v[i];
         char b[32], median[48];
         dyt_fmt_bytes(b, sizeof b, (double)x->bytes);
         if (isnan(x->gbps_median))
             snprintf(median, sizeof median, "median not stored");
         else
             snprintf(median, sizeof median, "%.1f median", x->gbps_median);
-        fprintf(f, "  roofline  %d thread(s) %-5s %.1f GB/s best, %s (%s per pass)\n", x->threads,
-                x->kind, x->gbps, median, b);
+        fprintf(f, "  ceiling   %d thread(s) %-4s %-8s %8.1f GB/s best, %s, at %s (%s)\n",
+                x->threads, x->level, x->kind, x->gbps, median, b,
+                x->method ? x->method : "how: not stored");
     }
-    if (!rl->n)
-        fprintf(f, "  roofline  (none stored)\n");
-    else
-        fprintf(f, "            (%% roofline = GB/s over the best of copy/scale, a DRAM figure:\n"
-                   "             hot-cache cases whose buffers fit in cache can exceed 100%%)\n");
+    if (!cl->n)
+        fprintf(f, "  ceiling   (none stored)\n");
 }
 
 static int show_header(store *s, int64_t run_id, FILE *f)
 {
     store_run r;
     machine_info m;
-    store_roofline_list rl;
+    store_ceiling_list cl;
     dyt_err e = {{0}};
     if (store_load_run(s, run_id, &r, &e) != DYT_OK)
         return cli_usage_error("show: %s", e.msg);
@@ -137,7 +135,7 @@ static int show_header(store *s, int64_t run_id, FILE *f)
         store_run_free(&r);
         return cli_usage_error("show: %s", e.msg);
     }
-    if (store_load_rooflines(s, run_id, &rl, &e) != DYT_OK) {
+    if (store_load_ceilings(s, run_id, &cl, &e) != DYT_OK) {
         store_run_free(&r);
         machine_free(&m);
         return cli_usage_error("show: %s", e.msg);
@@ -159,9 +157,9 @@ static int show_header(store *s, int64_t run_id, FILE *f)
         fprintf(f, "  settings  %s\n", r.settings);
     if (r.note && *r.note)
         fprintf(f, "  note      %s\n", r.note);
-    show_rooflines(&rl, f);
+    show_ceilings(&cl, f);
     fputc('\n', f);
-    store_roofline_list_free(&rl);
+    store_ceiling_list_free(&cl);
     machine_free(&m);
     store_run_free(&r);
     return DYT_OK;

@@ -31,7 +31,7 @@ typedef struct {
     char *machine_desc;   /* "host (cpu model)", as v_results says */
     machine_attr *mach;   /* the machine record, formatted for people */
     size_t n_mach;
-    store_roofline_list roofs;
+    store_ceiling_list ceilings;
     store_case_list cases; /* ordered by seq */
     store_counter_list counter_values;
     rep_counter *counters; /* by source and name */
@@ -155,10 +155,10 @@ void rep_fmt_num(char *buf, size_t n, double v, int decimals);
 void rep_fmt_sig(char *buf, size_t n, double v); /* 4 significant digits */
 void rep_fmt_us(char *buf, size_t n, double ns); /* ns as microseconds, 4 significant digits */
 
-/* tables_machine.c: the machine, its roofline and counters, failed cases,
- * a --vs comparison. NULL: out of memory. */
+/* tables_machine.c: the machine, its bandwidth ceilings and counters,
+ * failed cases, a --vs comparison. NULL: out of memory. */
 rep_table *rep_table_machine(const rep_run *r);
-rep_table *rep_table_roofline(const rep_run *r);
+rep_table *rep_table_ceilings(const rep_run *r);
 rep_table *rep_table_counters(const rep_run *r);
 rep_table *rep_table_failed(const rep_run *r);
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);

@@ -365,7 +365,7 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
     table_paper(&l);
     table_variants(&l, a);
     add(&l, rep_table_machine(a->run));
-    add(&l, rep_table_roofline(a->run));
+    add(&l, rep_table_ceilings(a->run));
     add(&l, rep_table_counters(a->run));
     if (a->n_failed + a->n_skipped)
         add(&l, rep_table_failed(a->run));

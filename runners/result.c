@@ -40,6 +40,8 @@ void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cach
         .affine = tmpl.affine,
         .status = "ok",
         .max_err = -1,
+        .max_ulps = -1,
+        .err_tol = -1,
         .bytes = kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, tmpl.has_beta,
                                 tmpl.affine),
     };
@@ -75,7 +77,7 @@ void runner_result_fail(runner_case_result *r, const char *status, const char *w
     runner_result_end(r);
 }
 
-int runner_result_summarise(runner_case_result *r, double ceiling_gbps)
+int runner_result_summarise(runner_case_result *r, const runner_ceiling *ceiling)
 {
     double *v = malloc((r->n_samples ? r->n_samples : 1) * sizeof *v);
     if (!v)
@@ -103,9 +105,14 @@ int runner_result_summarise(runner_case_result *r, double ceiling_gbps)
         .rel_ci_width = sm.rel_ci_width,
         .gbps = sm.median > 0 ? (double)r->row.bytes / sm.median : 0,
         .roofline_pct = -1,
+        .ceiling_pct = -1,
     };
-    if (ceiling_gbps > 0)
-        r->stats.roofline_pct = 100.0 * r->stats.gbps / ceiling_gbps;
+    if (ceiling && ceiling->dram_gbps > 0)
+        r->stats.roofline_pct = 100.0 * r->stats.gbps / ceiling->dram_gbps;
+    if (ceiling && ceiling->level && ceiling->gbps > 0) {
+        r->stats.ceiling_level = ceiling->level;
+        r->stats.ceiling_pct = 100.0 * r->stats.gbps / ceiling->gbps;
+    }
     r->has_stats = 1;
     runner_result_end(r);
     return 0;

@@ -90,10 +90,18 @@ int runner_result_append(runner_case_result *r, const store_sample *s, size_t n,
  * Samples and counters already in r stay (the caller drops them if they
  * mean nothing). */
 void runner_result_fail(runner_case_result *r, const char *status, const char *why);
+/* The bandwidth ceilings a case is held against: the one of the level its
+ * bytes fit in (hot; cold cases: dram) and the dram one, at its threads. */
+typedef struct {
+    const char *level; /* "l1" | "l2" | "llc" | "dram"; NULL: none measured */
+    double gbps;       /* that level's ceiling; <= 0: unknown */
+    double dram_gbps;  /* the dram ceiling; <= 0: unknown */
+} runner_ceiling;
+
 /* The statistics over the samples not excluded, GB/s from the row's bytes
- * and % of ceiling_gbps (<= 0: unknown); the case ends. -1 when out of
- * memory (nothing changed). */
-int runner_result_summarise(runner_case_result *r, double ceiling_gbps);
+ * and its % of each ceiling (NULL or <= 0: unknown); the case ends. -1
+ * when out of memory (nothing changed). */
+int runner_result_summarise(runner_case_result *r, const runner_ceiling *ceiling);
 /* The case ends now as it is (counters only: the instruction metric). */
 void runner_result_end(runner_case_result *r);
 /* Writes the case and everything below it in one transaction. */

@@ -313,7 +313,8 @@ void cpu_case_finish(cpu_case_state *cs)
     if (cs->done)
         return;
     /* Statistics over every block's samples not excluded. */
-    if (runner_result_summarise(&cs->res, cs->ceiling_gbps) != 0) {
+    runner_ceiling ceil = {"dram", cs->ceiling_gbps, cs->ceiling_gbps};
+    if (runner_result_summarise(&cs->res, &ceil) != 0) {
         case_fail(cs, "failed", "out of memory for statistics");
         return;
     }

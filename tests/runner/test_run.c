@@ -104,8 +104,8 @@ static void test_small_run_completes(void **state)
         0);
     /* The bandwidth ceiling at the plan's one thread count, and % of it. */
     assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
-                               " AND kind IN ('copy','scale') AND gbps > 0",
+                               "SELECT count(*) FROM ceilings WHERE run_id = ?1 AND threads = 1"
+                               " AND level = 'dram' AND kind IN ('copy','scale') AND gbps > 0",
                                run_id),
                      2);
     assert_int_equal(query_int(d,
