@@ -42,8 +42,7 @@ void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cach
         .max_err = -1,
         .max_ulps = -1,
         .err_tol = -1,
-        .bytes = kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, tmpl.has_beta,
-                                tmpl.affine),
+        .bytes = runner_case_bytes(c),
     };
 }
 

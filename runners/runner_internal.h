@@ -49,6 +49,9 @@ int runner_end_run(store *s, int64_t run_id, int rc, int failed, const char *not
 
 /* The norm_args template of a case (shape, dtype, alpha, eps, flags). */
 void runner_case_args(const plan_case *c, norm_args *a);
+/* The bytes a call of the case must move (kern_min_bytes): also its
+ * working set, which decides the cache level of a hot case's ceiling. */
+uint64_t runner_case_bytes(const plan_case *c);
 /* The case's inputs from the seed, the same on every device: activations
  * N(mu_c, 1) with per-channel offsets and rare outliers into x (rows x cols,
  * storage dtype), gamma N(1, 0.1) and beta N(0, 0.1) (cols floats), and for
