@@ -7,6 +7,7 @@
 #include "stats.h"
 #include "suite.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,16 @@ void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cach
         .err_tol = -1,
         .bytes = runner_case_bytes(c),
     };
+}
+
+void runner_result_accuracy(runner_case_result *r, double err, const char *output, double tol,
+                            double ulps)
+{
+    /* A non-finite error (NaN where ref has a number) is stored as huge. */
+    r->row.max_err = isfinite(err) ? err : 1e300;
+    r->row.err_tol = tol;
+    r->row.max_ulps = isnan(ulps) ? -1 : isinf(ulps) ? 1e300 : ulps;
+    snprintf(r->err_output, sizeof r->err_output, "%s", output ? output : "");
 }
 
 int runner_result_append(runner_case_result *r, const store_sample *s, size_t n, int block)
@@ -128,6 +139,7 @@ int runner_result_store(store *s, int64_t run_id, const runner_case_result *r, d
     row.started_at = r->started_at;
     row.ended_at = r->ended_at;
     row.error = runner_result_failed(r) ? r->error : NULL;
+    row.err_output = r->err_output[0] ? r->err_output : NULL;
     int64_t id;
     return store_put_case(s, run_id, &row, r->samples, r->n_samples,
                           r->has_stats ? &r->stats : NULL, r->counters, r->n_counters, &id, e);

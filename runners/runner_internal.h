@@ -75,6 +75,7 @@ typedef struct {
     store_case row;
     char started_at[32], ended_at[32];
     char error[sizeof(dyt_err)]; /* why, when row.status is not "ok" */
+    char err_output[8];          /* the output verification's error was in */
     store_sample *samples;       /* malloc'd */
     size_t n_samples, cap_samples;
     store_stats stats;
@@ -87,6 +88,12 @@ typedef struct {
  * description, status "ok", not verified yet, started now. */
 void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cache_kind cache,
                         const char *device);
+/* What verification measured (before timing): the error of the deciding
+ * output over its scale, that output's name and bound (same
+ * normalisation), and the worst error in ulps over every output (< 0:
+ * unknown). */
+void runner_result_accuracy(runner_case_result *r, double err, const char *output, double tol,
+                            double ulps);
 /* Appends n samples, each tagged with block. -1 when out of memory. */
 int runner_result_append(runner_case_result *r, const store_sample *s, size_t n, int block);
 /* The case ends without statistics: status "failed" or "skipped", why.

@@ -123,7 +123,7 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
     }
     row->buffer_sets = (int)cs->b.n_sets;
     kern_exec ex = {.pool = cs->pool};
-    int vrc = case_verify(c, &cs->b.sets[0], &ex, &row->max_err, &ce);
+    int vrc = case_verify(c, &cs->b.sets[0], &ex, &cs->res, &ce);
     if (vrc != DYT_OK) {
         /* Wrong results are not timed: a fast wrong kernel is no result. */
         const char *status = vrc == DYT_USAGE ? "skipped" : "failed";

@@ -93,11 +93,12 @@ void case_buffers_free(case_buffers *b);
 /* ---- verify.c ------------------------------------------------------------ */
 
 /* Verifies the variant of c on a's inputs against `ref` (the real shape, or
- * its first rows for huge shapes). Returns DYT_OK (passed, *max_err set),
- * DYT_FAIL (wrong results: message in e) or DYT_USAGE (the variant refused
- * the call: message in e). */
-int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
-                dyt_err *e);
+ * its first rows for huge shapes), recording what it measured in res
+ * (runner_result_accuracy). Returns DYT_OK (passed), DYT_FAIL (wrong
+ * results: message in e) or DYT_USAGE (the variant refused the call:
+ * message in e). */
+int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex,
+                runner_case_result *res, dyt_err *e);
 
 /* ---- ceilings.c: pools and their bandwidth ceilings ----------------------- */
 

@@ -5,8 +5,9 @@
  * check.c's tolerances. Huge shapes are verified on a row sample, their
  * first VERIFY_MAX_ELEMS elements' worth of rows: rows are independent in
  * every kernel, and the backward reductions are then checked over the
- * sampled rows. The stored max_err is the harness's error of the deciding
- * output over that output's scale (check.h). */
+ * sampled rows. The case keeps what the check measured: the error of the
+ * deciding output over that output's scale, its name and bound, and the
+ * worst error in ulps over every output (check.h). */
 #include "check.h"
 #include "cpu_internal.h"
 
@@ -15,8 +16,8 @@
 
 #define VERIFY_MAX_ELEMS ((size_t)1 << 20)
 
-int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
-                dyt_err *e)
+int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex,
+                runner_case_result *res, dyt_err *e)
 {
     kern_check_inputs in = {
         .norm = c->norm,
@@ -41,7 +42,7 @@ int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, dou
         return dyt_errf(e, DYT_FAIL, "verification could not run: %s", ce.msg);
     if (r.skipped)
         return dyt_errf(e, DYT_USAGE, "not verified (%s)", r.reason);
-    *max_err = isfinite(r.worst) ? r.worst : 1e300;
+    runner_result_accuracy(res, r.worst, r.output, r.tol, r.max_ulps);
     if (r.pass)
         return DYT_OK;
     for (size_t i = 0; i < r.n_outputs; i++) {

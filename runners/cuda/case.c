@@ -209,7 +209,7 @@ int cuda_case_measure(const cuda_case_env *env, const plan_case *c, int seq, run
         runner_result_fail(r, "failed", ce.msg);
         return 1;
     }
-    int vrc = gpu_case_verify(c, &b, &row->max_err, &ce);
+    int vrc = gpu_case_verify(c, &b, r, &ce);
     if (vrc != DYT_OK) {
         /* Wrong results are not timed. */
         const char *status = vrc == DYT_USAGE ? "skipped" : "failed";

@@ -147,6 +147,13 @@ static void test_small_run_completes(void **state)
                                " AND max_err >= 0 AND max_err <= 1",
                                run_id),
                      12);
+    /* ... and the accuracy the check measured: within the bound it names. */
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND max_ulps >= 0"
+                               " AND err_tol > 0 AND max_err <= err_tol AND err_output IN"
+                               " ('y','mean','rstd','dx','dgamma','dbeta','dalpha')",
+                               run_id),
+                     12);
     assert_int_equal(query_int(d,
                                "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
                                " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
@@ -242,7 +249,8 @@ static void test_failed_case_is_stored_untimed(void **state)
                      0);
     assert_int_equal(query_int(d,
                                "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
-                               " status = 'failed' AND max_err > 0",
+                               " status = 'failed' AND max_err > err_tol AND err_tol > 0 AND"
+                               " max_ulps > 0 AND err_output IS NOT NULL",
                                run_id),
                      1);
     store_close(s);
