@@ -1,6 +1,8 @@
 /* dytbench show RUN|latest: a stored run's header (id, label, status,
  * machine, times, suites, settings, bandwidth ceilings) and a table of its
- * cases, failed ones with their error and every case with its stop reason.
+ * cases, each with its ceiling (level, %, % of dram), those above 105% of
+ * it flagged below the table, failed ones with their error and every case
+ * with its stop reason.
  * The case table is shared with `dytbench run`, which prints it as the
  * run's summary (cli_show_cases). Read-only, through the store's read API. */
 #include "cli.h"
@@ -36,6 +38,28 @@ static void fmt_or_dash(char *buf, size_t n, const char *fmt, double v)
         snprintf(buf, n, fmt, v);
 }
 
+/* The %-of-ceiling cells of a case: its level, its % of it ("!" above
+ * the flag threshold) and its % of dram; "-" where unknown. */
+static void fmt_ceiling(const store_case_rec *x, char *lvl, char *pct, char *dram, size_t n)
+{
+    snprintf(lvl, n, "-");
+    snprintf(pct, n, "-");
+    snprintf(dram, n, "-");
+    if (!x->has_stats)
+        return;
+    if (x->st.ceiling_level && !isnan(x->st.ceiling_pct)) {
+        snprintf(lvl, n, "%s", x->st.ceiling_level);
+        snprintf(pct, n, "%.1f%s", x->st.ceiling_pct,
+                 x->st.ceiling_pct > STORE_CEILING_FLAG_PCT ? "!" : "");
+    }
+    fmt_or_dash(dram, n, "%.1f", x->st.roofline_pct);
+}
+
+static int above_ceiling(const store_case_rec *x)
+{
+    return x->has_stats && x->st.ceiling_pct > STORE_CEILING_FLAG_PCT;
+}
+
 int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
 {
     store_case_list cl;
@@ -48,25 +72,29 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         return DYT_USAGE;
     }
     if (brief)
-        fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
-                "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "%roof");
+        fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %-4s %7s %7s\n", "model",
+                "norm", "pass", "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "ceil",
+                "%ceil", "%dram");
     else
-        fprintf(f, "%4s %-26s %-9s %-4s %-4s %-10s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
+        fprintf(f,
+                "%4s %-26s %-9s %-4s %-4s %-10s %3s %-12s %10s %7s %8s %-4s %7s %7s %8s %6s %6s "
+                "%-11s %s\n",
                 "seq", "model", "norm", "pass", "dtype", "variant", "thr", "rows x cols", "median",
-                "+-CI", "GB/s", "%roof", "n", "batch", "stop", "status");
-    int bad = 0;
+                "+-CI", "GB/s", "ceil", "%ceil", "%dram", "ulps", "n", "batch", "stop", "status");
+    int bad = 0, above = 0;
     for (size_t i = 0; i < cl.n; i++) {
         const store_case *c = &cl.v[i].c;
         const store_stats *t = &cl.v[i].st;
-        char shape[32], med[24] = "-", ci[16] = "-", gb[16] = "-", roof[16] = "-";
+        char shape[32], med[24] = "-", ci[16] = "-", gb[16] = "-", lvl[16], pct[16], dram[16];
+        char ulps[16];
         snprintf(shape, sizeof shape, "%" PRId64 "x%" PRId64, c->rows, c->cols);
+        fmt_ceiling(&cl.v[i], lvl, pct, dram, sizeof lvl);
+        fmt_or_dash(ulps, sizeof ulps, "%.3g", c->max_ulps);
         double ins;
         if (cl.v[i].has_stats) {
             dyt_fmt_ns(med, sizeof med, t->median_ns);
             fmt_or_dash(ci, sizeof ci, "%.2f%%", 100 * t->rel_ci_width);
             fmt_or_dash(gb, sizeof gb, "%.2f", t->gbps);
-            if (t->roofline_pct >= 0)
-                snprintf(roof, sizeof roof, "%.1f", t->roofline_pct);
         } else if (!isnan(ins = instructions_of(&kl, cl.v[i].id)))
             /* --metric instructions: no timing, instructions per element. */
             snprintf(med, sizeof med, "%.2f ins/el", ins);
@@ -75,20 +103,40 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         snprintf(model, sizeof model, "%s%s%s", c->model, *tl ? "/" : "", tl);
         int ok = !strcmp(c->status, "ok");
         if (brief)
-            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s%s%s\n", model, c->norm,
-                    c->pass, c->dtype, c->variant, shape, med, ci, gb, roof, ok ? "" : "  ",
-                    ok ? "" : c->status);
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %-4s %7s %7s%s%s\n",
+                    model, c->norm, c->pass, c->dtype, c->variant, shape, med, ci, gb, lvl, pct,
+                    dram, ok ? "" : "  ", ok ? "" : c->status);
         else
             fprintf(f,
-                    "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s "
-                    "%s\n",
+                    "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %-4s %7s %7s %8s "
+                    "%6d %6d %-11s %s\n",
                     c->seq, model, c->norm, c->pass, c->dtype, c->variant, c->threads, shape, med,
-                    ci, gb, roof, t->n, c->batch,
+                    ci, gb, lvl, pct, dram, ulps, t->n, c->batch,
                     c->stop_reason && *c->stop_reason ? c->stop_reason : "-", c->status);
         bad += !ok;
+        above += ok && above_ceiling(&cl.v[i]);
     }
     if (cl.n == 0)
         fprintf(f, "(no cases stored)\n");
+    if (above) {
+        /* Flagged below the table, never only a number in it. */
+        fprintf(f,
+                "\n! %d case(s) above %.0f%% of their ceiling (the copy bandwidth of the cache "
+                "level their\n  bytes fit in, or dram): their working set sits near a cache "
+                "boundary, or a call moves\n  fewer bytes than counted; their %%ceil does not say "
+                "how close they are to the machine's limit:\n",
+                above, STORE_CEILING_FLAG_PCT);
+        for (size_t i = 0; i < cl.n; i++) {
+            const store_case *c = &cl.v[i].c;
+            if (strcmp(c->status, "ok") || !above_ceiling(&cl.v[i]))
+                continue;
+            fprintf(f,
+                    "  case %d (%s %s %s %s %s %lldx%lld, %llu bytes): %.1f%% of its %s ceiling\n",
+                    c->seq, c->model, c->norm, c->pass, c->dtype, c->variant, (long long)c->rows,
+                    (long long)c->cols, (unsigned long long)c->bytes, cl.v[i].st.ceiling_pct,
+                    cl.v[i].st.ceiling_level);
+        }
+    }
     if (bad) {
         /* Errors below the table: they are long and would break its columns. */
         fprintf(f, "\n");
@@ -168,10 +216,14 @@ static int show_header(store *s, int64_t run_id, FILE *f)
 static void usage(FILE *f)
 {
     fputs("usage: dytbench show RUN|latest|LABEL [--db PATH]\n\n"
-          "Prints a stored run: its header (status, machine, settings, bandwidth ceiling)\n"
-          "and a table of its cases (median time per call, relative half-width of the\n"
-          "95% CI of the median, GB/s, % of the bandwidth ceiling, samples, calls per\n"
-          "sample, why sampling stopped, status; errors of failed cases below).\n\n"
+          "Prints a stored run: its header (status, machine, settings, the bandwidth\n"
+          "ceilings per cache level and thread count) and a table of its cases (median\n"
+          "time per call, relative half-width of the 95% CI of the median, GB/s, the\n"
+          "ceiling the case is held against -- the cache level its bytes fit in, or dram\n"
+          "-- and its % of it, its % of dram, the worst verification error in ulps,\n"
+          "samples, calls per sample, why sampling stopped, status). Below: the cases\n"
+          "above 105% of their ceiling (marked ! in the table), and errors of failed\n"
+          "cases.\n\n"
           "options:\n"
           "  --db PATH   results database (default " STORE_DEFAULT_PATH ")\n"
           "  -h, --help  this help\n",

@@ -261,7 +261,7 @@ static const char *const csv_head[] = {
     "norm",         "variant",     "dtype",        "pass",        "rows",
     "cols",         "threads",     "cache",        "status",      "samples",
     "median_ns",    "ci_low_ns",   "ci_high_ns",   "gbps",        "roofline_pct",
-    "max_err",      "ceiling_level", "ceiling_pct", "max_ulps",   "run_status",
+    "max_err",      "ceiling_level", "ceiling_pct", "max_ulps",   "ceiling_flag", "run_status",
     "seq",          "suite",       "model_norm",   "token_label", "layers",
     "device",       "bytes",       "n_excluded",   "mean_ns",     "stddev_ns",
     "min_ns",       "max_ns",      "rel_ci_width", "stop_reason", "error",
@@ -294,6 +294,8 @@ static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
     csv_text(&r, t->ceiling_level);
     csv_real(&r, t->ceiling_pct);
     csv_real(&r, c->max_ulps);
+    /* "above": more than STORE_CEILING_FLAG_PCT of its ceiling, not a figure to read as one */
+    csv_text(&r, x->has_stats && t->ceiling_pct > STORE_CEILING_FLAG_PCT ? "above" : NULL);
     csv_text(&r, run->run.status);
     csv_int(&r, c->seq);
     csv_text(&r, c->suite);

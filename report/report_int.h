@@ -72,11 +72,40 @@ typedef struct {
     char *missing; /* sections lacking a case, or NULL */
 } rep_whole;
 
+/* A kernel variant: what the per-variant tables are keyed by. */
 typedef struct {
     const char *norm, *pass, *dtype, *variant;
+} rep_variant_key;
+
+/* A variant's bandwidth over its ok cases (NAN when unknown). */
+typedef struct {
+    rep_variant_key k; /* first: variants.c finds lists by it */
     size_t n_cases;
-    double gbps_median, gbps_best, roof_median, roof_best; /* NAN when unknown */
+    double gbps_median, gbps_best;
+    double ceil_median, ceil_best; /* % of each case's own ceiling */
+    double dram_median;            /* % of the dram ceiling */
+    size_t n_above;                /* cases above STORE_CEILING_FLAG_PCT of their ceiling */
 } rep_variant;
+
+/* A variant's accuracy over its verified cases (ok or failed): the largest
+ * error its checks measured, over the output's scale, with that case's
+ * bound and output, and the largest in ulps (NAN: none stored). */
+typedef struct {
+    rep_variant_key k; /* first, as in rep_variant */
+    size_t n_verified, n_failed;
+    double max_err, max_err_tol;
+    const char *max_err_output;
+    double max_ulps;
+} rep_accuracy;
+
+/* Above its ceiling by more than the flag threshold: flagged wherever it is shown. */
+static inline int rep_case_above(const rep_case *c)
+{
+    return c->has_stats && c->st.ceiling_pct > STORE_CEILING_FLAG_PCT;
+}
+/* Below this % of its ceiling a side of a DyT-vs-norm comparison is
+ * marked handicapped: the verdict is then partly about that kernel. */
+#define REP_HANDICAP_PCT 80.0
 
 /* A case of the main run and the same case (every axis equal) in a vs run;
  * ratio = t_vs / t_main with a bootstrap interval. */
@@ -99,11 +128,19 @@ typedef struct {
     size_t n_wholes;
     rep_variant *variants;
     size_t n_variants;
+    rep_accuracy *accuracy;
+    size_t n_accuracy;
+    size_t n_above; /* ok cases above their ceiling */
     rep_vs *vs;
     size_t n_vs;
     size_t n_ok, n_failed, n_skipped;
 } rep_analysis;
 
+/* "" and NULL equal; ok with statistics and a positive median. */
+int rep_str_eq(const char *a, const char *b);
+int rep_case_usable(const rep_case *c);
+/* variants.c: a->variants and a->accuracy from the run's cases. */
+int rep_build_variants(const rep_run *run, rep_analysis *a, dyt_err *e);
 /* Any case of the pair (for its shape and settings). */
 const rep_case *rep_pair_any(const rep_pair *p);
 int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
@@ -162,6 +199,12 @@ rep_table *rep_table_ceilings(const rep_run *r);
 rep_table *rep_table_counters(const rep_run *r);
 rep_table *rep_table_failed(const rep_run *r);
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
+
+/* tables_variants.c: bandwidth and accuracy per variant, the cases above
+ * their ceiling. NULL: out of memory. */
+rep_table *rep_table_variants(const rep_analysis *a);
+rep_table *rep_table_accuracy(const rep_analysis *a);
+rep_table *rep_table_above_ceiling(const rep_analysis *a);
 
 /* tables.c: every table of the report, in order; *n tables. */
 int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e);
