@@ -72,8 +72,8 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         return DYT_USAGE;
     }
     if (brief)
-        fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %-4s %7s %7s\n", "model",
-                "norm", "pass", "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "ceil",
+        fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %-4s %7s %7s\n", "model", "norm",
+                "pass", "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "ceil",
                 "%ceil", "%dram");
     else
         fprintf(f,
@@ -103,9 +103,9 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         snprintf(model, sizeof model, "%s%s%s", c->model, *tl ? "/" : "", tl);
         int ok = !strcmp(c->status, "ok");
         if (brief)
-            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %-4s %7s %7s%s%s\n",
-                    model, c->norm, c->pass, c->dtype, c->variant, shape, med, ci, gb, lvl, pct,
-                    dram, ok ? "" : "  ", ok ? "" : c->status);
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %-4s %7s %7s%s%s\n", model,
+                    c->norm, c->pass, c->dtype, c->variant, shape, med, ci, gb, lvl, pct, dram,
+                    ok ? "" : "  ", ok ? "" : c->status);
         else
             fprintf(f,
                     "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %-4s %7s %7s %8s "

@@ -74,8 +74,8 @@ static void compare(kern_check_result *res, const char *name, src v, src r, size
         else
             err = fabs(a - b);
         double m = mag ? mag[i] : fabs(b);
-        double allowed = tol * scale + red * m + (cond ? cond[i] : 0) + check_ulp(b, bf16_out) +
-                         under;
+        double allowed =
+            tol * scale + red * m + (cond ? cond[i] : 0) + check_ulp(b, bf16_out) + under;
         double ulps = err == 0 ? 0 : err / check_ulp(DYT_MAX(m, fabs(b)), bf16_out);
         if (!(ulps <= o.ulps))
             o.ulps = ulps;

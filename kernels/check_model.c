@@ -43,7 +43,10 @@ double check_ulp(double v, int bf16)
     return ldexp(1.0, e - (bf16 ? 8 : 24));
 }
 
-static double at(const void *p, dtype_kind d, size_t i) { return port_ld(p, d, i); }
+static double at(const void *p, dtype_kind d, size_t i)
+{
+    return port_ld(p, d, i);
+}
 
 static double gamma_of(const kern_check_inputs *in, size_t j)
 {
@@ -58,8 +61,8 @@ static double beta_of(const kern_check_inputs *in, size_t j)
 
 void check_model_free(check_model *m)
 {
-    double *p[] = {m->y_mag,  m->y_cond,  m->mean_mag, m->dx_mag,
-                   m->dx_cond, m->dg_mag, m->dg_cond, m->db_mag};
+    double *p[] = {m->y_mag,   m->y_cond, m->mean_mag, m->dx_mag,
+                   m->dx_cond, m->dg_mag, m->dg_cond,  m->db_mag};
     for (size_t i = 0; i < DYT_ARRAY_LEN(p); i++)
         free(p[i]);
     memset(m, 0, sizeof *m);
@@ -73,7 +76,10 @@ static double *zeros(size_t n, int *oom)
 }
 
 /* The error of the fp32 tanh at t. */
-static double tanh_err(double t) { return CHECK_TANH_ULPS * check_ulp(t, 0); }
+static double tanh_err(double t)
+{
+    return CHECK_TANH_ULPS * check_ulp(t, 0);
+}
 
 static void dyt_row(const kern_check_inputs *in, size_t r, check_model *m)
 {

@@ -12,8 +12,8 @@
  * statistics (the contract); what that costs them on rows whose mean is
  * large next to their spread is part of the bound they are held to
  * (check_model.c, docs/kernels.md). */
-#include "portable.h"
 #include "ref.h"
+#include "portable.h"
 
 #include <math.h>
 

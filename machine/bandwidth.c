@@ -177,8 +177,7 @@ static double time_passes(kern_pool *pool, bw_ctx *c, int passes)
     return (double)(dyt_now_ns() - t0);
 }
 
-int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_result *out,
-                      dyt_err *e)
+int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_result *out, dyt_err *e)
 {
     memset(out, 0, sizeof *out);
     int reps = sp->reps;

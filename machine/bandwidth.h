@@ -8,10 +8,10 @@
  * here too (bandwidth_caches, bandwidth_level_of), from the machine
  * record's caches with the clamps machine/ applies. */
 #pragma once
-#include <stdint.h>
 #include "common.h"
 #include "kernels.h"
 #include "machine.h"
+#include <stdint.h>
 
 /* The levels a ceiling is measured at, nearest first. */
 typedef enum { BW_L1 = 0, BW_L2, BW_LLC, BW_DRAM, BW_LEVELS } bw_level;
@@ -44,15 +44,14 @@ typedef struct {
     uint64_t bytes_per_pass; /* bytes counted per copy (or scale) pass: the working set */
     int threads;
     int reps;
-    int passes;          /* passes per sample */
-    int nt;              /* streaming stores (the kernels' rule for outputs this large) */
-    const char *isa;     /* the vectors used: "avx512", "avx2", "sse2" */
+    int passes;      /* passes per sample */
+    int nt;          /* streaming stores (the kernels' rule for outputs this large) */
+    const char *isa; /* the vectors used: "avx512", "avx2", "sse2" */
 } bandwidth_result;
 
 /* Measures copy and scale at sp's working set (at least 1 KiB per thread
  * and array). */
-int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_result *out,
-                      dyt_err *e);
+int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_result *out, dyt_err *e);
 /* One line on how r was measured, for the copy (scale = 0) or the scale
  * figure: "STREAM copy a[i] = b[i] over 2 fp32 arrays of 12.0 KiB, avx512
  * plain stores, 2 thread(s), 64 passes per sample, best and median of 5". */

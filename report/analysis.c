@@ -145,7 +145,8 @@ static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *
     size_t n = 0;
     for (size_t i = 0; i < run->cases.n; i++) {
         const rep_case *c = &run->cases.v[i];
-        if (rep_case_usable(c) && (!strcmp(c->c.norm, "dyt") || rep_str_eq(c->c.norm, c->c.model_norm)))
+        if (rep_case_usable(c) &&
+            (!strcmp(c->c.norm, "dyt") || rep_str_eq(c->c.norm, c->c.model_norm)))
             v[n++] = c;
     }
     qsort(v, n, sizeof *v, cmp_shape_p);
@@ -199,7 +200,8 @@ static const rep_pair *match_section(const rep_analysis *a, const char *model, c
             continue;
         if (c->c.rows == d->c.rows && rep_str_eq(c->c.token_label, d->c.token_label))
             by_rows = &a->pairs[i];
-        if (d->c.token_label && *d->c.token_label && rep_str_eq(c->c.token_label, d->c.token_label)) {
+        if (d->c.token_label && *d->c.token_label &&
+            rep_str_eq(c->c.token_label, d->c.token_label)) {
             by_label = &a->pairs[i];
             n_label++;
         }
@@ -305,8 +307,8 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
 
 static int same_case(const rep_case *x, const rep_case *y)
 {
-    return !cmp_shape(x, y) && rep_str_eq(x->c.norm, y->c.norm) && rep_str_eq(x->c.variant, y->c.variant) &&
-           rep_str_eq(x->c.pass, y->c.pass);
+    return !cmp_shape(x, y) && rep_str_eq(x->c.norm, y->c.norm) &&
+           rep_str_eq(x->c.variant, y->c.variant) && rep_str_eq(x->c.pass, y->c.pass);
 }
 
 static int build_vs(store *db, const rep_run *run, const rep_run *vs, rep_vs *out, dyt_err *e)

@@ -257,15 +257,14 @@ static void csv_real(csv_row *r, double v)
 
 /* v_results' columns first, in its order, then what else a case has. */
 static const char *const csv_head[] = {
-    "run_id",       "label",       "machine",      "domain",      "model",
-    "norm",         "variant",     "dtype",        "pass",        "rows",
-    "cols",         "threads",     "cache",        "status",      "samples",
-    "median_ns",    "ci_low_ns",   "ci_high_ns",   "gbps",        "roofline_pct",
-    "max_err",      "ceiling_level", "ceiling_pct", "max_ulps",   "ceiling_flag", "run_status",
-    "seq",          "suite",       "model_norm",   "token_label", "layers",
-    "device",       "bytes",       "n_excluded",   "mean_ns",     "stddev_ns",
-    "min_ns",       "max_ns",      "rel_ci_width", "stop_reason", "error",
-    "err_output",   "err_tol"};
+    "run_id",       "label",        "machine",      "domain",        "model",       "norm",
+    "variant",      "dtype",        "pass",         "rows",          "cols",        "threads",
+    "cache",        "status",       "samples",      "median_ns",     "ci_low_ns",   "ci_high_ns",
+    "gbps",         "roofline_pct", "max_err",      "ceiling_level", "ceiling_pct", "max_ulps",
+    "ceiling_flag", "run_status",   "seq",          "suite",         "model_norm",  "token_label",
+    "layers",       "device",       "bytes",        "n_excluded",    "mean_ns",     "stddev_ns",
+    "min_ns",       "max_ns",       "rel_ci_width", "stop_reason",   "error",       "err_output",
+    "err_tol"};
 
 static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
 {

@@ -84,10 +84,10 @@ static void fmt_fairness(char *buf, size_t n, const rep_case *norm, const rep_ca
     char low[96] = "", high[96] = "", none[96] = "";
     for (int k = 0; k < 2; k++) {
         double pct = side[k]->st.ceiling_pct;
-        char *to = !isfinite(pct)                  ? none
-                   : pct < REP_HANDICAP_PCT        ? low
+        char *to = !isfinite(pct)                 ? none
+                   : pct < REP_HANDICAP_PCT       ? low
                    : pct > STORE_CEILING_FLAG_PCT ? high
-                                                   : NULL;
+                                                  : NULL;
         if (to)
             snprintf(to + strlen(to), 96 - strlen(to), "%s%s", *to ? " and " : "", name[k]);
     }

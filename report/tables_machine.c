@@ -66,7 +66,7 @@ rep_table *rep_table_machine(const rep_run *r)
 
 rep_table *rep_table_ceilings(const rep_run *r)
 {
-    const char *head[] = {"Threads",     "Level",         "Kind",          "Working set (B)",
+    const char *head[] = {"Threads",     "Level",         "Kind",        "Working set (B)",
                           "GB/s (best)", "GB/s (median)", "How measured"};
     rep_table *t = rep_table_new("ceilings", "Bandwidth ceilings measured at the start of the run",
                                  7, head, "rllrrrp");
@@ -93,13 +93,12 @@ rep_table *rep_table_ceilings(const rep_run *r)
     if (!r->ceilings.n)
         rep_table_note(t, "No bandwidth ceiling was stored for this run: %% of ceiling is n/a.");
     else
-        rep_table_note(t,
-                       "Copy (a[i] = b[i]) and scale bandwidth, bytes read + written per pass "
-                       "over the time of a pass, 1e9 B/s, at a working set of each cache level "
-                       "the run's cases fit in (l1, l2, the llc share of the threads; dram: "
-                       "beyond the llc). A case is held against the best of copy and scale at "
-                       "its level and thread count: hot, the level its bytes fit in; cold, "
-                       "dram.");
+        rep_table_note(t, "Copy (a[i] = b[i]) and scale bandwidth, bytes read + written per pass "
+                          "over the time of a pass, 1e9 B/s, at a working set of each cache level "
+                          "the run's cases fit in (l1, l2, the llc share of the threads; dram: "
+                          "beyond the llc). A case is held against the best of copy and scale at "
+                          "its level and thread count: hot, the level its bytes fit in; cold, "
+                          "dram.");
     return t;
 }
 

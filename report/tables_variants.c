@@ -115,9 +115,9 @@ rep_table *rep_table_accuracy(const rep_analysis *a)
 
 rep_table *rep_table_above_ceiling(const rep_analysis *a)
 {
-    const char *head[] = {"Model",  "Tokens", "Rows",            "Hidden", "Norm",
-                          "Pass",   "dtype",  "Variant",         "Threads", "Level",
-                          "Bytes",  "GB/s",   "% of ceiling",    "% of dram"};
+    const char *head[] = {"Model", "Tokens", "Rows",         "Hidden",   "Norm",
+                          "Pass",  "dtype",  "Variant",      "Threads",  "Level",
+                          "Bytes", "GB/s",   "% of ceiling", "% of dram"};
     rep_table *t = rep_table_new("above-ceiling", "Cases above their bandwidth ceiling (flagged)",
                                  DYT_ARRAY_LEN(head), head, "llrrllllrlrrrr");
     if (!t)
@@ -136,9 +136,13 @@ rep_table *rep_table_above_ceiling(const rep_analysis *a)
         rep_fmt_num(b[0], sizeof b[0], c->st.gbps, 2);
         rep_fmt_num(b[1], sizeof b[1], c->st.ceiling_pct, 1);
         rep_fmt_num(b[2], sizeof b[2], c->st.roofline_pct, 1);
-        const char *txt[] = {c->c.model, c->c.token_label ? c->c.token_label : "", NULL, NULL,
-                             c->c.norm,  c->c.pass,  c->c.dtype, c->c.variant, NULL,
-                             c->st.ceiling_level, NULL, b[0], b[1], b[2]};
+        const char *txt[] = {c->c.model, c->c.token_label ? c->c.token_label : "",
+                             NULL,       NULL,
+                             c->c.norm,  c->c.pass,
+                             c->c.dtype, c->c.variant,
+                             NULL,       c->st.ceiling_level,
+                             NULL,       b[0],
+                             b[1],       b[2]};
         for (size_t j = 0; j < DYT_ARRAY_LEN(txt); j++)
             if (txt[j])
                 rep_table_set(t, r, j, "%s", txt[j]);

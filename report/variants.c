@@ -85,8 +85,7 @@ static void summarise_variant(const rep_run *run, size_t first, rep_variant *v, 
 /* A case's error was measured: it was verified (ok or failed). */
 static int verified(const rep_case *c)
 {
-    return isfinite(c->c.max_err) &&
-           (!strcmp(c->c.status, "ok") || !strcmp(c->c.status, "failed"));
+    return isfinite(c->c.max_err) && (!strcmp(c->c.status, "ok") || !strcmp(c->c.status, "failed"));
 }
 
 static void summarise_accuracy(const rep_run *run, size_t first, rep_accuracy *q)

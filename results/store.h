@@ -55,8 +55,8 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 typedef struct {
     const char *level; /* "l1" | "l2" | "llc" | "dram" */
     int threads;
-    const char *kind;  /* "copy" | "scale" | "d2d_copy" */
-    uint64_t bytes;    /* working set measured at: bytes read + written per pass */
+    const char *kind;         /* "copy" | "scale" | "d2d_copy" */
+    uint64_t bytes;           /* working set measured at: bytes read + written per pass */
     double gbps, gbps_median; /* best and median, 1e9 B/s; median < 0 or NAN: not stored */
     const char *method;       /* how it was measured, one line; NULL: not said */
 } store_ceiling;
@@ -109,7 +109,7 @@ typedef struct {
                          * verified */
     double max_ulps;    /* worst error in ulps over every output; < 0 or NAN: unknown */
     const char *err_output; /* the deciding output ("y", "dx", ...); NULL: unknown */
-    double err_tol;     /* its bound, normalised as max_err; < 0 or NAN: unknown */
+    double err_tol;         /* its bound, normalised as max_err; < 0 or NAN: unknown */
     uint64_t bytes;
     int batch, buffer_sets;
     const char *stop_reason;

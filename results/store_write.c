@@ -223,10 +223,11 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 int store_put_ceiling(store *s, int64_t run_id, const store_ceiling *c, dyt_err *e)
 {
     sqlite3_stmt *st;
-    int rc = begin_write(s,
-                         "INSERT OR REPLACE INTO ceilings (run_id, level, threads, kind, bytes, gbps,"
-                         " gbps_median, method) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                         &st, "storing the bandwidth ceiling", e);
+    int rc =
+        begin_write(s,
+                    "INSERT OR REPLACE INTO ceilings (run_id, level, threads, kind, bytes, gbps,"
+                    " gbps_median, method) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                    &st, "storing the bandwidth ceiling", e);
     if (rc != DYT_OK)
         return rc;
     int src = sqlite3_bind_int64(st, 1, run_id);

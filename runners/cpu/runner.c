@@ -3,8 +3,8 @@
  * pinned with hwloc -> run row (settings as JSON) -> the bandwidth ceilings
  * at every thread count of the plan, per cache level its hot cases fit in
  * (ceilings.c) -> every case (inputs, verification against ref, warm-up,
- * adaptive sampling, one counted batch, statistics; case.c), each stored in its own transaction once measured -> the run's
- * end status. With --rounds the cases are measured block by block in
+ * adaptive sampling, one counted batch, statistics; case.c), each stored in its own transaction
+ * once measured -> the run's end status. With --rounds the cases are measured block by block in
  * shuffled rounds and stored at the end. Only this file reads the run's
  * options: the cases get a runner_case_spec. With a stepper, each step
  * (runner.h) waits for its turn. */

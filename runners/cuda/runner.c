@@ -111,8 +111,12 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
         snprintf(method, sizeof method,
                  "cudaMemcpyAsync device to device of %zu MiB, best and median of %d passes",
                  d2d >> 20, d2d_reps);
-        store_ceiling c = {.level = "dram", .threads = 1, .kind = "d2d_copy",
-                           .bytes = 2 * (uint64_t)d2d, .gbps = best, .gbps_median = median,
+        store_ceiling c = {.level = "dram",
+                           .threads = 1,
+                           .kind = "d2d_copy",
+                           .bytes = 2 * (uint64_t)d2d,
+                           .gbps = best,
+                           .gbps_median = median,
                            .method = method};
         rc = store_put_ceiling(s, *run_id, &c, e);
         ceiling = best;

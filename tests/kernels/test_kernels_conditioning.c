@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "bf16.h"
@@ -113,9 +114,13 @@ static char *make_case(const gen_spec *s, uint64_t seed)
     size_t R = s->rows, C = s->cols, n = R * C;
     float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy);
     float *g = malloc(C * sizeof *g), *b = malloc(C * sizeof *b);
-    answers a = {malloc(n * sizeof(long double)), malloc(n * sizeof(long double)),
-                 malloc(C * sizeof(long double)), malloc(C * sizeof(long double)),
-                 malloc(R * sizeof(long double)), malloc(R * sizeof(long double)), 0};
+    answers a = {malloc(n * sizeof(long double)),
+                 malloc(n * sizeof(long double)),
+                 malloc(C * sizeof(long double)),
+                 malloc(C * sizeof(long double)),
+                 malloc(R * sizeof(long double)),
+                 malloc(R * sizeof(long double)),
+                 0};
     char *text = malloc(64 * (4 * n + 4 * C + 2 * R) + 1024), *p = text;
     assert_true(x && dy && g && b && a.y && a.dx && a.dg && a.db && a.mean && a.rstd && text);
     dyt_rng rng;

@@ -90,7 +90,7 @@ static void test_measure_in_cache(void **state)
     assert_int_equal(r.bytes_per_pass, 32 * KIB);
     assert_int_equal(r.threads, 2);
     assert_int_equal(r.reps, 3);
-    assert_false(r.nt); /* plain stores below the kernels' streaming threshold */
+    assert_false(r.nt);         /* plain stores below the kernels' streaming threshold */
     assert_true(r.passes >= 1); /* as many as fill 20 us: depends on the machine's speed */
     assert_true(r.copy_gbps_best >= r.copy_gbps_median && r.copy_gbps_median > 0);
     assert_true(r.scale_gbps_best >= r.scale_gbps_median && r.scale_gbps_median > 0);

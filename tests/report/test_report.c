@@ -457,11 +457,15 @@ static void test_aborted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape_functions),  cmocka_unit_test(test_model_group),
-        cmocka_unit_test(test_expected_tables),   cmocka_unit_test(test_csv_has_v_results_columns),
-        cmocka_unit_test(test_escaping),          cmocka_unit_test(test_whole_model),
+        cmocka_unit_test(test_escape_functions),
+        cmocka_unit_test(test_model_group),
+        cmocka_unit_test(test_expected_tables),
+        cmocka_unit_test(test_csv_has_v_results_columns),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_whole_model),
         cmocka_unit_test(test_fairness_in_every_format),
-        cmocka_unit_test(test_missing_and_empty), cmocka_unit_test(test_aborted),
+        cmocka_unit_test(test_missing_and_empty),
+        cmocka_unit_test(test_aborted),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);
 }

@@ -158,12 +158,13 @@ static void test_ok_case_round_trip(void **state)
         query_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1 AND flags = 1", id), 2);
     assert_int_equal(query_int(d, "SELECT n * 1000 + n_excluded FROM stats WHERE case_id = ?1", id),
                      6001);
-    assert_int_equal(query_int(d,
-                               "SELECT median_ns = 102.5 AND roofline_pct > 0 AND gbps > 0 AND"
-                               " ceiling_level = 'l2' AND abs(ceiling_pct * 4 - roofline_pct) < 1e-9"
-                               " FROM stats WHERE case_id = ?1",
-                               id),
-                     1);
+    assert_int_equal(
+        query_int(d,
+                  "SELECT median_ns = 102.5 AND roofline_pct > 0 AND gbps > 0 AND"
+                  " ceiling_level = 'l2' AND abs(ceiling_pct * 4 - roofline_pct) < 1e-9"
+                  " FROM stats WHERE case_id = ?1",
+                  id),
+        1);
     query_text(d,
                "SELECT group_concat(source || ':' || name || ':' || coalesce(value, "
                "unavailable_reason), ',') FROM (SELECT * FROM counters WHERE case_id = ?1 "

@@ -8,7 +8,8 @@
  * 'aborted' with its finished cases intact.
  *
  * argv[1] is the dytbench binary (meson passes it). */
-#include "runner_test.h"
+#include "runner_test.h" /* cmocka's headers first */
+
 #include "bandwidth.h"
 
 #include <math.h>
@@ -282,9 +283,8 @@ static void test_cold_cache_rotates_sets(void **state)
                      12);
     /* Cold: every case against dram, the only ceiling measured. */
     assert_int_equal(check_case_ceilings(s, run_id, CACHE_COLD), 1);
-    assert_int_equal(query_int(d, "SELECT count(DISTINCT level) FROM ceilings WHERE run_id = ?1",
-                               run_id),
-                     1);
+    assert_int_equal(
+        query_int(d, "SELECT count(DISTINCT level) FROM ceilings WHERE run_id = ?1", run_id), 1);
     store_close(s);
     free_plan(&fx);
 }

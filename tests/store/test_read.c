@@ -49,13 +49,13 @@ static void stats_eq(const store_stats *a, const store_stats *b)
 static void case_eq(const store_case *a, const store_case *b)
 {
     assert_int_equal(a->seq, b->seq);
-    const char *sa[] = {a->suite,    a->domain,  a->model, a->model_norm,  a->token_label,
-                        a->norm,     a->variant, a->dtype, a->pass,        a->cache,
-                        a->device,   a->status,  a->error, a->stop_reason, a->started_at,
+    const char *sa[] = {a->suite,    a->domain,  a->model,     a->model_norm,  a->token_label,
+                        a->norm,     a->variant, a->dtype,     a->pass,        a->cache,
+                        a->device,   a->status,  a->error,     a->stop_reason, a->started_at,
                         a->ended_at, a->note,    a->err_output};
-    const char *sb[] = {b->suite,    b->domain,  b->model, b->model_norm,  b->token_label,
-                        b->norm,     b->variant, b->dtype, b->pass,        b->cache,
-                        b->device,   b->status,  b->error, b->stop_reason, b->started_at,
+    const char *sb[] = {b->suite,    b->domain,  b->model,     b->model_norm,  b->token_label,
+                        b->norm,     b->variant, b->dtype,     b->pass,        b->cache,
+                        b->device,   b->status,  b->error,     b->stop_reason, b->started_at,
                         b->ended_at, b->note,    b->err_output};
     for (size_t i = 0; i < DYT_ARRAY_LEN(sa); i++)
         str_eq(sa[i], sb[i]);
