@@ -314,6 +314,19 @@ static double fx_median(const char *norm, const char *pass, const char *dtype, i
     return fixture_ns(norm, pass, dtype, "avx512", rows, cols);
 }
 
+/* The analysis' DyT/norm pair of a model at rows and dtype (fails without). */
+static const rep_pair *find_pair(const rep_analysis *a, const char *model, int64_t rows,
+                                 const char *dtype)
+{
+    for (size_t i = 0; i < a->n_pairs; i++) {
+        const rep_case *c = rep_pair_any(&a->pairs[i]);
+        if (!strcmp(c->c.model, model) && c->c.rows == rows && !strcmp(c->c.dtype, dtype))
+            return &a->pairs[i];
+    }
+    fail_msg("no pair %s %lld %s", model, (long long)rows, dtype);
+    return NULL;
+}
+
 static void test_whole_model(void **state)
 {
     (void)state;
@@ -350,30 +363,22 @@ static void test_whole_model(void **state)
     }
     assert_true(seen_prefill && seen_decode_bf16);
     /* speedup: fastest variant each side, ratio of medians, CI around it */
-    int seen = 0;
-    for (size_t i = 0; i < a.n_pairs; i++) {
-        const rep_pair *p = &a.pairs[i];
-        const rep_case *c = rep_pair_any(p);
-        if (strcmp(c->c.model, "vit-b16") || c->c.rows != 1576 || strcmp(c->c.dtype, "fp32"))
-            continue;
-        seen = 1;
-        assert_string_equal(p->dyt[REP_FWD]->c.variant, "avx512");
-        assert_string_equal(p->norm[REP_FWD]->c.variant, "avx512"); /* onednn is 1.1x slower */
-        double want = fx_median("layernorm", "fwd", "fp32", 1576, 768) /
-                      fx_median("dyt", "fwd", "fp32", 1576, 768);
-        assert_true(fabs(p->speedup[REP_FWD] / want - 1) < 1e-9);
-        assert_true(p->lo[REP_FWD] <= p->speedup[REP_FWD] && p->speedup[REP_FWD] <= p->hi[REP_FWD]);
-        assert_true(p->hi[REP_FWD] / p->lo[REP_FWD] < 1.05);
-    }
-    assert_true(seen);
+    const rep_pair *p = find_pair(&a, "vit-b16", 1576, "fp32");
+    assert_string_equal(p->dyt[REP_FWD]->c.variant, "avx512");
+    assert_string_equal(p->norm[REP_FWD]->c.variant, "avx512"); /* onednn is 1.1x slower */
+    double want = fx_median("layernorm", "fwd", "fp32", 1576, 768) /
+                  fx_median("dyt", "fwd", "fp32", 1576, 768);
+    assert_true(fabs(p->speedup[REP_FWD] / want - 1) < 1e-9);
+    assert_true(p->lo[REP_FWD] <= p->speedup[REP_FWD] && p->speedup[REP_FWD] <= p->hi[REP_FWD]);
+    assert_true(p->hi[REP_FWD] / p->lo[REP_FWD] < 1.05);
     /* variants: libm and onednn listed, fastest first within a group */
     int libm = 0, onednn = 0;
     for (size_t i = 0; i < a.n_variants; i++) {
-        const rep_variant_key *k = &a.variants[i].k, *p = i ? &a.variants[i - 1].k : NULL;
+        const rep_variant_key *k = &a.variants[i].k, *kp = i ? &a.variants[i - 1].k : NULL;
         libm |= !strcmp(k->variant, "libm");
         onednn |= !strcmp(k->variant, "onednn");
-        if (p && !strcmp(k->norm, p->norm) && !strcmp(k->pass, p->pass) &&
-            !strcmp(k->dtype, p->dtype))
+        if (kp && !strcmp(k->norm, kp->norm) && !strcmp(k->pass, kp->pass) &&
+            !strcmp(k->dtype, kp->dtype))
             assert_true(a.variants[i].gbps_median <= a.variants[i - 1].gbps_median);
     }
     assert_true(libm && onednn);
@@ -385,18 +390,10 @@ static void test_whole_model(void **state)
         above += rep_case_usable(&r.cases.v[i]) && rep_case_above(&r.cases.v[i]);
     assert_true(above > 0);
     assert_int_equal(a.n_above, above);
-    seen = 0;
-    for (size_t i = 0; i < a.n_pairs; i++) {
-        const rep_pair *p = &a.pairs[i];
-        const rep_case *c = rep_pair_any(p);
-        if (strcmp(c->c.model, "vit-b16") || c->c.rows != 197 || strcmp(c->c.dtype, "fp32"))
-            continue;
-        seen = 1;
-        assert_string_equal(p->dyt[REP_FWD]->st.ceiling_level, "l2");
-        assert_true(rep_case_above(p->dyt[REP_FWD]));
-        assert_true(p->norm[REP_FWD]->st.ceiling_pct < REP_HANDICAP_PCT);
-    }
-    assert_true(seen);
+    p = find_pair(&a, "vit-b16", 197, "fp32");
+    assert_string_equal(p->dyt[REP_FWD]->st.ceiling_level, "l2");
+    assert_true(rep_case_above(p->dyt[REP_FWD]));
+    assert_true(p->norm[REP_FWD]->st.ceiling_pct < REP_HANDICAP_PCT);
     /* accuracy: every variant with verified cases, the failed one counted
      * with its figure above its bound */
     int failed_seen = 0;
