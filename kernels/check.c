@@ -46,20 +46,30 @@ static double src_at(src s, size_t i)
 static src act_src(const void *p, dtype_kind d) { return (src){p, d == DTYPE_F32 ? SRC_F32 : SRC_BF16}; }
 static src f32_src(const float *p) { return (src){p, SRC_F32}; }
 
+/* What the error model says about one output (check_model.h): each
+ * element's magnitude (NULL: |r|), the conditioning allowance (NULL: none),
+ * nterms > 0 for a reduction over that many terms (its rounding grows with
+ * sqrt(nterms) * magnitude), and cond_mag > 0 when the allowance stands for
+ * a magnitude, cond * cond_mag: fp32 statistics act on what they multiply,
+ * so the error they cause is counted in ulps of that. */
+typedef struct {
+    const double *mag, *cond;
+    double nterms, cond_mag;
+} out_model;
+
 /* Compares n values of one output (bf16_out: stored as bf16) against the
- * error model: mag is each element's magnitude (NULL: |r|), cond the
- * conditioning allowance (NULL: none), nterms > 0 marks a reduction over
- * that many terms (its rounding grows with sqrt(nterms) * mag). */
+ * bound of its model. */
 static void compare(kern_check_result *res, const char *name, src v, src r, size_t n, int bf16_out,
-                    double tol, const double *mag, const double *cond, double nterms)
+                    double tol, out_model om)
 {
+    const double *mag = om.mag, *cond = om.cond;
     double scale = 0;
     for (size_t i = 0; i < n; i++) {
         double m = mag ? mag[i] : fabs(src_at(r, i));
         if (m > scale && isfinite(m))
             scale = m;
     }
-    const double red = nterms > 0 ? (8 * sqrt(nterms) + 16) * CHECK_U32 : 0;
+    const double red = om.nterms > 0 ? (8 * sqrt(om.nterms) + 16) * CHECK_U32 : 0;
     const double under = 2 * check_ulp(0, bf16_out); /* roundings below the normal range */
     const double norm = DYT_MAX(scale, FLT_MIN);     /* err and tol are reported over it */
     kern_check_output o = {.pass = 1};
@@ -76,7 +86,10 @@ static void compare(kern_check_result *res, const char *name, src v, src r, size
         double m = mag ? mag[i] : fabs(b);
         double allowed =
             tol * scale + red * m + (cond ? cond[i] : 0) + check_ulp(b, bf16_out) + under;
-        double ulps = err == 0 ? 0 : err / check_ulp(DYT_MAX(m, fabs(b)), bf16_out);
+        double um = DYT_MAX(m, fabs(b));
+        if (cond && om.cond_mag > 0)
+            um = DYT_MAX(um, cond[i] * om.cond_mag);
+        double ulps = err == 0 ? 0 : err / check_ulp(um, bf16_out);
         if (!(ulps <= o.ulps))
             o.ulps = ulps;
         double ratio = err / allowed;
@@ -251,27 +264,29 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
     int bf = in->dtype == DTYPE_BF16; /* activations' storage; the rest is fp32 */
     src_kind act_k = in->dtype == DTYPE_F32 ? SRC_F32 : SRC_BF16;
 #define REF_OR(gv, p, k) (g ? (src){g->gv, SRC_F64} : (src){ra.p, k})
+    /* backward norms: the conditioning is the fp32 statistics' */
+    const double stats = in->norm == NORM_DYT ? 0 : 1 / (2 * CHECK_U32);
     if (in->pass == PASS_FWD) {
-        compare(out, "y", act_src(va.y, in->dtype), REF_OR(y, y, act_k), R * C, bf, tol, m.y_mag,
-                m.y_cond, 0);
+        compare(out, "y", act_src(va.y, in->dtype), REF_OR(y, y, act_k), R * C, bf, tol,
+                (out_model){.mag = m.y_mag, .cond = m.y_cond});
         if (in->norm == NORM_LAYERNORM)
             compare(out, "mean", f32_src(va.mean), REF_OR(mean, mean, SRC_F32), R, 0, tol,
-                    m.mean_mag, NULL, 0);
+                    (out_model){.mag = m.mean_mag});
         if (in->norm != NORM_DYT)
-            compare(out, "rstd", f32_src(va.rstd), REF_OR(rstd, rstd, SRC_F32), R, 0, tol, NULL,
-                    NULL, 0);
+            compare(out, "rstd", f32_src(va.rstd), REF_OR(rstd, rstd, SRC_F32), R, 0, tol,
+                    (out_model){.mag = NULL});
     } else {
         compare(out, "dx", act_src(va.dx, in->dtype), REF_OR(dx, dx, act_k), R * C, bf, tol,
-                m.dx_mag, m.dx_cond, 0);
+                (out_model){.mag = m.dx_mag, .cond = m.dx_cond, .cond_mag = stats});
         if (has_dgamma(in))
             compare(out, "dgamma", f32_src(va.dgamma), REF_OR(dgamma, dgamma, SRC_F32), C, 0, tol,
-                    m.dg_mag, m.dg_cond, (double)R);
+                    (out_model){m.dg_mag, m.dg_cond, (double)R, stats});
         if (has_dbeta(in))
             compare(out, "dbeta", f32_src(va.dbeta), REF_OR(dbeta, dbeta, SRC_F32), C, 0, tol,
-                    m.db_mag, NULL, (double)R);
+                    (out_model){.mag = m.db_mag, .nterms = (double)R});
         if (in->norm == NORM_DYT)
             compare(out, "dalpha", f32_src(va.dalpha), REF_OR(dalpha, dalpha, SRC_F32), 1, 0, tol,
-                    &m.da_mag, &m.da_cond, (double)R * (double)C);
+                    (out_model){.mag = &m.da_mag, .cond = &m.da_cond, .nterms = (double)R * (double)C});
     }
 #undef REF_OR
     check_model_free(&m);

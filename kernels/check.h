@@ -23,8 +23,9 @@
  *   ulp    the output's own rounding (fp32 or bf16 spacing at r_i)
  *
  * Errors are reported over M (err, tol) and in ulps of the output's
- * storage type at max(m_i, |r_i|). NaN in the reference must be NaN in the
- * variant and vice versa. */
+ * storage type at max(m_i, |r_i|) (backward norms: at least at the
+ * magnitude the fp32 statistics act on). NaN in the reference must be NaN
+ * in the variant and vice versa. */
 #pragma once
 #include "common.h"
 #include "kernels.h"

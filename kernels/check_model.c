@@ -4,10 +4,12 @@
  * the exact row statistics.
  *
  * Magnitudes (m): DyT y = g*t + b: |g*t| + |b|; dx = dy*g*a*(1 - t^2):
- * |dy*g*a|*(1 + t^2). LayerNorm y = xh*g + b: |xh*g| + |b|; dx =
- * rho*(g' - m1 - xh*m2): rho*(|g'| + |m1| + |xh*m2|), g' = dy*g, m1 =
- * mean(g'), m2 = mean(g'*xh); RMSNorm the same without b and m1; mean:
- * mean(|x|). Reductions: the sum of the magnitudes bounding each term
+ * |dy*g*a|*(1 + t^2). LayerNorm y = xh*g + b: (|xh| + d)*|g| + |b|, where
+ * d = rho*std (<= 1) is the scale xh = (x - mean)*rho is itself formed at;
+ * dx = rho*(g' - m1 - xh*m2): rho*(|g'| + mean|g'| + (|xh| + d)*mean|g'*xh|),
+ * g' = dy*g, m1 = mean(g'), m2 = mean(g'*xh) (sums: at the magnitude of
+ * their terms); RMSNorm the same without b, m1 and d (x*rho is a product);
+ * mean: mean(|x|). Reductions: the sum of the magnitudes bounding each term
  * (sum |dy| for DyT's dgamma and every dbeta, sum |dy*xh| for the norms'
  * dgamma, sum |dy*g*x| for dalpha).
  *
@@ -111,19 +113,25 @@ static void norm_row(const kern_check_inputs *in, size_t r, check_model *m)
     double mean, rho;
     ref_row_stats(in->norm, (const char *)in->x + r * C * dtype_size(in->dtype), in->dtype, C,
                   in->eps, &mean, &rho);
+    /* LayerNorm's xh is a difference x - mean: at best it is known to the
+     * precision of the row's spread, rho * std (<= 1). */
+    double var = 1 / (rho * rho) - in->eps;
+    const double dev = in->norm == NORM_LAYERNORM && var > 0 ? rho * sqrt(var) : 0;
     if (in->pass == PASS_FWD) {
         double sa = 0;
         for (size_t j = 0; j < C; j++) {
             size_t i = r * C + j;
             double x = at(in->x, in->dtype, i), xh = (x - mean) * rho;
-            m->y_mag[i] = fabs(xh * gamma_of(in, j)) + fabs(beta_of(in, j));
+            m->y_mag[i] = (fabs(xh) + dev) * fabs(gamma_of(in, j)) + fabs(beta_of(in, j));
             sa += fabs(x);
         }
         if (m->mean_mag)
             m->mean_mag[r] = sa / (double)C;
         return;
     }
-    double m1 = 0, m2 = 0, mgd = 0;
+    /* m1, m2 and the means of their terms' magnitudes (what the sums are
+     * formed at), and of what the fp32 statistics move m2 by */
+    double m1 = 0, m2 = 0, a1 = 0, a2 = 0, mgd = 0;
     const double u = CHECK_U32, shift = fabs(mean) * rho;
     for (size_t j = 0; j < C; j++) {
         size_t i = r * C + j;
@@ -131,17 +139,22 @@ static void norm_row(const kern_check_inputs *in, size_t r, check_model *m)
         double g = at(in->dy, in->dtype, i) * gamma_of(in, j);
         m1 += g;
         m2 += g * xh;
+        a1 += fabs(g);
+        a2 += fabs(g * xh);
         mgd += fabs(g) * u * (fabs(xh) + shift);
     }
-    m1 = in->norm == NORM_LAYERNORM ? m1 / (double)C : 0;
+    int ln = in->norm == NORM_LAYERNORM;
+    m1 = ln ? m1 / (double)C : 0;
+    a1 = ln ? a1 / (double)C : 0;
     m2 /= (double)C;
+    a2 /= (double)C;
     mgd /= (double)C;
     for (size_t j = 0; j < C; j++) {
         size_t i = r * C + j;
         double xh = (at(in->x, in->dtype, i) - mean) * rho, dy = at(in->dy, in->dtype, i);
         double g = dy * gamma_of(in, j), dxh = u * (fabs(xh) + shift);
         double dx = rho * (g - m1 - xh * m2);
-        m->dx_mag[i] = rho * (fabs(g) + fabs(m1) + fabs(xh * m2));
+        m->dx_mag[i] = rho * (fabs(g) + a1 + (fabs(xh) + dev) * a2);
         m->dx_cond[i] = 2 * (u * fabs(dx) + rho * (dxh * fabs(m2) + fabs(xh) * mgd));
         m->dg_mag[j] += fabs(dy * xh);
         m->dg_cond[j] += 2 * fabs(dy) * dxh;
