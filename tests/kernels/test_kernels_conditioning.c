@@ -10,24 +10,13 @@
  * an fp32 mean: a FAIL with its figure at large row means). Last, the
  * issue's repro through the command line: `dytbench verify --vectors FILE`
  * on 7x31 rows of 1e4 +- 2. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "bf16.h"
 #include "check.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-static const char *dytbench_exe;
 
 /* How the inputs of a case are drawn. */
 typedef struct {
@@ -277,14 +266,11 @@ static void test_conditioning_2(void **state)
 static void test_verify_cli_large_mean(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dytbench-cond-XXXXXX", path[256], cmd[1024], line[512];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/large-mean.txt", dir);
+    need_dytbench();
+    char path[512], cmd[1024], line[512];
+    tmp_path(path, sizeof path, "large-mean.txt");
     char *text = make_case(&cases[0], 0x5eed + 7 * 131 + 31);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    write_file(path, text);
     free(text);
     snprintf(cmd, sizeof cmd, "'%s' verify --vectors '%s' 2>&1", dytbench_exe, path);
     FILE *p = popen(cmd, "r");
@@ -327,17 +313,8 @@ static void test_verify_cli_large_mean(void **state)
     } else {
         assert_int_equal(WEXITSTATUS(st), 0);
     }
-    unlink(path);
-    rmdir(dir);
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : "dytbench";
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conditioning_1),
-        cmocka_unit_test(test_conditioning_2),
-        cmocka_unit_test(test_verify_cli_large_mean),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("kernels-conditioning", NULL, NULL, cmocka_unit_test(test_conditioning_1),
+                        cmocka_unit_test(test_conditioning_2),
+                        cmocka_unit_test(test_verify_cli_large_mean))

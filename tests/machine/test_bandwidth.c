@@ -3,14 +3,7 @@
  * here, with the levels a record may lack or get wrong), and a measurement
  * at a cache-sized working set -- its bytes counted as STREAM does, its
  * method described. No speed is asserted. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include <string.h>
+#include "dyt_test.h"
 
 #include "bandwidth.h"
 
@@ -110,12 +103,5 @@ static void test_measure_in_cache(void **state)
     kern_pool_destroy(pool);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_levels_per_thread_count),
-        cmocka_unit_test(test_levels_a_record_lacks),
-        cmocka_unit_test(test_measure_in_cache),
-    };
-    return cmocka_run_group_tests_name("bandwidth", tests, NULL, NULL);
-}
+DYT_TEST_MAIN("bandwidth", NULL, NULL, cmocka_unit_test(test_levels_per_thread_count),
+              cmocka_unit_test(test_levels_a_record_lacks), cmocka_unit_test(test_measure_in_cache))
