@@ -158,16 +158,15 @@ typedef struct {
     int reps;
 } bench_filter;
 
-/* One shape: bandwidth, then every matching variant. Returns 0, or 2 on
+/* One shape: bandwidth, then every matching variant. Returns 0, or 3 on
  * allocation failure. */
 static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d, kern_pool *pool,
                        const bench_filter *f)
 {
     bench_bufs b;
     if (bufs_alloc(&b, rows, cols, d, pool)) {
-        fprintf(stderr, "dytbench: bench-kernels: cannot allocate 4 x %zu x %zu %s\n", rows, cols,
-                dtype_name(d));
-        return DYT_USAGE;
+        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot allocate 4 x %zu x %zu %s", rows,
+                        cols, dtype_name(d));
     }
     kern_exec ex = {pool, NULL};
     bandwidth_result bw;
@@ -340,7 +339,8 @@ static int cmd_bench_kernels(int argc, char **argv)
         if (have_m)
             machine_free(&m);
         machine_pinner_destroy(pinner);
-        return cli_usage_error("bench-kernels: cannot create a pool of %d threads", threads);
+        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot create a pool of %d threads",
+                        threads);
     }
     printf("bench-kernels: %d thread%s (%s); LLC for the shape rule: %.0f MiB%s%s\n", threads,
            threads > 1 ? "s" : "", pinner ? "pinned one per core, best effort" : "not pinned",

@@ -257,17 +257,17 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         rc = dyt_errf(&e, DYT_USAGE, "no case matches the filters");
     if (rc != DYT_OK) {
         if (e.msg[0])
-            cli_usage_error("run: %s", e.msg);
+            rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }
 
     if (!strcmp(a->db, STORE_DEFAULT_PATH) && mkdir("results", 0777) != 0 && errno != EEXIST) {
-        rc = cli_usage_error("run: cannot create results/: %s", strerror(errno));
+        rc = cli_fail(DYT_RESOURCE, "run: cannot create results/: %s", strerror(errno));
         goto out;
     }
     store *s;
     if ((rc = store_open(a->db, 1, &s, &e)) != DYT_OK) {
-        cli_usage_error("run: %s", e.msg);
+        rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }
     int64_t run_id = 0;
@@ -288,13 +288,13 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         }
         printf("\nrun %lld %s: %zu planned case(s) in %.1f s -> %s (dytbench show %lld --db %s)\n",
                (long long)run_id,
-               sig               ? "aborted"
-               : rc == DYT_USAGE ? "failed"
-                                 : "complete",
+               sig                             ? "aborted"
+               : rc != DYT_OK && rc != DYT_FAIL ? "failed"
+                                                : "complete",
                p.n_cases, secs, a->db, (long long)run_id, a->db);
     }
-    if (rc == DYT_USAGE)
-        cli_usage_error("run: %s", e.msg);
+    if (rc != DYT_OK && rc != DYT_FAIL)
+        rc = cli_fail(rc, "run: %s", e.msg);
     else if (rc == DYT_FAIL && !sig)
         fprintf(stderr, "dytbench: run: some cases failed or were skipped (see above)\n");
     store_close(s);
@@ -467,7 +467,7 @@ static int run_main(int argc, char **argv, const char *who)
     if (rc == CLI_GO && p.n_operands > 0)
         rc = cli_error(&p, "unexpected argument '%s' (suites go after --suite)", p.operands[0]);
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
-        rc = cli_error(&p, "out of memory");
+        rc = cli_oom(&p);
     if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
                          build_filter(&p, &a, &f)))
         rc = DYT_USAGE;

@@ -21,6 +21,41 @@ int dyt_errf(dyt_err *e, int code, const char *fmt, ...)
     return code;
 }
 
+int dyt_errno_code(int err)
+{
+    switch (err) {
+    case ENOMEM:
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case EFBIG:
+    case EROFS:
+    case EMFILE:
+    case ENFILE:
+    case EAGAIN:
+    case ENOBUFS:
+    case ETXTBSY:
+        return DYT_RESOURCE;
+    default:
+        return DYT_USAGE;
+    }
+}
+
+int dyt_close_output(FILE *f, const char *path, dyt_err *e)
+{
+    errno = 0;
+    int bad = ferror(f) || fflush(f) != 0;
+    int err = errno;
+    if (f != stdout && fclose(f) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    if (!bad)
+        return DYT_OK;
+    return dyt_errf(e, DYT_RESOURCE, "%s: writing failed: %s", path,
+                    err ? strerror(err) : "I/O error");
+}
+
 uint64_t dyt_now_ns(void)
 {
     struct timespec ts;
@@ -107,12 +142,12 @@ int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", path, strerror(errno));
+        return dyt_errf(e, dyt_errno_code(errno), "%s: %s", path, strerror(errno));
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         fclose(f);
-        return dyt_errf(e, DYT_USAGE, "%s: out of memory", path);
+        return dyt_errf(e, DYT_RESOURCE, "%s: out of memory", path);
     }
     for (;;) {
         if (n + 1 >= cap) {
@@ -120,21 +155,23 @@ int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e)
             if (!nb) {
                 free(buf);
                 fclose(f);
-                return dyt_errf(e, DYT_USAGE, "%s: out of memory", path);
+                return dyt_errf(e, DYT_RESOURCE, "%s: out of memory", path);
             }
             buf = nb;
             cap *= 2;
         }
+        errno = 0;
         size_t got = fread(buf + n, 1, cap - 1 - n, f);
         n += got;
         if (got == 0)
             break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), err = errno;
     fclose(f);
     if (bad) {
         free(buf);
-        return dyt_errf(e, DYT_USAGE, "%s: read error", path);
+        return dyt_errf(e, err ? dyt_errno_code(err) : DYT_RESOURCE, "%s: %s", path,
+                        err ? strerror(err) : "read error");
     }
     buf[n] = '\0';
     *out = buf;

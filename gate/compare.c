@@ -406,14 +406,14 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
     out->only_cand = calloc(cand->n_cases + 1, sizeof *out->only_cand);
     if (!out->results || !out->only_base || !out->only_cand) {
         gate_report_free(out);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     /* Matching marks candidate cases used; work on a private flag array so
      * the loaded runs stay const. */
     char *used = calloc(cand->n_cases + 1, 1);
     if (!used) {
         gate_report_free(out);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     for (size_t i = 0; i < base->n_cases; i++) {
         const gate_case *b = &base->cases[i];

@@ -206,7 +206,7 @@ static int parse_body(lexer *lx, vec_case *c, dyt_err *e)
                             lx->name, hl, sp->name, count, want);
         vec_tensor *nt = realloc(c->t, (c->n_t + 1) * sizeof *nt);
         if (!nt)
-            return dyt_errf(e, DYT_USAGE, "%s:%d: out of memory", lx->name, hl);
+            return dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", lx->name, hl);
         c->t = nt;
         vec_tensor *vt = &c->t[c->n_t];
         memset(vt, 0, sizeof *vt);
@@ -214,7 +214,7 @@ static int parse_body(lexer *lx, vec_case *c, dyt_err *e)
         vt->line = hl;
         vt->count = count;
         if (!(vt->v = malloc(count * sizeof(double))))
-            return dyt_errf(e, DYT_USAGE, "%s:%d: out of memory", lx->name, hl);
+            return dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", lx->name, hl);
         c->n_t++;
         for (size_t k = 0; k < count; k++) {
             if (!next_tok(lx, &t, &n, &l))
@@ -237,7 +237,7 @@ int vec_parse_string(const char *text, const char *name, vec_file *out, dyt_err 
     memset(out, 0, sizeof *out);
     out->path = strdup(name ? name : "<string>");
     if (!out->path)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     lexer lx = {text, 1, out->path};
     const char *t;
     size_t n;
@@ -261,7 +261,7 @@ int vec_parse_string(const char *text, const char *name, vec_file *out, dyt_err 
         vec_case *nc = realloc(out->cases, (out->n + 1) * sizeof *nc);
         if (!nc) {
             case_free(&c);
-            rc = dyt_errf(e, DYT_USAGE, "%s:%d: out of memory", lx.name, l);
+            rc = dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", lx.name, l);
             break;
         }
         out->cases = nc;

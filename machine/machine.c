@@ -363,7 +363,7 @@ int machine_probe(const machine_opts *o, machine_info *out, dyt_err *e)
     fingerprint(out, mem_total);
     if (add_counter_attrs(out) != 0) {
         machine_free(out);
-        return dyt_errf(e, DYT_USAGE, "machine: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "machine: out of memory");
     }
     return DYT_OK;
 }

@@ -88,7 +88,7 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        return dyt_errf(e, DYT_USAGE, "report: cannot write %s: %s", path, strerror(errno));
+        return dyt_errf(e, DYT_RESOURCE, "report: cannot write %s: %s", path, strerror(errno));
     char buf[2048];
     rep_doc_title(d, buf, sizeof buf);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
@@ -153,8 +153,5 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
     if (!shown)
         fputs("<p>No figures in this report (see the notes above).</p>\n", f);
     fputs("</section>\n</body>\n</html>\n", f);
-    int bad = ferror(f);
-    if (fclose(f) || bad)
-        return dyt_errf(e, DYT_USAGE, "report: writing %s failed", path);
-    return DYT_OK;
+    return dyt_close_output(f, path, e);
 }

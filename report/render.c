@@ -33,16 +33,13 @@ static FILE *open_out(const char *path, dyt_err *e)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        dyt_errf(e, DYT_USAGE, "report: cannot write %s: %s", path, strerror(errno));
+        dyt_errf(e, DYT_RESOURCE, "report: cannot write %s: %s", path, strerror(errno));
     return f;
 }
 
 static int close_out(FILE *f, const char *path, dyt_err *e)
 {
-    int bad = ferror(f);
-    if (fclose(f) || bad)
-        return dyt_errf(e, DYT_USAGE, "report: writing %s failed", path);
-    return DYT_OK;
+    return dyt_close_output(f, path, e);
 }
 
 /* Markdown ----------------------------------------------------------------- */

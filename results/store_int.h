@@ -30,6 +30,15 @@ extern const char store_schema_v1_sql[];
 int store_begin(sqlite3 *db, const char *path, dyt_err *e);
 int store_commit(sqlite3 *db, const char *path, dyt_err *e);
 void store_rollback(sqlite3 *db);
+void store_sleep_ms(int ms);
+/* The exit code of db's last error: DYT_RESOURCE for resource and I/O
+ * failures (out of memory, disk full, I/O error, read-only or unopenable
+ * file, a lock never released), DYT_USAGE for the rest (a corrupt or
+ * foreign file, a constraint). NULL db: DYT_RESOURCE. */
+int store_sqlite_code(sqlite3 *db);
+/* dyt_errf with store_sqlite_code(db) as the code. */
+int store_sqlite_err(dyt_err *e, sqlite3 *db, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Brings a database at version `from` (1 <= from < STORE_SCHEMA_VERSION)
  * to STORE_SCHEMA_VERSION, each step in its own transaction. */

@@ -396,7 +396,7 @@ static int begin_section(parser *p, dyt_err *e, char *s, size_t *cap)
         size_t nc = *cap ? *cap * 2 : 16;
         suite_model *nm = realloc(p->out->models, nc * sizeof *nm);
         if (!nm)
-            return perr(p, e, "out of memory");
+            return dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", p->file, p->line);
         p->out->models = nm;
         *cap = nc;
     }

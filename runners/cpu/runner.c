@@ -174,7 +174,7 @@ static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
     if (!cs || !order) {
         free(cs);
         free(order);
-        return dyt_errf(e, DYT_USAGE, "out of memory for %zu cases", n);
+        return dyt_errf(e, DYT_RESOURCE, "out of memory for %zu cases", n);
     }
     int rc = DYT_OK;
     size_t visit = 0;
