@@ -3,7 +3,8 @@
  * an inconclusive one) and one per unmatched case (skipped), inside
  * <testsuites>/<testsuite> with the attributes the JUnit schema requires
  * (name, tests, failures, errors; testcase name, classname, time). Every
- * string goes through the XML escaper. */
+ * string goes through the XML 1.0 escaper (control bytes and invalid UTF-8
+ * would make parsers reject the report). */
 #include "escape.h"
 #include "gate.h"
 #include "gate_format.h"
@@ -13,7 +14,7 @@
 static void attr(FILE *f, const char *name, const char *v)
 {
     fprintf(f, " %s=\"", name);
-    esc_html(f, v);
+    esc_xml(f, v);
     fputc('"', f);
 }
 
@@ -75,7 +76,7 @@ int gate_write_junit(FILE *f, const gate_report *r)
             fputs("      <failure type=\"regression\"", f);
             attr(f, "message", msg);
             fputs(">", f);
-            esc_html(f, msg);
+            esc_xml(f, msg);
             fputs("</failure>\n", f);
         } else if (g->verdict == GATE_INCONCLUSIVE) {
             fputs("      <skipped", f);
@@ -85,7 +86,7 @@ int gate_write_junit(FILE *f, const gate_report *r)
         snprintf(msg, sizeof msg, "verdict %s, change %s, mode %s%s%s",
                  gate_verdict_name(g->verdict), ch, md, g->note[0] ? "; " : "", g->note);
         fputs("      <system-out>", f);
-        esc_html(f, msg);
+        esc_xml(f, msg);
         fputs("</system-out>\n    </testcase>\n", f);
     }
     for (int side = 0; side < 2; side++) {
@@ -102,5 +103,5 @@ int gate_write_junit(FILE *f, const gate_report *r)
         }
     }
     fputs("  </testsuite>\n</testsuites>\n", f);
-    return ferror(f) ? DYT_USAGE : DYT_OK;
+    return ferror(f) ? DYT_RESOURCE : DYT_OK;
 }
