@@ -77,7 +77,7 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
     json_object_set_new(root, "alpha", json_real(r->opts.alpha));
     json_object_set_new(root, "confidence",
                         r->kind == GATE_METRIC_TIME ? json_real(1 - r->opts.alpha) : json_null());
-    json_object_set_new(root, "gate", json_string(r->n_regressions ? "fail" : "pass"));
+    json_object_set_new(root, "gate", json_string(gate_outcome(r)));
     json_object_set_new(root, "exit_code", json_integer(gate_exit_code(r)));
     json_object_set_new(
         root, "summary",

@@ -157,7 +157,8 @@ int gate_write_text(FILE *f, const gate_report *r)
     fprintf(f, "modes: %s\n", modes);
     for (size_t i = 0; i < r->n_warnings; i++)
         fprintf(f, "warning: %s\n", esc_term_str(t, sizeof t, r->warnings[i]));
-    fprintf(f, "gate: %s\n", r->n_regressions ? "FAIL" : "pass");
+    int rc = gate_exit_code(r);
+    fprintf(f, "gate: %s\n", rc == DYT_FAIL ? "FAIL" : rc == DYT_OK ? "pass" : "NOTHING COMPARED");
     return ferror(f) ? DYT_RESOURCE : DYT_OK;
 }
 
@@ -200,8 +201,11 @@ int gate_write_md(FILE *f, const gate_report *r)
     size_t n_grp[3] = {0};
     for (size_t i = 0; i < r->n_results; i++)
         n_grp[gate_result_group(&r->results[i])]++;
+    int rc = gate_exit_code(r);
     fprintf(f, "## dytbench gate: %s\n\n",
-            r->n_regressions ? ":x: regression" : ":white_check_mark: pass");
+            rc == DYT_FAIL ? ":x: regression"
+            : rc == DYT_OK ? ":white_check_mark: pass"
+                           : ":warning: nothing compared");
     fputs("Base: ", f);
     esc_markdown(f, b);
     fputs(" · candidate: ", f);

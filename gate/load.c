@@ -152,6 +152,28 @@ static int load_counter(gate_case *c, const store_counter *k, size_t n, const ch
     return DYT_OK;
 }
 
+/* A counter metric must be one the run stores for some case (available or
+ * not): a name no case has is a typo (--metric instrucitons), an input
+ * error, not a run of cases "not compared". */
+static int check_counter_known(const store_counter_list *k, const char *metric, const gate_run *r,
+                               dyt_err *e)
+{
+    char names[400] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        if (counter_is(&k->v[i], metric))
+            return DYT_OK;
+        char one[80];
+        snprintf(one, sizeof one, "%s%s", len ? ", " : "", k->v[i].name);
+        if (!strstr(names, k->v[i].name) && len + strlen(one) + 4 < sizeof names)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s", one);
+    }
+    return dyt_errf(e, DYT_USAGE,
+                    "--metric %s: no case of run %lld (%s) has a counter of that name (it stores: "
+                    "%s; or use --metric time)",
+                    metric, (long long)r->run_id, r->db_path, names[0] ? names : "none");
+}
+
 /* Loads run id of s (header and cases with their values of metric) into
  * out, which is zeroed first. */
 static int load_run_id(store *s, int64_t id, const char *metric, gate_run *out, dyt_err *e)
@@ -170,12 +192,14 @@ static int load_run_id(store *s, int64_t id, const char *metric, gate_run *out, 
                         (long long)out->run_id, out->db_path, out->metric, out->metric);
     store_case_list cases;
     store_counter_list counters = {0};
-    if (store_load_cases(s, id, &cases, e) != DYT_OK ||
-        (!is_time && store_load_counters(s, id, &counters, e) != DYT_OK)) {
+    int rc;
+    if ((rc = store_load_cases(s, id, &cases, e)) != DYT_OK ||
+        (!is_time && (rc = store_load_counters(s, id, &counters, e)) != DYT_OK) ||
+        (!is_time && (rc = check_counter_known(&counters, metric, out, e)) != DYT_OK)) {
         store_case_list_free(&cases);
-        return DYT_USAGE;
+        store_counter_list_free(&counters);
+        return rc;
     }
-    int rc = DYT_OK;
     if (cases.n && !(out->cases = calloc(cases.n, sizeof *out->cases)))
         rc = dyt_errf(e, DYT_RESOURCE, "out of memory");
     for (size_t i = 0; i < cases.n && rc == DYT_OK; i++) {
@@ -411,10 +435,44 @@ static int load_item(store *default_db, const char *item, const char *metric, ga
     return rc;
 }
 
+/* Whether the part of item before its run (before ":all:" or the last
+ * ':') names a store file in the documented form, PATH.db (or .sqlite,
+ * .sqlite3): such an item whose file does not exist is a missing file, not
+ * a label of the default store. */
+static int names_missing_store(const char *item, char *path, size_t n)
+{
+    const char *all = strstr(item, ":all:"), *colon = all ? all : strrchr(item, ':');
+    if (!colon || colon == item || (size_t)(colon - item) >= n)
+        return 0;
+    snprintf(path, n, "%.*s", (int)(colon - item), item);
+    size_t len = strlen(path);
+    static const char *const exts[] = {".db", ".sqlite", ".sqlite3"};
+    int store_like = 0;
+    for (size_t i = 0; i < DYT_ARRAY_LEN(exts); i++)
+        store_like |= len > strlen(exts[i]) && !strcmp(path + len - strlen(exts[i]), exts[i]);
+    struct stat sb;
+    return store_like && stat(path, &sb) != 0;
+}
+
+int gate_spec_check(const char *spec, dyt_err *e)
+{
+    char *copy = strdup(spec);
+    if (!copy)
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
+    int rc = DYT_OK;
+    char *cur = copy, path[512];
+    for (char *item = strsep(&cur, ","); item && rc == DYT_OK; item = strsep(&cur, ","))
+        if (names_missing_store(item, path, sizeof path))
+            rc = dyt_errf(e, DYT_USAGE, "%s: no such store file (in '%s')", path, item);
+    free(copy);
+    return rc;
+}
+
 int gate_load_run(store *default_db, const char *spec, const char *metric, gate_run *out,
                   dyt_err *e)
 {
     memset(out, 0, sizeof *out);
+    DYT_TRY(gate_spec_check(spec, e));
     char *copy = strdup(spec);
     if (!copy)
         return dyt_errf(e, DYT_RESOURCE, "out of memory");

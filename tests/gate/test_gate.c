@@ -229,6 +229,11 @@ static const syn_case pool_b[] = {
     {"shift", 8, 20, 1200, 0.01, NULL, 0, 1, 0.02},
 };
 static int64_t pool_a_ids[2], pool_a_aborted;
+/* clean's cases, every one failed: matched, never compared. */
+static const syn_case all_failed[] = {
+    {"same", 8, 60, 1000, 0.01, "failed", 0, 0, 0},
+    {"faster", 8, 60, 800, 0.01, "failed", 0, 0, 0},
+};
 
 static int setup(void **state)
 {
@@ -263,6 +268,7 @@ static int setup(void **state)
     }
     int64_t m2 = put_machine(s, "fp-other-machine");
     add_run(s, m2, "pool-a-other", "time", pool_a, 2, 36);
+    add_run(s, m, "all-failed", "time", all_failed, DYT_ARRAY_LEN(all_failed), 37);
     store_close(s);
     if (store_open(db2, 1, &s, &e) != DYT_OK)
         return -1;
@@ -423,6 +429,74 @@ static void test_exit_codes(void **state)
     assert_int_equal(run_cli(a, NULL), 1);
     snprintf(a, sizeof a, "compare '%s:1' '%s:ext'", db, db2);
     assert_int_equal(run_cli(a, NULL), 1);
+}
+
+/* A gate that compared nothing does not pass: two runs without a case in
+ * common, cases matched but none with a value on both sides, and a counter
+ * name no case has (a typo) all exit 2, saying why; the report still says
+ * what it saw, and the JUnit report carries an error. */
+static void test_compared_nothing(void **state)
+{
+    (void)state;
+    char a[1024], out[400];
+    snprintf(out, sizeof out, "%s/nothing.txt", dir);
+    snprintf(a, sizeof a, "compare base pool-a --db '%s'", db); /* no case in common */
+    assert_int_equal(run_cli(a, out), 2);
+    char *t = slurp(out);
+    assert_non_null(strstr(t, "0 compared"));
+    assert_non_null(strstr(t, "gate: NOTHING COMPARED"));
+    assert_null(strstr(t, "gate: pass"));
+    free(t);
+    snprintf(out, sizeof out, "%s/stderr", dir);
+    t = slurp(out);
+    assert_non_null(strstr(t, "no case was compared"));
+    assert_non_null(strstr(t, "no case in common"));
+    free(t);
+
+    snprintf(a, sizeof a, "compare clean all-failed --db '%s'", db); /* matched, all failed */
+    assert_int_equal(run_cli(a, NULL), 2);
+    t = slurp(out);
+    assert_non_null(strstr(t, "2 matched case(s), none with a value"));
+    free(t);
+    snprintf(out, sizeof out, "%s/nothing.xml", dir);
+    snprintf(a, sizeof a, "compare clean all-failed --format junit --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 2);
+    t = slurp(out);
+    assert_non_null(strstr(t, "errors=\"1\""));
+    assert_non_null(strstr(t, "<error type=\"nothing compared\""));
+    free(t);
+    snprintf(out, sizeof out, "%s/nothing.json", dir);
+    snprintf(a, sizeof a, "compare clean all-failed --format json --db '%s'", db);
+    assert_int_equal(run_cli(a, out), 2);
+    json_error_t je;
+    json_t *j = json_load_file(out, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "gate")), "nothing compared");
+    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 2);
+    json_decref(j);
+
+    /* A counter name no case has: an input error before any comparison. */
+    snprintf(a, sizeof a, "compare ibase icand --metric instrucitons --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    snprintf(out, sizeof out, "%s/stderr", dir);
+    t = slurp(out);
+    assert_non_null(strstr(t, "--metric instrucitons: no case of run 4"));
+    assert_non_null(strstr(t, "instructions"));
+    free(t);
+    snprintf(a, sizeof a, "compare base cand --metric instrucitons --db '%s'", db);
+    assert_int_equal(run_cli(a, NULL), 2);
+
+    /* PATH.db:RUN with a file that does not exist says so. */
+    snprintf(a, sizeof a, "compare '%s/missing.db:1' 2 --db '%s'", dir, db);
+    assert_int_equal(run_cli(a, NULL), 2);
+    t = slurp(out);
+    assert_non_null(strstr(t, "missing.db: no such store file"));
+    free(t);
+    snprintf(a, sizeof a, "compare '%s/missing.db:1' 2 --db '%s/absent.db'", dir, dir);
+    assert_int_equal(run_cli(a, NULL), 2);
+    t = slurp(out);
+    assert_non_null(strstr(t, "missing.db: no such store file"));
+    free(t);
 }
 
 /* Which counter a counter metric takes: callgrind's exact count over
@@ -1063,6 +1137,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_values_exact),
         cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_compared_nothing),
         cmocka_unit_test(test_counter_choice),
         cmocka_unit_test(test_instructions_metric),
         cmocka_unit_test(test_json),
