@@ -40,6 +40,19 @@ int store_sqlite_code(sqlite3 *db);
 int store_sqlite_err(dyt_err *e, sqlite3 *db, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* store_create.c: a new store built under a temporary name and linked to
+ * path only when complete (DYT_OK also when another process created path
+ * first); the schema set up in an empty database (nothing done if another
+ * connection did it first); the switch to WAL mode, retried while another
+ * connection holds the file. */
+int store_create(const char *path, dyt_err *e);
+int store_initialise(sqlite3 *db, const char *path, dyt_err *e);
+int store_set_wal(sqlite3 *db, const char *path, dyt_err *e);
+/* Rolls back the interrupted transaction of path (a hot journal beside
+ * it), after checking on a private copy that it is a dytbench store (or
+ * rolls back to an empty file); *empty: the file is empty afterwards. */
+int store_recover_journal(const char *path, int *empty, dyt_err *e);
+
 /* Brings a database at version `from` (1 <= from < STORE_SCHEMA_VERSION)
  * to STORE_SCHEMA_VERSION, each step in its own transaction. */
 int store_migrate(sqlite3 *db, const char *path, dyt_err *e);
