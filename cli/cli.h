@@ -114,6 +114,10 @@ int cli_seed(cli_parser *p, const char *opt, const char *s, uint64_t *out);
 int cli_size(cli_parser *p, const char *opt, const char *s, uint64_t *out);
 /* Seconds, 0 to 86400. */
 int cli_seconds(cli_parser *p, const char *opt, const char *s, double *out);
+/* A thread count t for opt beyond the hardware threads this process may
+ * use is refused unless oversubscribe: it would measure the scheduler,
+ * not the kernel. */
+int cli_threads_fit(cli_parser *p, const char *opt, uint64_t t, int oversubscribe);
 /* A percentage, dyt_parse_percent ("5", "5%", "0.5%"), as a fraction. */
 int cli_percent(cli_parser *p, const char *opt, const char *s, double *out);
 /* A number strictly between lo and hi. */

@@ -38,7 +38,9 @@ static void usage(FILE *f)
           "  --dtype D[,D]            fp32, bf16 (default fp32)\n"
           "  --pass P[,P]             fwd, bwd (default both)\n"
           "  --variant V[,V]|all      kernel variants (default: best supported)\n"
-          "  -t, --threads N[,N]      thread counts (default: all cores)\n"
+          "  -t, --threads N[,N]      thread counts (default: all cores; at most the\n"
+          "                           hardware threads, unless --oversubscribe)\n"
+          "  --oversubscribe          allow more threads than hardware threads\n"
           "  --device cpu|cuda        where to run (default cpu)\n"
           " how to measure:\n"
           "  --cache hot|cold         cold rotates buffer sets > 3x LLC (default hot)\n"
@@ -110,12 +112,13 @@ enum {
     O_LOCKSTEP,
     O_LOCKSTEP_TOKEN,
     O_ARM,
+    O_OVERSUB,
 };
 
 typedef struct {
     char *suites, *norms, *dtypes, *passes, *variants, *threads;
     const char *db, *model, *inject, *device;
-    int quick;
+    int quick, oversubscribe;
     /* explicit budget options, applied after --quick */
     const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
     runner_identity id;            /* label; the interleave session's token and arm */
@@ -161,7 +164,8 @@ static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
             return DYT_USAGE;
         for (size_t i = 0; i < n; i++) {
             uint64_t t = 0;
-            if (cli_count(p, "--threads", items[i], 1, 4096, &t))
+            if (cli_count(p, "--threads", items[i], 1, 4096, &t) ||
+                cli_threads_fit(p, "--threads", t, a->oversubscribe))
                 return DYT_USAGE;
             f->threads[f->n_threads++] = (int)t;
         }
@@ -216,6 +220,35 @@ static int parse_inject(cli_parser *p, run_args *a)
     return DYT_OK;
 }
 
+/* --papi-events names PAPI knows: a typo is a usage error found with the
+ * other options, before the store is opened or a machine record written. */
+static int check_papi_events(cli_parser *p, const char *events)
+{
+    if (!events)
+        return DYT_OK;
+    counters_session *cs;
+    dyt_err e = {{0}};
+    if (counters_open(events, &cs, &e) != DYT_OK)
+        return cli_error(p, "%s", e.msg);
+    counters_close(cs);
+    return DYT_OK;
+}
+
+/* Two names of one suite file (quick,quick or quick,suites/quick.suite)
+ * would plan every case of it twice. */
+static int same_suite_twice(char paths[][1024], size_t n, const char *const *names, dyt_err *e)
+{
+    char real[PATH_MAX], other[PATH_MAX];
+    if (!realpath(paths[n], real))
+        return DYT_OK; /* parsing it reports why */
+    for (size_t i = 0; i < n; i++)
+        if (realpath(paths[i], other) && !strcmp(real, other))
+            return dyt_errf(e, DYT_USAGE,
+                            "--suite: '%s' and '%s' are the same file (its cases would run twice)",
+                            names[i], names[n]);
+    return DYT_OK;
+}
+
 /* Loads the suites, builds the plan and runs it; everything allocated here
  * is released here. */
 static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
@@ -233,11 +266,13 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     dyt_err e = {{0}};
     int rc = DYT_OK;
     uint64_t h = DYT_HASH64_INIT;
+    char paths[16][1024];
     for (size_t i = 0; i < n_names && rc == DYT_OK; i++) {
-        char path[1024];
-        rc = suite_resolve(names[i], path, sizeof path, &e);
+        rc = suite_resolve(names[i], paths[i], sizeof paths[i], &e);
         if (rc == DYT_OK)
-            rc = suite_parse_file(path, 0, &sv[ns], &e);
+            rc = same_suite_twice(paths, i, names, &e);
+        if (rc == DYT_OK)
+            rc = suite_parse_file(paths[i], 0, &sv[ns], &e);
         if (rc == DYT_OK) {
             h = dyt_hash64(&sv[ns].content_hash, sizeof sv[ns].content_hash, h);
             ns++;
@@ -333,6 +368,7 @@ static const struct option run_options[] = {
     {"model", required_argument, NULL, O_MODEL},
     {"inject-slowdown", required_argument, NULL, O_INJECT},
     {"rounds", required_argument, NULL, O_ROUNDS},
+    {"oversubscribe", no_argument, NULL, O_OVERSUB},
     /* Hidden: set by `dytbench interleave` for each arm it starts. */
     {"lockstep", required_argument, NULL, O_LOCKSTEP},
     {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
@@ -393,6 +429,9 @@ static int run_main(int argc, char **argv, const char *who)
             break;
         case O_QUICK:
             a.quick = 1;
+            break;
+        case O_OVERSUB:
+            a.oversubscribe = 1;
             break;
         case O_SEED:
             cli_seed(&p, NULL, optarg, &o.seed);
@@ -469,7 +508,7 @@ static int run_main(int argc, char **argv, const char *who)
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
         rc = cli_oom(&p);
     if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-                         build_filter(&p, &a, &f)))
+                         build_filter(&p, &a, &f) || check_papi_events(&p, o.papi_events)))
         rc = DYT_USAGE;
     if (rc == CLI_GO && who) /* checked for another command: nothing runs */
         rc = DYT_OK;

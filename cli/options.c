@@ -421,6 +421,17 @@ int cli_seconds(cli_parser *p, const char *opt, const char *s, double *out)
     return DYT_OK;
 }
 
+int cli_threads_fit(cli_parser *p, const char *opt, uint64_t t, int oversubscribe)
+{
+    int hw = dyt_hw_threads();
+    if (oversubscribe || t <= (uint64_t)hw)
+        return DYT_OK;
+    return cli_error(p,
+                     "%s %llu: more threads than the %d this machine runs at once (time-sliced "
+                     "threads measure the scheduler; --oversubscribe runs them anyway)",
+                     opt ? opt : p->opt, (unsigned long long)t, hw);
+}
+
 int cli_percent(cli_parser *p, const char *opt, const char *s, double *out)
 {
     if (dyt_parse_percent(s, out) != 0)

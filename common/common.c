@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <ctype.h>
+#include <sched.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -253,6 +254,15 @@ void dyt_fmt_bytes(char *buf, size_t n, double bytes)
     while (bytes >= 1024 && i < 4)
         bytes /= 1024, i++;
     snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", bytes, u[i]);
+}
+
+int dyt_hw_threads(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 uint64_t dyt_mem_usable_bytes(void)

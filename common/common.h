@@ -77,6 +77,10 @@ int dyt_parse_percent(const char *s, double *out);
 void dyt_fmt_ns(char *buf, size_t n, double ns);
 void dyt_fmt_bytes(char *buf, size_t n, double bytes);
 
+/* Hardware threads this process may run on at once (its CPU affinity,
+ * else the online CPUs); at least 1. */
+int dyt_hw_threads(void);
+
 /* Total usable memory in bytes (MemAvailable-aware sysconf). */
 uint64_t dyt_mem_usable_bytes(void);
 

@@ -229,21 +229,22 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     /* Step 1 of a lockstep arm: everything up to the bandwidth ceiling. */
     if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");
-    machine_info m;
-    machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
-    int rc = machine_probe(&mo, &m, e);
+    /* Counters are opened first: an unknown --papi-events name is a usage
+     * error to report before anything is stored (`run` checks them with
+     * its options already). */
+    counters_session *cs = NULL;
+    int rc = counters_open(o->papi_events, &cs, e);
     if (rc != DYT_OK)
         return rc;
-    int64_t machine_id;
-    if ((rc = store_put_machine(s, &m, &machine_id, e)) != DYT_OK) {
-        machine_free(&m);
+    machine_info m;
+    machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
+    if ((rc = machine_probe(&mo, &m, e)) != DYT_OK) {
+        counters_close(cs);
         return rc;
     }
-
-    /* Counters are opened first: an unknown --papi-events name is a usage
-     * error to report before anything is stored. */
-    counters_session *cs = NULL;
-    if ((rc = counters_open(o->papi_events, &cs, e)) != DYT_OK) {
+    int64_t machine_id;
+    if ((rc = store_put_machine(s, &m, &machine_id, e)) != DYT_OK) {
+        counters_close(cs);
         machine_free(&m);
         return rc;
     }
