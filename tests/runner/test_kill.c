@@ -1,0 +1,182 @@
+/* Fault test: `dytbench run` (argv[1]) killed with SIGKILL at random
+ * points of a run, again and again into one store -- while it creates the
+ * store, measures, commits a case, marks stale runs -- until 10 kills have
+ * landed in the middle of a run (at most 40 tries). After every kill,
+ * before anything else opens it, the store passes PRAGMA integrity_check;
+ * every case that was committed before the kill is still there and whole
+ * (its samples, its statistics); once opened, the killed run reads
+ * 'aborted'. Then a run into the same store completes cleanly with every
+ * case. The kill times are drawn from a fixed seed over the length of a
+ * clean run, so the test is repeatable and its length bounded (~30 s). */
+#include "runner_test.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static const char *dytbench_exe;
+
+#define KILLS 10
+#define MAX_TRIES 40
+/* Six cases (six token counts, DyT forward), each a few tenths of a
+ * second at most. */
+static const char suite_text[] = "[k]\ndomain = llm\nnorm = rmsnorm\nhidden = 256\n"
+                                 "tokens = 4, 8, 16, 32, 64, 128\nlayers = 1\n";
+#define N_CASES 6
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static pid_t start_run(const char *suite, const char *db)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        execl(dytbench_exe, dytbench_exe, "run", "--suite", suite, "--db", db, "--norm", "dyt",
+              "--pass", "fwd", "--threads", "1", "--min-time", "0.02", "--max-time", "0.08",
+              "--llc-bytes", "1M", "-q", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* A read-only look at the raw file (no store_open: it would mark the run
+ * aborted): integrity, committed cases, and whether the latest run is
+ * still 'running'. -1 cases when there is no store yet. */
+typedef struct {
+    int64_t cases, whole, running;
+    char integrity[64];
+} look;
+
+static void look_at(const char *db, look *l)
+{
+    l->cases = l->whole = -1;
+    l->running = 0;
+    l->integrity[0] = '\0';
+    sqlite3 *d;
+    if (access(db, F_OK) != 0 || sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return;
+    sqlite3_busy_timeout(d, 5000);
+    l->cases = query_int(d, "SELECT count(*) FROM cases", 0);
+    l->whole = query_int(d,
+                         "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                         " WHERE s.n > 0 AND s.n = (SELECT count(*) FROM samples"
+                         " WHERE case_id = c.id)",
+                         0);
+    l->running = query_int(d, "SELECT count(*) FROM runs WHERE status = 'running'", 0);
+    query_text(d, "PRAGMA integrity_check", 0, l->integrity, sizeof l->integrity);
+    sqlite3_close(d);
+}
+
+static void test_sigkill_at_random_points(void **state)
+{
+    (void)state;
+    if (!dytbench_exe)
+        skip();
+    char suite[512], db[512];
+    snprintf(suite, sizeof suite, "%s/kill.suite", tmpdir);
+    write_file(suite, suite_text);
+    snprintf(db, sizeof db, "%s/kill.db", tmpdir);
+
+    /* How long a clean run takes here (into a scratch store). */
+    char scratch[512];
+    snprintf(scratch, sizeof scratch, "%s/clean.db", tmpdir);
+    double t0 = now_s();
+    pid_t pid = start_run(suite, scratch);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    double clean = now_s() - t0;
+
+    dyt_rng rng;
+    dyt_rng_seed(&rng, 20240613);
+    int landed = 0, tries = 0, early = 0, late = 0;
+    int64_t committed_before = 0;
+    for (; landed < KILLS && tries < MAX_TRIES; tries++) {
+        /* Up to the end of a clean run; a fifth of the kills in its first
+         * 50 ms, where the store is created and opened. */
+        double delay = dyt_rng_uniform(&rng) < 0.2 ? 0.05 * dyt_rng_uniform(&rng)
+                                                   : clean * dyt_rng_uniform(&rng);
+        pid = start_run(suite, db);
+        usleep((useconds_t)(delay * 1e6));
+        look before;
+        look_at(db, &before); /* what was committed; more may follow before the kill */
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        int killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+        if (!killed) { /* it finished first */
+            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+            late++;
+            continue;
+        }
+        look after;
+        look_at(db, &after);
+        if (after.cases < 0) { /* killed before the store existed */
+            early++;
+            continue;
+        }
+        if (strcmp(after.integrity, "ok"))
+            fail_msg("kill %d after %.3f s: integrity_check says '%s'", tries, delay,
+                     after.integrity);
+        assert_true(after.cases >= before.cases);
+        assert_true(after.cases >= committed_before);
+        assert_int_equal(after.whole, after.cases); /* no partial case */
+        committed_before = after.cases;
+        /* Opening marks the killed run aborted; none is left 'running'. */
+        store *s;
+        dyt_err e = {{0}};
+        if (store_open(db, 0, &s, &e) != DYT_OK)
+            fail_msg("kill %d after %.3f s: %s", tries, delay, e.msg);
+        sqlite3 *d = store_db(s);
+        assert_int_equal(query_int(d, "SELECT count(*) FROM runs WHERE status = 'running'", 0), 0);
+        assert_int_equal(query_int(d, "SELECT count(*) FROM cases", 0), after.cases);
+        landed += after.running > 0;
+        store_close(s);
+    }
+    print_message("%d kills in %d tries landed mid-run (%d before the store existed, %d after "
+                  "the run ended); a clean run takes %.2f s\n",
+                  landed, tries, early, late, clean);
+    assert_true(landed >= KILLS);
+
+    /* The store takes a clean run with every case. */
+    pid = start_run(suite, db);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    sqlite3 *d = store_db(s);
+    char t[64];
+    query_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, t, sizeof t);
+    assert_string_equal(t, "complete");
+    assert_int_equal(query_int(d,
+                               "SELECT count(*) FROM cases WHERE run_id ="
+                               " (SELECT max(id) FROM runs) AND status = 'ok'",
+                               0),
+                     N_CASES);
+    assert_true(query_int(d, "SELECT count(*) FROM runs WHERE status = 'aborted'", 0) >= KILLS);
+    query_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
+    assert_string_equal(t, "ok");
+    store_close(s);
+}
+
+int main(int argc, char **argv)
+{
+    dytbench_exe = argc > 1 ? argv[1] : NULL;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sigkill_at_random_points),
+    };
+    return run_in_tmpdir("/tmp/dytbench-kill", "runner-kill", tests, DYT_ARRAY_LEN(tests), NULL,
+                         NULL);
+}
