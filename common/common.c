@@ -11,14 +11,19 @@
 #include <time.h>
 #include <unistd.h>
 
+int dyt_verrf(dyt_err *e, int code, const char *fmt, va_list ap)
+{
+    if (e)
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    return code;
+}
+
 int dyt_errf(dyt_err *e, int code, const char *fmt, ...)
 {
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    dyt_verrf(e, code, fmt, ap);
+    va_end(ap);
     return code;
 }
 

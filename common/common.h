@@ -26,6 +26,8 @@ typedef struct {
  * `return dyt_errf(e, DYT_USAGE, "...", ...);`. */
 int dyt_errf(dyt_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int dyt_verrf(dyt_err *e, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Nanoseconds from CLOCK_MONOTONIC_RAW (immune to NTP slewing). */
 uint64_t dyt_now_ns(void);

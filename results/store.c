@@ -36,8 +36,7 @@ void store_boot_id(char *buf, size_t n)
     fclose(f);
 }
 
-/* One-row integer query without parameters (PRAGMAs). */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+int store_query_int(sqlite3 *db, const char *sql, int64_t *out)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -50,6 +49,21 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+int store_is_ours(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int ours = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'application'", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *v = (const char *)sqlite3_column_text(st, 0);
+            ours = v && !strcmp(v, "dytbench");
+        }
+        sqlite3_finalize(st);
+    }
+    return ours;
 }
 
 /* The first 16 bytes of every SQLite 3 database file. */
@@ -132,21 +146,12 @@ static int validate(sqlite3 *db, const char *path, int64_t *version, dyt_err *e)
                                 "%s: unreadable or corrupt database (%s); refusing to use it",
                                 path, sqlite3_errmsg(db));
 
-    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'application'", -1, &st, NULL);
-    int ours = 0;
-    if (rc == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const char *v = (const char *)sqlite3_column_text(st, 0);
-            ours = v && !strcmp(v, "dytbench");
-        }
-        sqlite3_finalize(st);
-    }
-    if (!ours)
+    if (!store_is_ours(db))
         return dyt_errf(e, DYT_USAGE,
                         "%s: an SQLite database but not a dytbench one (no meta row "
                         "'application' = 'dytbench'); refusing to touch it",
                         path);
-    if (query_int(db, "PRAGMA user_version", version) != SQLITE_OK)
+    if (store_query_int(db, "PRAGMA user_version", version) != SQLITE_OK)
         return store_sqlite_err(e, db, "%s: %s", path, sqlite3_errmsg(db));
     if (*version > STORE_SCHEMA_VERSION)
         return dyt_errf(e, DYT_USAGE,

@@ -31,14 +31,8 @@ int store_initialise(sqlite3 *db, const char *path, dyt_err *e)
     int rc = store_begin(db, path, e);
     if (rc != DYT_OK)
         return rc;
-    sqlite3_stmt *st;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    if (n < 0) {
+    int64_t n = 0;
+    if (store_query_int(db, "SELECT count(*) FROM sqlite_schema", &n) != SQLITE_OK) {
         rc = store_sqlite_err(e, db, "%s: %s", path, sqlite3_errmsg(db));
         store_rollback(db);
         return rc;
@@ -242,18 +236,8 @@ static int copy_file(const char *src, const char *dst)
 static int rolled_back_is_ours(const char *path)
 {
     sqlite3 *db = NULL;
-    int ours = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'application'", -1, &st,
-                               NULL) == SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                const char *v = (const char *)sqlite3_column_text(st, 0);
-                ours = v && !strcmp(v, "dytbench");
-            }
-            sqlite3_finalize(st);
-        }
-    }
+    int ours = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+               store_is_ours(db);
     sqlite3_close_v2(db);
     return ours;
 }

@@ -40,6 +40,11 @@ int store_sqlite_code(sqlite3 *db);
 int store_sqlite_err(dyt_err *e, sqlite3 *db, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* store.c: a one-row integer query without parameters (PRAGMAs), an
+ * SQLite code; whether the database has dytbench's meta row. */
+int store_query_int(sqlite3 *db, const char *sql, int64_t *out);
+int store_is_ours(sqlite3 *db);
+
 /* store_create.c: a new store built under a temporary name and linked to
  * path only when complete (DYT_OK also when another process created path
  * first); the schema set up in an empty database (nothing done if another

@@ -33,13 +33,10 @@ int store_sqlite_code(sqlite3 *db)
 
 int store_sqlite_err(dyt_err *e, sqlite3 *db, const char *fmt, ...)
 {
-    int code = store_sqlite_code(db);
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    int code = dyt_verrf(e, store_sqlite_code(db), fmt, ap);
+    va_end(ap);
     return code;
 }
 

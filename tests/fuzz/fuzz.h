@@ -8,7 +8,8 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* Optional, as in libFuzzer: a target that needs set-up defines it. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static inline char *fuzz_text(const uint8_t *data, size_t size)
 {

@@ -11,13 +11,6 @@
 
 #define MAX_ARGS 48
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return 0;
-}
-
 /* Every value parser of the layer on one value (a failure stops the
  * parse: the caller resumes it). */
 static void parse_value(cli_parser *p, const char *v)

@@ -31,7 +31,8 @@ static int run_file(const char *path)
 
 int main(int argc, char **argv)
 {
-    LLVMFuzzerInitialize(&argc, &argv);
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     size_t runs = 0;
     int bad = 0;
     for (int i = 1; i < argc; i++) {

@@ -438,65 +438,51 @@ static void test_exit_codes(void **state)
 static void test_compared_nothing(void **state)
 {
     (void)state;
-    char a[1024], out[400];
-    snprintf(out, sizeof out, "%s/nothing.txt", dir);
-    snprintf(a, sizeof a, "compare base pool-a --db '%s'", db); /* no case in common */
-    assert_int_equal(run_cli(a, out), 2);
-    char *t = slurp(out);
-    assert_non_null(strstr(t, "0 compared"));
-    assert_non_null(strstr(t, "gate: NOTHING COMPARED"));
-    assert_null(strstr(t, "gate: pass"));
-    free(t);
-    snprintf(out, sizeof out, "%s/stderr", dir);
-    t = slurp(out);
-    assert_non_null(strstr(t, "no case was compared"));
-    assert_non_null(strstr(t, "no case in common"));
-    free(t);
-
-    snprintf(a, sizeof a, "compare clean all-failed --db '%s'", db); /* matched, all failed */
-    assert_int_equal(run_cli(a, NULL), 2);
-    t = slurp(out);
-    assert_non_null(strstr(t, "2 matched case(s), none with a value"));
-    free(t);
-    snprintf(out, sizeof out, "%s/nothing.xml", dir);
-    snprintf(a, sizeof a, "compare clean all-failed --format junit --db '%s'", db);
-    assert_int_equal(run_cli(a, out), 2);
-    t = slurp(out);
-    assert_non_null(strstr(t, "errors=\"1\""));
-    assert_non_null(strstr(t, "<error type=\"nothing compared\""));
-    free(t);
-    snprintf(out, sizeof out, "%s/nothing.json", dir);
-    snprintf(a, sizeof a, "compare clean all-failed --format json --db '%s'", db);
-    assert_int_equal(run_cli(a, out), 2);
-    json_error_t je;
-    json_t *j = json_load_file(out, 0, &je);
-    assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "gate")), "nothing compared");
-    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 2);
-    json_decref(j);
-
-    /* A counter name no case has: an input error before any comparison. */
-    snprintf(a, sizeof a, "compare ibase icand --metric instrucitons --db '%s'", db);
-    assert_int_equal(run_cli(a, NULL), 2);
-    snprintf(out, sizeof out, "%s/stderr", dir);
-    t = slurp(out);
-    assert_non_null(strstr(t, "--metric instrucitons: no case of run 4"));
-    assert_non_null(strstr(t, "instructions"));
-    free(t);
-    snprintf(a, sizeof a, "compare base cand --metric instrucitons --db '%s'", db);
-    assert_int_equal(run_cli(a, NULL), 2);
-
-    /* PATH.db:RUN with a file that does not exist says so. */
-    snprintf(a, sizeof a, "compare '%s/missing.db:1' 2 --db '%s'", dir, db);
-    assert_int_equal(run_cli(a, NULL), 2);
-    t = slurp(out);
-    assert_non_null(strstr(t, "missing.db: no such store file"));
-    free(t);
-    snprintf(a, sizeof a, "compare '%s/missing.db:1' 2 --db '%s/absent.db'", dir, dir);
-    assert_int_equal(run_cli(a, NULL), 2);
-    t = slurp(out);
-    assert_non_null(strstr(t, "missing.db: no such store file"));
-    free(t);
+    /* Each: arguments (the store appended), the file of stdout (NULL:
+     * discarded), and what stdout (or, without one, stderr) must say. */
+    static const struct {
+        const char *args, *out, *says[2];
+    } cases[] = {
+        /* no case in common */
+        {"compare base pool-a", "nothing.txt", {"0 compared", "gate: NOTHING COMPARED"}},
+        {"compare base pool-a", NULL, {"no case was compared", "no case in common"}},
+        /* matched, all failed */
+        {"compare clean all-failed", NULL, {"2 matched case(s), none with a value", NULL}},
+        {"compare clean all-failed --format junit", "nothing.xml",
+         {"errors=\"1\"", "<error type=\"nothing compared\""}},
+        {"compare clean all-failed --format json", "nothing.json",
+         {"\"gate\": \"nothing compared\"", "\"exit_code\": 2"}},
+        /* a counter name no case has: an input error before comparing */
+        {"compare ibase icand --metric instrucitons", NULL,
+         {"--metric instrucitons: no case of run 4", "it stores: instructions"}},
+        {"compare base cand --metric instrucitons", NULL, {"no case of run 1", NULL}},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(cases); i++) {
+        char a[1024], out[400];
+        snprintf(a, sizeof a, "%s --db '%s'", cases[i].args, db);
+        snprintf(out, sizeof out, "%s/%s", dir, cases[i].out ? cases[i].out : "stdout");
+        assert_int_equal(run_cli(a, out), 2);
+        if (!cases[i].out)
+            snprintf(out, sizeof out, "%s/stderr", dir);
+        char *t = slurp(out);
+        for (int k = 0; k < 2; k++)
+            if (cases[i].says[k] && !strstr(t, cases[i].says[k]))
+                fail_msg("%s: output lacks '%s':\n%s", cases[i].args, cases[i].says[k], t);
+        assert_null(strstr(t, "gate: pass"));
+        free(t);
+    }
+    /* PATH.db:RUN with a file that does not exist says so, with or
+     * without a default store. */
+    for (int absent = 0; absent < 2; absent++) {
+        char a[1024], err[400];
+        snprintf(a, sizeof a, "compare '%s/missing.db:1' 2 --db '%s%s'", dir,
+                 absent ? dir : db, absent ? "/absent.db" : "");
+        assert_int_equal(run_cli(a, NULL), 2);
+        snprintf(err, sizeof err, "%s/stderr", dir);
+        char *t = slurp(err);
+        assert_non_null(strstr(t, "missing.db: no such store file"));
+        free(t);
+    }
 }
 
 /* Which counter a counter metric takes: callgrind's exact count over

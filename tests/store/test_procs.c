@@ -99,9 +99,13 @@ static void test_sigkill_mid_run(void **state)
 #define N_CASES 150
 
 /* Child: waits for the go byte, then creates/opens the DB and writes a
- * whole run. Exit 0 only if every call succeeded. */
-static void writer_run(const char *db, int go_fd, const char *label)
+ * whole run of n_cases cases (from seq first) of n_samples samples. Exit 0
+ * only if every call succeeded; a writer that hangs is killed by its
+ * alarm and counts as a failure. */
+static void writer_run(const char *db, int go_fd, const char *label, int first, int n_cases,
+                       int n_samples)
 {
+    alarm(25);
     char c;
     if (read(go_fd, &c, 1) != 1)
         _exit(4);
@@ -117,8 +121,8 @@ static void writer_run(const char *db, int go_fd, const char *label)
     meta.label = label;
     if (store_begin_run(s, &meta, &run, &e))
         goto fail;
-    for (int i = 0; i < N_CASES; i++)
-        if (put_fake_case(s, run, i, 40, &e))
+    for (int i = first; i < first + n_cases; i++)
+        if (put_fake_case(s, run, i, n_samples, &e))
             goto fail;
     if (store_end_run(s, run, "complete", NULL, &e))
         goto fail;
@@ -143,7 +147,7 @@ static void test_two_writers(void **state)
         assert_true(p[i] >= 0);
         if (p[i] == 0) {
             close(go[1]);
-            writer_run(db, go[0], labels[i]);
+            writer_run(db, go[0], labels[i], 0, N_CASES, 40);
         }
     }
     close(go[0]);
@@ -186,34 +190,6 @@ static void write_empty(const char *path)
 #define CREATE_WRITERS 8
 #define CREATE_TRIALS 20
 
-/* Child: waits for the go byte, then creates (or opens) the DB and stores
- * a machine and a run of one case; exit 0 only if every call succeeded. A
- * writer that hangs is killed by its alarm and counts as a failure. */
-static void creator(const char *db, int go_fd, int k)
-{
-    alarm(25);
-    char c;
-    if (read(go_fd, &c, 1) != 1)
-        _exit(4);
-    store *s;
-    dyt_err e = {{0}};
-    machine_info m;
-    fake_machine(&m, "cafe");
-    int64_t mid, run;
-    if (store_open(db, 1, &s, &e) || store_put_machine(s, &m, &mid, &e))
-        goto fail;
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
-    if (store_begin_run(s, &meta, &run, &e) || put_fake_case(s, run, k, 10, &e) ||
-        store_end_run(s, run, "complete", NULL, &e))
-        goto fail;
-    store_close(s);
-    _exit(0);
-fail:
-    fprintf(stderr, "creator %d: %s\n", k, e.msg);
-    _exit(1);
-}
-
 /* Writers started together on a fresh path (or an empty file, which is
  * set up in place): every one gets through, every trial, and the store
  * holds all their runs. */
@@ -235,8 +211,10 @@ static void creation_trials(int empty_file)
             p[i] = fork();
             assert_true(p[i] >= 0);
             if (p[i] == 0) {
+                char label[32];
+                snprintf(label, sizeof label, "creator-%d", i);
                 close(go[1]);
-                creator(db, go[0], i);
+                writer_run(db, go[0], label, i, 1, 10);
             }
         }
         close(go[0]);

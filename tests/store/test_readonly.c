@@ -147,18 +147,26 @@ static void reader_out(char *out, size_t n, const char *name)
     assert_int_equal(chmod(out, 0777), 0);
 }
 
+/* A store in tmpdir/name with the file and its folder in these modes,
+ * read by every reader (its report into a folder of its own). */
+static void readers_with_modes(const char *name, mode_t file_mode, mode_t dir_mode)
+{
+    char dir[400], db[500], out[500], out_name[64];
+    snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+    make_store(dir, db, sizeof db);
+    assert_int_equal(chmod(db, file_mode), 0);
+    assert_int_equal(chmod(dir, dir_mode), 0);
+    snprintf(out_name, sizeof out_name, "out-%s", name);
+    reader_out(out, sizeof out, out_name);
+    expect_readers_work(NULL, db, out);
+    assert_int_equal(chmod(dir, 0755), 0);
+}
+
 /* The store's folder and file are not writable by the reader. */
 static void test_folder_not_writable(void **state)
 {
     (void)state;
-    char dir[400], db[500], out[500];
-    snprintf(dir, sizeof dir, "%s/ro-folder", tmpdir);
-    make_store(dir, db, sizeof db);
-    assert_int_equal(chmod(db, 0444), 0);
-    assert_int_equal(chmod(dir, 0555), 0);
-    reader_out(out, sizeof out, "out-folder");
-    expect_readers_work(NULL, db, out);
-    assert_int_equal(chmod(dir, 0755), 0);
+    readers_with_modes("ro-folder", 0444, 0555);
 }
 
 /* The folder is writable, the file is not: a read-only connection would
@@ -166,26 +174,14 @@ static void test_folder_not_writable(void **state)
 static void test_file_not_writable(void **state)
 {
     (void)state;
-    char dir[400], db[500], out[500];
-    snprintf(dir, sizeof dir, "%s/ro-file", tmpdir);
-    make_store(dir, db, sizeof db);
-    assert_int_equal(chmod(db, 0444), 0);
-    assert_int_equal(chmod(dir, 0777), 0);
-    reader_out(out, sizeof out, "out-file");
-    expect_readers_work(NULL, db, out);
+    readers_with_modes("ro-file", 0444, 0777);
 }
 
 /* Readers of a store they may write leave no side file either. */
 static void test_writable(void **state)
 {
     (void)state;
-    char dir[400], db[500], out[500];
-    snprintf(dir, sizeof dir, "%s/rw", tmpdir);
-    make_store(dir, db, sizeof db);
-    assert_int_equal(chmod(db, 0666), 0);
-    assert_int_equal(chmod(dir, 0777), 0);
-    reader_out(out, sizeof out, "out-rw");
-    expect_readers_work(NULL, db, out);
+    readers_with_modes("rw", 0666, 0777);
 }
 
 /* A read-only mount: even root cannot write it. */
