@@ -395,6 +395,8 @@ int store_open(const char *path, int create, store **out, dyt_err *e)
         rc = dyt_errf(e, DYT_RESOURCE,
                       "%s: cannot store into it: the file or its folder is not writable here",
                       path);
+    if (!s->readonly)
+        store_remove_stale_temporaries(path);
     if (rc != DYT_OK || (rc = connect(s, kind, wal, &version, e)) != DYT_OK ||
         (rc = configure(s->db, path, s->readonly, e)) != DYT_OK ||
         (version < STORE_SCHEMA_VERSION && (rc = store_migrate(s->db, path, e)) != DYT_OK) ||

@@ -6,7 +6,9 @@
  * not exist yet each build one, one link wins and the others open it, and
  * a writer killed during its first commit leaves a temporary file, not a
  * store that every later open refuses. Temporary files of creators that
- * are gone are removed by the next creation in that folder.
+ * are gone are removed by the next creation of the store, or the next
+ * open that may write it (a kill between the link and the unlink leaves
+ * the temporary name as a second link to the store).
  *
  * A file that already holds an interrupted transaction (a hot rollback
  * journal beside it, as an older dytbench or a kill during the in-place
@@ -110,9 +112,7 @@ static void unlink_with_side_files(const char *p)
     }
 }
 
-/* Removes the temporary files of creators of this store that no longer
- * run on this host (a kill during creation leaves them). */
-static void remove_stale_temporaries(const char *path)
+void store_remove_stale_temporaries(const char *path)
 {
     char dir[4096], prefix[512];
     const char *base;
@@ -171,7 +171,7 @@ int store_create(const char *path, dyt_err *e)
     char dir[4096], tmp[4200];
     const char *base;
     split_path(path, dir, sizeof dir, &base);
-    remove_stale_temporaries(path);
+    store_remove_stale_temporaries(path);
     snprintf(tmp, sizeof tmp, "%s.%s.new-%ld-%u", dir, base, (long)getpid(), serial++);
     unlink_with_side_files(tmp);
     sqlite3 *db = NULL;

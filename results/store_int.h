@@ -51,6 +51,9 @@ int store_is_ours(sqlite3 *db);
  * connection did it first); the switch to WAL mode, retried while another
  * connection holds the file. */
 int store_create(const char *path, dyt_err *e);
+/* Removes the temporary files of creators of the store at path that no
+ * longer run on this host (a kill during creation leaves them). */
+void store_remove_stale_temporaries(const char *path);
 int store_initialise(sqlite3 *db, const char *path, dyt_err *e);
 int store_set_wal(sqlite3 *db, const char *path, dyt_err *e);
 /* Rolls back the interrupted transaction of path (a hot journal beside

@@ -7,7 +7,8 @@
  * (its samples, its statistics); once opened, the killed run reads
  * 'aborted'. Then a run into the same store completes cleanly with every
  * case. The kill times are drawn from a fixed seed over the length of a
- * clean run, so the test is repeatable and its length bounded (~30 s). */
+ * clean run, so the test is repeatable and its length bounded (~30 s).
+ * Then 20 kills around the moment a run creates its store. */
 #include "runner_test.h"
 
 #include <fcntl.h>
@@ -171,11 +172,75 @@ static void test_sigkill_at_random_points(void **state)
     store_close(s);
 }
 
+/* Kills around the moment a run creates its store, each on a fresh path:
+ * afterwards there is no store at that path or a complete one (opens,
+ * passes integrity_check, holds the schema) -- never a half-made file
+ * that every later open refuses -- and the next creation of each leaves
+ * no temporary file behind. */
+static void test_sigkill_during_creation(void **state)
+{
+    (void)state;
+    if (!dytbench_exe)
+        skip();
+    char suite[512], db[512];
+    snprintf(suite, sizeof suite, "%s/create.suite", tmpdir);
+    write_file(suite, suite_text);
+    /* When the store appears in a run started now. */
+    snprintf(db, sizeof db, "%s/appear.db", tmpdir);
+    double t0 = now_s(), appear = 0;
+    pid_t pid = start_run(suite, db);
+    while (access(db, F_OK) != 0 && now_s() - t0 < 30)
+        usleep(500);
+    appear = now_s() - t0;
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    dyt_rng rng;
+    dyt_rng_seed(&rng, 1306);
+    int none = 0, whole = 0;
+    for (int k = 0; k < 2 * KILLS; k++) {
+        snprintf(db, sizeof db, "%s/create-%d.db", tmpdir, k);
+        pid = start_run(suite, db);
+        usleep((useconds_t)(appear * (0.6 + 0.8 * dyt_rng_uniform(&rng)) * 1e6));
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (access(db, F_OK) != 0) {
+            none++;
+            continue;
+        }
+        store *s;
+        dyt_err e = {{0}};
+        if (store_open(db, 0, &s, &e) != DYT_OK)
+            fail_msg("kill %d: a store that cannot be opened: %s", k, e.msg);
+        char t[64];
+        query_text(store_db(s), "PRAGMA integrity_check", 0, t, sizeof t);
+        assert_string_equal(t, "ok");
+        assert_int_equal(query_int(store_db(s), "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+        store_close(s);
+        whole++;
+    }
+    print_message("%d kills around creation (the store appears %.0f ms into a run): %d left no "
+                  "store, %d a whole one, none a half-made one\n",
+                  2 * KILLS, 1e3 * appear, none, whole);
+    /* The next creation of each store removes what its killed creator
+     * left (a temporary .NAME.new-PID-N): none is left in the folder. */
+    for (int k = 0; k < 2 * KILLS; k++) {
+        snprintf(db, sizeof db, "%s/create-%d.db", tmpdir, k);
+        store *s;
+        dyt_err e = {{0}};
+        assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+        store_close(s);
+    }
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep '\\.new-'", tmpdir);
+    assert_int_not_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     dytbench_exe = argc > 1 ? argv[1] : NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigkill_at_random_points),
+        cmocka_unit_test(test_sigkill_during_creation),
     };
     return run_in_tmpdir("/tmp/dytbench-kill", "runner-kill", tests, DYT_ARRAY_LEN(tests), NULL,
                          NULL);

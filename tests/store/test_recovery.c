@@ -201,6 +201,13 @@ static void test_killed_creation_leaves_no_store(void **state)
     char j[700];
     snprintf(j, sizeof j, "%s-journal", stale);
     assert_false(file_exists(j));
+    /* Killed between the link and the unlink: the temporary name is a
+     * second link to the store, removed by the next open that may write. */
+    assert_int_equal(link(db, stale), 0);
+    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    store_close(s);
+    assert_false(file_exists(stale));
+    assert_true(file_exists(db));
 }
 
 int main(int argc, char **argv)
