@@ -237,8 +237,7 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     if (rc != DYT_OK)
         return rc;
     machine_info m;
-    machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
-    if ((rc = machine_probe(&mo, &m, e)) != DYT_OK) {
+    if ((rc = runner_probe_machine(o->llc_bytes_override, &m, e)) != DYT_OK) {
         counters_close(cs);
         return rc;
     }

@@ -5,14 +5,8 @@
  * and file names full of control bytes and invalid UTF-8 reach the
  * terminal escaped and every output file well formed (JUnit parses as
  * XML); an output that cannot be written exits 3. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "dyt_test.h"
 
-#include <cmocka.h>
-
-#include "common.h"
 #include "escape.h"
 
 #include <jansson.h>
@@ -23,8 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *exe;
-static char dir[64], suite[128];
+static char suite[300];
 
 /* The hostile strings: ESC sequences, BEL, C0 bytes, invalid UTF-8, a
  * terminal-title OSC, markup characters. */
@@ -32,38 +25,28 @@ static char dir[64], suite[128];
 #define LABEL_B "caf\xe9\xff a\x01" "b <&>\""
 #define SOURCE "\x1b]0;pwned\x07 \xc2\x9b" "31m"
 
-/* Runs `exe ARGS` (a shell fragment) with stdout into dir/out and stderr
- * into dir/err; the exit status. */
+/* Runs `dytbench ARGS` (a shell fragment) with stdout into tmpdir/out and stderr
+ * into tmpdir/err; the exit status. */
 static int dyt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int dyt(const char *fmt, ...)
 {
-    char args[3000], cmd[3400];
+    char args[3000], cmd[4000];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out' 2>'%s/err'", exe, args, dir, dir);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out' 2>'%s/err'", dytbench_exe, args, tmpdir, tmpdir);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The text of dir/name (or of a path when name starts with '/'). */
+/* The text of tmpdir/name (or of a path when name starts with '/'). */
 static char *text_of(const char *name)
 {
-    char path[400], *t = NULL;
-    size_t n;
-    dyt_err e = {{0}};
-    snprintf(path, sizeof path, "%s%s%s", name[0] == '/' ? "" : dir, name[0] == '/' ? "" : "/",
+    char path[600];
+    snprintf(path, sizeof path, "%s%s%s", name[0] == '/' ? "" : tmpdir, name[0] == '/' ? "" : "/",
              name);
-    if (dyt_read_file(path, &t, &n, &e) != DYT_OK)
-        fail_msg("%s", e.msg);
-    return t;
-}
-
-static int exists(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0;
+    return read_text(path);
 }
 
 /* Text safe for a terminal and a parser: valid UTF-8, no control byte but
@@ -87,24 +70,16 @@ static void assert_file_clean(const char *name)
     free(t);
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 #define TINY "[m]\ndomain = llm\nnorm = rmsnorm\nhidden = 64\ntokens = 4\nlayers = 1\n"
 #define RUN_TINY "run --suite '%s' --pass fwd --norm dyt --quick -q"
 
 static void test_papi_typo_changes_nothing(void **state)
 {
     (void)state;
-    char db[200];
-    snprintf(db, sizeof db, "%s/papi.db", dir);
+    char db[512];
+    snprintf(db, sizeof db, "%s/papi.db", tmpdir);
     assert_int_equal(dyt(RUN_TINY " --papi-events PAPI_NOPE --db '%s'", suite, db), DYT_USAGE);
-    assert_false(exists(db)); /* no store created */
+    assert_false(file_exists(db)); /* no store created */
     char *err = text_of("err");
     assert_non_null(strstr(err, "unknown PAPI event 'PAPI_NOPE'"));
     free(err);
@@ -127,11 +102,11 @@ static void test_papi_typo_changes_nothing(void **state)
 static void test_threads_beyond_hardware(void **state)
 {
     (void)state;
-    char db[200];
-    snprintf(db, sizeof db, "%s/threads.db", dir);
+    char db[512];
+    snprintf(db, sizeof db, "%s/threads.db", tmpdir);
     int hw = dyt_hw_threads();
     assert_int_equal(dyt(RUN_TINY " --threads %d --db '%s'", suite, hw + 1, db), DYT_USAGE);
-    assert_false(exists(db));
+    assert_false(file_exists(db));
     char *err = text_of("err");
     assert_non_null(strstr(err, "--oversubscribe"));
     free(err);
@@ -145,23 +120,23 @@ static void test_threads_beyond_hardware(void **state)
 static void test_suite_named_twice(void **state)
 {
     (void)state;
-    char db[200];
-    snprintf(db, sizeof db, "%s/twice.db", dir);
+    char db[512];
+    snprintf(db, sizeof db, "%s/twice.db", tmpdir);
     assert_int_equal(dyt(RUN_TINY ",'%s' --db '%s'", suite, suite, db), DYT_USAGE);
     assert_int_equal(dyt("run --suite quick,quick --quick -q --db '%s'", db), DYT_USAGE);
     char *err = text_of("err");
     assert_non_null(strstr(err, "'quick' and 'quick' are the same file"));
     free(err);
-    assert_false(exists(db));
+    assert_false(file_exists(db));
 }
 
 static void test_byte_order_mark(void **state)
 {
     (void)state;
-    char bom[200], db[200];
-    snprintf(bom, sizeof bom, "%s/bom.suite", dir);
-    snprintf(db, sizeof db, "%s/bom.db", dir);
-    write_text(bom, "\xef\xbb\xbf" TINY);
+    char bom[512], db[512];
+    snprintf(bom, sizeof bom, "%s/bom.suite", tmpdir);
+    snprintf(db, sizeof db, "%s/bom.db", tmpdir);
+    write_file(bom, "\xef\xbb\xbf" TINY);
     assert_int_equal(dyt(RUN_TINY " --db '%s'", bom, db), DYT_OK);
 }
 
@@ -173,10 +148,10 @@ static void test_verify_checked_nothing(void **state)
     static const char tail[] = "x 2\n0.5 0.25\ndy 2\n1 1\ngamma 2\n1 1\nbeta 2\n0 0\ny 2\n0.05 "
                                "0.025\ndx 2\n0.1 0.1\ndgamma 2\n0.05 0.025\ndbeta 2\n1 1\n"
                                "dalpha 1\n0.75\nend\n";
-    char path[200], text[600];
-    snprintf(path, sizeof path, "%s/inexact.txt", dir);
+    char path[512], text[600];
+    snprintf(path, sizeof path, "%s/inexact.txt", tmpdir);
     snprintf(text, sizeof text, "case dyt rows=1 cols=2 alpha=0.1 beta=1\n%s", tail);
-    write_text(path, text);
+    write_file(path, text);
     assert_int_equal(dyt("verify --vectors '%s'", path), DYT_USAGE);
     char *out = text_of("out"), *err = text_of("err");
     assert_null(strstr(out, "all checked variants pass"));
@@ -184,11 +159,11 @@ static void test_verify_checked_nothing(void **state)
     assert_non_null(strstr(err, "alpha not exact in fp32"));
     free(out);
     free(err);
-    snprintf(path, sizeof path, "%s/nan.txt", dir);
+    snprintf(path, sizeof path, "%s/nan.txt", tmpdir);
     snprintf(text, sizeof text, "case dyt rows=1 cols=2 alpha=0.5 beta=1\n%s", tail);
     char *v = strstr(text, "0.5 0.25");
     memcpy(v, "nan 0.25", 8);
-    write_text(path, text);
+    write_file(path, text);
     assert_int_equal(dyt("verify --vectors '%s'", path), DYT_USAGE);
     err = text_of("err");
     assert_non_null(strstr(err, "nan.txt:3: 'nan' is not a finite number"));
@@ -203,10 +178,10 @@ static void test_verify_checked_nothing(void **state)
 static void test_hostile_text(void **state)
 {
     (void)state;
-    char db[200], evil[200], rep[200];
-    snprintf(db, sizeof db, "%s/hostile.db", dir);
-    snprintf(evil, sizeof evil, "%s/ev\x1b[7mil\x01.suite", dir);
-    write_text(evil, TINY "source = \"" SOURCE "\"\n");
+    char db[512], evil[512], rep[512];
+    snprintf(db, sizeof db, "%s/hostile.db", tmpdir);
+    snprintf(evil, sizeof evil, "%s/ev\x1b[7mil\x01.suite", tmpdir);
+    write_file(evil, TINY "source = \"" SOURCE "\"\n");
     assert_int_equal(dyt(RUN_TINY " --db '%s' --label '" LABEL_A "'", evil, db), DYT_OK);
     assert_int_equal(dyt(RUN_TINY " --db '%s' --label '" LABEL_B "'", evil, db), DYT_OK);
     assert_file_clean("out");
@@ -229,19 +204,19 @@ static void test_hostile_text(void **state)
     assert_int_equal(dyt("show '" LABEL_A "-nope' --db '%s'", db), DYT_USAGE);
     assert_file_clean("err");
 
-    int rc = dyt("compare 1 2 --format junit -o '%s/junit.xml' --db '%s'", dir, db);
+    int rc = dyt("compare 1 2 --format junit -o '%s/junit.xml' --db '%s'", tmpdir, db);
     assert_true(rc == DYT_OK || rc == DYT_FAIL);
     assert_file_clean("junit.xml");
-    char cmd[600];
+    char cmd[1400];
     snprintf(cmd, sizeof cmd,
              "python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "
              "'%s/junit.xml'",
-             dir);
+             tmpdir);
     assert_int_equal(system(cmd), 0);
-    rc = dyt("compare 1 2 --format json -o '%s/gate.json' --db '%s'", dir, db);
+    rc = dyt("compare 1 2 --format json -o '%s/gate.json' --db '%s'", tmpdir, db);
     assert_true(rc == DYT_OK || rc == DYT_FAIL);
-    char json[300];
-    snprintf(json, sizeof json, "%s/gate.json", dir);
+    char json[512];
+    snprintf(json, sizeof json, "%s/gate.json", tmpdir);
     json_error_t je;
     json_t *j = json_load_file(json, 0, &je);
     if (!j)
@@ -251,7 +226,7 @@ static void test_hostile_text(void **state)
     assert_string_equal(label, "caf\xef\xbf\xbd\xef\xbf\xbd a\x01" "b <&>\"");
     json_decref(j);
 
-    snprintf(rep, sizeof rep, "%s/report", dir);
+    snprintf(rep, sizeof rep, "%s/report", tmpdir);
     assert_int_equal(dyt("report 2 --vs 1 --db '%s' --out '%s'", db, rep), DYT_OK);
     static const char *const files[] = {"report/report.md", "report/tables.tex",
                                         "report/index.html"};
@@ -272,31 +247,31 @@ static void test_hostile_text(void **state)
 static void test_unwritable_output(void **state)
 {
     (void)state;
-    char db[200];
-    snprintf(db, sizeof db, "%s/out.db", dir);
+    char db[512];
+    snprintf(db, sizeof db, "%s/out.db", tmpdir);
     assert_int_equal(dyt(RUN_TINY " --db '%s'", suite, db), DYT_OK);
     assert_int_equal(dyt(RUN_TINY " --db '%s'", suite, db), DYT_OK);
     assert_int_equal(dyt("compare 1 2 --db '%s' -o /dev/full", db), DYT_RESOURCE);
     char *err = text_of("err");
     assert_non_null(strstr(err, "No space left on device"));
     free(err);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "'%s' list runs --db '%s' >/dev/full 2>'%s/err'", exe, db, dir);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "'%s' list runs --db '%s' >/dev/full 2>'%s/err'", dytbench_exe, db, tmpdir);
     int st = system(cmd);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), DYT_RESOURCE);
-    snprintf(cmd, sizeof cmd, "'%s' show 1 --db '%s' >/dev/full 2>/dev/null", exe, db);
+    snprintf(cmd, sizeof cmd, "'%s' show 1 --db '%s' >/dev/full 2>/dev/null", dytbench_exe, db);
     st = system(cmd);
     assert_int_equal(WEXITSTATUS(st), DYT_RESOURCE);
     assert_int_equal(dyt("report 1 --db '%s' --out /dev/full/report --no-figures", db),
                      DYT_RESOURCE);
     /* A store that cannot grow (the file-size limit stands in for a full
      * disk): the run stops with 3, not as bad input. */
-    char full[200];
-    snprintf(full, sizeof full, "%s/full.db", dir);
+    char full[512];
+    snprintf(full, sizeof full, "%s/full.db", tmpdir);
     snprintf(cmd, sizeof cmd,
-             "trap '' XFSZ; ulimit -f 32; '%s' " RUN_TINY " --db '%s' >/dev/null 2>'%s/err'", exe,
-             suite, full, dir);
+             "trap '' XFSZ; ulimit -f 32; '%s' " RUN_TINY " --db '%s' >/dev/null 2>'%s/err'", dytbench_exe,
+             suite, full, tmpdir);
     st = system(cmd);
     assert_true(WIFEXITED(st));
     err = text_of("err");
@@ -305,29 +280,19 @@ static void test_unwritable_output(void **state)
     free(err);
 }
 
-int main(int argc, char **argv)
+static int setup(void **state)
 {
-    exe = argc > 1 ? argv[1] : "dytbench";
-    snprintf(dir, sizeof dir, "/tmp/dyt-inputs-XXXXXX");
-    if (!mkdtemp(dir))
-        return 1;
-    snprintf(suite, sizeof suite, "%s/tiny.suite", dir);
-    write_text(suite, TINY);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_papi_typo_changes_nothing),
-        cmocka_unit_test(test_threads_beyond_hardware),
-        cmocka_unit_test(test_suite_named_twice),
-        cmocka_unit_test(test_byte_order_mark),
-        cmocka_unit_test(test_verify_checked_nothing),
-        cmocka_unit_test(test_hostile_text),
-        cmocka_unit_test(test_unwritable_output),
-    };
-    int rc = cmocka_run_group_tests_name("cli-inputs", tests, NULL, NULL);
-    if (rc == 0) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
-    return rc;
+    (void)state;
+    if (!dytbench_exe)
+        return -1;
+    snprintf(suite, sizeof suite, "%s/tiny.suite", tmpdir);
+    write_file(suite, TINY);
+    return 0;
 }
+
+DYT_TEST_MAIN_IN_TMPDIR("cli-inputs", setup, NULL, cmocka_unit_test(test_papi_typo_changes_nothing),
+                        cmocka_unit_test(test_threads_beyond_hardware),
+                        cmocka_unit_test(test_suite_named_twice),
+                        cmocka_unit_test(test_byte_order_mark),
+                        cmocka_unit_test(test_verify_checked_nothing),
+                        cmocka_unit_test(test_hostile_text), cmocka_unit_test(test_unwritable_output))

@@ -3,14 +3,8 @@
  * overlong forms, surrogates, beyond U+10FFFF, cut short), bidirectional
  * overrides and each format's own specials. Every output is checked byte
  * for byte. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "dyt_test.h"
 
-#include <cmocka.h>
-
-#include "common.h"
 #include "escape.h"
 
 #include <stdlib.h>
@@ -113,13 +107,7 @@ static void test_utf8_dup(void **state)
     free(s);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_xml),      cmocka_unit_test(test_html),
-        cmocka_unit_test(test_markdown), cmocka_unit_test(test_latex),
-        cmocka_unit_test(test_gnuplot),  cmocka_unit_test(test_terminal),
-        cmocka_unit_test(test_utf8_dup),
-    };
-    return cmocka_run_group_tests_name("escape", tests, NULL, NULL);
-}
+DYT_TEST_MAIN("escape", NULL, NULL, cmocka_unit_test(test_xml), cmocka_unit_test(test_html),
+              cmocka_unit_test(test_markdown), cmocka_unit_test(test_latex),
+              cmocka_unit_test(test_gnuplot), cmocka_unit_test(test_terminal),
+              cmocka_unit_test(test_utf8_dup))

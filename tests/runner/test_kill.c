@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static const char *dytbench_exe;
 
 #define KILLS 10
 #define MAX_TRIES 40
@@ -68,22 +67,21 @@ static void look_at(const char *db, look *l)
     if (access(db, F_OK) != 0 || sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         return;
     sqlite3_busy_timeout(d, 5000);
-    l->cases = query_int(d, "SELECT count(*) FROM cases", 0);
-    l->whole = query_int(d,
+    l->cases = q_int(d, "SELECT count(*) FROM cases", 0);
+    l->whole = q_int(d,
                          "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
                          " WHERE s.n > 0 AND s.n = (SELECT count(*) FROM samples"
                          " WHERE case_id = c.id)",
                          0);
-    l->running = query_int(d, "SELECT count(*) FROM runs WHERE status = 'running'", 0);
-    query_text(d, "PRAGMA integrity_check", 0, l->integrity, sizeof l->integrity);
+    l->running = q_int(d, "SELECT count(*) FROM runs WHERE status = 'running'", 0);
+    q_text(d, "PRAGMA integrity_check", 0, l->integrity, sizeof l->integrity);
     sqlite3_close(d);
 }
 
 static void test_sigkill_at_random_points(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite[512], db[512];
     snprintf(suite, sizeof suite, "%s/kill.suite", tmpdir);
     write_file(suite, suite_text);
@@ -139,8 +137,8 @@ static void test_sigkill_at_random_points(void **state)
         if (store_open(db, 0, &s, &e) != DYT_OK)
             fail_msg("kill %d after %.3f s: %s", tries, delay, e.msg);
         sqlite3 *d = store_db(s);
-        assert_int_equal(query_int(d, "SELECT count(*) FROM runs WHERE status = 'running'", 0), 0);
-        assert_int_equal(query_int(d, "SELECT count(*) FROM cases", 0), after.cases);
+        assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE status = 'running'", 0), 0);
+        assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), after.cases);
         landed += after.running > 0;
         store_close(s);
     }
@@ -159,15 +157,15 @@ static void test_sigkill_at_random_points(void **state)
     assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     char t[64];
-    query_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, t, sizeof t);
+    q_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, t, sizeof t);
     assert_string_equal(t, "complete");
-    assert_int_equal(query_int(d,
+    assert_int_equal(q_int(d,
                                "SELECT count(*) FROM cases WHERE run_id ="
                                " (SELECT max(id) FROM runs) AND status = 'ok'",
                                0),
                      N_CASES);
-    assert_true(query_int(d, "SELECT count(*) FROM runs WHERE status = 'aborted'", 0) >= KILLS);
-    query_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
+    assert_true(q_int(d, "SELECT count(*) FROM runs WHERE status = 'aborted'", 0) >= KILLS);
+    q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
     assert_string_equal(t, "ok");
     store_close(s);
 }
@@ -180,8 +178,7 @@ static void test_sigkill_at_random_points(void **state)
 static void test_sigkill_during_creation(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite[512], db[512];
     snprintf(suite, sizeof suite, "%s/create.suite", tmpdir);
     write_file(suite, suite_text);
@@ -212,9 +209,9 @@ static void test_sigkill_during_creation(void **state)
         if (store_open(db, 0, &s, &e) != DYT_OK)
             fail_msg("kill %d: a store that cannot be opened: %s", k, e.msg);
         char t[64];
-        query_text(store_db(s), "PRAGMA integrity_check", 0, t, sizeof t);
+        q_text(store_db(s), "PRAGMA integrity_check", 0, t, sizeof t);
         assert_string_equal(t, "ok");
-        assert_int_equal(query_int(store_db(s), "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
+        assert_int_equal(q_int(store_db(s), "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
         store_close(s);
         whole++;
     }
@@ -235,13 +232,5 @@ static void test_sigkill_during_creation(void **state)
     assert_int_not_equal(system(cmd), 0);
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : NULL;
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sigkill_at_random_points),
-        cmocka_unit_test(test_sigkill_during_creation),
-    };
-    return run_in_tmpdir("/tmp/dytbench-kill", "runner-kill", tests, DYT_ARRAY_LEN(tests), NULL,
-                         NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("runner-kill", NULL, NULL, cmocka_unit_test(test_sigkill_at_random_points),
+                        cmocka_unit_test(test_sigkill_during_creation))

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static const char *dytbench_exe;
 static uid_t nobody_uid;
 static gid_t nobody_gid;
 
@@ -222,6 +221,19 @@ static void test_run_into_readonly_store(void **state)
     assert_int_equal(chmod(dir, 0755), 0);
 }
 
+/* The reader (nobody) must reach the stores and write its messages. */
+static int setup(void **state)
+{
+    (void)state;
+    char err[400];
+    snprintf(err, sizeof err, "%s/err", tmpdir);
+    if (chmod(tmpdir, 0755) != 0 || mkdir(err, 0777) != 0 || chmod(err, 0777) != 0) {
+        perror(err);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     dytbench_exe = argc > 1 ? argv[1] : "dytbench";
@@ -232,14 +244,6 @@ int main(int argc, char **argv)
     }
     nobody_uid = pw ? pw->pw_uid : getuid();
     nobody_gid = pw ? pw->pw_gid : getgid();
-    make_tmpdir();
-    /* The reader (nobody) must reach the stores and write its messages. */
-    char err[400];
-    snprintf(err, sizeof err, "%s/err", tmpdir);
-    if (chmod(tmpdir, 0755) != 0 || mkdir(err, 0777) != 0 || chmod(err, 0777) != 0) {
-        perror(err);
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_folder_not_writable),
         cmocka_unit_test(test_file_not_writable),
@@ -247,7 +251,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_readonly_mount),
         cmocka_unit_test(test_run_into_readonly_store),
     };
-    int rc = cmocka_run_group_tests_name("store-readonly", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
+    return run_group("store-readonly", "/tmp/dytbench-store-readonly", tests,
+                     DYT_ARRAY_LEN(tests), setup, NULL);
 }

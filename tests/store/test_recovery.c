@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-static const char *dytbench_exe;
 
 /* Child: opens path in rollback-journal mode, runs sql in one transaction
  * with a cache so small that pages are spilled into the file before the
@@ -54,6 +53,7 @@ static void kill_mid_transaction(const char *path, const char *sql)
 
 static int cli_exit(const char *args)
 {
+    need_dytbench();
     char cmd[2000];
     snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>&1", dytbench_exe, args);
     int st = system(cmd);
@@ -210,17 +210,7 @@ static void test_killed_creation_leaves_no_store(void **state)
     assert_true(file_exists(db));
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : "dytbench";
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kill_during_first_commit),
-        cmocka_unit_test(test_kill_mid_write_of_a_store),
-        cmocka_unit_test(test_foreign_hot_journal_untouched),
-        cmocka_unit_test(test_killed_creation_leaves_no_store),
-    };
-    int rc = cmocka_run_group_tests_name("store-recovery", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-recovery", NULL, NULL, cmocka_unit_test(test_kill_during_first_commit),
+                        cmocka_unit_test(test_kill_mid_write_of_a_store),
+                        cmocka_unit_test(test_foreign_hot_journal_untouched),
+                        cmocka_unit_test(test_killed_creation_leaves_no_store))
