@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -42,6 +43,13 @@ static void usage(FILE *f)
           "                           hardware threads, unless --oversubscribe)\n"
           "  --oversubscribe          allow more threads than hardware threads\n"
           "  --device cpu|cuda        where to run (default cpu)\n"
+          "  --peer torch             also time PyTorch's own modules at the same CPU\n"
+          "                           cases (framework variants torch-eager,\n"
+          "                           torch-compile, liger; needs python3-torch). One\n"
+          "                           this installation lacks is stored skipped, with\n"
+          "                           why (docs/peers.md)\n"
+          "  --peer-variant V[,V]     only these framework variants (each available)\n"
+          "  --python PATH            the peer's Python (default " RUNNER_PEER_PYTHON ")\n"
           " how to measure:\n"
           "  --cache hot|cold         cold rotates buffer sets > 3x LLC (default hot)\n"
           "  --metric time|instructions  time, or instruction counts under valgrind\n"
@@ -113,10 +121,13 @@ enum {
     O_LOCKSTEP_TOKEN,
     O_ARM,
     O_OVERSUB,
+    O_PEER,
+    O_PEER_VARIANT,
+    O_PYTHON,
 };
 
 typedef struct {
-    char *suites, *norms, *dtypes, *passes, *variants, *threads;
+    char *suites, *norms, *dtypes, *passes, *variants, *threads, *peer_variants;
     const char *db, *model, *inject, *device;
     int quick, oversubscribe;
     /* explicit budget options, applied after --quick */
@@ -172,6 +183,40 @@ static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
     }
     f->device = a->device && !strcmp(a->device, "cuda") ? DEVICE_CUDA : DEVICE_CPU;
     f->model_filter = a->model;
+    return DYT_OK;
+}
+
+/* --peer, --peer-variant, --python: checked here, before any work. */
+static int build_peer(cli_parser *p, run_args *a, runner_opts *o)
+{
+    if (!o->peer.name) {
+        if (a->peer_variants || o->peer.python)
+            return cli_error(p, "%s needs --peer torch",
+                             a->peer_variants ? "--peer-variant" : "--python");
+        return DYT_OK;
+    }
+    if (a->device && strcmp(a->device, "cpu"))
+        return cli_error(p, "--peer %s measures CPU cases: not with --device %s", o->peer.name,
+                         a->device);
+    if (o->metric != METRIC_TIME)
+        return cli_error(p, "--peer %s times its cases: not with --metric instructions",
+                         o->peer.name);
+    if (a->peer_variants) {
+        if (split(a->peer_variants, o->peer.variants, DYT_ARRAY_LEN(o->peer.variants),
+                  &o->peer.n_variants, "framework variants", p->who))
+            return DYT_USAGE;
+        for (size_t i = 0; i < o->peer.n_variants; i++) {
+            int k;
+            if (cli_choice(p, "--peer-variant", o->peer.variants[i], runner_peer_variants(), &k))
+                return DYT_USAGE;
+        }
+    }
+    const char *py = o->peer.python ? o->peer.python : RUNNER_PEER_PYTHON;
+    if (access(py, X_OK) != 0)
+        return cli_error(p,
+                         "--peer %s needs Python 3 with PyTorch: %s: %s (install them: apt-get "
+                         "install python3 python3-torch; or give --python PATH)",
+                         o->peer.name, py, strerror(errno));
     return DYT_OK;
 }
 
@@ -288,6 +333,12 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         rc = dyt_errf(&e, DYT_USAGE, "interleave (--lockstep) runs CPU timing runs only");
     if (rc == DYT_OK)
         rc = plan_build(sv, ns, f, &p, &e);
+    if (rc == DYT_OK && o->peer.name) {
+        plan with_peer;
+        rc = runner_peer_plan(&p, &o->peer, &with_peer, &e);
+        plan_free(&p);
+        p = with_peer;
+    }
     if (rc == DYT_OK && p.n_cases == 0)
         rc = dyt_errf(&e, DYT_USAGE, "no case matches the filters");
     if (rc != DYT_OK) {
@@ -373,6 +424,9 @@ static const struct option run_options[] = {
     {"lockstep", required_argument, NULL, O_LOCKSTEP},
     {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
     {"arm", required_argument, NULL, O_ARM},
+    {"peer", required_argument, NULL, O_PEER},
+    {"peer-variant", required_argument, NULL, O_PEER_VARIANT},
+    {"python", required_argument, NULL, O_PYTHON},
     {"quiet", no_argument, NULL, 'q'},
     {0, 0, 0, 0},
 };
@@ -492,6 +546,16 @@ static int run_main(int argc, char **argv, const char *who)
         case O_MODEL:
             a.model = optarg;
             break;
+        case O_PEER:
+            if (cli_choice(&p, NULL, optarg, runner_peer_names(), &k) == DYT_OK)
+                o.peer.name = runner_peer_names()[k];
+            break;
+        case O_PEER_VARIANT:
+            OWN(a.peer_variants);
+            break;
+        case O_PYTHON:
+            o.peer.python = optarg;
+            break;
         case O_INJECT:
             a.inject = optarg;
             break;
@@ -508,7 +572,8 @@ static int run_main(int argc, char **argv, const char *who)
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
         rc = cli_oom(&p);
     if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-                         build_filter(&p, &a, &f) || check_papi_events(&p, o.papi_events)))
+                         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) ||
+                         check_papi_events(&p, o.papi_events)))
         rc = DYT_USAGE;
     if (rc == CLI_GO && who) /* checked for another command: nothing runs */
         rc = DYT_OK;
@@ -528,6 +593,7 @@ static int run_main(int argc, char **argv, const char *who)
     free(a.passes);
     free(a.variants);
     free(a.threads);
+    free(a.peer_variants);
     return rc;
 }
 

@@ -57,10 +57,10 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         return cli_fail(rc, "show: %s", e.msg);
     }
     if (brief)
-        fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
+        fprintf(f, "%-26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
                 "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "%roof");
     else
-        fprintf(f, "%4s %-26s %-9s %-4s %-4s %-10s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
+        fprintf(f, "%4s %-26s %-9s %-4s %-4s %-13s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
                 "seq", "model", "norm", "pass", "dtype", "variant", "thr", "rows x cols", "median",
                 "+-CI", "GB/s", "%roof", "n", "batch", "stop", "status");
     int bad = 0;
@@ -90,11 +90,11 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         T(va, c->variant);
         T(st, c->status);
         if (brief)
-            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s%s%s\n", m, nm, ps, dt,
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %7s%s%s\n", m, nm, ps, dt,
                     va, shape, med, ci, gb, roof, ok ? "" : "  ", ok ? "" : st);
         else
             fprintf(f,
-                    "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s "
+                    "%4d %-26.26s %-9s %-4s %-4s %-13s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s "
                     "%s\n",
                     c->seq, m, nm, ps, dt, va, c->threads, shape, med, ci, gb, roof, t->n,
                     c->batch, c->stop_reason && *c->stop_reason ? T(sr, c->stop_reason) : "-", st);
