@@ -6,11 +6,20 @@
  * The case table is shared with `dytbench run`, which prints it as the
  * run's summary (cli_show_cases). Read-only, through the store's read API. */
 #include "cli.h"
+#include "escape.h"
 #include "store.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+
+/* Strings from the store reach the terminal through esc_term (a label may
+ * hold any bytes); T fills one of a row's buffers. */
+static const char *term(char *buf, size_t n, const char *s)
+{
+    return esc_term_str(buf, n, s ? s : "");
+}
+#define T(buf, s) term(buf, sizeof buf, s)
 
 /* callgrind's instructions per element of a case (--metric instructions),
  * NAN when it has none. */
@@ -65,11 +74,11 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
     store_case_list cl;
     store_counter_list kl = {0};
     dyt_err e = {{0}};
-    if (store_load_cases(s, run_id, &cl, &e) != DYT_OK ||
-        store_load_counters(s, run_id, &kl, &e) != DYT_OK) {
+    int rc;
+    if ((rc = store_load_cases(s, run_id, &cl, &e)) != DYT_OK ||
+        (rc = store_load_counters(s, run_id, &kl, &e)) != DYT_OK) {
         store_case_list_free(&cl);
-        fprintf(stderr, "dytbench: show: %s\n", e.msg);
-        return DYT_USAGE;
+        return cli_fail(rc, "show: %s", e.msg);
     }
     if (brief)
         fprintf(f, "%-26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %-4s %7s %7s\n", "model", "norm",
@@ -99,20 +108,26 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
             /* --metric instructions: no timing, instructions per element. */
             snprintf(med, sizeof med, "%.2f ins/el", ins);
         const char *tl = or_empty(c->token_label);
-        char model[64];
+        char model[64], m[256], nm[64], ps[64], dt[64], va[64], st[64], sr[64], lv[64];
         snprintf(model, sizeof model, "%s%s%s", c->model, *tl ? "/" : "", tl);
         int ok = !strcmp(c->status, "ok");
+        T(lv, lvl);
+        T(m, model);
+        T(nm, c->norm);
+        T(ps, c->pass);
+        T(dt, c->dtype);
+        T(va, c->variant);
+        T(st, c->status);
         if (brief)
-            fprintf(f, "%-26.26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %-4s %7s %7s%s%s\n", model,
-                    c->norm, c->pass, c->dtype, c->variant, shape, med, ci, gb, lvl, pct, dram,
-                    ok ? "" : "  ", ok ? "" : c->status);
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %-4s %7s %7s%s%s\n", m, nm,
+                    ps, dt, va, shape, med, ci, gb, lv, pct, dram, ok ? "" : "  ", ok ? "" : st);
         else
             fprintf(f,
                     "%4d %-26.26s %-9s %-4s %-4s %-13s %3d %-12s %10s %7s %8s %-4s %7s %7s %8s "
                     "%6d %6d %-11s %s\n",
-                    c->seq, model, c->norm, c->pass, c->dtype, c->variant, c->threads, shape, med,
-                    ci, gb, lvl, pct, dram, ulps, t->n, c->batch,
-                    c->stop_reason && *c->stop_reason ? c->stop_reason : "-", c->status);
+                    c->seq, m, nm, ps, dt, va, c->threads, shape, med, ci, gb, lv, pct, dram, ulps,
+                    t->n, c->batch, c->stop_reason && *c->stop_reason ? T(sr, c->stop_reason) : "-",
+                    st);
         bad += !ok;
         above += ok && above_ceiling(&cl.v[i]);
     }
@@ -130,11 +145,13 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
             const store_case *c = &cl.v[i].c;
             if (strcmp(c->status, "ok") || !above_ceiling(&cl.v[i]))
                 continue;
-            fprintf(f,
-                    "  case %d (%s %s %s %s %s %lldx%lld, %llu bytes): %.1f%% of its %s ceiling\n",
-                    c->seq, c->model, c->norm, c->pass, c->dtype, c->variant, (long long)c->rows,
-                    (long long)c->cols, (unsigned long long)c->bytes, cl.v[i].st.ceiling_pct,
-                    cl.v[i].st.ceiling_level);
+            char what[512], wt[1024], lv[64];
+            snprintf(what, sizeof what, "%s %s %s %s %s", c->model, c->norm, c->pass, c->dtype,
+                     c->variant);
+            fprintf(f, "  case %d (%s %lldx%lld, %llu bytes): %.1f%% of its %s ceiling\n", c->seq,
+                    T(wt, what), (long long)c->rows, (long long)c->cols,
+                    (unsigned long long)c->bytes, cl.v[i].st.ceiling_pct,
+                    T(lv, cl.v[i].st.ceiling_level));
         }
     }
     if (bad) {
@@ -142,10 +159,12 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         fprintf(f, "\n");
         for (size_t i = 0; i < cl.n; i++) {
             const store_case *c = &cl.v[i].c;
+            char what[512], wt[1024], st[64], err[1024];
+            snprintf(what, sizeof what, "%s %s %s %s %s", c->model, c->norm, c->pass, c->dtype,
+                     c->variant);
             if (strcmp(c->status, "ok") != 0)
-                fprintf(f, "case %d (%s %s %s %s %s %lldx%lld) %s: %s\n", c->seq, c->model, c->norm,
-                        c->pass, c->dtype, c->variant, (long long)c->rows, (long long)c->cols,
-                        c->status, or_empty(c->error));
+                fprintf(f, "case %d (%s %lldx%lld) %s: %s\n", c->seq, T(wt, what),
+                        (long long)c->rows, (long long)c->cols, T(st, c->status), T(err, c->error));
         }
     }
     store_case_list_free(&cl);
@@ -163,9 +182,10 @@ static void show_ceilings(const store_ceiling_list *cl, FILE *f)
             snprintf(median, sizeof median, "median not stored");
         else
             snprintf(median, sizeof median, "%.1f median", x->gbps_median);
+        char lv[64], kd[64], how[1024];
         fprintf(f, "  ceiling   %d thread(s) %-4s %-8s %8.1f GB/s best, %s, at %s (%s)\n",
-                x->threads, x->level, x->kind, x->gbps, median, b,
-                x->method ? x->method : "how: not stored");
+                x->threads, T(lv, x->level), T(kd, x->kind), x->gbps, median, b,
+                x->method ? T(how, x->method) : "how: not stored");
     }
     if (!cl->n)
         fprintf(f, "  ceiling   (none stored)\n");
@@ -177,34 +197,37 @@ static int show_header(store *s, int64_t run_id, FILE *f)
     machine_info m;
     store_ceiling_list cl;
     dyt_err e = {{0}};
-    if (store_load_run(s, run_id, &r, &e) != DYT_OK)
-        return cli_usage_error("show: %s", e.msg);
-    if (store_load_machine(s, r.machine_id, &m, &e) != DYT_OK) {
+    int rc;
+    if ((rc = store_load_run(s, run_id, &r, &e)) != DYT_OK)
+        return cli_fail(rc, "show: %s", e.msg);
+    if ((rc = store_load_machine(s, r.machine_id, &m, &e)) != DYT_OK) {
         store_run_free(&r);
-        return cli_usage_error("show: %s", e.msg);
+        return cli_fail(rc, "show: %s", e.msg);
     }
-    if (store_load_ceilings(s, run_id, &cl, &e) != DYT_OK) {
+    if ((rc = store_load_ceilings(s, run_id, &cl, &e)) != DYT_OK) {
         store_run_free(&r);
         machine_free(&m);
-        return cli_usage_error("show: %s", e.msg);
+        return cli_fail(rc, "show: %s", e.msg);
     }
     const char *label = or_empty(r.label);
-    char llc[32];
+    char llc[32], a[1024], b[1024], c[1024];
     dyt_fmt_bytes(llc, sizeof llc, (double)m.llc_bytes);
-    fprintf(f, "run %lld%s%s%s: %s (%s, metric %s)\n", (long long)r.id, *label ? " \"" : "", label,
-            *label ? "\"" : "", r.status, r.device, r.metric);
-    fprintf(f, "  machine   %s (%s), %d cores / %d PUs, LLC used %s%s\n", m.hostname, m.cpu_model,
-            m.cores, m.pus, llc, m.is_vm ? ", VM" : "");
-    fprintf(f, "  time      %s .. %s\n", r.started_at,
-            r.ended_at && *r.ended_at ? r.ended_at : "(not ended)");
-    fprintf(f, "  suites    %s (hash %s), git %s\n", r.suites, r.suite_hash, r.git_rev);
-    fprintf(f, "  command   %s\n", r.command_line);
+    fprintf(f, "run %lld%s%s%s: %s (%s, ", (long long)r.id, *label ? " \"" : "", T(a, label),
+            *label ? "\"" : "", T(b, r.status), T(c, r.device));
+    fprintf(f, "metric %s)\n", T(a, r.metric));
+    fprintf(f, "  machine   %s (%s), %d cores / %d PUs, LLC used %s%s\n", T(a, m.hostname),
+            T(b, m.cpu_model), m.cores, m.pus, llc, m.is_vm ? ", VM" : "");
+    fprintf(f, "  time      %s .. %s\n", T(a, r.started_at),
+            r.ended_at && *r.ended_at ? T(b, r.ended_at) : "(not ended)");
+    fprintf(f, "  suites    %s (hash %s), git %s\n", T(a, r.suites), T(b, r.suite_hash),
+            T(c, r.git_rev));
+    fprintf(f, "  command   %s\n", T(a, r.command_line));
     if (r.lockstep_token)
-        fprintf(f, "  session   interleave %s, arm %s\n", r.lockstep_token, or_empty(r.arm));
+        fprintf(f, "  session   interleave %s, arm %s\n", T(a, r.lockstep_token), T(b, r.arm));
     if (r.settings && *r.settings)
-        fprintf(f, "  settings  %s\n", r.settings);
+        fprintf(f, "  settings  %s\n", T(a, r.settings));
     if (r.note && *r.note)
-        fprintf(f, "  note      %s\n", r.note);
+        fprintf(f, "  note      %s\n", T(a, r.note));
     show_ceilings(&cl, f);
     fputc('\n', f);
     store_ceiling_list_free(&cl);
@@ -250,13 +273,13 @@ static int cmd_show(int argc, char **argv)
         return cli_usage_error("show: which run? give an id, a label or 'latest'");
     store *s;
     dyt_err e = {{0}};
-    if (store_open(db, 0, &s, &e) != DYT_OK)
-        return cli_usage_error("show: %s", e.msg);
+    if ((rc = store_open(db, 0, &s, &e)) != DYT_OK)
+        return cli_fail(rc, "show: %s", e.msg);
     int64_t id;
     rc = store_resolve_run(s, p.operands[0], &id, &e);
     if (rc != DYT_OK) {
         store_close(s);
-        return cli_usage_error("show: %s", e.msg);
+        return cli_fail(rc, "show: %s", e.msg);
     }
     rc = show_header(s, id, stdout);
     if (rc == DYT_OK)

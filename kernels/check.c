@@ -318,7 +318,7 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
     check_model_free(&m);
     goto done;
 oom:
-    rc = dyt_errf(err, DYT_USAGE, "out of memory verifying %zux%zu", R, C);
+    rc = dyt_errf(err, DYT_RESOURCE, "out of memory verifying %zux%zu", R, C);
 done:
     bufs_free(&b);
     return rc;
@@ -374,7 +374,7 @@ int kern_check_golden(const kern_entry *e, const vec_case *c, kern_pool *pool,
     float *rstd = ts ? buf(&b, R * sizeof(float), 0) : NULL;
     int rc = DYT_OK;
     if (b.oom) {
-        rc = dyt_errf(err, DYT_USAGE, "out of memory");
+        rc = dyt_errf(err, DYT_RESOURCE, "out of memory");
         goto done;
     }
     if (!tx || !tdy ||
@@ -417,7 +417,7 @@ int kern_check_random(const kern_entry *e, const kern_check_random_spec *s, kern
     float *gamma = buf(&b, C * sizeof(float), 0), *beta = buf(&b, C * sizeof(float), 0);
     if (b.oom) {
         bufs_free(&b);
-        return dyt_errf(err, DYT_USAGE, "out of memory for a %zux%zu check", R, C);
+        return dyt_errf(err, DYT_RESOURCE, "out of memory for a %zux%zu check", R, C);
     }
     void *x = xb + off * es, *dy = dyb + off * es;
     dyt_rng rng;

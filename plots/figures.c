@@ -159,7 +159,7 @@ int fig_write_all(const fig_input *in, const char *out_dir, const char *gnuplot,
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/figures", out_dir);
     if (mkdir(dir, 0755) && errno != EEXIST)
-        return dyt_errf(e, DYT_USAGE, "report: cannot create %s: %s", dir, strerror(errno));
+        return dyt_errf(e, DYT_RESOURCE, "report: cannot create %s: %s", dir, strerror(errno));
     fig_list l = {.dir = dir, .gnuplot = gnuplot, .log = log};
     snprintf(l.run_title, sizeof l.run_title, "run %s on %s%s", in->run_name,
              in->hostname && *in->hostname ? in->hostname : "?",

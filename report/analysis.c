@@ -130,7 +130,7 @@ static int load_peer_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
             oom = 1;
     }
     json_decref(j);
-    return oom ? dyt_errf(e, DYT_USAGE, "report: out of memory") : DYT_OK;
+    return oom ? dyt_errf(e, DYT_RESOURCE, "report: out of memory") : DYT_OK;
 }
 
 /* Ratio median(b)/median(a) with its bootstrap interval from the samples;
@@ -191,7 +191,7 @@ static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *
 {
     impl_case *v = malloc((run->cases.n + 1) * sizeof *v);
     if (!v)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     size_t n = 0;
     for (size_t i = 0; i < run->cases.n; i++) {
         const rep_case *c = &run->cases.v[i];
@@ -203,7 +203,7 @@ static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *
     a->pairs = calloc(n + 1, sizeof *a->pairs);
     if (!a->pairs) {
         free(v);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -357,7 +357,7 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
     free(grp);
     free(sec);
     free(layers);
-    return oom ? dyt_errf(e, DYT_USAGE, "report: out of memory") : DYT_OK;
+    return oom ? dyt_errf(e, DYT_RESOURCE, "report: out of memory") : DYT_OK;
 }
 
 static int same_case(const rep_case *x, const rep_case *y)
@@ -371,7 +371,7 @@ static int build_vs(store *db, const rep_run *run, const rep_run *vs, rep_vs *ou
     out->vs = vs;
     out->m = calloc(run->cases.n + 1, sizeof *out->m);
     if (!out->m)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     for (size_t i = 0; i < run->cases.n; i++) {
         const rep_case *x = &run->cases.v[i];
         if (!rep_case_usable(x))
@@ -415,7 +415,7 @@ int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, r
     if (!rc && n_vs) {
         a->vs = calloc(n_vs, sizeof *a->vs);
         if (!a->vs)
-            rc = dyt_errf(e, DYT_USAGE, "report: out of memory");
+            rc = dyt_errf(e, DYT_RESOURCE, "report: out of memory");
         for (size_t i = 0; !rc && i < n_vs; i++) {
             a->n_vs++;
             rc = build_vs(db, run, &vs[i], &a->vs[i], e);

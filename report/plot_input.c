@@ -72,7 +72,7 @@ int rep_plot_data_build(const rep_analysis *a, rep_plot_data *d, dyt_err *e)
                    a->n_variants * sizeof(fig_variant) + a->n_vs * sizeof(fig_vs_run) +
                    n_points * sizeof(fig_vs_point) + a->n_vs * sizeof(run_name);
     if (!(d->mem = malloc(bytes ? bytes : 1)))
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     fig_case *cases = d->mem;
     fig_pair *pairs = (fig_pair *)(cases + r->cases.n);
     fig_variant *variants = (fig_variant *)(pairs + a->n_pairs);

@@ -162,7 +162,7 @@ int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e)
         if (asprintf(&r->machine_desc, "%s (%s)", r->machine.hostname, r->machine.cpu_model) < 0)
             r->machine_desc = NULL;
         if (!r->machine_desc || format_machine(r) || summarise_counters(r))
-            rc = dyt_errf(e, DYT_USAGE, "report: out of memory");
+            rc = dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     if (rc != DYT_OK)
         rep_free_run(r);
@@ -188,11 +188,10 @@ int rep_load_samples(store *s, int64_t case_id, double **x, size_t *n, dyt_err *
     *n = 0;
     store_sample *smp;
     size_t ns;
-    if (store_load_samples(s, case_id, STORE_SAMPLES_KEPT, &smp, &ns, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_load_samples(s, case_id, STORE_SAMPLES_KEPT, &smp, &ns, e));
     if (ns && !(*x = malloc(ns * sizeof **x))) {
         free(smp);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory reading samples");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory reading samples");
     }
     for (size_t i = 0; i < ns; i++)
         (*x)[i] = smp[i].ns;

@@ -41,16 +41,13 @@ FILE *rep_open_out(const char *path, dyt_err *e)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        dyt_errf(e, DYT_USAGE, "report: cannot write %s: %s", path, strerror(errno));
+        dyt_errf(e, DYT_RESOURCE, "report: cannot write %s: %s", path, strerror(errno));
     return f;
 }
 
 int rep_close_out(FILE *f, const char *path, dyt_err *e)
 {
-    int bad = ferror(f);
-    if (fclose(f) || bad)
-        return dyt_errf(e, DYT_USAGE, "report: writing %s failed", path);
-    return DYT_OK;
+    return dyt_close_output(f, path, e);
 }
 
 /* Markdown ----------------------------------------------------------------- */
@@ -88,7 +85,7 @@ int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e)
 {
     FILE *f = rep_open_out(path, e);
     if (!f)
-        return DYT_USAGE;
+        return DYT_RESOURCE;
     rep_put(f, "# ", esc_markdown, d->title, "\n\n");
     rep_put(f, "", esc_markdown, d->subtitle, "\n\n");
     for (size_t i = 0; i < d->n_notices; i++)
@@ -176,7 +173,7 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
 {
     FILE *f = rep_open_out(path, e);
     if (!f)
-        return DYT_USAGE;
+        return DYT_RESOURCE;
     fputs("% dytbench report tables: booktabs longtables, numbers right-aligned.\n"
           "% Compile with pdflatex (packages: booktabs, longtable, array, caption, geometry),\n"
           "% or copy a longtable environment into your paper.\n"
@@ -301,7 +298,7 @@ int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, d
 {
     FILE *f = rep_open_out(path, e);
     if (!f)
-        return DYT_USAGE;
+        return DYT_RESOURCE;
     for (size_t j = 0; j < DYT_ARRAY_LEN(csv_head); j++) {
         fputs(j ? "," : "", f);
         esc_csv(f, csv_head[j]);

@@ -398,7 +398,7 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
         add(&l, rep_table_vs(a->run, &a->vs[i]));
     if (l.oom) {
         rep_free_tables(l.t, l.n);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory building the tables");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory building the tables");
     }
     *out = l.t;
     *n = l.n;

@@ -128,7 +128,7 @@ int rep_build_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
         free(g);
         free(cl);
         free(dr);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     for (size_t i = 0; i < run->cases.n; i++) {
         const rep_case *c = &run->cases.v[i];

@@ -305,7 +305,7 @@ int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
     /* Not SQLITE_DETERMINISTIC: one call per row, each a new id. */
     if (sqlite3_create_function(db, "dyt_uuid", 0, SQLITE_UTF8, NULL, sql_uuid, NULL, NULL) !=
         SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+        return store_sqlite_err(e, db, "%s: %s", path, sqlite3_errmsg(db));
     for (;;) {
         int rc = store_begin(db, path, e);
         if (rc != DYT_OK)
@@ -314,7 +314,7 @@ int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
          * migrated the file since we validated it. */
         int64_t v = 0;
         if (user_version(db, &v) != SQLITE_OK) {
-            rc = dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+            rc = store_sqlite_err(e, db, "%s: %s", path, sqlite3_errmsg(db));
             store_rollback(db);
             return rc;
         }
@@ -331,7 +331,7 @@ int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %lld", (long long)v + 1);
         if (sqlite3_exec(db, migrations[v - 1], NULL, NULL, &err) != SQLITE_OK ||
             sqlite3_exec(db, pragma, NULL, NULL, &err) != SQLITE_OK) {
-            rc = dyt_errf(e, DYT_USAGE, "%s: migrating schema %lld -> %lld: %s", path, (long long)v,
+            rc = store_sqlite_err(e, db, "%s: migrating schema %lld -> %lld: %s", path, (long long)v,
                           (long long)v + 1, err ? err : sqlite3_errmsg(db));
             sqlite3_free(err);
             store_rollback(db);

@@ -153,7 +153,7 @@ int store_load_counters(store *s, int64_t run_id, store_counter_list *out, dyt_e
     if (!out->v || !out->case_id) {
         free(v);
         store_counter_list_free(out);
-        return dyt_errf(e, DYT_USAGE, "%s: reading counters: out of memory", s->path);
+        return dyt_errf(e, DYT_RESOURCE, "%s: reading counters: out of memory", s->path);
     }
     for (size_t i = 0; i < n; i++) {
         out->v[i] = rows[i].k;

@@ -46,7 +46,7 @@ static int step_done(sqlite3_stmt *st)
 
 static int fail(store *s, sqlite3_stmt *st, const char *what, dyt_err *e)
 {
-    int rc = dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    int rc = store_sqlite_err(e, s->db, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     store_rollback(s->db);
     return rc;
@@ -410,7 +410,7 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
         src =
             insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
     if (src != SQLITE_OK) {
-        rc = dyt_errf(e, DYT_USAGE, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
+        rc = store_sqlite_err(e, s->db, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
                       c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
                       c->pass ? c->pass : "?", (long long)c->rows, (long long)c->cols,
                       sqlite3_errmsg(s->db));

@@ -15,7 +15,7 @@ int cpu_pools_create(const plan *p, kern_thread_init_fn on_start, void *user, cp
     memset(out, 0, sizeof *out);
     out->v = calloc(p->n_cases ? p->n_cases : 1, sizeof *out->v);
     if (!out->v)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     for (size_t i = 0; i < p->n_cases; i++) {
         int t = p->cases[i].threads, seen = 0;
         for (size_t j = 0; j < out->n; j++)

@@ -186,7 +186,7 @@ static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
     if (!cs || !order) {
         free(cs);
         free(order);
-        return dyt_errf(e, DYT_USAGE, "out of memory for %zu cases", n);
+        return dyt_errf(e, DYT_RESOURCE, "out of memory for %zu cases", n);
     }
     int rc = DYT_OK;
     size_t visit = 0;
@@ -257,7 +257,8 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
         return rc;
 
     /* Counters are opened first: an unknown --papi-events name is a usage
-     * error to report before anything is stored. */
+     * error to report before anything is stored (`run` checks them with
+     * its options already). */
     counters_session *cs = NULL;
     if ((rc = counters_open(o->papi_events, &cs, e)) != DYT_OK) {
         machine_free(&m);
