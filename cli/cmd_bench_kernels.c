@@ -175,7 +175,8 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
     dyt_err err = {{0}};
     uint64_t act = (uint64_t)rows * cols * dtype_size(d);
     int bw_reps = act >= (64u << 20) ? 7 : 201;
-    if (bandwidth_measure(pool, act, bw_reps, &bw, &err)) {
+    bandwidth_spec bs = {.working_set = 2 * act, .reps = bw_reps}; /* one pass per sample */
+    if (bandwidth_measure(pool, &bs, &bw, &err)) {
         fprintf(stderr, "dytbench: bench-kernels: %s\n", err.msg);
         bufs_free(&b);
         return DYT_FAIL;

@@ -156,7 +156,7 @@ int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e)
         return dyt_errf(e, DYT_USAGE, "report: %s", why);
     }
     if ((rc = store_load_machine(s, r->run.machine_id, &r->machine, e)) == DYT_OK &&
-        (rc = store_load_rooflines(s, run_id, &r->roofs, e)) == DYT_OK &&
+        (rc = store_load_ceilings(s, run_id, &r->ceilings, e)) == DYT_OK &&
         (rc = store_load_cases(s, run_id, &r->cases, e)) == DYT_OK &&
         (rc = store_load_counters(s, run_id, &r->counter_values, e)) == DYT_OK) {
         if (asprintf(&r->machine_desc, "%s (%s)", r->machine.hostname, r->machine.cpu_model) < 0)
@@ -176,7 +176,7 @@ void rep_free_run(rep_run *r)
     free(r->counters);
     store_run_free(&r->run);
     machine_free(&r->machine);
-    store_roofline_list_free(&r->roofs);
+    store_ceiling_list_free(&r->ceilings);
     store_case_list_free(&r->cases);
     store_counter_list_free(&r->counter_values);
     memset(r, 0, sizeof *r);

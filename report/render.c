@@ -234,13 +234,14 @@ static void csv_real(csv_row *r, double v)
 
 /* v_results' columns first, in its order, then what else a case has. */
 static const char *const csv_head[] = {
-    "run_id",     "label",        "machine", "domain",     "model",        "norm",
-    "variant",    "dtype",        "pass",    "rows",       "cols",         "threads",
-    "cache",      "status",       "samples", "median_ns",  "ci_low_ns",    "ci_high_ns",
-    "gbps",       "roofline_pct", "max_err", "run_status", "seq",          "suite",
-    "model_norm", "token_label",  "layers",  "device",     "bytes",        "n_excluded",
-    "mean_ns",    "stddev_ns",    "min_ns",  "max_ns",     "rel_ci_width", "stop_reason",
-    "error"};
+    "run_id",       "label",        "machine",      "domain",        "model",       "norm",
+    "variant",      "dtype",        "pass",         "rows",          "cols",        "threads",
+    "cache",        "status",       "samples",      "median_ns",     "ci_low_ns",   "ci_high_ns",
+    "gbps",         "roofline_pct", "max_err",      "ceiling_level", "ceiling_pct", "max_ulps",
+    "ceiling_flag", "run_status",   "seq",          "suite",         "model_norm",  "token_label",
+    "layers",       "device",       "bytes",        "n_excluded",    "mean_ns",     "stddev_ns",
+    "min_ns",       "max_ns",       "rel_ci_width", "stop_reason",   "error",       "err_output",
+    "err_tol"};
 
 static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
 {
@@ -266,6 +267,11 @@ static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
                         t->gbps,      t->roofline_pct, c->max_err};
     for (size_t i = 0; i < DYT_ARRAY_LEN(m); i++)
         csv_real(&r, m[i]);
+    csv_text(&r, t->ceiling_level);
+    csv_real(&r, t->ceiling_pct);
+    csv_real(&r, c->max_ulps);
+    /* "above": more than STORE_CEILING_FLAG_PCT of its ceiling, not a figure to read as one */
+    csv_text(&r, x->has_stats && t->ceiling_pct > STORE_CEILING_FLAG_PCT ? "above" : NULL);
     csv_text(&r, run->run.status);
     csv_int(&r, c->seq);
     csv_text(&r, c->suite);
@@ -283,6 +289,8 @@ static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
         csv_real(&r, d[i]);
     csv_text(&r, c->stop_reason);
     csv_text(&r, c->error);
+    csv_text(&r, c->err_output);
+    csv_real(&r, c->err_tol);
     fputs("\r\n", f);
 }
 
