@@ -81,8 +81,8 @@ static int cmd_report(int argc, char **argv)
 
     store *s;
     dyt_err e;
-    if (store_open(db, 0, &s, &e))
-        return cli_usage_error("report: %s", e.msg);
+    if ((rc = store_open(db, 0, &s, &e)) != DYT_OK)
+        return cli_fail(rc, "report: %s", e.msg);
     report_opts o = {.gnuplot = no_figures ? "" : NULL, .log = stderr};
     rc = store_resolve_run(s, spec, &o.run_id, &e);
     for (size_t i = 0; !rc && i < n_vs; i++) {
@@ -91,7 +91,7 @@ static int cmd_report(int argc, char **argv)
     }
     if (rc) {
         store_close(s);
-        return cli_usage_error("report: %s", e.msg);
+        return cli_fail(rc, "report: %s", e.msg);
     }
     char dir[4096];
     if (!out) {
@@ -101,10 +101,8 @@ static int cmd_report(int argc, char **argv)
     o.out_dir = out;
     rc = report_write(s, &o, &e);
     store_close(s);
-    if (rc) {
-        fprintf(stderr, "dytbench: %s\n", e.msg);
-        return rc;
-    }
+    if (rc)
+        return cli_fail(rc, "%s", e.msg);
     return DYT_OK;
 }
 

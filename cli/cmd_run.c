@@ -39,7 +39,9 @@ static void usage(FILE *f)
           "  --dtype D[,D]            fp32, bf16 (default fp32)\n"
           "  --pass P[,P]             fwd, bwd (default both)\n"
           "  --variant V[,V]|all      kernel variants (default: best supported)\n"
-          "  -t, --threads N[,N]      thread counts (default: all cores)\n"
+          "  -t, --threads N[,N]      thread counts (default: all cores; at most the\n"
+          "                           hardware threads, unless --oversubscribe)\n"
+          "  --oversubscribe          allow more threads than hardware threads\n"
           "  --device cpu|cuda        where to run (default cpu)\n"
           "  --peer torch             also time PyTorch's own modules at the same CPU\n"
           "                           cases (framework variants torch-eager,\n"
@@ -118,6 +120,7 @@ enum {
     O_LOCKSTEP,
     O_LOCKSTEP_TOKEN,
     O_ARM,
+    O_OVERSUB,
     O_PEER,
     O_PEER_VARIANT,
     O_PYTHON,
@@ -126,7 +129,7 @@ enum {
 typedef struct {
     char *suites, *norms, *dtypes, *passes, *variants, *threads, *peer_variants;
     const char *db, *model, *inject, *device;
-    int quick;
+    int quick, oversubscribe;
     /* explicit budget options, applied after --quick */
     const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
     runner_identity id;            /* label; the interleave session's token and arm */
@@ -172,7 +175,8 @@ static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
             return DYT_USAGE;
         for (size_t i = 0; i < n; i++) {
             uint64_t t = 0;
-            if (cli_count(p, "--threads", items[i], 1, 4096, &t))
+            if (cli_count(p, "--threads", items[i], 1, 4096, &t) ||
+                cli_threads_fit(p, "--threads", t, a->oversubscribe))
                 return DYT_USAGE;
             f->threads[f->n_threads++] = (int)t;
         }
@@ -261,6 +265,35 @@ static int parse_inject(cli_parser *p, run_args *a)
     return DYT_OK;
 }
 
+/* --papi-events names PAPI knows: a typo is a usage error found with the
+ * other options, before the store is opened or a machine record written. */
+static int check_papi_events(cli_parser *p, const char *events)
+{
+    if (!events)
+        return DYT_OK;
+    counters_session *cs;
+    dyt_err e = {{0}};
+    if (counters_open(events, &cs, &e) != DYT_OK)
+        return cli_error(p, "%s", e.msg);
+    counters_close(cs);
+    return DYT_OK;
+}
+
+/* Two names of one suite file (quick,quick or quick,suites/quick.suite)
+ * would plan every case of it twice. */
+static int same_suite_twice(char paths[][1024], size_t n, const char *const *names, dyt_err *e)
+{
+    char real[PATH_MAX], other[PATH_MAX];
+    if (!realpath(paths[n], real))
+        return DYT_OK; /* parsing it reports why */
+    for (size_t i = 0; i < n; i++)
+        if (realpath(paths[i], other) && !strcmp(real, other))
+            return dyt_errf(e, DYT_USAGE,
+                            "--suite: '%s' and '%s' are the same file (its cases would run twice)",
+                            names[i], names[n]);
+    return DYT_OK;
+}
+
 /* Loads the suites, builds the plan and runs it; everything allocated here
  * is released here. */
 static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
@@ -278,11 +311,13 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     dyt_err e = {{0}};
     int rc = DYT_OK;
     uint64_t h = DYT_HASH64_INIT;
+    char paths[16][1024];
     for (size_t i = 0; i < n_names && rc == DYT_OK; i++) {
-        char path[1024];
-        rc = suite_resolve(names[i], path, sizeof path, &e);
+        rc = suite_resolve(names[i], paths[i], sizeof paths[i], &e);
         if (rc == DYT_OK)
-            rc = suite_parse_file(path, 0, &sv[ns], &e);
+            rc = same_suite_twice(paths, i, names, &e);
+        if (rc == DYT_OK)
+            rc = suite_parse_file(paths[i], 0, &sv[ns], &e);
         if (rc == DYT_OK) {
             h = dyt_hash64(&sv[ns].content_hash, sizeof sv[ns].content_hash, h);
             ns++;
@@ -308,17 +343,17 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         rc = dyt_errf(&e, DYT_USAGE, "no case matches the filters");
     if (rc != DYT_OK) {
         if (e.msg[0])
-            cli_usage_error("run: %s", e.msg);
+            rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }
 
     if (!strcmp(a->db, STORE_DEFAULT_PATH) && mkdir("results", 0777) != 0 && errno != EEXIST) {
-        rc = cli_usage_error("run: cannot create results/: %s", strerror(errno));
+        rc = cli_fail(DYT_RESOURCE, "run: cannot create results/: %s", strerror(errno));
         goto out;
     }
     store *s;
     if ((rc = store_open(a->db, 1, &s, &e)) != DYT_OK) {
-        cli_usage_error("run: %s", e.msg);
+        rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }
     int64_t run_id = 0;
@@ -339,13 +374,13 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         }
         printf("\nrun %lld %s: %zu planned case(s) in %.1f s -> %s (dytbench show %lld --db %s)\n",
                (long long)run_id,
-               sig               ? "aborted"
-               : rc == DYT_USAGE ? "failed"
-                                 : "complete",
+               sig                             ? "aborted"
+               : rc != DYT_OK && rc != DYT_FAIL ? "failed"
+                                                : "complete",
                p.n_cases, secs, a->db, (long long)run_id, a->db);
     }
-    if (rc == DYT_USAGE)
-        cli_usage_error("run: %s", e.msg);
+    if (rc != DYT_OK && rc != DYT_FAIL)
+        rc = cli_fail(rc, "run: %s", e.msg);
     else if (rc == DYT_FAIL && !sig)
         fprintf(stderr, "dytbench: run: some cases failed or were skipped (see above)\n");
     store_close(s);
@@ -384,6 +419,7 @@ static const struct option run_options[] = {
     {"model", required_argument, NULL, O_MODEL},
     {"inject-slowdown", required_argument, NULL, O_INJECT},
     {"rounds", required_argument, NULL, O_ROUNDS},
+    {"oversubscribe", no_argument, NULL, O_OVERSUB},
     /* Hidden: set by `dytbench interleave` for each arm it starts. */
     {"lockstep", required_argument, NULL, O_LOCKSTEP},
     {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
@@ -447,6 +483,9 @@ static int run_main(int argc, char **argv, const char *who)
             break;
         case O_QUICK:
             a.quick = 1;
+            break;
+        case O_OVERSUB:
+            a.oversubscribe = 1;
             break;
         case O_SEED:
             cli_seed(&p, NULL, optarg, &o.seed);
@@ -531,9 +570,10 @@ static int run_main(int argc, char **argv, const char *who)
     if (rc == CLI_GO && p.n_operands > 0)
         rc = cli_error(&p, "unexpected argument '%s' (suites go after --suite)", p.operands[0]);
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
-        rc = cli_error(&p, "out of memory");
+        rc = cli_oom(&p);
     if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-                         build_filter(&p, &a, &f) || build_peer(&p, &a, &o)))
+                         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) ||
+                         check_papi_events(&p, o.papi_events)))
         rc = DYT_USAGE;
     if (rc == CLI_GO && who) /* checked for another command: nothing runs */
         rc = DYT_OK;

@@ -31,7 +31,7 @@ static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
 }
 
 /* Binds a double, or NULL when negative (the "unknown" convention of
- * store.h for max_err and roofline_pct). */
+ * store.h for max_err, the percentages of ceilings and the accuracy). */
 static int bind_opt_double(sqlite3_stmt *st, int i, double v)
 {
     return v < 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
@@ -46,7 +46,7 @@ static int step_done(sqlite3_stmt *st)
 
 static int fail(store *s, sqlite3_stmt *st, const char *what, dyt_err *e)
 {
-    int rc = dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    int rc = store_sqlite_err(e, s->db, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     store_rollback(s->db);
     return rc;
@@ -254,22 +254,24 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
     return store_commit(s->db, s->path, e);
 }
 
-int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, uint64_t bytes,
-                       double gbps_best, double gbps_median, dyt_err *e)
+int store_put_ceiling(store *s, int64_t run_id, const store_ceiling *c, dyt_err *e)
 {
     sqlite3_stmt *st;
-    int rc = begin_write(s,
-                         "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
-                         " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
-                         &st, "storing the bandwidth ceiling", e);
+    int rc =
+        begin_write(s,
+                    "INSERT OR REPLACE INTO ceilings (run_id, level, threads, kind, bytes, gbps,"
+                    " gbps_median, method) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                    &st, "storing the bandwidth ceiling", e);
     if (rc != DYT_OK)
         return rc;
     int src = sqlite3_bind_int64(st, 1, run_id);
-    B(sqlite3_bind_int(st, 2, threads));
-    B(bind_text(st, 3, kind));
-    B(bind_u64(st, 4, bytes));
-    B(sqlite3_bind_double(st, 5, gbps_best));
-    B(bind_opt_double(st, 6, gbps_median));
+    B(bind_text(st, 2, c->level));
+    B(sqlite3_bind_int(st, 3, c->threads));
+    B(bind_text(st, 4, c->kind));
+    B(bind_u64(st, 5, c->bytes));
+    B(sqlite3_bind_double(st, 6, c->gbps));
+    B(bind_opt_double(st, 7, c->gbps_median));
+    B(bind_text(st, 8, c->method));
     return finish_write(s, st, src, "storing the bandwidth ceiling", e);
 }
 
@@ -277,9 +279,9 @@ static const char case_sql[] =
     "INSERT INTO cases (run_id, seq, suite, domain, model, model_norm, token_label, layers,"
     " norm, variant, dtype, pass, rows, cols, threads, cache, device, alpha, has_beta,"
     " affine, eps, status, error, max_err, bytes, batch, buffer_sets, stop_reason,"
-    " warmup_ns, wall_ns, started_at, ended_at, note) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-    "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,"
-    "?31,?32,?33)";
+    " warmup_ns, wall_ns, started_at, ended_at, note, max_ulps, err_output, err_tol)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+    "?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)";
 
 static int bind_case(sqlite3_stmt *st, const void *rows, size_t i)
 {
@@ -316,6 +318,9 @@ static int bind_case(sqlite3_stmt *st, const void *rows, size_t i)
     B(bind_text(st, 31, c->started_at));
     B(bind_text(st, 32, c->ended_at));
     B(bind_text(st, 33, c->note));
+    B(bind_opt_double(st, 34, c->max_ulps));
+    B(bind_text(st, 35, c->err_output));
+    B(bind_opt_double(st, 36, c->err_tol));
     return src;
 }
 
@@ -335,8 +340,8 @@ static int bind_sample(sqlite3_stmt *st, const void *rows, size_t i)
 
 static const char stats_sql[] =
     "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns, mean_ns,"
-    " stddev_ns, min_ns, max_ns, mad_ns, rel_ci_width, gbps, roofline_pct)"
-    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
+    " stddev_ns, min_ns, max_ns, mad_ns, rel_ci_width, gbps, roofline_pct, ceiling_level,"
+    " ceiling_pct) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)";
 
 static int bind_stats(sqlite3_stmt *st, const void *rows, size_t i)
 {
@@ -355,6 +360,8 @@ static int bind_stats(sqlite3_stmt *st, const void *rows, size_t i)
     B(sqlite3_bind_double(st, 12, t->rel_ci_width));
     B(sqlite3_bind_double(st, 13, t->gbps));
     B(bind_opt_double(st, 14, t->roofline_pct));
+    B(bind_text(st, 15, t->ceiling_level));
+    B(bind_opt_double(st, 16, t->ceiling_pct));
     return src;
 }
 
@@ -403,7 +410,7 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
         src =
             insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
     if (src != SQLITE_OK) {
-        rc = dyt_errf(e, DYT_USAGE, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
+        rc = store_sqlite_err(e, s->db, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
                       c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
                       c->pass ? c->pass : "?", (long long)c->rows, (long long)c->cols,
                       sqlite3_errmsg(s->db));

@@ -30,6 +30,13 @@ void runner_case_args(const plan_case *c, norm_args *a)
     a->affine = c->norm == NORM_DYT ? 1 : c->model->affine;
 }
 
+uint64_t runner_case_bytes(const plan_case *c)
+{
+    norm_args a;
+    runner_case_args(c, &a);
+    return kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, a.has_beta, a.affine);
+}
+
 /* A table of standard normals, indexed by cheap random bits: Box-Muller
  * per element would dominate set-up time for GB-sized activations. */
 #define NTAB 65536

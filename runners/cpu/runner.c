@@ -1,10 +1,10 @@
 /* The CPU runner: executes a plan, measuring each case and then handing
  * its result to the store. Order of a run: machine record -> thread pools
- * pinned with hwloc -> run row (settings as JSON) -> the bandwidth ceiling
- * at every thread count of the plan -> every case (inputs, verification
- * against ref, warm-up, adaptive sampling, one counted batch, statistics;
- * case.c), each stored in its own transaction once measured -> the run's
- * end status. With --rounds the cases are measured block by block in
+ * pinned with hwloc -> run row (settings as JSON) -> the bandwidth ceilings
+ * at every thread count of the plan, per cache level its hot cases fit in
+ * (ceilings.c) -> every case (inputs, verification against ref, warm-up,
+ * adaptive sampling, one counted batch, statistics; case.c), each stored in its own transaction
+ * once measured -> the run's end status. With --rounds the cases are measured block by block in
  * shuffled rounds and stored at the end. Only this file reads the run's
  * options: the cases get a runner_case_spec. With a stepper, each step
  * (runner.h) waits for its turn. */
@@ -93,21 +93,31 @@ static json_t *settings_json(const runner_opts *o, const char *metric, const mac
     return j;
 }
 
-/* Stores the ceilings measured at each thread count (rooflines copy and
- * scale). */
+/* Stores the ceilings measured at each thread count and level, copy and
+ * scale, each with how it was measured. */
 static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err *e)
 {
     for (size_t i = 0; i < ps->n; i++) {
         const cpu_pool_entry *pe = &ps->v[i];
-        if (!pe->have_bw)
-            continue;
-        int rc = store_put_roofline(s, run_id, pe->threads, "copy", pe->bw.bytes_per_pass,
-                                    pe->bw.copy_gbps_best, pe->bw.copy_gbps_median, e);
-        if (rc == DYT_OK)
-            rc = store_put_roofline(s, run_id, pe->threads, "scale", pe->bw.bytes_per_pass,
-                                    pe->bw.scale_gbps_best, pe->bw.scale_gbps_median, e);
-        if (rc != DYT_OK)
-            return rc;
+        for (int l = 0; l < BW_LEVELS; l++) {
+            const bandwidth_result *r = &pe->bw[l];
+            for (int k = 0; pe->have_bw[l] && k < 2; k++) {
+                char method[200];
+                bandwidth_describe(r, k, method, sizeof method);
+                store_ceiling c = {
+                    .level = bandwidth_level_name((bw_level)l),
+                    .threads = pe->threads,
+                    .kind = k ? "scale" : "copy",
+                    .bytes = r->bytes_per_pass,
+                    .gbps = k ? r->scale_gbps_best : r->copy_gbps_best,
+                    .gbps_median = k ? r->scale_gbps_median : r->copy_gbps_median,
+                    .method = method,
+                };
+                int rc = store_put_ceiling(s, run_id, &c, e);
+                if (rc != DYT_OK)
+                    return rc;
+            }
+        }
     }
     return DYT_OK;
 }
@@ -176,7 +186,7 @@ static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
     if (!cs || !order) {
         free(cs);
         free(order);
-        return dyt_errf(e, DYT_USAGE, "out of memory for %zu cases", n);
+        return dyt_errf(e, DYT_RESOURCE, "out of memory for %zu cases", n);
     }
     int rc = DYT_OK;
     size_t visit = 0;
@@ -247,7 +257,8 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
         return rc;
 
     /* Counters are opened first: an unknown --papi-events name is a usage
-     * error to report before anything is stored. */
+     * error to report before anything is stored (`run` checks them with
+     * its options already). */
     counters_session *cs = NULL;
     if ((rc = counters_open(o->papi_events, &cs, e)) != DYT_OK) {
         machine_free(&m);
@@ -317,7 +328,7 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
                    .run_id = *run_id};
     if (o->metric == METRIC_TIME) {
         /* Fewer repetitions for --quick-sized budgets. */
-        cpu_measure_ceilings(&pools, &env, o->max_time_s < 1.0 ? 5 : 10);
+        cpu_measure_ceilings(&pools, p, &m, &env, o->max_time_s < 1.0 ? 10 : 20);
         rc = store_ceilings(s, *run_id, &pools, e);
     }
     runner_step_done(step);

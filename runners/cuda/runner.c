@@ -2,7 +2,8 @@
  * the same database as the CPU runner. Order of a run: a usable GPU or a
  * plain usage error -> the CUPTI metric list (a typo is a usage error
  * before anything is stored) -> machine record with the gpu.* attributes
- * -> run row (settings as JSON) -> the device-to-device copy roofline ->
+ * -> run row (settings as JSON) -> the device-to-device copy ceiling (the
+ * dram level every GPU case is held against) ->
  * every case (inputs, verification against ref, warm-up and batch sizing,
  * event-timed samples with throttle detection, the CUPTI pass, statistics;
  * case.c), each stored in its own transaction once measured -> the run's
@@ -103,8 +104,20 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
     double best = 0, median = 0;
     dyt_err be = {{0}};
     double ceiling = -1;
-    if (cuda_measure_d2d(d2d, o->max_time_s < 1.0 ? 5 : 20, &best, &median, &be) == DYT_OK) {
-        rc = store_put_roofline(s, *run_id, 1, "d2d_copy", 2 * (uint64_t)d2d, best, median, e);
+    const int d2d_reps = o->max_time_s < 1.0 ? 5 : 20;
+    if (cuda_measure_d2d(d2d, d2d_reps, &best, &median, &be) == DYT_OK) {
+        char method[160];
+        snprintf(method, sizeof method,
+                 "cudaMemcpyAsync device to device of %zu MiB, best and median of %d passes",
+                 d2d >> 20, d2d_reps);
+        store_ceiling c = {.level = "dram",
+                           .threads = 1,
+                           .kind = "d2d_copy",
+                           .bytes = 2 * (uint64_t)d2d,
+                           .gbps = best,
+                           .gbps_median = median,
+                           .method = method};
+        rc = store_put_ceiling(s, *run_id, &c, e);
         ceiling = best;
         if (!o->quiet)
             fprintf(stderr, "bandwidth ceiling: device-to-device copy %.1f GB/s (best), %.1f "

@@ -50,6 +50,9 @@ static DYT_TEST_UNUSED store_case fake_case(int seq)
     c.cache = "cold";
     c.eps = 1e-6;
     c.max_err = 0.25;
+    c.max_ulps = 3.5;
+    c.err_output = "dx";
+    c.err_tol = 1.5e-5;
     c.bytes = 16777216;
     c.batch = 4;
     c.buffer_sets = 8;
@@ -99,7 +102,9 @@ static DYT_TEST_UNUSED int put_fake_case(store *s, int64_t run_id, int seq, int 
                       .mad_ns = 1.5,
                       .rel_ci_width = 0.01,
                       .gbps = 12.5,
-                      .roofline_pct = 55.5};
+                      .roofline_pct = 55.5,
+                      .ceiling_level = "l2",
+                      .ceiling_pct = 98.25};
     store_counter k[2] = {
         {.source = "rusage", .name = "minflt", .available = 1, .value = 42, .per_element = 0.5},
         {.source = "papi",
@@ -110,7 +115,8 @@ static DYT_TEST_UNUSED int put_fake_case(store *s, int64_t run_id, int seq, int 
     return store_put_case(s, run_id, &c, smp, (size_t)(n < 256 ? n : 256), &st, k, 2, &id, e);
 }
 
-/* A failed case: no samples, no stats, not verified (max_err < 0), no
+/* A failed case: no samples, no stats, not verified (max_err, max_ulps,
+ * err_tol < 0, no err_output), no
  * batch, buffer sets or token label, and a note. */
 static DYT_TEST_UNUSED int put_failed_case(store *s, int64_t run_id, int seq, int64_t *case_id,
                                            dyt_err *e)
@@ -119,6 +125,9 @@ static DYT_TEST_UNUSED int put_failed_case(store *s, int64_t run_id, int seq, in
     c.status = "failed";
     c.error = "max error 3.5 > tolerance";
     c.max_err = -1;
+    c.max_ulps = -1;
+    c.err_output = NULL;
+    c.err_tol = -1;
     c.stop_reason = NULL;
     c.batch = 0;
     c.buffer_sets = 0;

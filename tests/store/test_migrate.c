@@ -1,10 +1,12 @@
 /* Store migrations. A database as each older schema version left it (v1
- * from its verbatim schema, v2 and v3 by the migrations that older builds
+ * from its verbatim schema, v2 to v4 by the migrations that older builds
  * ran) is opened by this build: it ends at the current version with the
  * same tables, columns and indexes as a new database, every value it held
- * unchanged, and the v4 columns filled -- a unique random uuid per run, the
+ * unchanged, the v4 columns filled -- a unique random uuid per run, the
  * `interleave` session (lockstep_token, arm) taken from the settings JSON,
- * NULL where there was none. */
+ * NULL where there was none -- and the v5 ones: the rooflines moved to
+ * ceilings as the dram level, each case held against that level with its
+ * old % of roofline, accuracy unknown. */
 #include "store_test.h"
 
 /* The schema as SQLite sees it: every table, view and index with its
@@ -125,12 +127,18 @@ static void fill_old(sqlite3 *d, int version)
                  " 'fp32', 'fwd', 8, 64, 1, 'hot', NULL, NULL, NULL, NULL, 'failed', NULL, 4096,"
                  " NULL, NULL);"
                  "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns,"
-                 " gbps, roofline_pct) VALUES (%d, 2, 1, 100.0, 99.0, 101.0, 40.96, NULL);"
+                 " gbps, roofline_pct) VALUES (%d, 2, 1, 100.0, 99.0, 101.0, 40.96, %s);"
                  "INSERT INTO counters VALUES (%d, 'rusage', 'nivcsw', 3, 0.001, NULL),"
                  " (%d, 'papi', 'PAPI_TOT_INS', NULL, NULL, 'no PMU');",
                  r + 1, r + 1, settings[r], r + 1, 2 * r + 1, r + 1, 2 * r + 2, r + 1, 2 * r + 1,
-                 2 * r + 1, 2 * r + 1);
+                 r % 2 ? "NULL" : "87.5", 2 * r + 1, 2 * r + 1);
         exec_ok(d, sql);
+        if (r == 4) { /* a GPU run's ceiling */
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO rooflines VALUES (%d, 1, 'd2d_copy', 536870912, 3900.5, 3850.0)",
+                     r + 1);
+            exec_ok(d, sql);
+        }
         snprintf(sql, sizeof sql,
                  version >= 3 ? "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0, 0),"
                                 " (%d, 1, 110.0, 1, 1, 1), (%d, 2, 99.5, 0, 0, 1)"
@@ -139,6 +147,12 @@ static void fill_old(sqlite3 *d, int version)
                  2 * r + 1, 2 * r + 1, 2 * r + 1);
         exec_ok(d, sql);
     }
+    if (version >= 4) /* a v4 build wrote the run's identity and session as columns */
+        exec_ok(d, "UPDATE runs SET uuid = printf('00000000-0000-4000-8000-%012d', id),"
+                   " lockstep_token = nullif(json_extract(settings, '$.lockstep_token'), ''),"
+                   " arm = nullif(json_extract(settings, '$.arm'), '') WHERE json_valid(settings);"
+                   "UPDATE runs SET uuid = printf('00000000-0000-4000-8000-%012d', id)"
+                   " WHERE uuid IS NULL;");
     if (version >= 2)
         exec_ok(d, "INSERT INTO machine_attrs VALUES (1, 'gpu', 'none');"
                    "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
@@ -155,9 +169,13 @@ static void migrate_and_check(int version)
     tmp_path(db, sizeof db, name);
     sqlite3 *d = old_db(db, version);
     fill_old(d, version);
+    /* rooflines becomes the dram level of ceilings (version 5) */
     static const char *const tables[] = {"meta",      "machines",    "machine_attrs", "runs",
                                          "rooflines", "cases",       "samples",       "stats",
                                          "counters",  "calibrations"};
+    static const char rooflines_now[] =
+        "(SELECT run_id, threads, kind, bytes, gbps, gbps_median FROM ceilings"
+        " WHERE level = 'dram')";
     enum { N_TABLES = DYT_ARRAY_LEN(tables) };
     char cols[N_TABLES][1024];
     char *before[N_TABLES] = {0};
@@ -176,7 +194,8 @@ static void migrate_and_check(int version)
     for (size_t i = 0; i < N_TABLES; i++) {
         if (!before[i])
             continue;
-        char *after = dump_table(d, tables[i], cols[i]);
+        int moved = version < 5 && !strcmp(tables[i], "rooflines");
+        char *after = dump_table(d, moved ? rooflines_now : tables[i], cols[i]);
         if (strcmp(before[i], after))
             print_error("%s changed:\n%s\n--- became ---\n%s\n", tables[i], before[i], after);
         assert_string_equal(before[i], after);
@@ -208,6 +227,35 @@ static void migrate_and_check(int version)
                            0),
                      0);
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE note IS NOT NULL", 0), 0);
+    /* v5: no rooflines table; every ceiling of an old run is dram, says how
+     * it was measured; a case with an old % of roofline is held against
+     * dram at that %; accuracy beyond max_err is unknown. */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM sqlite_schema WHERE name = 'rooflines'", 0), 0);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM ceilings WHERE level = 'dram' AND method LIKE"
+                           " '%schema-4 roofline%'",
+                           0),
+                     6);
+    q_text(d, "SELECT method FROM ceilings WHERE kind = 'd2d_copy'", 0, t, sizeof t);
+    assert_string_equal(t, "device-to-device copy (a schema-4 roofline)");
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM stats WHERE (roofline_pct IS NULL) ="
+                           " (ceiling_level IS NULL) AND (ceiling_level IS NULL OR"
+                           " (ceiling_level = 'dram' AND ceiling_pct = roofline_pct))",
+                           0),
+                     5);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM stats WHERE ceiling_pct = 87.5", 0), 3);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE max_ulps IS NOT NULL OR"
+                           " err_output IS NOT NULL OR err_tol IS NOT NULL",
+                           0),
+                     0);
+    q_text(d,
+           "SELECT group_concat(coalesce(ceiling_level, 'NULL') || '/' ||"
+           " coalesce(ceiling_pct, 'NULL'), ' ') FROM (SELECT * FROM v_results WHERE"
+           " samples IS NOT NULL ORDER BY run_id)",
+           0, t, sizeof t);
+    assert_string_equal(t, "dram/87.5 NULL/NULL dram/87.5 NULL/NULL dram/87.5");
     /* The constraints of v4 hold on a migrated file: uuids stay unique, a
      * shard lies inside its campaign. */
     assert_int_not_equal(
@@ -239,6 +287,12 @@ static void test_migrate_v3_data(void **state)
 {
     (void)state;
     migrate_and_check(3);
+}
+
+static void test_migrate_v4_data(void **state)
+{
+    (void)state;
+    migrate_and_check(4);
 }
 
 /* A migrated database has exactly the schema of a new one, from every
@@ -343,4 +397,5 @@ DYT_TEST_MAIN_IN_TMPDIR("store-migrate", NULL, NULL, cmocka_unit_test(test_migra
                         cmocka_unit_test(test_migrate_v1_data),
                         cmocka_unit_test(test_migrate_v2_data),
                         cmocka_unit_test(test_migrate_v3_data),
+                        cmocka_unit_test(test_migrate_v4_data),
                         cmocka_unit_test(test_migrated_schema_is_fresh_schema))

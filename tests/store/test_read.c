@@ -41,20 +41,22 @@ static void stats_eq(const store_stats *a, const store_stats *b)
                          b->rel_ci_width, b->gbps,      b->roofline_pct};
     for (size_t i = 0; i < DYT_ARRAY_LEN(va); i++)
         num_eq(va[i], vb[i]);
+    str_eq(a->ceiling_level, b->ceiling_level);
+    num_eq(a->ceiling_pct, b->ceiling_pct);
 }
 
 /* Every column of two cases (not their ids). */
 static void case_eq(const store_case *a, const store_case *b)
 {
     assert_int_equal(a->seq, b->seq);
-    const char *sa[] = {a->suite,    a->domain,  a->model, a->model_norm,  a->token_label,
-                        a->norm,     a->variant, a->dtype, a->pass,        a->cache,
-                        a->device,   a->status,  a->error, a->stop_reason, a->started_at,
-                        a->ended_at, a->note};
-    const char *sb[] = {b->suite,    b->domain,  b->model, b->model_norm,  b->token_label,
-                        b->norm,     b->variant, b->dtype, b->pass,        b->cache,
-                        b->device,   b->status,  b->error, b->stop_reason, b->started_at,
-                        b->ended_at, b->note};
+    const char *sa[] = {a->suite,    a->domain,  a->model,     a->model_norm,  a->token_label,
+                        a->norm,     a->variant, a->dtype,     a->pass,        a->cache,
+                        a->device,   a->status,  a->error,     a->stop_reason, a->started_at,
+                        a->ended_at, a->note,    a->err_output};
+    const char *sb[] = {b->suite,    b->domain,  b->model,     b->model_norm,  b->token_label,
+                        b->norm,     b->variant, b->dtype,     b->pass,        b->cache,
+                        b->device,   b->status,  b->error,     b->stop_reason, b->started_at,
+                        b->ended_at, b->note,    b->err_output};
     for (size_t i = 0; i < DYT_ARRAY_LEN(sa); i++)
         str_eq(sa[i], sb[i]);
     assert_int_equal(a->layers, b->layers);
@@ -66,6 +68,8 @@ static void case_eq(const store_case *a, const store_case *b)
     assert_int_equal(a->has_beta, b->has_beta);
     assert_int_equal(a->affine, b->affine);
     num_eq(a->max_err, b->max_err);
+    num_eq(a->max_ulps, b->max_ulps);
+    num_eq(a->err_tol, b->err_tol);
     assert_int_equal(a->bytes, b->bytes);
     assert_int_equal(a->batch, b->batch);
     assert_int_equal(a->buffer_sets, b->buffer_sets);
@@ -101,8 +105,13 @@ static int64_t write_run(store *s, int64_t *mid, const store_run_meta *meta_in)
     meta.machine_id = *mid;
     int64_t run;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
-    assert_int_equal(store_put_roofline(s, run, 2, "copy", 1 << 30, 20.5, 19.0, &e), DYT_OK);
-    assert_int_equal(store_put_roofline(s, run, 1, "scale", 1 << 29, 11.5, -1, &e), DYT_OK);
+    const store_ceiling ceilings[] = {
+        {"dram", 2, "copy", 1 << 30, 20.5, 19.0, "STREAM copy, test"},
+        {"l2", 1, "scale", 1 << 19, 111.5, -1, NULL},
+        {"l1", 2, "copy", 1 << 14, 250.25, 240.0, "in l1"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(ceilings); i++)
+        assert_int_equal(store_put_ceiling(s, run, &ceilings[i], &e), DYT_OK);
     assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
     assert_int_equal(put_failed_case(s, run, 1, NULL, &e), DYT_OK);
     return run;
@@ -193,19 +202,26 @@ static void test_read_what_was_written(void **state)
     machine_free(&m);
     assert_int_equal(store_load_machine(s, mid + 5, &m, &e), DYT_USAGE);
 
-    store_roofline_list rl;
-    assert_int_equal(store_load_rooflines(s, run, &rl, &e), DYT_OK);
-    assert_int_equal(rl.n, 2); /* by threads */
-    assert_int_equal(rl.v[0].threads, 1);
-    str_eq(rl.v[0].kind, "scale");
-    assert_int_equal(rl.v[0].bytes, 1 << 29);
-    num_eq(rl.v[0].gbps, 11.5);
-    num_eq(rl.v[0].gbps_median, NAN);
-    assert_int_equal(rl.v[1].threads, 2);
-    str_eq(rl.v[1].kind, "copy");
-    num_eq(rl.v[1].gbps, 20.5);
-    num_eq(rl.v[1].gbps_median, 19.0);
-    store_roofline_list_free(&rl);
+    store_ceiling_list bl;
+    assert_int_equal(store_load_ceilings(s, run, &bl, &e), DYT_OK);
+    assert_int_equal(bl.n, 3); /* by threads, then level from l1 out */
+    assert_int_equal(bl.v[0].threads, 1);
+    str_eq(bl.v[0].level, "l2");
+    str_eq(bl.v[0].kind, "scale");
+    assert_int_equal(bl.v[0].bytes, 1 << 19);
+    num_eq(bl.v[0].gbps, 111.5);
+    num_eq(bl.v[0].gbps_median, NAN);
+    assert_null(bl.v[0].method);
+    assert_int_equal(bl.v[1].threads, 2);
+    str_eq(bl.v[1].level, "l1");
+    num_eq(bl.v[1].gbps, 250.25);
+    str_eq(bl.v[1].method, "in l1");
+    str_eq(bl.v[2].level, "dram");
+    str_eq(bl.v[2].kind, "copy");
+    num_eq(bl.v[2].gbps, 20.5);
+    num_eq(bl.v[2].gbps_median, 19.0);
+    str_eq(bl.v[2].method, "STREAM copy, test");
+    store_ceiling_list_free(&bl);
 
     store_case_list cl;
     assert_int_equal(store_load_cases(s, run, &cl, &e), DYT_OK);
@@ -226,7 +242,9 @@ static void test_read_what_was_written(void **state)
                                  .mad_ns = 1.5,
                                  .rel_ci_width = 0.01,
                                  .gbps = 12.5,
-                                 .roofline_pct = 55.5};
+                                 .roofline_pct = 55.5,
+                                 .ceiling_level = "l2",
+                                 .ceiling_pct = 98.25};
     stats_eq(&cl.v[0].st, &want_st);
     const store_case_rec *f = &cl.v[1];
     str_eq(f->c.status, "failed");
@@ -235,6 +253,9 @@ static void test_read_what_was_written(void **state)
     assert_null(f->c.token_label);
     assert_null(f->c.stop_reason);
     assert_true(isnan(f->c.max_err)); /* not verified */
+    assert_true(isnan(f->c.max_ulps));
+    assert_true(isnan(f->c.err_tol));
+    assert_null(f->c.err_output);
     assert_int_equal(f->c.batch, 0);
     assert_false(f->has_stats);
     const store_stats none = {.median_ns = NAN,
@@ -247,7 +268,8 @@ static void test_read_what_was_written(void **state)
                               .mad_ns = NAN,
                               .rel_ci_width = NAN,
                               .gbps = NAN,
-                              .roofline_pct = NAN};
+                              .roofline_pct = NAN,
+                              .ceiling_pct = NAN};
     stats_eq(&f->st, &none);
 
     store_sample *smp;
