@@ -40,8 +40,7 @@ void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cach
         .affine = tmpl.affine,
         .status = "ok",
         .max_err = -1,
-        .bytes = kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, tmpl.has_beta,
-                                tmpl.affine),
+        .bytes = plan_case_bytes(c),
     };
 }
 

@@ -143,9 +143,9 @@ static int run_once(cpu_run *run, dyt_err *e)
             break;
         cpu_case_state cs;
         if (run->metric == METRIC_INSTRUCTIONS) {
-            cpu_case_instructions(&run->env->spec, run->env->progress, c, (int)i, &cs);
+            cpu_case_instructions(&run->env->spec, run->env->progress, c, c->seq, &cs);
         } else {
-            cpu_case_begin(run->env, run->pools, c, (int)i, &cs);
+            cpu_case_begin(run->env, run->pools, c, c->seq, &cs);
             cpu_case_block(run->env, &cs, 0, 1);
             /* An interruption abandons a half-sampled case (see signals.c). */
             if (!runner_stop_flag)
@@ -195,7 +195,8 @@ static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
                 break;
             int was_done = cs[i].done;
             if (r == 0)
-                cpu_case_begin(run->env, run->pools, &run->p->cases[i], (int)i, &cs[i]);
+                cpu_case_begin(run->env, run->pools, &run->p->cases[i], run->p->cases[i].seq,
+                               &cs[i]);
             cpu_case_block(run->env, &cs[i], r, rounds);
             /* A case that failed in this step is stored at once. */
             if (cs[i].done && !was_done)

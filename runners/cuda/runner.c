@@ -130,7 +130,7 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
                     c->model->name, c->rows, c->cols, norm_name(c->norm), pass_name(c->pass),
                     dtype_name(c->dtype), c->variant->name);
         runner_case_result r;
-        if (cuda_case_measure(&env, c, (int)i, &r)) {
+        if (cuda_case_measure(&env, c, c->seq, &r)) {
             failed += runner_result_failed(&r);
             rc = runner_result_store(s, *run_id, &r, e);
         }
