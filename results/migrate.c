@@ -15,6 +15,9 @@
  *      now top-level keys of runs.settings: copied from there, "" becoming
  *      NULL; settings is left as it was written), runs.campaign,
  *      runs.shard_index, runs.shard_count (NULL on old runs), cases.note.
+ *   5  + runs.plan_hash (NULL on old runs), provenance (where a merged run
+ *      came from), campaigns and campaign_cases (a campaign's whole plan
+ *      with each case's shard).
  *
  * Version 1 is kept verbatim below: it is what older files contain, and the
  * tests build a v1 file from it to check the migration. */
@@ -214,8 +217,45 @@ static const char migrate_3_to_4[] =
     "  arm = CASE WHEN json_valid(settings) THEN nullif(json_extract(settings, '$.arm'), '') END;\n"
     "CREATE UNIQUE INDEX runs_uuid ON runs(uuid);\n";
 
+/* v4 -> v5: merge provenance and campaign plans; nothing existing changes. */
+static const char migrate_4_to_5[] =
+    "ALTER TABLE runs ADD COLUMN plan_hash TEXT;\n"
+    "CREATE TABLE provenance (\n"
+    "  id            INTEGER PRIMARY KEY,\n"
+    "  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  source_file   TEXT NOT NULL,\n"
+    "  source_run_id INTEGER NOT NULL,\n"
+    "  merged_at     TEXT NOT NULL,\n"
+    "  dytbench_version TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX provenance_run ON provenance(run_id);\n"
+    "CREATE TABLE campaigns (\n"
+    "  campaign     TEXT PRIMARY KEY,\n"
+    "  plan_hash    TEXT NOT NULL,\n"
+    "  shard_count  INTEGER NOT NULL CHECK (shard_count >= 1),\n"
+    "  n_cases      INTEGER NOT NULL,\n"
+    "  created_at   TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE campaign_cases (\n"
+    "  campaign     TEXT NOT NULL REFERENCES campaigns(campaign) ON DELETE CASCADE,\n"
+    "  seq          INTEGER NOT NULL,\n"
+    "  shard_index  INTEGER NOT NULL,\n"
+    "  suite        TEXT NOT NULL,\n"
+    "  model        TEXT NOT NULL,\n"
+    "  token_label  TEXT,\n"
+    "  norm         TEXT NOT NULL,\n"
+    "  variant      TEXT NOT NULL,\n"
+    "  dtype        TEXT NOT NULL,\n"
+    "  pass         TEXT NOT NULL,\n"
+    "  rows         INTEGER NOT NULL,\n"
+    "  cols         INTEGER NOT NULL,\n"
+    "  threads      INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (campaign, seq)\n"
+    ") WITHOUT ROWID;\n";
+
 /* migrations[v - 1] takes a database from version v to v + 1. */
-static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4};
+static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4,
+                                         migrate_4_to_5};
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION - 1,
                "one migration per schema version step");
 

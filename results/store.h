@@ -9,7 +9,7 @@
 #include "common.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_DEFAULT_PATH "results/dytbench.db"
 
 typedef struct store store;

@@ -1,10 +1,11 @@
 /* Store migrations. A database as each older schema version left it (v1
- * from its verbatim schema, v2 and v3 by the migrations that older builds
+ * from its verbatim schema, v2 to v4 by the migrations that older builds
  * ran) is opened by this build: it ends at the current version with the
  * same tables, columns and indexes as a new database, every value it held
- * unchanged, and the v4 columns filled -- a unique random uuid per run, the
+ * unchanged, the v4 columns filled -- a unique random uuid per run, the
  * `interleave` session (lockstep_token, arm) taken from the settings JSON,
- * NULL where there was none. */
+ * NULL where there was none -- and the v5 ones empty: no plan hash, no
+ * provenance, no campaign plan. */
 #include "store_test.h"
 
 /* The schema as SQLite sees it: every table, view and index with its
@@ -131,6 +132,12 @@ static void fill_old(sqlite3 *d, int version)
                  r + 1, r + 1, settings[r], r + 1, 2 * r + 1, r + 1, 2 * r + 2, r + 1, 2 * r + 1,
                  2 * r + 1, 2 * r + 1);
         exec_ok(d, sql);
+        if (version >= 4) /* a v4 writer set the run's own columns */
+            exec_ok(d, "UPDATE runs SET uuid = dyt_uuid(),"
+                       " lockstep_token = nullif(json_extract(settings, '$.lockstep_token'), ''),"
+                       " arm = nullif(json_extract(settings, '$.arm'), '')"
+                       " WHERE uuid IS NULL AND json_valid(settings);"
+                       "UPDATE runs SET uuid = dyt_uuid() WHERE uuid IS NULL");
         snprintf(sql, sizeof sql,
                  version >= 3 ? "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0, 0),"
                                 " (%d, 1, 110.0, 1, 1, 1), (%d, 2, 99.5, 0, 0, 1)"
@@ -208,6 +215,13 @@ static void migrate_and_check(int version)
                            0),
                      0);
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE note IS NOT NULL", 0), 0);
+    /* v5: nothing old has a plan hash, a provenance or a campaign plan. */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE plan_hash IS NOT NULL", 0), 0);
+    assert_int_equal(q_int(d,
+                           "SELECT (SELECT count(*) FROM provenance) + (SELECT count(*) FROM"
+                           " campaigns) + (SELECT count(*) FROM campaign_cases)",
+                           0),
+                     0);
     /* The constraints of v4 hold on a migrated file: uuids stay unique, a
      * shard lies inside its campaign. */
     assert_int_not_equal(
@@ -218,6 +232,25 @@ static void migrate_and_check(int version)
         sqlite3_exec(d, "UPDATE runs SET shard_index = 2, shard_count = 2", NULL, NULL, NULL),
         SQLITE_OK);
     exec_ok(d, "UPDATE runs SET campaign = 'c', shard_index = 1, shard_count = 2 WHERE id = 3");
+    /* The v5 tables work on a migrated file: a provenance row goes with its
+     * run, a campaign's cases with the campaign, and a campaign needs a
+     * shard count. */
+    exec_ok(d, "INSERT INTO provenance (run_id, source_file, source_run_id, merged_at,"
+               " dytbench_version) VALUES (5, '/x/shard-1.db', 9, 'now', '0.1.0');"
+               "INSERT INTO campaigns VALUES ('c', 'h', 2, 1, 'now');"
+               "INSERT INTO campaign_cases VALUES ('c', 0, 1, 'quick', 'm', NULL, 'dyt',"
+               " 'scalar', 'fp32', 'fwd', 8, 64, 1);"
+               "UPDATE runs SET plan_hash = 'h' WHERE id = 3;"
+               "DELETE FROM calibrations; DELETE FROM runs WHERE id = 5;"
+               "DELETE FROM campaigns WHERE campaign = 'c'");
+    assert_int_equal(q_int(d,
+                           "SELECT (SELECT count(*) FROM provenance) +"
+                           " (SELECT count(*) FROM campaign_cases)",
+                           0),
+                     0);
+    assert_int_not_equal(sqlite3_exec(d, "INSERT INTO campaigns VALUES ('z', 'h', 0, 1, 'now')",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
     q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
     assert_string_equal(t, "ok");
     store_close(s);
@@ -239,6 +272,12 @@ static void test_migrate_v3_data(void **state)
 {
     (void)state;
     migrate_and_check(3);
+}
+
+static void test_migrate_v4_data(void **state)
+{
+    (void)state;
+    migrate_and_check(4);
 }
 
 /* A migrated database has exactly the schema of a new one, from every
@@ -350,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_migrate_v1_data),
         cmocka_unit_test(test_migrate_v2_data),
         cmocka_unit_test(test_migrate_v3_data),
+        cmocka_unit_test(test_migrate_v4_data),
         cmocka_unit_test(test_migrated_schema_is_fresh_schema),
     };
     int rc = cmocka_run_group_tests_name("store-migrate", tests, NULL, NULL);
