@@ -56,7 +56,7 @@ static const char sqlite_magic[16] = "SQLite format 3";
 /* Classifies the file at path without opening it through SQLite:
  * 1 absent, 2 empty, 0 has the SQLite header; DYT_USAGE (<0 never) with a
  * message otherwise. */
-static int check_header(const char *path, int *kind, int *wal, dyt_err *e)
+int store_check_header(const char *path, int *kind, int *wal, dyt_err *e)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
@@ -248,7 +248,7 @@ static int abort_stale_runs(sqlite3 *db, const char *path, dyt_err *e)
  * unable to checkpoint, leave them), so such a file is read as immutable:
  * no locks, no side files. Otherwise a plain read-only open, which locks as
  * usual and sees a live writer's WAL. */
-static char *validation_uri(const char *path, int wal)
+char *store_readonly_uri(const char *path, int wal)
 {
     char side[4096];
     snprintf(side, sizeof side, "%s-wal", path);
@@ -288,7 +288,7 @@ int store_open(const char *path, int create, store **out, dyt_err *e)
     if (!path || !path[0])
         return dyt_errf(e, DYT_USAGE, "no database path given");
     int kind = 0, wal = 0;
-    int rc = check_header(path, &kind, &wal, e);
+    int rc = store_check_header(path, &kind, &wal, e);
     if (rc != DYT_OK)
         return rc;
     if (kind == 1 && !create)
@@ -309,7 +309,7 @@ int store_open(const char *path, int create, store **out, dyt_err *e)
          * could change a foreign file (a checkpoint of its WAL at close, a
          * hot journal rolled back) before we knew it was not ours. */
         sqlite3 *ro = NULL;
-        char *uri = validation_uri(path, wal);
+        char *uri = store_readonly_uri(path, wal);
         int ok = uri && sqlite3_open_v2(uri, &ro, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) ==
                             SQLITE_OK;
         free(uri);
@@ -369,6 +369,10 @@ void store_close(store *s)
         return;
     if (s->db)
         sqlite3_close_v2(s->db);
+    if (s->unlink_at_close) {
+        store_remove_copy(s->unlink_at_close);
+        free(s->unlink_at_close);
+    }
     free(s->path);
     free(s);
 }

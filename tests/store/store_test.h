@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,4 +241,254 @@ static __attribute__((unused)) int put_failed_case(store *s, int64_t run_id, int
     c.token_label = NULL;
     c.note = "measured through the framework's own op";
     return store_put_case(s, run_id, &c, NULL, 0, NULL, NULL, 0, case_id, e);
+}
+
+/* Every row of table, all of `cols`, as text (quote() keeps NULL apart
+ * from '' and 1 apart from 1.0). */
+static __attribute__((unused)) char *dump_table(sqlite3 *d, const char *table, const char *cols)
+{
+    char sql[4096];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(group_concat(r, char(10)), '') FROM (SELECT %s AS r FROM %s"
+             " ORDER BY 1)",
+             cols, table);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, sqlite3_errmsg(d));
+        fail();
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    char *out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    assert_non_null(out);
+    return out;
+}
+
+/* "quote(a) || '|' || quote(b) ..." over the columns table has now. */
+static __attribute__((unused)) void quoted_columns(sqlite3 *d, const char *table, char *buf,
+                                                   size_t n)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT group_concat('quote(' || name || ')', ' || ''|'' || ') FROM"
+             " pragma_table_info('%s')",
+             table);
+    q_text(d, sql, 0, buf, n);
+}
+
+/* A database at schema version `version` as an older build made it: the
+ * v1 schema, then the migrations up to `version`. */
+static __attribute__((unused)) sqlite3 *old_db(const char *path, int version)
+{
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(path, &d), SQLITE_OK);
+    exec_ok(d, store_schema_v1_sql);
+    exec_ok(d, "INSERT INTO meta VALUES ('application', 'dytbench'); PRAGMA user_version = 1;");
+    dyt_err e = {{0}};
+    if (store_migrate_to(d, path, version, &e) != DYT_OK) {
+        print_error("%s\n", e.msg);
+        fail();
+    }
+    assert_int_equal(q_int(d, "PRAGMA user_version", 0), version);
+    return d;
+}
+
+/* Rows of every kind an older build wrote, including the `interleave`
+ * session in the settings JSON: runs 1 and 2 are the two arms of session
+ * s-1234, run 3 was not in lockstep (empty strings, as the runner wrote),
+ * run 4 has settings that are not JSON, run 5 none. */
+static __attribute__((unused)) void fill_old(sqlite3 *d, int version)
+{
+    exec_ok(
+        d,
+        "INSERT INTO machines (id, fingerprint, hostname, cpu_model, packages, cores, pus,"
+        " numa_nodes, llc_bytes, mem_usable_bytes, is_vm, isa, created_at) VALUES (1, 'fp1',"
+        " 'oldhost', 'Old CPU', 1, 2, 2, 1, 33554432, 1000, 0, 'avx2', '2025-01-01T00:00:00Z');");
+    static const char *const settings[] = {
+        "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"A\"}'",
+        "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"B\"}'",
+        "'{\"seed\":1,\"lockstep_token\":\"\",\"arm\":\"\"}'", "'not json'", "NULL"};
+    for (int r = 0; r < 5; r++) {
+        char sql[2048];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO runs (id, machine_id, label, status, started_at, ended_at,"
+                 " command_line, git_rev, version, suites, suite_hash, settings, host, pid)"
+                 " VALUES (%d, 1, 'old%d', 'complete', '2025-01-01T00:00:00Z',"
+                 " '2025-01-01T00:01:00Z', 'dytbench run', 'abc', '0.0.1', 'quick', 'h', %s,"
+                 " 'oldhost', 1);"
+                 "INSERT INTO rooflines VALUES (%d, 1, 'copy', 4096, 20.5, NULL);"
+                 "INSERT INTO cases (id, run_id, seq, suite, domain, model, model_norm, layers,"
+                 " norm, variant, dtype, pass, rows, cols, threads, cache, alpha, has_beta,"
+                 " affine, eps, status, max_err, bytes, batch, stop_reason) VALUES (%d, %d, 0,"
+                 " 'quick', 'llm', 'm', 'layernorm', 1, 'dyt', 'scalar', 'fp32', 'fwd', 8, 64,"
+                 " 1, 'hot', 0.5, 1, 1, 1e-5, 'ok', 0.1, 4096, 3, 'noise'),"
+                 " (%d, %d, 1, 'quick', 'llm', 'm', 'layernorm', 1, 'layernorm', 'scalar',"
+                 " 'fp32', 'fwd', 8, 64, 1, 'hot', NULL, NULL, NULL, NULL, 'failed', NULL, 4096,"
+                 " NULL, NULL);"
+                 "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns,"
+                 " gbps, roofline_pct) VALUES (%d, 2, 1, 100.0, 99.0, 101.0, 40.96, NULL);"
+                 "INSERT INTO counters VALUES (%d, 'rusage', 'nivcsw', 3, 0.001, NULL),"
+                 " (%d, 'papi', 'PAPI_TOT_INS', NULL, NULL, 'no PMU');",
+                 r + 1, r + 1, settings[r], r + 1, 2 * r + 1, r + 1, 2 * r + 2, r + 1, 2 * r + 1,
+                 2 * r + 1, 2 * r + 1);
+        exec_ok(d, sql);
+        if (version >= 4) /* a v4 writer set the run's own columns */
+            exec_ok(d, "UPDATE runs SET uuid = dyt_uuid(),"
+                       " lockstep_token = nullif(json_extract(settings, '$.lockstep_token'), ''),"
+                       " arm = nullif(json_extract(settings, '$.arm'), '')"
+                       " WHERE uuid IS NULL AND json_valid(settings);"
+                       "UPDATE runs SET uuid = dyt_uuid() WHERE uuid IS NULL");
+        snprintf(sql, sizeof sql,
+                 version >= 3 ? "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0, 0),"
+                                " (%d, 1, 110.0, 1, 1, 1), (%d, 2, 99.5, 0, 0, 1)"
+                              : "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0),"
+                                " (%d, 1, 110.0, 1, 1), (%d, 2, 99.5, 0, 0)",
+                 2 * r + 1, 2 * r + 1, 2 * r + 1);
+        exec_ok(d, sql);
+    }
+    if (version >= 2)
+        exec_ok(d, "INSERT INTO machine_attrs VALUES (1, 'gpu', 'none');"
+                   "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
+                   " min_detectable_rel, threshold, alpha, created_at) VALUES (1, 1, 2, 'k',"
+                   " 0.01, 0.06, 0.05, 0.01, '2025-01-02T00:00:00Z');");
+}
+
+/* Every row of every table of d, table by table, as text: two stores with
+ * equal dumps hold the same data. */
+static __attribute__((unused)) char *dump_all(sqlite3 *d)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(d,
+                                        "SELECT name FROM sqlite_schema WHERE type = 'table'"
+                                        " ORDER BY name",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    size_t len = 0;
+    char *all = calloc(1, 1);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        char cols[2048];
+        quoted_columns(d, name, cols, sizeof cols);
+        char *rows = dump_table(d, name, cols);
+        size_t add = strlen(name) + strlen(rows) + 3;
+        all = realloc(all, len + add + 1);
+        assert_non_null(all);
+        len += (size_t)snprintf(all + len, add + 1, "%s:\n%s\n", name, rows);
+        free(rows);
+    }
+    sqlite3_finalize(st);
+    return all;
+}
+
+/* Field-by-field comparisons of what the read API gives, and a store
+ * with one run written by the writers (test_read.c, test_merge.c). */
+static __attribute__((unused)) void str_eq(const char *a, const char *b)
+{
+    if (!a || !b) {
+        if (a != b)
+            print_error("'%s' != '%s'\n", a ? a : "(null)", b ? b : "(null)");
+        assert_true(a == b);
+        return;
+    }
+    assert_string_equal(a, b);
+}
+
+/* Doubles equal, NAN only to NAN. */
+static __attribute__((unused)) void num_eq(double a, double b)
+{
+    if (isnan(a) || isnan(b)) {
+        assert_true(isnan(a) && isnan(b));
+        return;
+    }
+    assert_true(a == b);
+}
+
+static __attribute__((unused)) void stats_eq(const store_stats *a, const store_stats *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->n_excluded, b->n_excluded);
+    const double va[] = {a->median_ns,    a->ci_low_ns, a->ci_high_ns,  a->mean_ns,
+                         a->stddev_ns,    a->min_ns,    a->max_ns,      a->mad_ns,
+                         a->rel_ci_width, a->gbps,      a->roofline_pct};
+    const double vb[] = {b->median_ns,    b->ci_low_ns, b->ci_high_ns,  b->mean_ns,
+                         b->stddev_ns,    b->min_ns,    b->max_ns,      b->mad_ns,
+                         b->rel_ci_width, b->gbps,      b->roofline_pct};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(va); i++)
+        num_eq(va[i], vb[i]);
+}
+
+/* Every column of two cases (not their ids). */
+static __attribute__((unused)) void case_eq(const store_case *a, const store_case *b)
+{
+    assert_int_equal(a->seq, b->seq);
+    const char *sa[] = {a->suite,    a->domain,  a->model, a->model_norm,  a->token_label,
+                        a->norm,     a->variant, a->dtype, a->pass,        a->cache,
+                        a->device,   a->status,  a->error, a->stop_reason, a->started_at,
+                        a->ended_at, a->note};
+    const char *sb[] = {b->suite,    b->domain,  b->model, b->model_norm,  b->token_label,
+                        b->norm,     b->variant, b->dtype, b->pass,        b->cache,
+                        b->device,   b->status,  b->error, b->stop_reason, b->started_at,
+                        b->ended_at, b->note};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(sa); i++)
+        str_eq(sa[i], sb[i]);
+    assert_int_equal(a->layers, b->layers);
+    assert_int_equal(a->rows, b->rows);
+    assert_int_equal(a->cols, b->cols);
+    assert_int_equal(a->threads, b->threads);
+    num_eq(a->alpha, b->alpha);
+    num_eq(a->eps, b->eps);
+    assert_int_equal(a->has_beta, b->has_beta);
+    assert_int_equal(a->affine, b->affine);
+    num_eq(a->max_err, b->max_err);
+    assert_int_equal(a->bytes, b->bytes);
+    assert_int_equal(a->batch, b->batch);
+    assert_int_equal(a->buffer_sets, b->buffer_sets);
+    assert_int_equal(a->warmup_ns, b->warmup_ns);
+    assert_int_equal(a->wall_ns, b->wall_ns);
+}
+
+static __attribute__((unused)) void counters_eq(const store_counter *a, size_t na,
+                                                const store_counter *b, size_t nb)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        str_eq(a[i].source, b[i].source);
+        str_eq(a[i].name, b[i].name);
+        assert_int_equal(a[i].available, b[i].available);
+        num_eq(a[i].value, b[i].value);
+        num_eq(a[i].per_element, b[i].per_element);
+        str_eq(a[i].unavailable_reason, b[i].unavailable_reason);
+    }
+}
+
+static __attribute__((unused)) store *open_new(const char *name, char *path, size_t n)
+{
+    tmp_path(path, n, name);
+    store *s;
+    dyt_err e = {{0}};
+    assert_int_equal(store_open(path, 1, &s, &e), DYT_OK);
+    return s;
+}
+
+/* A run of two cases: one ok (10 samples, sample 3 excluded, stats, two
+ * counters), one failed (no samples, no stats, not verified, a note). */
+static __attribute__((unused)) int64_t write_run(store *s, int64_t *mid,
+                                                 const store_run_meta *meta_in)
+{
+    dyt_err e = {{0}};
+    machine_info m;
+    fake_machine(&m, "feedc0de");
+    machine_attr attrs[2] = {{"gpu", "none"}, {"counters.papi", "unavailable: test"}};
+    m.attrs = attrs;
+    m.n_attrs = 2;
+    assert_int_equal(store_put_machine(s, &m, mid, &e), DYT_OK);
+    store_run_meta meta = *meta_in;
+    meta.machine_id = *mid;
+    int64_t run;
+    assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
+    assert_int_equal(store_put_roofline(s, run, 2, "copy", 1 << 30, 20.5, 19.0, &e), DYT_OK);
+    assert_int_equal(store_put_roofline(s, run, 1, "scale", 1 << 29, 11.5, -1, &e), DYT_OK);
+    assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
+    assert_int_equal(put_failed_case(s, run, 1, NULL, &e), DYT_OK);
+    return run;
 }

@@ -30,38 +30,6 @@ static char *describe_schema(sqlite3 *d)
     return out;
 }
 
-/* Every row of table, all of `cols`, as text (quote() keeps NULL apart
- * from '' and 1 apart from 1.0). */
-static char *dump_table(sqlite3 *d, const char *table, const char *cols)
-{
-    char sql[2048];
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(group_concat(r, char(10)), '') FROM (SELECT %s AS r FROM %s"
-             " ORDER BY 1)",
-             cols, table);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK) {
-        print_error("%s: %s\n", sql, sqlite3_errmsg(d));
-        fail();
-    }
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    char *out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    assert_non_null(out);
-    return out;
-}
-
-/* "quote(a) || '|' || quote(b) ..." over the columns table has now. */
-static void quoted_columns(sqlite3 *d, const char *table, char *buf, size_t n)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT group_concat('quote(' || name || ')', ' || ''|'' || ') FROM"
-             " pragma_table_info('%s')",
-             table);
-    q_text(d, sql, 0, buf, n);
-}
-
 /* Opens an older file with this build: it is migrated to the current
  * version. */
 static sqlite3 *open_migrated(const char *path, store **s)
@@ -74,83 +42,6 @@ static sqlite3 *open_migrated(const char *path, store **s)
     sqlite3 *d = store_db(*s);
     assert_int_equal(q_int(d, "PRAGMA user_version", 0), STORE_SCHEMA_VERSION);
     return d;
-}
-
-/* A database at schema version `version` as an older build made it: the
- * v1 schema, then the migrations up to `version`. */
-static sqlite3 *old_db(const char *path, int version)
-{
-    sqlite3 *d;
-    assert_int_equal(sqlite3_open(path, &d), SQLITE_OK);
-    exec_ok(d, store_schema_v1_sql);
-    exec_ok(d, "INSERT INTO meta VALUES ('application', 'dytbench'); PRAGMA user_version = 1;");
-    dyt_err e = {{0}};
-    if (store_migrate_to(d, path, version, &e) != DYT_OK) {
-        print_error("%s\n", e.msg);
-        fail();
-    }
-    assert_int_equal(q_int(d, "PRAGMA user_version", 0), version);
-    return d;
-}
-
-/* Rows of every kind an older build wrote, including the `interleave`
- * session in the settings JSON: runs 1 and 2 are the two arms of session
- * s-1234, run 3 was not in lockstep (empty strings, as the runner wrote),
- * run 4 has settings that are not JSON, run 5 none. */
-static void fill_old(sqlite3 *d, int version)
-{
-    exec_ok(
-        d,
-        "INSERT INTO machines (id, fingerprint, hostname, cpu_model, packages, cores, pus,"
-        " numa_nodes, llc_bytes, mem_usable_bytes, is_vm, isa, created_at) VALUES (1, 'fp1',"
-        " 'oldhost', 'Old CPU', 1, 2, 2, 1, 33554432, 1000, 0, 'avx2', '2025-01-01T00:00:00Z');");
-    static const char *const settings[] = {
-        "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"A\"}'",
-        "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"B\"}'",
-        "'{\"seed\":1,\"lockstep_token\":\"\",\"arm\":\"\"}'", "'not json'", "NULL"};
-    for (int r = 0; r < 5; r++) {
-        char sql[2048];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO runs (id, machine_id, label, status, started_at, ended_at,"
-                 " command_line, git_rev, version, suites, suite_hash, settings, host, pid)"
-                 " VALUES (%d, 1, 'old%d', 'complete', '2025-01-01T00:00:00Z',"
-                 " '2025-01-01T00:01:00Z', 'dytbench run', 'abc', '0.0.1', 'quick', 'h', %s,"
-                 " 'oldhost', 1);"
-                 "INSERT INTO rooflines VALUES (%d, 1, 'copy', 4096, 20.5, NULL);"
-                 "INSERT INTO cases (id, run_id, seq, suite, domain, model, model_norm, layers,"
-                 " norm, variant, dtype, pass, rows, cols, threads, cache, alpha, has_beta,"
-                 " affine, eps, status, max_err, bytes, batch, stop_reason) VALUES (%d, %d, 0,"
-                 " 'quick', 'llm', 'm', 'layernorm', 1, 'dyt', 'scalar', 'fp32', 'fwd', 8, 64,"
-                 " 1, 'hot', 0.5, 1, 1, 1e-5, 'ok', 0.1, 4096, 3, 'noise'),"
-                 " (%d, %d, 1, 'quick', 'llm', 'm', 'layernorm', 1, 'layernorm', 'scalar',"
-                 " 'fp32', 'fwd', 8, 64, 1, 'hot', NULL, NULL, NULL, NULL, 'failed', NULL, 4096,"
-                 " NULL, NULL);"
-                 "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns,"
-                 " gbps, roofline_pct) VALUES (%d, 2, 1, 100.0, 99.0, 101.0, 40.96, NULL);"
-                 "INSERT INTO counters VALUES (%d, 'rusage', 'nivcsw', 3, 0.001, NULL),"
-                 " (%d, 'papi', 'PAPI_TOT_INS', NULL, NULL, 'no PMU');",
-                 r + 1, r + 1, settings[r], r + 1, 2 * r + 1, r + 1, 2 * r + 2, r + 1, 2 * r + 1,
-                 2 * r + 1, 2 * r + 1);
-        exec_ok(d, sql);
-        if (version >= 4) /* a v4 writer set the run's own columns */
-            exec_ok(d, "UPDATE runs SET uuid = dyt_uuid(),"
-                       " lockstep_token = nullif(json_extract(settings, '$.lockstep_token'), ''),"
-                       " arm = nullif(json_extract(settings, '$.arm'), '')"
-                       " WHERE uuid IS NULL AND json_valid(settings);"
-                       "UPDATE runs SET uuid = dyt_uuid() WHERE uuid IS NULL");
-        snprintf(sql, sizeof sql,
-                 version >= 3 ? "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0, 0),"
-                                " (%d, 1, 110.0, 1, 1, 1), (%d, 2, 99.5, 0, 0, 1)"
-                              : "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0),"
-                                " (%d, 1, 110.0, 1, 1), (%d, 2, 99.5, 0, 0)",
-                 2 * r + 1, 2 * r + 1, 2 * r + 1);
-        exec_ok(d, sql);
-    }
-    if (version >= 2)
-        exec_ok(d, "INSERT INTO machine_attrs VALUES (1, 'gpu', 'none');"
-                   "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
-                   " min_detectable_rel, threshold, alpha, created_at) VALUES (1, 1, 2, 'k',"
-                   " 0.01, 0.06, 0.05, 0.01, '2025-01-02T00:00:00Z');");
 }
 
 /* Migrates a filled database of `version` and checks that every value it
