@@ -9,6 +9,7 @@
  * then stored as 'aborted' with its finished cases kept. */
 #include "cli.h"
 #include "counters.h"
+#include "run_campaign.h"
 #include "kernels.h"
 #include "plan.h"
 #include "runner.h"
@@ -62,6 +63,18 @@ static void usage(FILE *f)
           " where and how to report:\n"
           "  --db PATH                results database (default " STORE_DEFAULT_PATH ")\n"
           "  --label TEXT             label of the run (compare/show accept it)\n"
+          " campaigns (docs/cluster.md):\n"
+          "  --shard I/N              run only shard I of N of the plan (1 <= I <= N): every\n"
+          "                           shard plans the same cases and keeps its own, a\n"
+          "                           disjoint share balanced by estimated cost\n"
+          "  --shard slurm            I and N from the Slurm array task (SLURM_ARRAY_TASK_*)\n"
+          "  --campaign ID            the campaign the shards share (default under --shard\n"
+          "                           slurm: the array job id); stored with the run, with\n"
+          "                           the campaign's whole plan\n"
+          "  --resume RUN|auto        continue aborted run RUN of --db with the same options,\n"
+          "                           measuring only the cases it has not stored; auto: the\n"
+          "                           newest run of this shard measured on this host, else a\n"
+          "                           new run (a requeued array task; complete: nothing to do)\n"
           "  -q, --quiet              no progress output\n"
           "  -h, --help               this help\n",
           f);
@@ -110,6 +123,9 @@ enum {
     O_LOCKSTEP,
     O_LOCKSTEP_TOKEN,
     O_ARM,
+    O_SHARD,
+    O_CAMPAIGN,
+    O_RESUME,
 };
 
 typedef struct {
@@ -122,6 +138,7 @@ typedef struct {
     int lockstep_in, lockstep_out; /* --lockstep IN,OUT; -1: none */
     char inject_variant[32]; /* --inject-slowdown, parsed */
     double inject_pct;
+    run_campaign camp; /* --shard, --campaign, --resume */
 } run_args;
 
 static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
@@ -275,10 +292,36 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     a->id.suites = a->suites;
     a->id.suite_hash = hash;
     a->id.command_line = cli_command_line();
+    run_campaign_work w;
+    if ((rc = run_campaign_prepare(&a->camp, &p, s, o, a->device, &a->id, &w, &e)) != DYT_OK) {
+        cli_usage_error("run: %s", e.msg);
+        store_close(s);
+        goto out;
+    }
+    if (w.complete_already || (w.todo.n_cases == 0 && !w.resumed)) {
+        if (w.complete_already)
+            printf("shard %d/%d of campaign %s is complete as run %lld in %s: nothing to do\n",
+                   a->id.shard_index + 1, a->id.shard_count, a->id.campaign,
+                   (long long)w.complete_run, a->db);
+        else
+            printf("shard %d/%d of campaign %s has no cases (the plan has %zu): nothing to "
+                   "run\n",
+                   a->id.shard_index + 1, a->id.shard_count, a->id.campaign, p.n_cases);
+        run_campaign_work_free(&w);
+        store_close(s);
+        goto out;
+    }
+    if (a->id.shard_count > 0 && !o->quiet)
+        fprintf(stderr, "dytbench: run: shard %d/%d of campaign %s: %zu of the plan's %zu case(s)%s\n",
+                a->id.shard_index + 1, a->id.shard_count, a->id.campaign, w.n_shard, p.n_cases,
+                w.resumed ? "" : "");
+    if (w.resumed)
+        fprintf(stderr, "dytbench: run: resuming run %lld: %zu of its %zu case(s) left to measure\n",
+                (long long)w.resumed, w.todo.n_cases, w.n_shard);
     runner_lockstep lockstep;
     runner_lockstep_init(&lockstep, a->lockstep_in, a->lockstep_out);
-    rc = runner_run(f->device, &p, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL, s,
-                    &run_id, &e);
+    rc = runner_run(f->device, &w.todo, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL,
+                    s, &run_id, &e);
     double secs = (double)(dyt_now_ns() - t0) / 1e9;
     int sig = runner_stop_signal();
     if (run_id > 0) {
@@ -291,8 +334,9 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
                sig               ? "aborted"
                : rc == DYT_USAGE ? "failed"
                                  : "complete",
-               p.n_cases, secs, a->db, (long long)run_id, a->db);
+               w.n_shard, secs, a->db, (long long)run_id, a->db);
     }
+    run_campaign_work_free(&w);
     if (rc == DYT_USAGE)
         cli_usage_error("run: %s", e.msg);
     else if (rc == DYT_FAIL && !sig)
@@ -337,6 +381,9 @@ static const struct option run_options[] = {
     {"lockstep", required_argument, NULL, O_LOCKSTEP},
     {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
     {"arm", required_argument, NULL, O_ARM},
+    {"shard", required_argument, NULL, O_SHARD},
+    {"campaign", required_argument, NULL, O_CAMPAIGN},
+    {"resume", required_argument, NULL, O_RESUME},
     {"quiet", no_argument, NULL, 'q'},
     {0, 0, 0, 0},
 };
@@ -456,6 +503,15 @@ static int run_main(int argc, char **argv, const char *who)
         case O_INJECT:
             a.inject = optarg;
             break;
+        case O_SHARD:
+            run_campaign_shard(&p, optarg, &a.camp);
+            break;
+        case O_CAMPAIGN:
+            run_campaign_name(&p, optarg, &a.camp);
+            break;
+        case O_RESUME:
+            a.camp.resume = optarg;
+            break;
         case 'q':
             o.quiet = 1;
             break;
@@ -469,8 +525,10 @@ static int run_main(int argc, char **argv, const char *who)
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
         rc = cli_error(&p, "out of memory");
     if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-                         build_filter(&p, &a, &f)))
+                         build_filter(&p, &a, &f) || run_campaign_check(&p, &a.camp)))
         rc = DYT_USAGE;
+    if (rc == CLI_GO && a.camp.resume && a.lockstep_in >= 0)
+        rc = cli_error(&p, "--resume: an interleave arm is not resumed (run the session again)");
     if (rc == CLI_GO && who) /* checked for another command: nothing runs */
         rc = DYT_OK;
     if (rc == CLI_GO && a.inject) {

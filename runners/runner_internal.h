@@ -36,7 +36,12 @@ void runner_case_spec_init(runner_case_spec *cs, const runner_opts *o);
 /* The settings every run records (cache, metric, seed, the sampling
  * budget), as a JSON object to which the runner adds its own keys. */
 json_t *runner_settings_json(const runner_opts *o, const char *metric);
-/* Creates the run's row from id and the settings (consumed: decref'd). */
+/* The options the CPU runner adds to the settings: rounds (1 unless
+ * timing with --rounds), llc_bytes_override, papi_events. */
+void runner_cpu_option_keys(const runner_opts *o, const char *metric, json_t *j);
+/* Creates the run's row from id and the settings (consumed: decref'd), or
+ * with id->resume_run reopens that run (store_resume_run: on machine_id
+ * only), its settings left as first stored. */
 int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, const char *device,
                      const char *metric, json_t *settings, int64_t *run_id, dyt_err *e);
 /* Ends the run: 'aborted' when a signal stopped it, 'failed' with e's

@@ -57,6 +57,8 @@ void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps)
     uint64_t bytes = 4 * (env->llc_bytes ? env->llc_bytes : (32u << 20));
     for (size_t i = 0; i < ps->n && !runner_stop_flag; i++) {
         cpu_pool_entry *pe = &ps->v[i];
+        if (pe->have_bw)
+            continue;
         dyt_err be = {{0}};
         if (bandwidth_measure(pe->pool, bytes, reps, &pe->bw, &be) != DYT_OK) {
             /* Without a ceiling the cases still have GB/s; % of roofline

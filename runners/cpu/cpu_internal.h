@@ -106,6 +106,7 @@ typedef struct {
     kern_pool *pool;
     bandwidth_result bw; /* valid when have_bw */
     int have_bw;
+    int bw_reused;       /* bw is the one a resumed run stored before */
     double ceiling_gbps; /* max(copy, scale) best; <= 0 unknown */
 } cpu_pool_entry;
 typedef struct {
@@ -130,9 +131,9 @@ typedef struct {
     progress *progress;
 } cpu_case_env;
 
-/* The bandwidth ceiling of every pool (STREAM copy and scale, reps
- * passes over arrays of 4 x LLC); a pool where it cannot be measured keeps
- * an unknown ceiling, with a warning. */
+/* The bandwidth ceiling of every pool that has none yet (STREAM copy and
+ * scale, reps passes over arrays of 4 x LLC); a pool where it cannot be
+ * measured keeps an unknown ceiling, with a warning. */
 void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps);
 
 /* One case, measured in blocks: begin (inputs and verification), one

@@ -60,7 +60,7 @@ static int pin_on_start(int index, void *user)
 /* The run's settings: the common ones and the CPU's, key by key. */
 static json_t *settings_json(const runner_opts *o, const char *metric, const machine_info *m,
                              const timer_info *t, uint64_t target_ns, const pin_state *ps,
-                             const plan *p, int rounds)
+                             const plan *p)
 {
     json_t *j = runner_settings_json(o, metric);
     json_t *th = json_array();
@@ -77,12 +77,9 @@ static json_t *settings_json(const runner_opts *o, const char *metric, const mac
             json_array_append_new(th, json_integer(p->cases[i].threads));
     }
     json_object_set_new(j, "threads", th);
-    json_object_set_new(j, "rounds", json_integer(rounds));
+    runner_cpu_option_keys(o, metric, j);
     json_object_set_new(j, "llc_bytes", json_integer((json_int_t)m->llc_bytes));
     json_object_set_new(j, "llc_note", json_string(m->llc_note));
-    json_object_set_new(j, "llc_bytes_override", json_integer((json_int_t)o->llc_bytes_override));
-    json_object_set_new(j, "papi_events",
-                        json_string(o->papi_events ? o->papi_events : COUNTERS_DEFAULT_PAPI));
     json_object_set_new(j, "clock", json_string("CLOCK_MONOTONIC_RAW"));
     json_object_set_new(j, "timer_granularity_ns", json_real(t->granularity_ns));
     json_object_set_new(j, "timer_overhead_ns", json_real(t->overhead_ns));
@@ -99,7 +96,7 @@ static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err
 {
     for (size_t i = 0; i < ps->n; i++) {
         const cpu_pool_entry *pe = &ps->v[i];
-        if (!pe->have_bw)
+        if (!pe->have_bw || pe->bw_reused)
             continue;
         int rc = store_put_roofline(s, run_id, pe->threads, "copy", pe->bw.bytes_per_pass,
                                     pe->bw.copy_gbps_best, pe->bw.copy_gbps_median, e);
@@ -109,6 +106,37 @@ static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err
         if (rc != DYT_OK)
             return rc;
     }
+    return DYT_OK;
+}
+
+/* A resumed run keeps the ceilings it stored before: the cases it adds are
+ * then put against the same ceiling as those it has. A thread count
+ * without both stored is measured as usual. */
+static int reuse_ceilings(store *s, int64_t run_id, cpu_pools *ps, dyt_err *e)
+{
+    store_roofline_list l;
+    if (store_load_rooflines(s, run_id, &l, e) != DYT_OK)
+        return DYT_USAGE;
+    for (size_t i = 0; i < ps->n; i++) {
+        cpu_pool_entry *pe = &ps->v[i];
+        const store_roofline *copy = NULL, *scale = NULL;
+        for (size_t k = 0; k < l.n; k++)
+            if (l.v[k].threads == pe->threads && !strcmp(l.v[k].kind, "copy"))
+                copy = &l.v[k];
+            else if (l.v[k].threads == pe->threads && !strcmp(l.v[k].kind, "scale"))
+                scale = &l.v[k];
+        if (!copy || !scale)
+            continue;
+        pe->bw = (bandwidth_result){.threads = pe->threads,
+                                    .bytes_per_pass = copy->bytes,
+                                    .copy_gbps_best = copy->gbps,
+                                    .copy_gbps_median = copy->gbps_median,
+                                    .scale_gbps_best = scale->gbps,
+                                    .scale_gbps_median = scale->gbps_median};
+        pe->have_bw = pe->bw_reused = 1;
+        pe->ceiling_gbps = DYT_MAX(copy->gbps, scale->gbps);
+    }
+    store_roofline_list_free(&l);
     return DYT_OK;
 }
 
@@ -232,9 +260,11 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");
     machine_info m;
     machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
+    uint64_t t_probe = dyt_now_ns();
     int rc = machine_probe(&mo, &m, e);
     if (rc != DYT_OK)
         return rc;
+    t_probe = dyt_now_ns() - t_probe;
     int64_t machine_id;
     if ((rc = store_put_machine(s, &m, &machine_id, e)) != DYT_OK) {
         machine_free(&m);
@@ -271,7 +301,7 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     int rounds = o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1;
     const char *metric = o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time";
     rc = runner_begin_run(s, id, machine_id, "cpu", metric,
-                          settings_json(o, metric, &m, &ti, target, &ps, p, rounds), run_id, e);
+                          settings_json(o, metric, &m, &ti, target, &ps, p), run_id, e);
     if (rc != DYT_OK) {
         cpu_pools_destroy(&pools);
         machine_pinner_destroy(ps.pinner);
@@ -305,9 +335,17 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
                    .s = s,
                    .run_id = *run_id};
     if (o->metric == METRIC_TIME) {
+        uint64_t t_bw = dyt_now_ns();
+        if (id && id->resume_run > 0)
+            rc = reuse_ceilings(s, *run_id, &pools, e);
         /* Fewer repetitions for --quick-sized budgets. */
-        cpu_measure_ceilings(&pools, &env, o->max_time_s < 1.0 ? 5 : 10);
-        rc = store_ceilings(s, *run_id, &pools, e);
+        if (rc == DYT_OK)
+            cpu_measure_ceilings(&pools, &env, o->max_time_s < 1.0 ? 5 : 10);
+        if (rc == DYT_OK)
+            rc = store_ceilings(s, *run_id, &pools, e);
+        /* What a shard of a campaign pays before its first case. */
+        progress_log(&pr, "set-up: machine probe %.2f s, bandwidth ceilings %.2f s",
+                     (double)t_probe / 1e9, (double)(dyt_now_ns() - t_bw) / 1e9);
     }
     runner_step_done(step);
     if (rc == DYT_OK)
