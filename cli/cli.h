@@ -34,7 +34,8 @@ extern const size_t cli_n_commands;
 const cli_command *cli_find_command(const char *name);
 
 extern const cli_command cli_cmd_list, cli_cmd_run, cli_cmd_show, cli_cmd_report, cli_cmd_compare,
-    cli_cmd_interleave, cli_cmd_calibrate, cli_cmd_machine, cli_cmd_verify, cli_cmd_bench_kernels;
+    cli_cmd_interleave, cli_cmd_calibrate, cli_cmd_machine, cli_cmd_verify, cli_cmd_bench_kernels,
+    cli_cmd_merge;
 
 /* Checks `run` options (argv[0] is a name, not read) as `run` itself
  * would before it starts, without running or writing anything; messages

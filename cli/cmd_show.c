@@ -155,6 +155,18 @@ static int show_header(store *s, int64_t run_id, FILE *f)
     fprintf(f, "  command   %s\n", r.command_line);
     if (r.lockstep_token)
         fprintf(f, "  session   interleave %s, arm %s\n", r.lockstep_token, or_empty(r.arm));
+    if (r.campaign)
+        fprintf(f, "  campaign  %s, shard %d/%d of plan %s\n", r.campaign, r.shard_index + 1,
+                r.shard_count, r.plan_hash ? r.plan_hash : "(not recorded)");
+    fprintf(f, "  uuid      %s\n", or_empty(r.uuid));
+    store_provenance_list pl = {0};
+    if (store_load_provenance(s, run_id, &pl, &e) != DYT_OK)
+        fprintf(stderr, "dytbench: show: %s\n", e.msg);
+    for (size_t i = 0; i < pl.n; i++)
+        fprintf(f, "  merged    from %s (run %lld there) at %s by dytbench %s\n",
+                pl.v[i].source_file, (long long)pl.v[i].source_run_id, pl.v[i].merged_at,
+                pl.v[i].dytbench_version);
+    store_provenance_list_free(&pl);
     if (r.settings && *r.settings)
         fprintf(f, "  settings  %s\n", r.settings);
     if (r.note && *r.note)
@@ -170,7 +182,8 @@ static int show_header(store *s, int64_t run_id, FILE *f)
 static void usage(FILE *f)
 {
     fputs("usage: dytbench show RUN|latest|LABEL [--db PATH]\n\n"
-          "Prints a stored run: its header (status, machine, settings, bandwidth ceiling)\n"
+          "Prints a stored run: its header (status, machine, settings, campaign and shard,\n"
+          "where `dytbench merge` copied it from, bandwidth ceiling)\n"
           "and a table of its cases (median time per call, relative half-width of the\n"
           "95% CI of the median, GB/s, % of the bandwidth ceiling, samples, calls per\n"
           "sample, why sampling stopped, status; errors of failed cases below).\n\n"

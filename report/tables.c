@@ -364,6 +364,11 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
     table_whole(&l, a);
     table_paper(&l);
     table_variants(&l, a);
+    if (a->run->campaign) {
+        add(&l, rep_table_shards(a->run));
+        if (a->run->campaign->n_missing)
+            add(&l, rep_table_missing(a->run));
+    }
     add(&l, rep_table_machine(a->run));
     add(&l, rep_table_roofline(a->run));
     add(&l, rep_table_counters(a->run));
