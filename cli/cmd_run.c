@@ -139,6 +139,7 @@ typedef struct {
     char inject_variant[32]; /* --inject-slowdown, parsed */
     double inject_pct;
     run_campaign camp; /* --shard, --campaign, --resume */
+    size_t *plan_only; /* set: stop once the plan is built, its size here */
 } run_args;
 
 static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
@@ -277,6 +278,10 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
             cli_usage_error("run: %s", e.msg);
         goto out;
     }
+    if (a->plan_only) {
+        *a->plan_only = p.n_cases;
+        goto out;
+    }
 
     if (!strcmp(a->db, STORE_DEFAULT_PATH) && mkdir("results", 0777) != 0 && errno != EEXIST) {
         rc = cli_usage_error("run: cannot create results/: %s", strerror(errno));
@@ -389,8 +394,9 @@ static const struct option run_options[] = {
 };
 
 /* Parses and checks every option, then runs; with who (a check on behalf
- * of that command: interleave, calibrate) it stops after the checks. */
-static int run_main(int argc, char **argv, const char *who)
+ * of that command: interleave, calibrate) it stops after the checks, or
+ * with plan_cases once the plan is built (slurm submit). */
+static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
 {
     runner_opts o;
     runner_opts_default(&o);
@@ -529,9 +535,10 @@ static int run_main(int argc, char **argv, const char *who)
         rc = DYT_USAGE;
     if (rc == CLI_GO && a.camp.resume && a.lockstep_in >= 0)
         rc = cli_error(&p, "--resume: an interleave arm is not resumed (run the session again)");
-    if (rc == CLI_GO && who) /* checked for another command: nothing runs */
+    if (rc == CLI_GO && who && !plan_cases) /* checked for another command: nothing runs */
         rc = DYT_OK;
-    if (rc == CLI_GO && a.inject) {
+    a.plan_only = plan_cases;
+    if (rc == CLI_GO && a.inject && !plan_cases) {
         kern_set_injected_slowdown(a.inject_variant, a.inject_pct / 100.0);
         fprintf(stderr,
                 "dytbench: note: injecting a %.1f%% slowdown into variant %s "
@@ -552,12 +559,18 @@ static int run_main(int argc, char **argv, const char *who)
 
 static int cmd_run(int argc, char **argv)
 {
-    return run_main(argc, argv, NULL);
+    return run_main(argc, argv, NULL, NULL);
 }
 
 int cli_run_check(int argc, char **argv, const char *who)
 {
-    return run_main(argc, argv, who ? who : "run");
+    return run_main(argc, argv, who ? who : "run", NULL);
+}
+
+int cli_run_plan_size(int argc, char **argv, const char *who, size_t *n_cases)
+{
+    *n_cases = 0;
+    return run_main(argc, argv, who ? who : "run", n_cases);
 }
 
 const cli_command cli_cmd_run = {

@@ -188,3 +188,16 @@ void esc_gnuplot(FILE *f, const char *s)
         }
     }
 }
+
+void esc_shell(FILE *f, const char *s)
+{
+    /* One POSIX shell word: inside single quotes nothing is special but
+     * the quote itself, which closes, is escaped, and reopens. */
+    fputc('\'', f);
+    for (; s && *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*s, f);
+    fputc('\'', f);
+}

@@ -195,9 +195,9 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
         for (size_t i = 0; i < nfigs; i++)
             drawn += figs[i].rendered;
         fprintf(o->log,
-                "dytbench: report: run %s: wrote %s/{report.md,tables.tex,results.csv,index.html} "
+                "dytbench: report: %s%s: wrote %s/{report.md,tables.tex,results.csv,index.html} "
                 "and %zu of %zu figures in %s/figures\n",
-                name, o->out_dir, drawn, nfigs, o->out_dir);
+                run.campaign ? "" : "run ", name, o->out_dir, drawn, nfigs, o->out_dir);
     }
 out_f:
     fig_free(figs, nfigs);

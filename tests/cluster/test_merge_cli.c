@@ -111,7 +111,8 @@ static void test_merge_then_report(void **state)
     assert_non_null(strstr(b, "12 of the plan's 12 cases are stored"));
     free(b);
 
-    /* compare pools a campaign's shards as one side: all 12 cases. */
+    /* compare pools a campaign's shards as one side: all 12 cases (the
+     * same samples on both sides: the same, exit 0). */
     dyt(&r, NULL, "compare", "campaign:m4", "campaign:m4", "--db", merged, NULL);
     want_status(&r, 0);
     assert_non_null(strstr(r.out, "12 compared"));
@@ -120,7 +121,10 @@ static void test_merge_then_report(void **state)
     char whole_spec[400];
     snprintf(whole_spec, sizeof whole_spec, "%s:latest", whole);
     dyt(&r, NULL, "compare", whole_spec, spec, NULL);
-    want_status(&r, 0);
+    /* Two measurements of the same plan: the verdict is the machine's
+     * business (exit 0 or 1), that all 12 cases pair up is ours. */
+    if (r.status != 0 && r.status != 1)
+        want_status(&r, 0);
     assert_non_null(strstr(r.out, "12 compared"));
     dyt(&r, NULL, "compare", "campaign:nope", "campaign:m4", "--db", merged, NULL);
     want_status(&r, 2);
