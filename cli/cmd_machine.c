@@ -88,6 +88,11 @@ static int cmd_machine(int argc, char **argv)
         counters_close(cs);
         return cli_usage_error("machine: %s", e.msg);
     }
+    if (counters_add_machine_attrs(&m) != 0) {
+        machine_free(&m);
+        counters_close(cs);
+        return cli_usage_error("machine: out of memory");
+    }
     machine_print(&m, stdout);
     print_counters(cs, stdout);
     counters_close(cs);

@@ -143,6 +143,28 @@ int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e)
     return DYT_OK;
 }
 
+int dyt_find_program(const char *prog, char *buf, size_t n)
+{
+    if (!prog || !*prog)
+        return 0;
+    if (strchr(prog, '/')) {
+        snprintf(buf, n, "%s", prog);
+        return access(buf, X_OK) == 0;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t len = end ? (size_t)(end - path) : strlen(path);
+        snprintf(buf, n, "%.*s/%s", (int)len, len ? path : ".", prog);
+        if (access(buf, X_OK) == 0)
+            return 1;
+        path += len + (end != NULL);
+    }
+    return 0;
+}
+
 int dyt_parse_size(const char *s, uint64_t *out)
 {
     /* strtoull would skip spaces and negate a '-' after them. */

@@ -50,6 +50,9 @@ uint64_t dyt_hash64(const void *data, size_t n, uint64_t h);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer. */
 int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e);
+/* Whether prog (a path, or a name looked up on PATH as the shell would)
+ * is an executable: 1 with its path in buf, else 0. */
+int dyt_find_program(const char *prog, char *buf, size_t n);
 
 /* Parses a size: a positive decimal integer with an optional K/k, M or G
  * suffix, powers of 1024 ("4096", "64K", "32M"), into *out; returns 0, or

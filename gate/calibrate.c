@@ -152,14 +152,16 @@ int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, s
                 nz[k++] = rows[i].noise;
         }
         if (nz && k) {
-            qsort(nz, k, sizeof *nz, stats_cmp_double);
+            double worst = nz[0];
+            for (size_t i = 1; i < k; i++)
+                worst = fmax(worst, nz[i]);
             fprintf(f,
                     "\nA/A noise over %zu cases: median %.2f%%, worst %.2f%%. At threshold "
                     "%.1f%% and alpha %g the gate raised %zu false alarm(s) in %zu A/A "
                     "comparisons.\n",
-                    k, 100 * nz[k / 2], 100 * nz[k - 1], 100 * o->threshold, o->alpha, n_alarms,
-                    n_cmp);
-            if (nz[k - 1] > o->threshold)
+                    k, 100 * stats_median(nz, k), 100 * worst, 100 * o->threshold, o->alpha,
+                    n_alarms, n_cmp);
+            if (worst > o->threshold)
                 fprintf(f, "warning: the threshold is below this machine's noise for some "
                            "cases; compare will warn about them.\n");
         }

@@ -224,19 +224,15 @@ int gate_write_md(FILE *f, const gate_report *r)
         esc_markdown(f, r->warnings[i]);
         fputs("\n\n", f);
     }
-    fprintf(f, "### Regressions (%zu)\n\n", n_grp[0]);
-    if (n_grp[0]) {
-        md_table(f, r, 0);
-        fputs("\n", f);
-    } else {
-        fputs("None.\n\n", f);
-    }
-    fprintf(f, "### Improvements (%zu)\n\n", n_grp[1]);
-    if (n_grp[1]) {
-        md_table(f, r, 1);
-        fputs("\n", f);
-    } else {
-        fputs("None.\n\n", f);
+    static const char *const heading[2] = {"Regressions", "Improvements"};
+    for (int g = 0; g < 2; g++) {
+        fprintf(f, "### %s (%zu)\n\n", heading[g], n_grp[g]);
+        if (n_grp[g]) {
+            md_table(f, r, g);
+            fputs("\n", f);
+        } else {
+            fputs("None.\n\n", f);
+        }
     }
     fprintf(f, "<details><summary>Other cases (%zu) and unmatched (%zu)</summary>\n\n", n_grp[2],
             r->n_only_base + r->n_only_cand);

@@ -223,18 +223,13 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
     snprintf(ref->machine_fp, sizeof ref->machine_fp, "%s", one->machine_fp);
     snprintf(ref->lockstep_token, sizeof ref->lockstep_token, "%s", one->lockstep_token);
     snprintf(ref->arm, sizeof ref->arm, "%s", one->arm);
-    /* The side's header is its last run's. */
-    side->run_id = one->run_id;
-    snprintf(side->db_path, sizeof side->db_path, "%s", one->db_path);
-    snprintf(side->label, sizeof side->label, "%s", one->label);
-    snprintf(side->git_rev, sizeof side->git_rev, "%s", one->git_rev);
-    snprintf(side->status, sizeof side->status, "%s", one->status);
-    snprintf(side->metric, sizeof side->metric, "%s", one->metric);
-    snprintf(side->started_at, sizeof side->started_at, "%s", one->started_at);
-    side->machine_id = one->machine_id;
-    snprintf(side->machine_fp, sizeof side->machine_fp, "%s", one->machine_fp);
-    snprintf(side->lockstep_token, sizeof side->lockstep_token, "%s", one->lockstep_token);
-    snprintf(side->arm, sizeof side->arm, "%s", one->arm);
+    /* The side's header is its last run's: all of one but its cases. */
+    gate_run head = *one;
+    head.cases = side->cases;
+    head.n_cases = side->n_cases;
+    head.runs = side->runs;
+    head.n_runs = side->n_runs;
+    *side = head;
 
     size_t n_old = side->n_cases;
     gate_case *v = realloc(side->cases, (n_old + one->n_cases + 1) * sizeof *v);

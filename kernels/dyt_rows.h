@@ -40,9 +40,7 @@
     }                                                                                              \
     static int P##_dyt_fwd(const norm_args *a, const kern_exec *ex)                                \
     {                                                                                              \
-        if (port_check_args(a, NORM_DYT, PASS_FWD))                                                \
-            return -1;                                                                             \
-        return port_run(a, ex, P##_dyt_fwd_rows, 0) < 0 ? -1 : 0;                                  \
+        return port_forward(a, ex, NORM_DYT, P##_dyt_fwd_rows);                                    \
     }                                                                                              \
     static int P##_dyt_bwd(const norm_args *a, const kern_exec *ex)                                \
     {                                                                                              \

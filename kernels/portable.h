@@ -89,7 +89,10 @@ static inline void port_task(int index, int n, void *ctx)
 /* Runs fn over all rows on ex's pool. Returns the thread count (>= 1), or
  * -1 when scratch could not be had (nothing was run). The partial of thread
  * i is then kern_pool_scratch(port_pool(ex), i, partial_bytes). */
-static inline kern_pool *port_pool(const kern_exec *ex) { return ex ? ex->pool : NULL; }
+static inline kern_pool *port_pool(const kern_exec *ex)
+{
+    return ex ? ex->pool : NULL;
+}
 
 static inline int port_run(const norm_args *a, const kern_exec *ex, port_rows_fn fn,
                            size_t partial_bytes)
@@ -103,6 +106,16 @@ static inline int port_run(const norm_args *a, const kern_exec *ex, port_rows_fn
     port_job j = {a, fn, pool, partial_bytes};
     kern_pool_run(pool, port_task, &j);
     return n;
+}
+
+/* A forward entry point: checks a's arguments for norm n, then runs fn
+ * over every row. 0, or -1 with nothing run. */
+static inline int port_forward(const norm_args *a, const kern_exec *ex, norm_kind n,
+                               port_rows_fn fn)
+{
+    if (port_check_args(a, n, PASS_FWD))
+        return -1;
+    return port_run(a, ex, fn, 0) < 0 ? -1 : 0;
 }
 
 /* Adds the n fp32 partials (elements off..off+len of each thread's scratch

@@ -177,9 +177,7 @@ static void rms_bwd_rows(const norm_args *a, size_t r0, size_t r1, void *part)
 
 static int scalar_ln_fwd(const norm_args *a, const kern_exec *ex)
 {
-    if (port_check_args(a, NORM_LAYERNORM, PASS_FWD))
-        return -1;
-    return port_run(a, ex, ln_fwd_rows, 0) < 0 ? -1 : 0;
+    return port_forward(a, ex, NORM_LAYERNORM, ln_fwd_rows);
 }
 
 static int scalar_ln_bwd(const norm_args *a, const kern_exec *ex)
@@ -199,9 +197,7 @@ static int scalar_ln_bwd(const norm_args *a, const kern_exec *ex)
 
 static int scalar_rms_fwd(const norm_args *a, const kern_exec *ex)
 {
-    if (port_check_args(a, NORM_RMSNORM, PASS_FWD))
-        return -1;
-    return port_run(a, ex, rms_fwd_rows, 0) < 0 ? -1 : 0;
+    return port_forward(a, ex, NORM_RMSNORM, rms_fwd_rows);
 }
 
 static int scalar_rms_bwd(const norm_args *a, const kern_exec *ex)

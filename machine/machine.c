@@ -28,7 +28,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
-#include "counters.h"
 #include "dyt_config.h"
 #include "kernels.h"
 #include "machine.h"
@@ -292,30 +291,6 @@ int machine_add_attr(machine_info *m, const char *key, const char *value)
     return 0;
 }
 
-/* Counter availability, so that a record (and `dytbench machine`) says
- * which counters a run on this machine can have and, if not, why. */
-static int add_counter_attrs(machine_info *m)
-{
-    char reason[400], v[512];
-    if (counters_papi_available(reason, sizeof reason))
-        snprintf(v, sizeof v, "available%s%s", reason[0] ? ": " : "", reason);
-    else
-        snprintf(v, sizeof v, "unavailable: %s", reason);
-    int rc = machine_add_attr(m, "counters.papi", v);
-    rc |= machine_add_attr(m, "counters.rusage",
-                           "available (getrusage: minflt, majflt, nvcsw, nivcsw)");
-    char par[32];
-    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
-    if (f) {
-        if (fgets(par, sizeof par, f)) {
-            par[strcspn(par, "\n")] = 0;
-            rc |= machine_add_attr(m, "perf_event_paranoid", par);
-        }
-        fclose(f);
-    }
-    return rc;
-}
-
 int machine_probe(const machine_opts *o, machine_info *out, dyt_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -361,10 +336,6 @@ int machine_probe(const machine_opts *o, machine_info *out, dyt_err *e)
     decide_llc(o, out, mem_total);
     decide_mem(out, mem_total);
     fingerprint(out, mem_total);
-    if (add_counter_attrs(out) != 0) {
-        machine_free(out);
-        return dyt_errf(e, DYT_USAGE, "machine: out of memory");
-    }
     return DYT_OK;
 }
 

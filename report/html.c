@@ -86,45 +86,29 @@ static int embed_svg(FILE *f, const char *path, const char *pfx)
 
 int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_err *e)
 {
-    FILE *f = fopen(path, "w");
+    FILE *f = rep_open_out(path, e);
     if (!f)
-        return dyt_errf(e, DYT_USAGE, "report: cannot write %s: %s", path, strerror(errno));
-    char buf[2048];
-    rep_doc_title(d, buf, sizeof buf);
+        return DYT_USAGE;
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
-    esc_html(f, buf);
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", css);
-    esc_html(f, buf);
-    fputs("</h1>\n<p>", f);
-    rep_doc_subtitle(d, buf, sizeof buf);
-    esc_html(f, buf);
-    fputs("</p>\n", f);
-    for (size_t i = 0; i < d->n_notices; i++) {
-        fputs("<p class=\"notice\"><strong>Note:</strong> ", f);
-        esc_html(f, d->notices[i]);
-        fputs("</p>\n", f);
-    }
+    esc_html(f, d->title);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+    rep_put(f, "<h1>", esc_html, d->title, "</h1>\n");
+    rep_put(f, "<p>", esc_html, d->subtitle, "</p>\n");
+    for (size_t i = 0; i < d->n_notices; i++)
+        rep_put(f, "<p class=\"notice\"><strong>Note:</strong> ", esc_html, d->notices[i],
+                "</p>\n");
     fputs("<nav><ul>\n", f);
     for (size_t i = 0; i < d->nt; i++) {
-        fputs("<li><a href=\"#", f);
-        esc_html(f, d->t[i]->id);
-        fputs("\">", f);
-        esc_html(f, d->t[i]->title);
-        fputs("</a></li>\n", f);
+        rep_put(f, "<li><a href=\"#", esc_html, d->t[i]->id, "\">");
+        rep_put(f, "", esc_html, d->t[i]->title, "</a></li>\n");
     }
     fputs("<li><a href=\"#figures\">Figures</a></li>\n</ul></nav>\n", f);
     for (size_t i = 0; i < d->nt; i++) {
-        fputs("<section id=\"", f);
-        esc_html(f, d->t[i]->id);
-        fputs("\">\n<h2>", f);
-        esc_html(f, d->t[i]->title);
-        fputs("</h2>\n", f);
+        rep_put(f, "<section id=\"", esc_html, d->t[i]->id, "\">\n");
+        rep_put(f, "<h2>", esc_html, d->t[i]->title, "</h2>\n");
         rep_table_html(f, d->t[i]);
-        if (d->t[i]->note) {
-            fputs("<p class=\"note\">", f);
-            esc_html(f, d->t[i]->note);
-            fputs("</p>\n", f);
-        }
+        if (d->t[i]->note)
+            rep_put(f, "<p class=\"note\">", esc_html, d->t[i]->note, "</p>\n");
         fputs("</section>\n", f);
     }
     fputs("<section id=\"figures\">\n<h2>Figures</h2>\n", f);
@@ -141,10 +125,8 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
             fputs("<p>(the SVG of this figure could not be read)</p>", f);
         else
             shown++;
-        fputs("\n<figcaption><strong>", f);
-        esc_html(f, g->title);
-        fputs(".</strong> ", f);
-        esc_html(f, g->caption);
+        rep_put(f, "\n<figcaption><strong>", esc_html, g->title, ".</strong> ");
+        rep_put(f, "", esc_html, g->caption, "");
         fprintf(f,
                 " <a href=\"%s.png\">PNG</a>, <a href=\"%s.gp\">gnuplot script</a>, "
                 "<a href=\"%s.dat\">data</a>.</figcaption>\n</figure>\n",
@@ -153,8 +135,5 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
     if (!shown)
         fputs("<p>No figures in this report (see the notes above).</p>\n", f);
     fputs("</section>\n</body>\n</html>\n", f);
-    int bad = ferror(f);
-    if (fclose(f) || bad)
-        return dyt_errf(e, DYT_USAGE, "report: writing %s failed", path);
-    return DYT_OK;
+    return rep_close_out(f, path, e);
 }

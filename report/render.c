@@ -29,7 +29,15 @@ void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n)
              r->cases.n, d->a->n_ok, d->a->n_failed, d->a->n_skipped);
 }
 
-static FILE *open_out(const char *path, dyt_err *e)
+void rep_put(FILE *f, const char *pre, void (*esc)(FILE *, const char *), const char *s,
+             const char *post)
+{
+    fputs(pre, f);
+    esc(f, s);
+    fputs(post, f);
+}
+
+FILE *rep_open_out(const char *path, dyt_err *e)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -37,7 +45,7 @@ static FILE *open_out(const char *path, dyt_err *e)
     return f;
 }
 
-static int close_out(FILE *f, const char *path, dyt_err *e)
+int rep_close_out(FILE *f, const char *path, dyt_err *e)
 {
     int bad = ferror(f);
     if (fclose(f) || bad)
@@ -78,32 +86,18 @@ void rep_table_md(FILE *f, const rep_table *t)
 
 int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e)
 {
-    FILE *f = open_out(path, e);
+    FILE *f = rep_open_out(path, e);
     if (!f)
         return DYT_USAGE;
-    char buf[2048];
-    rep_doc_title(d, buf, sizeof buf);
-    fputs("# ", f);
-    esc_markdown(f, buf);
-    rep_doc_subtitle(d, buf, sizeof buf);
-    fputs("\n\n", f);
-    esc_markdown(f, buf);
-    fputs("\n\n", f);
-    for (size_t i = 0; i < d->n_notices; i++) {
-        fputs("> **Note:** ", f);
-        esc_markdown(f, d->notices[i]);
-        fputs("\n\n", f);
-    }
+    rep_put(f, "# ", esc_markdown, d->title, "\n\n");
+    rep_put(f, "", esc_markdown, d->subtitle, "\n\n");
+    for (size_t i = 0; i < d->n_notices; i++)
+        rep_put(f, "> **Note:** ", esc_markdown, d->notices[i], "\n\n");
     for (size_t i = 0; i < d->nt; i++) {
-        fputs("## ", f);
-        esc_markdown(f, d->t[i]->title);
-        fputs("\n\n", f);
+        rep_put(f, "## ", esc_markdown, d->t[i]->title, "\n\n");
         rep_table_md(f, d->t[i]);
-        if (d->t[i]->note) {
-            fputs("\n_", f);
-            esc_markdown(f, d->t[i]->note);
-            fputs("_\n", f);
-        }
+        if (d->t[i]->note)
+            rep_put(f, "\n_", esc_markdown, d->t[i]->note, "_\n");
         fputc('\n', f);
     }
     int any = 0;
@@ -122,7 +116,7 @@ int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e)
                     d->figs[i].stem, d->figs[i].stem, d->figs[i].stem);
         }
     }
-    return close_out(f, path, e);
+    return rep_close_out(f, path, e);
 }
 
 /* LaTeX --------------------------------------------------------------------- */
@@ -143,9 +137,7 @@ static void tex_head(FILE *f, const char *h, char align)
     char *a = strndup(h, best);
     fprintf(f, "\\begin{tabular}[b]{@{}%c@{}}", align);
     esc_latex(f, a);
-    fputs("\\\\", f);
-    esc_latex(f, h + best + 1);
-    fputs("\\end{tabular}", f);
+    rep_put(f, "\\\\", esc_latex, h + best + 1, "\\end{tabular}");
     free(a);
 }
 
@@ -159,9 +151,8 @@ void rep_table_tex(FILE *f, const rep_table *t)
         else
             fputc(t->align[j] == 'r' ? 'r' : 'l', f);
     }
-    fputs("@{}}\n\\caption*{\\normalsize\\textbf{", f);
-    esc_latex(f, t->title);
-    fputs("}}\\\\\n\\toprule\n", f);
+    rep_put(f, "@{}}\n\\caption*{\\normalsize\\textbf{", esc_latex, t->title,
+            "}}\\\\\n\\toprule\n");
     for (size_t j = 0; j < t->ncols; j++) {
         fputs(j ? " & " : "", f);
         tex_head(f, t->head[j], t->align[j] == 'r' ? 'r' : 'l');
@@ -177,19 +168,15 @@ void rep_table_tex(FILE *f, const rep_table *t)
     if (!t->nrows)
         fprintf(f, "\\multicolumn{%zu}{@{}l}{(no rows)} \\\\\n", t->ncols);
     fputs("\\end{longtable}}\n", f);
-    if (t->note) {
-        fputs("\\noindent{\\small ", f);
-        esc_latex(f, t->note);
-        fputs("}\n", f);
-    }
+    if (t->note)
+        rep_put(f, "\\noindent{\\small ", esc_latex, t->note, "}\n");
 }
 
 int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
 {
-    FILE *f = open_out(path, e);
+    FILE *f = rep_open_out(path, e);
     if (!f)
         return DYT_USAGE;
-    char buf[2048];
     fputs("% dytbench report tables: booktabs longtables, numbers right-aligned.\n"
           "% Compile with pdflatex (packages: booktabs, longtable, array, caption, geometry),\n"
           "% or copy a longtable environment into your paper.\n"
@@ -200,24 +187,17 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
           "\\usepackage[a4paper,landscape,margin=1.5cm]{geometry}\n"
           "\\setlength{\\parindent}{0pt}\n\\begin{document}\n\\section*{",
           f);
-    rep_doc_title(d, buf, sizeof buf);
-    esc_latex(f, buf);
-    fputs("}\n", f);
-    rep_doc_subtitle(d, buf, sizeof buf);
-    esc_latex(f, buf);
-    fputs("\n\n", f);
-    for (size_t i = 0; i < d->n_notices; i++) {
-        fputs("\\textbf{Note:} ", f);
-        esc_latex(f, d->notices[i]);
-        fputs("\n\n", f);
-    }
+    rep_put(f, "", esc_latex, d->title, "}\n");
+    rep_put(f, "", esc_latex, d->subtitle, "\n\n");
+    for (size_t i = 0; i < d->n_notices; i++)
+        rep_put(f, "\\textbf{Note:} ", esc_latex, d->notices[i], "\n\n");
     for (size_t i = 0; i < d->nt; i++) {
         fprintf(f, "\n%% --- table: %s\n", d->t[i]->id);
         rep_table_tex(f, d->t[i]);
         fputs("\\bigskip\n", f);
     }
     fputs("\\end{document}\n", f);
-    return close_out(f, path, e);
+    return rep_close_out(f, path, e);
 }
 
 /* CSV ----------------------------------------------------------------------- */
@@ -311,7 +291,7 @@ static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
 
 int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, dyt_err *e)
 {
-    FILE *f = open_out(path, e);
+    FILE *f = rep_open_out(path, e);
     if (!f)
         return DYT_USAGE;
     for (size_t j = 0; j < DYT_ARRAY_LEN(csv_head); j++) {
@@ -322,5 +302,5 @@ int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, d
     for (size_t k = 0; k < n_runs; k++)
         for (size_t i = 0; i < runs[k]->cases.n; i++)
             csv_case(f, runs[k], &runs[k]->cases.v[i]);
-    return close_out(f, path, e);
+    return rep_close_out(f, path, e);
 }

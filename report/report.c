@@ -16,23 +16,8 @@
 
 int report_have_program(const char *prog)
 {
-    if (!prog || !*prog)
-        return 0;
-    if (strchr(prog, '/'))
-        return access(prog, X_OK) == 0;
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        const char *end = strchr(path, ':');
-        size_t n = end ? (size_t)(end - path) : strlen(path);
-        char buf[4096];
-        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, n ? path : ".", prog);
-        if (access(buf, X_OK) == 0)
-            return 1;
-        path += n + (end != NULL);
-    }
-    return 0;
+    char path[4096];
+    return dyt_find_program(prog, path, sizeof path);
 }
 
 /* mkdir -p */
@@ -107,6 +92,8 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
     d.a = &a;
     d.t = t;
     d.nt = nt;
+    rep_doc_title(&d, d.title, sizeof d.title);
+    rep_doc_subtitle(&d, d.subtitle, sizeof d.subtitle);
     if (run.campaign && !run.campaign->complete) {
         const rep_campaign *c = run.campaign;
         if (c->n_missing)

@@ -215,6 +215,7 @@ typedef struct {
     size_t nfigs;
     const char *notices[8];
     size_t n_notices;
+    char title[256], subtitle[2048]; /* rep_doc_title, rep_doc_subtitle */
 } rep_doc;
 
 int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e);
@@ -222,9 +223,18 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e);
 /* One row per case of the runs (at least v_results' columns). */
 int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, dyt_err *e);
 int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_err *e);
-/* "dytbench report: run #3 label" and the one-line description of the run. */
+/* "dytbench report: run #3 label" and the one-line description of the run
+ * (d->a set), for d->title and d->subtitle. */
 void rep_doc_title(const rep_doc *d, char *buf, size_t n);
 void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n);
+
+/* An output file of the report: opened for writing, and closed with any
+ * write error reported (`report: ...`). */
+FILE *rep_open_out(const char *path, dyt_err *e);
+int rep_close_out(FILE *f, const char *path, dyt_err *e);
+/* Writes pre, s escaped for the format by esc (common/escape.h), post. */
+void rep_put(FILE *f, const char *pre, void (*esc)(FILE *, const char *), const char *s,
+             const char *post);
 
 /* Table rendering to a stream, one format each (used by the writers). */
 void rep_table_md(FILE *f, const rep_table *t);

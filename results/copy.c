@@ -42,12 +42,9 @@ int store_put_run_as_read(store *s, const store_run *r, int64_t machine_id, int6
     STORE_CHAIN(src, r->shard_count > 0 ? sqlite3_bind_int(st, 26, r->shard_count)
                                         : sqlite3_bind_null(st, 26));
     STORE_CHAIN(src, bind_text(st, 27, r->plan_hash));
-    STORE_CHAIN(src, step_done(st));
-    if (src != SQLITE_OK)
-        return store_write_fail(s, st, "copying the run", e);
-    *run_id = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(st);
-    return store_write_commit(s, e);
+    if ((rc = store_write_finish(s, st, src, "copying the run", e)) == DYT_OK)
+        *run_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
 }
 
 int store_put_run_end_as_read(store *s, int64_t run_id, const store_run *r, dyt_err *e)
@@ -63,35 +60,31 @@ int store_put_run_end_as_read(store *s, int64_t run_id, const store_run *r, dyt_
     STORE_CHAIN(src, bind_text(st, 2, r->status));
     STORE_CHAIN(src, bind_text(st, 3, r->ended_at));
     STORE_CHAIN(src, bind_text(st, 4, r->note));
-    STORE_CHAIN(src, step_done(st));
-    if (src != SQLITE_OK)
-        return store_write_fail(s, st, "updating the run's end", e);
-    sqlite3_finalize(st);
-    return store_write_commit(s, e);
+    return store_write_finish(s, st, src, "updating the run's end", e);
 }
 
-int store_put_provenance(store *s, int64_t run_id, const store_provenance *p, size_t n, dyt_err *e)
+static int bind_provenance(sqlite3_stmt *st, const void *rows, size_t i)
 {
-    sqlite3_stmt *st;
-    int rc = store_write_prepare(s,
-                                 "INSERT INTO provenance (run_id, source_file, source_run_id,"
-                                 " merged_at, dytbench_version) VALUES (?1,?2,?3,?4,?5)",
-                                 &st, "storing the run's provenance", e);
+    const store_provenance *p = (const store_provenance *)rows + i;
+    int src = bind_text(st, 2, p->source_file);
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 3, p->source_run_id));
+    STORE_CHAIN(src, bind_text(st, 4, p->merged_at));
+    STORE_CHAIN(src, bind_text(st, 5, p->dytbench_version));
+    return src;
+}
+
+int store_put_provenance(store *s, int64_t run_id, const store_provenance *p, size_t n,
+                         dyt_err *e)
+{
+    sqlite3_stmt *none;
+    int rc = store_write_prepare(s, NULL, &none, "storing the run's provenance", e);
     if (rc != DYT_OK)
         return rc;
-    int src = SQLITE_OK;
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        src = sqlite3_bind_int64(st, 1, run_id);
-        STORE_CHAIN(src, bind_text(st, 2, p[i].source_file));
-        STORE_CHAIN(src, sqlite3_bind_int64(st, 3, p[i].source_run_id));
-        STORE_CHAIN(src, bind_text(st, 4, p[i].merged_at));
-        STORE_CHAIN(src, bind_text(st, 5, p[i].dytbench_version));
-        STORE_CHAIN(src, step_done(st));
-    }
-    if (src != SQLITE_OK)
-        return store_write_fail(s, st, "storing the run's provenance", e);
-    sqlite3_finalize(st);
+    if (store_insert_rows(s->db,
+                          "INSERT INTO provenance (run_id, source_file, source_run_id, merged_at,"
+                          " dytbench_version) VALUES (?1,?2,?3,?4,?5)",
+                          run_id, p, n, bind_provenance) != SQLITE_OK)
+        return store_write_fail(s, NULL, "storing the run's provenance", e);
     return store_write_commit(s, e);
 }
 

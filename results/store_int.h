@@ -93,6 +93,19 @@ static inline int step_done(sqlite3_stmt *st)
             (src) = (x);                                                                           \
     } while (0)
 
+/* Ends a write begun by store_write_prepare whose statement st is bound
+ * (src: the binds' SQLite code): steps it and commits, or fails with what
+ * went wrong. */
+int store_write_finish(store *s, sqlite3_stmt *st, int src, const char *what, dyt_err *e);
+
+/* Binds row i of rows (an array, or a struct holding one) into st from ?2
+ * on, ?1 being the parent's id; an SQLite code. */
+typedef int (*store_bind_row_fn)(sqlite3_stmt *st, const void *rows, size_t i);
+/* Runs the INSERT sql once for each of n rows, ?1 bound to parent and the
+ * rest by bind; an SQLite code. */
+int store_insert_rows(sqlite3 *db, const char *sql, int64_t parent, const void *rows, size_t n,
+                      store_bind_row_fn bind);
+
 /* The file at path before SQLite opens it: *kind 1 absent, 2 empty, 0 an
  * SQLite file (*wal: in WAL mode); DYT_USAGE with a message for anything
  * else (not a regular file, not SQLite). store.c. */

@@ -10,6 +10,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#define B(x)                                                                                       \
+    if (src == SQLITE_OK)                                                                          \
+    src = (x)
+
+static int bind_attr(sqlite3_stmt *st, const void *rows, size_t i)
+{
+    const machine_attr *a = (const machine_attr *)rows + i;
+    int src = bind_text(st, 2, a->key);
+    B(bind_text(st, 3, a->value));
+    return src;
+}
+
 int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_err *e)
 {
     /* Same fingerprint, same machine: keep its id, but refresh what varies
@@ -30,9 +42,6 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
     char now[32];
     dyt_utc_iso(now, sizeof now);
     int src = SQLITE_OK;
-#define B(x)                                                                                       \
-    if (src == SQLITE_OK)                                                                          \
-    src = (x)
     B(bind_text(st, 1, m->fingerprint));
     B(bind_text(st, 2, m->hostname));
     B(bind_text(st, 3, m->cpu_model));
@@ -64,21 +73,12 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
     if (src != SQLITE_OK)
         return store_write_fail(s, st, "storing the machine", e);
     sqlite3_finalize(st);
-    st = NULL;
-    src = sqlite3_prepare_v2(s->db,
-                             "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
-                             " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
-                             -1, &st, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < m->n_attrs; i++) {
-        sqlite3_reset(st);
-        src = sqlite3_bind_int64(st, 1, *machine_id);
-        B(bind_text(st, 2, m->attrs[i].key));
-        B(bind_text(st, 3, m->attrs[i].value));
-        B(step_done(st));
-    }
+    src = store_insert_rows(s->db,
+                      "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
+                      " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
+                      *machine_id, m->attrs, m->n_attrs, bind_attr);
     if (src != SQLITE_OK)
-        return store_write_fail(s, st, "storing the machine's attributes", e);
-    sqlite3_finalize(st);
+        return store_write_fail(s, NULL, "storing the machine's attributes", e);
     return store_write_commit(s, e);
 }
 
@@ -217,20 +217,16 @@ int store_resume_run(store *s, int64_t run_id, int64_t machine_id, const char *n
     B(bind_text(st, 3, host));
     B(sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid()));
     B(bind_text(st, 5, boot[0] ? boot : NULL));
-    B(step_done(st));
-    if (src != SQLITE_OK)
-        return store_write_fail(s, st, "resuming the run", e);
-    sqlite3_finalize(st);
-    return store_write_commit(s, e);
+    return store_write_finish(s, st, src, "resuming the run", e);
 }
 
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e)
 {
     sqlite3_stmt *st;
     int rc = store_write_prepare(s,
-                                 "UPDATE runs SET status = ?2, ended_at = ?3,"
-                                 " note = coalesce(?4, note) WHERE id = ?1",
-                                 &st, "ending the run", e);
+                         "UPDATE runs SET status = ?2, ended_at = ?3,"
+                         " note = coalesce(?4, note) WHERE id = ?1",
+                         &st, "ending the run", e);
     if (rc != DYT_OK)
         return rc;
     char now[32];
@@ -255,11 +251,10 @@ int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, 
                        double gbps_best, double gbps_median, dyt_err *e)
 {
     sqlite3_stmt *st;
-    int rc =
-        store_write_prepare(s,
-                            "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
-                            " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
-                            &st, "storing the bandwidth ceiling", e);
+    int rc = store_write_prepare(s,
+                         "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
+                         " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
+                         &st, "storing the bandwidth ceiling", e);
     if (rc != DYT_OK)
         return rc;
     int src = sqlite3_bind_int64(st, 1, run_id);
@@ -268,26 +263,21 @@ int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, 
     B(bind_u64(st, 4, bytes));
     B(sqlite3_bind_double(st, 5, gbps_best));
     B(bind_opt_double(st, 6, gbps_median));
-    B(step_done(st));
-    if (src != SQLITE_OK)
-        return store_write_fail(s, st, "storing the bandwidth ceiling", e);
-    sqlite3_finalize(st);
-    return store_write_commit(s, e);
+    return store_write_finish(s, st, src, "storing the bandwidth ceiling", e);
 }
 
-static int insert_case(sqlite3 *db, int64_t run_id, const store_case *c, int64_t *case_id)
+static const char case_sql[] =
+    "INSERT INTO cases (run_id, seq, suite, domain, model, model_norm, token_label, layers,"
+    " norm, variant, dtype, pass, rows, cols, threads, cache, device, alpha, has_beta,"
+    " affine, eps, status, error, max_err, bytes, batch, buffer_sets, stop_reason,"
+    " warmup_ns, wall_ns, started_at, ended_at, note) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+    "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,"
+    "?31,?32,?33)";
+
+static int bind_case(sqlite3_stmt *st, const void *rows, size_t i)
 {
-    static const char sql[] =
-        "INSERT INTO cases (run_id, seq, suite, domain, model, model_norm, token_label, layers,"
-        " norm, variant, dtype, pass, rows, cols, threads, cache, device, alpha, has_beta,"
-        " affine, eps, status, error, max_err, bytes, batch, buffer_sets, stop_reason,"
-        " warmup_ns, wall_ns, started_at, ended_at, note) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-        "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,"
-        "?31,?32,?33)";
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    B(sqlite3_bind_int64(st, 1, run_id));
-    B(sqlite3_bind_int(st, 2, c->seq));
+    const store_case *c = (const store_case *)rows + i;
+    int src = sqlite3_bind_int(st, 2, c->seq);
     B(bind_text(st, 3, c->suite));
     B(bind_text(st, 4, c->domain));
     B(bind_text(st, 5, c->model));
@@ -319,43 +309,32 @@ static int insert_case(sqlite3 *db, int64_t run_id, const store_case *c, int64_t
     B(bind_text(st, 31, c->started_at));
     B(bind_text(st, 32, c->ended_at));
     B(bind_text(st, 33, c->note));
-    B(step_done(st));
-    *case_id = sqlite3_last_insert_rowid(db);
-    sqlite3_finalize(st);
     return src;
 }
 
-static int insert_samples(sqlite3 *db, int64_t case_id, const store_sample *smp, size_t n)
+static const char samples_sql[] = "INSERT INTO samples (case_id, idx, ns, flags, excluded, block)"
+                                  " VALUES (?1,?2,?3,?4,?5,?6)";
+
+static int bind_sample(sqlite3_stmt *st, const void *rows, size_t i)
 {
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db,
-                                 "INSERT INTO samples (case_id, idx, ns, flags, excluded, block)"
-                                 " VALUES (?1,?2,?3,?4,?5,?6)",
-                                 -1, &st, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        src = sqlite3_bind_int64(st, 1, case_id);
-        B(sqlite3_bind_int64(st, 2, (sqlite3_int64)i));
-        B(sqlite3_bind_double(st, 3, smp[i].ns));
-        B(sqlite3_bind_int(st, 4, smp[i].flags));
-        B(sqlite3_bind_int(st, 5, smp[i].excluded != 0));
-        B(sqlite3_bind_int(st, 6, smp[i].block));
-        B(step_done(st));
-    }
-    sqlite3_finalize(st);
+    const store_sample *x = (const store_sample *)rows + i;
+    int src = sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+    B(sqlite3_bind_double(st, 3, x->ns));
+    B(sqlite3_bind_int(st, 4, x->flags));
+    B(sqlite3_bind_int(st, 5, x->excluded != 0));
+    B(sqlite3_bind_int(st, 6, x->block));
     return src;
 }
 
-static int insert_stats(sqlite3 *db, int64_t case_id, const store_stats *t)
+static const char stats_sql[] =
+    "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns, mean_ns,"
+    " stddev_ns, min_ns, max_ns, mad_ns, rel_ci_width, gbps, roofline_pct)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
+
+static int bind_stats(sqlite3_stmt *st, const void *rows, size_t i)
 {
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db,
-                                 "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns,"
-                                 " ci_high_ns, mean_ns, stddev_ns, min_ns, max_ns, mad_ns,"
-                                 " rel_ci_width, gbps, roofline_pct)"
-                                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-                                 -1, &st, NULL);
-    B(sqlite3_bind_int64(st, 1, case_id));
+    const store_stats *t = (const store_stats *)rows + i;
+    int src = SQLITE_OK;
     B(sqlite3_bind_int(st, 2, t->n));
     B(sqlite3_bind_int(st, 3, t->n_excluded));
     B(sqlite3_bind_double(st, 4, t->median_ns));
@@ -369,40 +348,32 @@ static int insert_stats(sqlite3 *db, int64_t case_id, const store_stats *t)
     B(sqlite3_bind_double(st, 12, t->rel_ci_width));
     B(sqlite3_bind_double(st, 13, t->gbps));
     B(bind_opt_double(st, 14, t->roofline_pct));
-    B(step_done(st));
-    sqlite3_finalize(st);
     return src;
 }
 
-static int insert_counters(sqlite3 *db, int64_t case_id, const store_counter *k, size_t n)
+static const char counters_sql[] =
+    "INSERT INTO counters (case_id, source, name, value, per_element, unavailable_reason)"
+    " VALUES (?1,?2,?3,?4,?5,?6)";
+
+static int bind_counter(sqlite3_stmt *st, const void *rows, size_t i)
 {
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db,
-                                 "INSERT INTO counters (case_id, source, name, value, per_element,"
-                                 " unavailable_reason) VALUES (?1,?2,?3,?4,?5,?6)",
-                                 -1, &st, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        src = sqlite3_bind_int64(st, 1, case_id);
-        B(bind_text(st, 2, k[i].source));
-        B(bind_text(st, 3, k[i].name));
-        if (k[i].available) {
-            B(sqlite3_bind_double(st, 4, k[i].value));
-            B(sqlite3_bind_double(st, 5, k[i].per_element));
-            B(sqlite3_bind_null(st, 6));
-        } else {
-            /* Unavailable is NULL with a reason, never a zero (the table's
-             * CHECK enforces it too). */
-            B(sqlite3_bind_null(st, 4));
-            B(sqlite3_bind_null(st, 5));
-            B(bind_text(st, 6,
-                        k[i].unavailable_reason && k[i].unavailable_reason[0]
-                            ? k[i].unavailable_reason
-                            : "unavailable (no reason given)"));
-        }
-        B(step_done(st));
+    const store_counter *k = (const store_counter *)rows + i;
+    int src = bind_text(st, 2, k->source);
+    B(bind_text(st, 3, k->name));
+    if (k->available) {
+        B(sqlite3_bind_double(st, 4, k->value));
+        B(sqlite3_bind_double(st, 5, k->per_element));
+        B(sqlite3_bind_null(st, 6));
+    } else {
+        /* Unavailable is NULL with a reason, never a zero (the table's
+         * CHECK enforces it too). */
+        B(sqlite3_bind_null(st, 4));
+        B(sqlite3_bind_null(st, 5));
+        B(bind_text(st, 6,
+                    k->unavailable_reason && k->unavailable_reason[0]
+                        ? k->unavailable_reason
+                        : "unavailable (no reason given)"));
     }
-    sqlite3_finalize(st);
     return src;
 }
 
@@ -414,15 +385,16 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
     int rc = store_write_prepare(s, NULL, &none, "storing the case", e);
     if (rc != DYT_OK)
         return rc;
-    int64_t id = 0;
     const char *what = "storing the case";
-    int src = insert_case(s->db, run_id, c, &id);
+    int src = store_insert_rows(s->db, case_sql, run_id, c, 1, bind_case);
+    int64_t id = sqlite3_last_insert_rowid(s->db);
     if (src == SQLITE_OK && (what = "storing its samples"))
-        src = insert_samples(s->db, id, samples, samples ? n_samples : 0);
+        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0, bind_sample);
     if (src == SQLITE_OK && st && (what = "storing its statistics"))
-        src = insert_stats(s->db, id, st);
+        src = store_insert_rows(s->db, stats_sql, id, st, 1, bind_stats);
     if (src == SQLITE_OK && (what = "storing its counters"))
-        src = insert_counters(s->db, id, counters, counters ? n_counters : 0);
+        src =
+            store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
     if (src != SQLITE_OK) {
         rc = dyt_errf(e, DYT_USAGE, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
                       c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
@@ -438,35 +410,43 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
     return DYT_OK;
 }
 
+/* The rows of one calibration and the time they were made. */
+typedef struct {
+    const store_calibration *rows;
+    const char *created_at;
+} calibration_rows;
+
+static int bind_calibration(sqlite3_stmt *st, const void *rows, size_t i)
+{
+    const calibration_rows *c = rows;
+    const store_calibration *r = &c->rows[i];
+    int src = sqlite3_bind_int64(st, 2, r->run_a);
+    B(sqlite3_bind_int64(st, 3, r->run_b));
+    B(bind_text(st, 4, r->case_key));
+    B(sqlite3_bind_double(st, 5, r->noise_rel));
+    B(sqlite3_bind_double(st, 6, r->min_detectable_rel));
+    B(sqlite3_bind_double(st, 7, r->threshold));
+    B(sqlite3_bind_double(st, 8, r->alpha));
+    B(bind_text(st, 9, c->created_at));
+    return src;
+}
+
 int store_put_calibrations(store *s, int64_t machine_id, const store_calibration *rows, size_t n,
                            dyt_err *e)
 {
-    sqlite3_stmt *st;
-    int rc = store_write_prepare(s,
-                                 "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
-                                 " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
-                                 " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                                 &st, "storing the calibration", e);
+    sqlite3_stmt *none; /* insert_rows prepares its own */
+    int rc = store_write_prepare(s, NULL, &none, "storing the calibration", e);
     if (rc != DYT_OK)
         return rc;
     char now[32];
     dyt_utc_iso(now, sizeof now);
-    int src = SQLITE_OK;
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        src = sqlite3_bind_int64(st, 1, machine_id);
-        B(sqlite3_bind_int64(st, 2, rows[i].run_a));
-        B(sqlite3_bind_int64(st, 3, rows[i].run_b));
-        B(bind_text(st, 4, rows[i].case_key));
-        B(sqlite3_bind_double(st, 5, rows[i].noise_rel));
-        B(sqlite3_bind_double(st, 6, rows[i].min_detectable_rel));
-        B(sqlite3_bind_double(st, 7, rows[i].threshold));
-        B(sqlite3_bind_double(st, 8, rows[i].alpha));
-        B(bind_text(st, 9, now));
-        B(step_done(st));
-    }
+    const calibration_rows c = {rows, now};
+    int src = store_insert_rows(s->db,
+                          "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
+                          " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
+                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                          machine_id, &c, n, bind_calibration);
     if (src != SQLITE_OK)
-        return store_write_fail(s, st, "storing the calibration", e);
-    sqlite3_finalize(st);
+        return store_write_fail(s, NULL, "storing the calibration", e);
     return store_write_commit(s, e);
 }

@@ -96,6 +96,33 @@ int store_write_prepare(store *s, const char *sql, sqlite3_stmt **st, const char
                : store_write_fail(s, *st, what, e);
 }
 
+int store_write_finish(store *s, sqlite3_stmt *st, int src, const char *what, dyt_err *e)
+{
+    if (src == SQLITE_OK)
+        src = step_done(st);
+    if (src != SQLITE_OK)
+        return store_write_fail(s, st, what, e);
+    sqlite3_finalize(st);
+    return store_write_commit(s, e);
+}
+
+int store_insert_rows(sqlite3 *db, const char *sql, int64_t parent, const void *rows, size_t n,
+                      store_bind_row_fn bind)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        src = sqlite3_bind_int64(st, 1, parent);
+        if (src == SQLITE_OK)
+            src = bind(st, rows, i);
+        if (src == SQLITE_OK)
+            src = step_done(st);
+    }
+    sqlite3_finalize(st);
+    return src;
+}
+
 int store_txn_begin(store *s, dyt_err *e)
 {
     if (s->txn_depth > 0)

@@ -5,6 +5,7 @@
 #pragma once
 #include <stddef.h>
 #include "common.h"
+#include "machine.h"
 #include "store.h"
 
 #define COUNTERS_DEFAULT_PAPI "PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L1_DCM,PAPI_L2_DCM,PAPI_L3_TCM"
@@ -19,6 +20,10 @@ int counters_open(const char *events, counters_session **out, dyt_err *e);
 void counters_close(counters_session *c);
 /* Whether PAPI hardware counters can be read here; reason filled if not. */
 int counters_papi_available(char *reason, size_t n);
+/* Adds to a machine record which counters a run on it can have and, if
+ * not, why (counters.papi, counters.rusage, perf_event_paranoid); 0, or -1
+ * out of memory. */
+int counters_add_machine_attrs(machine_info *m);
 /* Start/stop around the region to measure (same thread). */
 void counters_start(counters_session *c);
 void counters_stop(counters_session *c);

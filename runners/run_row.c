@@ -2,7 +2,7 @@
  * and the CUDA runner: the per-case measurement spec taken from the
  * options once, the settings JSON (built key by key; each runner adds its
  * own keys to the common ones), the row's creation from the run identity,
- * and its end status. */
+ * its end status, and the machine record a run stores. */
 #include "runner_internal.h"
 
 #include <math.h>
@@ -38,6 +38,17 @@ json_t *runner_settings_json(const runner_opts *o, const char *metric)
     json_object_set_new(j, "max_time_s", json_real(o->max_time_s));
     json_object_set_new(j, "warmup_s", json_real(o->warmup_s));
     return j;
+}
+
+int runner_probe_machine(uint64_t llc_bytes_override, machine_info *m, dyt_err *e)
+{
+    machine_opts mo = {.llc_bytes_override = llc_bytes_override};
+    int rc = machine_probe(&mo, m, e);
+    if (rc == DYT_OK && counters_add_machine_attrs(m) != 0) {
+        machine_free(m);
+        rc = dyt_errf(e, DYT_USAGE, "machine: out of memory");
+    }
+    return rc;
 }
 
 int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, const char *device,

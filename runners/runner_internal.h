@@ -1,6 +1,7 @@
 /* What the CPU and CUDA runners share (the files in runners/): how every case of a
  * run is measured (fixed from runner_opts before the first case), the
- * case's argument template and inputs, the measured case as a result that
+ * case's argument template and inputs, the adaptive sampler, the measured
+ * case as a result that
  * is handed to the store in one call, the run's row (settings JSON, begin,
  * end), the runner's side of stepping, and SIGINT/SIGTERM. Not part of the
  * runner's contract (runners/runner.h); tests of the runner stage include
@@ -11,6 +12,7 @@
 #include "kernels.h"
 #include "plan.h"
 #include "runner.h"
+#include "stats.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -36,6 +38,9 @@ void runner_case_spec_init(runner_case_spec *cs, const runner_opts *o);
 /* The settings every run records (cache, metric, seed, the sampling
  * budget), as a JSON object to which the runner adds its own keys. */
 json_t *runner_settings_json(const runner_opts *o, const char *metric);
+/* The machine record a run stores: the probe (with --llc-bytes, 0: hwloc's
+ * LLC) and which counters can be read on it. */
+int runner_probe_machine(uint64_t llc_bytes_override, machine_info *m, dyt_err *e);
 /* The options the CPU runner adds to the settings: rounds (1 unless
  * timing with --rounds), llc_bytes_override, papi_events. */
 void runner_cpu_option_keys(const runner_opts *o, const char *metric, json_t *j);
@@ -63,6 +68,57 @@ int runner_case_inputs(const plan_case *c, uint64_t seed, void *x, float *gamma,
 /* IEEE half <-> float (round to nearest even): fp16 storage. */
 uint16_t f32_to_f16(float f);
 float f16_to_f32(uint16_t h);
+
+/* ---- sampling.c: the adaptive sampler ------------------------------------ */
+
+/* One sample: returns the time of one call in ns (batch total / batch) and
+ * sets *flags (STORE_SAMPLE_*); a negative return aborts sampling with an
+ * error (e.g. the kernel refused the call; the callback may say why in the
+ * dyt_err given to sampler_run). */
+typedef double (*sampler_sample_fn)(void *ctx, int *flags);
+/* A clock for the budget (ns); NULL means dyt_now_ns. Tests pass a fake
+ * clock that advances by the synthetic samples' durations. */
+typedef uint64_t (*sampler_clock_fn)(void *ctx);
+
+typedef struct {
+    double max_noise; /* relative half-width of the median's 95% CI */
+    size_t min_samples, max_samples;
+    uint64_t min_time_ns, max_time_ns;
+    sampler_sample_fn sample;
+    sampler_clock_fn clock;
+    void *ctx;
+    volatile sig_atomic_t *stop; /* nonzero: stop now ("interrupted"); may be NULL */
+    /* Samples with any of these flags are stored excluded: left out of
+     * the statistics and the stopping rule (the CUDA runner's throttled
+     * samples). 0: every sample counts (the CPU runner: see sampling.c). */
+    int exclude_flags;
+} sampler_spec;
+
+typedef struct {
+    store_sample *samples; /* malloc'd, n entries */
+    size_t n;
+    const char *stop_reason; /* "noise" | "max_time" | "max_samples" | "interrupted" */
+    uint64_t elapsed_ns;
+    stats_summary st; /* over the samples not excluded */
+    size_t n_excluded;
+} sampler_result;
+
+/* Takes samples until the stopping rule holds: (CI of the median of the
+ * samples not excluded within max_noise AND at least min_samples of them
+ * AND elapsed >= min_time) OR elapsed >= max_time OR n >= max_samples (all
+ * samples). Returns DYT_OK (also when interrupted: see stop_reason),
+ * DYT_FAIL when a sample failed (message in e). */
+int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e);
+void sampler_result_free(sampler_result *r);
+
+/* Timer characteristics of the host clock, measured once per run. */
+typedef struct {
+    double granularity_ns; /* smallest nonzero step between two readings */
+    double overhead_ns;    /* cost of one reading */
+} timer_info;
+void timer_measure(timer_info *t);
+/* The shortest a sample may be: max(20 us, 100 x granularity, 100 x overhead). */
+uint64_t timer_sample_target_ns(const timer_info *t);
 
 /* ---- result.c: a measured case, handed to the store ----------------------- */
 

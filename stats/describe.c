@@ -128,16 +128,23 @@ void stats_describe(const double *x, size_t n, double conf, stats_summary *out)
     free(s);
 }
 
-int stats_converged(const double *x, size_t n, size_t min_samples, double max_noise)
+int stats_summary_converged(const stats_summary *st, size_t min_samples, double max_noise)
 {
-    if (n == 0 || n < min_samples)
+    if (st->n == 0 || st->n < min_samples)
         return 0;
     size_t lo, hi;
     /* Too few samples for an exact 95% interval (n < 6): not converged,
      * whatever the spread looks like. */
-    if (!stats_median_ci_ranks(n, 0.95, &lo, &hi))
+    if (!stats_median_ci_ranks(st->n, 0.95, &lo, &hi))
+        return 0;
+    return isfinite(st->rel_ci_width) && st->rel_ci_width <= max_noise;
+}
+
+int stats_converged(const double *x, size_t n, size_t min_samples, double max_noise)
+{
+    if (n == 0)
         return 0;
     stats_summary st;
     stats_describe(x, n, 0.95, &st);
-    return isfinite(st.rel_ci_width) && st.rel_ci_width <= max_noise;
+    return stats_summary_converged(&st, min_samples, max_noise);
 }

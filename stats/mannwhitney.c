@@ -19,15 +19,45 @@
 
 #define EXACT_MAX_TOTAL STATS_MWU_EXACT_MAX
 
-typedef struct {
-    double v;
-    int from_a;
-} tagged;
-
-static int cmp_tagged(const void *x, const void *y)
+static int cmp_ranked(const void *x, const void *y)
 {
-    double a = ((const tagged *)x)->v, b = ((const tagged *)y)->v;
+    double a = ((const stats_ranked *)x)->v, b = ((const stats_ranked *)y)->v;
     return (a > b) - (a < b);
+}
+
+double stats_rank_sum(stats_ranked *x, size_t n, double *ties)
+{
+    qsort(x, n, sizeof *x, cmp_ranked);
+    double sum = 0;
+    *ties = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && x[j].v == x[i].v)
+            j++;
+        double mid = ((double)(i + 1) + (double)j) / 2.0;
+        for (size_t k = i; k < j; k++)
+            if (x[k].in_group)
+                sum += mid;
+        double g = (double)(j - i);
+        *ties += g * g * g - g;
+        i = j;
+    }
+    return sum;
+}
+
+void stats_exact_p(const int64_t *freq, size_t top, size_t s, double *p_greater,
+                   double *p_two_sided)
+{
+    double total = 0, le = 0, ge = 0;
+    for (size_t k = 0; k <= top; k++) {
+        total += (double)freq[k];
+        if (k <= s)
+            le += (double)freq[k];
+        if (k >= s)
+            ge += (double)freq[k];
+    }
+    *p_greater = ge / total;
+    *p_two_sided = fmin(1.0, 2.0 * fmin(le, ge) / total);
 }
 
 /* Counts of U = 0..m*n over the C(m+n, m) equally likely arrangements;
@@ -67,31 +97,17 @@ void stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, 
         out->u = NAN;
         return;
     }
-    tagged *t = malloc(n * sizeof *t);
+    stats_ranked *t = malloc(n * sizeof *t);
     if (!t) {
         out->u = out->z = out->p_two_sided = out->p_greater = NAN;
         return;
     }
     for (size_t i = 0; i < na; i++)
-        t[i] = (tagged){a[i], 1};
+        t[i] = (stats_ranked){a[i], 1};
     for (size_t j = 0; j < nb; j++)
-        t[na + j] = (tagged){b[j], 0};
-    qsort(t, n, sizeof *t, cmp_tagged);
-
-    /* Mid-ranks (1-based) and the tie term sum(t^3 - t). */
-    double rank_sum_a = 0, ties = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && t[j].v == t[i].v)
-            j++;
-        double mid = ((double)(i + 1) + (double)j) / 2.0;
-        for (size_t k = i; k < j; k++)
-            if (t[k].from_a)
-                rank_sum_a += mid;
-        double g = (double)(j - i);
-        ties += g * g * g - g;
-        i = j;
-    }
+        t[na + j] = (stats_ranked){b[j], 0};
+    double ties;
+    double rank_sum_a = stats_rank_sum(t, n, &ties);
     free(t);
     double dna = (double)na, dnb = (double)nb;
     double u = rank_sum_a - dna * (dna + 1) / 2.0;
@@ -106,19 +122,8 @@ void stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, 
         if (freq) {
             exact_counts(na, nb, freq); /* symmetric in m and n */
             /* Without ties U is an integer. */
-            size_t uu = (size_t)llround(u);
-            double total = 0, le = 0, ge = 0;
-            for (size_t k = 0; k <= top; k++) {
-                total += (double)freq[k];
-                if (k <= uu)
-                    le += (double)freq[k];
-                if (k >= uu)
-                    ge += (double)freq[k];
-            }
+            stats_exact_p(freq, top, (size_t)llround(u), &out->p_greater, &out->p_two_sided);
             free(freq);
-            out->p_greater = ge / total;
-            double p2 = 2.0 * fmin(le, ge) / total;
-            out->p_two_sided = p2 > 1 ? 1 : p2;
             return;
         }
     }

@@ -35,22 +35,12 @@ int stats_signed_rank_exact_counts(size_t n, int64_t *freq)
     return 0;
 }
 
-typedef struct {
-    double abs;
-    int positive;
-} signed_abs;
-
-static int cmp_abs(const void *x, const void *y)
-{
-    double a = ((const signed_abs *)x)->abs, b = ((const signed_abs *)y)->abs;
-    return (a > b) - (a < b);
-}
-
 void stats_wilcoxon_signed_rank(const double *d, size_t n, stats_wsr *out)
 {
     memset(out, 0, sizeof *out);
     out->p_two_sided = out->p_greater = 1;
-    signed_abs *v = malloc((n ? n : 1) * sizeof *v);
+    /* |d| ranked, the positive differences the group. */
+    stats_ranked *v = malloc((n ? n : 1) * sizeof *v);
     if (!v) {
         out->t_plus = out->z = out->p_two_sided = out->p_greater = NAN;
         return;
@@ -58,27 +48,15 @@ void stats_wilcoxon_signed_rank(const double *d, size_t n, stats_wsr *out)
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (d[i] != 0 && !isnan(d[i]))
-            v[m++] = (signed_abs){fabs(d[i]), d[i] > 0};
+            v[m++] = (stats_ranked){fabs(d[i]), d[i] > 0};
     out->n_used = m;
     out->n_zero = n - m;
     if (m == 0) {
         free(v);
         return;
     }
-    qsort(v, m, sizeof *v, cmp_abs);
-    double t_plus = 0, ties = 0;
-    for (size_t i = 0; i < m;) {
-        size_t j = i + 1;
-        while (j < m && v[j].abs == v[i].abs)
-            j++;
-        double mid = ((double)(i + 1) + (double)j) / 2.0;
-        for (size_t k = i; k < j; k++)
-            if (v[k].positive)
-                t_plus += mid;
-        double g = (double)(j - i);
-        ties += g * g * g - g;
-        i = j;
-    }
+    double ties;
+    double t_plus = stats_rank_sum(v, m, &ties);
     free(v);
     out->t_plus = t_plus;
     double dm = (double)m;
@@ -90,17 +68,9 @@ void stats_wilcoxon_signed_rank(const double *d, size_t n, stats_wsr *out)
         size_t top = m * (m + 1) / 2;
         int64_t *freq = malloc((top + 1) * sizeof *freq);
         if (freq && stats_signed_rank_exact_counts(m, freq) == 0) {
-            size_t t = (size_t)llround(t_plus);
-            double total = ldexp(1.0, (int)m), le = 0, ge = 0;
-            for (size_t k = 0; k <= top; k++) {
-                if (k <= t)
-                    le += (double)freq[k];
-                if (k >= t)
-                    ge += (double)freq[k];
-            }
+            /* The counts sum to 2^m: every sign pattern. */
+            stats_exact_p(freq, top, (size_t)llround(t_plus), &out->p_greater, &out->p_two_sided);
             free(freq);
-            out->p_greater = ge / total;
-            out->p_two_sided = fmin(1.0, 2.0 * fmin(le, ge) / total);
             return;
         }
         free(freq);

@@ -26,9 +26,26 @@ double stats_median(const double *x, size_t n);
 /* qsort comparator for doubles, ascending. */
 int stats_cmp_double(const void *a, const void *b);
 
-/* Stopping rule used by the runner: enough samples and the CI of the median
- * within max_noise (relative half-width) of it. */
+/* Stopping rule used by the runners' sampler: enough samples, an exact 95%
+ * interval of the median, and that interval within max_noise (relative
+ * half-width) of it; of x[0..n), or of a summary stats_describe made at
+ * 0.95. */
 int stats_converged(const double *x, size_t n, size_t min_samples, double max_noise);
+int stats_summary_converged(const stats_summary *st, size_t min_samples, double max_noise);
+
+/* Mid-ranks for the rank tests: x[0..n) sorted by value; returns the sum
+ * of the mid-ranks (1-based, ties sharing their mean rank) of the values
+ * in the group, and *ties = sum(t^3 - t) over the runs of t equal values. */
+typedef struct {
+    double v;
+    int in_group;
+} stats_ranked;
+double stats_rank_sum(stats_ranked *x, size_t n, double *ties);
+
+/* Exact p-values of a statistic s from its null distribution's counts
+ * freq[0..top]: P(S >= s) and min(1, 2 min(P(S <= s), P(S >= s))). */
+void stats_exact_p(const int64_t *freq, size_t top, size_t s, double *p_greater,
+                   double *p_two_sided);
 
 /* Mann-Whitney U test, two-sided, tie-corrected normal approximation (exact
  * distribution for small samples without ties). u is U of sample a. */

@@ -17,18 +17,10 @@ const kern_backend kern_backend_avx2 = KERN_BACKEND_OF("avx2", avx2_variants);
 
 void kx_tanh_avx2(const float *x, float *y, size_t n)
 {
-    size_t i = 0;
-    for (; i + VL <= n; i += VL)
-        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, VL)), VL, 0);
-    if (i < n)
-        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, n - i)), n - i, 0);
+    kx_tanh_n(x, y, n);
 }
 
 void kx_bf16_avx2(const float *x, bf16_t *y, size_t n)
 {
-    size_t i = 0;
-    for (; i + VL <= n; i += VL)
-        v_st_bf16(y + i, v_ld_f32(x + i, VL), VL, 0, 0);
-    if (i < n)
-        v_st_bf16(y + i, v_ld_f32(x + i, n - i), n - i, 0, 0);
+    kx_bf16_n(x, y, n, 0);
 }

@@ -93,6 +93,28 @@ int counters_papi_available(char *reason, size_t n)
     return papi_ok && papi_hw;
 }
 
+int counters_add_machine_attrs(machine_info *m)
+{
+    char reason[400], v[512];
+    if (counters_papi_available(reason, sizeof reason))
+        snprintf(v, sizeof v, "available%s%s", reason[0] ? ": " : "", reason);
+    else
+        snprintf(v, sizeof v, "unavailable: %s", reason);
+    int rc = machine_add_attr(m, "counters.papi", v);
+    rc |= machine_add_attr(m, "counters.rusage",
+                           "available (getrusage: minflt, majflt, nvcsw, nivcsw)");
+    char par[32];
+    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+    if (f) {
+        if (fgets(par, sizeof par, f)) {
+            par[strcspn(par, "\n")] = 0;
+            rc |= machine_add_attr(m, "perf_event_paranoid", par);
+        }
+        fclose(f);
+    }
+    return rc;
+}
+
 /* Splits the comma list into sess->ev, resolving each name. */
 static int parse_events(counters_session *c, const char *events, dyt_err *e)
 {

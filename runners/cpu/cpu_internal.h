@@ -1,7 +1,8 @@
 /* Internal interface between the files of the CPU runner (runners/cpu/):
- * the adaptive sampler, the buffer sets, verification, the pools and one
- * case's measurement, the instruction metric's case, the progress line.
- * What it shares with the CUDA runner is in runners/runner_internal.h.
+ * the buffer sets, verification, the pools and one case's measurement,
+ * the instruction metric's case, the progress line. What it shares with
+ * the CUDA runner (the adaptive sampler among it) is in
+ * runners/runner_internal.h.
  * Not part of the runner's public contract (runners/runner.h); tests of
  * the runner stage include it to drive the sampler with synthetic sample
  * streams and to check the buffers. */
@@ -18,51 +19,6 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- sampling.c: the adaptive sampler ------------------------------------ */
-
-/* One sample: returns the time of one call in ns (batch total / batch) and
- * sets *flags (STORE_SAMPLE_*); a negative return aborts sampling with an
- * error (e.g. the kernel refused the call). */
-typedef double (*sampler_sample_fn)(void *ctx, int *flags);
-/* A clock for the budget (ns); NULL means dyt_now_ns. Tests pass a fake
- * clock that advances by the synthetic samples' durations. */
-typedef uint64_t (*sampler_clock_fn)(void *ctx);
-
-typedef struct {
-    double max_noise; /* relative half-width of the median's 95% CI */
-    size_t min_samples, max_samples;
-    uint64_t min_time_ns, max_time_ns;
-    sampler_sample_fn sample;
-    sampler_clock_fn clock;
-    void *ctx;
-    volatile sig_atomic_t *stop; /* nonzero: stop now ("interrupted"); may be NULL */
-} sampler_spec;
-
-typedef struct {
-    store_sample *samples; /* malloc'd, n entries */
-    size_t n;
-    const char *stop_reason; /* "noise" | "max_time" | "max_samples" | "interrupted" */
-    uint64_t elapsed_ns;
-    stats_summary st; /* over the samples not excluded */
-    size_t n_excluded;
-} sampler_result;
-
-/* Takes samples until the stopping rule holds: (CI of the median within
- * max_noise AND n >= min_samples AND elapsed >= min_time) OR elapsed >=
- * max_time OR n >= max_samples. Returns DYT_OK (also when interrupted: see
- * stop_reason), DYT_FAIL when a sample failed (message in e). */
-int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e);
-void sampler_result_free(sampler_result *r);
-
-/* Timer characteristics, measured once per run. */
-typedef struct {
-    double granularity_ns; /* smallest nonzero step between two readings */
-    double overhead_ns;    /* cost of one reading */
-} timer_info;
-void timer_measure(timer_info *t);
-/* The shortest a sample may be: max(20 us, 100 x granularity, 100 x overhead). */
-uint64_t timer_sample_target_ns(const timer_info *t);
 
 /* ---- buffers.c: inputs and buffer sets ----------------------------------- */
 

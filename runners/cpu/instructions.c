@@ -73,18 +73,7 @@ static int find_valgrind(char *buf, size_t n)
         snprintf(buf, n, "%s", env);
         return access(buf, X_OK) == 0;
     }
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        const char *colon = strchr(path, ':');
-        size_t len = colon ? (size_t)(colon - path) : strlen(path);
-        snprintf(buf, n, "%.*s/valgrind", (int)len, path);
-        if (len && access(buf, X_OK) == 0)
-            return 1;
-        path += len + (colon != NULL);
-    }
-    return 0;
+    return dyt_find_program("valgrind", buf, n);
 }
 
 /* Reads "events:" and "totals:" of a callgrind dump into the five values. */

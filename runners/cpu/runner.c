@@ -259,9 +259,8 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");
     machine_info m;
-    machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
     uint64_t t_probe = dyt_now_ns();
-    int rc = machine_probe(&mo, &m, e);
+    int rc = runner_probe_machine(o->llc_bytes_override, &m, e);
     if (rc != DYT_OK)
         return rc;
     t_probe = dyt_now_ns() - t_probe;

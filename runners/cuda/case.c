@@ -1,7 +1,8 @@
 /* One case of the CUDA runner, measured into its result: inputs on the
  * device, verification against the CPU ref, warm-up that also sizes the
- * batch, event-timed samples until the median is known well enough, the
- * CUPTI pass, statistics. The runner stores the result.
+ * batch, event-timed samples until the median is known well enough (the
+ * sampler both runners share, runners/sampling.c), the CUPTI pass,
+ * statistics. The runner stores the result.
  *
  * A sample is the time between two CUDA events on the run's stream:
  *  - hot cache: a batch of calls; when one call is shorter than
@@ -37,6 +38,7 @@ typedef struct {
     const cuda_case_env *env;
     cudaEvent_t e0, e1;
     unsigned flush_seq;
+    dyt_err *e; /* why a sample failed, for the sampler */
 } timing_ctx;
 
 static int one_call(void *p)
@@ -127,71 +129,47 @@ static int capture(timing_ctx *t)
 
 _Static_assert(CUPTI_MAX_METRICS <= RUNNER_MAX_COUNTERS, "a case's CUPTI metrics fit its result");
 
-/* Event-timed samples into r until the stopping rule holds; throttled ones
- * are kept, flagged and excluded. Returns the stop reason, NULL with *err
- * set when sampling failed. */
-static const char *sample(timing_ctx *t, runner_case_result *r, const char **err)
+/* A sample for the shared sampler (runners/sampling.c). */
+static double sampler_sample(void *ctx, int *flags)
 {
-    const cuda_case_env *env = t->env;
-    const runner_case_spec *sp = &env->spec;
-    double *kept = NULL;
-    size_t nkept = 0, cap = 0, next_check = 0;
+    timing_ctx *t = ctx;
+    double ns = take_sample(t, flags);
+    if (ns < 0)
+        dyt_errf(t->e, DYT_FAIL, "a timed call failed on the GPU");
+    return ns;
+}
+
+/* Event-timed samples into r until the stopping rule of the shared sampler
+ * holds; throttled ones are kept, flagged and excluded. Returns the stop
+ * reason, NULL with *err (pointing into *e) set when sampling failed. */
+static const char *sample(timing_ctx *t, runner_case_result *r, dyt_err *e, const char **err)
+{
+    const runner_case_spec *sp = &t->env->spec;
+    t->e = e;
+    sampler_spec ss = {
+        .max_noise = sp->max_noise,
+        .min_samples = sp->min_samples,
+        .max_samples = sp->max_samples,
+        .min_time_ns = (uint64_t)sp->min_time_ns,
+        .max_time_ns = (uint64_t)sp->max_time_ns,
+        .sample = sampler_sample,
+        .ctx = t,
+        .stop = &runner_stop_flag,
+        .exclude_flags = STORE_SAMPLE_THROTTLED,
+    };
+    sampler_result res = {0};
     const char *stop = NULL;
-    uint64_t s0 = dyt_now_ns(), min_ns = (uint64_t)sp->min_time_ns,
-             max_ns = (uint64_t)sp->max_time_ns;
-    for (;;) {
-        if (runner_stop_signal()) {
-            stop = "interrupted";
-            break;
-        }
-        if (nkept == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            double *nk = realloc(kept, nc * sizeof *nk);
-            if (!nk) {
-                *err = "out of memory for samples";
-                break;
-            }
-            kept = nk;
-            cap = nc;
-        }
-        int flags = 0;
-        double ns = take_sample(t, &flags);
-        if (ns < 0) {
-            *err = "a timed call failed on the GPU";
-            break;
-        }
-        int excl = (flags & STORE_SAMPLE_THROTTLED) != 0;
-        store_sample one = {.ns = ns, .flags = flags, .excluded = excl};
-        if (runner_result_append(r, &one, 1, 0) != 0) {
-            *err = "out of memory for samples";
-            break;
-        }
-        if (!excl)
-            kept[nkept++] = ns;
-        else if (env->throttled_total)
-            (*env->throttled_total)++;
-        uint64_t el = dyt_now_ns() - s0;
-        if (nkept >= sp->min_samples && el >= min_ns && nkept >= next_check) {
-            if (stats_converged(kept, nkept, sp->min_samples, sp->max_noise)) {
-                stop = "noise";
-                break;
-            }
-            next_check = nkept < 256 ? nkept + 1 : nkept + nkept / 50;
-        }
-        if (r->n_samples >= sp->max_samples) {
-            stop = "max_samples";
-            break;
-        }
-        if (el >= max_ns) {
-            stop = "max_time";
-            break;
-        }
-    }
-    if (stop && nkept == 0 && strcmp(stop, "interrupted") != 0) {
-        stop = NULL;
+    if (sampler_run(&ss, &res, e) != DYT_OK)
+        *err = e->msg;
+    else if (runner_result_append(r, res.samples, res.n, 0) != 0)
+        *err = "out of memory for samples";
+    else if (strcmp(res.stop_reason, "interrupted") && res.n_excluded == res.n)
         *err = "every sample was taken while the GPU was throttled";
-    }
-    free(kept);
+    else
+        stop = res.stop_reason;
+    if (t->env->throttled_total)
+        *t->env->throttled_total += (int)res.n_excluded;
+    sampler_result_free(&res);
     return stop;
 }
 
@@ -225,6 +203,7 @@ int cuda_case_measure(const cuda_case_env *env, const plan_case *c, int seq, run
     timing_ctx t = {.k = c->variant, .a = b.dev, .st = (cudaStream_t)env->stream, .env = env};
     t.ex.cuda_stream = env->stream;
     const char *stop = NULL, *err = NULL;
+    dyt_err se = {{0}};
     if (cudaEventCreate(&t.e0) != cudaSuccess || cudaEventCreate(&t.e1) != cudaSuccess) {
         err = "cannot create CUDA events";
         goto done;
@@ -244,7 +223,7 @@ int cuda_case_measure(const cuda_case_env *env, const plan_case *c, int seq, run
             t.graph = NULL;
     }
     row->batch = (int)t.batch;
-    stop = sample(&t, r, &err);
+    stop = sample(&t, r, &se, &err);
     if (stop && !strcmp(stop, "interrupted"))
         goto done; /* a half-sampled case is not stored */
     if (!err && env->cupti) /* separate pass: replay would distort timings */

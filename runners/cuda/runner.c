@@ -72,8 +72,7 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
     if (rc != DYT_OK)
         return rc;
     machine_info m;
-    machine_opts mo = {.llc_bytes_override = o->llc_bytes_override};
-    if ((rc = machine_probe(&mo, &m, e)) != DYT_OK) {
+    if ((rc = runner_probe_machine(o->llc_bytes_override, &m, e)) != DYT_OK) {
         cupti_metrics_free(&ml);
         return rc;
     }

@@ -7,12 +7,7 @@
  * write nothing; short letters mean one thing everywhere. interleave and
  * calibrate start nothing on a bad option. Also: --version, list, and a
  * malformed suite file rejected with file:line. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "cli.h"
 #include "dyt_config.h"
@@ -27,7 +22,6 @@
 #include <unistd.h>
 
 static const char *exe;
-static char tmpdir[64];
 
 typedef struct {
     int status;      /* exit code, or -1 if killed */
@@ -36,7 +30,7 @@ typedef struct {
 } result;
 
 /* Reads a whole file (the captured output) into buf. */
-static void slurp(const char *path, char *buf, size_t n)
+static void read_into(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
     size_t got = f ? fread(buf, 1, n - 1, f) : 0;
@@ -73,8 +67,8 @@ static void run_in(result *r, const char *cwd, char *const *args)
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(outp, r->out, sizeof r->out);
-    slurp(errp, r->err, sizeof r->err);
+    read_into(outp, r->out, sizeof r->out);
+    read_into(errp, r->err, sizeof r->err);
     unlink(outp);
     unlink(errp);
 }
@@ -201,7 +195,7 @@ static void test_command_help(void **state)
 static void test_command_unknown_option(void **state)
 {
     const cli_command *c = *state;
-    char dir[128], want[256];
+    char dir[512], want[256];
     fresh_dir(dir, sizeof dir, c->name);
     snprintf(want, sizeof want, "dytbench: %s: unknown option '--bogus' (see dytbench %s --help)\n",
              c->name, c->name);
@@ -359,7 +353,7 @@ static void expect_refused(char *const *args, const char *want, const char *abse
 static void test_interleave_starts_nothing(void **state)
 {
     (void)state;
-    char arm_exe[128], marker[128], a[160], b[160], db[128];
+    char arm_exe[512], marker[512], a[600], b[600], db[512];
     write_marker_exe(arm_exe, sizeof arm_exe, marker, sizeof marker);
     snprintf(a, sizeof a, "A=%s", arm_exe);
     snprintf(b, sizeof b, "B=%s", arm_exe);
@@ -410,7 +404,7 @@ static void test_interleave_starts_nothing(void **state)
 static void test_calibrate_starts_nothing(void **state)
 {
     (void)state;
-    char db[128];
+    char db[512];
     snprintf(db, sizeof db, "%s/cal.db", tmpdir);
     static const refusal bad[] = {
         {"--bogus", NULL, "dytbench: calibrate: unknown option '--bogus'"},
@@ -491,11 +485,6 @@ int main(int argc, char **argv)
         return 1;
     }
     exe = exe_path;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dyt-cli-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     enum { PER_COMMAND = 3 };
     struct CMUnitTest tests[16 + PER_COMMAND * 16];
     static char names[PER_COMMAND * 16][64];
@@ -524,7 +513,5 @@ int main(int argc, char **argv)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list_suites_and_kernels);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_malformed_suite);
-    int rc = _cmocka_run_group_tests("cli", tests, n, NULL, NULL);
-    rmdir(tmpdir);
-    return rc;
+    return run_in_tmpdir("/tmp/dytbench-cli", "cli", tests, n, NULL, NULL);
 }

@@ -3,12 +3,7 @@
  * (signs, spaces, suffixes on counts, overflow) with the common message;
  * a failed value stops the parse; forwarded options come out normalised
  * as --name=value for the command they belong to. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "cli.h"
 
@@ -271,17 +266,7 @@ static void test_forwarding_two_levels(void **state)
     cli_parse_free(&p);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_count),
-        cmocka_unit_test(test_seed),
-        cmocka_unit_test(test_size),
-        cmocka_unit_test(test_reals),
-        cmocka_unit_test(test_choice_and_echo),
-        cmocka_unit_test(test_stop_after_error),
-        cmocka_unit_test(test_forwarding),
-        cmocka_unit_test(test_forwarding_two_levels),
-    };
-    return cmocka_run_group_tests_name("cli-options", tests, NULL, NULL);
-}
+DYT_TEST_MAIN("cli-options", NULL, NULL, cmocka_unit_test(test_count), cmocka_unit_test(test_seed),
+              cmocka_unit_test(test_size), cmocka_unit_test(test_reals),
+              cmocka_unit_test(test_choice_and_echo), cmocka_unit_test(test_stop_after_error),
+              cmocka_unit_test(test_forwarding), cmocka_unit_test(test_forwarding_two_levels))

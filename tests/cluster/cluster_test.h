@@ -1,31 +1,16 @@
-/* Helpers of the campaign tests (tests/cluster): a scratch directory, the
- * built dytbench spawned with arguments and an environment of the test's
- * choosing (no Slurm variable leaks in from a test run inside a job), a
- * tiny suite, and one-value queries on a store. */
+/* Helpers of the campaign tests (tests/cluster), beside tests/dyt_test.h's:
+ * the built dytbench spawned with arguments and an environment of the
+ * test's choosing (no Slurm variable leaks in from a test run inside a
+ * job), a tiny suite, and one-value queries on a store by its path. */
 #pragma once
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-/* cmocka needs the four headers above first */
-#include <cmocka.h>
-
-#include "common.h"
+#include "dyt_test.h"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 extern char **environ;
-
-static const char *exe; /* argv[1]: the dytbench binary */
-static char tmpdir[64];
 
 /* 3 shapes x 2 norms x 2 passes = 12 cases, each a few milliseconds. */
 static const char tiny_suite[] =
@@ -44,37 +29,12 @@ typedef struct {
 
 static result r; /* large: off the stack */
 
-static __attribute__((unused)) void make_tmpdir(const char *prefix)
-{
-    snprintf(tmpdir, sizeof tmpdir, "%s-XXXXXX", prefix);
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
-
-static __attribute__((unused)) void rm_tmpdir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static __attribute__((unused)) void path_in(char *buf, size_t n, const char *name)
+static DYT_TEST_UNUSED void path_in(char *buf, size_t n, const char *name)
 {
     snprintf(buf, n, "%s/%s", tmpdir, name);
 }
 
-static __attribute__((unused)) void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void read_into(const char *path, char *buf, size_t n)
+static DYT_TEST_UNUSED void read_into(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
     size_t got = f ? fread(buf, 1, n - 1, f) : 0;
@@ -103,7 +63,7 @@ static pid_t start(char *const *extra, char *const *args, const char *out, const
 {
     char *argv[64], *envbuf[512];
     int argc = 0;
-    argv[argc++] = (char *)exe;
+    argv[argc++] = (char *)dytbench_exe;
     for (; *args && argc < 63; args++)
         argv[argc++] = *args;
     argv[argc] = NULL;
@@ -115,7 +75,7 @@ static pid_t start(char *const *extra, char *const *args, const char *out, const
         int fe = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
             _exit(127);
-        execve(exe, argv, env);
+        execve(dytbench_exe, argv, env);
         _exit(127);
     }
     return pid;
@@ -129,9 +89,9 @@ static int wait_status(pid_t pid)
 }
 
 /* Runs exe to its end into r. */
-static __attribute__((unused)) void run_env(result *res, char *const *extra, char *const *args)
+static DYT_TEST_UNUSED void run_env(result *res, char *const *extra, char *const *args)
 {
-    char out[300], err[300];
+    char out[600], err[600];
     path_in(out, sizeof out, "child.out");
     path_in(err, sizeof err, "child.err");
     res->status = wait_status(start(extra, args, out, err));
@@ -141,7 +101,7 @@ static __attribute__((unused)) void run_env(result *res, char *const *extra, cha
 
 /* dyt(&r, NULL, "run", "--quick", NULL): the environment list, then the
  * arguments. */
-static __attribute__((unused)) void dyt(result *res, char *const *extra, ...)
+static DYT_TEST_UNUSED void dyt(result *res, char *const *extra, ...)
 {
     char *args[64];
     size_t n = 0;
@@ -155,14 +115,14 @@ static __attribute__((unused)) void dyt(result *res, char *const *extra, ...)
 }
 
 /* Fails with the child's output when its exit code is not want. */
-static __attribute__((unused)) void want_status(const result *res, int want)
+static DYT_TEST_UNUSED void want_status(const result *res, int want)
 {
     if (res->status != want)
         fail_msg("exit %d, want %d\nstdout: %s\nstderr: %s", res->status, want, res->out, res->err);
 }
 
 /* One integer from a query on the store at db (read-only); -1: no row. */
-static __attribute__((unused)) int64_t db_int(const char *db, const char *sql)
+static DYT_TEST_UNUSED int64_t db_int(const char *db, const char *sql)
 {
     sqlite3 *d;
     assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -177,7 +137,7 @@ static __attribute__((unused)) int64_t db_int(const char *db, const char *sql)
 }
 
 /* The first column of every row, joined by '\n' (NULL reads "NULL"). */
-static __attribute__((unused)) void db_text(const char *db, const char *sql, char *out, size_t n)
+static DYT_TEST_UNUSED void db_text(const char *db, const char *sql, char *out, size_t n)
 {
     sqlite3 *d;
     assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -194,21 +154,4 @@ static __attribute__((unused)) void db_text(const char *db, const char *sql, cha
     }
     sqlite3_finalize(st);
     sqlite3_close(d);
-}
-
-/* The whole content of a file, for byte-identity checks (*len -1: none). */
-static __attribute__((unused)) char *file_bytes(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    *len = -1;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)*len + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
-    return b;
 }

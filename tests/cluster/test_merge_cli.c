@@ -14,13 +14,13 @@
     "--threads", "1", "--min-time", "0.001", "--max-time", "0.01", "--min-samples", "3",           \
         "--llc-bytes", "1M", "-q"
 
-static char suite_path[300];
+static char suite_path[600];
 
 static int setup(void **state)
 {
     (void)state;
     path_in(suite_path, sizeof suite_path, "tiny.suite");
-    write_text(suite_path, tiny_suite);
+    write_file(suite_path, tiny_suite);
     return 0;
 }
 
@@ -33,7 +33,7 @@ static void shard_db(char *buf, size_t n, int i)
 
 static void run_shard(int i, int n)
 {
-    char db[300], spec[16];
+    char db[600], spec[16];
     shard_db(db, sizeof db, i);
     snprintf(spec, sizeof spec, "%d/%d", i, n);
     dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--shard", spec, "--campaign", "m4",
@@ -44,7 +44,7 @@ static void run_shard(int i, int n)
 static void test_merge_then_report(void **state)
 {
     (void)state;
-    char whole[300], merged[300], s[4][300], out[300], md[400];
+    char whole[600], merged[600], s[4][600], out[600], md[700];
     path_in(whole, sizeof whole, "whole.db");
     path_in(merged, sizeof merged, "merged.db");
     dyt(&r, NULL, "run", "--suite", suite_path, "--db", whole, FAST, NULL);
@@ -70,7 +70,7 @@ static void test_merge_then_report(void **state)
     snprintf(md, sizeof md, "%s/report.md", out);
     static char text[262144];
     long len;
-    char *b = file_bytes(md, &len);
+    char *b = slurp(md, &len);
     assert_non_null(b);
     assert_true((size_t)len < sizeof text);
     memcpy(text, b, (size_t)len + 1);
@@ -105,7 +105,7 @@ static void test_merge_then_report(void **state)
     want_status(&r, 0);
     assert_null(strstr(r.err, "incomplete"));
     snprintf(md, sizeof md, "%s/report.md", out);
-    b = file_bytes(md, &len);
+    b = slurp(md, &len);
     assert_non_null(b);
     assert_null(strstr(b, "Planned cases no run stored"));
     assert_non_null(strstr(b, "12 of the plan's 12 cases are stored"));
@@ -116,9 +116,9 @@ static void test_merge_then_report(void **state)
     dyt(&r, NULL, "compare", "campaign:m4", "campaign:m4", "--db", merged, NULL);
     want_status(&r, 0);
     assert_non_null(strstr(r.out, "12 compared"));
-    char spec[400];
+    char spec[700];
     snprintf(spec, sizeof spec, "%s:campaign:m4", merged);
-    char whole_spec[400];
+    char whole_spec[700];
     snprintf(whole_spec, sizeof whole_spec, "%s:latest", whole);
     dyt(&r, NULL, "compare", whole_spec, spec, NULL);
     /* Two measurements of the same plan: the verdict is the machine's
@@ -146,12 +146,12 @@ static void write_bytes(const char *path, const char *b, size_t n)
 static void refused(const char *out, const char *in, const char *why)
 {
     long n0, n1;
-    char *b0 = file_bytes(out, &n0);
+    char *b0 = slurp(out, &n0);
     dyt(&r, NULL, "merge", out, in, NULL);
     want_status(&r, 2);
     if (!strstr(r.err, why))
         fail_msg("merge %s: stderr '%s' lacks '%s'", in, r.err, why);
-    char *b1 = file_bytes(out, &n1);
+    char *b1 = slurp(out, &n1);
     assert_int_equal(n0, n1);
     if (n0 > 0)
         assert_memory_equal(b0, b1, (size_t)n0);
@@ -162,7 +162,7 @@ static void refused(const char *out, const char *in, const char *why)
 static void test_merge_refusals(void **state)
 {
     (void)state;
-    char out[300], in[300], bad[300], absent[300];
+    char out[600], in[600], bad[600], absent[600];
     path_in(out, sizeof out, "out-refusals.db");
     path_in(in, sizeof in, "good-input.db");
     dyt(&r, NULL, "run", "--suite", suite_path, "--db", in, "--model", "tiny-rms", FAST, NULL);
@@ -181,7 +181,7 @@ static void test_merge_refusals(void **state)
     refused(out, bad, "not a dytbench one");
     /* A newer schema, and a store with garbage over its middle. */
     long len;
-    char *b = file_bytes(in, &len);
+    char *b = slurp(in, &len);
     path_in(bad, sizeof bad, "newer.db");
     write_bytes(bad, b, (size_t)len);
     assert_int_equal(sqlite3_open(bad, &d), SQLITE_OK);
@@ -204,7 +204,7 @@ static void test_merge_refusals(void **state)
     assert_int_equal(access(absent, F_OK), -1);
     /* A good input beside a bad one is still merged; the exit says one
      * was refused. */
-    char in2[300];
+    char in2[600];
     path_in(in2, sizeof in2, "good-input-2.db");
     dyt(&r, NULL, "run", "--suite", suite_path, "--db", in2, "--model", "tiny-rms", FAST, NULL);
     want_status(&r, 0);
@@ -216,18 +216,5 @@ static void test_merge_refusals(void **state)
     assert_non_null(strstr(r.err, "at least one IN.db"));
 }
 
-int main(int argc, char **argv)
-{
-    exe = argc > 1 ? argv[1] : NULL;
-    if (!exe)
-        return 77;
-    make_tmpdir("/tmp/dytbench-merge");
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merge_then_report),
-        cmocka_unit_test(test_merge_refusals),
-    };
-    int rc = cmocka_run_group_tests_name("campaign-merge", tests, setup, NULL);
-    if (rc == 0)
-        rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("campaign-merge", setup, NULL, cmocka_unit_test(test_merge_then_report),
+                        cmocka_unit_test(test_merge_refusals))

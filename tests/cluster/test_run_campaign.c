@@ -17,13 +17,13 @@
     "--threads", "1", "--min-time", "0.001", "--max-time", "0.01", "--min-samples", "3",           \
         "--llc-bytes", "1M", "-q"
 
-static char suite_path[300];
+static char suite_path[600];
 
 static int setup(void **state)
 {
     (void)state;
     path_in(suite_path, sizeof suite_path, "tiny.suite");
-    write_text(suite_path, tiny_suite);
+    write_file(suite_path, tiny_suite);
     return 0;
 }
 
@@ -40,7 +40,7 @@ static void case_keys(const char *db, char *out, size_t n)
 static void test_shards_cover_the_plan(void **state)
 {
     (void)state;
-    char whole[300];
+    char whole[600];
     path_in(whole, sizeof whole, "whole.db");
     dyt(&r, NULL, "run", "--suite", suite_path, "--db", whole, FAST, NULL);
     want_status(&r, 0);
@@ -52,7 +52,7 @@ static void test_shards_cover_the_plan(void **state)
         got[0] = '\0';
         size_t total = 0;
         for (int i = 1; i <= n; i++) {
-            char db[300], name[64], spec[16], campaign[16];
+            char db[600], name[64], spec[16], campaign[16];
             snprintf(name, sizeof name, "shard-%d-of-%d.db", i, n);
             path_in(db, sizeof db, name);
             snprintf(spec, sizeof spec, "%d/%d", i, n);
@@ -84,10 +84,10 @@ static void test_shards_cover_the_plan(void **state)
         }
         assert_int_equal(total, TINY_CASES);
         /* Sorted by seq, the shards' cases are the whole plan's. */
-        char cmd[600];
+        char cmd[1400];
         snprintf(cmd, sizeof cmd, "%s/got.txt", tmpdir);
-        write_text(cmd, got);
-        char sorted[300];
+        write_file(cmd, got);
+        char sorted[600];
         path_in(sorted, sizeof sorted, "sorted.txt");
         snprintf(cmd, sizeof cmd, "sort -t'|' -k1,1n '%s/got.txt' > '%s'", tmpdir, sorted);
         assert_int_equal(system(cmd), 0);
@@ -102,7 +102,7 @@ static void test_shards_cover_the_plan(void **state)
 static void test_slurm_environment(void **state)
 {
     (void)state;
-    char db[300];
+    char db[600];
     path_in(db, sizeof db, "slurm.db");
     char *task3[] = {"SLURM_ARRAY_TASK_ID=3",
                      "SLURM_ARRAY_TASK_MIN=1",
@@ -131,7 +131,7 @@ static void test_slurm_environment(void **state)
 
     /* Refused before anything is written: outside an array, in a job that
      * is not an array task, an array that is not one range, bad specs. */
-    char fresh[300];
+    char fresh[600];
     path_in(fresh, sizeof fresh, "never.db");
     char *job[] = {"SLURM_JOB_ID=12", NULL};
     char *gaps[] = {"SLURM_ARRAY_TASK_ID=3",    "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=5",
@@ -192,7 +192,7 @@ static int64_t wait_cases(const char *db, pid_t pid, int64_t n)
 static void test_resume_after_sigkill(void **state)
 {
     (void)state;
-    char db[300];
+    char db[600];
     path_in(db, sizeof db, "killed.db");
     char *args[] = {"run", "--suite", suite_path, "--db", db, "--campaign", "k", SLOW, NULL};
     pid_t pid = start(NULL, args, NULL, NULL);
@@ -220,7 +220,7 @@ static void test_resume_after_sigkill(void **state)
     db_text(db, "SELECT status FROM runs", status, sizeof status);
     assert_string_equal(status, "aborted");
     long n0, n1;
-    char *b0 = file_bytes(db, &n0);
+    char *b0 = slurp(db, &n0);
     dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
         SLOW, "--seed", "2", NULL);
     want_status(&r, 2);
@@ -236,7 +236,7 @@ static void test_resume_after_sigkill(void **state)
         SLOW, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "no run '9'"));
-    char *b1 = file_bytes(db, &n1);
+    char *b1 = slurp(db, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(b0, b1, (size_t)n0);
     free(b0);
@@ -282,7 +282,7 @@ static void test_resume_after_sigkill(void **state)
 static void test_resume_auto(void **state)
 {
     (void)state;
-    char db[300];
+    char db[600];
     path_in(db, sizeof db, "auto.db");
     char *task[] = {"SLURM_ARRAY_TASK_ID=2", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=2",
                     "SLURM_ARRAY_JOB_ID=500", NULL};
@@ -320,20 +320,7 @@ static void test_resume_auto(void **state)
     assert_int_equal(db_int(db, "SELECT count(*) FROM cases WHERE run_id = 2"), n);
 }
 
-int main(int argc, char **argv)
-{
-    exe = argc > 1 ? argv[1] : NULL;
-    if (!exe)
-        return 77;
-    make_tmpdir("/tmp/dytbench-campaign");
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shards_cover_the_plan),
-        cmocka_unit_test(test_slurm_environment),
-        cmocka_unit_test(test_resume_after_sigkill),
-        cmocka_unit_test(test_resume_auto),
-    };
-    int rc = cmocka_run_group_tests_name("campaign-run", tests, setup, NULL);
-    if (rc == 0)
-        rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("campaign-run", setup, NULL, cmocka_unit_test(test_shards_cover_the_plan),
+                        cmocka_unit_test(test_slurm_environment),
+                        cmocka_unit_test(test_resume_after_sigkill),
+                        cmocka_unit_test(test_resume_auto))

@@ -4,11 +4,7 @@
  * "no usable GPU was found: <CUDA's reason>"), asked through the registry
  * and the runner as every caller does. The backend's internals are in
  * test_cuda_internal.c (CUDA builds). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <string.h>
@@ -108,13 +104,6 @@ static void test_runner_refuses(void **st)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics_default),
-        cmocka_unit_test(test_metrics_list),
-        cmocka_unit_test(test_metrics_bad),
-        cmocka_unit_test(test_runner_refuses),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("cuda-host", NULL, NULL, cmocka_unit_test(test_metrics_default),
+              cmocka_unit_test(test_metrics_list), cmocka_unit_test(test_metrics_bad),
+              cmocka_unit_test(test_runner_refuses))

@@ -1,11 +1,7 @@
 /* Host-side tests of the CUDA backend's internals, built only with CUDA
  * and run on machines without a GPU: the registry entries, the
  * launch-configuration rule, the throttle rule and the fp16 conversion. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <string.h>
@@ -138,13 +134,6 @@ static void test_fp16_conversion(void **st)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_registry_entries),
-        cmocka_unit_test(test_launch_config),
-        cmocka_unit_test(test_throttle_rule),
-        cmocka_unit_test(test_fp16_conversion),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("cuda-internal", NULL, NULL, cmocka_unit_test(test_registry_entries),
+              cmocka_unit_test(test_launch_config), cmocka_unit_test(test_throttle_rule),
+              cmocka_unit_test(test_fp16_conversion))

@@ -15,11 +15,7 @@
  * second store), bad specs, and the false-alarm and detection rates of
  * both modes on simulated block-correlated noise. argv[1] is the
  * dytbench binary. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -34,8 +30,7 @@
 #include "stats.h"
 #include "store.h"
 
-static const char *exe;
-static char dir[256], db[300], db2[300];
+static char db[300], db2[300];
 
 typedef struct {
     const char *model;
@@ -51,13 +46,10 @@ typedef struct {
 static int64_t put_machine(store *s, const char *fp)
 {
     machine_info m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.hostname, sizeof m.hostname, "gate-test");
+    small_machine(&m, "gate-test", fp);
     snprintf(m.cpu_model, sizeof m.cpu_model, "synthetic");
-    m.packages = m.cores = m.pus = m.numa_nodes = 1;
     m.llc_bytes = 1 << 20;
     m.mem_usable_bytes = 1 << 30;
-    snprintf(m.fingerprint, sizeof m.fingerprint, "%s", fp);
     int64_t id;
     dyt_err e = {{0}};
     if (store_put_machine(s, &m, &id, &e) != DYT_OK)
@@ -69,14 +61,7 @@ static int64_t add_run_ex(store *s, int64_t machine_id, const char *label, const
                           const syn_case *cases, size_t n_cases, uint64_t seed,
                           const char *end_status)
 {
-    store_run_meta meta = {.machine_id = machine_id,
-                           .label = label,
-                           .command_line = "test",
-                           .suites = "quick",
-                           .suite_hash = "0",
-                           .device = "cpu",
-                           .metric = metric,
-                           .settings_json = "{}"};
+    store_run_meta meta = small_run_meta(machine_id, label, metric);
     int64_t run_id;
     dyt_err e = {{0}};
     if (store_begin_run(s, &meta, &run_id, &e) != DYT_OK)
@@ -85,33 +70,11 @@ static int64_t add_run_ex(store *s, int64_t machine_id, const char *label, const
     dyt_rng_seed(&r, seed);
     for (size_t k = 0; k < n_cases; k++) {
         const syn_case *sc = &cases[k];
-        store_case c = {.seq = (int)k,
-                        .suite = "quick",
-                        .domain = "llm",
-                        .model = sc->model,
-                        .model_norm = "layernorm",
-                        .token_label = "",
-                        .layers = 1,
-                        .norm = "dyt",
-                        .variant = "scalar",
-                        .dtype = "fp32",
-                        .pass = "fwd",
-                        .rows = sc->rows,
-                        .cols = 1024,
-                        .threads = 1,
-                        .cache = "hot",
-                        .device = "cpu",
-                        .alpha = 0.5,
-                        .eps = 1e-5,
-                        .has_beta = 1,
-                        .affine = 1,
-                        .status = sc->status ? sc->status : "ok",
-                        .error = sc->status ? "synthetic failure" : NULL,
-                        .max_err = 0,
-                        .bytes = 8192,
-                        .batch = 1,
-                        .buffer_sets = 1,
-                        .stop_reason = "noise"};
+        store_case c = small_case(sc->model);
+        c.seq = (int)k;
+        c.rows = sc->rows;
+        c.status = sc->status ? sc->status : "ok";
+        c.error = sc->status ? "synthetic failure" : NULL;
         store_sample smp[512];
         double x[512];
         store_counter kc[1];
@@ -233,11 +196,12 @@ static int64_t pool_a_ids[2], pool_a_aborted;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/dyt-gate-test-XXXXXX");
-    if (!mkdtemp(dir))
+    if (!dytbench_exe) {
+        fprintf(stderr, "usage: test_gate DYTBENCH\n");
         return -1;
-    snprintf(db, sizeof db, "%s/t.db", dir);
-    snprintf(db2, sizeof db2, "%s/other.db", dir);
+    }
+    snprintf(db, sizeof db, "%s/t.db", tmpdir);
+    snprintf(db2, sizeof db2, "%s/other.db", tmpdir);
     store *s;
     dyt_err e = {{0}};
     if (store_open(db, 1, &s, &e) != DYT_OK) {
@@ -274,14 +238,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static const gate_result *find(const gate_report *r, const char *model)
 {
     for (size_t i = 0; i < r->n_results; i++)
@@ -294,9 +250,8 @@ static const gate_result *find(const gate_report *r, const char *model)
 static void test_verdicts(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     gate_run b, c;
     assert_int_equal(gate_load_run(s, "base", "time", &b, &e), DYT_OK);
     assert_int_equal(gate_load_run(s, "cand", "time", &c, &e), DYT_OK);
@@ -371,23 +326,10 @@ static void test_values_exact(void **state)
 static int run_cli(const char *args, const char *out)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2> '%s/stderr'", exe, args, out ? out : "/dev/null",
-             dir);
+    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2> '%s/stderr'", dytbench_exe, args,
+             out ? out : "/dev/null", tmpdir);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *path)
-{
-    char *t = NULL;
-    size_t n = 0;
-    dyt_err e = {{0}};
-    int rc = dyt_read_file(path, &t, &n, &e);
-    if (rc != DYT_OK || !t)
-        fail_msg("%s", e.msg);
-    char *copy = strdup(t);
-    free(t);
-    return copy;
 }
 
 static void test_exit_codes(void **state)
@@ -412,7 +354,7 @@ static void test_exit_codes(void **state)
     assert_int_equal(run_cli(a, NULL), 2);
     snprintf(a, sizeof a, "compare base --db '%s'", db);
     assert_int_equal(run_cli(a, NULL), 2);
-    snprintf(a, sizeof a, "compare base cand --db '%s/missing.db'", dir);
+    snprintf(a, sizeof a, "compare base cand --db '%s/missing.db'", tmpdir);
     assert_int_equal(run_cli(a, NULL), 2);
     /* An instruction-count run has no timings. */
     snprintf(a, sizeof a, "compare ibase icand --db '%s'", db);
@@ -432,18 +374,11 @@ static void test_counter_choice(void **state)
 {
     (void)state;
     char path[400];
-    snprintf(path, sizeof path, "%s/counters.db", dir);
-    store *s;
+    snprintf(path, sizeof path, "%s/counters.db", tmpdir);
+    store *s = open_store(path, 1);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(path, 1, &s, &e), DYT_OK);
     int64_t m = put_machine(s, "fp-counters");
-    store_run_meta meta = {.machine_id = m,
-                           .label = "k",
-                           .command_line = "test",
-                           .suites = "quick",
-                           .suite_hash = "0",
-                           .device = "cpu",
-                           .metric = "instructions"};
+    store_run_meta meta = small_run_meta(m, "k", "instructions");
     int64_t run;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
     const store_counter both[] = {
@@ -463,24 +398,11 @@ static void test_counter_choice(void **state)
         size_t n;
     } per_case[] = {{both, 3}, {papi_only, 1}, {unavailable, 1}, {NULL, 0}};
     for (size_t i = 0; i < DYT_ARRAY_LEN(per_case); i++) {
-        store_case c = {.seq = (int)i,
-                        .suite = "quick",
-                        .domain = "llm",
-                        .model = "m",
-                        .model_norm = "layernorm",
-                        .layers = 1,
-                        .norm = "dyt",
-                        .variant = "scalar",
-                        .dtype = "fp32",
-                        .pass = "fwd",
-                        .rows = 8,
-                        .cols = 64 << i,
-                        .threads = 1,
-                        .cache = "hot",
-                        .device = "cpu",
-                        .status = "ok",
-                        .max_err = -1,
-                        .bytes = 4096};
+        store_case c = small_case("m");
+        c.seq = (int)i;
+        c.cols = 64 << i;
+        c.max_err = -1;
+        c.bytes = 4096;
         assert_int_equal(
             store_put_case(s, run, &c, NULL, 0, NULL, per_case[i].k, per_case[i].n, NULL, &e),
             DYT_OK);
@@ -512,7 +434,7 @@ static void test_instructions_metric(void **state)
 {
     (void)state;
     char a[1024], out[400];
-    snprintf(out, sizeof out, "%s/i.json", dir);
+    snprintf(out, sizeof out, "%s/i.json", tmpdir);
     snprintf(a, sizeof a, "compare ibase icand --metric instructions --format json --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
     json_error_t je;
@@ -544,7 +466,7 @@ static void test_json(void **state)
 {
     (void)state;
     char a[1024], out[400];
-    snprintf(out, sizeof out, "%s/r.json", dir);
+    snprintf(out, sizeof out, "%s/r.json", tmpdir);
     snprintf(a, sizeof a, "compare base cand --format json --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
     json_error_t je;
@@ -597,10 +519,10 @@ static void test_junit(void **state)
 {
     (void)state;
     char a[1024], out[400];
-    snprintf(out, sizeof out, "%s/r.xml", dir);
+    snprintf(out, sizeof out, "%s/r.xml", tmpdir);
     snprintf(a, sizeof a, "compare base cand --format junit --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
-    char *x = slurp(out);
+    char *x = read_text(out);
     assert_true(!strncmp(x, "<?xml version=\"1.0\"", 19));
     const char *ts = strstr(x, "<testsuites");
     assert_non_null(ts);
@@ -636,10 +558,10 @@ static void test_md(void **state)
 {
     (void)state;
     char a[1024], out[400];
-    snprintf(out, sizeof out, "%s/r.md", dir);
+    snprintf(out, sizeof out, "%s/r.md", tmpdir);
     snprintf(a, sizeof a, "compare base cand --format md --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
-    char *m = slurp(out);
+    char *m = read_text(out);
     const char *reg = strstr(m, "### Regressions (1)");
     const char *imp = strstr(m, "### Improvements (1)");
     const char *det = strstr(m, "<details>");
@@ -658,10 +580,10 @@ static void test_md(void **state)
     assert_non_null(strstr(m, "only in candidate"));
     free(m);
     /* Text lists the regression first too, and the unmatched cases. */
-    snprintf(out, sizeof out, "%s/r.txt", dir);
+    snprintf(out, sizeof out, "%s/r.txt", tmpdir);
     snprintf(a, sizeof a, "compare base cand --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
-    char *t = slurp(out);
+    char *t = read_text(out);
     assert_true(strstr(t, "REGRESSION") < strstr(t, "faster"));
     assert_non_null(strstr(t, "only in base"));
     assert_non_null(strstr(t, "gate: FAIL"));
@@ -671,9 +593,8 @@ static void test_md(void **state)
 static void test_calibration_warning(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     /* Calibrate with two A/A pairs of the "noisy" kind of machine. */
     static const syn_case aa[] = {
         {"same", 8, 30, 1000, 0.08, NULL, 0, 0, 0},
@@ -689,7 +610,7 @@ static void test_calibration_warning(void **state)
     gate_opts o;
     gate_opts_default(&o);
     char path[400];
-    snprintf(path, sizeof path, "%s/cal.txt", dir);
+    snprintf(path, sizeof path, "%s/cal.txt", tmpdir);
     FILE *f = fopen(path, "w");
     assert_int_equal(gate_calibrate_store(s, ra, rb, 2, &o, f, &e), DYT_OK);
     fclose(f);
@@ -713,14 +634,14 @@ static void test_calibration_warning(void **state)
     snprintf(a, sizeof a, "compare base cand --threshold 1 --format json --db '%s'", db);
     run_cli(a, NULL);
     char err[300];
-    snprintf(err, sizeof err, "%s/stderr", dir);
-    char *t = slurp(err);
+    snprintf(err, sizeof err, "%s/stderr", tmpdir);
+    char *t = read_text(err);
     assert_non_null(strstr(t, "below what this machine can resolve"));
     free(t);
     /* ... and not at 50%. */
     snprintf(a, sizeof a, "compare base cand --threshold 50 --format json --db '%s'", db);
     run_cli(a, NULL);
-    t = slurp(err);
+    t = read_text(err);
     assert_null(strstr(t, "below what this machine can resolve"));
     free(t);
 
@@ -728,7 +649,7 @@ static void test_calibration_warning(void **state)
      * case's calibrated A/A noise (several %) must be cleared too; the
      * +20% one stays a regression either way. */
     char out[400];
-    snprintf(out, sizeof out, "%s/nf.json", dir);
+    snprintf(out, sizeof out, "%s/nf.json", tmpdir);
     for (int nf = 0; nf < 2; nf++) {
         snprintf(a, sizeof a, "compare base cand --threshold 1 --format json %s --db '%s'",
                  nf ? "--noise-floor" : "", db);
@@ -765,9 +686,8 @@ static void test_calibration_warning(void **state)
 static void test_replicate_mode(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     gate_run b, c;
     assert_int_equal(gate_load_run(s, "rb-base", "time", &b, &e), DYT_OK);
     assert_int_equal(gate_load_run(s, "rb-cand", "time", &c, &e), DYT_OK);
@@ -828,7 +748,7 @@ static void test_replicate_mode(void **state)
 
     /* The CLI: exit 1, the mode in every format. */
     char a[1024], out[400];
-    snprintf(out, sizeof out, "%s/rb.json", dir);
+    snprintf(out, sizeof out, "%s/rb.json", tmpdir);
     snprintf(a, sizeof a, "compare rb-base rb-cand --format json --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
     json_error_t je;
@@ -845,24 +765,24 @@ static void test_replicate_mode(void **state)
     }
     assert_int_equal(json_array_size(json_object_get(json_object_get(j, "base"), "run_ids")), 1);
     json_decref(j);
-    snprintf(out, sizeof out, "%s/rb.txt", dir);
+    snprintf(out, sizeof out, "%s/rb.txt", tmpdir);
     snprintf(a, sizeof a, "compare rb-base rb-cand --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
-    char *t = slurp(out);
+    char *t = read_text(out);
     assert_non_null(strstr(t, "blocks 10:10"));
     assert_non_null(strstr(t, "samples 10:1"));
     assert_non_null(strstr(t, "warning: one block per side"));
     free(t);
-    snprintf(out, sizeof out, "%s/rb.md", dir);
+    snprintf(out, sizeof out, "%s/rb.md", tmpdir);
     snprintf(a, sizeof a, "compare rb-base rb-cand --format md --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
-    t = slurp(out);
+    t = read_text(out);
     assert_non_null(strstr(t, "| blocks 10:10 |"));
     free(t);
-    snprintf(out, sizeof out, "%s/rb.xml", dir);
+    snprintf(out, sizeof out, "%s/rb.xml", tmpdir);
     snprintf(a, sizeof a, "compare rb-base rb-cand --format junit --db '%s'", db);
     assert_int_equal(run_cli(a, out), 1);
-    t = slurp(out);
+    t = read_text(out);
     assert_non_null(strstr(t, "<property name=\"base_runs\" value=\"6\"/>"));
     assert_non_null(strstr(t, "mode blocks 10:10"));
     free(t);
@@ -888,9 +808,8 @@ static void test_replicate_mode(void **state)
 static void test_pooling(void **state)
 {
     (void)state;
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
     gate_opts o;
     gate_opts_default(&o);
     gate_run b, c;
@@ -974,7 +893,7 @@ static void test_pooling(void **state)
     char a[1024], out[400];
     snprintf(a, sizeof a, "compare all:pa6 all:pb6 --db '%s'", db);
     assert_int_equal(run_cli(a, NULL), 1);
-    snprintf(out, sizeof out, "%s/pool.json", dir);
+    snprintf(out, sizeof out, "%s/pool.json", tmpdir);
     snprintf(a, sizeof a, "compare all:pa6 '%s:all:ext-b' --format json --db '%s'", db2, db);
     assert_int_equal(run_cli(a, out), 1);
     json_error_t je;
@@ -988,13 +907,13 @@ static void test_pooling(void **state)
     snprintf(a, sizeof a, "compare all:nosuchlabel rb-cand --db '%s'", db);
     assert_int_equal(run_cli(a, NULL), 2);
     char err[300];
-    snprintf(err, sizeof err, "%s/stderr", dir);
-    char *t = slurp(err);
+    snprintf(err, sizeof err, "%s/stderr", tmpdir);
+    char *t = read_text(err);
     assert_non_null(strstr(t, "all:nosuchlabel"));
     free(t);
     snprintf(a, sizeof a, "compare rb-base 1,nosuch --db '%s'", db);
     assert_int_equal(run_cli(a, NULL), 2);
-    t = slurp(err);
+    t = read_text(err);
     assert_non_null(strstr(t, "nosuch"));
     free(t);
     snprintf(a, sizeof a, "compare ibase ibase,icand --metric instructions --db '%s'", db);
@@ -1052,26 +971,11 @@ static void test_block_noise_rates(void **state)
     assert_true(hits >= TRIALS * 95 / 100);
 }
 
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_gate DYTBENCH\n");
-        return 2;
-    }
-    exe = argv[1];
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts),
-        cmocka_unit_test(test_values_exact),
-        cmocka_unit_test(test_exit_codes),
-        cmocka_unit_test(test_counter_choice),
-        cmocka_unit_test(test_instructions_metric),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_junit),
-        cmocka_unit_test(test_md),
-        cmocka_unit_test(test_calibration_warning),
-        cmocka_unit_test(test_replicate_mode),
-        cmocka_unit_test(test_pooling),
-        cmocka_unit_test(test_block_noise_rates),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+DYT_TEST_MAIN_IN_TMPDIR("gate-compare", setup, NULL, cmocka_unit_test(test_verdicts),
+                        cmocka_unit_test(test_values_exact), cmocka_unit_test(test_exit_codes),
+                        cmocka_unit_test(test_counter_choice),
+                        cmocka_unit_test(test_instructions_metric), cmocka_unit_test(test_json),
+                        cmocka_unit_test(test_junit), cmocka_unit_test(test_md),
+                        cmocka_unit_test(test_calibration_warning),
+                        cmocka_unit_test(test_replicate_mode), cmocka_unit_test(test_pooling),
+                        cmocka_unit_test(test_block_noise_rates))

@@ -5,11 +5,7 @@
  * own callgrind child: the metric re-executes /proc/self/exe with
  * "__instr-case", which main() below hands to the child function, exactly
  * as the dytbench binary's hidden subcommand does. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <string.h>

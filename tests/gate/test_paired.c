@@ -6,12 +6,7 @@
  * sessions add their pairs; runs without a token, or of other sessions, or
  * two arms of one session pooled on a side fall back to blocks; too few
  * pairs are inconclusive; every format names the mode and the pairs. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,31 +20,19 @@
 #include "store.h"
 
 #define BLOCKS 16
-static char dir[256], db[320];
+static char db[320];
 
 /* One run of one case (model "m") whose block b is scaled by drift[b]. */
 static void add_run_n(store *s, int64_t mid, const char *label, const char *token,
                       const double *drift, double scale, uint64_t seed, int n_blocks)
 {
-    store_run_meta meta = {.machine_id = mid,
-                           .label = label,
-                           .command_line = "test",
-                           .suites = "quick",
-                           .suite_hash = "0",
-                           .device = "cpu",
-                           .metric = "time",
-                           .settings_json = "{}",
-                           .lockstep_token = token,
-                           .arm = token ? label : NULL};
+    store_run_meta meta = small_run_meta(mid, label, "time");
+    meta.lockstep_token = token;
+    meta.arm = token ? label : NULL;
     int64_t run_id, case_id;
     dyt_err e = {{0}};
     assert_int_equal(store_begin_run(s, &meta, &run_id, &e), DYT_OK);
-    store_case c = {.suite = "quick", .domain = "llm", .model = "m", .model_norm = "layernorm",
-                    .token_label = "", .layers = 1, .norm = "dyt", .variant = "scalar",
-                    .dtype = "fp32", .pass = "fwd", .rows = 8, .cols = 1024, .threads = 1,
-                    .cache = "hot", .device = "cpu", .alpha = 0.5, .eps = 1e-5, .has_beta = 1,
-                    .affine = 1, .status = "ok", .bytes = 8192, .batch = 1, .buffer_sets = 1,
-                    .stop_reason = "noise"};
+    store_case c = small_case("m");
     enum { PER_BLOCK = 15 };
     store_sample smp[BLOCKS * PER_BLOCK];
     const size_t n = (size_t)n_blocks * PER_BLOCK;
@@ -75,19 +58,13 @@ static void add_run(store *s, int64_t mid, const char *label, const char *token,
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/dytbench-paired-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(db, sizeof db, "%s/p.db", dir);
+    snprintf(db, sizeof db, "%s/p.db", tmpdir);
     store *s;
     dyt_err e = {{0}};
     if (store_open(db, 1, &s, &e) != DYT_OK)
         return -1;
     machine_info m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.hostname, sizeof m.hostname, "paired-test");
-    snprintf(m.fingerprint, sizeof m.fingerprint, "fp-paired");
-    m.packages = m.cores = m.pus = m.numa_nodes = 1;
+    small_machine(&m, "paired-test", "fp-paired");
     int64_t mid;
     if (store_put_machine(s, &m, &mid, &e) != DYT_OK)
         return -1;
@@ -120,123 +97,32 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+/* Both sides loaded and compared; one case each side. */
+typedef struct {
+    gate_report r;
+    gate_run b, c;
+} comparison;
 
-static void compare(const char *bs, const char *cs, gate_report *r, gate_run *b, gate_run *c)
+/* Compares the runs bs and cs into x; its one result. */
+static const gate_result *compare(comparison *x, const char *bs, const char *cs)
 {
-    store *s;
+    store *s = open_store(db, 0);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-    assert_int_equal(gate_load_run(s, bs, "time", b, &e), DYT_OK);
-    assert_int_equal(gate_load_run(s, cs, "time", c, &e), DYT_OK);
+    assert_int_equal(gate_load_run(s, bs, "time", &x->b, &e), DYT_OK);
+    assert_int_equal(gate_load_run(s, cs, "time", &x->c, &e), DYT_OK);
     gate_opts o;
     gate_opts_default(&o);
-    assert_int_equal(gate_compare(b, c, &o, NULL, r, &e), DYT_OK);
-    assert_int_equal(r->n_results, 1);
+    assert_int_equal(gate_compare(&x->b, &x->c, &o, NULL, &x->r, &e), DYT_OK);
+    assert_int_equal(x->r.n_results, 1);
     store_close(s);
+    return &x->r.results[0];
 }
 
-static void done(gate_report *r, gate_run *b, gate_run *c)
+static void done(comparison *x)
 {
-    gate_report_free(r);
-    gate_run_free(b);
-    gate_run_free(c);
-}
-
-static void test_paired_detects_under_drift(void **state)
-{
-    (void)state;
-    gate_report r;
-    gate_run b, c;
-    /* "base" is the latest run so labelled: session s3. */
-    compare("1", "3", &r, &b, &c);
-    const gate_result *g = &r.results[0];
-    assert_int_equal(g->mode, GATE_MODE_PAIRED);
-    assert_int_equal(g->n_pairs, BLOCKS);
-    assert_int_equal(g->verdict, GATE_SLOWER);
-    assert_true(g->regression);
-    assert_true(g->ratio_lo > 1.05 && g->ratio_lo < 1.10 && g->ratio_hi > 1.10 &&
-                g->ratio_hi < 1.15);
-    /* 16 pairs all one way: the exact two-sided p is 2 / 2^16. */
-    assert_true(fabs(g->p - 2.0 / 65536) < 1e-12);
-    assert_int_equal(gate_exit_code(&r), DYT_FAIL);
-    done(&r, &b, &c);
-}
-
-static void test_paired_aa_is_same(void **state)
-{
-    (void)state;
-    gate_report r;
-    gate_run b, c;
-    compare("1", "twin", &r, &b, &c);
-    const gate_result *g = &r.results[0];
-    assert_int_equal(g->mode, GATE_MODE_PAIRED);
-    assert_int_equal(g->verdict, GATE_SAME);
-    assert_false(g->regression);
-    assert_true(g->ratio_lo < 1 && 1 < g->ratio_hi && g->ratio_hi - g->ratio_lo < 0.03);
-    assert_int_equal(gate_exit_code(&r), DYT_OK);
-    done(&r, &b, &c);
-}
-
-static void test_unpaired_blocks_cannot_tell(void **state)
-{
-    (void)state;
-    gate_report r;
-    gate_run b, c;
-    /* Same slowdown, other session: the 20% drift swamps it. */
-    compare("1", "slow-other", &r, &b, &c);
-    const gate_result *g = &r.results[0];
-    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
-    assert_false(g->regression);
-    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
-    int warned = 0;
-    for (size_t i = 0; i < r.n_warnings; i++)
-        warned |= strstr(r.warnings[i], "not measured together in lockstep") != NULL;
-    assert_true(warned);
-    done(&r, &b, &c);
-    /* A run without a token is never paired. */
-    compare("1", "plain", &r, &b, &c);
-    assert_int_equal(r.results[0].mode, GATE_MODE_BLOCKS);
-    done(&r, &b, &c);
-}
-
-static void test_pooled_sessions_pair(void **state)
-{
-    (void)state;
-    gate_report r;
-    gate_run b, c;
-    compare("all:base", "all:slow", &r, &b, &c);
-    const gate_result *g = &r.results[0];
-    assert_int_equal(b.n_runs, 2);
-    assert_int_equal(g->mode, GATE_MODE_PAIRED);
-    assert_int_equal(g->n_pairs, 2 * BLOCKS);
-    assert_true(g->regression);
-    /* JSON names the mode and the pairs. */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    dyt_err e = {{0}};
-    assert_int_equal(gate_write_json(f, &r, &e), DYT_OK);
-    fclose(f);
-    assert_non_null(strstr(buf, "\"mode\": \"paired\""));
-    assert_non_null(strstr(buf, "\"n_pairs\": 32"));
-    free(buf);
-    done(&r, &b, &c);
-    /* Base pooled over both sessions, candidate from one: only that
-     * session's blocks pair, the rest are left out and said so. */
-    compare("all:base", "3", &r, &b, &c);
-    g = &r.results[0];
-    assert_int_equal(g->mode, GATE_MODE_PAIRED);
-    assert_int_equal(g->n_pairs, BLOCKS);
-    assert_non_null(strstr(g->note, "16 block(s) without a partner left out"));
-    done(&r, &b, &c);
+    gate_report_free(&x->r);
+    gate_run_free(&x->b);
+    gate_run_free(&x->c);
 }
 
 /* The report of r in one format, as a string (caller frees). */
@@ -256,52 +142,124 @@ static char *render(const gate_report *r, int fmt)
     return buf;
 }
 
+static void test_paired_detects_under_drift(void **state)
+{
+    (void)state;
+    comparison x;
+    /* "base" is the latest run so labelled: session s3. */
+    const gate_result *g = compare(&x, "1", "3");
+    assert_int_equal(g->mode, GATE_MODE_PAIRED);
+    assert_int_equal(g->n_pairs, BLOCKS);
+    assert_int_equal(g->verdict, GATE_SLOWER);
+    assert_true(g->regression);
+    assert_true(g->ratio_lo > 1.05 && g->ratio_lo < 1.10 && g->ratio_hi > 1.10 &&
+                g->ratio_hi < 1.15);
+    /* 16 pairs all one way: the exact two-sided p is 2 / 2^16. */
+    assert_true(fabs(g->p - 2.0 / 65536) < 1e-12);
+    assert_int_equal(gate_exit_code(&x.r), DYT_FAIL);
+    done(&x);
+}
+
+static void test_paired_aa_is_same(void **state)
+{
+    (void)state;
+    comparison x;
+    const gate_result *g = compare(&x, "1", "twin");
+    assert_int_equal(g->mode, GATE_MODE_PAIRED);
+    assert_int_equal(g->verdict, GATE_SAME);
+    assert_false(g->regression);
+    assert_true(g->ratio_lo < 1 && 1 < g->ratio_hi && g->ratio_hi - g->ratio_lo < 0.03);
+    assert_int_equal(gate_exit_code(&x.r), DYT_OK);
+    done(&x);
+}
+
+static void test_unpaired_blocks_cannot_tell(void **state)
+{
+    (void)state;
+    comparison x;
+    /* Same slowdown, other session: the 20% drift swamps it. */
+    const gate_result *g = compare(&x, "1", "slow-other");
+    assert_int_equal(g->mode, GATE_MODE_BLOCKS);
+    assert_false(g->regression);
+    assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
+    int warned = 0;
+    for (size_t i = 0; i < x.r.n_warnings; i++)
+        warned |= strstr(x.r.warnings[i], "not measured together in lockstep") != NULL;
+    assert_true(warned);
+    done(&x);
+    /* A run without a token is never paired. */
+    compare(&x, "1", "plain");
+    assert_int_equal(x.r.results[0].mode, GATE_MODE_BLOCKS);
+    done(&x);
+}
+
+static void test_pooled_sessions_pair(void **state)
+{
+    (void)state;
+    comparison x;
+    const gate_result *g = compare(&x, "all:base", "all:slow");
+    assert_int_equal(x.b.n_runs, 2);
+    assert_int_equal(g->mode, GATE_MODE_PAIRED);
+    assert_int_equal(g->n_pairs, 2 * BLOCKS);
+    assert_true(g->regression);
+    /* JSON names the mode and the pairs. */
+    char *buf = render(&x.r, 2);
+    assert_non_null(strstr(buf, "\"mode\": \"paired\""));
+    assert_non_null(strstr(buf, "\"n_pairs\": 32"));
+    free(buf);
+    done(&x);
+    /* Base pooled over both sessions, candidate from one: only that
+     * session's blocks pair, the rest are left out and said so. */
+    g = compare(&x, "all:base", "3");
+    assert_int_equal(g->mode, GATE_MODE_PAIRED);
+    assert_int_equal(g->n_pairs, BLOCKS);
+    assert_non_null(strstr(g->note, "16 block(s) without a partner left out"));
+    done(&x);
+}
+
 /* The same samples as runs 1 and 3, but under two tokens: no pairs, so
  * replicate mode on unpaired blocks, which the common drift swamps. */
 static void test_same_data_unpaired(void **state)
 {
     (void)state;
-    gate_report r;
-    gate_run b, c;
-    compare("base-u", "slow-u", &r, &b, &c);
-    const gate_result *g = &r.results[0];
+    comparison x;
+    const gate_result *g = compare(&x, "base-u", "slow-u");
     assert_int_equal(g->mode, GATE_MODE_BLOCKS);
     assert_int_equal(g->n_pairs, 0);
     assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
     assert_false(g->regression);
     assert_true(g->ratio_lo < 1.05 && g->ratio_hi > 1.10);
     assert_non_null(strstr(g->note, "measured in lockstep but not together: 0 block pair(s)"));
-    assert_int_equal(r.n_mode[GATE_MODE_BLOCKS], 1);
-    assert_int_equal(r.n_mode[GATE_MODE_PAIRED], 0);
+    assert_int_equal(x.r.n_mode[GATE_MODE_BLOCKS], 1);
+    assert_int_equal(x.r.n_mode[GATE_MODE_PAIRED], 0);
     double width_unpaired = g->ratio_hi - g->ratio_lo;
-    done(&r, &b, &c);
+    done(&x);
     /* Paired, the same numbers give the 10%: only the pairing differs. */
-    compare("1", "3", &r, &b, &c);
-    assert_int_equal(r.results[0].mode, GATE_MODE_PAIRED);
-    assert_true(r.results[0].regression);
-    assert_true(fabs(r.results[0].ratio - 1.10) < 0.01);
+    compare(&x, "1", "3");
+    assert_int_equal(x.r.results[0].mode, GATE_MODE_PAIRED);
+    assert_true(x.r.results[0].regression);
+    assert_true(fabs(x.r.results[0].ratio - 1.10) < 0.01);
     /* ... and an interval several times narrower. */
-    assert_true(r.results[0].ratio_hi - r.results[0].ratio_lo < width_unpaired / 4);
-    done(&r, &b, &c);
+    assert_true(x.r.results[0].ratio_hi - x.r.results[0].ratio_lo < width_unpaired / 4);
+    done(&x);
 }
 
 /* The loader keeps each run's token and arm. */
 static void test_tokens_loaded(void **state)
 {
     (void)state;
-    gate_report r;
-    gate_run b, c;
-    compare("all:base", "plain", &r, &b, &c);
-    assert_int_equal(b.n_runs, 2);
-    assert_string_equal(b.runs[0].lockstep_token, "s1");
-    assert_string_equal(b.runs[0].arm, "base");
-    assert_string_equal(b.runs[1].lockstep_token, "s3");
-    assert_string_equal(b.lockstep_token, "s3");
-    assert_string_equal(c.runs[0].lockstep_token, "");
-    assert_string_equal(c.runs[0].arm, "");
-    assert_int_equal(r.results[0].mode, GATE_MODE_BLOCKS);
-    assert_int_equal(r.results[0].n_pairs, 0);
-    done(&r, &b, &c);
+    comparison x;
+    compare(&x, "all:base", "plain");
+    assert_int_equal(x.b.n_runs, 2);
+    assert_string_equal(x.b.runs[0].lockstep_token, "s1");
+    assert_string_equal(x.b.runs[0].arm, "base");
+    assert_string_equal(x.b.runs[1].lockstep_token, "s3");
+    assert_string_equal(x.b.lockstep_token, "s3");
+    assert_string_equal(x.c.runs[0].lockstep_token, "");
+    assert_string_equal(x.c.runs[0].arm, "");
+    assert_int_equal(x.r.results[0].mode, GATE_MODE_BLOCKS);
+    assert_int_equal(x.r.results[0].n_pairs, 0);
+    done(&x);
 }
 
 /* Two arms of one session pooled on one side: keys repeat, no one-to-one
@@ -309,14 +267,12 @@ static void test_tokens_loaded(void **state)
 static void test_duplicate_keys_unpaired(void **state)
 {
     (void)state;
-    gate_report r;
-    gate_run b, c;
-    compare("1,2", "3", &r, &b, &c);
-    const gate_result *g = &r.results[0];
+    comparison x;
+    const gate_result *g = compare(&x, "1,2", "3");
     assert_int_equal(g->mode, GATE_MODE_BLOCKS);
     assert_int_equal(g->n_blocks_base, 2 * BLOCKS);
     assert_non_null(strstr(g->note, "two blocks of one session and round"));
-    done(&r, &b, &c);
+    done(&x);
 }
 
 /* 4 pairs cannot reach p < 0.01 (2/2^4 = 0.125): inconclusive, with how
@@ -324,27 +280,24 @@ static void test_duplicate_keys_unpaired(void **state)
 static void test_too_few_pairs(void **state)
 {
     (void)state;
-    gate_report r;
-    gate_run b, c;
-    compare("few-base", "few-slow", &r, &b, &c);
-    const gate_result *g = &r.results[0];
+    comparison x;
+    const gate_result *g = compare(&x, "few-base", "few-slow");
     assert_int_equal(g->mode, GATE_MODE_PAIRED);
     assert_int_equal(g->n_pairs, 4);
     assert_int_equal(g->verdict, GATE_INCONCLUSIVE);
     assert_false(g->regression);
     assert_true(isnan(g->p) && isnan(g->ratio_lo));
     assert_non_null(strstr(g->note, "too few pairs (4; at alpha 0.01 at least 8 are needed)"));
-    done(&r, &b, &c);
+    done(&x);
 }
 
 /* Every format names the mode per case and the modes of the report. */
 static void test_formats_carry_mode(void **state)
 {
     (void)state;
-    gate_report r;
-    gate_run b, c;
-    compare("1", "3", &r, &b, &c);
-    char *t = render(&r, 0), *m = render(&r, 1), *j = render(&r, 2), *x = render(&r, 3);
+    comparison x;
+    compare(&x, "1", "3");
+    char *t = render(&x.r, 0), *m = render(&x.r, 1), *j = render(&x.r, 2), *u = render(&x.r, 3);
     assert_non_null(strstr(t, "paired 16"));
     assert_non_null(strstr(t, "modes: paired 1\n"));
     assert_non_null(strstr(m, "| paired 16 |"));
@@ -353,34 +306,25 @@ static void test_formats_carry_mode(void **state)
     assert_non_null(strstr(j, "\"n_pairs\": 16"));
     assert_non_null(strstr(j, "\"paired\": 1"));
     assert_non_null(strstr(j, "\"lockstep_token\": \"s1\""));
-    assert_non_null(strstr(x, "<property name=\"modes\" value=\"paired 1\"/>"));
-    assert_non_null(strstr(x, "mode paired 16"));
-    assert_non_null(strstr(x, "<failure type=\"regression\""));
+    assert_non_null(strstr(u, "<property name=\"modes\" value=\"paired 1\"/>"));
+    assert_non_null(strstr(u, "mode paired 16"));
+    assert_non_null(strstr(u, "<failure type=\"regression\""));
     free(t);
     free(m);
     free(j);
-    free(x);
-    done(&r, &b, &c);
+    free(u);
+    done(&x);
     /* Mixed report line: an unpaired comparison says blocks. */
-    compare("1", "plain", &r, &b, &c);
-    t = render(&r, 0);
+    compare(&x, "1", "plain");
+    t = render(&x.r, 0);
     assert_non_null(strstr(t, "modes: blocks 1\n"));
     free(t);
-    done(&r, &b, &c);
+    done(&x);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_paired_detects_under_drift),
-        cmocka_unit_test(test_paired_aa_is_same),
-        cmocka_unit_test(test_unpaired_blocks_cannot_tell),
-        cmocka_unit_test(test_pooled_sessions_pair),
-        cmocka_unit_test(test_same_data_unpaired),
-        cmocka_unit_test(test_tokens_loaded),
-        cmocka_unit_test(test_duplicate_keys_unpaired),
-        cmocka_unit_test(test_too_few_pairs),
-        cmocka_unit_test(test_formats_carry_mode),
-    };
-    return cmocka_run_group_tests_name("gate-paired", tests, setup, teardown);
-}
+DYT_TEST_MAIN_IN_TMPDIR(
+    "gate-paired", setup, NULL, cmocka_unit_test(test_paired_detects_under_drift),
+    cmocka_unit_test(test_paired_aa_is_same), cmocka_unit_test(test_unpaired_blocks_cannot_tell),
+    cmocka_unit_test(test_pooled_sessions_pair), cmocka_unit_test(test_same_data_unpaired),
+    cmocka_unit_test(test_tokens_loaded), cmocka_unit_test(test_duplicate_keys_unpaired),
+    cmocka_unit_test(test_too_few_pairs), cmocka_unit_test(test_formats_carry_mode))

@@ -6,12 +6,7 @@
  * the interval's duality with the test, the Hodges-Lehmann estimate of a
  * symmetric sample, and the interval's coverage on simulated normal and
  * heavy-tailed differences. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -232,13 +227,8 @@ static void test_coverage(void **state)
     assert_true(c3 >= 0.92 && c3 <= 0.98);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_counts),    cmocka_unit_test(test_p_enumeration),
-        cmocka_unit_test(test_critical_values), cmocka_unit_test(test_zeros_and_ties),
-        cmocka_unit_test(test_ci_inverts_test), cmocka_unit_test(test_hl_symmetric),
-        cmocka_unit_test(test_interval_ranks_n10), cmocka_unit_test(test_coverage),
-    };
-    return cmocka_run_group_tests_name("gate-signedrank", tests, NULL, NULL);
-}
+DYT_TEST_MAIN("gate-signedrank", NULL, NULL, cmocka_unit_test(test_exact_counts),
+              cmocka_unit_test(test_p_enumeration), cmocka_unit_test(test_critical_values),
+              cmocka_unit_test(test_zeros_and_ties), cmocka_unit_test(test_ci_inverts_test),
+              cmocka_unit_test(test_hl_symmetric), cmocka_unit_test(test_interval_ranks_n10),
+              cmocka_unit_test(test_coverage))

@@ -14,11 +14,7 @@
  * median and the comparator every stage sorts with (stats_median,
  * stats_cmp_double): odd and even counts, unsorted input left as it was,
  * ties, infinities, and NaN for an empty sample. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -466,24 +462,12 @@ static void test_median(void **state)
     assert_int_equal(stats_cmp_double(&a, &a), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normal),
-        cmocka_unit_test(test_u_statistic),
-        cmocka_unit_test(test_exact_p_enumeration),
-        cmocka_unit_test(test_critical_values),
-        cmocka_unit_test(test_normal_approx_ties),
-        cmocka_unit_test(test_large_samples_significance),
-        cmocka_unit_test(test_bootstrap_coverage),
-        cmocka_unit_test(test_bootstrap_deterministic),
-        cmocka_unit_test(test_moses_ranks),
-        cmocka_unit_test(test_hl_hand),
-        cmocka_unit_test(test_moses_inverts_u),
-        cmocka_unit_test(test_hl_pure_shift),
-        cmocka_unit_test(test_moses_coverage),
-        cmocka_unit_test(test_block_medians),
-        cmocka_unit_test(test_median),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("gate-stats", NULL, NULL, cmocka_unit_test(test_normal),
+              cmocka_unit_test(test_u_statistic), cmocka_unit_test(test_exact_p_enumeration),
+              cmocka_unit_test(test_critical_values), cmocka_unit_test(test_normal_approx_ties),
+              cmocka_unit_test(test_large_samples_significance),
+              cmocka_unit_test(test_bootstrap_coverage),
+              cmocka_unit_test(test_bootstrap_deterministic), cmocka_unit_test(test_moses_ranks),
+              cmocka_unit_test(test_hl_hand), cmocka_unit_test(test_moses_inverts_u),
+              cmocka_unit_test(test_hl_pure_shift), cmocka_unit_test(test_moses_coverage),
+              cmocka_unit_test(test_block_medians), cmocka_unit_test(test_median))

@@ -22,6 +22,25 @@ def compare(exe, db, base, cand, threshold, alpha):
     return json.loads(p.stdout), p.returncode
 
 
+def tally(exe, db, sessions, base, cand, threshold, alpha):
+    """Compares base-i with cand-i for every session i: the comparisons
+    that failed the gate, the cases flagged, the cases, and the cases'
+    verdicts, modes and measured ratios."""
+    runs = flagged = n = 0
+    verdicts, modes, ratios = {}, {}, []
+    for i in range(1, sessions + 1):
+        j, rc = compare(exe, db, f"{base}-{i}", f"{cand}-{i}", threshold, alpha)
+        runs += rc == 1
+        for c in j["cases"]:
+            n += 1
+            flagged += c["regression"]
+            verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
+            modes[c.get("mode")] = modes.get(c.get("mode"), 0) + 1
+            if c.get("ratio"):
+                ratios.append(c["ratio"])
+    return runs, flagged, n, verdicts, modes, ratios
+
+
 def pct(k, n):
     return f"{k}/{n} ({100.0 * k / max(n, 1):.1f}%)"
 
@@ -33,28 +52,11 @@ def main():
     rows = []
     measured = {}
     for thr in thresholds:
-        fp_runs = fp_cases = n_cases = 0
-        verdicts, modes = {}, {}
-        for i in range(1, sessions + 1):
-            j, rc = compare(exe, db, f"A-{i}", f"B-{i}", thr, alpha)
-            fp_runs += rc == 1
-            for c in j["cases"]:
-                n_cases += 1
-                fp_cases += c["regression"]
-                verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
-                modes[c.get("mode")] = modes.get(c.get("mode"), 0) + 1
+        fp_runs, fp_cases, n_cases, verdicts, modes, _ = tally(exe, db, sessions, "A", "B",
+                                                               thr, alpha)
         det = {}
         for p in (5, 10, 20):
-            runs = cases = n = 0
-            ratios = []
-            for i in range(1, sessions + 1):
-                j, rc = compare(exe, db, f"B-{i}", f"inj{p}-{i}", thr, alpha)
-                runs += rc == 1
-                for c in j["cases"]:
-                    n += 1
-                    cases += c["regression"]
-                    if c.get("ratio"):
-                        ratios.append(c["ratio"])
+            runs, cases, n, _, _, ratios = tally(exe, db, sessions, "B", f"inj{p}", thr, alpha)
             det[p] = (runs, cases, n)
             measured[p] = ratios
         rows.append((thr, fp_runs, fp_cases, n_cases, det))

@@ -7,11 +7,7 @@
  *
  * Run twice by meson: as is, and with DYTBENCH_ISA_MASK=0x1 and argv[1] =
  * "0x1", the mask the environment is expected to have set. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "dyt_config.h"
 #include "kernels.h"

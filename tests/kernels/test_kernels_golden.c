@@ -2,11 +2,7 @@
  * files (PyTorch float64 answers): each case whose inputs are exact in the
  * variant's storage type must pass the harness's tolerance. Walks the
  * registry, so variants added later are covered without editing this. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "check.h"
 
@@ -91,13 +87,6 @@ static void test_golden_detects_wrong_answer(void **state)
     vec_file_free(&vf);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden_fp32),
-        cmocka_unit_test(test_golden_bf16),
-        cmocka_unit_test(test_golden_fp32_threads),
-        cmocka_unit_test(test_golden_detects_wrong_answer),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_kernels_golden", NULL, NULL, cmocka_unit_test(test_golden_fp32),
+              cmocka_unit_test(test_golden_bf16), cmocka_unit_test(test_golden_fp32_threads),
+              cmocka_unit_test(test_golden_detects_wrong_answer))

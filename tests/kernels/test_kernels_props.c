@@ -2,11 +2,7 @@
  * NaN in gives NaN out (and only where it should), a constant LayerNorm row
  * gives beta, alpha = 0 gives beta, bf16 outputs round to nearest even,
  * and backward's reductions are bitwise deterministic at 1..4 threads. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "bf16.h"
 #include "check.h"
@@ -249,13 +245,7 @@ static void test_deterministic(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nan_propagates),
-        cmocka_unit_test(test_constant_row_gives_beta),
-        cmocka_unit_test(test_alpha_zero_gives_beta_bf16_rne),
-        cmocka_unit_test(test_deterministic),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_kernels_props", NULL, NULL, cmocka_unit_test(test_nan_propagates),
+              cmocka_unit_test(test_constant_row_gives_beta),
+              cmocka_unit_test(test_alpha_zero_gives_beta_bf16_rne),
+              cmocka_unit_test(test_deterministic))

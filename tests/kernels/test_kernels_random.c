@@ -3,11 +3,7 @@
  * negative and zero; at 1, 2 and 3 threads (results within tolerance of
  * ref, hence of each other). Plus a check that the harness catches a
  * wrong variant. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "check.h"
 
@@ -135,13 +131,6 @@ static void test_harness_catches_errors(void **state)
     assert_false(r.pass); /* ...and caught on mean-1e4 rows */
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_1),
-        cmocka_unit_test(test_random_2),
-        cmocka_unit_test(test_random_3),
-        cmocka_unit_test(test_harness_catches_errors),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_kernels_random", NULL, NULL, cmocka_unit_test(test_random_1),
+              cmocka_unit_test(test_random_2), cmocka_unit_test(test_random_3),
+              cmocka_unit_test(test_harness_catches_errors))

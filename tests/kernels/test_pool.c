@@ -1,11 +1,7 @@
 /* Tests of the kernels' thread pool: the row split, that every thread runs
  * every task once with the caller as thread 0, on_start per thread, a
  * failing on_start, and per-thread scratch. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "kernels.h"
 
@@ -148,14 +144,7 @@ static void test_pool_scratch(void **state)
     kern_pool_destroy(NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_rows),
-        cmocka_unit_test(test_pool_runs_every_thread),
-        cmocka_unit_test(test_pool_on_start_failure),
-        cmocka_unit_test(test_null_pool_inline),
-        cmocka_unit_test(test_pool_scratch),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_pool", NULL, NULL, cmocka_unit_test(test_split_rows),
+              cmocka_unit_test(test_pool_runs_every_thread),
+              cmocka_unit_test(test_pool_on_start_failure), cmocka_unit_test(test_null_pool_inline),
+              cmocka_unit_test(test_pool_scratch))

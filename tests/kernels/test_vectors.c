@@ -1,10 +1,6 @@
 /* Tests of the golden-vector parser: the shipped files parse completely,
  * and malformed input is rejected with file:line. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "vectors.h"
 
@@ -129,13 +125,6 @@ static void test_missing_file(void **state)
     assert_non_null(strstr(e.msg, "/nonexistent/golden.txt"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_files),
-        cmocka_unit_test(test_first_values),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_missing_file),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_vectors", NULL, NULL, cmocka_unit_test(test_shipped_files),
+              cmocka_unit_test(test_first_values), cmocka_unit_test(test_errors),
+              cmocka_unit_test(test_missing_file))

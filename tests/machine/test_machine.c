@@ -3,12 +3,7 @@
  * component table. On VMs whose hwloc reports an implausible L3 (the build
  * machines: 300+ MB for two cores) the clamp and its note are checked; on
  * a machine with a believable L3 the same test checks it is used as is. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -24,8 +19,6 @@
 #include "kernels.h"
 #include "machine.h"
 #include "store.h"
-
-static const char *dytbench_exe;
 
 static uint64_t meminfo(const char *key)
 {
@@ -49,12 +42,20 @@ static const char *attr(const machine_info *m, const char *key)
     return NULL;
 }
 
+/* This machine's record, which must probe. */
+static void probe(machine_info *m)
+{
+    dyt_err e = {{0}};
+    if (machine_probe(NULL, m, &e) != DYT_OK)
+        fail_msg("machine_probe: %s", e.msg);
+}
+
 static void test_probe_sanity(void **state)
 {
     (void)state;
     machine_info m;
+    probe(&m);
     dyt_err e = {{0}};
-    assert_int_equal(machine_probe(NULL, &m, &e), DYT_OK);
     assert_true(m.cores >= 1 && m.pus >= m.cores && m.packages >= 1 && m.numa_nodes >= 1);
     assert_true(m.pus <= sysconf(_SC_NPROCESSORS_CONF));
     assert_true(strlen(m.cpu_model) > 0);
@@ -99,7 +100,9 @@ static void test_probe_sanity(void **state)
         print_message("memory note here: %s\n", m.mem_note);
     } else
         assert_string_equal(m.mem_note, "");
-    /* Counter availability is part of the record. */
+    /* Counter availability is part of the record a run stores. */
+    assert_null(attr(&m, "counters.papi"));
+    assert_int_equal(counters_add_machine_attrs(&m), 0);
     const char *papi = attr(&m, "counters.papi");
     assert_non_null(papi);
     char reason[256];
@@ -170,8 +173,8 @@ static void test_pinning(void **state)
 {
     (void)state;
     machine_info m;
+    probe(&m);
     dyt_err e = {{0}};
-    assert_int_equal(machine_probe(NULL, &m, &e), DYT_OK);
     pin_job j[2] = {{.index = 0}, {.index = 1}};
     for (int i = 0; i < 2; i++) {
         pthread_t t;
@@ -277,14 +280,11 @@ static void test_counters(void **state)
 static void test_counters_stored(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/dyt-machine-test-XXXXXX", db[128];
-    assert_non_null(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/c.db", dir);
-    store *s;
+    store *s = open_new("c.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     machine_info m;
-    assert_int_equal(machine_probe(NULL, &m, &e), DYT_OK);
+    probe(&m);
+    assert_int_equal(counters_add_machine_attrs(&m), 0); /* as a run stores it */
     int64_t mid, run, cid;
     assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
     store_run_meta meta = {
@@ -296,22 +296,10 @@ static void test_counters_stored(void **state)
     counters_stop(c);
     store_counter k[COUNTERS_MAX + 8];
     size_t nk = counters_results(c, 1000, k, DYT_ARRAY_LEN(k));
-    store_case sc = {.suite = "t",
-                     .domain = "llm",
-                     .model = "m",
-                     .model_norm = "layernorm",
-                     .layers = 1,
-                     .norm = "dyt",
-                     .variant = "scalar",
-                     .dtype = "fp32",
-                     .pass = "fwd",
-                     .rows = 10,
-                     .cols = 100,
-                     .threads = 1,
-                     .cache = "hot",
-                     .status = "ok",
-                     .max_err = 0,
-                     .bytes = 8000};
+    store_case sc = small_case("m");
+    sc.rows = 10;
+    sc.cols = 100;
+    sc.bytes = 8000;
     assert_int_equal(store_put_case(s, run, &sc, NULL, 0, NULL, k, nk, &cid, &e), DYT_OK);
     counters_close(c);
     sqlite3 *d = store_db(s);
@@ -336,7 +324,6 @@ static void test_counters_stored(void **state)
     }
     sqlite3_finalize(st);
     assert_int_equal(rows, 9);
-    char sql[128];
     assert_int_equal(sqlite3_prepare_v2(d,
                                         "SELECT value FROM machine_attrs WHERE machine_id = ?1"
                                         " AND key = 'counters.papi'",
@@ -347,8 +334,6 @@ static void test_counters_stored(void **state)
     sqlite3_finalize(st);
     machine_free(&m);
     store_close(s);
-    snprintf(sql, sizeof sql, "rm -rf '%s'", dir);
-    assert_int_equal(system(sql), 0);
 }
 
 /* `dytbench machine` prints the record and every counter's availability;
@@ -356,8 +341,7 @@ static void test_counters_stored(void **state)
 static void test_cli(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char cmd[1024], out[16384];
     snprintf(cmd, sizeof cmd, "'%s' machine --llc-bytes 48M 2>&1", dytbench_exe);
     FILE *p = popen(cmd, "r");
@@ -379,13 +363,7 @@ static void test_cli(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == DYT_USAGE);
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : NULL;
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_probe_sanity),    cmocka_unit_test(test_llc_override),
-        cmocka_unit_test(test_pinning),         cmocka_unit_test(test_counters),
-        cmocka_unit_test(test_counters_stored), cmocka_unit_test(test_cli),
-    };
-    return cmocka_run_group_tests_name("machine", tests, NULL, NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("machine", NULL, NULL, cmocka_unit_test(test_probe_sanity),
+                        cmocka_unit_test(test_llc_override), cmocka_unit_test(test_pinning),
+                        cmocka_unit_test(test_counters), cmocka_unit_test(test_counters_stored),
+                        cmocka_unit_test(test_cli))

@@ -1,12 +1,7 @@
 /* tests/report/helpers.c: what the report tests share -- a temporary
  * folder with the fixture store (setup/teardown), reading files back,
  * writing a report of a fixture run, decoding XML entities. */
-/* cmocka.h needs these three first */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "fixture.h"
 #include "helpers.h"
@@ -53,21 +48,11 @@ int teardown(void **state)
     return 0;
 }
 
-char *slurp(const char *path)
-{
-    char *s;
-    size_t n;
-    dyt_err e;
-    if (dyt_read_file(path, &s, &n, &e))
-        return NULL;
-    return s;
-}
-
 char *slurp2(const char *dir, const char *file)
 {
     char p[600];
     snprintf(p, sizeof p, "%s/%s", dir, file);
-    return slurp(p);
+    return slurp(p, NULL);
 }
 
 long fsize(const char *dir, const char *file)

@@ -15,7 +15,6 @@ extern sqlite3 *db;    /* its connection, for the tests' own SQL */
 
 int setup(void **state);
 int teardown(void **state);
-char *slurp(const char *path);
 char *slurp2(const char *dir, const char *file);
 long fsize(const char *dir, const char *file);
 size_t count(const char *hay, const char *needle);

@@ -6,12 +6,7 @@
  * gnuplot, and -- where the programs are installed -- every gnuplot script
  * drawing a non-empty SVG and PNG, tables.tex compiling with pdflatex, and
  * index.html rendering in headless Chromium with every figure. */
-/* cmocka.h needs these three first */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "dyt_config.h"
 #include "escape.h"
@@ -41,7 +36,7 @@ static void compare_expected(const char *text, const char *name)
         fclose(f);
         return;
     }
-    char *want = slurp(p);
+    char *want = slurp(p, NULL);
     if (!want)
         fail_msg("missing %s (run with DYT_UPDATE_EXPECTED=1 to create it)", p);
     if (strcmp(want, text)) {
@@ -392,13 +387,8 @@ static void test_aborted(void **state)
     free(csv);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape_functions),  cmocka_unit_test(test_model_group),
-        cmocka_unit_test(test_expected_tables),   cmocka_unit_test(test_csv_has_v_results_columns),
-        cmocka_unit_test(test_escaping),          cmocka_unit_test(test_whole_model),
-        cmocka_unit_test(test_missing_and_empty), cmocka_unit_test(test_aborted),
-    };
-    return cmocka_run_group_tests_name("report", tests, setup, teardown);
-}
+DYT_TEST_MAIN("report", setup, teardown, cmocka_unit_test(test_escape_functions),
+              cmocka_unit_test(test_model_group), cmocka_unit_test(test_expected_tables),
+              cmocka_unit_test(test_csv_has_v_results_columns), cmocka_unit_test(test_escaping),
+              cmocka_unit_test(test_whole_model), cmocka_unit_test(test_missing_and_empty),
+              cmocka_unit_test(test_aborted))

@@ -3,12 +3,7 @@
  * does not exist and for an empty run, a report of a run by label with
  * --vs into --out, and the interleave session of a run in `show` and the
  * report. */
-/* cmocka.h needs these three first */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "fixture.h"
 #include "helpers.h"
@@ -28,7 +23,7 @@ static int run_cmd(const char *command, const char *args, char *out, size_t n)
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s --db '%s' %s > '%s' 2>&1", tmp, exe, command,
              dbpath, args, log);
     int st = system(cmd);
-    char *s = slurp(log);
+    char *s = slurp(log, NULL);
     snprintf(out, n, "%s", s ? s : "");
     free(s);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;

@@ -4,12 +4,7 @@
  * no figures, --vs compares matched cases, tables.tex compiles with
  * pdflatex, and index.html renders in headless Chromium with every figure
  * (each skipped, saying so, where the program is not installed). */
-/* cmocka.h needs these three first */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include "fixture.h"
 #include "helpers.h"
@@ -225,12 +220,6 @@ static void test_chromium(void **state)
     free(html);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_figures),  cmocka_unit_test(test_without_gnuplot),
-        cmocka_unit_test(test_vs),       cmocka_unit_test(test_pdflatex),
-        cmocka_unit_test(test_chromium),
-    };
-    return cmocka_run_group_tests_name("report-render", tests, setup, teardown);
-}
+DYT_TEST_MAIN("report-render", setup, teardown, cmocka_unit_test(test_figures),
+              cmocka_unit_test(test_without_gnuplot), cmocka_unit_test(test_vs),
+              cmocka_unit_test(test_pdflatex), cmocka_unit_test(test_chromium))

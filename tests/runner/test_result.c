@@ -87,7 +87,7 @@ static int64_t store_result(fixture *fx, runner_case_result *r)
     dyt_err e = {{0}};
     assert_int_equal(runner_result_store(fx->s, fx->run_id, r, &e), DYT_OK);
     runner_result_free(r);
-    return query_int(store_db(fx->s), "SELECT max(id) FROM cases WHERE run_id = ?1", fx->run_id);
+    return q_int(store_db(fx->s), "SELECT max(id) FROM cases WHERE run_id = ?1", fx->run_id);
 }
 
 static void test_ok_case_round_trip(void **state)
@@ -139,32 +139,32 @@ static void test_ok_case_round_trip(void **state)
     int64_t id = store_result(fx, &r);
     sqlite3 *d = store_db(fx->s);
     char txt[256];
-    query_text(d,
-               "SELECT status || ' ' || seq || ' ' || cache || ' ' || device || ' ' || "
-               "stop_reason || ' ' || batch || ' ' || buffer_sets || ' ' || max_err || ' ' || "
-               "coalesce(error, 'no error') FROM cases WHERE id = ?1",
-               id, txt, sizeof txt);
+    q_text(d,
+           "SELECT status || ' ' || seq || ' ' || cache || ' ' || device || ' ' || "
+           "stop_reason || ' ' || batch || ' ' || buffer_sets || ' ' || max_err || ' ' || "
+           "coalesce(error, 'no error') FROM cases WHERE id = ?1",
+           id, txt, sizeof txt);
     assert_string_equal(txt, "ok 7 cold cpu noise 4 3 0.125 no error");
-    assert_int_equal(query_int(d, "SELECT started_at <= ended_at FROM cases WHERE id = ?1", id), 1);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1", id), 7);
-    assert_int_equal(
-        query_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1 AND block = 1", id), 3);
-    assert_int_equal(
-        query_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1 AND excluded", id), 1);
-    assert_int_equal(
-        query_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1 AND flags = 1", id), 2);
-    assert_int_equal(query_int(d, "SELECT n * 1000 + n_excluded FROM stats WHERE case_id = ?1", id),
-                     6001);
-    assert_int_equal(query_int(d,
-                               "SELECT median_ns = 102.5 AND roofline_pct > 0 AND gbps > 0 "
-                               "FROM stats WHERE case_id = ?1",
-                               id),
+    assert_int_equal(q_int(d, "SELECT started_at <= ended_at FROM cases WHERE id = ?1", id), 1);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1", id), 7);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1 AND block = 1", id),
+                     3);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1 AND excluded", id),
                      1);
-    query_text(d,
-               "SELECT group_concat(source || ':' || name || ':' || coalesce(value, "
-               "unavailable_reason), ',') FROM (SELECT * FROM counters WHERE case_id = ?1 "
-               "ORDER BY source)",
-               id, txt, sizeof txt);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1 AND flags = 1", id),
+                     2);
+    assert_int_equal(q_int(d, "SELECT n * 1000 + n_excluded FROM stats WHERE case_id = ?1", id),
+                     6001);
+    assert_int_equal(q_int(d,
+                           "SELECT median_ns = 102.5 AND roofline_pct > 0 AND gbps > 0 "
+                           "FROM stats WHERE case_id = ?1",
+                           id),
+                     1);
+    q_text(d,
+           "SELECT group_concat(source || ':' || name || ':' || coalesce(value, "
+           "unavailable_reason), ',') FROM (SELECT * FROM counters WHERE case_id = ?1 "
+           "ORDER BY source)",
+           id, txt, sizeof txt);
     assert_string_equal(txt, "papi:PAPI_TOT_INS:no PMU here (test),rusage:minflt:12.0");
 }
 
@@ -182,11 +182,11 @@ static void test_failed_case_keeps_reason(void **state)
     int64_t id = store_result(fx, &r);
     sqlite3 *d = store_db(fx->s);
     char txt[256];
-    query_text(d, "SELECT status || ': ' || error FROM cases WHERE id = ?1", id, txt, sizeof txt);
+    q_text(d, "SELECT status || ': ' || error FROM cases WHERE id = ?1", id, txt, sizeof txt);
     assert_string_equal(txt, "failed: every sample was taken while the GPU was throttled");
-    assert_int_equal(query_int(d, "SELECT count(*) FROM stats WHERE case_id = ?1", id), 0);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1", id), 1);
-    query_text(d, "SELECT device FROM cases WHERE id = ?1", id, txt, sizeof txt);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM stats WHERE case_id = ?1", id), 0);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples WHERE case_id = ?1", id), 1);
+    q_text(d, "SELECT device FROM cases WHERE id = ?1", id, txt, sizeof txt);
     assert_string_equal(txt, "cuda");
 }
 
@@ -199,12 +199,12 @@ static void test_store_error_keeps_nothing(void **state)
     assert_int_equal(runner_result_summarise(&r, -1), 0);
     assert_true(r.stats.roofline_pct < 0); /* no ceiling: unknown */
     sqlite3 *d = store_db(fx->s);
-    int64_t before = query_int(d, "SELECT count(*) FROM samples", 0);
+    int64_t before = q_int(d, "SELECT count(*) FROM samples", 0);
     dyt_err e = {{0}};
     /* No such run: the store refuses, and nothing of the case is kept. */
     assert_int_not_equal(runner_result_store(fx->s, fx->run_id + 1000, &r, &e), DYT_OK);
     assert_true(e.msg[0] != '\0');
-    assert_int_equal(query_int(d, "SELECT count(*) FROM samples", 0), before);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM samples", 0), before);
     runner_result_free(&r);
 }
 
@@ -336,36 +336,27 @@ static void test_run_settings(void **state)
         char sql[200], txt[32];
         snprintf(sql, sizeof sql, "SELECT json_type(settings, '$.%s') FROM runs WHERE id = ?1",
                  keys[i].key);
-        query_text(d, sql, run_id, txt, sizeof txt);
+        q_text(d, sql, run_id, txt, sizeof txt);
         if (strcmp(txt, keys[i].type) != 0)
             fail_msg("settings key %s: type '%s', want %s", keys[i].key, txt, keys[i].type);
     }
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM runs r, json_each(r.settings) "
-                               "WHERE r.id = ?1",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM runs r, json_each(r.settings) "
+                           "WHERE r.id = ?1",
+                           run_id),
                      (int64_t)(sizeof keys / sizeof keys[0]));
     char txt[256];
-    query_text(d,
-               "SELECT label || ' ' || suites || ' ' || suite_hash || ' ' || command_line || "
-               "' ' || lockstep_token || ' ' || arm || ' ' || "
-               "json_extract(settings, '$.max_noise')"
-               " FROM runs WHERE id = ?1",
-               run_id, txt, sizeof txt);
+    q_text(d,
+           "SELECT label || ' ' || suites || ' ' || suite_hash || ' ' || command_line || "
+           "' ' || lockstep_token || ' ' || arm || ' ' || "
+           "json_extract(settings, '$.max_noise')"
+           " FROM runs WHERE id = ?1",
+           run_id, txt, sizeof txt);
     assert_string_equal(txt, "settings tiny 0123 test 00112233aabbccdd base 0.05");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ok_case_round_trip),
-        cmocka_unit_test(test_failed_case_keeps_reason),
-        cmocka_unit_test(test_store_error_keeps_nothing),
-        cmocka_unit_test(test_case_spec),
-        cmocka_unit_test(test_inputs_shared),
-        cmocka_unit_test(test_inputs_fp16),
-        cmocka_unit_test(test_run_settings),
-    };
-    return run_in_tmpdir("/tmp/dytbench-result", "runner-result", tests,
-                         sizeof tests / sizeof tests[0], setup, teardown);
-}
+DYT_TEST_MAIN_IN_TMPDIR("runner-result", setup, teardown, cmocka_unit_test(test_ok_case_round_trip),
+                        cmocka_unit_test(test_failed_case_keeps_reason),
+                        cmocka_unit_test(test_store_error_keeps_nothing),
+                        cmocka_unit_test(test_case_spec), cmocka_unit_test(test_inputs_shared),
+                        cmocka_unit_test(test_inputs_fp16), cmocka_unit_test(test_run_settings))

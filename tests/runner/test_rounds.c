@@ -13,17 +13,10 @@
 
 #include "runners/cpu/cpu_internal.h"
 
-static const char *dytbench_exe;
-
 /* 2 shapes x 2 norms (model's + dyt), forward only: 4 cases. */
 static const char tiny_suite[] = "[tiny-ln]\n"
                                  "domain = llm\nnorm = layernorm\nhidden = 256\ntokens = 64 a, "
                                  "3 b\nlayers = 1\nsource = \"rounds test\"\n";
-
-static int64_t q_int(sqlite3 *db, const char *sql)
-{
-    return query_int(db, sql, 0);
-}
 
 static void load_plan(suite *su, plan *p, int pass_fwd_only)
 {
@@ -36,11 +29,8 @@ static void test_rounds_tag_blocks(void **state)
     suite su;
     plan p;
     load_plan(&su, &p, 0);
-    char db[512];
-    snprintf(db, sizeof db, "%s/rounds.db", tmpdir);
-    store *s;
+    store *s = open_new("rounds.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     runner_opts_default(&o);
     o.max_noise = 0.05;
@@ -56,23 +46,29 @@ static void test_rounds_tag_blocks(void **state)
     assert_int_equal(runner_cpu_run(&p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_OK);
     sqlite3 *d = store_db(s);
     int64_t n_cases = (int64_t)p.n_cases;
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'"), n_cases);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), n_cases);
     /* Every case has samples in exactly blocks 0, 1 and 2, at least
      * min_samples / rounds = 3 in each. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM (SELECT case_id FROM samples GROUP BY case_id"
-                              " HAVING count(DISTINCT block) = 3 AND min(block) = 0"
-                              " AND max(block) = 2)"),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM (SELECT case_id FROM samples GROUP BY case_id"
+                           " HAVING count(DISTINCT block) = 3 AND min(block) = 0"
+                           " AND max(block) = 2)",
+                           0),
                      n_cases);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM (SELECT case_id, block FROM samples"
-                              " GROUP BY case_id, block HAVING count(*) < 3)"),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM (SELECT case_id, block FROM samples"
+                           " GROUP BY case_id, block HAVING count(*) < 3)",
+                           0),
                      0);
     /* The statistics cover every block's samples. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases c JOIN stats t ON t.case_id = c.id"
-                              " WHERE t.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c JOIN stats t ON t.case_id = c.id"
+                           " WHERE t.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
+                           0),
                      n_cases);
-    assert_int_equal(q_int(d, "SELECT json_extract(settings, '$.rounds') FROM runs"), 3);
+    assert_int_equal(q_int(d, "SELECT json_extract(settings, '$.rounds') FROM runs", 0), 3);
     /* Cases are stored in plan order whatever order the rounds took. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE seq <> id - 1"), 0);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE seq <> id - 1", 0), 0);
     store_close(s);
     plan_free(&p);
     suite_free(&su);
@@ -139,12 +135,10 @@ static int run_cli(char *err, size_t n, const char *const *args)
 static void test_interleave_lockstep(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite_path[512], db[512], err[8192];
-    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
-    write_file(suite_path, tiny_suite);
-    snprintf(db, sizeof db, "%s/il.db", tmpdir);
+    write_suite(tiny_suite, suite_path, sizeof suite_path);
+    tmp_path(db, sizeof db, "il.db");
     const char *const args[] = {dytbench_exe,   "interleave", "--arm",         "A=self",
                                 "--arm",        "B=self --seed 1",
                                 "--suite",      suite_path,   "--pass",        "fwd",
@@ -162,18 +156,22 @@ static void test_interleave_lockstep(void **state)
     assert_non_null(strstr(err, "arm B: 13 steps, exit 0"));
     sqlite3 *d;
     assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE status = 'complete'"), 2);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE status = 'complete'", 0), 2);
     /* One session token (16 hex digits) in both runs, one arm name each. */
-    assert_int_equal(q_int(d, "SELECT count(DISTINCT lockstep_token) FROM runs"), 1);
-    assert_int_equal(q_int(d, "SELECT length(lockstep_token) FROM runs LIMIT 1"), 16);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE label = arm AND label IN ('A', 'B')"),
-                     2);
+    assert_int_equal(q_int(d, "SELECT count(DISTINCT lockstep_token) FROM runs", 0), 1);
+    assert_int_equal(q_int(d, "SELECT length(lockstep_token) FROM runs LIMIT 1", 0), 16);
+    assert_int_equal(
+        q_int(d, "SELECT count(*) FROM runs WHERE label = arm AND label IN ('A', 'B')", 0), 2);
     /* The session lives in its columns only, not in the settings too. */
-    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE settings LIKE '%lockstep%'"
-                              " OR settings LIKE '%\"arm\"%'"),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM runs WHERE settings LIKE '%lockstep%'"
+                           " OR settings LIKE '%\"arm\"%'",
+                           0),
                      0);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM (SELECT case_id FROM samples GROUP BY case_id"
-                              " HAVING count(DISTINCT block) = 3)"),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM (SELECT case_id FROM samples GROUP BY case_id"
+                           " HAVING count(DISTINCT block) = 3)",
+                           0),
                      8);
     sqlite3_close(d);
 }
@@ -183,12 +181,10 @@ static void test_interleave_lockstep(void **state)
 static void test_calibrate_uses_sessions(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite_path[512], db[512], err[8192];
-    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
-    write_file(suite_path, tiny_suite);
-    snprintf(db, sizeof db, "%s/cal.db", tmpdir);
+    write_suite(tiny_suite, suite_path, sizeof suite_path);
+    tmp_path(db, sizeof db, "cal.db");
     const char *const args[] = {dytbench_exe, "calibrate", "--pairs",    "1",     "--suite",
                                 suite_path,   "--pass",    "fwd",        "--threads", "1",
                                 "--rounds",   "8",         "--db",       db,      "--llc-bytes",
@@ -201,20 +197,21 @@ static void test_calibrate_uses_sessions(void **state)
     assert_non_null(strstr(err, "arm calib-A: 33 steps, exit 0"));
     sqlite3 *d;
     assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(q_int(d, "SELECT count(DISTINCT lockstep_token) FROM runs"
-                              " WHERE label IN ('calib-A', 'calib-B')"),
+    assert_int_equal(q_int(d,
+                           "SELECT count(DISTINCT lockstep_token) FROM runs"
+                           " WHERE label IN ('calib-A', 'calib-B')",
+                           0),
                      1);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM calibrations WHERE noise_rel >= 0"), 4);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM calibrations WHERE noise_rel >= 0", 0), 4);
     sqlite3_close(d);
 }
 
 static void test_interleave_bad_input(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char err[8192], db[512];
-    snprintf(db, sizeof db, "%s/bad.db", tmpdir);
+    tmp_path(db, sizeof db, "bad.db");
     const char *const one_arm[] = {dytbench_exe, "interleave", "--arm", "A=self", "--db", db, NULL};
     assert_int_equal(run_cli(err, sizeof err, one_arm), 2);
     assert_non_null(strstr(err, "at least two --arm"));
@@ -249,16 +246,8 @@ static void test_interleave_bad_input(void **state)
     assert_non_null(strstr(err, "--lockstep"));
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : NULL;
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rounds_tag_blocks),
-        cmocka_unit_test(test_relocate_keeps_values),
-        cmocka_unit_test(test_interleave_lockstep),
-        cmocka_unit_test(test_interleave_bad_input),
-        cmocka_unit_test(test_calibrate_uses_sessions),
-    };
-    return run_in_tmpdir("/tmp/dytbench-rounds", "runner-rounds", tests,
-                         sizeof tests / sizeof tests[0], NULL, NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("runner-rounds", NULL, NULL, cmocka_unit_test(test_rounds_tag_blocks),
+                        cmocka_unit_test(test_relocate_keeps_values),
+                        cmocka_unit_test(test_interleave_lockstep),
+                        cmocka_unit_test(test_interleave_bad_input),
+                        cmocka_unit_test(test_calibrate_uses_sessions))

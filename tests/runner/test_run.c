@@ -13,8 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *dytbench_exe;
-
 static const char tiny_suite[] =
     "[tiny-ln]\n"
     "domain = llm\nnorm = layernorm\nhidden = 256\ntokens = 64 a, 3 b\nlayers = 1\n"
@@ -46,11 +44,8 @@ static void test_small_run_completes(void **state)
     (void)state;
     fixture fx;
     load_plan(&fx);
-    char db[512];
-    snprintf(db, sizeof db, "%s/ok.db", tmpdir);
-    store *s;
+    store *s = open_new("ok.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
@@ -62,56 +57,55 @@ static void test_small_run_completes(void **state)
     assert_int_equal(runner_stop_signal(), 0);
     sqlite3 *d = store_db(s);
     char txt[256];
-    query_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    q_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete");
-    query_text(d, "SELECT settings FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    q_text(d, "SELECT settings FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "\"max_noise\""));
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
     assert_int_equal(
-        query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 12);
+        q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 12);
     /* Every case: samples, a stats row consistent with them, a stop reason,
      * a verification error below tolerance, and rusage counters. */
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
-                               " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c WHERE run_id = ?1 AND"
+                           " (SELECT count(*) FROM samples WHERE case_id = c.id) >= 8",
+                           run_id),
                      12);
-    assert_int_equal(
-        query_int(d,
-                  "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                  " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
-                  " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
-                  " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
-                  run_id),
-        12);
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
-                               " ('noise','max_time','max_samples') AND batch >= 1"
-                               " AND max_err >= 0 AND max_err <= 1",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                           " WHERE run_id = ?1 AND s.median_ns > 0 AND s.ci_low_ns <= s.median_ns"
+                           " AND s.median_ns <= s.ci_high_ns AND s.gbps > 0"
+                           " AND s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)",
+                           run_id),
                      12);
-    assert_int_equal(query_int(d,
-                               "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
-                               " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND stop_reason IN"
+                           " ('noise','max_time','max_samples') AND batch >= 1"
+                           " AND max_err >= 0 AND max_err <= 1",
+                           run_id),
+                     12);
+    assert_int_equal(q_int(d,
+                           "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
+                           " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
+                           run_id),
                      12);
     /* A median that is not one of the samples' span is impossible. */
     assert_int_equal(
-        query_int(d,
-                  "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                  " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
-                  run_id),
+        q_int(d,
+              "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+              " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
+              run_id),
         0);
     /* The bandwidth ceiling at the plan's one thread count, and % of it. */
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
-                               " AND kind IN ('copy','scale') AND gbps > 0",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
+                           " AND kind IN ('copy','scale') AND gbps > 0",
+                           run_id),
                      2);
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM v_results WHERE run_id = ?1"
-                               " AND roofline_pct > 0",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM v_results WHERE run_id = ?1"
+                           " AND roofline_pct > 0",
+                           run_id),
                      12);
     store_close(s);
     free_plan(&fx);
@@ -146,40 +140,37 @@ static void test_failed_case_is_stored_untimed(void **state)
     assert_true(victim < fx.p.n_cases);
     fx.p.cases[victim].variant = &wrong;
 
-    char db[512];
-    snprintf(db, sizeof db, "%s/fail.db", tmpdir);
-    store *s;
+    store *s = open_new("fail.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     quick_opts(&o);
     int64_t run_id = 0;
     assert_int_equal(runner_cpu_run(&fx.p, &o, &tiny_id, NULL, s, &run_id, &e), DYT_FAIL);
     sqlite3 *d = store_db(s);
     char txt[512];
-    query_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
+    q_text(d, "SELECT status FROM runs WHERE id = ?1", run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete"); /* the run still completes */
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1", run_id), 12);
     assert_int_equal(
-        query_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 11);
-    query_text(
-        d, "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
-        run_id, txt, sizeof txt);
+        q_int(d, "SELECT count(*) FROM cases WHERE run_id = ?1 AND status = 'ok'", run_id), 11);
+    q_text(d,
+           "SELECT error FROM cases WHERE run_id = ?1 AND status = 'failed' AND variant = 'wrong'",
+           run_id, txt, sizeof txt);
     assert_non_null(strstr(txt, "wrong result"));
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
-                               " WHERE run_id = ?1 AND c.status = 'failed'",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id"
+                           " WHERE run_id = ?1 AND c.status = 'failed'",
+                           run_id),
                      0);
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
-                               " WHERE run_id = ?1 AND c.status = 'failed'",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM stats k JOIN cases c ON c.id = k.case_id"
+                           " WHERE run_id = ?1 AND c.status = 'failed'",
+                           run_id),
                      0);
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
-                               " status = 'failed' AND max_err > 0",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
+                           " status = 'failed' AND max_err > 0",
+                           run_id),
                      1);
     store_close(s);
     free_plan(&fx);
@@ -190,11 +181,8 @@ static void test_cold_cache_rotates_sets(void **state)
     (void)state;
     fixture fx;
     load_plan(&fx);
-    char db[512];
-    snprintf(db, sizeof db, "%s/cold.db", tmpdir);
-    store *s;
+    store *s = open_new("cold.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     runner_opts o;
     quick_opts(&o);
     o.cache = CACHE_COLD;
@@ -203,10 +191,10 @@ static void test_cold_cache_rotates_sets(void **state)
     sqlite3 *d = store_db(s);
     /* 1 MiB LLC: 3 MiB of sets; the largest case (64 x 256 fp32, bwd) is
      * ~200 KiB a set, so every case rotates at least 10 sets. */
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
-                               " AND buffer_sets >= 10 AND status = 'ok'",
-                               run_id),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND cache = 'cold'"
+                           " AND buffer_sets >= 10 AND status = 'ok'",
+                           run_id),
                      12);
     store_close(s);
     free_plan(&fx);
@@ -215,12 +203,10 @@ static void test_cold_cache_rotates_sets(void **state)
 static void test_sigterm_aborts_and_keeps_cases(void **state)
 {
     (void)state;
-    if (!dytbench_exe)
-        skip();
+    need_dytbench();
     char suite_path[512], db[512];
-    snprintf(suite_path, sizeof suite_path, "%s/tiny.suite", tmpdir);
-    write_file(suite_path, tiny_suite);
-    snprintf(db, sizeof db, "%s/term.db", tmpdir);
+    write_suite(tiny_suite, suite_path, sizeof suite_path);
+    tmp_path(db, sizeof db, "term.db");
     /* Each case takes >= 0.4 s (min-time; max-samples out of the way), so
      * the run lasts ~5 s. */
     pid_t pid = fork();
@@ -257,36 +243,26 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
 
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);
     char txt[256];
-    query_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, txt, sizeof txt);
+    q_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, txt, sizeof txt);
     assert_string_equal(txt, "aborted");
-    int64_t kept = query_int(d, "SELECT count(*) FROM cases", 0);
+    int64_t kept = q_int(d, "SELECT count(*) FROM cases", 0);
     assert_true(kept >= 2 && kept < 12);
     /* Finished cases are whole: each has its samples and statistics. */
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
-                               " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
-                               " AND s.n > 0",
-                               0),
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id"
+                           " WHERE s.n = (SELECT count(*) FROM samples WHERE case_id = c.id)"
+                           " AND s.n > 0",
+                           0),
                      kept);
-    query_text(d, "PRAGMA integrity_check", 0, txt, sizeof txt);
+    q_text(d, "PRAGMA integrity_check", 0, txt, sizeof txt);
     assert_string_equal(txt, "ok");
     store_close(s);
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : NULL;
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_small_run_completes),
-        cmocka_unit_test(test_failed_case_is_stored_untimed),
-        cmocka_unit_test(test_cold_cache_rotates_sets),
-        cmocka_unit_test(test_sigterm_aborts_and_keeps_cases),
-    };
-    return run_in_tmpdir("/tmp/dytbench-runner", "runner-e2e", tests,
-                         sizeof tests / sizeof tests[0], NULL, NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("runner-e2e", NULL, NULL, cmocka_unit_test(test_small_run_completes),
+                        cmocka_unit_test(test_failed_case_is_stored_untimed),
+                        cmocka_unit_test(test_cold_cache_rotates_sets),
+                        cmocka_unit_test(test_sigterm_aborts_and_keeps_cases))

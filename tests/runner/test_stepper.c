@@ -37,7 +37,7 @@ static int fake_wait(runner_stepper *self)
     fake_coordinator *f = (fake_coordinator *)self;
     f->out_of_turn += f->outstanding;
     if (f->waits < MAX_WAITS)
-        f->stored[f->waits] = query_int(store_db(f->s), "SELECT count(*) FROM cases", 0);
+        f->stored[f->waits] = q_int(store_db(f->s), "SELECT count(*) FROM cases", 0);
     f->waits++;
     if (f->fail_at && f->waits == f->fail_at)
         return -1;
@@ -59,6 +59,8 @@ typedef struct {
     store *s;
     runner_opts o;
     fake_coordinator f;
+    int64_t run_id; /* what run() made */
+    dyt_err e;
 } fixture;
 
 static void start(fixture *fx, const char *db_name, int rounds, int fail_at)
@@ -66,30 +68,27 @@ static void start(fixture *fx, const char *db_name, int rounds, int fail_at)
     memset(fx, 0, sizeof *fx);
     plan_suite(tiny_suite, 1, &fx->su, &fx->p);
     assert_int_equal(fx->p.n_cases, 4);
-    char db[512];
-    snprintf(db, sizeof db, "%s/%s", tmpdir, db_name);
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &fx->s, &e), DYT_OK);
+    fx->s = open_new(db_name);
     quick_opts(&fx->o);
     fx->o.rounds = rounds;
     fx->f = (fake_coordinator){
         .stepper = {.wait = fake_wait, .done = fake_done}, .s = fx->s, .fail_at = fail_at};
 }
 
-/* Runs the plan with the fake coordinator; returns what the runner did. */
-static int run(fixture *fx, int64_t *run_id, dyt_err *e)
+/* Runs the plan with the fake coordinator (fx->run_id, fx->e); returns
+ * what the runner did. */
+static int run(fixture *fx)
 {
-    *run_id = 7;
-    memset(e, 0, sizeof *e);
-    return runner_cpu_run(&fx->p, &fx->o, &tiny_id, &fx->f.stepper, fx->s, run_id, e);
+    fx->run_id = 7;
+    memset(&fx->e, 0, sizeof fx->e);
+    return runner_cpu_run(&fx->p, &fx->o, &tiny_id, &fx->f.stepper, fx->s, &fx->run_id, &fx->e);
 }
 
 /* The run's status and note, "status: note". */
 static void run_status(fixture *fx, int64_t run_id, char *txt, size_t n)
 {
-    query_text(store_db(fx->s),
-               "SELECT status || ': ' || coalesce(note, '') FROM runs WHERE id = ?1", run_id, txt,
-               n);
+    q_text(store_db(fx->s), "SELECT status || ': ' || coalesce(note, '') FROM runs WHERE id = ?1",
+           run_id, txt, n);
 }
 
 static void finish(fixture *fx)
@@ -104,9 +103,7 @@ static void test_rounds_take_turns(void **state)
     (void)state;
     fixture fx;
     start(&fx, "rounds.db", 3, 0);
-    int64_t run_id;
-    dyt_err e;
-    assert_int_equal(run(&fx, &run_id, &e), DYT_OK);
+    assert_int_equal(run(&fx), DYT_OK);
     /* Set-up, 4 cases x 3 blocks, then the storing step (never done). */
     assert_int_equal(fx.f.waits, 1 + 4 * 3 + 1);
     assert_int_equal(fx.f.dones, 1 + 4 * 3);
@@ -115,9 +112,9 @@ static void test_rounds_take_turns(void **state)
     for (int i = 0; i < fx.f.waits; i++)
         assert_int_equal(fx.f.stored[i], 0); /* measuring steps store nothing */
     sqlite3 *d = store_db(fx.s);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 4);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 4);
     char txt[64];
-    run_status(&fx, run_id, txt, sizeof txt);
+    run_status(&fx, fx.run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete: ");
     finish(&fx);
 }
@@ -127,16 +124,14 @@ static void test_one_pass_stores_in_each_step(void **state)
     (void)state;
     fixture fx;
     start(&fx, "once.db", 1, 0);
-    int64_t run_id;
-    dyt_err e;
-    assert_int_equal(run(&fx, &run_id, &e), DYT_OK);
+    assert_int_equal(run(&fx), DYT_OK);
     assert_int_equal(fx.f.waits, 1 + 4);
     assert_int_equal(fx.f.dones, 1 + 4);
     assert_int_equal(fx.f.out_of_turn, 0);
     /* Before case k's step, the k - 1 cases before it are stored. */
     for (int k = 1; k <= 4; k++)
         assert_int_equal(fx.f.stored[k], k - 1);
-    assert_int_equal(query_int(store_db(fx.s), "SELECT count(*) FROM cases", 0), 4);
+    assert_int_equal(q_int(store_db(fx.s), "SELECT count(*) FROM cases", 0), 4);
     finish(&fx);
 }
 
@@ -160,9 +155,7 @@ static void test_failed_case_stored_in_its_step(void **state)
             victim = i;
     assert_true(victim < fx.p.n_cases);
     fx.p.cases[victim].variant = &refusing;
-    int64_t run_id;
-    dyt_err e;
-    assert_int_equal(run(&fx, &run_id, &e), DYT_FAIL);
+    assert_int_equal(run(&fx), DYT_FAIL);
     assert_int_equal(fx.f.out_of_turn, 0);
     /* Stored right after its first block's step, alone, before any other. */
     int first = -1;
@@ -174,19 +167,19 @@ static void test_failed_case_stored_in_its_step(void **state)
     assert_int_equal(fx.f.stored[fx.f.waits - 1], 1); /* the storing step */
     sqlite3 *d = store_db(fx.s);
     char txt[256];
-    query_text(d, "SELECT status || ' ' || seq || ': ' || error FROM cases ORDER BY id LIMIT 1", 0,
-               txt, sizeof txt);
+    q_text(d, "SELECT status || ' ' || seq || ': ' || error FROM cases ORDER BY id LIMIT 1", 0, txt,
+           sizeof txt);
     char want[256];
     snprintf(want, sizeof want, "skipped %zu: not verified (variant refused the call (rc=-1))",
              victim);
     assert_string_equal(txt, want);
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 3);
-    assert_int_equal(query_int(d,
-                               "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id "
-                               "WHERE c.status <> 'ok'",
-                               0),
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE status = 'ok'", 0), 3);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM samples k JOIN cases c ON c.id = k.case_id "
+                           "WHERE c.status <> 'ok'",
+                           0),
                      0);
-    run_status(&fx, run_id, txt, sizeof txt);
+    run_status(&fx, fx.run_id, txt, sizeof txt);
     assert_string_equal(txt, "complete: 1 case(s) failed verification or could not run");
     finish(&fx);
 }
@@ -196,17 +189,15 @@ static void test_coordinator_gone_mid_run(void **state)
     (void)state;
     fixture fx;
     start(&fx, "gone.db", 3, 4); /* after set-up and two blocks */
-    int64_t run_id;
-    dyt_err e;
-    assert_int_equal(run(&fx, &run_id, &e), DYT_FAIL);
+    assert_int_equal(run(&fx), DYT_FAIL);
     assert_int_equal(runner_stop_signal(), SIGTERM);
     assert_int_equal(fx.f.waits, 4);
     assert_int_equal(fx.f.dones, 3);
     sqlite3 *d = store_db(fx.s);
     char txt[128];
-    run_status(&fx, run_id, txt, sizeof txt);
+    run_status(&fx, fx.run_id, txt, sizeof txt);
     assert_string_equal(txt, "aborted: interrupted by signal 15");
-    assert_int_equal(query_int(d, "SELECT count(*) FROM cases", 0), 0);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), 0);
     finish(&fx);
 }
 
@@ -215,12 +206,10 @@ static void test_coordinator_gone_before_start(void **state)
     (void)state;
     fixture fx;
     start(&fx, "never.db", 3, 1);
-    int64_t run_id;
-    dyt_err e;
-    assert_int_equal(run(&fx, &run_id, &e), DYT_USAGE);
-    assert_non_null(strstr(e.msg, "coordinator is gone"));
-    assert_int_equal(run_id, 0);
-    assert_int_equal(query_int(store_db(fx.s), "SELECT count(*) FROM runs", 0), 0);
+    assert_int_equal(run(&fx), DYT_USAGE);
+    assert_non_null(strstr(fx.e.msg, "coordinator is gone"));
+    assert_int_equal(fx.run_id, 0);
+    assert_int_equal(q_int(store_db(fx.s), "SELECT count(*) FROM runs", 0), 0);
     assert_int_equal(runner_stop_signal(), SIGTERM);
     finish(&fx);
 }
@@ -260,16 +249,9 @@ static void test_lockstep_pipes(void **state)
     assert_int_equal(runner_stop_signal(), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rounds_take_turns),
-        cmocka_unit_test(test_one_pass_stores_in_each_step),
-        cmocka_unit_test(test_failed_case_stored_in_its_step),
-        cmocka_unit_test(test_coordinator_gone_mid_run),
-        cmocka_unit_test(test_coordinator_gone_before_start),
-        cmocka_unit_test(test_lockstep_pipes),
-    };
-    return run_in_tmpdir("/tmp/dytbench-stepper", "runner-stepper", tests,
-                         sizeof tests / sizeof tests[0], NULL, NULL);
-}
+DYT_TEST_MAIN_IN_TMPDIR("runner-stepper", NULL, NULL, cmocka_unit_test(test_rounds_take_turns),
+                        cmocka_unit_test(test_one_pass_stores_in_each_step),
+                        cmocka_unit_test(test_failed_case_stored_in_its_step),
+                        cmocka_unit_test(test_coordinator_gone_mid_run),
+                        cmocka_unit_test(test_coordinator_gone_before_start),
+                        cmocka_unit_test(test_lockstep_pipes))

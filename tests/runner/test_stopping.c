@@ -4,12 +4,7 @@
  * simulation, and the sampler stopping for the right reason: noise for a
  * quiet stream, max_samples / max_time for a noisy one, min-time honoured,
  * interruption and failing samples. A fake clock makes time deterministic. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-/* cmocka needs the four headers above first */
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -22,31 +17,25 @@
 static void test_ranks_published(void **state)
 {
     (void)state;
-    size_t lo, hi;
     /* Conover, Practical Nonparametric Statistics, table A3 / the sign-test
      * interval: n=10 -> [x(2), x(9)], n=20 -> [x(6), x(15)], n=100 ->
-     * [x(40), x(61)] (1-based), coverage 97.9%, 95.9%, 96.5%. */
-    assert_int_equal(stats_median_ci_ranks(10, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 1);
-    assert_int_equal(hi, 8);
-    assert_int_equal(stats_median_ci_ranks(20, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 5);
-    assert_int_equal(hi, 14);
-    assert_int_equal(stats_median_ci_ranks(100, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 39);
-    assert_int_equal(hi, 60);
-    /* n = 5: even [min, max] covers only 1 - 2/32 = 93.75% < 95%. */
-    assert_int_equal(stats_median_ci_ranks(5, 0.95, &lo, &hi), 0);
-    assert_int_equal(lo, 0);
-    assert_int_equal(hi, 4);
-    /* n = 6: [min, max] covers 1 - 2/64 = 96.9%. */
-    assert_int_equal(stats_median_ci_ranks(6, 0.95, &lo, &hi), 1);
-    assert_int_equal(lo, 0);
-    assert_int_equal(hi, 5);
-    /* n = 10 at 99%: [x(1), x(10)] covers 99.8%, [x(2), x(9)] 97.9%. */
-    assert_int_equal(stats_median_ci_ranks(10, 0.99, &lo, &hi), 1);
-    assert_int_equal(lo, 0);
-    assert_int_equal(hi, 9);
+     * [x(40), x(61)] (1-based), coverage 97.9%, 95.9%, 96.5%. n = 5: even
+     * [min, max] covers only 1 - 2/32 = 93.75% < 95% (not valid); n = 6:
+     * [min, max] covers 1 - 2/64 = 96.9%; n = 10 at 99%: [x(1), x(10)]
+     * covers 99.8%, [x(2), x(9)] 97.9%. */
+    static const struct {
+        size_t n;
+        double conf;
+        int valid;
+        size_t lo, hi; /* 0-based */
+    } want[] = {{10, 0.95, 1, 1, 8}, {20, 0.95, 1, 5, 14}, {100, 0.95, 1, 39, 60},
+                {5, 0.95, 0, 0, 4},  {6, 0.95, 1, 0, 5},   {10, 0.99, 1, 0, 9}};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(want); i++) {
+        size_t lo, hi;
+        assert_int_equal(stats_median_ci_ranks(want[i].n, want[i].conf, &lo, &hi), want[i].valid);
+        assert_int_equal(lo, want[i].lo);
+        assert_int_equal(hi, want[i].hi);
+    }
 }
 
 /* P(B <= k) for B ~ Binomial(n, 1/2), computed independently of the code
@@ -142,6 +131,8 @@ typedef struct {
     double sample_wall_ns;   /* what the fake clock advances per sample */
     uint64_t clock;
     size_t calls, fail_at, stop_at;
+    size_t flag_every;     /* every flag_every-th sample is flagged (ctx switch) */
+    double flagged_factor; /* and this many times slower */
     volatile sig_atomic_t stop;
 } synth;
 
@@ -154,8 +145,9 @@ static double synth_sample(void *ctx, int *flags)
     if (s->stop_at && s->calls == s->stop_at)
         s->stop = 1;
     s->clock += (uint64_t)s->sample_wall_ns;
-    *flags = s->calls % 7 == 0 ? STORE_SAMPLE_CTXSW : 0;
-    return s->median_ns * exp(dyt_rng_normal(&s->rng, 0, s->sigma));
+    *flags = s->calls % s->flag_every == 0 ? STORE_SAMPLE_CTXSW : 0;
+    return s->median_ns * exp(dyt_rng_normal(&s->rng, 0, s->sigma)) *
+           (*flags ? s->flagged_factor : 1);
 }
 
 static uint64_t synth_clock(void *ctx)
@@ -186,6 +178,8 @@ static void synth_init(synth *s, uint64_t seed, double sigma)
     s->median_ns = 1000;
     s->sigma = sigma;
     s->sample_wall_ns = 100000; /* 100 us per sample */
+    s->flag_every = 7;
+    s->flagged_factor = 1;
 }
 
 static void test_quiet_stream_stops_on_noise(void **state)
@@ -209,6 +203,54 @@ static void test_quiet_stream_stops_on_noise(void **state)
         assert_int_equal(r.samples[6].excluded, 0);
         sampler_result_free(&r);
     }
+}
+
+/* Samples with a flag of exclude_flags (the GPU runner's throttled ones)
+ * are stored excluded and count for neither the statistics nor the
+ * stopping rule: flagged samples 100x slower leave the median and its
+ * interval alone; a stream of only such samples never converges. */
+static void test_excluded_samples(void **state)
+{
+    (void)state;
+    synth s;
+    synth_init(&s, 3, 0.005);
+    s.flag_every = 3;
+    s.flagged_factor = 100;
+    sampler_spec sp = spec_for(&s);
+    sp.exclude_flags = STORE_SAMPLE_CTXSW;
+    sampler_result r;
+    dyt_err e = {{0}};
+    assert_int_equal(sampler_run(&sp, &r, &e), DYT_OK);
+    assert_string_equal(r.stop_reason, "noise");
+    assert_int_equal(r.n_excluded, r.n / 3);
+    assert_int_equal(r.st.n, r.n - r.n_excluded);
+    assert_true(r.st.n >= sp.min_samples);
+    for (size_t i = 0; i < r.n; i++)
+        assert_int_equal(r.samples[i].excluded, (i + 1) % 3 == 0);
+    assert_true(fabs(r.st.median / 1000 - 1) < 0.01 && r.st.max < 2000);
+    assert_true(r.st.rel_ci_width <= 0.01);
+    sampler_result_free(&r);
+    /* The same stream, nothing excluded: the outliers are in the statistics. */
+    synth_init(&s, 3, 0.005);
+    s.flag_every = 3;
+    s.flagged_factor = 100;
+    sp = spec_for(&s);
+    assert_int_equal(sampler_run(&sp, &r, &e), DYT_OK);
+    assert_int_equal(r.n_excluded, 0);
+    assert_true(r.st.max > 50000);
+    sampler_result_free(&r);
+    /* Every sample excluded: no statistics, the budget ends it. */
+    synth_init(&s, 3, 0.005);
+    s.flag_every = 1;
+    sp = spec_for(&s);
+    sp.exclude_flags = STORE_SAMPLE_CTXSW;
+    sp.max_samples = 50;
+    assert_int_equal(sampler_run(&sp, &r, &e), DYT_OK);
+    assert_string_equal(r.stop_reason, "max_samples");
+    assert_int_equal(r.n, 50);
+    assert_int_equal(r.n_excluded, 50);
+    assert_int_equal(r.st.n, 0);
+    sampler_result_free(&r);
 }
 
 static void test_noise_target_sets_sample_count(void **state)
@@ -342,22 +384,15 @@ static void test_harness_overhead(void **state)
                   per_call, timed, per_sample);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ranks_published),
-        cmocka_unit_test(test_ranks_tight_and_valid),
-        cmocka_unit_test(test_ci_coverage_by_simulation),
-        cmocka_unit_test(test_describe_and_quantile),
-        cmocka_unit_test(test_converged),
-        cmocka_unit_test(test_quiet_stream_stops_on_noise),
-        cmocka_unit_test(test_noise_target_sets_sample_count),
-        cmocka_unit_test(test_noisy_stream_hits_max_samples),
-        cmocka_unit_test(test_noisy_stream_hits_max_time),
-        cmocka_unit_test(test_min_time_and_min_samples_honoured),
-        cmocka_unit_test(test_interrupt_and_failure),
-        cmocka_unit_test(test_timer),
-        cmocka_unit_test(test_harness_overhead),
-    };
-    return cmocka_run_group_tests_name("runner-stopping", tests, NULL, NULL);
-}
+DYT_TEST_MAIN("runner-stopping", NULL, NULL, cmocka_unit_test(test_ranks_published),
+              cmocka_unit_test(test_ranks_tight_and_valid),
+              cmocka_unit_test(test_ci_coverage_by_simulation),
+              cmocka_unit_test(test_describe_and_quantile), cmocka_unit_test(test_converged),
+              cmocka_unit_test(test_quiet_stream_stops_on_noise),
+              cmocka_unit_test(test_excluded_samples),
+              cmocka_unit_test(test_noise_target_sets_sample_count),
+              cmocka_unit_test(test_noisy_stream_hits_max_samples),
+              cmocka_unit_test(test_noisy_stream_hits_max_time),
+              cmocka_unit_test(test_min_time_and_min_samples_honoured),
+              cmocka_unit_test(test_interrupt_and_failure), cmocka_unit_test(test_timer),
+              cmocka_unit_test(test_harness_overhead))

@@ -6,11 +6,7 @@
  * streaming-store path, NaN rows, backward column sums over several fp32
  * row blocks, and bitwise-deterministic reductions.
  * Correctness is judged by the one harness (kernels/check.h) against ref. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -137,16 +133,25 @@ static void run_case(const kern_entry *e, size_t rows, size_t cols, size_t off, 
     free(gamma), free(beta);
 }
 
-static void for_each_variant(void (*fn)(const kern_entry *, void *), void *arg)
+/* Calls fn(entry, pool) for every variant under test this CPU supports,
+ * with a pool of `threads` threads (1: none, the caller's thread); skips
+ * when there is none. */
+static void for_each_variant(void (*fn)(const kern_entry *, void *), int threads)
 {
+    kern_pool *pool = NULL;
+    if (threads > 1) {
+        pool = kern_pool_create(threads, NULL, NULL);
+        assert_non_null(pool);
+    }
     size_t count, ran = 0;
     const kern_entry *reg = kern_registry(&count);
     for (size_t i = 0; i < count; i++)
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++)
             if (!strcmp(reg[i].name, variants[v]) && kern_supported(&reg[i])) {
-                fn(&reg[i], arg);
+                fn(&reg[i], pool);
                 ran++;
             }
+    kern_pool_destroy(pool);
     if (!ran)
         skip();
 }
@@ -164,16 +169,13 @@ static void widths(const kern_entry *e, void *arg)
 static void test_widths_single_thread(void **state)
 {
     (void)state;
-    for_each_variant(widths, NULL);
+    for_each_variant(widths, 1);
 }
 
 static void test_widths_two_threads(void **state)
 {
     (void)state;
-    kern_pool *pool = kern_pool_create(2, NULL, NULL);
-    assert_non_null(pool);
-    for_each_variant(widths, pool);
-    kern_pool_destroy(pool);
+    for_each_variant(widths, 2);
 }
 
 /* Outputs >= KX_NT_MIN_BYTES take the streaming-store path (with heads at
@@ -191,10 +193,7 @@ static void streaming(const kern_entry *e, void *arg)
 static void test_streaming_stores(void **state)
 {
     (void)state;
-    kern_pool *pool = kern_pool_create(2, NULL, NULL);
-    assert_non_null(pool);
-    for_each_variant(streaming, pool);
-    kern_pool_destroy(pool);
+    for_each_variant(streaming, 2);
 }
 
 /* Backward column sums (dgamma, dbeta) go through fp32 blocks of
@@ -211,11 +210,8 @@ static void column_blocks(const kern_entry *e, void *arg)
 static void test_column_blocks(void **state)
 {
     (void)state;
-    for_each_variant(column_blocks, NULL);
-    kern_pool *pool = kern_pool_create(3, NULL, NULL);
-    assert_non_null(pool);
-    for_each_variant(column_blocks, pool);
-    kern_pool_destroy(pool);
+    for_each_variant(column_blocks, 1);
+    for_each_variant(column_blocks, 3);
 }
 
 /* Same inputs, same thread count: bitwise the same gradients. */
@@ -262,7 +258,7 @@ static void determinism(const kern_entry *e, void *arg)
 static void test_deterministic_reductions(void **state)
 {
     (void)state;
-    for_each_variant(determinism, NULL);
+    for_each_variant(determinism, 1);
 }
 
 /* A NaN in a row: DyT gives NaN at that element only; LayerNorm and
@@ -302,15 +298,10 @@ static void nan_rows(const kern_entry *e, void *arg)
 static void test_nan_propagates(void **state)
 {
     (void)state;
-    for_each_variant(nan_rows, NULL);
+    for_each_variant(nan_rows, 1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_widths_single_thread),   cmocka_unit_test(test_widths_two_threads),
-        cmocka_unit_test(test_streaming_stores),       cmocka_unit_test(test_deterministic_reductions),
-        cmocka_unit_test(test_nan_propagates),         cmocka_unit_test(test_column_blocks),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_simd_kernels", NULL, NULL, cmocka_unit_test(test_widths_single_thread),
+              cmocka_unit_test(test_widths_two_threads), cmocka_unit_test(test_streaming_stores),
+              cmocka_unit_test(test_deterministic_reductions),
+              cmocka_unit_test(test_nan_propagates), cmocka_unit_test(test_column_blocks))

@@ -6,11 +6,7 @@
  * f32_to_bf16 (bf16.h) on every high half with the rounding-critical low
  * halves, NaN and denormals included. Each test skips when the CPU lacks its
  * ISA. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -54,8 +50,9 @@ static double ulp_err(float got, double exact)
     return fabs((double)got - exact) / ldexp(1.0, e - 23);
 }
 
-/* Worst error of fn over x[0..n) (both signs of each), NaN -> NaN checked. */
-static double sweep_err(tanh_fn fn, float *x, float *y, size_t n, float *worst_x)
+/* Worst error of fn over x[0..n) (both signs of each), NaN -> NaN checked;
+ * *checked (NULL: not counted) grows by the values compared. */
+static double sweep_err(tanh_fn fn, float *x, float *y, size_t n, float *worst_x, size_t *checked)
 {
     double worst = 0;
     fn(x, y, n);
@@ -68,6 +65,8 @@ static double sweep_err(tanh_fn fn, float *x, float *y, size_t n, float *worst_x
         double e = ulp_err(y[i], tanh((double)x[i]));
         if (e > worst)
             worst = e, *worst_x = x[i];
+        if (checked)
+            ++*checked;
     }
     return worst;
 }
@@ -86,18 +85,10 @@ static void check_tanh(tanh_fn fn, double bound)
         size_t n = 0;
         for (; n < N && u < (1ull << 32); u += 4093)
             x[n++] = from_bits((uint32_t)u);
-        fn(x, y, n);
-        for (size_t i = 0; i < n; i++) {
-            if (isnan(x[i])) {
-                if (!isnan(y[i]))
-                    fail_msg("tanh(NaN 0x%08x) = %g, want NaN", (unsigned)to_bits(x[i]), (double)y[i]);
-                continue;
-            }
-            double e = ulp_err(y[i], tanh((double)x[i]));
-            if (e > worst)
-                worst = e, worst_x = x[i];
-            checked++;
-        }
+        float wx = 0;
+        double e = sweep_err(fn, x, y, n, &wx, &checked);
+        if (e > worst)
+            worst = e, worst_x = wx;
     }
     if (worst > bound)
         fail_msg("tanh error %.3f ulp at x = %.9g exceeds the documented %.2f", worst,
@@ -127,7 +118,7 @@ static void check_tanh(tanh_fn fn, double bound)
         }
     }
     assert_true(n0 > 30000 && n0 <= N);
-    worst = sweep_err(fn, x, y, n0, &worst_x);
+    worst = sweep_err(fn, x, y, n0, &worst_x, NULL);
     if (worst > bound)
         fail_msg("tanh error %.3f ulp at x = %.9g (near an interval edge) exceeds %.2f", worst,
                  (double)worst_x, bound);
@@ -230,12 +221,6 @@ static void test_bf16_avx2(void **state)
     check_bf16(kx_bf16_avx2);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tanh_avx512),     cmocka_unit_test(test_tanh_avx2),
-        cmocka_unit_test(test_bf16_avx512),     cmocka_unit_test(test_bf16_avx512bf16),
-        cmocka_unit_test(test_bf16_avx2),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("test_tanh", NULL, NULL, cmocka_unit_test(test_tanh_avx512),
+              cmocka_unit_test(test_tanh_avx2), cmocka_unit_test(test_bf16_avx512),
+              cmocka_unit_test(test_bf16_avx512bf16), cmocka_unit_test(test_bf16_avx2))

@@ -1,129 +1,15 @@
-/* Helpers shared by the store tests: a scratch directory, one-value
- * queries, file hashing, and a synthetic machine/case to write. */
+/* Helpers shared by the store tests (beside tests/dyt_test.h's): a
+ * synthetic machine, run and case to write. */
 #pragma once
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <math.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "store.h"
 #include "store_int.h"
 
-static char tmpdir[256];
-
-static __attribute__((unused)) void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dyt-store-test-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
-
-static __attribute__((unused)) void rm_tmpdir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static __attribute__((unused)) void tmp_path(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", tmpdir, name);
-    unlink(buf);
-}
-
-/* Runs SQL that must succeed. */
-static __attribute__((unused)) void exec_ok(sqlite3 *d, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(d, sql, NULL, NULL, &err) != SQLITE_OK) {
-        print_error("%s: %s\n", sql, err);
-        fail();
-    }
-}
-
-/* One integer from a query with up to one integer parameter. */
-static __attribute__((unused)) int64_t q_int(sqlite3 *db, const char *sql, int64_t arg)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        print_error("prepare %s: %s\n", sql, sqlite3_errmsg(db));
-        fail();
-    }
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, arg);
-    int64_t v = -999;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static __attribute__((unused)) double q_double(sqlite3 *db, const char *sql, int64_t arg)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, arg);
-    double v = -999;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* Text of the first column ("(null)" for NULL, "(none)" for no row). */
-static __attribute__((unused)) void q_text(sqlite3 *db, const char *sql, int64_t arg, char *out,
-                                           size_t n)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, arg);
-    snprintf(out, n, "(none)");
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(st, 0);
-        snprintf(out, n, "%s", t ? (const char *)t : "(null)");
-    }
-    sqlite3_finalize(st);
-}
-
-/* The whole content of a file (for byte-identity checks); *len = -1 if
- * the file does not exist. */
-static __attribute__((unused)) char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    *len = -1;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)*len + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
-    return b;
-}
-
-static __attribute__((unused)) int file_exists(const char *path)
-{
-    return access(path, F_OK) == 0;
-}
-
 /* A synthetic machine whose every field is known. */
-static __attribute__((unused)) void fake_machine(machine_info *m, const char *fp)
+static DYT_TEST_UNUSED void fake_machine(machine_info *m, const char *fp)
 {
     memset(m, 0, sizeof *m);
     snprintf(m->hostname, sizeof m->hostname, "testhost");
@@ -151,39 +37,29 @@ static __attribute__((unused)) void fake_machine(machine_info *m, const char *fp
     snprintf(m->fingerprint, sizeof m->fingerprint, "%s", fp);
 }
 
-static __attribute__((unused)) store_case fake_case(int seq)
+/* A case whose every field is set, most to other values than small_case's. */
+static DYT_TEST_UNUSED store_case fake_case(int seq)
 {
-    return (store_case){.seq = seq,
-                        .suite = "quick",
-                        .domain = "llm",
-                        .model = "toy-7b",
-                        .model_norm = "rmsnorm",
-                        .token_label = "prefill",
-                        .layers = 32,
-                        .norm = "dyt",
-                        .variant = "avx512",
-                        .dtype = "fp32",
-                        .pass = "fwd",
-                        .rows = 512,
-                        .cols = 4096 + seq,
-                        .threads = 2,
-                        .cache = "cold",
-                        .device = "cpu",
-                        .alpha = 0.5,
-                        .eps = 1e-6,
-                        .has_beta = 1,
-                        .affine = 1,
-                        .status = "ok",
-                        .error = NULL,
-                        .max_err = 0.25,
-                        .bytes = 16777216,
-                        .batch = 4,
-                        .buffer_sets = 8,
-                        .stop_reason = "noise",
-                        .warmup_ns = 1000000,
-                        .wall_ns = 50000000,
-                        .started_at = "2026-01-01T00:00:00Z",
-                        .ended_at = "2026-01-01T00:00:01Z"};
+    store_case c = small_case("toy-7b");
+    c.seq = seq;
+    c.model_norm = "rmsnorm";
+    c.token_label = "prefill";
+    c.layers = 32;
+    c.variant = "avx512";
+    c.rows = 512;
+    c.cols = 4096 + seq;
+    c.threads = 2;
+    c.cache = "cold";
+    c.eps = 1e-6;
+    c.max_err = 0.25;
+    c.bytes = 16777216;
+    c.batch = 4;
+    c.buffer_sets = 8;
+    c.warmup_ns = 1000000;
+    c.wall_ns = 50000000;
+    c.started_at = "2026-01-01T00:00:00Z";
+    c.ended_at = "2026-01-01T00:00:01Z";
+    return c;
 }
 
 static const store_run_meta fake_run_meta = {.label = "baseline",
@@ -194,9 +70,19 @@ static const store_run_meta fake_run_meta = {.label = "baseline",
                                              .metric = "time",
                                              .settings_json = "{\"seed\":1}"};
 
+/* fake_run_meta on the fake machine of fingerprint fp, written to s. */
+static DYT_TEST_UNUSED store_run_meta fake_meta_on(store *s, const char *fp)
+{
+    machine_info m;
+    fake_machine(&m, fp);
+    store_run_meta meta = fake_run_meta;
+    dyt_err e = {{0}};
+    assert_int_equal(store_put_machine(s, &m, &meta.machine_id, &e), DYT_OK);
+    return meta;
+}
+
 /* Writes one case with n samples, stats and two counters (one unavailable). */
-static __attribute__((unused)) int put_fake_case(store *s, int64_t run_id, int seq, int n,
-                                                 dyt_err *e)
+static DYT_TEST_UNUSED int put_fake_case(store *s, int64_t run_id, int seq, int n, dyt_err *e)
 {
     store_case c = fake_case(seq);
     store_sample smp[256];
@@ -228,8 +114,8 @@ static __attribute__((unused)) int put_fake_case(store *s, int64_t run_id, int s
 
 /* A failed case: no samples, no stats, not verified (max_err < 0), no
  * batch, buffer sets or token label, and a note. */
-static __attribute__((unused)) int put_failed_case(store *s, int64_t run_id, int seq,
-                                                   int64_t *case_id, dyt_err *e)
+static DYT_TEST_UNUSED int put_failed_case(store *s, int64_t run_id, int seq, int64_t *case_id,
+                                           dyt_err *e)
 {
     store_case c = fake_case(seq);
     c.status = "failed";
@@ -243,9 +129,11 @@ static __attribute__((unused)) int put_failed_case(store *s, int64_t run_id, int
     return store_put_case(s, run_id, &c, NULL, 0, NULL, NULL, 0, case_id, e);
 }
 
+/* Older databases (test_migrate.c, test_merge.c) and whole-store dumps. */
+
 /* Every row of table, all of `cols`, as text (quote() keeps NULL apart
  * from '' and 1 apart from 1.0). */
-static __attribute__((unused)) char *dump_table(sqlite3 *d, const char *table, const char *cols)
+static DYT_TEST_UNUSED char *dump_table(sqlite3 *d, const char *table, const char *cols)
 {
     char sql[4096];
     snprintf(sql, sizeof sql,
@@ -265,8 +153,7 @@ static __attribute__((unused)) char *dump_table(sqlite3 *d, const char *table, c
 }
 
 /* "quote(a) || '|' || quote(b) ..." over the columns table has now. */
-static __attribute__((unused)) void quoted_columns(sqlite3 *d, const char *table, char *buf,
-                                                   size_t n)
+static DYT_TEST_UNUSED void quoted_columns(sqlite3 *d, const char *table, char *buf, size_t n)
 {
     char sql[256];
     snprintf(sql, sizeof sql,
@@ -278,7 +165,7 @@ static __attribute__((unused)) void quoted_columns(sqlite3 *d, const char *table
 
 /* A database at schema version `version` as an older build made it: the
  * v1 schema, then the migrations up to `version`. */
-static __attribute__((unused)) sqlite3 *old_db(const char *path, int version)
+static DYT_TEST_UNUSED sqlite3 *old_db(const char *path, int version)
 {
     sqlite3 *d;
     assert_int_equal(sqlite3_open(path, &d), SQLITE_OK);
@@ -297,7 +184,7 @@ static __attribute__((unused)) sqlite3 *old_db(const char *path, int version)
  * session in the settings JSON: runs 1 and 2 are the two arms of session
  * s-1234, run 3 was not in lockstep (empty strings, as the runner wrote),
  * run 4 has settings that are not JSON, run 5 none. */
-static __attribute__((unused)) void fill_old(sqlite3 *d, int version)
+static DYT_TEST_UNUSED void fill_old(sqlite3 *d, int version)
 {
     exec_ok(
         d,
@@ -355,7 +242,7 @@ static __attribute__((unused)) void fill_old(sqlite3 *d, int version)
 
 /* Every row of every table of d, table by table, as text: two stores with
  * equal dumps hold the same data. */
-static __attribute__((unused)) char *dump_all(sqlite3 *d)
+static DYT_TEST_UNUSED char *dump_all(sqlite3 *d)
 {
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(d,
@@ -382,7 +269,8 @@ static __attribute__((unused)) char *dump_all(sqlite3 *d)
 
 /* Field-by-field comparisons of what the read API gives, and a store
  * with one run written by the writers (test_read.c, test_merge.c). */
-static __attribute__((unused)) void str_eq(const char *a, const char *b)
+/* Strings equal, NULL only to NULL. */
+static DYT_TEST_UNUSED void str_eq(const char *a, const char *b)
 {
     if (!a || !b) {
         if (a != b)
@@ -394,7 +282,7 @@ static __attribute__((unused)) void str_eq(const char *a, const char *b)
 }
 
 /* Doubles equal, NAN only to NAN. */
-static __attribute__((unused)) void num_eq(double a, double b)
+static DYT_TEST_UNUSED void num_eq(double a, double b)
 {
     if (isnan(a) || isnan(b)) {
         assert_true(isnan(a) && isnan(b));
@@ -403,7 +291,7 @@ static __attribute__((unused)) void num_eq(double a, double b)
     assert_true(a == b);
 }
 
-static __attribute__((unused)) void stats_eq(const store_stats *a, const store_stats *b)
+static DYT_TEST_UNUSED void stats_eq(const store_stats *a, const store_stats *b)
 {
     assert_int_equal(a->n, b->n);
     assert_int_equal(a->n_excluded, b->n_excluded);
@@ -418,7 +306,7 @@ static __attribute__((unused)) void stats_eq(const store_stats *a, const store_s
 }
 
 /* Every column of two cases (not their ids). */
-static __attribute__((unused)) void case_eq(const store_case *a, const store_case *b)
+static DYT_TEST_UNUSED void case_eq(const store_case *a, const store_case *b)
 {
     assert_int_equal(a->seq, b->seq);
     const char *sa[] = {a->suite,    a->domain,  a->model, a->model_norm,  a->token_label,
@@ -447,8 +335,8 @@ static __attribute__((unused)) void case_eq(const store_case *a, const store_cas
     assert_int_equal(a->wall_ns, b->wall_ns);
 }
 
-static __attribute__((unused)) void counters_eq(const store_counter *a, size_t na,
-                                                const store_counter *b, size_t nb)
+static DYT_TEST_UNUSED void counters_eq(const store_counter *a, size_t na, const store_counter *b,
+                                        size_t nb)
 {
     assert_int_equal(na, nb);
     for (size_t i = 0; i < na; i++) {
@@ -461,19 +349,9 @@ static __attribute__((unused)) void counters_eq(const store_counter *a, size_t n
     }
 }
 
-static __attribute__((unused)) store *open_new(const char *name, char *path, size_t n)
-{
-    tmp_path(path, n, name);
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(path, 1, &s, &e), DYT_OK);
-    return s;
-}
-
 /* A run of two cases: one ok (10 samples, sample 3 excluded, stats, two
  * counters), one failed (no samples, no stats, not verified, a note). */
-static __attribute__((unused)) int64_t write_run(store *s, int64_t *mid,
-                                                 const store_run_meta *meta_in)
+static DYT_TEST_UNUSED int64_t write_run(store *s, int64_t *mid, const store_run_meta *meta_in)
 {
     dyt_err e = {{0}};
     machine_info m;
@@ -491,4 +369,12 @@ static __attribute__((unused)) int64_t write_run(store *s, int64_t *mid,
     assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
     assert_int_equal(put_failed_case(s, run, 1, NULL, &e), DYT_OK);
     return run;
+}
+
+/* open_new, its path into path. */
+static DYT_TEST_UNUSED store *open_new_at(const char *name, char *path, size_t n)
+{
+    store *s = open_new(name);
+    snprintf(path, n, "%s", store_path(s));
+    return s;
 }

@@ -31,7 +31,7 @@ static void test_campaign_plan_stored_once(void **state)
 {
     (void)state;
     char db[512];
-    store *s = open_new("campaign.db", db, sizeof db);
+    store *s = open_new_at("campaign.db", db, sizeof db);
     dyt_err e = {{0}};
     machine_info m;
     fake_machine(&m, "c0ffee");
@@ -101,7 +101,7 @@ static void test_resume(void **state)
 {
     (void)state;
     char db[512];
-    store *s = open_new("resume.db", db, sizeof db);
+    store *s = open_new_at("resume.db", db, sizeof db);
     dyt_err e = {{0}};
     machine_info m;
     fake_machine(&m, "aaaa");
@@ -167,7 +167,7 @@ static void test_write_group(void **state)
 {
     (void)state;
     char db[512];
-    store *s = open_new("group.db", db, sizeof db);
+    store *s = open_new_at("group.db", db, sizeof db);
     dyt_err e = {{0}};
     machine_info m;
     fake_machine(&m, "1234");
@@ -202,15 +202,6 @@ static void test_write_group(void **state)
     store_close(s);
 }
 
-int main(void)
-{
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_campaign_plan_stored_once),
-        cmocka_unit_test(test_resume),
-        cmocka_unit_test(test_write_group),
-    };
-    int rc = cmocka_run_group_tests_name("store-campaign", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-campaign", NULL, NULL,
+                        cmocka_unit_test(test_campaign_plan_stored_once),
+                        cmocka_unit_test(test_resume), cmocka_unit_test(test_write_group))

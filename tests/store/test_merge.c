@@ -205,7 +205,7 @@ static void test_merge_copies_everything(void **state)
     char a[512], out_path[512];
     tmp_path(a, sizeof a, "a.db");
     make_a(a);
-    store *out = open_new("out-all.db", out_path, sizeof out_path);
+    store *out = open_new_at("out-all.db", out_path, sizeof out_path);
     store_merge_stats st;
     merge_ok(out, a, &st);
     assert_int_equal(st.runs, 2);
@@ -261,7 +261,7 @@ static void test_merge_twice_adds_nothing(void **state)
     assert_int_equal(store_end_run(sb, rb, "complete", NULL, &e), DYT_OK);
     store_close(sb);
 
-    store *out = open_new("out-twice.db", out_path, sizeof out_path);
+    store *out = open_new_at("out-twice.db", out_path, sizeof out_path);
     store_merge_stats st;
     merge_ok(out, a, &st);
     sqlite3 *d = store_db(out);
@@ -289,11 +289,11 @@ static void test_merge_keeps_history(void **state)
     char a[512], mid_path[512], out_path[512];
     tmp_path(a, sizeof a, "a3.db");
     make_a(a);
-    store *m = open_new("middle.db", mid_path, sizeof mid_path);
+    store *m = open_new_at("middle.db", mid_path, sizeof mid_path);
     store_merge_stats st;
     merge_ok(m, a, &st);
     store_close(m);
-    store *out = open_new("out-history.db", out_path, sizeof out_path);
+    store *out = open_new_at("out-history.db", out_path, sizeof out_path);
     merge_ok(out, mid_path, &st);
     all_runs_in(out, a);
     char t[1200], want[1300];
@@ -314,7 +314,7 @@ static void test_merge_completes_a_resumed_run(void **state)
     char a[512], out_path[512];
     tmp_path(a, sizeof a, "a4.db");
     make_a(a);
-    store *out = open_new("out-resumed.db", out_path, sizeof out_path);
+    store *out = open_new_at("out-resumed.db", out_path, sizeof out_path);
     store_merge_stats st;
     merge_ok(out, a, &st);
 
@@ -350,7 +350,7 @@ static void test_merge_older_inputs(void **state)
 {
     (void)state;
     char out_path[512];
-    store *out = open_new("out-old.db", out_path, sizeof out_path);
+    store *out = open_new_at("out-old.db", out_path, sizeof out_path);
     for (int v = 1; v < STORE_SCHEMA_VERSION; v++) {
         char in[512], name[32];
         snprintf(name, sizeof name, "old-v%d.db", v);
@@ -478,7 +478,7 @@ static void test_failure_leaves_output_as_it_was(void **state)
     make_a(a);
     tmp_path(b, sizeof b, "b5.db");
     make_a(b); /* same content, other uuids */
-    store *out = open_new("out-fail.db", out_path, sizeof out_path);
+    store *out = open_new_at("out-fail.db", out_path, sizeof out_path);
     store_merge_stats st;
     merge_ok(out, b, &st);
     sqlite3 *d = store_db(out);
@@ -508,7 +508,7 @@ static void test_campaign_conflict(void **state)
     char a[512], out_path[512];
     tmp_path(a, sizeof a, "a6.db");
     make_a(a);
-    store *out = open_new("out-conflict.db", out_path, sizeof out_path);
+    store *out = open_new_at("out-conflict.db", out_path, sizeof out_path);
     static const store_plan_case one = {0,        0,      "q",   "m", NULL, "dyt",
                                         "scalar", "fp32", "fwd", 1,   8,    1};
     const store_campaign other = {.campaign = "c",
@@ -529,20 +529,11 @@ static void test_campaign_conflict(void **state)
     store_close(out);
 }
 
-int main(void)
-{
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merge_copies_everything),
-        cmocka_unit_test(test_merge_twice_adds_nothing),
-        cmocka_unit_test(test_merge_keeps_history),
-        cmocka_unit_test(test_merge_completes_a_resumed_run),
-        cmocka_unit_test(test_merge_older_inputs),
-        cmocka_unit_test(test_refused_inputs),
-        cmocka_unit_test(test_failure_leaves_output_as_it_was),
-        cmocka_unit_test(test_campaign_conflict),
-    };
-    int rc = cmocka_run_group_tests_name("store-merge", tests, setup, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-merge", setup, NULL, cmocka_unit_test(test_merge_copies_everything),
+                        cmocka_unit_test(test_merge_twice_adds_nothing),
+                        cmocka_unit_test(test_merge_keeps_history),
+                        cmocka_unit_test(test_merge_completes_a_resumed_run),
+                        cmocka_unit_test(test_merge_older_inputs),
+                        cmocka_unit_test(test_refused_inputs),
+                        cmocka_unit_test(test_failure_leaves_output_as_it_was),
+                        cmocka_unit_test(test_campaign_conflict))

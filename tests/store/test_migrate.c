@@ -139,9 +139,9 @@ static void migrate_and_check(int version)
                            " (SELECT count(*) FROM campaign_cases)",
                            0),
                      0);
-    assert_int_not_equal(sqlite3_exec(d, "INSERT INTO campaigns VALUES ('z', 'h', 0, 1, 'now')",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(d, "INSERT INTO campaigns VALUES ('z', 'h', 0, 1, 'now')", NULL, NULL, NULL),
+        SQLITE_OK);
     q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
     assert_string_equal(t, "ok");
     store_close(s);
@@ -177,10 +177,7 @@ static void test_migrated_schema_is_fresh_schema(void **state)
 {
     (void)state;
     char db[512];
-    tmp_path(db, sizeof db, "fresh.db");
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
+    store *s = open_new("fresh.db");
     char *fresh = describe_schema(store_db(s));
     store_close(s);
     assert_non_null(strstr(fresh, "index runs_uuid: uuid unique=1"));
@@ -272,18 +269,9 @@ static void test_migrate_from_v1(void **state)
     store_close(s);
 }
 
-int main(void)
-{
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migrate_from_v1),
-        cmocka_unit_test(test_migrate_v1_data),
-        cmocka_unit_test(test_migrate_v2_data),
-        cmocka_unit_test(test_migrate_v3_data),
-        cmocka_unit_test(test_migrate_v4_data),
-        cmocka_unit_test(test_migrated_schema_is_fresh_schema),
-    };
-    int rc = cmocka_run_group_tests_name("store-migrate", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-migrate", NULL, NULL, cmocka_unit_test(test_migrate_from_v1),
+                        cmocka_unit_test(test_migrate_v1_data),
+                        cmocka_unit_test(test_migrate_v2_data),
+                        cmocka_unit_test(test_migrate_v3_data),
+                        cmocka_unit_test(test_migrate_v4_data),
+                        cmocka_unit_test(test_migrated_schema_is_fresh_schema))

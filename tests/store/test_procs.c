@@ -71,9 +71,7 @@ static void test_sigkill_mid_run(void **state)
     assert_string_equal(t, "running");
     sqlite3_close(d);
 
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    store *s = open_store(db, 0);
     d = store_db(s);
     q_text(d, "SELECT status || '|' || (ended_at IS NOT NULL) FROM runs", 0, t, sizeof t);
     assert_string_equal(t, "aborted|1");
@@ -154,9 +152,7 @@ static void test_two_writers(void **state)
         assert_true(WIFEXITED(st));
         assert_int_equal(WEXITSTATUS(st), 0);
     }
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);
     char t[64];
     q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
@@ -174,14 +170,5 @@ static void test_two_writers(void **state)
     store_close(s);
 }
 
-int main(void)
-{
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sigkill_mid_run),
-        cmocka_unit_test(test_two_writers),
-    };
-    int rc = cmocka_run_group_tests_name("store-procs", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-procs", NULL, NULL, cmocka_unit_test(test_sigkill_mid_run),
+                        cmocka_unit_test(test_two_writers))

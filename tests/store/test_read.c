@@ -7,12 +7,10 @@
 #include "store_test.h"
 #include <math.h>
 
-/* Strings equal, NULL only to NULL. */
 static void test_read_what_was_written(void **state)
 {
     (void)state;
-    char db[512];
-    store *s = open_new("read.db", db, sizeof db);
+    store *s = open_new("read.db");
     dyt_err e = {{0}};
     store_run_meta meta = fake_run_meta;
     meta.lockstep_token = "00ff00ff00ff00ff";
@@ -196,18 +194,14 @@ static void test_read_what_was_written(void **state)
 static void test_find_runs(void **state)
 {
     (void)state;
-    char db[512];
-    store *s = open_new("find.db", db, sizeof db);
+    store *s = open_new("find.db");
     dyt_err e = {{0}};
-    machine_info m;
-    fake_machine(&m, "5555");
-    int64_t mid, id[6];
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
+    const store_run_meta on_machine = fake_meta_on(s, "5555");
+    int64_t id[6];
     static const char *const label[] = {"a", "b", "a", "a", NULL, "a"};
     static const char *const campaign[] = {NULL, "c1", "c1", NULL, "c1", "c2"};
     for (int i = 0; i < 6; i++) {
-        store_run_meta meta = fake_run_meta;
-        meta.machine_id = mid;
+        store_run_meta meta = on_machine;
         meta.label = label[i];
         meta.campaign = campaign[i];
         meta.shard_count = campaign[i] ? 3 : 0;
@@ -257,9 +251,8 @@ static void test_find_runs(void **state)
 static void test_copy_cases_between_stores(void **state)
 {
     (void)state;
-    char db_a[512], db_b[512];
-    store *a = open_new("copy-a.db", db_a, sizeof db_a);
-    store *b = open_new("copy-b.db", db_b, sizeof db_b);
+    store *a = open_new("copy-a.db");
+    store *b = open_new("copy-b.db");
     dyt_err e = {{0}};
     int64_t mid_a, mid_b;
     int64_t run_a = write_run(a, &mid_a, &fake_run_meta);
@@ -323,8 +316,7 @@ static void test_copy_cases_between_stores(void **state)
 static void test_calibrations(void **state)
 {
     (void)state;
-    char db[512];
-    store *s = open_new("cal.db", db, sizeof db);
+    store *s = open_new("cal.db");
     dyt_err e = {{0}};
     machine_info m;
     int64_t m1, m2, run;
@@ -395,16 +387,7 @@ static void test_calibrations(void **state)
     store_close(s);
 }
 
-int main(void)
-{
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_read_what_was_written),
-        cmocka_unit_test(test_find_runs),
-        cmocka_unit_test(test_copy_cases_between_stores),
-        cmocka_unit_test(test_calibrations),
-    };
-    int rc = cmocka_run_group_tests_name("store-read", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-read", NULL, NULL, cmocka_unit_test(test_read_what_was_written),
+                        cmocka_unit_test(test_find_runs),
+                        cmocka_unit_test(test_copy_cases_between_stores),
+                        cmocka_unit_test(test_calibrations))

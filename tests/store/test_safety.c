@@ -6,8 +6,6 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
-static const char *dytbench_exe;
-
 /* Opens path (create as given) expecting a refusal: DYT_USAGE, a message
  * naming the file and containing `why`, the bytes unchanged, no side files
  * left behind, and (with create, as the CLI opens) `dytbench machine
@@ -85,29 +83,32 @@ static void test_refuse_random_bytes(void **state)
     expect_refused(p, 1, "not an SQLite file");
 }
 
+/* tmpdir/name made by SQLite itself with sql run in it; p gets its path. */
+static void foreign_db(char *p, size_t n, const char *name, const char *sql)
+{
+    tmp_path(p, n, name);
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
+    exec_ok(d, sql);
+    sqlite3_close(d);
+}
+
 static void test_refuse_foreign_sqlite(void **state)
 {
     (void)state;
     char p[512];
-    tmp_path(p, sizeof p, "foreign.db");
-    sqlite3 *d;
-    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
-    exec_ok(d, "CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT);"
+    foreign_db(p, sizeof p, "foreign.db",
+               "CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT);"
                "INSERT INTO moz_places (url) VALUES ('https://example.org');");
-    sqlite3_close(d);
     expect_refused(p, 1, "not a dytbench one");
     /* A meta table naming another application. */
-    tmp_path(p, sizeof p, "other-app.db");
-    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
-    exec_ok(d, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    foreign_db(p, sizeof p, "other-app.db",
+               "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                "INSERT INTO meta VALUES ('application', 'otherbench');");
-    sqlite3_close(d);
     expect_refused(p, 1, "not a dytbench one");
     /* A foreign DB in WAL mode (its last close checkpointed it). */
-    tmp_path(p, sizeof p, "foreign-wal.db");
-    assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
-    exec_ok(d, "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);");
-    sqlite3_close(d);
+    foreign_db(p, sizeof p, "foreign-wal.db",
+               "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);");
     expect_refused(p, 0, "not a dytbench one");
 }
 
@@ -116,16 +117,11 @@ static void test_refuse_corrupt(void **state)
     (void)state;
     /* A real dytbench DB of many pages, cut in half. */
     char good[512], p[512];
-    tmp_path(good, sizeof good, "good.db");
-    store *s;
+    store *s = open_new("good.db");
+    snprintf(good, sizeof good, "%s", store_path(s));
     dyt_err e = {{0}};
-    assert_int_equal(store_open(good, 1, &s, &e), DYT_OK);
-    machine_info m;
-    fake_machine(&m, "c0ffee");
-    int64_t mid, run;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    store_run_meta meta = fake_meta_on(s, "c0ffee");
+    int64_t run;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
     for (int i = 0; i < 100; i++)
         assert_int_equal(put_fake_case(s, run, i, 100, &e), DYT_OK);
@@ -157,9 +153,8 @@ static void test_refuse_newer_and_absent(void **state)
     (void)state;
     char p[512];
     tmp_path(p, sizeof p, "newer.db");
-    store *s;
+    store *s = open_store(p, 1);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(p, 1, &s, &e), DYT_OK);
     store_close(s);
     sqlite3 *d;
     assert_int_equal(sqlite3_open(p, &d), SQLITE_OK);
@@ -180,17 +175,7 @@ static void test_refuse_newer_and_absent(void **state)
     store_close(s);
 }
 
-int main(int argc, char **argv)
-{
-    dytbench_exe = argc > 1 ? argv[1] : NULL;
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refuse_random_bytes),
-        cmocka_unit_test(test_refuse_foreign_sqlite),
-        cmocka_unit_test(test_refuse_corrupt),
-        cmocka_unit_test(test_refuse_newer_and_absent),
-    };
-    int rc = cmocka_run_group_tests_name("store-safety", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store-safety", NULL, NULL, cmocka_unit_test(test_refuse_random_bytes),
+                        cmocka_unit_test(test_refuse_foreign_sqlite),
+                        cmocka_unit_test(test_refuse_corrupt),
+                        cmocka_unit_test(test_refuse_newer_and_absent))

@@ -14,9 +14,8 @@ static void test_round_trip(void **state)
     (void)state;
     char db[512];
     tmp_path(db, sizeof db, "rt.db");
-    store *s;
+    store *s = open_store(db, 1);
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
     assert_string_equal(store_path(s), db);
     machine_info m;
     fake_machine(&m, "00000000deadbeef");
@@ -168,17 +167,10 @@ static void test_round_trip(void **state)
 static void test_failed_case_leaves_nothing(void **state)
 {
     (void)state;
-    char db[512];
-    tmp_path(db, sizeof db, "rb.db");
-    store *s;
+    store *s = open_new("rb.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-    machine_info m;
-    fake_machine(&m, "1111");
-    int64_t mid, run;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    store_run_meta meta = fake_meta_on(s, "1111");
+    int64_t run;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
     assert_int_equal(put_fake_case(s, run, 0, 20, &e), DYT_OK);
 
@@ -188,7 +180,7 @@ static void test_failed_case_leaves_nothing(void **state)
     int64_t id;
     e.msg[0] = 0;
     assert_int_equal(store_put_case(s, run, &c, smp, 5, NULL, &bad, 1, &id, &e), DYT_USAGE);
-    assert_non_null(strstr(e.msg, db));
+    assert_non_null(strstr(e.msg, store_path(s)));
     assert_non_null(strstr(e.msg, "counters"));
     sqlite3 *d = store_db(s);
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases", 0), 1);
@@ -209,19 +201,11 @@ static void test_failed_case_leaves_nothing(void **state)
 static void test_resolve_run(void **state)
 {
     (void)state;
-    char db[512];
-    tmp_path(db, sizeof db, "resolve.db");
-    store *s;
+    store *s = open_new("resolve.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-    int64_t id = -1;
+    int64_t id = -1, r1, r2, r3;
     assert_int_equal(store_resolve_run(s, "latest", &id, &e), DYT_USAGE);
-    machine_info m;
-    fake_machine(&m, "2222");
-    int64_t mid, r1, r2, r3;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    store_run_meta meta = fake_meta_on(s, "2222");
     meta.label = "base";
     assert_int_equal(store_begin_run(s, &meta, &r1, &e), DYT_OK);
     assert_int_equal(store_begin_run(s, &meta, &r2, &e), DYT_OK);
@@ -239,7 +223,7 @@ static void test_resolve_run(void **state)
     assert_int_equal(id, r3);
     assert_int_equal(store_resolve_run(s, "nope", &id, &e), DYT_USAGE);
     char want[600];
-    snprintf(want, sizeof want, "no run 'nope' in %s", db);
+    snprintf(want, sizeof want, "no run 'nope' in %s", store_path(s));
     assert_string_equal(e.msg, want);
     assert_int_equal(store_resolve_run(s, "999", &id, &e), DYT_USAGE);
     store_close(s);
@@ -252,17 +236,10 @@ static void test_resolve_run(void **state)
 static void test_run_identity(void **state)
 {
     (void)state;
-    char db[512];
-    tmp_path(db, sizeof db, "identity.db");
-    store *s;
+    store *s = open_new("identity.db");
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-    machine_info m;
-    fake_machine(&m, "4444");
-    int64_t mid, plain, arm, bad = -1;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    store_run_meta meta = fake_meta_on(s, "4444");
+    int64_t plain, arm, bad = -1;
     meta.lockstep_token = "";
     assert_int_equal(store_begin_run(s, &meta, &plain, &e), DYT_OK);
     meta.lockstep_token = "0123456789abcdef";
@@ -320,16 +297,11 @@ static void test_stale_runs(void **state)
 {
     (void)state;
     char db[512];
-    tmp_path(db, sizeof db, "stale.db");
-    store *s;
+    store *s = open_new("stale.db");
+    snprintf(db, sizeof db, "%s", store_path(s));
     dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-    machine_info m;
-    fake_machine(&m, "3333");
-    int64_t mid, r_dead, r_boot, r_live, r_other;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    store_run_meta meta = fake_meta_on(s, "3333");
+    int64_t r_dead, r_boot, r_live, r_other;
     assert_int_equal(store_begin_run(s, &meta, &r_dead, &e), DYT_OK);
     assert_int_equal(store_begin_run(s, &meta, &r_boot, &e), DYT_OK);
     assert_int_equal(store_begin_run(s, &meta, &r_live, &e), DYT_OK);
@@ -371,15 +343,7 @@ static void test_stale_runs(void **state)
     store_close(s);
 }
 
-int main(void)
-{
-    make_tmpdir();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_failed_case_leaves_nothing),
-        cmocka_unit_test(test_resolve_run), cmocka_unit_test(test_run_identity),
-        cmocka_unit_test(test_stale_runs),
-    };
-    int rc = cmocka_run_group_tests_name("store", tests, NULL, NULL);
-    rm_tmpdir();
-    return rc;
-}
+DYT_TEST_MAIN_IN_TMPDIR("store", NULL, NULL, cmocka_unit_test(test_round_trip),
+                        cmocka_unit_test(test_failed_case_leaves_nothing),
+                        cmocka_unit_test(test_resolve_run), cmocka_unit_test(test_run_identity),
+                        cmocka_unit_test(test_stale_runs))

@@ -3,12 +3,7 @@
  * variants the registry holds depends on what has been built; tests that
  * need a particular variant skip (and say so) when it is absent. Run twice
  * by meson: once as is, once with DYTBENCH_ISA_MASK=0 (no SIMD at all). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,16 +264,7 @@ static void test_cuda_device(void **state)
     plan_free(&p);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_errors_independent_of_registry),
-        cmocka_unit_test(test_unsupported_reason),
-        cmocka_unit_test(test_default_product),
-        cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_all_variants),
-        cmocka_unit_test(test_named_unsupported),
-        cmocka_unit_test(test_cuda_device),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+DYT_TEST_MAIN("plan", setup, teardown, cmocka_unit_test(test_errors_independent_of_registry),
+              cmocka_unit_test(test_unsupported_reason), cmocka_unit_test(test_default_product),
+              cmocka_unit_test(test_filters), cmocka_unit_test(test_all_variants),
+              cmocka_unit_test(test_named_unsupported), cmocka_unit_test(test_cuda_device))

@@ -1,12 +1,7 @@
 /* Tests of the suite parser: every kind of bad line is rejected with the
  * exact `file:line:` prefix and leaves the output empty; good input yields
  * the documented defaults, labels and size expressions. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,12 +226,5 @@ static void test_hash_and_files(void **state)
     assert_string_equal(domain_name(DOMAIN_SPEECH), "speech");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_lines),
-        cmocka_unit_test(test_defaults_and_syntax),
-        cmocka_unit_test(test_hash_and_files),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("suite_parse", NULL, NULL, cmocka_unit_test(test_bad_lines),
+              cmocka_unit_test(test_defaults_and_syntax), cmocka_unit_test(test_hash_and_files))

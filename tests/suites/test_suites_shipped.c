@@ -1,12 +1,7 @@
 /* Tests of the shipped suites: each parses, every section cites a source,
  * and the key facts from the models' papers and configs are what the files
  * say (hidden sizes, norms per forward pass, tokens, alpha). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "dyt_test.h"
 
 #include <string.h>
 
@@ -224,14 +219,6 @@ static void test_quick(void **state)
     suite_free(&s);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_parse_and_cite),
-        cmocka_unit_test(test_llm),
-        cmocka_unit_test(test_vision),
-        cmocka_unit_test(test_speech_and_dna),
-        cmocka_unit_test(test_quick),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+DYT_TEST_MAIN("suites_shipped", NULL, NULL, cmocka_unit_test(test_all_parse_and_cite),
+              cmocka_unit_test(test_llm), cmocka_unit_test(test_vision),
+              cmocka_unit_test(test_speech_and_dna), cmocka_unit_test(test_quick))

@@ -1,16 +1,21 @@
-/* The adaptive sampler of the CPU runner (nvbench's rule, on a CPU): take
- * samples until the 95% confidence interval of the median is within
- * --max-noise of it, subject to a minimum number of samples and time and a
- * maximum of either. The sample itself is a callback so the same loop times
- * kernels and, in tests, synthetic streams with known noise.
+/* The adaptive sampler of both runners (nvbench's rule): take samples
+ * until the 95% confidence interval of the median is within --max-noise of
+ * it, subject to a minimum number of samples and time and a maximum of
+ * either. The sample itself is a callback so the same loop times CPU
+ * kernels, GPU kernels between CUDA events and, in tests, synthetic
+ * streams with known noise; the host clock's characteristics (timer_*)
+ * size the CPU runner's samples.
  *
- * Samples flagged with an involuntary context switch are KEPT in the
- * statistics (excluded = 0) and only flagged: on a shared 2-core VM nearly
+ * A sample with a flag of sampler_spec.exclude_flags (the GPU's throttled
+ * samples) is stored excluded and counts for neither the statistics nor
+ * the stopping rule. The CPU runner excludes nothing: samples flagged with
+ * an involuntary context switch are KEPT in the statistics (excluded = 0)
+ * and only flagged: on a shared 2-core VM nearly
  * every long sample meets one, excluding them would bias towards the short
  * samples and could starve a case of samples, and the median with its
  * order-statistic interval is already robust to the few that are inflated.
  * The flag stays in the store so they can be excluded later by a query. */
-#include "cpu_internal.h"
+#include "runner_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -42,9 +47,7 @@ static int summarise(sampler_result *r, size_t min_samples, double max_noise, do
         return 0;
     }
     stats_describe(scratch, m, 0.95, &r->st);
-    size_t lo, hi;
-    return m >= min_samples && stats_median_ci_ranks(m, 0.95, &lo, &hi) &&
-           isfinite(r->st.rel_ci_width) && r->st.rel_ci_width <= max_noise;
+    return stats_summary_converged(&r->st, min_samples, max_noise);
 }
 
 int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e)
@@ -97,7 +100,7 @@ int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e)
         }
         r->samples[r->n].ns = ns;
         r->samples[r->n].flags = flags;
-        r->samples[r->n].excluded = 0; /* see the file comment */
+        r->samples[r->n].excluded = (flags & sp->exclude_flags) != 0; /* see the file comment */
         r->n++;
         r->elapsed_ns = clock(sp->ctx) - t0;
 
