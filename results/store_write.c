@@ -74,9 +74,9 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
         return store_write_fail(s, st, "storing the machine", e);
     sqlite3_finalize(st);
     src = store_insert_rows(s->db,
-                      "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
-                      " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
-                      *machine_id, m->attrs, m->n_attrs, bind_attr);
+                            "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
+                            " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
+                            *machine_id, m->attrs, m->n_attrs, bind_attr);
     if (src != SQLITE_OK)
         return store_write_fail(s, NULL, "storing the machine's attributes", e);
     return store_write_commit(s, e);
@@ -184,8 +184,7 @@ static int check_resumable(store *s, int64_t run_id, int64_t machine_id, dyt_err
         rc = dyt_errf(e, DYT_USAGE,
                       "run %lld is still running (pid %lld on %s), or its host died without "
                       "ending it; it cannot be resumed while it may be writing",
-                      (long long)run_id, (long long)sqlite3_column_int64(st, 3),
-                      host ? host : "?");
+                      (long long)run_id, (long long)sqlite3_column_int64(st, 3), host ? host : "?");
     else if (sqlite3_column_int64(st, 1) != machine_id)
         rc = dyt_errf(e, DYT_USAGE,
                       "run %lld was measured on machine %s (%s), this is machine %s: a run "
@@ -224,9 +223,9 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 {
     sqlite3_stmt *st;
     int rc = store_write_prepare(s,
-                         "UPDATE runs SET status = ?2, ended_at = ?3,"
-                         " note = coalesce(?4, note) WHERE id = ?1",
-                         &st, "ending the run", e);
+                                 "UPDATE runs SET status = ?2, ended_at = ?3,"
+                                 " note = coalesce(?4, note) WHERE id = ?1",
+                                 &st, "ending the run", e);
     if (rc != DYT_OK)
         return rc;
     char now[32];
@@ -251,10 +250,11 @@ int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, 
                        double gbps_best, double gbps_median, dyt_err *e)
 {
     sqlite3_stmt *st;
-    int rc = store_write_prepare(s,
-                         "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
-                         " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
-                         &st, "storing the bandwidth ceiling", e);
+    int rc =
+        store_write_prepare(s,
+                            "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
+                            " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
+                            &st, "storing the bandwidth ceiling", e);
     if (rc != DYT_OK)
         return rc;
     int src = sqlite3_bind_int64(st, 1, run_id);
@@ -389,12 +389,13 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
     int src = store_insert_rows(s->db, case_sql, run_id, c, 1, bind_case);
     int64_t id = sqlite3_last_insert_rowid(s->db);
     if (src == SQLITE_OK && (what = "storing its samples"))
-        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0, bind_sample);
+        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0,
+                                bind_sample);
     if (src == SQLITE_OK && st && (what = "storing its statistics"))
         src = store_insert_rows(s->db, stats_sql, id, st, 1, bind_stats);
     if (src == SQLITE_OK && (what = "storing its counters"))
-        src =
-            store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
+        src = store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0,
+                                bind_counter);
     if (src != SQLITE_OK) {
         rc = dyt_errf(e, DYT_USAGE, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
                       c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
@@ -442,10 +443,10 @@ int store_put_calibrations(store *s, int64_t machine_id, const store_calibration
     dyt_utc_iso(now, sizeof now);
     const calibration_rows c = {rows, now};
     int src = store_insert_rows(s->db,
-                          "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
-                          " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
-                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                          machine_id, &c, n, bind_calibration);
+                                "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
+                                " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
+                                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                                machine_id, &c, n, bind_calibration);
     if (src != SQLITE_OK)
         return store_write_fail(s, NULL, "storing the calibration", e);
     return store_write_commit(s, e);

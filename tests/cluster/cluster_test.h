@@ -34,6 +34,22 @@ static DYT_TEST_UNUSED void path_in(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/%s", tmpdir, name);
 }
 
+/* Small budgets: every case in a few milliseconds. */
+#define FAST                                                                                       \
+    "--threads", "1", "--min-time", "0.001", "--max-time", "0.01", "--min-samples", "3",           \
+        "--llc-bytes", "1M", "-q"
+
+/* tmpdir/tiny.suite, written by setup (the tests' group setup). */
+static char suite_path[600];
+
+static DYT_TEST_UNUSED int setup(void **state)
+{
+    (void)state;
+    path_in(suite_path, sizeof suite_path, "tiny.suite");
+    write_file(suite_path, tiny_suite);
+    return 0;
+}
+
 static DYT_TEST_UNUSED void read_into(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
@@ -122,14 +138,21 @@ static DYT_TEST_UNUSED void want_status(const result *res, int want)
 }
 
 /* One integer from a query on the store at db (read-only); -1: no row. */
+/* sql prepared on the store at db, opened read-only (*d: close it). */
+static sqlite3_stmt *db_query(const char *db, const char *sql, sqlite3 **d)
+{
+    assert_int_equal(sqlite3_open_v2(db, d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(*d, 5000);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(*d, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(*d));
+    return st;
+}
+
 static DYT_TEST_UNUSED int64_t db_int(const char *db, const char *sql)
 {
     sqlite3 *d;
-    assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(d, 5000);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(d));
+    sqlite3_stmt *st = db_query(db, sql, &d);
     int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_finalize(st);
     sqlite3_close(d);
@@ -140,11 +163,7 @@ static DYT_TEST_UNUSED int64_t db_int(const char *db, const char *sql)
 static DYT_TEST_UNUSED void db_text(const char *db, const char *sql, char *out, size_t n)
 {
     sqlite3 *d;
-    assert_int_equal(sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(d, 5000);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(d));
+    sqlite3_stmt *st = db_query(db, sql, &d);
     size_t len = 0;
     out[0] = '\0';
     while (sqlite3_step(st) == SQLITE_ROW && len < n) {

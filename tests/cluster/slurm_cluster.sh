@@ -122,20 +122,7 @@ t_up=$(date +%s.%N)
 echo "cluster up: 1 node, $cpus CPUs, $((mem * 9 / 10)) MB (ports $ctld_port, $slurmd_port)"
 
 # --- the suite and an unsharded run of it ------------------------------------
-cat > "$tmp/tiny.suite" <<'EOF'
-[tiny-ln]
-domain = llm
-norm = layernorm
-hidden = 256
-tokens = 64 a, 3 b
-layers = 1
-[tiny-rms]
-domain = dna
-norm = rmsnorm
-hidden = 96
-tokens = 33
-layers = 2
-EOF
+cp "$(dirname "$(realpath "$0")")/tiny.suite" "$tmp/tiny.suite" || fail "no tiny.suite"
 fast=(--suite "$tmp/tiny.suite" --threads 1 --min-time 0.001 --max-time 0.01 --min-samples 3
       --llc-bytes 1M)
 "$exe" run "${fast[@]}" --db "$tmp/whole.db" -q > /dev/null || fail "unsharded run failed"

@@ -21,20 +21,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 cd "$tmp" || exit 1
 unset $(env | sed -n 's/^\(SLURM_[A-Z_]*\)=.*/\1/p')
 
-cat > tiny.suite <<'EOF'
-[tiny-ln]
-domain = llm
-norm = layernorm
-hidden = 256
-tokens = 64 a, 3 b
-layers = 1
-[tiny-rms]
-domain = dna
-norm = rmsnorm
-hidden = 96
-tokens = 33
-layers = 2
-EOF
+cp "$(dirname "$(realpath "$0")")/tiny.suite" tiny.suite || exit 1
 mkdir bin
 cat > bin/sbatch <<'EOF'
 #!/bin/bash

@@ -378,3 +378,40 @@ static DYT_TEST_UNUSED store *open_new_at(const char *name, char *path, size_t n
     snprintf(path, n, "%s", store_path(s));
     return s;
 }
+
+/* The cases of run a of store sa and of run b of sb are the same, field
+ * for field, with the same samples, statistics and counters. */
+static DYT_TEST_UNUSED void same_cases(store *sa, int64_t a, store *sb, int64_t b)
+{
+    dyt_err e = {{0}};
+    store_case_list ca, cb;
+    store_counter_list ka, kb;
+    assert_int_equal(store_load_cases(sa, a, &ca, &e), DYT_OK);
+    assert_int_equal(store_load_cases(sb, b, &cb, &e), DYT_OK);
+    assert_int_equal(store_load_counters(sa, a, &ka, &e), DYT_OK);
+    assert_int_equal(store_load_counters(sb, b, &kb, &e), DYT_OK);
+    assert_int_equal(ca.n, cb.n);
+    for (size_t i = 0; i < ca.n; i++) {
+        case_eq(&ca.v[i].c, &cb.v[i].c);
+        assert_int_equal(ca.v[i].has_stats, cb.v[i].has_stats);
+        stats_eq(&ca.v[i].st, &cb.v[i].st);
+        store_sample *xa, *xb;
+        size_t na, nb, nka, nkb;
+        assert_int_equal(store_load_samples(sa, ca.v[i].id, STORE_SAMPLES_ALL, &xa, &na, &e),
+                         DYT_OK);
+        assert_int_equal(store_load_samples(sb, cb.v[i].id, STORE_SAMPLES_ALL, &xb, &nb, &e),
+                         DYT_OK);
+        assert_int_equal(na, nb);
+        if (na)
+            assert_memory_equal(xa, xb, na * sizeof *xa);
+        free(xa);
+        free(xb);
+        const store_counter *ya = store_counters_of(&ka, ca.v[i].id, &nka);
+        const store_counter *yb = store_counters_of(&kb, cb.v[i].id, &nkb);
+        counters_eq(ya, nka, yb, nkb);
+    }
+    store_case_list_free(&ca);
+    store_case_list_free(&cb);
+    store_counter_list_free(&ka);
+    store_counter_list_free(&kb);
+}

@@ -169,12 +169,8 @@ static void test_write_group(void **state)
     char db[512];
     store *s = open_new_at("group.db", db, sizeof db);
     dyt_err e = {{0}};
-    machine_info m;
-    fake_machine(&m, "1234");
-    int64_t mid, run;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    int64_t run;
+    store_run_meta meta = fake_meta_on(s, "1234");
     sqlite3 *d = store_db(s);
 
     assert_int_equal(store_txn_begin(s, &e), DYT_OK);

@@ -146,36 +146,7 @@ static void same_run(store *sa, const store_run *a, store *sb, const store_run *
     store_roofline_list_free(&ra);
     store_roofline_list_free(&rb);
 
-    store_case_list ca, cb;
-    store_counter_list ka, kb;
-    assert_int_equal(store_load_cases(sa, a->id, &ca, &e), DYT_OK);
-    assert_int_equal(store_load_cases(sb, b->id, &cb, &e), DYT_OK);
-    assert_int_equal(store_load_counters(sa, a->id, &ka, &e), DYT_OK);
-    assert_int_equal(store_load_counters(sb, b->id, &kb, &e), DYT_OK);
-    assert_int_equal(ca.n, cb.n);
-    for (size_t i = 0; i < ca.n; i++) {
-        case_eq(&ca.v[i].c, &cb.v[i].c);
-        assert_int_equal(ca.v[i].has_stats, cb.v[i].has_stats);
-        stats_eq(&ca.v[i].st, &cb.v[i].st);
-        store_sample *xa, *xb;
-        size_t na, nb, nka, nkb;
-        assert_int_equal(store_load_samples(sa, ca.v[i].id, STORE_SAMPLES_ALL, &xa, &na, &e),
-                         DYT_OK);
-        assert_int_equal(store_load_samples(sb, cb.v[i].id, STORE_SAMPLES_ALL, &xb, &nb, &e),
-                         DYT_OK);
-        assert_int_equal(na, nb);
-        if (na)
-            assert_memory_equal(xa, xb, na * sizeof *xa);
-        free(xa);
-        free(xb);
-        const store_counter *ya = store_counters_of(&ka, ca.v[i].id, &nka);
-        const store_counter *yb = store_counters_of(&kb, cb.v[i].id, &nkb);
-        counters_eq(ya, nka, yb, nkb);
-    }
-    store_case_list_free(&ca);
-    store_case_list_free(&cb);
-    store_counter_list_free(&ka);
-    store_counter_list_free(&kb);
+    same_cases(sa, a->id, sb, b->id);
 }
 
 /* Every run of in_path is in out with the same content. */
@@ -358,16 +329,13 @@ static void test_merge_older_inputs(void **state)
         sqlite3 *d = old_db(in, v);
         fill_old(d, v);
         sqlite3_close(d);
-        long n0, n1;
+        long n0;
         char *b0 = slurp(in, &n0);
         store_merge_stats st;
         merge_ok(out, in, &st);
         assert_int_equal(st.runs_new, 5);
-        char *b1 = slurp(in, &n1);
-        assert_int_equal(n0, n1);
-        assert_memory_equal(b0, b1, (size_t)n0);
+        assert_same_bytes(in, b0, n0);
         free(b0);
-        free(b1);
         static const char *const side[] = {"-wal", "-shm", "-journal"};
         for (size_t i = 0; i < DYT_ARRAY_LEN(side); i++) {
             char p[600];
@@ -382,17 +350,9 @@ static void test_merge_older_inputs(void **state)
     store_close(out);
 }
 
-static void write_bytes(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(b, 1, n, f), n);
-    fclose(f);
-}
-
 static void expect_refused(const char *path, const char *why)
 {
-    long n0, n1;
+    long n0;
     char *b0 = slurp(path, &n0);
     store *s = NULL;
     dyt_err e = {{0}};
@@ -403,12 +363,8 @@ static void expect_refused(const char *path, const char *why)
     assert_non_null(strstr(e.msg, path));
     assert_non_null(strstr(e.msg, why));
     assert_null(strstr(e.msg, "dytbench-copy")); /* names the input, not the copy */
-    char *b1 = slurp(path, &n1);
-    assert_int_equal(n0, n1);
-    if (n0 > 0)
-        assert_memory_equal(b0, b1, (size_t)n0);
+    assert_same_bytes(path, b0, n0);
     free(b0);
-    free(b1);
     no_copies_left();
 }
 
@@ -448,12 +404,8 @@ static void test_refused_inputs(void **state)
     char good[512];
     tmp_path(good, sizeof good, "good.db");
     assert_int_equal(store_open(good, 1, &s, &e), DYT_OK);
-    machine_info m;
-    fake_machine(&m, "c0ffee");
-    int64_t mid, run;
-    assert_int_equal(store_put_machine(s, &m, &mid, &e), DYT_OK);
-    store_run_meta meta = fake_run_meta;
-    meta.machine_id = mid;
+    int64_t run;
+    store_run_meta meta = fake_meta_on(s, "c0ffee");
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
     for (int i = 0; i < 100; i++)
         assert_int_equal(put_fake_case(s, run, i, 100, &e), DYT_OK);
