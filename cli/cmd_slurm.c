@@ -1,6 +1,6 @@
 /* dytbench slurm submit: a campaign as a Slurm job array. Writes two
- * scripts into DIR -- array.sh, one task per shard, each running
- * `dytbench run --shard slurm --resume auto` into its own store
+ * scripts into DIR -- array.sh, one task per shard, task I running
+ * `dytbench run --shard I/N --resume auto` into its own store
  * DIR/shards/shard-<I>.db (never one SQLite file shared by many writers
  * over a network filesystem), and merge.sh, which merges whatever the
  * shards stored and writes the campaign's report -- then submits the array
@@ -27,17 +27,19 @@ static void usage(FILE *f)
 {
     fputs("usage: dytbench slurm submit --shards N [options] [run options]\n\n"
           "Runs a campaign as a Slurm job array of N tasks, one shard of the plan each\n"
-          "(run --shard slurm: a disjoint share of the cases, balanced by estimated cost),\n"
+          "(run --shard I/N: a disjoint share of the cases, balanced by estimated cost),\n"
           "then merges the shards' stores and writes the campaign's report. Into DIR:\n"
           "  array.sh            the array job: task I runs shard I/N into\n"
           "                      DIR/shards/shard-I.db (run --resume auto, so a requeued\n"
-          "                      task continues its run instead of starting over)\n"
+          "                      task continues its run instead of starting over; a task\n"
+          "                      submitted again alone, sbatch --array=I array.sh, is\n"
+          "                      still shard I of the same campaign)\n"
           "  merge.sh            the merge job: DIR/merged.db and DIR/report/, submitted\n"
           "                      with --dependency=afterany, so it runs even when shards\n"
           "                      fail or are cancelled; the report lists what is missing\n"
           "  logs/               each task's and the merge job's output\n"
           "DIR must be on a filesystem every node sees. The campaign id is --campaign, or\n"
-          "the array job's id. Run options (--suite, --model, --dtype, --pass, --variant,\n"
+          "the array job's id (kept in DIR/campaign). Run options (--suite, --model, --dtype, --pass, --variant,\n"
           "--threads, --quick, --rounds, ...) are passed to every shard; --db, --shard and\n"
           "--resume are set by submit. GPU partitions: --device cuda runs one shard per GPU\n"
           "(--gres gpu:1 unless --gres says otherwise).\n\n"
@@ -226,6 +228,24 @@ static void common_directives(FILE *f, const submit_opts *o, int merge)
         fprintf(f, "#SBATCH --constraint=%s\n", o->constraint);
 }
 
+/* campaign=...: the one given, else the id submit recorded in DIR/campaign
+ * once the array was accepted, else fallback (the first task may start
+ * before submit has written it: it is the same id then). */
+static void campaign_line(FILE *f, const submit_opts *o, const char *fallback)
+{
+    fputs("campaign=", f);
+    if (o->campaign) {
+        esc_shell(f, o->campaign);
+        fputc('\n', f);
+        return;
+    }
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/campaign", o->dir);
+    fputs("$(cat ", f);
+    esc_shell(f, path);
+    fprintf(f, " 2>/dev/null) || campaign=\"%s\"\n", fallback);
+}
+
 static void array_script(FILE *f, const submit_opts *o, char *const *run_opts, int n_run_opts)
 {
     fprintf(f, "#!/bin/bash\n"
@@ -240,19 +260,22 @@ static void array_script(FILE *f, const submit_opts *o, char *const *run_opts, i
               f);
     fputs("# Requeued after preemption or a node failure, the task continues its run.\n"
           "#SBATCH --requeue\n"
-          "set -eu\n"
-          "db=",
+          "set -eu\n",
           f);
+    /* Shard I of N by the task's index, not by the array's size: a task
+     * submitted again alone (sbatch --array=7 array.sh) is still shard 7
+     * of N, of the campaign of the first submission. */
+    campaign_line(f, o, "$SLURM_ARRAY_JOB_ID");
+    fputs("db=", f);
     char db[PATH_MAX + 32];
     snprintf(db, sizeof db, "%s/shards/shard-", o->dir);
     esc_shell(f, db);
     fputs("\"$SLURM_ARRAY_TASK_ID\".db\nexec ", f);
     esc_shell(f, o->exe);
-    fputs(" run --shard slurm --resume auto --db \"$db\"", f);
-    if (o->campaign) {
-        fputs(" --campaign ", f);
-        esc_shell(f, o->campaign);
-    }
+    fprintf(f,
+            " run --shard \"$SLURM_ARRAY_TASK_ID/%llu\" --campaign \"$campaign\" --resume auto"
+            " --db \"$db\"",
+            (unsigned long long)o->shards);
     if (o->device) {
         fputs(" --device ", f);
         esc_shell(f, o->device);
@@ -277,13 +300,10 @@ static void merge_script(FILE *f, const submit_opts *o)
     esc_shell(f, o->dir);
     fputs("\nexe=", f);
     esc_shell(f, o->exe);
-    fputs("\ncampaign=", f);
-    if (o->campaign)
-        esc_shell(f, o->campaign);
-    else
-        fputs("\"${1:?the array job id}\"", f);
+    fputc('\n', f);
+    campaign_line(f, o, "${1:?the array job id}");
     fprintf(f,
-            "\nshards=%llu\n"
+            "shards=%llu\n"
             "stores=()\n"
             "for i in $(seq 1 \"$shards\"); do\n"
             "    if [ -s \"$dir/shards/shard-$i.db\" ]; then\n"
@@ -402,6 +422,12 @@ static int submit(const submit_opts *o, const char *array, const char *merge)
     char dep[64], id_arg[32];
     snprintf(dep, sizeof dep, "--dependency=afterany:%lld", array_id);
     snprintf(id_arg, sizeof id_arg, "%lld", array_id);
+    snprintf(sub, sizeof sub, "%s/campaign", o->dir);
+    if (!o->campaign && write_script(sub, id_arg, &e) != DYT_OK)
+        fprintf(stderr,
+                "dytbench: slurm submit: warning: %s (a task submitted again alone would "
+                "join another campaign)\n",
+                e.msg);
     char *args_m[] = {"sbatch", "--parsable", dep, path_m, id_arg, NULL};
     st = sbatch(args_m, out, sizeof out);
     long long merge_id = st == 0 ? job_id(out) : 0;

@@ -9,8 +9,9 @@
 # are run as Slurm would run them -- array.sh once per task with the
 # array's environment (one task left out, as if scancel'led before it
 # started), merge.sh with the array id -- and the merged store and report
-# are what they should be: the other shards' cases, the missing ones named.
-# A quote in a run option survives the script's quoting.
+# are what they should be: the other shards' cases, the missing ones named;
+# the missing task submitted again alone joins its campaign and the report
+# becomes whole. A quote in a run option survives the script's quoting.
 #
 # $1: the dytbench binary.
 set -u
@@ -47,7 +48,8 @@ grep -q '^#SBATCH --partition=cpu$' dry.txt || fail "no partition"
 grep -q '^#SBATCH --time=0:30:00$' dry.txt || fail "no time"
 grep -q '^#SBATCH --account=proj1$' dry.txt || fail "no account"
 grep -q '^#SBATCH --constraint=avx512$' dry.txt || fail "no constraint"
-grep -q -- '--shard slurm --resume auto' dry.txt || fail "tasks do not run --shard slurm"
+grep -qF -- 'run --shard "$SLURM_ARRAY_TASK_ID/3" --campaign "$campaign" --resume auto' dry.txt ||
+    fail "tasks do not run their shard of 3 with --resume auto"
 grep -q '# .*merge.sh' dry.txt || fail "no merge script"
 [ ! -e "$tmp/dry" ] || fail "--dry-run wrote $tmp/dry"
 [ ! -e bin/calls ] || fail "--dry-run called sbatch"
@@ -99,6 +101,7 @@ grep -q 'campaign 4100: array job 4100 (3 shards), merge job 4101' sub.txt || fa
 grep -q 'squeue -j 4100,4101' sub.txt || fail "no squeue hint"
 grep -q 'sacct -j 4100,4101' sub.txt || fail "no sacct hint"
 grep -q "$tmp/camp/report/index.html" sub.txt || fail "no report path"
+[ "$(cat camp/campaign)" = 4100 ] || fail "the campaign id is not recorded in camp/campaign"
 "$exe" slurm submit --shards 3 --out "$tmp/camp" "${run_opts[@]}" > /dev/null 2> again.err
 [ $? -eq 2 ] && grep -q 'already holds a campaign' again.err || fail "same --out accepted twice"
 
@@ -126,5 +129,17 @@ owed=$(q camp/merged.db "SELECT count(*) FROM campaign_cases WHERE shard_index =
     fail "the label's quote did not survive: $(q camp/merged.db 'SELECT label FROM runs LIMIT 1')"
 [ "$(q camp/merged.db "SELECT group_concat(DISTINCT campaign) FROM runs")" = 4100 ] ||
     fail "campaign is not the array job id"
+
+# --- task 2 submitted again alone (sbatch --array=2 array.sh): a new job id,
+# an array of one, yet shard 2/3 of campaign 4100; merged again, whole ----
+SLURM_JOB_ID=4300 SLURM_ARRAY_JOB_ID=4300 SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=2 \
+    SLURM_ARRAY_TASK_MAX=2 SLURM_ARRAY_TASK_COUNT=1 \
+    bash camp/array.sh > camp/logs/shard-2.out 2>&1 || fail "task 2 again: $(cat camp/logs/shard-2.out)"
+[ "$(q camp/shards/shard-2.db "SELECT campaign || ' ' || shard_index || '/' || shard_count FROM runs")" = "4100 1/3" ] ||
+    fail "task 2 again is not shard 2/3 of campaign 4100"
+bash camp/merge.sh 4300 > camp/logs/merge.out 2>&1 || fail "merge again: $(cat camp/logs/merge.out)"
+[ "$(q camp/merged.db "SELECT count(*) FROM cases")" -eq 12 ] || fail "not whole after task 2 ran"
+grep -q 'Planned cases no run stored' camp/report/report.md && fail "still missing cases"
+grep -q "12 of the plan's 12 cases are stored" camp/report/report.md || fail "report not whole"
 echo "slurm submit: ok"
 exit 0
