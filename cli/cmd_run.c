@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -41,6 +42,13 @@ static void usage(FILE *f)
           "  --variant V[,V]|all      kernel variants (default: best supported)\n"
           "  -t, --threads N[,N]      thread counts (default: all cores)\n"
           "  --device cpu|cuda        where to run (default cpu)\n"
+          "  --peer torch             also time PyTorch's own modules at the same CPU\n"
+          "                           cases (framework variants torch-eager,\n"
+          "                           torch-compile, liger; needs python3-torch). One\n"
+          "                           this installation lacks is stored skipped, with\n"
+          "                           why (docs/peers.md)\n"
+          "  --peer-variant V[,V]     only these framework variants (each available)\n"
+          "  --python PATH            the peer's Python (default " RUNNER_PEER_PYTHON ")\n"
           " how to measure:\n"
           "  --cache hot|cold         cold rotates buffer sets > 3x LLC (default hot)\n"
           "  --metric time|instructions  time, or instruction counts under valgrind\n"
@@ -123,13 +131,16 @@ enum {
     O_LOCKSTEP,
     O_LOCKSTEP_TOKEN,
     O_ARM,
+    O_PEER,
+    O_PEER_VARIANT,
+    O_PYTHON,
     O_SHARD,
     O_CAMPAIGN,
     O_RESUME,
 };
 
 typedef struct {
-    char *suites, *norms, *dtypes, *passes, *variants, *threads;
+    char *suites, *norms, *dtypes, *passes, *variants, *threads, *peer_variants;
     const char *db, *model, *inject, *device;
     int quick;
     /* explicit budget options, applied after --quick */
@@ -186,6 +197,40 @@ static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
     }
     f->device = a->device && !strcmp(a->device, "cuda") ? DEVICE_CUDA : DEVICE_CPU;
     f->model_filter = a->model;
+    return DYT_OK;
+}
+
+/* --peer, --peer-variant, --python: checked here, before any work. */
+static int build_peer(cli_parser *p, run_args *a, runner_opts *o)
+{
+    if (!o->peer.name) {
+        if (a->peer_variants || o->peer.python)
+            return cli_error(p, "%s needs --peer torch",
+                             a->peer_variants ? "--peer-variant" : "--python");
+        return DYT_OK;
+    }
+    if (a->device && strcmp(a->device, "cpu"))
+        return cli_error(p, "--peer %s measures CPU cases: not with --device %s", o->peer.name,
+                         a->device);
+    if (o->metric != METRIC_TIME)
+        return cli_error(p, "--peer %s times its cases: not with --metric instructions",
+                         o->peer.name);
+    if (a->peer_variants) {
+        if (split(a->peer_variants, o->peer.variants, DYT_ARRAY_LEN(o->peer.variants),
+                  &o->peer.n_variants, "framework variants", p->who))
+            return DYT_USAGE;
+        for (size_t i = 0; i < o->peer.n_variants; i++) {
+            int k;
+            if (cli_choice(p, "--peer-variant", o->peer.variants[i], runner_peer_variants(), &k))
+                return DYT_USAGE;
+        }
+    }
+    const char *py = o->peer.python ? o->peer.python : RUNNER_PEER_PYTHON;
+    if (access(py, X_OK) != 0)
+        return cli_error(p,
+                         "--peer %s needs Python 3 with PyTorch: %s: %s (install them: apt-get "
+                         "install python3 python3-torch; or give --python PATH)",
+                         o->peer.name, py, strerror(errno));
     return DYT_OK;
 }
 
@@ -271,6 +316,12 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         rc = dyt_errf(&e, DYT_USAGE, "interleave (--lockstep) runs CPU timing runs only");
     if (rc == DYT_OK)
         rc = plan_build(sv, ns, f, &p, &e);
+    if (rc == DYT_OK && o->peer.name) {
+        plan with_peer;
+        rc = runner_peer_plan(&p, &o->peer, &with_peer, &e);
+        plan_free(&p);
+        p = with_peer;
+    }
     if (rc == DYT_OK && p.n_cases == 0)
         rc = dyt_errf(&e, DYT_USAGE, "no case matches the filters");
     if (rc != DYT_OK) {
@@ -386,6 +437,9 @@ static const struct option run_options[] = {
     {"lockstep", required_argument, NULL, O_LOCKSTEP},
     {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
     {"arm", required_argument, NULL, O_ARM},
+    {"peer", required_argument, NULL, O_PEER},
+    {"peer-variant", required_argument, NULL, O_PEER_VARIANT},
+    {"python", required_argument, NULL, O_PYTHON},
     {"shard", required_argument, NULL, O_SHARD},
     {"campaign", required_argument, NULL, O_CAMPAIGN},
     {"resume", required_argument, NULL, O_RESUME},
@@ -506,6 +560,16 @@ static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
         case O_MODEL:
             a.model = optarg;
             break;
+        case O_PEER:
+            if (cli_choice(&p, NULL, optarg, runner_peer_names(), &k) == DYT_OK)
+                o.peer.name = runner_peer_names()[k];
+            break;
+        case O_PEER_VARIANT:
+            OWN(a.peer_variants);
+            break;
+        case O_PYTHON:
+            o.peer.python = optarg;
+            break;
         case O_INJECT:
             a.inject = optarg;
             break;
@@ -531,7 +595,8 @@ static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
         rc = cli_error(&p, "out of memory");
     if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-                         build_filter(&p, &a, &f) || run_campaign_check(&p, &a.camp)))
+                         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) ||
+                         run_campaign_check(&p, &a.camp)))
         rc = DYT_USAGE;
     if (rc == CLI_GO && a.camp.resume && a.lockstep_in >= 0)
         rc = cli_error(&p, "--resume: an interleave arm is not resumed (run the session again)");
@@ -554,6 +619,7 @@ static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
     free(a.passes);
     free(a.variants);
     free(a.threads);
+    free(a.peer_variants);
     return rc;
 }
 

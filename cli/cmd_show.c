@@ -48,10 +48,10 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         return DYT_USAGE;
     }
     if (brief)
-        fprintf(f, "%-26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
+        fprintf(f, "%-26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
                 "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "%roof");
     else
-        fprintf(f, "%4s %-26s %-9s %-4s %-4s %-10s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
+        fprintf(f, "%4s %-26s %-9s %-4s %-4s %-13s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
                 "seq", "model", "norm", "pass", "dtype", "variant", "thr", "rows x cols", "median",
                 "+-CI", "GB/s", "%roof", "n", "batch", "stop", "status");
     int bad = 0;
@@ -75,12 +75,12 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
         snprintf(model, sizeof model, "%s%s%s", c->model, *tl ? "/" : "", tl);
         int ok = !strcmp(c->status, "ok");
         if (brief)
-            fprintf(f, "%-26.26s %-9s %-4s %-4s %-10s %-12s %10s %7s %8s %7s%s%s\n", model, c->norm,
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %7s%s%s\n", model, c->norm,
                     c->pass, c->dtype, c->variant, shape, med, ci, gb, roof, ok ? "" : "  ",
                     ok ? "" : c->status);
         else
             fprintf(f,
-                    "%4d %-26.26s %-9s %-4s %-4s %-10s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s "
+                    "%4d %-26.26s %-9s %-4s %-4s %-13s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s "
                     "%s\n",
                     c->seq, model, c->norm, c->pass, c->dtype, c->variant, c->threads, shape, med,
                     ci, gb, roof, t->n, c->batch,

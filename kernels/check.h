@@ -65,6 +65,13 @@ double kern_check_tol(dtype_kind d);
 int kern_check_variant(const kern_entry *e, const kern_check_inputs *in, kern_pool *pool,
                        kern_check_result *out, dyt_err *err);
 
+/* The same check for outputs computed elsewhere (a framework peer): given
+ * holds them as a variant of in's norm/pass/dtype would have written them
+ * (forward: y, and mean/rstd where not NULL; backward: dx, dgamma, dbeta,
+ * dalpha, those the case has), compared with ref on in. */
+int kern_check_given(const kern_check_inputs *in, const norm_args *given, kern_pool *pool,
+                     kern_check_result *out, dyt_err *err);
+
 /* Checks e against a golden case. The inputs must be exact in e's storage
  * type (else skipped: a bf16 variant cannot be held to answers for inputs
  * it cannot be given). Backward uses the case's mean/rstd rounded to fp32. */

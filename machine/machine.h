@@ -47,4 +47,7 @@ void machine_print(const machine_info *m, FILE *f);
 typedef struct machine_pinner machine_pinner;
 machine_pinner *machine_pinner_create(dyt_err *e);
 int machine_pin_thread(machine_pinner *p, int index, dyt_err *e);
+/* The OS index of the PU machine_pin_thread binds the index-th thread to
+ * (for pinning another process's threads the same way); -1 if none. */
+int machine_pin_pu(const machine_pinner *p, int index);
 void machine_pinner_destroy(machine_pinner *p);

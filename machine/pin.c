@@ -47,15 +47,24 @@ machine_pinner *machine_pinner_create(dyt_err *e)
     return p;
 }
 
+int machine_pin_pu(const machine_pinner *p, int index)
+{
+    if (!p || index < 0)
+        return -1;
+    /* Topology queries are read-only and hwloc documents them as safe to
+     * call from several threads at once. */
+    hwloc_obj_t core =
+        hwloc_get_obj_by_type(p->topo, HWLOC_OBJ_CORE, (unsigned)(index % p->cores));
+    return core ? hwloc_bitmap_first(core->cpuset) : -1;
+}
+
 int machine_pin_thread(machine_pinner *p, int index, dyt_err *e)
 {
     if (!p || index < 0)
         return dyt_errf(e, DYT_USAGE, "pinning: invalid thread index %d", index);
-    /* Topology queries are read-only and hwloc documents them as safe to
-     * call from several threads at once; the bitmaps are per call. */
+    /* The bitmaps are per call. */
     int core_idx = index % p->cores;
-    hwloc_obj_t core = hwloc_get_obj_by_type(p->topo, HWLOC_OBJ_CORE, (unsigned)core_idx);
-    int pu = core ? hwloc_bitmap_first(core->cpuset) : -1;
+    int pu = machine_pin_pu(p, index);
     if (pu < 0)
         return dyt_errf(e, DYT_USAGE, "pinning: core %d has no PU", core_idx);
     hwloc_bitmap_t want = hwloc_bitmap_alloc(), got = hwloc_bitmap_alloc();

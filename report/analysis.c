@@ -1,6 +1,7 @@
 /* report/analysis.c: what the tables and figures show, computed once from a
  * loaded run -- DyT against the model's own norm per shape (fastest ok
- * variant of each, speedup with a bootstrap interval from the raw samples),
+ * variant of each, speedup with a bootstrap interval from the raw samples;
+ * a framework peer's cases paired among themselves, per framework variant),
  * the whole-model sums of the DyT paper's Table 7 (per-layer time x layer
  * count over all the sections of a model), bandwidth per variant, and cases
  * matched across runs for --vs. */
@@ -8,6 +9,7 @@
 #include "stats.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +80,57 @@ static int cmp_shape(const rep_case *a, const rep_case *b)
     return (a->c.threads > b->c.threads) - (a->c.threads < b->c.threads);
 }
 
-static int cmp_shape_p(const void *x, const void *y)
+/* A usable case and who implements it. */
+typedef struct {
+    const rep_case *c;
+    const char *impl;
+} impl_case;
+
+/* Shape, then implementation (dytbench's kernels first), then plan order. */
+static int cmp_shape_impl(const void *x, const void *y)
 {
-    const rep_case *a = *(const rep_case *const *)x, *b = *(const rep_case *const *)y;
-    int r = cmp_shape(a, b);
-    return r ? r : (a->c.seq > b->c.seq) - (a->c.seq < b->c.seq);
+    const impl_case *a = x, *b = y;
+    int r = cmp_shape(a->c, b->c);
+    if (r)
+        return r;
+    if (a->impl != b->impl)
+        return !a->impl ? -1 : !b->impl ? 1 : strcmp(a->impl, b->impl);
+    return (a->c->c.seq > b->c->c.seq) - (a->c->c.seq < b->c->c.seq);
+}
+
+const char *rep_impl_of(const rep_analysis *a, const rep_case *c)
+{
+    for (size_t i = 0; i < a->n_peer_variants; i++)
+        if (str_eq(c->c.variant, a->peer_variants[i]))
+            return a->peer_variants[i];
+    return NULL;
+}
+
+const rep_pair *rep_pair_find(const rep_analysis *a, const rep_pair *like, const char *impl)
+{
+    const rep_case *k = rep_pair_any(like);
+    for (size_t i = 0; i < a->n_pairs; i++)
+        if (str_eq(a->pairs[i].impl, impl) && !cmp_shape(rep_pair_any(&a->pairs[i]), k))
+            return &a->pairs[i];
+    return NULL;
+}
+
+/* The framework variants of the run (its settings' peer.variants): a peer's
+ * cases are paired among themselves, not with the kernels'. */
+static int load_peer_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
+{
+    json_t *j = run->run.settings ? json_loads(run->run.settings, 0, NULL) : NULL;
+    json_t *vs = json_object_get(json_object_get(j, "peer"), "variants");
+    size_t n = json_array_size(vs);
+    a->peer_variants = calloc(n + 1, sizeof *a->peer_variants);
+    int oom = !a->peer_variants;
+    for (size_t i = 0; !oom && i < n; i++) {
+        const char *v = json_string_value(json_array_get(vs, i));
+        if (v && !(a->peer_variants[a->n_peer_variants++] = strdup(v)))
+            oom = 1;
+    }
+    json_decref(j);
+    return oom ? dyt_errf(e, DYT_USAGE, "report: out of memory") : DYT_OK;
 }
 
 /* Ratio median(b)/median(a) with its bootstrap interval from the samples;
@@ -137,18 +185,20 @@ const rep_case *rep_pair_any(const rep_pair *p)
     return NULL;
 }
 
+/* One pair per shape and implementation: the kernels' fastest, and each
+ * framework variant's own. */
 static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *e)
 {
-    const rep_case **v = malloc((run->cases.n + 1) * sizeof *v);
+    impl_case *v = malloc((run->cases.n + 1) * sizeof *v);
     if (!v)
         return dyt_errf(e, DYT_USAGE, "report: out of memory");
     size_t n = 0;
     for (size_t i = 0; i < run->cases.n; i++) {
         const rep_case *c = &run->cases.v[i];
         if (usable(c) && (!strcmp(c->c.norm, "dyt") || str_eq(c->c.norm, c->c.model_norm)))
-            v[n++] = c;
+            v[n++] = (impl_case){c, rep_impl_of(a, c)};
     }
-    qsort(v, n, sizeof *v, cmp_shape_p);
+    qsort(v, n, sizeof *v, cmp_shape_impl);
     a->pairs = calloc(n + 1, sizeof *a->pairs);
     if (!a->pairs) {
         free(v);
@@ -156,11 +206,12 @@ static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *
     }
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && !cmp_shape(v[i], v[j]))
+        while (j < n && !cmp_shape(v[i].c, v[j].c) && v[i].impl == v[j].impl)
             j++;
         rep_pair *p = &a->pairs[a->n_pairs++];
+        p->impl = v[i].impl;
         for (size_t k = i; k < j; k++) {
-            const rep_case *c = v[k];
+            const rep_case *c = v[k].c;
             int pass = !strcmp(c->c.pass, "bwd") ? REP_BWD : REP_FWD;
             const rep_case **slot = !strcmp(c->c.norm, "dyt") ? &p->dyt[pass] : &p->norm[pass];
             if (!*slot || c->st.median_ns < (*slot)->st.median_ns) /* the fastest variant */
@@ -187,15 +238,17 @@ static int same_setting(const rep_case *x, const rep_case *y)
            str_eq(x->c.device, y->c.device) && x->c.threads == y->c.threads;
 }
 
-/* The pair of section `model` matching the driver pair d: the same token
- * label (and the same rows when the label is missing or not unique). */
-static const rep_pair *match_section(const rep_analysis *a, const char *model, const rep_case *d)
+/* The pair of section `model` matching the driver pair d of implementation
+ * impl: the same token label (and the same rows when the label is missing
+ * or not unique). */
+static const rep_pair *match_section(const rep_analysis *a, const char *model, const rep_case *d,
+                                     const char *impl)
 {
     const rep_pair *by_label = NULL, *by_rows = NULL;
     int n_label = 0;
     for (size_t i = 0; i < a->n_pairs; i++) {
         const rep_case *c = rep_pair_any(&a->pairs[i]);
-        if (!str_eq(c->c.model, model) || !same_setting(c, d))
+        if (!str_eq(c->c.model, model) || !same_setting(c, d) || a->pairs[i].impl != impl)
             continue;
         if (c->c.rows == d->c.rows && str_eq(c->c.token_label, d->c.token_label))
             by_rows = &a->pairs[i];
@@ -263,6 +316,7 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
         w->threads = d->c.threads;
         w->rows = d->c.rows;
         w->model_norm = d->c.model_norm;
+        w->impl = a->pairs[i].impl;
         w->complete_inf = w->complete_train = 1;
         oom |= !w->group;
         for (size_t k = first; !oom && k < ns; k++) {
@@ -270,7 +324,8 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
                 continue;
             w->n_sections++;
             w->n_layers += (size_t)layers[k];
-            const rep_pair *p = k == first ? &a->pairs[i] : match_section(a, sec[k], d);
+            const rep_pair *p =
+                k == first ? &a->pairs[i] : match_section(a, sec[k], d, a->pairs[i].impl);
             if (p && rep_pair_any(p)->c.rows != d->c.rows)
                 w->rows_vary = 1;
             int inf = p && p->norm[REP_FWD] && p->dyt[REP_FWD];
@@ -414,7 +469,9 @@ int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, r
         else
             a->n_skipped++;
     }
-    int rc = build_pairs(db, run, a, e);
+    int rc = load_peer_variants(run, a, e);
+    if (!rc)
+        rc = build_pairs(db, run, a, e);
     if (!rc)
         rc = build_wholes(run, a, e);
     if (!rc)
@@ -441,6 +498,9 @@ void rep_free_analysis(rep_analysis *a)
     }
     for (size_t i = 0; i < a->n_vs; i++)
         free(a->vs[i].m);
+    for (size_t i = 0; i < a->n_peer_variants; i++)
+        free(a->peer_variants[i]);
+    free(a->peer_variants);
     free(a->pairs);
     free(a->wholes);
     free(a->variants);

@@ -84,8 +84,12 @@ int rep_plot_data_build(const rep_analysis *a, rep_plot_data *d, dyt_err *e)
     for (size_t i = 0; i < r->cases.n; i++)
         if (r->cases.v[i].has_stats && !strcmp(r->cases.v[i].c.status, "ok")) /* measured */
             cases[n_cases++] = plot_case(&r->cases.v[i]);
+    /* The figures draw the kernels' pairs; a framework peer's are in the
+     * tables. */
+    size_t n_pairs = 0;
     for (size_t i = 0; i < a->n_pairs; i++)
-        pairs[i] = plot_pair(&a->pairs[i]);
+        if (!a->pairs[i].impl)
+            pairs[n_pairs++] = plot_pair(&a->pairs[i]);
     for (size_t i = 0; i < a->n_variants; i++)
         variants[i] = plot_variant(&a->variants[i]);
     for (size_t i = 0; i < a->n_vs; i++) {
@@ -107,7 +111,7 @@ int rep_plot_data_build(const rep_analysis *a, rep_plot_data *d, dyt_err *e)
                         .cases = cases,
                         .n_cases = n_cases,
                         .pairs = pairs,
-                        .n_pairs = a->n_pairs,
+                        .n_pairs = n_pairs,
                         .variants = variants,
                         .n_variants = a->n_variants,
                         .vs = vs,

@@ -88,6 +88,7 @@ enum { REP_FWD = 0, REP_BWD = 1 };
 typedef struct {
     const rep_case *norm[2], *dyt[2]; /* [REP_FWD], [REP_BWD]; NULL if absent */
     double speedup[2], lo[2], hi[2];
+    const char *impl; /* a framework variant of the run (torch-eager...); NULL: the kernels */
 } rep_pair;
 
 /* One whole model: its sections (grouped by name prefix) at one token label,
@@ -95,6 +96,7 @@ typedef struct {
 typedef struct {
     char *group; /* "llama-7b" */
     const char *domain, *token, *dtype, *cache, *model_norm;
+    const char *impl; /* as rep_pair's */
     int threads;
     int64_t rows;  /* the first section's rows ... */
     int rows_vary; /* ... unless the sections differ */
@@ -134,10 +136,17 @@ typedef struct {
     rep_vs *vs;
     size_t n_vs;
     size_t n_ok, n_failed, n_skipped;
+    char **peer_variants; /* the framework variants of the run's peer (settings) */
+    size_t n_peer_variants;
 } rep_analysis;
 
 /* Any case of the pair (for its shape and settings). */
 const rep_case *rep_pair_any(const rep_pair *p);
+/* The framework variant a case is of (one of a->peer_variants), or NULL:
+ * a kernel of dytbench's. */
+const char *rep_impl_of(const rep_analysis *a, const rep_case *c);
+/* The pair of implementation impl (NULL: the kernels) at like's shape. */
+const rep_pair *rep_pair_find(const rep_analysis *a, const rep_pair *like, const char *impl);
 int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, rep_analysis *a,
                 dyt_err *e);
 void rep_free_analysis(rep_analysis *a);
@@ -181,6 +190,12 @@ size_t rep_table_add_row(rep_table *t);
 void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void rep_table_note(rep_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Removes column col when every row has the same value there; returns that
+ * value (malloc'd, the caller frees it) or NULL when the column stays. */
+char *rep_table_drop_uniform(rep_table *t, size_t col);
+/* " All rows: 2 thread(s), hot cache." for the columns dropped as uniform
+ * (NULL: kept), "" when neither was. */
+void rep_fmt_all_rows(char *buf, size_t n, const char *threads, const char *cache);
 
 /* Number formats of the tables; "n/a" for NAN. */
 void rep_fmt_num(char *buf, size_t n, double v, int decimals);
@@ -198,6 +213,11 @@ rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
  * planned) and the cases no run stored. NULL: out of memory. */
 rep_table *rep_table_shards(const rep_run *r);
 rep_table *rep_table_missing(const rep_run *r);
+
+/* tables_framework.c: the framework view (run --peer torch): whether the
+ * run has one (torch-eager pairs), and the table (NULL: out of memory). */
+int rep_has_framework_view(const rep_analysis *a);
+rep_table *rep_table_framework(const rep_analysis *a);
 
 /* tables.c: every table of the report, in order; *n tables. */
 int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e);

@@ -121,3 +121,41 @@ void rep_fmt_us(char *buf, size_t n, double ns)
 {
     rep_fmt_sig(buf, n, ns / 1e3);
 }
+
+/* Removes column col when every row has the same value there; returns
+ * that value (owned by the caller) or NULL when the column stays. */
+char *rep_table_drop_uniform(rep_table *t, size_t col)
+{
+    if (!t || !t->nrows)
+        return NULL;
+    for (size_t i = 1; i < t->nrows; i++) {
+        const char *a = t->cells[col], *b = t->cells[i * t->ncols + col];
+        if (strcmp(a ? a : "", b ? b : ""))
+            return NULL;
+    }
+    char *v = t->cells[col];
+    for (size_t i = 1; i < t->nrows; i++)
+        free(t->cells[i * t->ncols + col]);
+    free(t->head[col]);
+    size_t nc = t->ncols - 1, k = 0;
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        if (i % t->ncols != col)
+            t->cells[k++] = t->cells[i];
+    for (size_t j = col; j < nc; j++) {
+        t->head[j] = t->head[j + 1];
+        t->align[j] = t->align[j + 1];
+    }
+    t->align[nc] = 0;
+    t->ncols = nc;
+    return v ? v : strdup("");
+}
+
+void rep_fmt_all_rows(char *buf, size_t n, const char *threads, const char *cache)
+{
+    buf[0] = 0;
+    if (threads && cache)
+        snprintf(buf, n, " All rows: %s thread(s), %s cache.", threads, cache);
+    else if (threads || cache)
+        snprintf(buf, n, " All rows: %s%s.", threads ? threads : cache,
+                 threads ? " thread(s)" : " cache");
+}

@@ -1,7 +1,8 @@
 /* report/tables.c: the report's tables, in the format-neutral model of
  * table.c, built from the analysis: (a) DyT vs the model's norm per shape,
- * (b) whole-model norm time beside the DyT paper's reference rows, (c)
- * bandwidth per variant; then, from tables_machine.c, (d) the machine, its
+ * (b) whole-model norm time beside the DyT paper's reference rows, with a
+ * framework peer its framework view (tables_framework.c), (c) bandwidth
+ * per variant; then, from tables_machine.c, (d) the machine, its
  * roofline and counters, failed cases, and one table per --vs run -- the
  * whole list in report order. render.c and html.c write them out. */
 #include "report_int.h"
@@ -127,7 +128,7 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         }
     }
     const rep_case *c0 = a->n_pairs ? rep_pair_any(&a->pairs[0]) : NULL;
-    char same[96] = "";
+    char same[256] = "";
     if (c0 && !thr && !cache)
         snprintf(same, sizeof same, " All cases: %d thread(s), %s cache.", c0->c.threads,
                  c0->c.cache);
@@ -135,6 +136,13 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         snprintf(same, sizeof same, " All cases: %d thread(s).", c0->c.threads);
     else if (c0 && !cache)
         snprintf(same, sizeof same, " All cases: %s cache.", c0->c.cache);
+    int peers = 0;
+    for (size_t i = 0; i < a->n_pairs; i++)
+        peers |= a->pairs[i].impl != NULL;
+    if (peers)
+        snprintf(same + strlen(same), sizeof same - strlen(same),
+                 " A framework peer's variant (torch-eager...) is paired with itself only: a "
+                 "row of its own beside the kernels' row.");
     rep_table_note(
         t,
         "Times: median per call in µs, each side the fastest ok variant at that shape. "
@@ -152,34 +160,6 @@ static void fmt_ms(char *buf, size_t n, double ns)
 static void fmt_red(char *buf, size_t n, double norm, double dyt)
 {
     rep_fmt_num(buf, n, isfinite(norm) && norm > 0 ? 100.0 * (1 - dyt / norm) : NAN, 1);
-}
-
-/* Removes column col when every row has the same value there; returns
- * that value (owned by the caller) or NULL when the column stays. */
-static char *drop_uniform(rep_table *t, size_t col)
-{
-    if (!t || !t->nrows)
-        return NULL;
-    for (size_t i = 1; i < t->nrows; i++) {
-        const char *a = t->cells[col], *b = t->cells[i * t->ncols + col];
-        if (strcmp(a ? a : "", b ? b : ""))
-            return NULL;
-    }
-    char *v = t->cells[col];
-    for (size_t i = 1; i < t->nrows; i++)
-        free(t->cells[i * t->ncols + col]);
-    free(t->head[col]);
-    size_t nc = t->ncols - 1, k = 0;
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        if (i % t->ncols != col)
-            t->cells[k++] = t->cells[i];
-    for (size_t j = col; j < nc; j++) {
-        t->head[j] = t->head[j + 1];
-        t->align[j] = t->align[j + 1];
-    }
-    t->align[nc] = 0;
-    t->ncols = nc;
-    return v ? v : strdup("");
 }
 
 static void table_whole(tlist *l, const rep_analysis *a)
@@ -200,10 +180,16 @@ static void table_whole(tlist *l, const rep_analysis *a)
                           "Training norm (ms)",
                           "Training DyT (ms)",
                           "Training reduction (%)",
-                          "Incomplete: sections lacking a case"};
+                          "Incomplete: sections lacking a case",
+                          "Implementation"};
+    /* With a framework peer, a row per implementation: the last column. */
+    int impl = 0;
+    for (size_t i = 0; i < a->n_wholes; i++)
+        impl |= a->wholes[i].impl != NULL;
     rep_table *t = add(l, rep_table_new("whole-model",
                                         "Whole model: all norm layers of one pass (measured here)",
-                                        DYT_ARRAY_LEN(head), head, "llllrlrlrrrrrrrrp"));
+                                        DYT_ARRAY_LEN(head) - !impl, head,
+                                        impl ? "llllrlrlrrrrrrrrpl" : "llllrlrlrrrrrrrrp"));
     if (!t)
         return;
     for (size_t i = 0; i < a->n_wholes; i++) {
@@ -245,13 +231,11 @@ static void table_whole(tlist *l, const rep_analysis *a)
         rep_table_set(t, r, 6, "%d", w->threads);
         rep_table_set(t, r, 8, "%zu", w->n_sections);
         rep_table_set(t, r, 9, "%zu", w->n_layers);
+        if (impl)
+            rep_table_set(t, r, 17, "%s", w->impl ? w->impl : "dytbench");
     }
-    char *cache = drop_uniform(t, 7), *thr = drop_uniform(t, 6), same[96] = "";
-    if (thr && cache)
-        snprintf(same, sizeof same, " All rows: %s thread(s), %s cache.", thr, cache);
-    else if (thr || cache)
-        snprintf(same, sizeof same, " All rows: %s%s.", thr ? thr : cache,
-                 thr ? " thread(s)" : " cache");
+    char *cache = rep_table_drop_uniform(t, 7), *thr = rep_table_drop_uniform(t, 6), same[96];
+    rep_fmt_all_rows(same, sizeof same, thr, cache);
     free(thr);
     free(cache);
     rep_table_note(t,
@@ -363,6 +347,8 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
     table_speedup(&l, a);
     table_whole(&l, a);
     table_paper(&l);
+    if (rep_has_framework_view(a))
+        add(&l, rep_table_framework(a));
     table_variants(&l, a);
     if (a->run->campaign) {
         add(&l, rep_table_shards(a->run));

@@ -74,6 +74,12 @@ void runner_result_fail(runner_case_result *r, const char *status, const char *w
     runner_result_end(r);
 }
 
+void runner_result_unavailable(runner_case_result *r, const char *why)
+{
+    runner_result_fail(r, "skipped", why);
+    r->unavailable = 1;
+}
+
 int runner_result_summarise(runner_case_result *r, double ceiling_gbps)
 {
     double *v = malloc((r->n_samples ? r->n_samples : 1) * sizeof *v);
@@ -121,6 +127,8 @@ int runner_result_store(store *s, int64_t run_id, const runner_case_result *r, d
     row.started_at = r->started_at;
     row.ended_at = r->ended_at;
     row.error = runner_result_failed(r) ? r->error : NULL;
+    if (r->note[0])
+        row.note = r->note;
     int64_t id;
     return store_put_case(s, run_id, &row, r->samples, r->n_samples,
                           r->has_stats ? &r->stats : NULL, r->counters, r->n_counters, &id, e);

@@ -35,6 +35,14 @@ static const struct {
 int runner_run(device_kind device, const plan *p, const runner_opts *o, const runner_identity *id,
                runner_stepper *step, store *s, int64_t *run_id, dyt_err *e)
 {
+    /* A framework peer measures CPU cases beside the CPU runner's. */
+    if (o->peer.name) {
+        *run_id = 0;
+        if (device != DEVICE_CPU)
+            return dyt_errf(e, DYT_USAGE, "--peer %s measures CPU cases (--device cpu)",
+                            o->peer.name);
+        return runner_torch_run(p, o, id, step, s, run_id, e);
+    }
     for (size_t i = 0; i < DYT_ARRAY_LEN(runners); i++)
         if (runners[i].device == device)
             return runners[i].run(p, o, id, step, s, run_id, e);

@@ -12,6 +12,22 @@
 typedef enum { CACHE_HOT = 0, CACHE_COLD } cache_kind;
 typedef enum { METRIC_TIME = 0, METRIC_INSTRUCTIONS } metric_kind;
 
+/* A framework peer measured beside the kernels (`run --peer torch`): a
+ * program in another process, here PyTorch's (runners/torch/), that times
+ * the framework's own modules at the plan's cases under the framework
+ * variants (torch-eager, torch-compile, liger). */
+#define RUNNER_PEER_PYTHON "/usr/bin/python3"
+#define RUNNER_PEER_MAX_VARIANTS 8
+typedef struct {
+    const char *name;   /* "torch"; NULL: no peer */
+    const char *python; /* its interpreter; NULL: RUNNER_PEER_PYTHON */
+    /* The framework variants to plan; none: every one (those this
+     * installation lacks are stored skipped, with why). Named ones must be
+     * available: a usage error before the run otherwise. */
+    const char *variants[RUNNER_PEER_MAX_VARIANTS];
+    size_t n_variants;
+} runner_peer_opts;
+
 /* How to measure (stored as the run's settings) and how much to print. */
 typedef struct {
     cache_kind cache;
@@ -29,6 +45,7 @@ typedef struct {
     const char *cupti_metrics;
     int quiet;
     int progress;             /* progress line (on a terminal) */
+    runner_peer_opts peer;
 } runner_opts;
 
 void runner_opts_default(runner_opts *o);
@@ -99,6 +116,24 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
  * difference in why ("seed: stored 1, now 2"). */
 int runner_settings_differ(const runner_opts *o, const char *metric, const char *stored,
                            char *why, size_t n);
+
+/* Framework peers (runners/torch/). The framework variants, NULL-terminated
+ * ("torch-eager", "torch-compile", "liger"), and the peers ("torch"). */
+const char *const *runner_peer_variants(void);
+const char *const *runner_peer_names(void);
+/* p with the peer's cases added (o->peer): after the cases of each shape,
+ * norm, dtype and pass, one per framework variant that has the norm (liger:
+ * DyT only) and thread count of those cases. *out is a new plan; a named
+ * variant unknown or with no case is DYT_USAGE. */
+int runner_peer_plan(const plan *p, const runner_peer_opts *po, plan *out, dyt_err *e);
+/* Whether c is one of the peer's cases (its variant is a framework one). */
+int runner_peer_case(const plan_case *c);
+/* The CPU runner with the peer measuring its cases (runner_run calls it
+ * when o->peer.name is set): the peer starts in the run's first step and
+ * one that cannot start (no Python, no torch, a named variant missing)
+ * is a DYT_USAGE error with nothing stored. */
+int runner_torch_run(const plan *p, const runner_opts *o, const runner_identity *id,
+                     runner_stepper *step, store *s, int64_t *run_id, dyt_err *e);
 
 /* The signal (SIGINT or SIGTERM) that ended the last run early, or 0. The
  * CLI exits 128 + it (130 / 143), as a shell reports a killed command. */

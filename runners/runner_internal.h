@@ -110,6 +110,20 @@ typedef struct {
  * DYT_FAIL when a sample failed (message in e). */
 int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e);
 void sampler_result_free(sampler_result *r);
+/* The stopping rule's numbers for block `blocks` of a case: the case's
+ * budget (samples, times) split evenly between its blocks, its noise
+ * target for each; stop is runner_stop_flag. The caller sets sample, clock
+ * and ctx. */
+void sampler_block_spec(const runner_case_spec *sp, int blocks, sampler_spec *ss);
+
+/* n calls back to back: their total ns; < 0 if a call failed. */
+typedef double (*sampler_calls_fn)(void *ctx, size_t n);
+/* Time-based warm-up that doubles as batch sizing: grows the batch until
+ * one batch lasts at least target_ns, and keeps calling until warmup_ns
+ * has passed (or runner_stop_flag is set). Returns the batch, 0 if a call
+ * failed; *spent is the time it took. */
+size_t sampler_warm_up(sampler_calls_fn calls, void *ctx, uint64_t warmup_ns, uint64_t target_ns,
+                       uint64_t *spent);
 
 /* Timer characteristics of the host clock, measured once per run. */
 typedef struct {
@@ -133,6 +147,8 @@ typedef struct {
     store_case row;
     char started_at[32], ended_at[32];
     char error[sizeof(dyt_err)]; /* why, when row.status is not "ok" */
+    char note[512];              /* the row's note when set ("": row.note as it is) */
+    int unavailable;             /* skipped because this machine lacks it: not a failure */
     store_sample *samples;       /* malloc'd */
     size_t n_samples, cap_samples;
     store_stats stats;
@@ -151,6 +167,10 @@ int runner_result_append(runner_case_result *r, const store_sample *s, size_t n,
  * Samples and counters already in r stay (the caller drops them if they
  * mean nothing). */
 void runner_result_fail(runner_case_result *r, const char *status, const char *why);
+/* Skipped because what the case needs is not here (a framework feature
+ * this installation lacks): stored as skipped with why, and not counted as
+ * a failed case. */
+void runner_result_unavailable(runner_case_result *r, const char *why);
 /* The statistics over the samples not excluded, GB/s from the row's bytes
  * and % of ceiling_gbps (<= 0: unknown); the case ends. -1 when out of
  * memory (nothing changed). */
@@ -159,7 +179,7 @@ int runner_result_summarise(runner_case_result *r, double ceiling_gbps);
 void runner_result_end(runner_case_result *r);
 /* Writes the case and everything below it in one transaction. */
 int runner_result_store(store *s, int64_t run_id, const runner_case_result *r, dyt_err *e);
-/* Whether the case is stored as failed or skipped. */
+/* Whether the case is stored as failed or skipped (unavailable ones too). */
 int runner_result_failed(const runner_case_result *r);
 void runner_result_free(runner_case_result *r);
 

@@ -127,6 +127,48 @@ int sampler_run(const sampler_spec *sp, sampler_result *r, dyt_err *e)
     return rc;
 }
 
+void sampler_block_spec(const runner_case_spec *sp, int blocks, sampler_spec *ss)
+{
+    /* The case's budget is shared by its blocks; the noise target applies
+     * to each block, so a quiet block ends early. */
+    size_t k = blocks > 0 ? (size_t)blocks : 1;
+    *ss = (sampler_spec){
+        .max_noise = sp->max_noise,
+        .min_samples = (sp->min_samples + k - 1) / k,
+        .max_samples = DYT_MAX((sp->max_samples + k - 1) / k, (size_t)1),
+        .min_time_ns = (uint64_t)(sp->min_time_ns / (double)k),
+        .max_time_ns = (uint64_t)(sp->max_time_ns / (double)k),
+        .stop = &runner_stop_flag,
+    };
+}
+
+size_t sampler_warm_up(sampler_calls_fn calls, void *ctx, uint64_t warmup_ns, uint64_t target_ns,
+                       uint64_t *spent)
+{
+    const size_t cap = (size_t)1 << 24;
+    size_t b = 1;
+    uint64_t w0 = dyt_now_ns();
+    for (;;) {
+        double ns = calls(ctx, b);
+        if (ns < 0)
+            return 0;
+        uint64_t el = dyt_now_ns() - w0;
+        if (runner_stop_flag)
+            break;
+        if (ns < (double)target_ns && b < cap) {
+            /* Aim 20% past the target so jitter rarely leaves a batch short. */
+            double f = ns > 0 ? 1.2 * (double)target_ns / ns : 16.0;
+            size_t nb = (size_t)ceil((double)b * DYT_MIN(f, 16.0));
+            b = DYT_MIN(DYT_MAX(nb, b + 1), cap);
+            continue;
+        }
+        if (el >= warmup_ns)
+            break;
+    }
+    *spent = dyt_now_ns() - w0;
+    return b;
+}
+
 void timer_measure(timer_info *t)
 {
     /* Granularity: the smallest nonzero step seen between back-to-back

@@ -61,6 +61,23 @@ static int alloc_set(case_buffers *b, const plan_case *c, norm_args *a, size_t *
     return 0;
 }
 
+uint64_t case_buffers_set_bytes(const plan_case *c)
+{
+    uint64_t act = (uint64_t)c->rows * c->cols * dtype_size(c->dtype);
+    uint64_t vec = (uint64_t)c->cols * sizeof(float), row = (uint64_t)c->rows * sizeof(float);
+    uint64_t in = act + 2 * vec + 2 * row; /* x, gamma, beta, mean, rstd */
+    return in + (c->pass == PASS_FWD ? act : 2 * act + 2 * vec + sizeof(float));
+}
+
+size_t case_buffers_count(uint64_t set_bytes, uint64_t min_total_bytes, uint64_t max_total_bytes)
+{
+    if (set_bytes == 0 || min_total_bytes <= set_bytes)
+        return 1;
+    uint64_t want = (min_total_bytes + set_bytes - 1) / set_bytes;
+    uint64_t fit = max_total_bytes / set_bytes;
+    return (size_t)DYT_MAX((uint64_t)1, DYT_MIN(want, fit));
+}
+
 /* Copies set 0's inputs (and saved statistics) into set s. */
 static void copy_inputs(const plan_case *c, const norm_args *src, norm_args *dst)
 {
@@ -126,10 +143,8 @@ int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_tot
         }
     }
 
-    if (min_total_bytes > bytes) {
-        uint64_t want = (min_total_bytes + bytes - 1) / bytes;
-        uint64_t fit = max_total_bytes / (bytes ? bytes : 1);
-        size_t n = (size_t)DYT_MAX((uint64_t)1, DYT_MIN(want, fit));
+    size_t n = case_buffers_count(bytes, min_total_bytes, max_total_bytes);
+    if (n > 1) {
         norm_args *ns = realloc(b->sets, n * sizeof *ns);
         if (!ns) {
             case_buffers_free(b);

@@ -7,7 +7,6 @@
 #include "bandwidth.h"
 #include "cpu_internal.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -84,10 +83,12 @@ typedef struct {
     int cold, rc;
 } timing_ctx;
 
-/* Total ns of n calls, rotating buffer sets when cold; < 0 if a call
- * failed. Nothing but the calls sits between the two clock readings. */
-static double run_calls(timing_ctx *t, size_t n)
+/* Total ns of n calls of ctx (a timing_ctx), rotating buffer sets when
+ * cold; < 0 if a call failed. Nothing but the calls sits between the two
+ * clock readings. */
+static double run_calls(void *ctx, size_t n)
 {
+    timing_ctx *t = ctx;
     uint64_t t0 = dyt_now_ns();
     for (size_t i = 0; i < n; i++) {
         int rc = kern_call(t->k, &t->b->sets[t->next], &t->ex);
@@ -116,39 +117,7 @@ static double take_sample(void *ctx, int *flags)
     return ns / (double)t->batch;
 }
 
-/* Time-based warm-up that doubles as batch sizing: grow the batch until one
- * batch lasts at least the sample target, and keep calling until the
- * warm-up time has passed. Returns the batch, 0 if a call failed. */
-static size_t warm_up(timing_ctx *t, uint64_t warmup_ns, uint64_t target_ns, uint64_t *spent)
-{
-    const size_t cap = (size_t)1 << 24;
-    size_t b = 1;
-    uint64_t w0 = dyt_now_ns();
-    for (;;) {
-        double ns = run_calls(t, b);
-        if (ns < 0)
-            return 0;
-        uint64_t el = dyt_now_ns() - w0;
-        if (runner_stop_flag)
-            break;
-        if (ns < (double)target_ns && b < cap) {
-            /* Aim 20% past the target so jitter rarely leaves a batch short. */
-            double f = ns > 0 ? 1.2 * (double)target_ns / ns : 16.0;
-            size_t nb = (size_t)ceil((double)b * DYT_MIN(f, 16.0));
-            b = DYT_MIN(DYT_MAX(nb, b + 1), cap);
-            continue;
-        }
-        if (el >= warmup_ns)
-            break;
-    }
-    *spent = dyt_now_ns() - w0;
-    return b;
-}
-
-/* The case ends unmeasured (status failed or skipped, why): the samples
- * of earlier blocks are dropped with the statistics, since they no longer
- * describe the case. */
-static void case_fail(cpu_case_state *cs, const char *status, const char *why)
+void cpu_case_fail(cpu_case_state *cs, const char *status, const char *why)
 {
     cs->res.n_samples = 0;
     cs->res.row.wall_ns += dyt_now_ns() - cs->visit_t0;
@@ -156,12 +125,25 @@ static void case_fail(cpu_case_state *cs, const char *status, const char *why)
     cs->done = 1;
 }
 
+/* Cold: enough sets that 3 x LLC lie between two uses of one set; at most
+ * half the usable memory. */
+static void buffer_budget(const cpu_case_env *env, uint64_t *cold_bytes, uint64_t *max_bytes)
+{
+    *cold_bytes = env->spec.cache == CACHE_COLD ? 3 * env->llc_bytes : 0;
+    *max_bytes = env->mem_usable ? env->mem_usable / 2 : ((uint64_t)1 << 32);
+}
+
+size_t cpu_case_sets(const cpu_case_env *env, const plan_case *c)
+{
+    uint64_t cold_bytes, max_bytes;
+    buffer_budget(env, &cold_bytes, &max_bytes);
+    return case_buffers_count(case_buffers_set_bytes(c), cold_bytes, max_bytes);
+}
+
 static int make_buffers(const cpu_case_env *env, cpu_case_state *cs, kern_pool *pool, dyt_err *ce)
 {
-    /* Cold: enough sets that 3 x LLC lie between two uses of one set; at
-     * most half the usable memory. */
-    uint64_t cold_bytes = env->spec.cache == CACHE_COLD ? 3 * env->llc_bytes : 0;
-    uint64_t max_bytes = env->mem_usable ? env->mem_usable / 2 : ((uint64_t)1 << 32);
+    uint64_t cold_bytes, max_bytes;
+    buffer_budget(env, &cold_bytes, &max_bytes);
     int rc =
         case_buffers_create_pool(cs->c, env->spec.seed, cold_bytes, max_bytes, pool, &cs->b, ce);
     cs->have_b = rc == DYT_OK;
@@ -179,11 +161,16 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
     cs->pool = pe ? pe->pool : NULL;
     cs->ceiling_gbps = pe ? pe->ceiling_gbps : -1;
 
+    if (env->ext && env->ext->owns(env->ext, c)) {
+        cs->ext = 1;
+        env->ext->begin(env->ext, env, cs);
+        return;
+    }
     store_case *row = &cs->res.row;
     dyt_err ce = {{0}};
     if (make_buffers(env, cs, cs->pool, &ce) != DYT_OK) {
         progress_log(env->progress, "%s: %s", c->model->name, ce.msg);
-        case_fail(cs, "failed", ce.msg);
+        cpu_case_fail(cs, "failed", ce.msg);
         return;
     }
     row->buffer_sets = (int)cs->b.n_sets;
@@ -196,7 +183,7 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
                      c->cols, row->norm, row->pass, row->dtype, row->variant, status, ce.msg);
         case_buffers_free(&cs->b);
         cs->have_b = 0;
-        case_fail(cs, status, ce.msg);
+        cpu_case_fail(cs, status, ce.msg);
     }
 }
 
@@ -211,6 +198,46 @@ static void drop_buffers(const cpu_case_env *env, cpu_case_state *cs)
     cs->kept = 0;
 }
 
+cpu_block_outcome cpu_block_measure(const cpu_case_env *env, cpu_case_state *cs, uint64_t target_ns,
+                                    sampler_calls_fn calls, sampler_sample_fn sample, void *ctx,
+                                    size_t *batch, int block, int blocks, dyt_err *e)
+{
+    const runner_case_spec *sp = &env->spec;
+    store_case *row = &cs->res.row;
+    uint64_t warm_ns = 0;
+    /* The warm-up is shared by the blocks too: a block's first batch
+     * (always run) already brings a hot case's data into the caches. */
+    *batch = sampler_warm_up(calls, ctx, (uint64_t)(sp->warmup_ns / (double)blocks), target_ns,
+                             &warm_ns);
+    row->warmup_ns += warm_ns;
+    if (block == 0)
+        row->batch = (int)*batch;
+    if (runner_stop_flag)
+        return CPU_BLOCK_STOPPED;
+    sampler_result r = {0};
+    int src = DYT_FAIL;
+    if (*batch > 0) {
+        sampler_spec ss;
+        sampler_block_spec(sp, blocks, &ss);
+        ss.sample = sample;
+        ss.ctx = ctx;
+        src = sampler_run(&ss, &r, e);
+    }
+    /* A sample cut short by the signal is no failure of the case. */
+    if (runner_stop_flag) {
+        sampler_result_free(&r);
+        return CPU_BLOCK_STOPPED;
+    }
+    if (src != DYT_OK) {
+        sampler_result_free(&r);
+        return CPU_BLOCK_FAILED;
+    }
+    row->stop_reason = r.stop_reason;
+    int oom = runner_result_append(&cs->res, r.samples, r.n, block);
+    sampler_result_free(&r);
+    return oom ? CPU_BLOCK_OOM : CPU_BLOCK_OK;
+}
+
 void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks)
 {
     const runner_case_spec *sp = &env->spec;
@@ -218,6 +245,10 @@ void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int 
     if (cs->done)
         return;
     cs->visit_t0 = dyt_now_ns();
+    if (cs->ext) {
+        env->ext->block(env->ext, env, cs, block, blocks);
+        return;
+    }
     dyt_err ce = {{0}};
     /* Every block after the first runs on inputs in fresh memory (same
      * values): where the pages land is part of what a block samples, so it
@@ -228,7 +259,7 @@ void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int 
             drop_buffers(env, cs);
     }
     if (!cs->have_b && make_buffers(env, cs, cs->pool, &ce) != DYT_OK) {
-        case_fail(cs, "failed", ce.msg);
+        cpu_case_fail(cs, "failed", ce.msg);
         return;
     }
 
@@ -236,51 +267,20 @@ void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int 
                     .b = &cs->b,
                     .ex = {.pool = cs->pool},
                     .cold = sp->cache == CACHE_COLD};
-    uint64_t warm_ns = 0;
-    /* The warm-up is shared by the blocks too: a block's first batch
-     * (always run) already brings a hot case's data into the caches. */
-    t.batch =
-        warm_up(&t, (uint64_t)(sp->warmup_ns / (double)blocks), env->sample_target_ns, &warm_ns);
-    row->warmup_ns += warm_ns;
-    if (block == 0)
-        row->batch = (int)t.batch;
-    if (runner_stop_flag)
+    switch (cpu_block_measure(env, cs, env->sample_target_ns, run_calls, take_sample, &t,
+                              &t.batch, block, blocks, &ce)) {
+    case CPU_BLOCK_STOPPED:
         return; /* abandoned: the runner frees it unstored */
-    sampler_result r = {0};
-    int src = DYT_FAIL;
-    if (t.batch > 0) {
-        /* The case's budget is shared by its blocks; the noise target
-         * applies to each block, so a quiet block ends early. */
-        size_t k = (size_t)blocks;
-        sampler_spec ss = {
-            .max_noise = sp->max_noise,
-            .min_samples = (sp->min_samples + k - 1) / k,
-            .max_samples = DYT_MAX((sp->max_samples + k - 1) / k, (size_t)1),
-            .min_time_ns = (uint64_t)(sp->min_time_ns / (double)k),
-            .max_time_ns = (uint64_t)(sp->max_time_ns / (double)k),
-            .sample = take_sample,
-            .ctx = &t,
-            .stop = &runner_stop_flag,
-        };
-        src = sampler_run(&ss, &r, &ce);
-    }
-    if (src == DYT_OK && runner_stop_flag) {
-        sampler_result_free(&r);
-        return;
-    }
-    if (src != DYT_OK || t.rc != 0) {
-        sampler_result_free(&r);
+    case CPU_BLOCK_FAILED:
         drop_buffers(env, cs);
-        case_fail(cs, "skipped", "the variant refused a timed call");
+        cpu_case_fail(cs, "skipped", "the variant refused a timed call");
         return;
-    }
-    row->stop_reason = r.stop_reason;
-    int oom = runner_result_append(&cs->res, r.samples, r.n, block);
-    sampler_result_free(&r);
-    if (oom) {
+    case CPU_BLOCK_OOM:
         drop_buffers(env, cs);
-        case_fail(cs, "failed", "out of memory for samples");
+        cpu_case_fail(cs, "failed", "out of memory for samples");
         return;
+    case CPU_BLOCK_OK:
+        break;
     }
 
     /* After the last block, one more batch, counted: PAPI events of the
@@ -316,7 +316,7 @@ void cpu_case_finish(cpu_case_state *cs)
         return;
     /* Statistics over every block's samples not excluded. */
     if (runner_result_summarise(&cs->res, cs->ceiling_gbps) != 0) {
-        case_fail(cs, "failed", "out of memory for statistics");
+        cpu_case_fail(cs, "failed", "out of memory for statistics");
         return;
     }
     cs->done = 1;

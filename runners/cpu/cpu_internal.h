@@ -8,14 +8,17 @@
  * streams and to check the buffers. */
 #pragma once
 #include "bandwidth.h"
+#include "check.h"
 #include "common.h"
 #include "counters.h"
 #include "kernels.h"
+#include "machine.h"
 #include "plan.h"
 #include "runner.h"
 #include "runner_internal.h"
 #include "stats.h"
 #include "store.h"
+#include <jansson.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +44,11 @@ int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_by
 int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
                              uint64_t max_total_bytes, kern_pool *pool, case_buffers *b,
                              dyt_err *e);
+/* The bytes of one set of c (what alloc_set allocates), and how many sets
+ * a case with min_total_bytes of cold-cache buffers gets within
+ * max_total_bytes: the one rule for the CPU runner and the torch peer. */
+uint64_t case_buffers_set_bytes(const plan_case *c);
+size_t case_buffers_count(uint64_t set_bytes, uint64_t min_total_bytes, uint64_t max_total_bytes);
 /* Moves b's inputs into freshly allocated buffers (same values, new pages)
  * and frees the old ones: what a rebuild would give, at the cost of a copy. */
 int case_buffers_relocate(const plan_case *c, case_buffers *b, dyt_err *e);
@@ -54,6 +62,13 @@ void case_buffers_free(case_buffers *b);
  * the call: message in e). */
 int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
                 dyt_err *e);
+/* Its pieces, for outputs computed elsewhere (kern_check_given): the check's
+ * inputs from a's (rows: the sample below), and the verdict of a check as
+ * case_verify returns it. */
+#define CASE_VERIFY_MAX_ELEMS ((size_t)1 << 20)
+void case_verify_inputs(const plan_case *c, const norm_args *a, kern_check_inputs *in);
+int case_verify_verdict(const plan_case *c, const kern_check_inputs *in, const kern_check_result *r,
+                        double *max_err, dyt_err *e);
 
 /* ---- case.c: pools, bandwidth ceilings, one case ------------------------- */
 
@@ -76,6 +91,7 @@ int cpu_pools_create(const plan *p, kern_thread_init_fn on_start, void *user, cp
 void cpu_pools_destroy(cpu_pools *ps);
 
 typedef struct progress progress;
+typedef struct cpu_case_ext cpu_case_ext;
 /* What every case of a run is measured with, set by the runner before the
  * first case. */
 typedef struct {
@@ -85,6 +101,7 @@ typedef struct {
     uint64_t *kept_bytes; /* buffers kept between blocks, all cases (NULL: none kept) */
     counters_session *counters;
     progress *progress;
+    cpu_case_ext *ext; /* who measures the cases it owns; NULL: none */
 } cpu_case_env;
 
 /* The bandwidth ceiling of every pool that has none yet (STREAM copy and
@@ -111,6 +128,8 @@ typedef struct {
     uint64_t kept;     /* bytes of b counted in *env->kept_bytes */
     uint64_t visit_t0; /* start of the current begin or block */
     int done;
+    int ext;       /* measured by env->ext */
+    int ext_state; /* env->ext's own, per case */
 } cpu_case_state;
 void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, int seq,
                     cpu_case_state *cs);
@@ -121,6 +140,48 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
 void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int blocks);
 void cpu_case_finish(cpu_case_state *cs);
 void cpu_case_free(cpu_case_state *cs);
+/* The timing of one block, for cpu_case_block and other measurers: the
+ * warm-up through calls (which sizes *batch, the batch sample reads from
+ * ctx), then samples on the block's share of the budget (target_ns: the
+ * shortest sample), appended to cs's result with the stop reason.
+ * FAILED: a call or sample failed (why in e, unless the caller keeps it);
+ * STOPPED: interrupted, the case is abandoned. */
+typedef enum { CPU_BLOCK_OK, CPU_BLOCK_STOPPED, CPU_BLOCK_FAILED, CPU_BLOCK_OOM } cpu_block_outcome;
+cpu_block_outcome cpu_block_measure(const cpu_case_env *env, cpu_case_state *cs, uint64_t target_ns,
+                                    sampler_calls_fn calls, sampler_sample_fn sample, void *ctx,
+                                    size_t *batch, int block, int blocks, dyt_err *e);
+/* How many buffer sets c gets under the run's cache rule (1 when hot). */
+size_t cpu_case_sets(const cpu_case_env *env, const plan_case *c);
+/* The case ends unmeasured (status failed or skipped, why): the samples of
+ * earlier blocks are dropped with the statistics, since they no longer
+ * describe the case. */
+void cpu_case_fail(cpu_case_state *cs, const char *status, const char *why);
+
+/* ---- runner.c: cases measured by another measurer ------------------------ */
+
+/* A measurer of some of the plan's cases other than the CPU's kernels (the
+ * torch peer, runners/torch/). The CPU runner takes its cases like its
+ * own: the same loop, rounds and steps, the pool of their thread count for
+ * the ceiling, the result, the finish (statistics) and the storing; only
+ * begin and block are its. */
+struct cpu_case_ext {
+    /* In the run's first step, once the pinner exists and before the
+     * run's row: an error ends the run with nothing stored. pinner may be
+     * NULL (pinning unavailable). */
+    int (*start)(cpu_case_ext *x, const machine_pinner *pinner, dyt_err *e);
+    /* Adds its keys to the run's settings. */
+    void (*settings)(cpu_case_ext *x, json_t *settings);
+    int (*owns)(const cpu_case_ext *x, const plan_case *c);
+    /* As cpu_case_begin and cpu_case_block, on a cs whose result, pool and
+     * ceiling are set (and done clear). */
+    void (*begin)(cpu_case_ext *x, const cpu_case_env *env, cpu_case_state *cs);
+    void (*block)(cpu_case_ext *x, const cpu_case_env *env, cpu_case_state *cs, int block,
+                  int blocks);
+};
+
+/* runner_cpu_run with the cases ext owns measured by it (NULL: none). */
+int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
+                 runner_stepper *step, cpu_case_ext *ext, store *s, int64_t *run_id, dyt_err *e);
 
 /* The harness's own cost on an empty kernel: per call inside a batch, the
  * median "time" of a batch-of-one sample (what the timed region adds), and

@@ -150,13 +150,15 @@ typedef struct {
     runner_stepper *step;
     store *s;
     int64_t run_id;
-    int failed; /* cases stored as failed or skipped */
+    int failed;      /* cases stored as failed or skipped */
+    int unavailable; /* skipped as unavailable here (not failures) */
 } cpu_run;
 
 /* Hands a finished case to the store. */
 static int hand_to_store(cpu_run *run, cpu_case_state *cs, dyt_err *e)
 {
-    run->failed += runner_result_failed(&cs->res);
+    run->unavailable += cs->res.unavailable;
+    run->failed += runner_result_failed(&cs->res) && !cs->res.unavailable;
     return runner_result_store(run->s, run->run_id, &cs->res, e);
 }
 
@@ -254,7 +256,17 @@ static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
 int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *id,
                    runner_stepper *step, store *s, int64_t *run_id, dyt_err *e)
 {
+    return cpu_run_with(p, o, id, step, NULL, s, run_id, e);
+}
+
+int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
+                 runner_stepper *step, cpu_case_ext *ext, store *s, int64_t *run_id, dyt_err *e)
+{
     *run_id = 0;
+    /* A signal that stopped an earlier run of this process is not this
+     * run's (the handlers are installed later; until then a signal acts
+     * as usual). */
+    runner_stop_flag = 0;
     /* Step 1 of a lockstep arm: everything up to the bandwidth ceiling. */
     if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");
@@ -264,11 +276,6 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     if (rc != DYT_OK)
         return rc;
     t_probe = dyt_now_ns() - t_probe;
-    int64_t machine_id;
-    if ((rc = store_put_machine(s, &m, &machine_id, e)) != DYT_OK) {
-        machine_free(&m);
-        return rc;
-    }
 
     /* Counters are opened first: an unknown --papi-events name is a usage
      * error to report before anything is stored. */
@@ -286,21 +293,26 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
         snprintf(ps.first_error, sizeof ps.first_error, "%.255s", pe.msg);
     }
 
-    cpu_pools pools;
-    if ((rc = cpu_pools_create(p, pin_on_start, &ps, &pools, e)) != DYT_OK) {
-        machine_pinner_destroy(ps.pinner);
-        counters_close(cs);
-        machine_free(&m);
-        return rc;
-    }
-
+    cpu_pools pools = {0};
     timer_info ti;
     timer_measure(&ti);
     uint64_t target = timer_sample_target_ns(&ti);
     int rounds = o->rounds > 1 && o->metric == METRIC_TIME ? o->rounds : 1;
     const char *metric = o->metric == METRIC_INSTRUCTIONS ? "instructions" : "time";
-    rc = runner_begin_run(s, id, machine_id, "cpu", metric,
-                          settings_json(o, metric, &m, &ti, target, &ps, p), run_id, e);
+    int64_t machine_id;
+    /* The other measurer starts before anything is stored too: one that
+     * cannot (a framework missing) leaves the store as it was. */
+    rc = cpu_pools_create(p, pin_on_start, &ps, &pools, e);
+    if (rc == DYT_OK && ext)
+        rc = ext->start(ext, ps.pinner, e);
+    if (rc == DYT_OK)
+        rc = store_put_machine(s, &m, &machine_id, e);
+    if (rc == DYT_OK) {
+        json_t *settings = settings_json(o, metric, &m, &ti, target, &ps, p);
+        if (ext && settings)
+            ext->settings(ext, settings);
+        rc = runner_begin_run(s, id, machine_id, "cpu", metric, settings, run_id, e);
+    }
     if (rc != DYT_OK) {
         cpu_pools_destroy(&pools);
         machine_pinner_destroy(ps.pinner);
@@ -324,6 +336,7 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
         .kept_bytes = &kept_bytes,
         .counters = cs,
         .progress = &pr,
+        .ext = ext,
     };
     runner_case_spec_init(&env.spec, o);
     cpu_run run = {.p = p,
@@ -352,9 +365,15 @@ int runner_cpu_run(const plan *p, const runner_opts *o, const runner_identity *i
     progress_done(&pr);
     runner_signals_uninstall();
 
-    char note[64];
-    snprintf(note, sizeof note, "%d case(s) failed verification or could not run", run.failed);
-    rc = runner_end_run(s, *run_id, rc, run.failed, run.failed ? note : NULL, e);
+    char note[128] = "";
+    if (run.failed)
+        snprintf(note, sizeof note, "%d case(s) failed verification or could not run",
+                 run.failed);
+    if (run.unavailable)
+        snprintf(note + strlen(note), sizeof note - strlen(note),
+                 "%s%d case(s) skipped: unavailable here", run.failed ? "; " : "",
+                 run.unavailable);
+    rc = runner_end_run(s, *run_id, rc, run.failed, note[0] ? note : NULL, e);
     cpu_pools_destroy(&pools);
     machine_pinner_destroy(ps.pinner);
     counters_close(cs);

@@ -3,7 +3,7 @@
  * inputs (set 0 of its buffers: the realistic activations, and for backward
  * the statistics saved by ref's forward) and every output is compared with
  * check.c's tolerances. Huge shapes are verified on a row sample, their
- * first VERIFY_MAX_ELEMS elements' worth of rows: rows are independent in
+ * first CASE_VERIFY_MAX_ELEMS elements' worth of rows: rows are independent in
  * every kernel, and the backward reductions are then checked over the
  * sampled rows. The stored max_err is the harness's normalised error of
  * the deciding output (|v - r| / max(1, max |r|)). */
@@ -13,16 +13,13 @@
 #include <math.h>
 #include <string.h>
 
-#define VERIFY_MAX_ELEMS ((size_t)1 << 20)
-
-int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
-                dyt_err *e)
+void case_verify_inputs(const plan_case *c, const norm_args *a, kern_check_inputs *in)
 {
-    kern_check_inputs in = {
+    *in = (kern_check_inputs){
         .norm = c->norm,
         .pass = c->pass,
         .dtype = c->dtype,
-        .rows = kern_check_sample_rows(c->rows, c->cols, VERIFY_MAX_ELEMS),
+        .rows = kern_check_sample_rows(c->rows, c->cols, CASE_VERIFY_MAX_ELEMS),
         .cols = c->cols,
         .alpha = a->alpha,
         .eps = a->eps,
@@ -35,23 +32,36 @@ int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, dou
         .mean = c->pass == PASS_BWD ? a->mean : NULL,
         .rstd = c->pass == PASS_BWD ? a->rstd : NULL,
     };
+}
+
+int case_verify_verdict(const plan_case *c, const kern_check_inputs *in, const kern_check_result *r,
+                        double *max_err, dyt_err *e)
+{
+    if (r->skipped)
+        return dyt_errf(e, DYT_USAGE, "not verified (%s)", r->reason);
+    *max_err = isfinite(r->worst) ? r->worst : 1e300;
+    if (r->pass)
+        return DYT_OK;
+    for (size_t i = 0; i < r->n_outputs; i++) {
+        const kern_check_output *o = &r->outputs[i];
+        if (strcmp(o->name, r->output) == 0)
+            return dyt_errf(e, DYT_FAIL,
+                            "wrong result vs ref: %s[%zu] = %.9g, ref %.9g: error %.3g > "
+                            "tolerance %.3g (%zu of %zu rows checked)",
+                            o->name, o->index, o->v, o->r, o->err, o->tol, in->rows, c->rows);
+    }
+    return dyt_errf(e, DYT_FAIL, "wrong result vs ref: %s error %.3g > tolerance %.3g", r->output,
+                    r->worst, r->tol);
+}
+
+int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
+                dyt_err *e)
+{
+    kern_check_inputs in;
+    case_verify_inputs(c, a, &in);
     kern_check_result r;
     dyt_err ce = {{0}};
     if (kern_check_variant(c->variant, &in, ex->pool, &r, &ce) != DYT_OK)
         return dyt_errf(e, DYT_FAIL, "verification could not run: %s", ce.msg);
-    if (r.skipped)
-        return dyt_errf(e, DYT_USAGE, "not verified (%s)", r.reason);
-    *max_err = isfinite(r.worst) ? r.worst : 1e300;
-    if (r.pass)
-        return DYT_OK;
-    for (size_t i = 0; i < r.n_outputs; i++) {
-        const kern_check_output *o = &r.outputs[i];
-        if (strcmp(o->name, r.output) == 0)
-            return dyt_errf(e, DYT_FAIL,
-                            "wrong result vs ref: %s[%zu] = %.9g, ref %.9g: error %.3g > "
-                            "tolerance %.3g (%zu of %zu rows checked)",
-                            o->name, o->index, o->v, o->r, o->err, o->tol, in.rows, c->rows);
-    }
-    return dyt_errf(e, DYT_FAIL, "wrong result vs ref: %s error %.3g > tolerance %.3g", r.output,
-                    r.worst, r.tol);
+    return case_verify_verdict(c, &in, &r, max_err, e);
 }

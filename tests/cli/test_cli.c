@@ -5,7 +5,8 @@
  * exits 0 with the common footer and no build-machine path; an unknown
  * option and a missing value exit 2 with the common one-line message and
  * write nothing; short letters mean one thing everywhere. interleave and
- * calibrate start nothing on a bad option. Also: --version, list, and a
+ * calibrate start nothing on a bad option, nor run on a bad framework-peer
+ * option. Also: --version, list, and a
  * malformed suite file rejected with file:line. */
 #include "dyt_test.h"
 
@@ -420,6 +421,38 @@ static void test_calibrate_starts_nothing(void **state)
     }
 }
 
+/* run checks its framework-peer options before it starts anything: one
+ * line, no store. */
+static void test_run_peer_refused(void **state)
+{
+    (void)state;
+    char db[512];
+    snprintf(db, sizeof db, "%s/peer.db", tmpdir);
+    static const refusal alone[] = {
+        {"--peer", "tf", "dytbench: run: --peer: 'tf' is not torch"},
+        {"--peer-variant", "torch-eager", "dytbench: run: --peer-variant needs --peer torch"},
+        {"--python", "/usr/bin/python3", "dytbench: run: --python needs --peer torch"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(alone); i++) {
+        char *args[] = {"run", "--db", db, (char *)alone[i].opt, (char *)alone[i].value, NULL};
+        expect_refused(args, alone[i].want, db, NULL);
+    }
+    static const refusal with_peer[] = {
+        {"--peer-variant", "eager",
+         "dytbench: run: --peer-variant: 'eager' is not torch-eager, torch-compile or liger"},
+        {"--python", "/nonexistent/python3",
+         "dytbench: run: --peer torch needs Python 3 with PyTorch: /nonexistent/python3: No "
+         "such file or directory (install them: apt-get install python3 python3-torch"},
+        {"--device", "cuda", "dytbench: run: --peer torch measures CPU cases: not with --device"},
+        {"--metric", "instructions", "dytbench: run: --peer torch times its cases"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(with_peer); i++) {
+        char *args[] = {"run",           "--db", db, "--peer", "torch", (char *)with_peer[i].opt,
+                        (char *)with_peer[i].value, NULL};
+        expect_refused(args, with_peer[i].want, db, NULL);
+    }
+}
+
 static void test_list(void **state)
 {
     (void)state;
@@ -510,6 +543,7 @@ int main(int argc, char **argv)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_interleave_starts_nothing);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_calibrate_starts_nothing);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_peer_refused);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list_suites_and_kernels);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_malformed_suite);

@@ -18,7 +18,9 @@ double fixture_ns(const char *norm, const char *pass, const char *dtype, const c
         per *= 2.2;
     if (!strcmp(dtype, "bf16"))
         per *= 0.6;
-    if (!strcmp(variant, "libm"))
+    if (!strcmp(variant, "torch-eager")) /* op by op: DyT's ops more than a norm's */
+        per *= strcmp(norm, "dyt") ? 4.0 : 8.0;
+    else if (!strcmp(variant, "libm"))
         per *= 3.0;
     else if (!strcmp(variant, "onednn"))
         per *= 1.1;
@@ -32,6 +34,7 @@ typedef struct {
     int64_t run;
     int seq;
     double factor;
+    const char *error; /* the error of a case not ok; NULL: a verification failure */
     int bad;
 } fx;
 
@@ -82,8 +85,10 @@ static void add_case(fx *f, const char *domain, const char *model, const char *m
     if (ok)
         sqlite3_bind_null(st, 15);
     else
-        sqlite3_bind_text(st, 15, "max_err 3.1e-02 above the tolerance 1e-02 (|x| > 8 rows)", -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 15,
+                          f->error ? f->error
+                                   : "max_err 3.1e-02 above the tolerance 1e-02 (|x| > 8 rows)",
+                          -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 16, ok ? 1.5e-7 : 3.1e-2);
     sqlite3_bind_int64(st, 17, bytes);
     sqlite3_bind_text(st, 18, ok ? "noise" : "failed", -1, SQLITE_STATIC);
@@ -140,22 +145,33 @@ static void add_case(fx *f, const char *domain, const char *model, const char *m
     exec(f, q);
 }
 
+/* The fixture's shapes: the main run has them all, the other runs the
+ * first three, the peer run the second and third. */
+typedef struct {
+    const char *domain, *model, *mnorm, *token;
+    int layers;
+    int64_t rows, cols;
+} fix_shape;
+static const fix_shape shapes[] = {
+    {"vision", "vit-b16", "layernorm", "train-8img", 25, 1576, 768},
+    {"vision", "vit-b16", "layernorm", "infer", 25, 197, 768},
+    {"llm", "llama-7b-attn", "rmsnorm", "prefill", 32, 4096, 4096},
+    {"llm", "llama-7b-attn", "rmsnorm", "decode", 32, 1, 4096},
+    {"llm", "llama-7b-ffn-final", "rmsnorm", "prefill", 33, 4096, 4096},
+    {"llm", "llama-7b-ffn-final", "rmsnorm", "decode", 33, 1, 4096},
+    {"dna", "caduceus-ph", "rmsnorm", "seq-32k", 17, 32768, 256},
+};
+
+static void add_shape_case(fx *f, const fix_shape *sh, const char *norm, const char *variant,
+                           const char *dtype, const char *pass, const char *status)
+{
+    add_case(f, sh->domain, sh->model, sh->mnorm, sh->token, sh->layers, norm, variant, dtype, pass,
+             sh->rows, sh->cols, status);
+}
+
 /* The shapes of the main run (and, with subset, of the other runs). */
 static void add_model_cases(fx *f, int subset)
 {
-    static const struct {
-        const char *domain, *model, *mnorm, *token;
-        int layers;
-        int64_t rows, cols;
-    } shapes[] = {
-        {"vision", "vit-b16", "layernorm", "train-8img", 25, 1576, 768},
-        {"vision", "vit-b16", "layernorm", "infer", 25, 197, 768},
-        {"llm", "llama-7b-attn", "rmsnorm", "prefill", 32, 4096, 4096},
-        {"llm", "llama-7b-attn", "rmsnorm", "decode", 32, 1, 4096},
-        {"llm", "llama-7b-ffn-final", "rmsnorm", "prefill", 33, 4096, 4096},
-        {"llm", "llama-7b-ffn-final", "rmsnorm", "decode", 33, 1, 4096},
-        {"dna", "caduceus-ph", "rmsnorm", "seq-32k", 17, 32768, 256},
-    };
     static const char *const dtypes[] = {"fp32", "bf16"}, *const passes[] = {"fwd", "bwd"};
     size_t n = subset ? 3 : DYT_ARRAY_LEN(shapes);
     for (size_t i = 0; i < n; i++)
@@ -167,9 +183,7 @@ static void add_model_cases(fx *f, int subset)
                      * at that setting is incomplete. */
                     if (i == 5 && d == 1)
                         continue;
-                    add_case(f, shapes[i].domain, shapes[i].model, shapes[i].mnorm, shapes[i].token,
-                             shapes[i].layers, norm, "avx512", dtypes[d], passes[p], shapes[i].rows,
-                             shapes[i].cols, "ok");
+                    add_shape_case(f, &shapes[i], norm, "avx512", dtypes[d], passes[p], "ok");
                 }
     if (subset)
         return;
@@ -186,17 +200,17 @@ static void add_model_cases(fx *f, int subset)
              256, "failed");
 }
 
-int fixture_create(const char *path)
+/* Opens a new store at path and writes the fixture's two machines. */
+static int begin_store(const char *path, store **s, fx *f)
 {
-    store *s;
     dyt_err e;
-    if (store_open(path, 1, &s, &e)) {
+    if (store_open(path, 1, s, &e)) {
         fprintf(stderr, "fixture: %s\n", e.msg);
         return -1;
     }
-    fx f = {.db = store_db(s), .factor = 1};
-    exec(&f, "BEGIN");
-    exec(&f,
+    *f = (fx){.db = store_db(*s), .factor = 1};
+    exec(f, "BEGIN");
+    exec(f,
          "INSERT INTO machines(id, fingerprint, hostname, cpu_model, packages, cores, pus,"
          " numa_nodes, l1d_bytes, l2_bytes, l3_bytes, llc_bytes, llc_note, mem_bytes,"
          " mem_usable_bytes, mem_note, os, kernel, is_vm, vm_vendor, isa, topology_xml, created_at)"
@@ -210,46 +224,64 @@ int fixture_create(const char *path)
          "INSERT INTO machine_attrs VALUES (1, 'counters.papi', 'unavailable: "
          "perf_event_paranoid=3'),"
          " (1, 'gpu', 'none');");
-    char q[2048];
-    static const struct {
-        int id, machine;
-        const char *label, *status, *note;
-    } runs[] = {{FIX_RUN_MAIN, 1, FIX_LABEL, "complete", NULL},
-                {FIX_RUN_ABORTED, 1, "aborted-run", "aborted", "interrupted by SIGINT"},
-                {FIX_RUN_OTHER, 2, "other", "complete", NULL},
-                {FIX_RUN_EMPTY, 1, "empty", "complete", NULL}};
-    for (size_t i = 0; i < DYT_ARRAY_LEN(runs); i++) {
-        sqlite3_stmt *st;
-        sqlite3_prepare_v2(
-            f.db,
-            "INSERT INTO runs(id, machine_id, label, status, started_at, ended_at,"
-            " command_line, git_rev, version, compiler, cflags, build_type, suites,"
-            " suite_hash, settings, host, pid, note) VALUES (?1, ?2, ?3, ?4,"
-            " '2026-01-02T03:04:05Z', '2026-01-02T03:14:05Z', 'dytbench run --suite fixture',"
-            " 'abc123def456', '0.1.0', 'gcc 12.2.0', '-O3 -std=c11', 'release', 'fixture',"
-            " '00ff', '{\"seed\":1,\"cache\":\"hot\"}', 'fixture-host', 1, ?5)",
-            -1, &st, NULL);
-        sqlite3_bind_int(st, 1, runs[i].id);
-        sqlite3_bind_int(st, 2, runs[i].machine);
-        sqlite3_bind_text(st, 3, runs[i].label, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, runs[i].status, -1, SQLITE_STATIC);
-        if (runs[i].note)
-            sqlite3_bind_text(st, 5, runs[i].note, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 5);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            fprintf(stderr, "fixture: run: %s\n", sqlite3_errmsg(f.db));
-            f.bad = 1;
-        }
-        sqlite3_finalize(st);
-        snprintf(q, sizeof q,
-                 "INSERT INTO rooflines VALUES (%d, 1, 'copy', 536870912, %g, %g),"
-                 " (%d, 1, 'scale', 536870912, %g, NULL)",
-                 runs[i].id, runs[i].machine == 1 ? 60.0 : 150.0,
-                 runs[i].machine == 1 ? 58.5 : 148.0, runs[i].id,
-                 runs[i].machine == 1 ? 57.0 : 140.0);
-        exec(&f, q);
+    return 0;
+}
+
+/* A run row (note NULL: none) and its rooflines. */
+static void add_run(fx *f, int id, int machine, const char *label, const char *status,
+                    const char *note, const char *settings)
+{
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(
+        f->db,
+        "INSERT INTO runs(id, machine_id, label, status, started_at, ended_at,"
+        " command_line, git_rev, version, compiler, cflags, build_type, suites,"
+        " suite_hash, settings, host, pid, note) VALUES (?1, ?2, ?3, ?4,"
+        " '2026-01-02T03:04:05Z', '2026-01-02T03:14:05Z', 'dytbench run --suite fixture',"
+        " 'abc123def456', '0.1.0', 'gcc 12.2.0', '-O3 -std=c11', 'release', 'fixture',"
+        " '00ff', ?6, 'fixture-host', 1, ?5)",
+        -1, &st, NULL);
+    sqlite3_bind_int(st, 1, id);
+    sqlite3_bind_int(st, 2, machine);
+    sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
+    if (note)
+        sqlite3_bind_text(st, 5, note, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_text(st, 6, settings, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        fprintf(stderr, "fixture: run: %s\n", sqlite3_errmsg(f->db));
+        f->bad = 1;
     }
+    sqlite3_finalize(st);
+    char q[512];
+    snprintf(q, sizeof q,
+             "INSERT INTO rooflines VALUES (%d, 1, 'copy', 536870912, %g, %g),"
+             " (%d, 1, 'scale', 536870912, %g, NULL)",
+             id, machine == 1 ? 60.0 : 150.0, machine == 1 ? 58.5 : 148.0, id,
+             machine == 1 ? 57.0 : 140.0);
+    exec(f, q);
+}
+
+static int end_store(store *s, fx *f)
+{
+    exec(f, "COMMIT");
+    store_close(s);
+    return f->bad ? -1 : 0;
+}
+
+int fixture_create(const char *path)
+{
+    store *s;
+    fx f;
+    if (begin_store(path, &s, &f))
+        return -1;
+    static const char settings[] = "{\"seed\":1,\"cache\":\"hot\"}";
+    add_run(&f, FIX_RUN_MAIN, 1, FIX_LABEL, "complete", NULL, settings);
+    add_run(&f, FIX_RUN_ABORTED, 1, "aborted-run", "aborted", "interrupted by SIGINT", settings);
+    add_run(&f, FIX_RUN_OTHER, 2, "other", "complete", NULL, settings);
+    add_run(&f, FIX_RUN_EMPTY, 1, "empty", "complete", NULL, settings);
     f.run = FIX_RUN_MAIN;
     add_model_cases(&f, 0);
     f.run = FIX_RUN_ABORTED;
@@ -259,7 +291,36 @@ int fixture_create(const char *path)
     f.seq = 0;
     f.factor = FIX_OTHER_FACTOR;
     add_model_cases(&f, 1);
-    exec(&f, "COMMIT");
-    store_close(s);
-    return f.bad ? -1 : 0;
+    return end_store(s, &f);
+}
+
+int fixture_create_peer(const char *path)
+{
+    store *s;
+    fx f;
+    if (begin_store(path, &s, &f))
+        return -1;
+    add_run(&f, 1, 1, "peer", "complete", NULL,
+            "{\"seed\":1,\"cache\":\"hot\",\"peer\":{\"name\":\"torch\","
+            "\"variants\":[\"torch-eager\",\"torch-compile\",\"liger\"]}}");
+    f.run = 1;
+    static const char *const passes[] = {"fwd", "bwd"};
+    for (size_t i = 1; i <= 2; i++)
+        for (int p = 0; p < 2; p++)
+            for (int k = 0; k < 2; k++) {
+                const fix_shape *sh = &shapes[i];
+                const char *norm = k ? "dyt" : sh->mnorm, *pass = passes[p];
+                add_shape_case(&f, sh, norm, "avx512", "fp32", pass, "ok");
+                /* ViT's LayerNorm backward: eager failed verification. */
+                f.error = FIX_PEER_FAILED;
+                add_shape_case(&f, sh, norm, "torch-eager", "fp32", pass,
+                               i == 1 && p == 1 && k == 0 ? "failed" : "ok");
+                f.error = FIX_PEER_NO_COMPILE;
+                add_shape_case(&f, sh, norm, "torch-compile", "fp32", pass, "skipped");
+                f.error = "fake: no liger";
+                if (k)
+                    add_shape_case(&f, sh, norm, "liger", "fp32", pass, "skipped");
+                f.error = NULL;
+            }
+    return end_store(s, &f);
 }
