@@ -9,9 +9,9 @@
  * then stored as 'aborted' with its finished cases kept. */
 #include "cli.h"
 #include "counters.h"
-#include "run_campaign.h"
 #include "kernels.h"
 #include "plan.h"
+#include "run_campaign.h"
 #include "runner.h"
 #include "store.h"
 #include "suite.h"
@@ -354,26 +354,11 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         store_close(s);
         goto out;
     }
-    if (w.complete_already || (w.todo.n_cases == 0 && !w.resumed)) {
-        if (w.complete_already)
-            printf("shard %d/%d of campaign %s is complete as run %lld in %s: nothing to do\n",
-                   a->id.shard_index + 1, a->id.shard_count, a->id.campaign,
-                   (long long)w.complete_run, a->db);
-        else
-            printf("shard %d/%d of campaign %s has no cases (the plan has %zu): nothing to "
-                   "run\n",
-                   a->id.shard_index + 1, a->id.shard_count, a->id.campaign, p.n_cases);
+    if (!run_campaign_say(&w, &a->id, p.n_cases, a->db, o->quiet)) { /* nothing to do */
         run_campaign_work_free(&w);
         store_close(s);
         goto out;
     }
-    if (a->id.shard_count > 0 && !o->quiet)
-        fprintf(stderr, "dytbench: run: shard %d/%d of campaign %s: %zu of the plan's %zu case(s)%s\n",
-                a->id.shard_index + 1, a->id.shard_count, a->id.campaign, w.n_shard, p.n_cases,
-                w.resumed ? "" : "");
-    if (w.resumed)
-        fprintf(stderr, "dytbench: run: resuming run %lld: %zu of its %zu case(s) left to measure\n",
-                (long long)w.resumed, w.todo.n_cases, w.n_shard);
     runner_lockstep lockstep;
     runner_lockstep_init(&lockstep, a->lockstep_in, a->lockstep_out);
     rc = runner_run(f->device, &w.todo, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL,
@@ -594,9 +579,9 @@ static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
         rc = cli_error(&p, "unexpected argument '%s' (suites go after --suite)", p.operands[0]);
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
         rc = cli_error(&p, "out of memory");
-    if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-                         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) ||
-                         run_campaign_check(&p, &a.camp)))
+    if (rc == CLI_GO &&
+        (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
+         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) || run_campaign_check(&p, &a.camp)))
         rc = DYT_USAGE;
     if (rc == CLI_GO && a.camp.resume && a.lockstep_in >= 0)
         rc = cli_error(&p, "--resume: an interleave arm is not resumed (run the session again)");

@@ -320,6 +320,30 @@ int run_campaign_prepare(const run_campaign *c, const plan *full, store *s, cons
     return rc;
 }
 
+int run_campaign_say(const run_campaign_work *w, const runner_identity *id, size_t n_plan,
+                     const char *db, int quiet)
+{
+    if (w->complete_already) {
+        printf("shard %d/%d of campaign %s is complete as run %" PRId64 " in %s: nothing to do\n",
+               id->shard_index + 1, id->shard_count, id->campaign, w->complete_run, db);
+        return 0;
+    }
+    if (w->todo.n_cases == 0 && !w->resumed) {
+        printf("shard %d/%d of campaign %s has no cases (the plan has %zu): nothing to run\n",
+               id->shard_index + 1, id->shard_count, id->campaign, n_plan);
+        return 0;
+    }
+    if (id->shard_count > 0 && !quiet)
+        fprintf(stderr,
+                "dytbench: run: shard %d/%d of campaign %s: %zu of the plan's %zu case(s)\n",
+                id->shard_index + 1, id->shard_count, id->campaign, w->n_shard, n_plan);
+    if (w->resumed)
+        fprintf(stderr,
+                "dytbench: run: resuming run %" PRId64 ": %zu of its %zu case(s) left to measure\n",
+                w->resumed, w->todo.n_cases, w->n_shard);
+    return 1;
+}
+
 void run_campaign_work_free(run_campaign_work *w)
 {
     plan_free(&w->todo);

@@ -30,14 +30,14 @@ int run_campaign_check(cli_parser *p, run_campaign *c);
 
 /* What one run of a campaign measures, once the plan exists. */
 typedef struct {
-    plan todo;                       /* the cases to measure, seq kept */
-    size_t n_shard;                  /* cases of the shard (todo + those stored) */
-    store_plan_case *campaign_plan;  /* every case of the plan with its shard */
+    plan todo;                      /* the cases to measure, seq kept */
+    size_t n_shard;                 /* cases of the shard (todo + those stored) */
+    store_plan_case *campaign_plan; /* every case of the plan with its shard */
     char plan_hash[17];
-    char note[256];                  /* the resumed run's note */
-    int64_t resumed;                 /* the run continued, 0 if a new one */
-    int complete_already;            /* --resume auto found the shard complete */
-    int64_t complete_run;            /* ... as this run */
+    char note[256];       /* the resumed run's note */
+    int64_t resumed;      /* the run continued, 0 if a new one */
+    int complete_already; /* --resume auto found the shard complete */
+    int64_t complete_run; /* ... as this run */
 } run_campaign_work;
 
 /* Fills w and the campaign, shard, plan and resume fields of id (whose
@@ -48,6 +48,11 @@ typedef struct {
  * aborted run of this shard on this host, or starts a new one. DYT_USAGE
  * with the reason. */
 int run_campaign_prepare(const run_campaign *c, const plan *full, store *s, const runner_opts *o,
-                         const char *device, runner_identity *id, run_campaign_work *w,
-                         dyt_err *e);
+                         const char *device, runner_identity *id, run_campaign_work *w, dyt_err *e);
+/* Says what the run is about to do (the shard's share of the plan's
+ * n_plan cases, the cases a resumed run still lacks; nothing when quiet)
+ * and returns 1, or says why there is nothing to do -- the shard is
+ * complete, or has no case -- and returns 0. */
+int run_campaign_say(const run_campaign_work *w, const runner_identity *id, size_t n_plan,
+                     const char *db, int quiet);
 void run_campaign_work_free(run_campaign_work *w);

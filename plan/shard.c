@@ -132,7 +132,8 @@ void plan_hash(const plan *p, char out[17])
         h = hash_str(c->model->name, h);
         h = hash_str(c->token_label, h);
         h = hash_str(c->variant->name, h);
-        uint64_t nums[] = {c->rows, c->cols, (uint64_t)c->norm, (uint64_t)c->dtype,
+        uint64_t nums[] = {c->rows,           c->cols,
+                           (uint64_t)c->norm, (uint64_t)c->dtype,
                            (uint64_t)c->pass, (uint64_t)c->threads};
         h = dyt_hash64(nums, sizeof nums, h);
     }

@@ -73,8 +73,7 @@ static int bind_provenance(sqlite3_stmt *st, const void *rows, size_t i)
     return src;
 }
 
-int store_put_provenance(store *s, int64_t run_id, const store_provenance *p, size_t n,
-                         dyt_err *e)
+int store_put_provenance(store *s, int64_t run_id, const store_provenance *p, size_t n, dyt_err *e)
 {
     sqlite3_stmt *none;
     int rc = store_write_prepare(s, NULL, &none, "storing the run's provenance", e);
