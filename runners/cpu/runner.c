@@ -356,7 +356,7 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
         if (rc == DYT_OK)
             rc = store_ceilings(s, *run_id, &pools, e);
         /* What a shard of a campaign pays before its first case. */
-        progress_log(&pr, "set-up: machine probe %.2f s, bandwidth ceilings %.2f s",
+        progress_log(&pr, "set-up: machine probe %.3f s, bandwidth ceilings %.3f s",
                      (double)t_probe / 1e9, (double)(dyt_now_ns() - t_bw) / 1e9);
     }
     runner_step_done(step);
