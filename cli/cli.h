@@ -2,7 +2,8 @@
  * (cmd_*.c), each described by a cli_command; the table of them
  * (commands.c); the option layer every command parses with (options.c).
  * A command gets argv starting at its name and returns the process exit
- * code (0 ok, 1 verification failure / regression, 2 usage or input). */
+ * code (0 ok, 1 verification failure / regression, 2 usage or input, 3
+ * resource or I/O failure). */
 #pragma once
 #include "common.h"
 
@@ -117,6 +118,10 @@ int cli_seed(cli_parser *p, const char *opt, const char *s, uint64_t *out);
 int cli_size(cli_parser *p, const char *opt, const char *s, uint64_t *out);
 /* Seconds, 0 to 86400. */
 int cli_seconds(cli_parser *p, const char *opt, const char *s, double *out);
+/* A thread count t for opt beyond the hardware threads this process may
+ * use is refused unless oversubscribe: it would measure the scheduler,
+ * not the kernel. */
+int cli_threads_fit(cli_parser *p, const char *opt, uint64_t t, int oversubscribe);
 /* A percentage, dyt_parse_percent ("5", "5%", "0.5%"), as a fraction. */
 int cli_percent(cli_parser *p, const char *opt, const char *s, double *out);
 /* A number strictly between lo and hi. */
@@ -126,13 +131,20 @@ int cli_choice(cli_parser *p, const char *opt, const char *s, const char *const 
 /* Any other bad use: `dytbench: <who>: <message>`; stops the parse and
  * returns DYT_USAGE. */
 int cli_error(cli_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "out of memory": stops the parse with DYT_RESOURCE, which it returns. */
+int cli_oom(cli_parser *p);
 
 /* The end of every --help: the exit statuses (exit1: what 1 means, NULL
  * if the command never exits 1). */
 void cli_help_footer(FILE *f, const char *exit1);
 
-/* Prints `dytbench: <what>` to stderr and returns DYT_USAGE. */
+/* Prints `dytbench: <what>` to stderr (control bytes shown escaped) and
+ * returns DYT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, returning code: the status of the call that failed
+ * (DYT_RESOURCE stays a resource failure); DYT_USAGE when code is not an
+ * error code (0 or 1). */
+int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The full command line as one string, for the runs table; set once by
  * main() with cli_set_command_line. */
 const char *cli_command_line(void);

@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
     fputs("usage: dytbench bench-kernels [--rows R --cols C] [--threads N] [--dtype fp32|bf16|all]\n"
           "                              [--variant V] [--norm N] [--pass fwd|bwd|all] [--reps N]\n"
-          "                              [--llc-bytes B] [--no-pin]\n"
+          "                              [--llc-bytes B] [--no-pin] [--oversubscribe]\n"
           "\n"
           "Times every supported CPU variant (ref excluded unless named) on a DRAM-resident\n"
           "shape (default cols 4096, rows so that one activation array is >= 4x the LLC,\n"
@@ -32,7 +32,8 @@ static void usage(FILE *f)
           "options:\n"
           "  --rows R            rows of the large shape (instead of the LLC rule)\n"
           "  --cols C            cols of the large shape (default 4096)\n"
-          "  -t, --threads N     pool threads (default: all online CPUs)\n"
+          "  -t, --threads N     pool threads (default: all online CPUs; at most the\n"
+          "                      hardware threads, unless --oversubscribe)\n"
           "  --dtype D           fp32, bf16 or all (default all)\n"
           "  --variant V         only this variant\n"
           "  --norm N            dyt, layernorm or rmsnorm (default all)\n"
@@ -41,6 +42,7 @@ static void usage(FILE *f)
           "                      a slow variant stops after ~2 s once it has 1)\n"
           "  --llc-bytes B       LLC size for the shape rule (default: machine probe)\n"
           "  --no-pin            do not pin pool threads to cores\n"
+          "  --oversubscribe     allow more threads than hardware threads\n"
           "  -h, --help          this help\n",
           f);
 }
@@ -158,23 +160,23 @@ typedef struct {
     int reps;
 } bench_filter;
 
-/* One shape: bandwidth, then every matching variant. Returns 0, or 2 on
+/* One shape: bandwidth, then every matching variant. Returns 0, or 3 on
  * allocation failure. */
 static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d, kern_pool *pool,
                        const bench_filter *f)
 {
     bench_bufs b;
     if (bufs_alloc(&b, rows, cols, d, pool)) {
-        fprintf(stderr, "dytbench: bench-kernels: cannot allocate 4 x %zu x %zu %s\n", rows, cols,
-                dtype_name(d));
-        return DYT_USAGE;
+        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot allocate 4 x %zu x %zu %s", rows,
+                        cols, dtype_name(d));
     }
     kern_exec ex = {pool, NULL};
     bandwidth_result bw;
     dyt_err err = {{0}};
     uint64_t act = (uint64_t)rows * cols * dtype_size(d);
     int bw_reps = act >= (64u << 20) ? 7 : 201;
-    if (bandwidth_measure(pool, act, bw_reps, &bw, &err)) {
+    bandwidth_spec bs = {.working_set = 2 * act, .reps = bw_reps}; /* one pass per sample */
+    if (bandwidth_measure(pool, &bs, &bw, &err)) {
         fprintf(stderr, "dytbench: bench-kernels: %s\n", err.msg);
         bufs_free(&b);
         return DYT_FAIL;
@@ -253,13 +255,14 @@ static const struct option bench_options[] = {
     {"reps", required_argument, NULL, 'R'},
     {"llc-bytes", required_argument, NULL, 'L'},
     {"no-pin", no_argument, NULL, 'P'},
+    {"oversubscribe", no_argument, NULL, 'O'},
     {NULL, 0, NULL, 0},
 };
 
 static int cmd_bench_kernels(int argc, char **argv)
 {
     uint64_t rows = 0, cols = 4096, llc = 0, v;
-    int threads = 0, dtype = -1, pin = 1, c;
+    int threads = 0, dtype = -1, pin = 1, oversubscribe = 0, c;
     bench_filter f = {NULL, -1, -1, -1, 5};
     cli_parser p;
     cli_parse_begin(&p, &cli_cmd_bench_kernels, NULL, argc, argv);
@@ -316,8 +319,13 @@ static int cmd_bench_kernels(int argc, char **argv)
         case 'P':
             pin = 0;
             break;
+        case 'O':
+            oversubscribe = 1;
+            break;
         }
     }
+    if (threads && p.exit == CLI_GO)
+        cli_threads_fit(&p, "--threads", (uint64_t)threads, oversubscribe);
     int rc = cli_parse_end(&p, 0);
     if (rc != CLI_GO)
         return rc;
@@ -340,7 +348,8 @@ static int cmd_bench_kernels(int argc, char **argv)
         if (have_m)
             machine_free(&m);
         machine_pinner_destroy(pinner);
-        return cli_usage_error("bench-kernels: cannot create a pool of %d threads", threads);
+        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot create a pool of %d threads",
+                        threads);
     }
     printf("bench-kernels: %d thread%s (%s); LLC for the shape rule: %.0f MiB%s%s\n", threads,
            threads > 1 ? "s" : "", pinner ? "pinned one per core, best effort" : "not pinned",

@@ -104,8 +104,7 @@ static int run_session(char **pass, int n_pass, const char *db)
 static int latest_with_label(const char *db, const char *label, int64_t *id, dyt_err *e)
 {
     store *s;
-    if (store_open(db, 0, &s, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_open(db, 0, &s, e));
     int rc = store_resolve_run(s, label, id, e);
     store_close(s);
     return rc;
@@ -118,10 +117,11 @@ static int from_stored(const char *db, const char *list, const gate_opts *o)
     size_t n = 0;
     dyt_err e = {{0}};
     store *s;
-    if (store_open(db, 0, &s, &e) != DYT_OK)
-        return cli_usage_error("calibrate: %s", e.msg);
+    int rc = store_open(db, 0, &s, &e);
+    if (rc != DYT_OK)
+        return cli_fail(rc, "calibrate: %s", e.msg);
     char *copy = strdup(list);
-    int rc = copy ? DYT_OK : cli_usage_error("calibrate: out of memory");
+    rc = copy ? DYT_OK : cli_fail(DYT_RESOURCE, "calibrate: out of memory");
     char *save = NULL;
     for (char *pair = copy ? strtok_r(copy, ",", &save) : NULL; pair && rc == DYT_OK;
          pair = strtok_r(NULL, ",", &save)) {
@@ -132,16 +132,16 @@ static int from_stored(const char *db, const char *list, const gate_opts *o)
             break;
         }
         *colon = '\0';
-        if (store_resolve_run(s, pair, &run_a[n], &e) != DYT_OK ||
-            store_resolve_run(s, colon + 1, &run_b[n], &e) != DYT_OK)
-            rc = cli_usage_error("calibrate: --from: %s", e.msg);
+        if ((rc = store_resolve_run(s, pair, &run_a[n], &e)) != DYT_OK ||
+            (rc = store_resolve_run(s, colon + 1, &run_b[n], &e)) != DYT_OK)
+            rc = cli_fail(rc, "calibrate: --from: %s", e.msg);
         n++;
     }
     free(copy);
     if (rc == DYT_OK && n == 0)
         rc = cli_usage_error("calibrate: --from: no pairs given");
-    if (rc == DYT_OK && gate_calibrate_store(s, run_a, run_b, n, o, stdout, &e) != DYT_OK)
-        rc = cli_usage_error("calibrate: %s", e.msg);
+    if (rc == DYT_OK && (rc = gate_calibrate_store(s, run_a, run_b, n, o, stdout, &e)) != DYT_OK)
+        rc = cli_fail(rc, "calibrate: %s", e.msg);
     store_close(s);
     return rc;
 }
@@ -168,7 +168,7 @@ static int check_sessions(cli_parser *p, const char *db)
     int n;
     char **argv = session_argv("dytbench", p->forwarded, p->n_forwarded, db, &n);
     if (!argv)
-        return cli_error(p, "out of memory");
+        return cli_oom(p);
     int rc = cli_interleave_check(n - 1, argv + 1, p->who);
     free(argv);
     return rc == DYT_OK ? CLI_GO : rc;
@@ -248,16 +248,16 @@ static int cmd_calibrate(int argc, char **argv)
         }
         for (int side = 0; side < 2 && rc == DYT_OK; side++) {
             const char *label = side ? "calib-B" : "calib-A";
-            if (latest_with_label(db, label, side ? &run_b[p] : &run_a[p], &e) != DYT_OK)
-                rc = cli_usage_error("calibrate: %s", e.msg);
+            if ((rc = latest_with_label(db, label, side ? &run_b[p] : &run_a[p], &e)) != DYT_OK)
+                rc = cli_fail(rc, "calibrate: %s", e.msg);
         }
     }
     cli_parse_free(&cp);
     if (rc != DYT_OK)
         return rc;
     store *s;
-    if (store_open(db, 0, &s, &e) != DYT_OK)
-        return cli_usage_error("calibrate: %s", e.msg);
+    if ((rc = store_open(db, 0, &s, &e)) != DYT_OK)
+        return cli_fail(rc, "calibrate: %s", e.msg);
     printf("A/A calibration, %ld pair(s):", pairs);
     for (long p = 0; p < pairs; p++)
         printf(" (%lld, %lld)", (long long)run_a[p], (long long)run_b[p]);
@@ -265,7 +265,7 @@ static int cmd_calibrate(int argc, char **argv)
     rc = gate_calibrate_store(s, run_a, run_b, (size_t)pairs, &o, stdout, &e);
     store_close(s);
     if (rc != DYT_OK)
-        return cli_usage_error("calibrate: %s", e.msg);
+        return cli_fail(rc, "calibrate: %s", e.msg);
     return DYT_OK;
 }
 

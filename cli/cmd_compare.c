@@ -2,14 +2,17 @@
  * (each a run id, label, "latest", all:LABEL, or a comma list of these,
  * any of them as path.db:... for a run of another store), compares
  * every matched case (gate/compare.c: paired, blocks or samples mode for
- * time) and writes the report as text, md,
- * json or junit. Exit 1 when some case is a regression (slower with
- * p < alpha and the interval's lower bound beyond the threshold), 0
- * otherwise, 2 on bad input. */
+ * time) and writes the report as text, md, json or junit. Exit 1 when some
+ * case is a regression (slower with p < alpha and the interval's lower
+ * bound beyond the threshold), 0 otherwise; 2 on bad input and when no case
+ * was compared (no case in common, or none with a value of the metric on
+ * both sides: the report is written, but a gate that compared nothing does
+ * not pass); 3 when the report cannot be written. */
 #include "cli.h"
 #include "gate.h"
 #include "store.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,25 +128,29 @@ static int cmd_compare(int argc, char **argv)
      * calibrations if it exists. */
     store *s = NULL;
     dyt_err e = {{0}};
+    if ((rc = gate_spec_check(base_spec, &e)) != DYT_OK)
+        return cli_fail(rc, "compare: base '%s': %s", base_spec, e.msg);
+    if ((rc = gate_spec_check(cand_spec, &e)) != DYT_OK)
+        return cli_fail(rc, "compare: candidate '%s': %s", cand_spec, e.msg);
     int need_db = gate_spec_needs_default(base_spec) || gate_spec_needs_default(cand_spec);
     if (need_db || db_given || access(db_path, R_OK) == 0) {
-        if (store_open(db_path, 0, &s, &e) != DYT_OK) {
+        if ((rc = store_open(db_path, 0, &s, &e)) != DYT_OK) {
             if (need_db || db_given)
-                return cli_usage_error("compare: %s", e.msg);
+                return cli_fail(rc, "compare: %s", e.msg);
             s = NULL;
         }
     }
     gate_run base, cand;
-    if (gate_load_run(s, base_spec, o.metric, &base, &e) != DYT_OK) {
+    if ((rc = gate_load_run(s, base_spec, o.metric, &base, &e)) != DYT_OK) {
         if (s)
             store_close(s);
-        return cli_usage_error("compare: base '%s': %s", base_spec, e.msg);
+        return cli_fail(rc, "compare: base '%s': %s", base_spec, e.msg);
     }
-    if (gate_load_run(s, cand_spec, o.metric, &cand, &e) != DYT_OK) {
+    if ((rc = gate_load_run(s, cand_spec, o.metric, &cand, &e)) != DYT_OK) {
         gate_run_free(&base);
         if (s)
             store_close(s);
-        return cli_usage_error("compare: candidate '%s': %s", cand_spec, e.msg);
+        return cli_fail(rc, "compare: candidate '%s': %s", cand_spec, e.msg);
     }
     gate_report rep;
     rc = gate_compare(&base, &cand, &o, s, &rep, &e);
@@ -152,11 +159,11 @@ static int cmd_compare(int argc, char **argv)
         gate_run_free(&cand);
         if (s)
             store_close(s);
-        return cli_usage_error("compare: %s", e.msg);
+        return cli_fail(rc, "compare: %s", e.msg);
     }
     FILE *f = stdout;
     if (out_path && !(f = fopen(out_path, "w"))) {
-        rc = cli_usage_error("compare: cannot write %s", out_path);
+        rc = cli_fail(DYT_RESOURCE, "compare: cannot write %s: %s", out_path, strerror(errno));
         goto done;
     }
     if (!strcmp(format, "md"))
@@ -172,12 +179,15 @@ static int cmd_compare(int argc, char **argv)
     if (strcmp(format, "text") || f != stdout)
         for (size_t i = 0; i < rep.n_warnings; i++)
             fprintf(stderr, "dytbench: compare: warning: %s\n", rep.warnings[i]);
-    if (f != stdout && fclose(f) != 0)
-        rc = DYT_USAGE;
-    if (rc != DYT_OK)
-        rc = cli_usage_error("compare: writing the report failed%s%s", e.msg[0] ? ": " : "", e.msg);
-    else
-        rc = gate_exit_code(&rep);
+    int closed = dyt_close_output(f, out_path ? out_path : "standard output", &e);
+    if (rc != DYT_OK || closed != DYT_OK)
+        rc = cli_fail(DYT_RESOURCE, "compare: writing the report failed%s%s", e.msg[0] ? ": " : "",
+                      e.msg);
+    else if ((rc = gate_exit_code(&rep)) == DYT_USAGE) {
+        char why[512];
+        gate_nothing_why(&rep, why, sizeof why);
+        cli_usage_error("compare: no case was compared, so the gate cannot pass: %s", why);
+    }
 done:
     gate_report_free(&rep);
     gate_run_free(&base);

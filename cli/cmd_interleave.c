@@ -79,7 +79,7 @@ static int parse_arm(cli_parser *p, const char *spec, arm *a)
     if (strchr(a->name, ' '))
         return cli_error(p, "--arm: the name '%s' contains a space", a->name);
     if (!(a->spec = strdup(eq + 1)))
-        return cli_error(p, "out of memory");
+        return cli_oom(p);
     char *save = NULL;
     a->exe = strtok_r(a->spec, " \t", &save);
     if (!a->exe)
@@ -240,7 +240,7 @@ static int check_run_options(session_opts *so)
     cli_parser *p = &so->p;
     char **argv = calloc((size_t)p->n_forwarded + MAX_ARM_OPTS + 6, sizeof *argv);
     if (!argv)
-        return cli_error(p, "out of memory");
+        return cli_oom(p);
     int n = 0;
     argv[n++] = "run";
     for (int i = 0; i < p->n_forwarded; i++)
@@ -372,8 +372,8 @@ static int cmd_interleave(int argc, char **argv)
     sigaction(SIGPIPE, &ign, &old_pipe);
     for (int k = 0; k < n_arms && rc == DYT_OK; k++)
         if (start_arm(&arms[k], self, pass, n_pass, db, rounds, token) != 0)
-            rc = cli_usage_error("interleave: cannot start arm %s: %s", arms[k].name,
-                                 strerror(errno));
+            rc = cli_fail(DYT_RESOURCE, "interleave: cannot start arm %s: %s", arms[k].name,
+                          strerror(errno));
     if (rc != DYT_OK) {
         /* End of file on their go pipe stops the arms already started. */
         for (int k = 0; k < n_arms; k++)
@@ -415,7 +415,9 @@ static int cmd_interleave(int argc, char **argv)
                 code);
         if (code > 128)
             sig = code;
-        else if (code == DYT_USAGE || (code != DYT_OK && code != DYT_FAIL))
+        else if (code == DYT_RESOURCE && worst != DYT_USAGE)
+            worst = DYT_RESOURCE; /* an arm that could not store is not bad input */
+        else if (code == DYT_USAGE || (code != DYT_OK && code != DYT_FAIL && code != DYT_RESOURCE))
             worst = DYT_USAGE;
         else if (code == DYT_FAIL && worst == DYT_OK)
             worst = DYT_FAIL;

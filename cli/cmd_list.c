@@ -3,6 +3,7 @@
  * whether this machine can run them) and what has been run (the runs in a
  * results database, through the store's read API). Read-only everywhere. */
 #include "cli.h"
+#include "escape.h"
 #include "kernels.h"
 #include "store.h"
 #include "suite.h"
@@ -41,10 +42,10 @@ static int load_suite(const char *name, suite *s)
 {
     char path[1024];
     dyt_err e;
-    if (suite_resolve(name, path, sizeof path, &e) || suite_parse_file(path, UINT64_MAX, s, &e)) {
-        fprintf(stderr, "dytbench: %s\n", e.msg);
-        return DYT_USAGE;
-    }
+    int rc;
+    if ((rc = suite_resolve(name, path, sizeof path, &e)) != DYT_OK ||
+        (rc = suite_parse_file(path, UINT64_MAX, s, &e)) != DYT_OK)
+        return cli_fail(rc, "%s", e.msg);
     return DYT_OK;
 }
 
@@ -77,8 +78,9 @@ static int list_suites(void)
                 strncat(domains, domain_name(d), sizeof domains - strlen(domains) - 1);
             }
         }
-        printf("%-8s %8zu %6zu %6u  %-26s %s\n", s.name, s.n_models, shapes, total_norms(&s),
-               domains, s.path);
+        char name[256], path[1024];
+        printf("%-8s %8zu %6zu %6u  %-26s %s\n", esc_term_str(name, sizeof name, s.name),
+               s.n_models, shapes, total_norms(&s), domains, esc_term_str(path, sizeof path, s.path));
         suite_free(&s);
     }
     printf("\nshapes = sections x token counts; norms = norm layers summed over sections.\n"
@@ -106,8 +108,9 @@ static void print_shapes(const suite *s)
     int wm = (int)strlen("model");
     for (size_t i = 0; i < s->n_models; i++)
         wm = DYT_MAX(wm, (int)strlen(s->models[i].name));
-    printf("# %s (%s): %zu sections, %u norm layers\n", s->name, s->path, s->n_models,
-           total_norms(s));
+    char name[256], path[1024];
+    printf("# %s (%s): %zu sections, %u norm layers\n", esc_term_str(name, sizeof name, s->name),
+           esc_term_str(path, sizeof path, s->path), s->n_models, total_norms(s));
     printf("%-*s  %-6s  %-9s  %6s  %6s  %5s  %-4s  %-6s  %-7s  %-14s  %s\n", wm, "model", "domain",
            "norm", "hidden", "layers", "alpha", "beta", "affine", "eps", "layout",
            "tokens (rows per call, label)");
@@ -140,7 +143,7 @@ static int list_shapes(const char *suites_arg)
         }
     }
     if (!list)
-        return cli_usage_error("list: out of memory");
+        return cli_fail(DYT_RESOURCE, "list: out of memory");
     int rc = DYT_OK, printed = 0;
     char *save = NULL;
     for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
@@ -201,14 +204,15 @@ static int list_runs(const char *db, int db_given, long limit, const char *label
     }
     store *s;
     dyt_err e;
-    if (store_open(db, 0, &s, &e))
-        return cli_usage_error("list runs: %s", e.msg);
+    int rc = store_open(db, 0, &s, &e);
+    if (rc != DYT_OK)
+        return cli_fail(rc, "list runs: %s", e.msg);
     /* The newest LIMIT runs (all when no limit), printed oldest first. */
     const store_run_filter f = {.label = label, .newest = limit > 0 ? (size_t)limit : 0};
     store_run_list runs;
-    if (store_find_runs(s, &f, &runs, &e) != DYT_OK) {
+    if ((rc = store_find_runs(s, &f, &runs, &e)) != DYT_OK) {
         store_close(s);
-        return cli_usage_error("list runs: %s", e.msg);
+        return cli_fail(rc, "list runs: %s", e.msg);
     }
     machine_info m = {0};
     int64_t machine_id = -1; /* the machine in m: runs mostly share one */
@@ -218,8 +222,8 @@ static int list_runs(const char *db, int db_given, long limit, const char *label
         if (r->machine_id != machine_id) {
             machine_free(&m);
             machine_id = -1;
-            if (store_load_machine(s, r->machine_id, &m, &e) != DYT_OK) {
-                ret = cli_usage_error("list runs: %s", e.msg);
+            if ((rc = store_load_machine(s, r->machine_id, &m, &e)) != DYT_OK) {
+                ret = cli_fail(rc, "list runs: %s", e.msg);
                 break;
             }
             machine_id = r->machine_id;
@@ -227,13 +231,22 @@ static int list_runs(const char *db, int db_given, long limit, const char *label
         if (i == 0)
             printf("%5s  %-16s  %-8s  %-20s  %-20s  %-6s  %-16s  %6s  %s\n", "id", "label",
                    "status", "started", "ended", "device", "suites", "cases", "machine");
+        /* A label may hold any bytes: the terminal sees them escaped. */
+        char t[8][256];
         printf("%5lld  %-16s  %-8s  %-20s  %-20s  %-6s  %-16s  %6zu  %s (%s, %d cores)\n",
-               (long long)r->id, or_dash(r->label), or_dash(r->status), or_dash(r->started_at),
-               or_dash(r->ended_at), or_dash(r->device), or_dash(r->suites), r->n_cases, m.hostname,
-               m.cpu_model, m.cores);
+               (long long)r->id, esc_term_str(t[0], 256, or_dash(r->label)),
+               esc_term_str(t[1], 256, or_dash(r->status)),
+               esc_term_str(t[2], 256, or_dash(r->started_at)),
+               esc_term_str(t[3], 256, or_dash(r->ended_at)),
+               esc_term_str(t[4], 256, or_dash(r->device)),
+               esc_term_str(t[5], 256, or_dash(r->suites)), r->n_cases,
+               esc_term_str(t[6], 256, m.hostname), esc_term_str(t[7], 256, m.cpu_model), m.cores);
     }
-    if (ret == DYT_OK && runs.n == 0)
-        printf("No runs in %s%s%s.\n", db, label ? " labelled " : "", label ? label : "");
+    if (ret == DYT_OK && runs.n == 0) {
+        char t[2][1024];
+        printf("No runs in %s%s%s.\n", esc_term_str(t[0], 1024, db), label ? " labelled " : "",
+               label ? esc_term_str(t[1], 1024, label) : "");
+    }
     machine_free(&m);
     store_run_list_free(&runs);
     store_close(s);

@@ -81,17 +81,17 @@ static int cmd_machine(int argc, char **argv)
     /* Event names first: a typo is a usage error before anything prints. */
     counters_session *cs;
     dyt_err e = {{0}};
-    if (counters_open(events, &cs, &e) != DYT_OK)
-        return cli_usage_error("machine: %s", e.msg);
+    if ((rc = counters_open(events, &cs, &e)) != DYT_OK)
+        return cli_fail(rc, "machine: %s", e.msg);
     machine_info m;
-    if (machine_probe(&mo, &m, &e) != DYT_OK) {
+    if ((rc = machine_probe(&mo, &m, &e)) != DYT_OK) {
         counters_close(cs);
-        return cli_usage_error("machine: %s", e.msg);
+        return cli_fail(rc, "machine: %s", e.msg);
     }
     if (counters_add_machine_attrs(&m) != 0) {
         machine_free(&m);
         counters_close(cs);
-        return cli_usage_error("machine: out of memory");
+        return cli_fail(DYT_RESOURCE, "machine: out of memory");
     }
     machine_print(&m, stdout);
     print_counters(cs, stdout);
@@ -100,12 +100,12 @@ static int cmd_machine(int argc, char **argv)
     if (do_store) {
         /* Like `run`, the default DB's folder is created on first use. */
         if (!db_given && mkdir("results", 0777) != 0 && errno != EEXIST)
-            rc = cli_usage_error("machine: results: %s", strerror(errno));
+            rc = cli_fail(DYT_RESOURCE, "machine: cannot create results/: %s", strerror(errno));
         store *s = NULL;
         int64_t id = 0;
-        if (rc == DYT_OK &&
-            (store_open(db, 1, &s, &e) != DYT_OK || store_put_machine(s, &m, &id, &e) != DYT_OK))
-            rc = cli_usage_error("machine: %s", e.msg);
+        if (rc == DYT_OK && ((rc = store_open(db, 1, &s, &e)) != DYT_OK ||
+                             (rc = store_put_machine(s, &m, &id, &e)) != DYT_OK))
+            rc = cli_fail(rc, "machine: %s", e.msg);
         else if (rc == DYT_OK)
             printf("Stored as machine %lld in %s.\n", (long long)id, db);
         store_close(s);

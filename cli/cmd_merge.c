@@ -70,28 +70,30 @@ static int cmd_merge(int argc, char **argv)
                                    p.operands[i]);
 
     store *out = NULL;
-    int refused = 0;
+    int refused = 0, worst = DYT_OK; /* exit 2 for a bad input, 3 for an I/O failure */
     size_t merged = 0;
     for (int i = 1; i < p.n_operands; i++) {
         const char *in_path = p.operands[i];
         dyt_err e = {{0}};
         store *in;
-        if (store_open_snapshot(in_path, NULL, &in, &e) != DYT_OK) {
+        if ((rc = store_open_snapshot(in_path, NULL, &in, &e)) != DYT_OK) {
             fprintf(stderr, "dytbench: merge: %s\n", e.msg);
             refused++;
+            worst = DYT_MAX(worst, rc);
             continue;
         }
-        if (!out && store_open(out_path, 1, &out, &e) != DYT_OK) {
+        if (!out && (rc = store_open(out_path, 1, &out, &e)) != DYT_OK) {
             store_close(in);
-            return cli_usage_error("merge: %s", e.msg);
+            return cli_fail(rc, "merge: %s", e.msg);
         }
         char real[PATH_MAX];
         const char *source = realpath(in_path, real) ? real : in_path;
         store_merge_stats st;
-        if (store_merge(out, in, source, &st, &e) != DYT_OK) {
+        if ((rc = store_merge(out, in, source, &st, &e)) != DYT_OK) {
             fprintf(stderr, "dytbench: merge: %s: not merged, %s left as it was: %s\n", in_path,
                     out_path, e.msg);
             refused++;
+            worst = DYT_MAX(worst, rc);
         } else {
             merged++;
             if (!quiet)
@@ -108,7 +110,7 @@ static int cmd_merge(int argc, char **argv)
     if (refused && !merged)
         fprintf(stderr, "dytbench: merge: no input could be merged; %s was not touched\n",
                 out_path);
-    return refused ? DYT_USAGE : DYT_OK;
+    return worst;
 }
 
 const cli_command cli_cmd_merge = {

@@ -51,8 +51,9 @@ static int resolve(store *s, const char *spec, int64_t *run_id, const char **cam
     store_run_list l;
     if (!spec[9])
         return dyt_errf(e, DYT_USAGE, "'campaign:' needs a campaign id (campaign:ID)");
-    if (store_find_runs(s, &f, &l, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = store_find_runs(s, &f, &l, e);
+    if (rc != DYT_OK)
+        return rc;
     size_t n = l.n;
     store_run_list_free(&l);
     if (!n)
@@ -105,8 +106,8 @@ static int cmd_report(int argc, char **argv)
 
     store *s;
     dyt_err e;
-    if (store_open(db, 0, &s, &e))
-        return cli_usage_error("report: %s", e.msg);
+    if ((rc = store_open(db, 0, &s, &e)) != DYT_OK)
+        return cli_fail(rc, "report: %s", e.msg);
     report_opts o = {.gnuplot = no_figures ? "" : NULL, .log = stderr};
     rc = resolve(s, spec, &o.run_id, &o.campaign, &e);
     for (size_t i = 0; !rc && i < n_vs; i++) {
@@ -115,7 +116,7 @@ static int cmd_report(int argc, char **argv)
     }
     if (rc) {
         store_close(s);
-        return cli_usage_error("report: %s", e.msg);
+        return cli_fail(rc, "report: %s", e.msg);
     }
     char dir[4096];
     if (!out) {
@@ -128,10 +129,8 @@ static int cmd_report(int argc, char **argv)
     o.out_dir = out;
     rc = report_write(s, &o, &e);
     store_close(s);
-    if (rc) {
-        fprintf(stderr, "dytbench: %s\n", e.msg);
-        return rc;
-    }
+    if (rc)
+        return cli_fail(rc, "%s", e.msg);
     return DYT_OK;
 }
 

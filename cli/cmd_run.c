@@ -40,7 +40,9 @@ static void usage(FILE *f)
           "  --dtype D[,D]            fp32, bf16 (default fp32)\n"
           "  --pass P[,P]             fwd, bwd (default both)\n"
           "  --variant V[,V]|all      kernel variants (default: best supported)\n"
-          "  -t, --threads N[,N]      thread counts (default: all cores)\n"
+          "  -t, --threads N[,N]      thread counts (default: all cores; at most the\n"
+          "                           hardware threads, unless --oversubscribe)\n"
+          "  --oversubscribe          allow more threads than hardware threads\n"
           "  --device cpu|cuda        where to run (default cpu)\n"
           "  --peer torch             also time PyTorch's own modules at the same CPU\n"
           "                           cases (framework variants torch-eager,\n"
@@ -131,6 +133,7 @@ enum {
     O_LOCKSTEP,
     O_LOCKSTEP_TOKEN,
     O_ARM,
+    O_OVERSUB,
     O_PEER,
     O_PEER_VARIANT,
     O_PYTHON,
@@ -142,7 +145,7 @@ enum {
 typedef struct {
     char *suites, *norms, *dtypes, *passes, *variants, *threads, *peer_variants;
     const char *db, *model, *inject, *device;
-    int quick;
+    int quick, oversubscribe;
     /* explicit budget options, applied after --quick */
     const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
     runner_identity id;            /* label; the interleave session's token and arm */
@@ -190,7 +193,8 @@ static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
             return DYT_USAGE;
         for (size_t i = 0; i < n; i++) {
             uint64_t t = 0;
-            if (cli_count(p, "--threads", items[i], 1, 4096, &t))
+            if (cli_count(p, "--threads", items[i], 1, 4096, &t) ||
+                cli_threads_fit(p, "--threads", t, a->oversubscribe))
                 return DYT_USAGE;
             f->threads[f->n_threads++] = (int)t;
         }
@@ -279,6 +283,35 @@ static int parse_inject(cli_parser *p, run_args *a)
     return DYT_OK;
 }
 
+/* --papi-events names PAPI knows: a typo is a usage error found with the
+ * other options, before the store is opened or a machine record written. */
+static int check_papi_events(cli_parser *p, const char *events)
+{
+    if (!events)
+        return DYT_OK;
+    counters_session *cs;
+    dyt_err e = {{0}};
+    if (counters_open(events, &cs, &e) != DYT_OK)
+        return cli_error(p, "%s", e.msg);
+    counters_close(cs);
+    return DYT_OK;
+}
+
+/* Two names of one suite file (quick,quick or quick,suites/quick.suite)
+ * would plan every case of it twice. */
+static int same_suite_twice(char paths[][1024], size_t n, const char *const *names, dyt_err *e)
+{
+    char real[PATH_MAX], other[PATH_MAX];
+    if (!realpath(paths[n], real))
+        return DYT_OK; /* parsing it reports why */
+    for (size_t i = 0; i < n; i++)
+        if (realpath(paths[i], other) && !strcmp(real, other))
+            return dyt_errf(e, DYT_USAGE,
+                            "--suite: '%s' and '%s' are the same file (its cases would run twice)",
+                            names[i], names[n]);
+    return DYT_OK;
+}
+
 /* Loads the suites, builds the plan and runs it; everything allocated here
  * is released here. */
 static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
@@ -296,11 +329,13 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     dyt_err e = {{0}};
     int rc = DYT_OK;
     uint64_t h = DYT_HASH64_INIT;
+    char paths[16][1024];
     for (size_t i = 0; i < n_names && rc == DYT_OK; i++) {
-        char path[1024];
-        rc = suite_resolve(names[i], path, sizeof path, &e);
+        rc = suite_resolve(names[i], paths[i], sizeof paths[i], &e);
         if (rc == DYT_OK)
-            rc = suite_parse_file(path, 0, &sv[ns], &e);
+            rc = same_suite_twice(paths, i, names, &e);
+        if (rc == DYT_OK)
+            rc = suite_parse_file(paths[i], 0, &sv[ns], &e);
         if (rc == DYT_OK) {
             h = dyt_hash64(&sv[ns].content_hash, sizeof sv[ns].content_hash, h);
             ns++;
@@ -326,7 +361,7 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         rc = dyt_errf(&e, DYT_USAGE, "no case matches the filters");
     if (rc != DYT_OK) {
         if (e.msg[0])
-            cli_usage_error("run: %s", e.msg);
+            rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }
     if (a->plan_only) {
@@ -335,12 +370,12 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     }
 
     if (!strcmp(a->db, STORE_DEFAULT_PATH) && mkdir("results", 0777) != 0 && errno != EEXIST) {
-        rc = cli_usage_error("run: cannot create results/: %s", strerror(errno));
+        rc = cli_fail(DYT_RESOURCE, "run: cannot create results/: %s", strerror(errno));
         goto out;
     }
     store *s;
     if ((rc = store_open(a->db, 1, &s, &e)) != DYT_OK) {
-        cli_usage_error("run: %s", e.msg);
+        rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }
     int64_t run_id = 0;
@@ -350,7 +385,7 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     a->id.command_line = cli_command_line();
     run_campaign_work w;
     if ((rc = run_campaign_prepare(&a->camp, &p, s, o, a->device, &a->id, &w, &e)) != DYT_OK) {
-        cli_usage_error("run: %s", e.msg);
+        rc = cli_fail(rc, "run: %s", e.msg);
         store_close(s);
         goto out;
     }
@@ -372,14 +407,14 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         }
         printf("\nrun %lld %s: %zu planned case(s) in %.1f s -> %s (dytbench show %lld --db %s)\n",
                (long long)run_id,
-               sig               ? "aborted"
-               : rc == DYT_USAGE ? "failed"
-                                 : "complete",
+               sig                             ? "aborted"
+               : rc != DYT_OK && rc != DYT_FAIL ? "failed"
+                                                : "complete",
                w.n_shard, secs, a->db, (long long)run_id, a->db);
     }
     run_campaign_work_free(&w);
-    if (rc == DYT_USAGE)
-        cli_usage_error("run: %s", e.msg);
+    if (rc != DYT_OK && rc != DYT_FAIL)
+        rc = cli_fail(rc, "run: %s", e.msg);
     else if (rc == DYT_FAIL && !sig)
         fprintf(stderr, "dytbench: run: some cases failed or were skipped (see above)\n");
     store_close(s);
@@ -418,6 +453,7 @@ static const struct option run_options[] = {
     {"model", required_argument, NULL, O_MODEL},
     {"inject-slowdown", required_argument, NULL, O_INJECT},
     {"rounds", required_argument, NULL, O_ROUNDS},
+    {"oversubscribe", no_argument, NULL, O_OVERSUB},
     /* Hidden: set by `dytbench interleave` for each arm it starts. */
     {"lockstep", required_argument, NULL, O_LOCKSTEP},
     {"lockstep-token", required_argument, NULL, O_LOCKSTEP_TOKEN},
@@ -485,6 +521,9 @@ static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
             break;
         case O_QUICK:
             a.quick = 1;
+            break;
+        case O_OVERSUB:
+            a.oversubscribe = 1;
             break;
         case O_SEED:
             cli_seed(&p, NULL, optarg, &o.seed);
@@ -578,10 +617,11 @@ static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
     if (rc == CLI_GO && p.n_operands > 0)
         rc = cli_error(&p, "unexpected argument '%s' (suites go after --suite)", p.operands[0]);
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
-        rc = cli_error(&p, "out of memory");
+        rc = cli_oom(&p);
     if (rc == CLI_GO &&
         (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) || run_campaign_check(&p, &a.camp)))
+         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) ||
+         check_papi_events(&p, o.papi_events) || run_campaign_check(&p, &a.camp)))
         rc = DYT_USAGE;
     if (rc == CLI_GO && a.camp.resume && a.lockstep_in >= 0)
         rc = cli_error(&p, "--resume: an interleave arm is not resumed (run the session again)");

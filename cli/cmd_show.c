@@ -1,14 +1,25 @@
 /* dytbench show RUN|latest: a stored run's header (id, label, status,
- * machine, times, suites, settings, bandwidth ceiling) and a table of its
- * cases, failed ones with their error and every case with its stop reason.
+ * machine, times, suites, settings, bandwidth ceilings) and a table of its
+ * cases, each with its ceiling (level, %, % of dram), those above 105% of
+ * it flagged below the table, failed ones with their error and every case
+ * with its stop reason.
  * The case table is shared with `dytbench run`, which prints it as the
  * run's summary (cli_show_cases). Read-only, through the store's read API. */
 #include "cli.h"
+#include "escape.h"
 #include "store.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+
+/* Strings from the store reach the terminal through esc_term (a label may
+ * hold any bytes); T fills one of a row's buffers. */
+static const char *term(char *buf, size_t n, const char *s)
+{
+    return esc_term_str(buf, n, s ? s : "");
+}
+#define T(buf, s) term(buf, sizeof buf, s)
 
 /* callgrind's instructions per element of a case (--metric instructions),
  * NAN when it has none. */
@@ -36,68 +47,124 @@ static void fmt_or_dash(char *buf, size_t n, const char *fmt, double v)
         snprintf(buf, n, fmt, v);
 }
 
+/* The %-of-ceiling cells of a case: its level, its % of it ("!" above
+ * the flag threshold) and its % of dram; "-" where unknown. */
+static void fmt_ceiling(const store_case_rec *x, char *lvl, char *pct, char *dram, size_t n)
+{
+    snprintf(lvl, n, "-");
+    snprintf(pct, n, "-");
+    snprintf(dram, n, "-");
+    if (!x->has_stats)
+        return;
+    if (x->st.ceiling_level && !isnan(x->st.ceiling_pct)) {
+        snprintf(lvl, n, "%s", x->st.ceiling_level);
+        snprintf(pct, n, "%.1f%s", x->st.ceiling_pct,
+                 x->st.ceiling_pct > STORE_CEILING_FLAG_PCT ? "!" : "");
+    }
+    fmt_or_dash(dram, n, "%.1f", x->st.roofline_pct);
+}
+
+static int above_ceiling(const store_case_rec *x)
+{
+    return x->has_stats && x->st.ceiling_pct > STORE_CEILING_FLAG_PCT;
+}
+
 int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
 {
     store_case_list cl;
     store_counter_list kl = {0};
     dyt_err e = {{0}};
-    if (store_load_cases(s, run_id, &cl, &e) != DYT_OK ||
-        store_load_counters(s, run_id, &kl, &e) != DYT_OK) {
+    int rc;
+    if ((rc = store_load_cases(s, run_id, &cl, &e)) != DYT_OK ||
+        (rc = store_load_counters(s, run_id, &kl, &e)) != DYT_OK) {
         store_case_list_free(&cl);
-        fprintf(stderr, "dytbench: show: %s\n", e.msg);
-        return DYT_USAGE;
+        return cli_fail(rc, "show: %s", e.msg);
     }
     if (brief)
-        fprintf(f, "%-26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %7s\n", "model", "norm", "pass",
-                "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "%roof");
+        fprintf(f, "%-26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %-4s %7s %7s\n", "model", "norm",
+                "pass", "dtype", "variant", "rows x cols", "median", "+-CI", "GB/s", "ceil",
+                "%ceil", "%dram");
     else
-        fprintf(f, "%4s %-26s %-9s %-4s %-4s %-13s %3s %-12s %10s %7s %8s %7s %6s %6s %-11s %s\n",
+        fprintf(f,
+                "%4s %-26s %-9s %-4s %-4s %-13s %3s %-12s %10s %7s %8s %-4s %7s %7s %8s %6s %6s "
+                "%-11s %s\n",
                 "seq", "model", "norm", "pass", "dtype", "variant", "thr", "rows x cols", "median",
-                "+-CI", "GB/s", "%roof", "n", "batch", "stop", "status");
-    int bad = 0;
+                "+-CI", "GB/s", "ceil", "%ceil", "%dram", "ulps", "n", "batch", "stop", "status");
+    int bad = 0, above = 0;
     for (size_t i = 0; i < cl.n; i++) {
         const store_case *c = &cl.v[i].c;
         const store_stats *t = &cl.v[i].st;
-        char shape[32], med[24] = "-", ci[16] = "-", gb[16] = "-", roof[16] = "-";
+        char shape[32], med[24] = "-", ci[16] = "-", gb[16] = "-", lvl[16], pct[16], dram[16];
+        char ulps[16];
         snprintf(shape, sizeof shape, "%" PRId64 "x%" PRId64, c->rows, c->cols);
+        fmt_ceiling(&cl.v[i], lvl, pct, dram, sizeof lvl);
+        fmt_or_dash(ulps, sizeof ulps, "%.3g", c->max_ulps);
         double ins;
         if (cl.v[i].has_stats) {
             dyt_fmt_ns(med, sizeof med, t->median_ns);
             fmt_or_dash(ci, sizeof ci, "%.2f%%", 100 * t->rel_ci_width);
             fmt_or_dash(gb, sizeof gb, "%.2f", t->gbps);
-            if (t->roofline_pct >= 0)
-                snprintf(roof, sizeof roof, "%.1f", t->roofline_pct);
         } else if (!isnan(ins = instructions_of(&kl, cl.v[i].id)))
             /* --metric instructions: no timing, instructions per element. */
             snprintf(med, sizeof med, "%.2f ins/el", ins);
         const char *tl = or_empty(c->token_label);
-        char model[64];
+        char model[64], m[256], nm[64], ps[64], dt[64], va[64], st[64], sr[64], lv[64];
         snprintf(model, sizeof model, "%s%s%s", c->model, *tl ? "/" : "", tl);
         int ok = !strcmp(c->status, "ok");
+        T(lv, lvl);
+        T(m, model);
+        T(nm, c->norm);
+        T(ps, c->pass);
+        T(dt, c->dtype);
+        T(va, c->variant);
+        T(st, c->status);
         if (brief)
-            fprintf(f, "%-26.26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %7s%s%s\n", model, c->norm,
-                    c->pass, c->dtype, c->variant, shape, med, ci, gb, roof, ok ? "" : "  ",
-                    ok ? "" : c->status);
+            fprintf(f, "%-26.26s %-9s %-4s %-4s %-13s %-12s %10s %7s %8s %-4s %7s %7s%s%s\n", m, nm,
+                    ps, dt, va, shape, med, ci, gb, lv, pct, dram, ok ? "" : "  ", ok ? "" : st);
         else
             fprintf(f,
-                    "%4d %-26.26s %-9s %-4s %-4s %-13s %3d %-12s %10s %7s %8s %7s %6d %6d %-11s "
-                    "%s\n",
-                    c->seq, model, c->norm, c->pass, c->dtype, c->variant, c->threads, shape, med,
-                    ci, gb, roof, t->n, c->batch,
-                    c->stop_reason && *c->stop_reason ? c->stop_reason : "-", c->status);
+                    "%4d %-26.26s %-9s %-4s %-4s %-13s %3d %-12s %10s %7s %8s %-4s %7s %7s %8s "
+                    "%6d %6d %-11s %s\n",
+                    c->seq, m, nm, ps, dt, va, c->threads, shape, med, ci, gb, lv, pct, dram, ulps,
+                    t->n, c->batch, c->stop_reason && *c->stop_reason ? T(sr, c->stop_reason) : "-",
+                    st);
         bad += !ok;
+        above += ok && above_ceiling(&cl.v[i]);
     }
     if (cl.n == 0)
         fprintf(f, "(no cases stored)\n");
+    if (above) {
+        /* Flagged below the table, never only a number in it. */
+        fprintf(f,
+                "\n! %d case(s) above %.0f%% of their ceiling (the copy bandwidth of the cache "
+                "level their\n  bytes fit in, or dram): their working set sits near a cache "
+                "boundary, or a call moves\n  fewer bytes than counted; their %%ceil does not say "
+                "how close they are to the machine's limit:\n",
+                above, STORE_CEILING_FLAG_PCT);
+        for (size_t i = 0; i < cl.n; i++) {
+            const store_case *c = &cl.v[i].c;
+            if (strcmp(c->status, "ok") || !above_ceiling(&cl.v[i]))
+                continue;
+            char what[512], wt[1024], lv[64];
+            snprintf(what, sizeof what, "%s %s %s %s %s", c->model, c->norm, c->pass, c->dtype,
+                     c->variant);
+            fprintf(f, "  case %d (%s %lldx%lld, %llu bytes): %.1f%% of its %s ceiling\n", c->seq,
+                    T(wt, what), (long long)c->rows, (long long)c->cols,
+                    (unsigned long long)c->bytes, cl.v[i].st.ceiling_pct,
+                    T(lv, cl.v[i].st.ceiling_level));
+        }
+    }
     if (bad) {
         /* Errors below the table: they are long and would break its columns. */
         fprintf(f, "\n");
         for (size_t i = 0; i < cl.n; i++) {
             const store_case *c = &cl.v[i].c;
+            char what[512], wt[1024], st[64], err[1024];
+            snprintf(what, sizeof what, "%s %s %s %s %s", c->model, c->norm, c->pass, c->dtype,
+                     c->variant);
             if (strcmp(c->status, "ok") != 0)
-                fprintf(f, "case %d (%s %s %s %s %s %lldx%lld) %s: %s\n", c->seq, c->model, c->norm,
-                        c->pass, c->dtype, c->variant, (long long)c->rows, (long long)c->cols,
-                        c->status, or_empty(c->error));
+                fprintf(f, "case %d (%s %lldx%lld) %s: %s\n", c->seq, T(wt, what),
+                        (long long)c->rows, (long long)c->cols, T(st, c->status), T(err, c->error));
         }
     }
     store_case_list_free(&cl);
@@ -105,75 +172,77 @@ int cli_show_cases(store *s, int64_t run_id, int brief, FILE *f)
     return DYT_OK;
 }
 
-static void show_rooflines(const store_roofline_list *rl, FILE *f)
+static void show_ceilings(const store_ceiling_list *cl, FILE *f)
 {
-    for (size_t i = 0; i < rl->n; i++) {
-        const store_roofline *x = &rl->v[i];
+    for (size_t i = 0; i < cl->n; i++) {
+        const store_ceiling *x = &cl->v[i];
         char b[32], median[48];
         dyt_fmt_bytes(b, sizeof b, (double)x->bytes);
         if (isnan(x->gbps_median))
             snprintf(median, sizeof median, "median not stored");
         else
             snprintf(median, sizeof median, "%.1f median", x->gbps_median);
-        fprintf(f, "  roofline  %d thread(s) %-5s %.1f GB/s best, %s (%s per pass)\n", x->threads,
-                x->kind, x->gbps, median, b);
+        char lv[64], kd[64], how[1024];
+        fprintf(f, "  ceiling   %d thread(s) %-4s %-8s %8.1f GB/s best, %s, at %s (%s)\n",
+                x->threads, T(lv, x->level), T(kd, x->kind), x->gbps, median, b,
+                x->method ? T(how, x->method) : "how: not stored");
     }
-    if (!rl->n)
-        fprintf(f, "  roofline  (none stored)\n");
-    else
-        fprintf(f, "            (%% roofline = GB/s over the best of copy/scale, a DRAM figure:\n"
-                   "             hot-cache cases whose buffers fit in cache can exceed 100%%)\n");
+    if (!cl->n)
+        fprintf(f, "  ceiling   (none stored)\n");
 }
 
 static int show_header(store *s, int64_t run_id, FILE *f)
 {
     store_run r;
     machine_info m;
-    store_roofline_list rl;
+    store_ceiling_list cl;
     dyt_err e = {{0}};
-    if (store_load_run(s, run_id, &r, &e) != DYT_OK)
-        return cli_usage_error("show: %s", e.msg);
-    if (store_load_machine(s, r.machine_id, &m, &e) != DYT_OK) {
+    int rc;
+    if ((rc = store_load_run(s, run_id, &r, &e)) != DYT_OK)
+        return cli_fail(rc, "show: %s", e.msg);
+    if ((rc = store_load_machine(s, r.machine_id, &m, &e)) != DYT_OK) {
         store_run_free(&r);
-        return cli_usage_error("show: %s", e.msg);
+        return cli_fail(rc, "show: %s", e.msg);
     }
-    if (store_load_rooflines(s, run_id, &rl, &e) != DYT_OK) {
+    if ((rc = store_load_ceilings(s, run_id, &cl, &e)) != DYT_OK) {
         store_run_free(&r);
         machine_free(&m);
-        return cli_usage_error("show: %s", e.msg);
+        return cli_fail(rc, "show: %s", e.msg);
     }
     const char *label = or_empty(r.label);
-    char llc[32];
+    char llc[32], a[1024], b[1024], c[1024];
     dyt_fmt_bytes(llc, sizeof llc, (double)m.llc_bytes);
-    fprintf(f, "run %lld%s%s%s: %s (%s, metric %s)\n", (long long)r.id, *label ? " \"" : "", label,
-            *label ? "\"" : "", r.status, r.device, r.metric);
-    fprintf(f, "  machine   %s (%s), %d cores / %d PUs, LLC used %s%s\n", m.hostname, m.cpu_model,
-            m.cores, m.pus, llc, m.is_vm ? ", VM" : "");
-    fprintf(f, "  time      %s .. %s\n", r.started_at,
-            r.ended_at && *r.ended_at ? r.ended_at : "(not ended)");
-    fprintf(f, "  suites    %s (hash %s), git %s\n", r.suites, r.suite_hash, r.git_rev);
-    fprintf(f, "  command   %s\n", r.command_line);
+    fprintf(f, "run %lld%s%s%s: %s (%s, ", (long long)r.id, *label ? " \"" : "", T(a, label),
+            *label ? "\"" : "", T(b, r.status), T(c, r.device));
+    fprintf(f, "metric %s)\n", T(a, r.metric));
+    fprintf(f, "  machine   %s (%s), %d cores / %d PUs, LLC used %s%s\n", T(a, m.hostname),
+            T(b, m.cpu_model), m.cores, m.pus, llc, m.is_vm ? ", VM" : "");
+    fprintf(f, "  time      %s .. %s\n", T(a, r.started_at),
+            r.ended_at && *r.ended_at ? T(b, r.ended_at) : "(not ended)");
+    fprintf(f, "  suites    %s (hash %s), git %s\n", T(a, r.suites), T(b, r.suite_hash),
+            T(c, r.git_rev));
+    fprintf(f, "  command   %s\n", T(a, r.command_line));
     if (r.lockstep_token)
-        fprintf(f, "  session   interleave %s, arm %s\n", r.lockstep_token, or_empty(r.arm));
+        fprintf(f, "  session   interleave %s, arm %s\n", T(a, r.lockstep_token), T(b, r.arm));
     if (r.campaign)
-        fprintf(f, "  campaign  %s, shard %d/%d of plan %s\n", r.campaign, r.shard_index + 1,
-                r.shard_count, r.plan_hash ? r.plan_hash : "(not recorded)");
-    fprintf(f, "  uuid      %s\n", or_empty(r.uuid));
+        fprintf(f, "  campaign  %s, shard %d/%d of plan %s\n", T(a, r.campaign), r.shard_index + 1,
+                r.shard_count, r.plan_hash ? T(b, r.plan_hash) : "(not recorded)");
+    fprintf(f, "  uuid      %s\n", T(a, r.uuid));
     store_provenance_list pl = {0};
     if (store_load_provenance(s, run_id, &pl, &e) != DYT_OK)
-        fprintf(stderr, "dytbench: show: %s\n", e.msg);
+        fprintf(stderr, "dytbench: show: %s\n", T(a, e.msg));
     for (size_t i = 0; i < pl.n; i++)
         fprintf(f, "  merged    from %s (run %lld there) at %s by dytbench %s\n",
-                pl.v[i].source_file, (long long)pl.v[i].source_run_id, pl.v[i].merged_at,
-                pl.v[i].dytbench_version);
+                T(a, pl.v[i].source_file), (long long)pl.v[i].source_run_id,
+                T(b, pl.v[i].merged_at), T(c, pl.v[i].dytbench_version));
     store_provenance_list_free(&pl);
     if (r.settings && *r.settings)
-        fprintf(f, "  settings  %s\n", r.settings);
+        fprintf(f, "  settings  %s\n", T(a, r.settings));
     if (r.note && *r.note)
-        fprintf(f, "  note      %s\n", r.note);
-    show_rooflines(&rl, f);
+        fprintf(f, "  note      %s\n", T(a, r.note));
+    show_ceilings(&cl, f);
     fputc('\n', f);
-    store_roofline_list_free(&rl);
+    store_ceiling_list_free(&cl);
     machine_free(&m);
     store_run_free(&r);
     return DYT_OK;
@@ -183,10 +252,14 @@ static void usage(FILE *f)
 {
     fputs("usage: dytbench show RUN|latest|LABEL [--db PATH]\n\n"
           "Prints a stored run: its header (status, machine, settings, campaign and shard,\n"
-          "where `dytbench merge` copied it from, bandwidth ceiling)\n"
-          "and a table of its cases (median time per call, relative half-width of the\n"
-          "95% CI of the median, GB/s, % of the bandwidth ceiling, samples, calls per\n"
-          "sample, why sampling stopped, status; errors of failed cases below).\n\n"
+          "where `dytbench merge` copied it from, the bandwidth ceilings per cache level\n"
+          "and thread count) and a table of its cases (median\n"
+          "time per call, relative half-width of the 95% CI of the median, GB/s, the\n"
+          "ceiling the case is held against -- the cache level its bytes fit in, or dram\n"
+          "-- and its % of it, its % of dram, the worst verification error in ulps,\n"
+          "samples, calls per sample, why sampling stopped, status). Below: the cases\n"
+          "above 105% of their ceiling (marked ! in the table), and errors of failed\n"
+          "cases.\n\n"
           "options:\n"
           "  --db PATH   results database (default " STORE_DEFAULT_PATH ")\n"
           "  -h, --help  this help\n",
@@ -213,13 +286,13 @@ static int cmd_show(int argc, char **argv)
         return cli_usage_error("show: which run? give an id, a label or 'latest'");
     store *s;
     dyt_err e = {{0}};
-    if (store_open(db, 0, &s, &e) != DYT_OK)
-        return cli_usage_error("show: %s", e.msg);
+    if ((rc = store_open(db, 0, &s, &e)) != DYT_OK)
+        return cli_fail(rc, "show: %s", e.msg);
     int64_t id;
     rc = store_resolve_run(s, p.operands[0], &id, &e);
     if (rc != DYT_OK) {
         store_close(s);
-        return cli_usage_error("show: %s", e.msg);
+        return cli_fail(rc, "show: %s", e.msg);
     }
     rc = show_header(s, id, stdout);
     if (rc == DYT_OK)

@@ -372,7 +372,7 @@ static int write_script(const char *path, const char *text, dyt_err *e)
 {
     FILE *f = fopen(path, "w");
     if (!f || fputs(text, f) < 0 || fclose(f) != 0 || chmod(path, 0755) != 0)
-        return dyt_errf(e, DYT_USAGE, "cannot write %s: %s", path, strerror(errno));
+        return dyt_errf(e, DYT_RESOURCE, "cannot write %s: %s", path, strerror(errno));
     return DYT_OK;
 }
 
@@ -385,7 +385,7 @@ static int make_dir(const char *path, dyt_err *e)
             char c = *p;
             *p = 0;
             if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return dyt_errf(e, DYT_USAGE, "cannot create %s: %s", buf, strerror(errno));
+                return dyt_errf(e, DYT_RESOURCE, "cannot create %s: %s", buf, strerror(errno));
             if (!(*p = c))
                 break;
         }
@@ -407,7 +407,7 @@ static int submit(const submit_opts *o, const char *array, const char *merge)
     if (rc == DYT_OK && (rc = write_script(path_a, array, &e)) == DYT_OK)
         rc = write_script(path_m, merge, &e);
     if (rc != DYT_OK)
-        return cli_usage_error("slurm submit: %s", e.msg);
+        return cli_fail(rc, "slurm submit: %s", e.msg);
     char out[256];
     char *args_a[] = {"sbatch", "--parsable", path_a, NULL};
     int st = sbatch(args_a, out, sizeof out);

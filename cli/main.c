@@ -6,6 +6,7 @@
 #include "kernels.h"
 #include "revision.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,16 @@ static void usage(FILE *f)
     cli_help_footer(f, "a verification failure or a regression");
 }
 
+/* What the command wrote to stdout must have reached it: a full disk or a
+ * closed pipe behind stdout is an I/O failure (exit 3), not a success. */
+static int finish(int rc)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return rc;
+    cli_fail(DYT_RESOURCE, "writing standard output: %s", strerror(errno));
+    return rc == DYT_OK ? DYT_RESOURCE : rc;
+}
+
 int main(int argc, char **argv)
 {
     cli_set_command_line(argc, argv);
@@ -55,18 +66,18 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
         printf("dytbench %s (git %s)\n", DYT_VERSION, DYT_GIT_REVISION);
-        return DYT_OK;
+        return finish(DYT_OK);
     }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
-        return DYT_OK;
+        return finish(DYT_OK);
     }
     /* Hidden: the callgrind child of `run --metric instructions`. */
     if (!strcmp(cmd, "__instr-case"))
         return cmd_internal_instr_case(argc - 1, argv + 1);
     const cli_command *c = cli_find_command(cmd);
     if (c)
-        return c->entry(argc - 1, argv + 1);
+        return finish(c->entry(argc - 1, argv + 1));
     if (cmd[0] == '-')
         return cli_usage_error("unknown option '%s' (see dytbench --help)", cmd);
     return cli_usage_error("unknown command '%s' (see dytbench --help)", cmd);

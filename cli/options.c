@@ -11,6 +11,7 @@
  * the command's own letters), never from the vals, which each command
  * numbers as it likes. */
 #include "cli.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -37,15 +38,37 @@ void cli_set_command_line(int argc, char **argv)
     }
 }
 
+/* `dytbench: <who: ><message>` on stderr; the message may quote labels,
+ * paths and file contents, so it reaches the terminal through esc_term. */
+static void vmessage(const char *who, const char *fmt, va_list ap)
+{
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fputs("dytbench: ", stderr);
+    if (who) {
+        esc_term(stderr, who);
+        fputs(": ", stderr);
+    }
+    esc_term(stderr, msg);
+    fputc('\n', stderr);
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("dytbench: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vmessage(NULL, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return DYT_USAGE;
+}
+
+int cli_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(NULL, fmt, ap);
+    va_end(ap);
+    return code > DYT_FAIL ? code : DYT_USAGE;
 }
 
 void cli_help_footer(FILE *f, const char *exit1)
@@ -56,6 +79,8 @@ void cli_help_footer(FILE *f, const char *exit1)
     if (exit1)
         fprintf(f, "  1      %s\n", exit1);
     fputs("  2      usage or input error (a one-line message on stderr)\n"
+          "  3      resource or I/O failure: out of memory, disk full, an output or\n"
+          "         store that cannot be written (a one-line message on stderr)\n"
           "  128+N  stopped by signal N (130 Ctrl-C, 143 SIGTERM)\n",
           f);
 }
@@ -78,9 +103,7 @@ static const char *shown(const char *s, char *buf, size_t n)
 
 static void verror(cli_parser *p, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "dytbench: %s: ", p->who);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vmessage(p->who, fmt, ap);
     p->exit = DYT_USAGE;
 }
 
@@ -91,6 +114,12 @@ int cli_error(cli_parser *p, const char *fmt, ...)
     verror(p, fmt, ap);
     va_end(ap);
     return DYT_USAGE;
+}
+
+int cli_oom(cli_parser *p)
+{
+    cli_error(p, "out of memory");
+    return p->exit = DYT_RESOURCE;
 }
 
 /* `dytbench: <who>: <opt>: '<s>' <why>`. */
@@ -264,7 +293,7 @@ static void forward(cli_parser *p, const struct option *o, int c, int has_value)
     char **grown = w < 0 ? NULL : realloc(p->forwarded, (size_t)(p->n_forwarded + 2) * sizeof s);
     if (!grown) {
         free(s);
-        cli_error(p, "out of memory");
+        cli_oom(p);
         return;
     }
     p->forwarded = grown;
@@ -390,6 +419,17 @@ int cli_seconds(cli_parser *p, const char *opt, const char *s, double *out)
         return bad_value(p, opt, s, "is not a time in seconds (0 to 86400)");
     *out = v;
     return DYT_OK;
+}
+
+int cli_threads_fit(cli_parser *p, const char *opt, uint64_t t, int oversubscribe)
+{
+    int hw = dyt_hw_threads();
+    if (oversubscribe || t <= (uint64_t)hw)
+        return DYT_OK;
+    return cli_error(p,
+                     "%s %llu: more threads than the %d this machine runs at once (time-sliced "
+                     "threads measure the scheduler; --oversubscribe runs them anyway)",
+                     opt ? opt : p->opt, (unsigned long long)t, hw);
 }
 
 int cli_percent(cli_parser *p, const char *opt, const char *s, double *out)

@@ -178,8 +178,9 @@ static int find_run(const char *spec, store *s, const runner_identity *id, const
         return store_resolve_run(s, spec, run, e);
     const store_run_filter f = {.campaign = id->campaign};
     store_run_list l;
-    if (store_find_runs(s, &f, &l, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = store_find_runs(s, &f, &l, e);
+    if (rc != DYT_OK)
+        return rc;
     for (size_t i = l.n; i-- > 0 && !*run;) {
         const store_run *r = &l.v[i];
         if (same_text(r->campaign, id->campaign) && r->shard_index == id->shard_index &&
@@ -194,12 +195,13 @@ static int find_run(const char *spec, store *s, const runner_identity *id, const
 static int left_to_do(store *s, int64_t run, const plan *shard, plan *todo, dyt_err *e)
 {
     store_case_list have;
-    if (store_load_cases(s, run, &have, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = store_load_cases(s, run, &have, e);
+    if (rc != DYT_OK)
+        return rc;
     todo->cases = malloc((shard->n_cases ? shard->n_cases : 1) * sizeof *todo->cases);
     if (!todo->cases) {
         store_case_list_free(&have);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     for (size_t i = 0; i < shard->n_cases; i++) {
         int stored = 0;
@@ -218,8 +220,9 @@ static int resume(const run_campaign *c, store *s, const runner_opts *o, const c
                   const runner_identity *id, run_campaign_work *w, dyt_err *e)
 {
     int64_t run;
-    if (find_run(c->resume, s, id, w->plan_hash, &run, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = find_run(c->resume, s, id, w->plan_hash, &run, e);
+    if (rc != DYT_OK)
+        return rc;
     int automatic = !strcmp(c->resume, "auto");
     if (!run) {
         fprintf(stderr,
@@ -229,12 +232,13 @@ static int resume(const run_campaign *c, store *s, const runner_opts *o, const c
         return DYT_OK;
     }
     store_run r;
-    if (store_load_run(s, run, &r, e) != DYT_OK)
-        return DYT_USAGE;
+    rc = store_load_run(s, run, &r, e);
+    if (rc != DYT_OK)
+        return rc;
     char host[256];
     gethostname(host, sizeof host);
     host[sizeof host - 1] = 0;
-    int rc = check_same(&r, id, o, device, w->plan_hash, e);
+    rc = check_same(&r, id, o, device, w->plan_hash, e);
     if (rc == DYT_OK && !strcmp(r.status, "complete")) {
         w->complete_already = 1;
         w->complete_run = run;
@@ -277,7 +281,7 @@ int run_campaign_prepare(const run_campaign *c, const plan *full, store *s, cons
         int *shard_of = malloc((full->n_cases ? full->n_cases : 1) * sizeof *shard_of);
         w->campaign_plan = calloc(full->n_cases ? full->n_cases : 1, sizeof *w->campaign_plan);
         if (!shard_of || !w->campaign_plan)
-            rc = dyt_errf(e, DYT_USAGE, "out of memory");
+            rc = dyt_errf(e, DYT_RESOURCE, "out of memory");
         if (rc == DYT_OK)
             rc = plan_shard_assign(full, count, shard_of, e);
         for (size_t i = 0; rc == DYT_OK && i < full->n_cases; i++) {

@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <ctype.h>
+#include <sched.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,15 +11,55 @@
 #include <time.h>
 #include <unistd.h>
 
+int dyt_verrf(dyt_err *e, int code, const char *fmt, va_list ap)
+{
+    if (e)
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    return code;
+}
+
 int dyt_errf(dyt_err *e, int code, const char *fmt, ...)
 {
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    dyt_verrf(e, code, fmt, ap);
+    va_end(ap);
     return code;
+}
+
+int dyt_errno_code(int err)
+{
+    switch (err) {
+    case ENOMEM:
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case EFBIG:
+    case EROFS:
+    case EMFILE:
+    case ENFILE:
+    case EAGAIN:
+    case ENOBUFS:
+    case ETXTBSY:
+        return DYT_RESOURCE;
+    default:
+        return DYT_USAGE;
+    }
+}
+
+int dyt_close_output(FILE *f, const char *path, dyt_err *e)
+{
+    errno = 0;
+    int bad = ferror(f) || fflush(f) != 0;
+    int err = errno;
+    if (f != stdout && fclose(f) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    if (!bad)
+        return DYT_OK;
+    return dyt_errf(e, DYT_RESOURCE, "%s: writing failed: %s", path,
+                    err ? strerror(err) : "I/O error");
 }
 
 uint64_t dyt_now_ns(void)
@@ -107,12 +148,12 @@ int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", path, strerror(errno));
+        return dyt_errf(e, dyt_errno_code(errno), "%s: %s", path, strerror(errno));
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     if (!buf) {
         fclose(f);
-        return dyt_errf(e, DYT_USAGE, "%s: out of memory", path);
+        return dyt_errf(e, DYT_RESOURCE, "%s: out of memory", path);
     }
     for (;;) {
         if (n + 1 >= cap) {
@@ -120,21 +161,23 @@ int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e)
             if (!nb) {
                 free(buf);
                 fclose(f);
-                return dyt_errf(e, DYT_USAGE, "%s: out of memory", path);
+                return dyt_errf(e, DYT_RESOURCE, "%s: out of memory", path);
             }
             buf = nb;
             cap *= 2;
         }
+        errno = 0;
         size_t got = fread(buf + n, 1, cap - 1 - n, f);
         n += got;
         if (got == 0)
             break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), err = errno;
     fclose(f);
     if (bad) {
         free(buf);
-        return dyt_errf(e, DYT_USAGE, "%s: read error", path);
+        return dyt_errf(e, err ? dyt_errno_code(err) : DYT_RESOURCE, "%s: %s", path,
+                        err ? strerror(err) : "read error");
     }
     buf[n] = '\0';
     *out = buf;
@@ -238,6 +281,15 @@ void dyt_fmt_bytes(char *buf, size_t n, double bytes)
     while (bytes >= 1024 && i < 4)
         bytes /= 1024, i++;
     snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", bytes, u[i]);
+}
+
+int dyt_hw_threads(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 uint64_t dyt_mem_usable_bytes(void)

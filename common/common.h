@@ -10,8 +10,10 @@
 /* Exit codes used everywhere (CLI and functions that return a status). */
 enum {
     DYT_OK = 0,
-    DYT_FAIL = 1,  /* verification failure or a regression verdict */
-    DYT_USAGE = 2, /* usage or input error (bad file, option, DB) */
+    DYT_FAIL = 1,     /* verification failure or a regression verdict */
+    DYT_USAGE = 2,    /* usage or input error (bad file, option, DB) */
+    DYT_RESOURCE = 3, /* resource or I/O failure: out of memory, disk full,
+                       * an output or store that cannot be written */
 };
 
 /* Error message buffer filled by functions that can fail. The message names
@@ -24,6 +26,8 @@ typedef struct {
  * `return dyt_errf(e, DYT_USAGE, "...", ...);`. */
 int dyt_errf(dyt_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int dyt_verrf(dyt_err *e, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Nanoseconds from CLOCK_MONOTONIC_RAW (immune to NTP slewing). */
 uint64_t dyt_now_ns(void);
@@ -48,6 +52,15 @@ double dyt_rng_normal(dyt_rng *r, double mu, double sigma);
 uint64_t dyt_hash64(const void *data, size_t n, uint64_t h);
 #define DYT_HASH64_INIT 0xcbf29ce484222325ULL
 
+/* The exit code of a failed system call's errno: DYT_RESOURCE for
+ * resource and I/O failures (ENOMEM, ENOSPC, EDQUOT, EIO, EFBIG, EROFS,
+ * EMFILE, EAGAIN, ...), else DYT_USAGE (a path that does not exist, a
+ * permission, a bad file). */
+int dyt_errno_code(int err);
+/* Whether writing failed (ferror, or fclose's result): DYT_RESOURCE with
+ * "<path>: <why>" in e, else DYT_OK. Closes f unless it is stdout. */
+int dyt_close_output(FILE *f, const char *path, dyt_err *e);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer. */
 int dyt_read_file(const char *path, char **out, size_t *len, dyt_err *e);
 /* Whether prog (a path, or a name looked up on PATH as the shell would)
@@ -69,8 +82,21 @@ int dyt_parse_percent(const char *s, double *out);
 void dyt_fmt_ns(char *buf, size_t n, double ns);
 void dyt_fmt_bytes(char *buf, size_t n, double bytes);
 
+/* Hardware threads this process may run on at once (its CPU affinity,
+ * else the online CPUs); at least 1. */
+int dyt_hw_threads(void);
+
 /* Total usable memory in bytes (MemAvailable-aware sysconf). */
 uint64_t dyt_mem_usable_bytes(void);
+
+/* Returns the status of call when it is not DYT_OK (its code kept: a
+ * resource failure stays one). */
+#define DYT_TRY(call)                                                                              \
+    do {                                                                                           \
+        int dyt_try_rc_ = (call);                                                                  \
+        if (dyt_try_rc_ != DYT_OK)                                                                 \
+            return dyt_try_rc_;                                                                    \
+    } while (0)
 
 #define DYT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define DYT_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -49,7 +49,7 @@ static int store_rows(store *s, int64_t machine_id, const cal_row *rows, size_t 
 {
     store_calibration *v = malloc((n ? n : 1) * sizeof *v);
     if (!v)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(rows[i].noise))
@@ -100,7 +100,7 @@ int gate_calibrate_store(store *s, const int64_t *run_a, const int64_t *run_b, s
                             size_t nc = cap ? 2 * cap : 64;
                             cal_row *v = realloc(rows, nc * sizeof *v);
                             if (!v) {
-                                rc = dyt_errf(e, DYT_USAGE, "out of memory");
+                                rc = dyt_errf(e, DYT_RESOURCE, "out of memory");
                                 break;
                             }
                             rows = v;

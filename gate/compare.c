@@ -406,14 +406,14 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
     out->only_cand = calloc(cand->n_cases + 1, sizeof *out->only_cand);
     if (!out->results || !out->only_base || !out->only_cand) {
         gate_report_free(out);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     /* Matching marks candidate cases used; work on a private flag array so
      * the loaded runs stay const. */
     char *used = calloc(cand->n_cases + 1, 1);
     if (!used) {
         gate_report_free(out);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     for (size_t i = 0; i < base->n_cases; i++) {
         const gate_case *b = &base->cases[i];
@@ -532,6 +532,8 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
                     n_block_mode);
     if (out->n_results == 0)
         add_warning(out, "no case matched between the two runs");
+    else if (gate_n_compared(out) == 0)
+        add_warning(out, "no matched case has a value of %s on both sides", o->metric);
     apply_calibration(out, cal_db);
     return DYT_OK;
 }
@@ -547,7 +549,32 @@ void gate_report_free(gate_report *r)
     memset(r, 0, sizeof *r);
 }
 
+size_t gate_n_compared(const gate_report *r)
+{
+    return r->n_results - r->n_mode[GATE_MODE_NONE];
+}
+
 int gate_exit_code(const gate_report *r)
 {
-    return r->n_regressions ? DYT_FAIL : DYT_OK;
+    if (r->n_regressions)
+        return DYT_FAIL;
+    /* A gate that compared nothing has not passed: no common case, or no
+     * value of the metric on one side of every one. */
+    return gate_n_compared(r) ? DYT_OK : DYT_USAGE;
+}
+
+const char *gate_outcome(const gate_report *r)
+{
+    int rc = gate_exit_code(r);
+    return rc == DYT_FAIL ? "fail" : rc == DYT_OK ? "pass" : "nothing compared";
+}
+
+void gate_nothing_why(const gate_report *r, char *buf, size_t n)
+{
+    if (r->n_results == 0)
+        snprintf(buf, n, "no case in common (%zu only in the base, %zu only in the candidate)",
+                 r->n_only_base, r->n_only_cand);
+    else
+        snprintf(buf, n, "%zu matched case(s), none with a value of %s on both sides (%s)",
+                 r->n_results, r->opts.metric, r->results[0].note);
 }

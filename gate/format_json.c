@@ -2,33 +2,47 @@
  * hand-escaping). Numbers that do not exist (no interval for an exact
  * counter, no p-value, an unbounded detectable change) are null, never a
  * made-up number. */
+#include "escape.h"
 #include "gate.h"
 #include "gate_format.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 
 static json_t *num(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* A string from the store: jansson refuses invalid UTF-8 (the value, and
+ * the object holding it, would be lost), so bad bytes become U+FFFD. */
+static json_t *str(const char *s)
+{
+    char *valid = esc_utf8_dup(s ? s : "");
+    json_t *j = valid ? json_string(valid) : NULL;
+    free(valid);
+    return j;
+}
+
 /* A side: the header fields are its last run's; run_ids lists every run
  * pooled into it, runs their details. */
 static json_t *run_obj(const gate_run *r)
 {
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "run_id", (json_int_t)r->run_id,
-                          "label", r->label, "git_rev", r->git_rev, "status", r->status, "metric",
-                          r->metric, "started_at", r->started_at, "db", r->db_path);
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "run_id", (json_int_t)r->run_id,
+                          "label", str(r->label), "git_rev", str(r->git_rev), "status",
+                          str(r->status), "metric", str(r->metric), "started_at",
+                          str(r->started_at), "db", str(r->db_path));
     json_t *ids = json_array(), *runs = json_array();
     for (size_t i = 0; i < r->n_runs; i++) {
         const gate_run_ref *x = &r->runs[i];
         json_array_append_new(ids, json_integer((json_int_t)x->run_id));
         json_array_append_new(
-            runs, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "run_id",
-                            (json_int_t)x->run_id, "label", x->label, "git_rev", x->git_rev,
-                            "status", x->status, "started_at", x->started_at, "db", x->db_path,
-                            "lockstep_token", x->lockstep_token, "arm", x->arm));
+            runs, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "run_id",
+                            (json_int_t)x->run_id, "label", str(x->label), "git_rev",
+                            str(x->git_rev), "status", str(x->status), "started_at",
+                            str(x->started_at), "db", str(x->db_path), "lockstep_token",
+                            str(x->lockstep_token), "arm", str(x->arm)));
     }
     json_object_set_new(o, "run_ids", ids);
     json_object_set_new(o, "runs", runs);
@@ -37,11 +51,11 @@ static json_t *run_obj(const gate_run *r)
 
 static json_t *case_axes(const gate_case *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s, s:s}", "key", c->key,
-                     "suite", c->suite, "model", c->model, "norm", c->norm, "variant", c->variant,
-                     "dtype", c->dtype, "pass", c->pass, "rows", (json_int_t)c->rows, "cols",
-                     (json_int_t)c->cols, "threads", c->threads, "cache", c->cache, "device",
-                     c->device);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:i, s:o, s:o}", "key",
+                     str(c->key), "suite", str(c->suite), "model", str(c->model), "norm",
+                     str(c->norm), "variant", str(c->variant), "dtype", str(c->dtype), "pass",
+                     str(c->pass), "rows", (json_int_t)c->rows, "cols", (json_int_t)c->cols,
+                     "threads", c->threads, "cache", str(c->cache), "device", str(c->device));
 }
 
 int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
@@ -54,16 +68,16 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
         json_decref(ob);
         json_decref(oc);
         json_decref(warn);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     json_object_set_new(root, "base", run_obj(r->base));
     json_object_set_new(root, "candidate", run_obj(r->cand));
-    json_object_set_new(root, "metric", json_string(r->opts.metric));
+    json_object_set_new(root, "metric", str(r->opts.metric));
     json_object_set_new(root, "threshold", json_real(r->opts.threshold));
     json_object_set_new(root, "alpha", json_real(r->opts.alpha));
     json_object_set_new(root, "confidence",
                         r->kind == GATE_METRIC_TIME ? json_real(1 - r->opts.alpha) : json_null());
-    json_object_set_new(root, "gate", json_string(r->n_regressions ? "fail" : "pass"));
+    json_object_set_new(root, "gate", json_string(gate_outcome(r)));
     json_object_set_new(root, "exit_code", json_integer(gate_exit_code(r)));
     json_object_set_new(
         root, "summary",
@@ -99,8 +113,8 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
         json_object_set_new(o, "min_detectable_slowdown", num(g->min_detectable));
         json_object_set_new(o, "calibrated_noise", num(g->cal_noise));
         if (g->cand->source[0])
-            json_object_set_new(o, "source", json_string(g->cand->source));
-        json_object_set_new(o, "note", json_string(g->note));
+            json_object_set_new(o, "source", str(g->cand->source));
+        json_object_set_new(o, "note", str(g->note));
         json_array_append_new(cases, o);
     }
     for (size_t i = 0; i < r->n_only_base; i++)
@@ -108,7 +122,7 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
     for (size_t i = 0; i < r->n_only_cand; i++)
         json_array_append_new(oc, case_axes(r->only_cand[i]));
     for (size_t i = 0; i < r->n_warnings; i++)
-        json_array_append_new(warn, json_string(r->warnings[i]));
+        json_array_append_new(warn, str(r->warnings[i]));
     json_object_set_new(root, "cases", cases);
     json_object_set_new(root, "only_base", ob);
     json_object_set_new(root, "only_candidate", oc);
@@ -117,6 +131,6 @@ int gate_write_json(FILE *f, const gate_report *r, dyt_err *e)
     json_decref(root);
     fputc('\n', f);
     if (rc != 0 || ferror(f))
-        return dyt_errf(e, DYT_USAGE, "writing JSON failed");
+        return dyt_errf(e, DYT_RESOURCE, "writing JSON failed");
     return DYT_OK;
 }

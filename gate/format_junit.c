@@ -2,8 +2,10 @@
  * compared benchmark case (a <failure> for each regression, <skipped> for
  * an inconclusive one) and one per unmatched case (skipped), inside
  * <testsuites>/<testsuite> with the attributes the JUnit schema requires
- * (name, tests, failures, errors; testcase name, classname, time). Every
- * string goes through the XML escaper. */
+ * (name, tests, failures, errors; testcase name, classname, time). When no
+ * case was compared, one more testcase carries an <error>: a report of
+ * skipped cases alone would read as a pass. Every string goes through the
+ * XML 1.0 escaper. */
 #include "escape.h"
 #include "gate.h"
 #include "gate_format.h"
@@ -13,7 +15,7 @@
 static void attr(FILE *f, const char *name, const char *v)
 {
     fprintf(f, " %s=\"", name);
-    esc_html(f, v);
+    esc_xml(f, v);
     fputc('"', f);
 }
 
@@ -26,7 +28,8 @@ static void classname(FILE *f, const gate_case *c)
 
 int gate_write_junit(FILE *f, const gate_report *r)
 {
-    size_t tests = r->n_results + r->n_only_base + r->n_only_cand;
+    int nothing = gate_exit_code(r) == DYT_USAGE;
+    size_t tests = r->n_results + r->n_only_base + r->n_only_cand + (size_t)nothing;
     size_t skipped = r->n_only_base + r->n_only_cand;
     for (size_t i = 0; i < r->n_results; i++)
         skipped += !r->results[i].regression && r->results[i].verdict == GATE_INCONCLUSIVE;
@@ -35,12 +38,12 @@ int gate_write_junit(FILE *f, const gate_report *r)
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
     fprintf(f,
             "<testsuites name=\"dytbench compare\" tests=\"%zu\" failures=\"%zu\" "
-            "errors=\"0\" time=\"0\">\n",
-            tests, r->n_regressions);
+            "errors=\"%d\" time=\"0\">\n",
+            tests, r->n_regressions, nothing);
     fputs("  <testsuite", f);
     attr(f, "name", run);
-    fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"0\">\n", tests,
-            r->n_regressions, skipped);
+    fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"%d\" skipped=\"%zu\" time=\"0\">\n",
+            tests, r->n_regressions, nothing, skipped);
     fputs("    <properties>\n", f);
     fprintf(f, "      <property name=\"metric\"");
     attr(f, "value", r->opts.metric);
@@ -75,7 +78,7 @@ int gate_write_junit(FILE *f, const gate_report *r)
             fputs("      <failure type=\"regression\"", f);
             attr(f, "message", msg);
             fputs(">", f);
-            esc_html(f, msg);
+            esc_xml(f, msg);
             fputs("</failure>\n", f);
         } else if (g->verdict == GATE_INCONCLUSIVE) {
             fputs("      <skipped", f);
@@ -85,7 +88,7 @@ int gate_write_junit(FILE *f, const gate_report *r)
         snprintf(msg, sizeof msg, "verdict %s, change %s, mode %s%s%s",
                  gate_verdict_name(g->verdict), ch, md, g->note[0] ? "; " : "", g->note);
         fputs("      <system-out>", f);
-        esc_html(f, msg);
+        esc_xml(f, msg);
         fputs("</system-out>\n    </testcase>\n", f);
     }
     for (int side = 0; side < 2; side++) {
@@ -101,6 +104,15 @@ int gate_write_junit(FILE *f, const gate_report *r)
                     side ? "candidate" : "base");
         }
     }
+    if (nothing) {
+        char why[512];
+        gate_nothing_why(r, why, sizeof why);
+        fputs("    <testcase name=\"compared cases\" classname=\"dytbench.gate\" time=\"0\">\n"
+              "      <error type=\"nothing compared\"",
+              f);
+        attr(f, "message", why);
+        fputs("/>\n    </testcase>\n", f);
+    }
     fputs("  </testsuite>\n</testsuites>\n", f);
-    return ferror(f) ? DYT_USAGE : DYT_OK;
+    return ferror(f) ? DYT_RESOURCE : DYT_OK;
 }

@@ -105,10 +105,12 @@ static const char *verdict_word(const gate_result *g)
 
 int gate_write_text(FILE *f, const gate_report *r)
 {
-    char b[320], c[320];
+    /* Every string from the store reaches the terminal through esc_term. */
+    char b[320], c[320], t[1300];
     gate_fmt_run(b, sizeof b, r->base);
     gate_fmt_run(c, sizeof c, r->cand);
-    fprintf(f, "base:      %s\ncandidate: %s\n", b, c);
+    fprintf(f, "base:      %s\n", esc_term_str(t, sizeof t, b));
+    fprintf(f, "candidate: %s\n", esc_term_str(t, sizeof t, c));
     if (r->kind == GATE_METRIC_TIME)
         fprintf(f,
                 "metric: time (median ns per call); threshold %.1f%%, alpha %g, "
@@ -117,8 +119,8 @@ int gate_write_text(FILE *f, const gate_report *r)
                 "Moses interval on block medians; samples: bootstrap on raw samples)\n\n",
                 100 * r->opts.threshold, r->opts.alpha, 100 * (1 - r->opts.alpha));
     else
-        fprintf(f, "metric: %s per element (exact); threshold %.1f%%\n\n", r->opts.metric,
-                100 * r->opts.threshold);
+        fprintf(f, "metric: %s per element (exact); threshold %.1f%%\n\n",
+                esc_term_str(t, sizeof t, r->opts.metric), 100 * r->opts.threshold);
     fprintf(f, "%-13s %-62s %11s %11s %-30s %9s  %s\n", "verdict", "case", "base", "cand",
             "change [interval]", "p", "mode (blocks)");
     for (int grp = 0; grp < 3; grp++) {
@@ -135,16 +137,16 @@ int gate_write_text(FILE *f, const gate_report *r)
             else
                 snprintf(p, sizeof p, "%.2g", g->p);
             gate_fmt_mode(md, sizeof md, g);
-            fprintf(f, "%-13s %-62s %11s %11s %-30s %9s  %s\n", verdict_word(g), g->base->key, vb,
-                    vc, ch, p, md);
+            fprintf(f, "%-13s %-62s %11s %11s %-30s %9s  %s\n", verdict_word(g),
+                    esc_term_str(t, sizeof t, g->base->key), vb, vc, ch, p, md);
             if (g->note[0])
-                fprintf(f, "%-13s   %s\n", "", g->note);
+                fprintf(f, "%-13s   %s\n", "", esc_term_str(t, sizeof t, g->note));
         }
     }
     for (size_t i = 0; i < r->n_only_base; i++)
-        fprintf(f, "%-13s %s\n", "only in base", r->only_base[i]->key);
+        fprintf(f, "%-13s %s\n", "only in base", esc_term_str(t, sizeof t, r->only_base[i]->key));
     for (size_t i = 0; i < r->n_only_cand; i++)
-        fprintf(f, "%-13s %s\n", "only in cand", r->only_cand[i]->key);
+        fprintf(f, "%-13s %s\n", "only in cand", esc_term_str(t, sizeof t, r->only_cand[i]->key));
     fprintf(f,
             "\n%zu compared: %zu regression(s), %zu slower, %zu faster, %zu same, "
             "%zu inconclusive; %zu unmatched\n",
@@ -154,9 +156,10 @@ int gate_write_text(FILE *f, const gate_report *r)
     gate_fmt_modes(modes, sizeof modes, r);
     fprintf(f, "modes: %s\n", modes);
     for (size_t i = 0; i < r->n_warnings; i++)
-        fprintf(f, "warning: %s\n", r->warnings[i]);
-    fprintf(f, "gate: %s\n", r->n_regressions ? "FAIL" : "pass");
-    return ferror(f) ? DYT_USAGE : DYT_OK;
+        fprintf(f, "warning: %s\n", esc_term_str(t, sizeof t, r->warnings[i]));
+    int rc = gate_exit_code(r);
+    fprintf(f, "gate: %s\n", rc == DYT_FAIL ? "FAIL" : rc == DYT_OK ? "pass" : "NOTHING COMPARED");
+    return ferror(f) ? DYT_RESOURCE : DYT_OK;
 }
 
 static void md_row(FILE *f, const gate_report *r, const gate_result *g)
@@ -198,8 +201,11 @@ int gate_write_md(FILE *f, const gate_report *r)
     size_t n_grp[3] = {0};
     for (size_t i = 0; i < r->n_results; i++)
         n_grp[gate_result_group(&r->results[i])]++;
+    int rc = gate_exit_code(r);
     fprintf(f, "## dytbench gate: %s\n\n",
-            r->n_regressions ? ":x: regression" : ":white_check_mark: pass");
+            rc == DYT_FAIL ? ":x: regression"
+            : rc == DYT_OK ? ":white_check_mark: pass"
+                           : ":warning: nothing compared");
     fputs("Base: ", f);
     esc_markdown(f, b);
     fputs(" · candidate: ", f);
@@ -251,5 +257,5 @@ int gate_write_md(FILE *f, const gate_report *r)
         fputs("\n", f);
     }
     fputs("\n</details>\n", f);
-    return ferror(f) ? DYT_USAGE : DYT_OK;
+    return ferror(f) ? DYT_RESOURCE : DYT_OK;
 }

@@ -102,6 +102,10 @@ typedef struct {
 int gate_load_run(store *default_db, const char *spec, const char *metric, gate_run *out,
                   dyt_err *e);
 void gate_run_free(gate_run *r);
+/* DYT_USAGE, naming it, when an item of SPEC names a store file in the
+ * PATH.db:RUN form that does not exist (rather than taking it for a
+ * label of the default store). */
+int gate_spec_check(const char *spec, dyt_err *e);
 /* Whether some item of SPEC needs the default store (is not PATH.db:...
  * with an existing file); gate_load_run makes the same decision. */
 int gate_spec_needs_default(const char *spec);
@@ -141,8 +145,16 @@ typedef struct {
 int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o, store *cal_db,
                  gate_report *out, dyt_err *e);
 void gate_report_free(gate_report *r);
-/* Exit code of the gate: DYT_FAIL when any case is a regression. */
+/* Cases compared: matched, with a value of the metric on both sides. */
+size_t gate_n_compared(const gate_report *r);
+/* Exit code of the gate: DYT_FAIL when any case is a regression, else
+ * DYT_USAGE when no case was compared (a gate that compared nothing must
+ * not pass), else DYT_OK. */
 int gate_exit_code(const gate_report *r);
+/* "fail", "pass" or "nothing compared", as the exit code says. */
+const char *gate_outcome(const gate_report *r);
+/* Why nothing was compared, in one line. */
+void gate_nothing_why(const gate_report *r, char *buf, size_t n);
 /* Compares one pair of sample arrays (time metric) into res, treating the
  * samples as independent draws (sample mode); exposed for the tests. */
 void gate_compare_samples(const double *a, size_t na, const double *b, size_t nb,

@@ -84,15 +84,14 @@ static int load_samples(store *s, gate_case *c, int64_t case_id, dyt_err *e)
 {
     store_sample *smp;
     size_t n;
-    if (store_load_samples(s, case_id, STORE_SAMPLES_KEPT, &smp, &n, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_load_samples(s, case_id, STORE_SAMPLES_KEPT, &smp, &n, e));
     if (n == 0) {
         snprintf(c->missing, sizeof c->missing, "no samples stored");
         return DYT_OK;
     }
     c->x = malloc(n * sizeof *c->x);
     c->rep = malloc(n * sizeof *c->rep);
-    int rc = c->x && c->rep ? DYT_OK : dyt_errf(e, DYT_USAGE, "out of memory");
+    int rc = c->x && c->rep ? DYT_OK : dyt_errf(e, DYT_RESOURCE, "out of memory");
     for (size_t i = 0; i < n && rc == DYT_OK; i++) {
         if (smp[i].block < 0)
             rc = dyt_errf(e, DYT_USAGE, "case %lld: sample with block %d out of range",
@@ -146,11 +145,33 @@ static int load_counter(gate_case *c, const store_counter *k, size_t n, const ch
         return DYT_OK;
     }
     if (!(c->x = malloc(sizeof *c->x)))
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     c->x[0] = isnan(best->per_element) ? best->value : best->per_element;
     c->n = 1;
     copy_str(c->source, sizeof c->source, best->source);
     return DYT_OK;
+}
+
+/* A counter metric must be one the run stores for some case (available or
+ * not): a name no case has is a typo (--metric instrucitons), an input
+ * error, not a run of cases "not compared". */
+static int check_counter_known(const store_counter_list *k, const char *metric, const gate_run *r,
+                               dyt_err *e)
+{
+    char names[400] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        if (counter_is(&k->v[i], metric))
+            return DYT_OK;
+        char one[80];
+        snprintf(one, sizeof one, "%s%s", len ? ", " : "", k->v[i].name);
+        if (!strstr(names, k->v[i].name) && len + strlen(one) + 4 < sizeof names)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s", one);
+    }
+    return dyt_errf(e, DYT_USAGE,
+                    "--metric %s: no case of run %lld (%s) has a counter of that name (it stores: "
+                    "%s; or use --metric time)",
+                    metric, (long long)r->run_id, r->db_path, names[0] ? names : "none");
 }
 
 /* Loads run id of s (header and cases with their values of metric) into
@@ -161,8 +182,7 @@ static int load_run_id(store *s, int64_t id, const char *metric, gate_run *out, 
     out->run_id = id;
     snprintf(out->db_path, sizeof out->db_path, "%s", store_path(s));
     store_run run;
-    if (store_load_run(s, id, &run, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_load_run(s, id, &run, e));
     load_header(&run, out);
     store_run_free(&run);
     int is_time = !strcmp(metric, "time");
@@ -172,14 +192,16 @@ static int load_run_id(store *s, int64_t id, const char *metric, gate_run *out, 
                         (long long)out->run_id, out->db_path, out->metric, out->metric);
     store_case_list cases;
     store_counter_list counters = {0};
-    if (store_load_cases(s, id, &cases, e) != DYT_OK ||
-        (!is_time && store_load_counters(s, id, &counters, e) != DYT_OK)) {
+    int rc;
+    if ((rc = store_load_cases(s, id, &cases, e)) != DYT_OK ||
+        (!is_time && (rc = store_load_counters(s, id, &counters, e)) != DYT_OK) ||
+        (!is_time && (rc = check_counter_known(&counters, metric, out, e)) != DYT_OK)) {
         store_case_list_free(&cases);
-        return DYT_USAGE;
+        store_counter_list_free(&counters);
+        return rc;
     }
-    int rc = DYT_OK;
     if (cases.n && !(out->cases = calloc(cases.n, sizeof *out->cases)))
-        rc = dyt_errf(e, DYT_USAGE, "out of memory");
+        rc = dyt_errf(e, DYT_RESOURCE, "out of memory");
     for (size_t i = 0; i < cases.n && rc == DYT_OK; i++) {
         gate_case *c = &out->cases[out->n_cases++];
         load_case(&cases.v[i], c);
@@ -210,7 +232,7 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
 {
     gate_run_ref *refs = realloc(side->runs, (side->n_runs + 1) * sizeof *refs);
     if (!refs)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     side->runs = refs;
     gate_run_ref *ref = &refs[side->n_runs++];
     memset(ref, 0, sizeof *ref);
@@ -238,7 +260,7 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
         side->cases = v;
     if (!v || !taken) {
         free(taken);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     int64_t tag = (int64_t)run_index << 32;
     for (size_t i = 0; i < one->n_cases; i++) {
@@ -266,7 +288,7 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
             int64_t *r = x && c->rep ? realloc(m->rep, (m->n + c->n) * sizeof *r) : NULL;
             if (!r) {
                 free(taken);
-                return dyt_errf(e, DYT_USAGE, "out of memory");
+                return dyt_errf(e, DYT_RESOURCE, "out of memory");
             }
             m->rep = r;
             memcpy(m->x + m->n, c->x, c->n * sizeof *x);
@@ -333,10 +355,9 @@ static int resolve_ids(store *s, const char *rest, int64_t **ids, size_t *n, dyt
     int campaign = !strncmp(rest, "campaign:", 9);
     if (strncmp(rest, "all:", 4) != 0 && !campaign) {
         int64_t id;
-        if (store_resolve_run(s, rest, &id, e) != DYT_OK)
-            return DYT_USAGE;
+        DYT_TRY(store_resolve_run(s, rest, &id, e));
         if (!(*ids = malloc(sizeof **ids)))
-            return dyt_errf(e, DYT_USAGE, "out of memory");
+            return dyt_errf(e, DYT_RESOURCE, "out of memory");
         (*ids)[0] = id;
         *n = 1;
         return DYT_OK;
@@ -348,11 +369,10 @@ static int resolve_ids(store *s, const char *rest, int64_t **ids, size_t *n, dyt
     const store_run_filter f = campaign ? (store_run_filter){.campaign = label}
                                         : (store_run_filter){.label = label, .status = "complete"};
     store_run_list runs;
-    if (store_find_runs(s, &f, &runs, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_find_runs(s, &f, &runs, e));
     if (runs.n && !(*ids = malloc(runs.n * sizeof **ids))) {
         store_run_list_free(&runs);
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     }
     for (size_t i = 0; i < runs.n; i++)
         (*ids)[i] = runs.v[i].id;
@@ -374,8 +394,7 @@ static int load_item(store *default_db, const char *item, const char *metric, ga
     const char *rest = item;
     store *s = default_db, *own = NULL;
     if (split_item(item, path, sizeof path, &rest)) {
-        if (store_open(path, 0, &own, e) != DYT_OK)
-            return DYT_USAGE;
+        DYT_TRY(store_open(path, 0, &own, e));
         s = own;
     } else if (!default_db) {
         return dyt_errf(e, DYT_USAGE, "no store to resolve run '%s' in", item);
@@ -421,13 +440,47 @@ static int load_item(store *default_db, const char *item, const char *metric, ga
     return rc;
 }
 
+/* Whether the part of item before its run (before ":all:" or the last
+ * ':') names a store file in the documented form, PATH.db (or .sqlite,
+ * .sqlite3): such an item whose file does not exist is a missing file, not
+ * a label of the default store. */
+static int names_missing_store(const char *item, char *path, size_t n)
+{
+    const char *all = strstr(item, ":all:"), *colon = all ? all : strrchr(item, ':');
+    if (!colon || colon == item || (size_t)(colon - item) >= n)
+        return 0;
+    snprintf(path, n, "%.*s", (int)(colon - item), item);
+    size_t len = strlen(path);
+    static const char *const exts[] = {".db", ".sqlite", ".sqlite3"};
+    int store_like = 0;
+    for (size_t i = 0; i < DYT_ARRAY_LEN(exts); i++)
+        store_like |= len > strlen(exts[i]) && !strcmp(path + len - strlen(exts[i]), exts[i]);
+    struct stat sb;
+    return store_like && stat(path, &sb) != 0;
+}
+
+int gate_spec_check(const char *spec, dyt_err *e)
+{
+    char *copy = strdup(spec);
+    if (!copy)
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
+    int rc = DYT_OK;
+    char *cur = copy, path[512];
+    for (char *item = strsep(&cur, ","); item && rc == DYT_OK; item = strsep(&cur, ","))
+        if (names_missing_store(item, path, sizeof path))
+            rc = dyt_errf(e, DYT_USAGE, "%s: no such store file (in '%s')", path, item);
+    free(copy);
+    return rc;
+}
+
 int gate_load_run(store *default_db, const char *spec, const char *metric, gate_run *out,
                   dyt_err *e)
 {
     memset(out, 0, sizeof *out);
+    DYT_TRY(gate_spec_check(spec, e));
     char *copy = strdup(spec);
     if (!copy)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     int rc = DYT_OK;
     /* strsep, not strtok: an empty item ("1,,2", "1,") is an error, not
      * skipped. */

@@ -7,12 +7,12 @@
  * outputs never alias ref's. */
 #include "check.h"
 #include "bf16.h"
+#include "check_model.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define U32 (1.0 / 16777216.0) /* 2^-24: unit roundoff of fp32 accumulation */
 
 double kern_check_tol(dtype_kind d) { return d == DTYPE_F32 ? 1e-5 : 2e-2; }
 
@@ -46,18 +46,32 @@ static double src_at(src s, size_t i)
 static src act_src(const void *p, dtype_kind d) { return (src){p, d == DTYPE_F32 ? SRC_F32 : SRC_BF16}; }
 static src f32_src(const float *p) { return (src){p, SRC_F32}; }
 
-/* Compares n values. S (per element) and nterms set the reduction term of
- * the bound; S == NULL for elementwise outputs. */
-static void compare(kern_check_result *res, const char *name, src v, src r, size_t n, double tol,
-                    const double *S, double nterms)
+/* What the error model says about one output (check_model.h): each
+ * element's magnitude (NULL: |r|), the conditioning allowance (NULL: none),
+ * nterms > 0 for a reduction over that many terms (its rounding grows with
+ * sqrt(nterms) * magnitude), and cond_mag > 0 when the allowance stands for
+ * a magnitude, cond * cond_mag: fp32 statistics act on what they multiply,
+ * so the error they cause is counted in ulps of that. */
+typedef struct {
+    const double *mag, *cond;
+    double nterms, cond_mag;
+} out_model;
+
+/* Compares n values of one output (bf16_out: stored as bf16) against the
+ * bound of its model. */
+static void compare(kern_check_result *res, const char *name, src v, src r, size_t n, int bf16_out,
+                    double tol, out_model om)
 {
-    double maxr = 0;
+    const double *mag = om.mag, *cond = om.cond;
+    double scale = 0;
     for (size_t i = 0; i < n; i++) {
-        double x = fabs(src_at(r, i));
-        if (x > maxr && isfinite(x))
-            maxr = x;
+        double m = mag ? mag[i] : fabs(src_at(r, i));
+        if (m > scale && isfinite(m))
+            scale = m;
     }
-    double scale = DYT_MAX(1.0, maxr), red = (8 * sqrt(nterms) + 16) * U32;
+    const double red = om.nterms > 0 ? (8 * sqrt(om.nterms) + 16) * CHECK_U32 : 0;
+    const double under = 2 * check_ulp(0, bf16_out); /* roundings below the normal range */
+    const double norm = DYT_MAX(scale, FLT_MIN);     /* err and tol are reported over it */
     kern_check_output o = {.pass = 1};
     snprintf(o.name, sizeof o.name, "%s", name);
     double worst_ratio = -1;
@@ -69,12 +83,20 @@ static void compare(kern_check_result *res, const char *name, src v, src r, size
             err = a == b ? 0 : INFINITY;
         else
             err = fabs(a - b);
-        double allowed = tol * scale + (S ? red * S[i] : 0);
+        double m = mag ? mag[i] : fabs(b);
+        double allowed =
+            tol * scale + red * m + (cond ? cond[i] : 0) + check_ulp(b, bf16_out) + under;
+        double um = DYT_MAX(m, fabs(b));
+        if (cond && om.cond_mag > 0)
+            um = DYT_MAX(um, cond[i] * om.cond_mag);
+        double ulps = err == 0 ? 0 : err / check_ulp(um, bf16_out);
+        if (!(ulps <= o.ulps))
+            o.ulps = ulps;
         double ratio = err / allowed;
         if (ratio > worst_ratio) {
             worst_ratio = ratio;
-            o.err = err / scale;
-            o.tol = allowed / scale;
+            o.err = err / norm;
+            o.tol = allowed / norm;
             o.index = i;
             o.v = a;
             o.r = b;
@@ -83,6 +105,8 @@ static void compare(kern_check_result *res, const char *name, src v, src r, size
     o.pass = worst_ratio <= 1.0;
     if (res->n_outputs < KERN_CHECK_MAX_OUTPUTS)
         res->outputs[res->n_outputs++] = o;
+    if (!(o.ulps <= res->max_ulps))
+        res->max_ulps = o.ulps;
     double cur = res->output[0] ? res->worst / res->tol : -1;
     if (!o.pass)
         res->pass = 0;
@@ -91,37 +115,6 @@ static void compare(kern_check_result *res, const char *name, src v, src r, size
         res->tol = o.tol;
         snprintf(res->output, sizeof res->output, "%s", o.name);
     }
-}
-
-/* S for the reductions: per column the magnitudes bounding each summed
- * term, summed over rows in double (docs/kernels.md). */
-static void reduction_bounds(const kern_check_inputs *in, const float *mean, const float *rstd,
-                             double *s_dg, double *s_db, double *s_da)
-{
-    size_t R = in->rows, C = in->cols;
-    memset(s_dg, 0, C * sizeof *s_dg);
-    memset(s_db, 0, C * sizeof *s_db);
-    *s_da = 0;
-    for (size_t r = 0; r < R; r++)
-        for (size_t j = 0; j < C; j++) {
-            size_t i = r * C + j;
-            double x = src_at(act_src(in->x, in->dtype), i);
-            double dy = fabs(src_at(act_src(in->dy, in->dtype), i));
-            double g = in->gamma ? fabs(in->gamma[j]) : 1.0;
-            s_db[j] += dy;
-            switch (in->norm) {
-            case NORM_DYT: /* dy*tanh: |tanh| <= 1; dalpha: dy*g*x*sech^2, sech^2 <= 1 */
-                s_dg[j] += dy;
-                *s_da += dy * g * fabs(x);
-                break;
-            case NORM_LAYERNORM:
-                s_dg[j] += dy * fabs((x - mean[r]) * rstd[r]);
-                break;
-            default:
-                s_dg[j] += dy * fabs(x * rstd[r]);
-                break;
-            }
-        }
 }
 
 /* Golden answers for kern_check_core (NULL: run ref instead). */
@@ -290,36 +283,42 @@ static int check_core(const kern_entry *e, const kern_check_inputs *in, kern_poo
         goto done;
     }
 
+    check_model m;
+    if (check_model_build(in, &m) != 0)
+        goto oom;
     double tol = kern_check_tol(in->dtype);
+    int bf = in->dtype == DTYPE_BF16; /* activations' storage; the rest is fp32 */
+    src_kind act_k = in->dtype == DTYPE_F32 ? SRC_F32 : SRC_BF16;
+#define REF_OR(gv, p, k) (g ? (src){g->gv, SRC_F64} : (src){ra.p, k})
+    /* backward norms: the conditioning is the fp32 statistics' */
+    const double stats = in->norm == NORM_DYT ? 0 : 1 / (2 * CHECK_U32);
     if (in->pass == PASS_FWD) {
-        compare(out, "y", act_src(va.y, in->dtype), g ? (src){g->y, SRC_F64} : act_src(ra.y, in->dtype),
-                R * C, tol, NULL, 0);
+        compare(out, "y", act_src(va.y, in->dtype), REF_OR(y, y, act_k), R * C, bf, tol,
+                (out_model){.mag = m.y_mag, .cond = m.y_cond});
         if (in->norm == NORM_LAYERNORM && va.mean)
-            compare(out, "mean", f32_src(va.mean), g ? (src){g->mean, SRC_F64} : f32_src(ra.mean), R,
-                    tol, NULL, 0);
+            compare(out, "mean", f32_src(va.mean), REF_OR(mean, mean, SRC_F32), R, 0, tol,
+                    (out_model){.mag = m.mean_mag});
         if (in->norm != NORM_DYT && va.rstd)
-            compare(out, "rstd", f32_src(va.rstd), g ? (src){g->rstd, SRC_F64} : f32_src(ra.rstd), R,
-                    tol, NULL, 0);
+            compare(out, "rstd", f32_src(va.rstd), REF_OR(rstd, rstd, SRC_F32), R, 0, tol,
+                    (out_model){.mag = NULL});
     } else {
-        compare(out, "dx", act_src(va.dx, in->dtype), g ? (src){g->dx, SRC_F64} : act_src(ra.dx, in->dtype),
-                R * C, tol, NULL, 0);
-        double *s_dg = buf(&b, C * sizeof(double), 0), *s_db = buf(&b, C * sizeof(double), 0), s_da;
-        if (b.oom)
-            goto oom;
-        reduction_bounds(in, va.mean, va.rstd, s_dg, s_db, &s_da);
+        compare(out, "dx", act_src(va.dx, in->dtype), REF_OR(dx, dx, act_k), R * C, bf, tol,
+                (out_model){.mag = m.dx_mag, .cond = m.dx_cond, .cond_mag = stats});
         if (has_dgamma(in))
-            compare(out, "dgamma", f32_src(va.dgamma), g ? (src){g->dgamma, SRC_F64} : f32_src(ra.dgamma),
-                    C, tol, s_dg, (double)R);
+            compare(out, "dgamma", f32_src(va.dgamma), REF_OR(dgamma, dgamma, SRC_F32), C, 0, tol,
+                    (out_model){m.dg_mag, m.dg_cond, (double)R, stats});
         if (has_dbeta(in))
-            compare(out, "dbeta", f32_src(va.dbeta), g ? (src){g->dbeta, SRC_F64} : f32_src(ra.dbeta), C,
-                    tol, s_db, (double)R);
+            compare(out, "dbeta", f32_src(va.dbeta), REF_OR(dbeta, dbeta, SRC_F32), C, 0, tol,
+                    (out_model){.mag = m.db_mag, .nterms = (double)R});
         if (in->norm == NORM_DYT)
-            compare(out, "dalpha", f32_src(va.dalpha), g ? (src){g->dalpha, SRC_F64} : f32_src(ra.dalpha),
-                    1, tol, &s_da, (double)R * (double)C);
+            compare(out, "dalpha", f32_src(va.dalpha), REF_OR(dalpha, dalpha, SRC_F32), 1, 0, tol,
+                    (out_model){.mag = &m.da_mag, .cond = &m.da_cond, .nterms = (double)R * (double)C});
     }
+#undef REF_OR
+    check_model_free(&m);
     goto done;
 oom:
-    rc = dyt_errf(err, DYT_USAGE, "out of memory verifying %zux%zu", R, C);
+    rc = dyt_errf(err, DYT_RESOURCE, "out of memory verifying %zux%zu", R, C);
 done:
     bufs_free(&b);
     return rc;
@@ -375,7 +374,7 @@ int kern_check_golden(const kern_entry *e, const vec_case *c, kern_pool *pool,
     float *rstd = ts ? buf(&b, R * sizeof(float), 0) : NULL;
     int rc = DYT_OK;
     if (b.oom) {
-        rc = dyt_errf(err, DYT_USAGE, "out of memory");
+        rc = dyt_errf(err, DYT_RESOURCE, "out of memory");
         goto done;
     }
     if (!tx || !tdy ||
@@ -418,7 +417,7 @@ int kern_check_random(const kern_entry *e, const kern_check_random_spec *s, kern
     float *gamma = buf(&b, C * sizeof(float), 0), *beta = buf(&b, C * sizeof(float), 0);
     if (b.oom) {
         bufs_free(&b);
-        return dyt_errf(err, DYT_USAGE, "out of memory for a %zux%zu check", R, C);
+        return dyt_errf(err, DYT_RESOURCE, "out of memory for a %zux%zu check", R, C);
     }
     void *x = xb + off * es, *dy = dyb + off * es;
     dyt_rng rng;

@@ -2,17 +2,30 @@
  * verify`, the tests and the runner (which verifies every case before it
  * times it). A variant is run on given inputs and each of its outputs is
  * compared with `ref` (kern_check_variant) or with the golden vectors'
- * float64 answers (kern_check_golden). All tolerances live in check.c:
+ * float64 answers (kern_check_golden). `ref` is float64 end to end (its
+ * backward recomputes the row statistics in double), so it answers the
+ * exact problem. The bound follows the problem (check.c, check_model.c;
+ * docs/kernels.md derives it). Per element i of an output:
  *
- *   elementwise outputs (y, dx) and statistics (mean, rstd):
- *       max |v - r| <= tol * max(1, max |r|)
- *   cross-row reductions (dgamma, dbeta, dalpha), per element j:
- *       |v_j - r_j| <= tol * max(1, max |r|) + (8 sqrt(n) + 16) * u * S_j
- *   tol = 1e-5 for fp32 storage, 2e-2 for bf16; u = 2^-24 (fp32
- *   accumulation); n = number of terms summed (rows; rows*cols for dalpha);
- *   S_j = sum of the magnitudes the terms are bounded by (docs/kernels.md
- *   derives the bound).
- * NaN in the reference must be NaN in the variant and vice versa. */
+ *   |v_i - r_i| <= tol * M + red_i + cond_i + ulp(r_i) + 2 * smallest subnormal
+ *
+ *   m_i    the magnitude the element is formed from (|g*t| + |b| for DyT's
+ *          y, rho*(|g'| + |m1| + |xh*m2|) for LayerNorm's dx, ...), so an
+ *          output produced by cancellation is judged at the size of what
+ *          cancelled; M = max_i m_i (the output's scale)
+ *   tol    1e-5 for fp32 storage, 2e-2 (~5 bf16 ulps) for bf16: the
+ *          variant's own arithmetic
+ *   red_i  cross-row reductions (dgamma, dbeta, dalpha): (8 sqrt(n) + 16)
+ *          * 2^-24 * m_i, n the number of terms summed
+ *   cond_i what the problem costs a correct fp32 variant: the fp32 mean and
+ *          rstd backward must read (grows with |mean|/std * 2^-24), the
+ *          fp32 tanh (4 ulps)
+ *   ulp    the output's own rounding (fp32 or bf16 spacing at r_i)
+ *
+ * Errors are reported over M (err, tol) and in ulps of the output's
+ * storage type at max(m_i, |r_i|) (backward norms: at least at the
+ * magnitude the fp32 statistics act on). NaN in the reference must be NaN
+ * in the variant and vice versa. */
 #pragma once
 #include "common.h"
 #include "kernels.h"
@@ -36,8 +49,9 @@ typedef struct {
 
 typedef struct {
     char name[8];    /* "y", "mean", "rstd", "dx", "dgamma", "dbeta", "dalpha" */
-    double err;      /* max |v - r| / max(1, max |r|) at the worst element */
+    double err;      /* |v - r| / M at the worst element (largest err/allowed) */
     double tol;      /* what that element was allowed, same normalisation */
+    double ulps;     /* the largest error of the output in ulps (check.h above) */
     size_t index;    /* the worst element (largest err/allowed) */
     double v, r;     /* the variant's and the reference's value there */
     int pass;
@@ -50,12 +64,13 @@ typedef struct {
     double worst;      /* err of the deciding output (largest err/tol) */
     double tol;        /* its tolerance */
     char output[8];    /* its name */
+    double max_ulps;   /* the largest error in ulps over every output */
     size_t n_outputs;
     kern_check_output outputs[KERN_CHECK_MAX_OUTPUTS];
     char reason[192];
 } kern_check_result;
 
-/* The base tolerance for a storage type: 1e-5 fp32, 2e-2 bf16/fp16. */
+/* The arithmetic tolerance for a storage type: 1e-5 fp32, 2e-2 bf16/fp16. */
 double kern_check_tol(dtype_kind d);
 
 /* Runs ref and the variant e on in (e's norm/pass/dtype must match in's)

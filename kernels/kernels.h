@@ -8,7 +8,8 @@
  *  - gamma, beta, dgamma, dbeta, mean, rstd, dalpha are fp32, always.
  *  - Math is fp32 (ref: float64); bf16 outputs round to nearest even.
  *  - Backward consumes what forward saved: LayerNorm mean+rstd, RMSNorm rstd;
- *    DyT recomputes tanh from x.
+ *    DyT recomputes tanh from x. (`ref`, the oracle, recomputes the
+ *    statistics in float64 instead.)
  *  - Cross-row reductions (dgamma, dbeta, dalpha) are deterministic: for the
  *    same inputs and thread count the result is bitwise identical. Rows are
  *    split into thread-count-dependent chunks whose partials are combined in

@@ -6,8 +6,13 @@
  * double to the nearest bf16 (ties to even) with no intermediate fp32
  * rounding, so the oracle itself is not double-rounded.
  *
- * Backward reads the fp32 mean/rstd that forward saved, exactly as the
- * fast variants do, so ref and a variant differ only in arithmetic. */
+ * Backward does not read the fp32 mean/rstd that forward saved: it
+ * recomputes them from x in double (ref_row_stats), so the oracle answers
+ * the exact problem end to end. The fast variants must read the fp32
+ * statistics (the contract); what that costs them on rows whose mean is
+ * large next to their spread is part of the bound they are held to
+ * (check_model.c, docs/kernels.md). */
+#include "ref.h"
 #include "portable.h"
 
 #include <math.h>
@@ -98,6 +103,38 @@ static void dyt_bwd_rows(const norm_args *a, size_t r0, size_t r1, void *part)
         }
 }
 
+/* ---- row statistics --------------------------------------------------------- */
+
+/* The row of x that starts at element o. */
+static const void *row_x(const norm_args *a, size_t o)
+{
+    return (const char *)a->x + o * dtype_size(a->dtype);
+}
+
+void ref_row_stats(norm_kind n, const void *x, dtype_kind d, size_t cols, double eps, double *mean,
+                   double *rstd)
+{
+    double s = 0, v = 0;
+    if (n == NORM_RMSNORM) {
+        for (size_t j = 0; j < cols; j++) {
+            double t = ld(x, d, j);
+            v += t * t;
+        }
+        *mean = 0;
+        *rstd = 1.0 / sqrt(v / (double)cols + eps);
+        return;
+    }
+    for (size_t j = 0; j < cols; j++)
+        s += ld(x, d, j);
+    double m = s / (double)cols;
+    for (size_t j = 0; j < cols; j++) {
+        double t = ld(x, d, j) - m;
+        v += t * t;
+    }
+    *mean = m;
+    *rstd = 1.0 / sqrt(v / (double)cols + eps);
+}
+
 /* ---- LayerNorm ------------------------------------------------------------ */
 
 static void ln_fwd_rows(const norm_args *a, size_t r0, size_t r1, void *part)
@@ -106,15 +143,8 @@ static void ln_fwd_rows(const norm_args *a, size_t r0, size_t r1, void *part)
     size_t C = a->cols;
     for (size_t r = r0; r < r1; r++) {
         size_t o = r * C;
-        double s = 0, v = 0;
-        for (size_t j = 0; j < C; j++)
-            s += ld(a->x, a->dtype, o + j);
-        double mean = s / (double)C;
-        for (size_t j = 0; j < C; j++) {
-            double d = ld(a->x, a->dtype, o + j) - mean;
-            v += d * d;
-        }
-        double rstd = 1.0 / sqrt(v / (double)C + (double)a->eps);
+        double mean, rstd;
+        ref_row_stats(NORM_LAYERNORM, row_x(a, o), a->dtype, C, a->eps, &mean, &rstd);
         if (a->mean)
             a->mean[r] = (float)mean;
         if (a->rstd)
@@ -134,7 +164,8 @@ static void ln_bwd_rows(const norm_args *a, size_t r0, size_t r1, void *part)
     double *dg = part, *db = dg + C;
     for (size_t r = r0; r < r1; r++) {
         size_t o = r * C;
-        double mean = a->mean[r], rstd = a->rstd[r], m1 = 0, m2 = 0;
+        double mean, rstd, m1 = 0, m2 = 0;
+        ref_row_stats(NORM_LAYERNORM, row_x(a, o), a->dtype, C, a->eps, &mean, &rstd);
         for (size_t j = 0; j < C; j++) {
             double xh = (ld(a->x, a->dtype, o + j) - mean) * rstd;
             double dxh = ld(a->dy, a->dtype, o + j) * gam(a, NORM_LAYERNORM, j);
@@ -161,12 +192,8 @@ static void rms_fwd_rows(const norm_args *a, size_t r0, size_t r1, void *part)
     size_t C = a->cols;
     for (size_t r = r0; r < r1; r++) {
         size_t o = r * C;
-        double ss = 0;
-        for (size_t j = 0; j < C; j++) {
-            double x = ld(a->x, a->dtype, o + j);
-            ss += x * x;
-        }
-        double rstd = 1.0 / sqrt(ss / (double)C + (double)a->eps);
+        double mean, rstd;
+        ref_row_stats(NORM_RMSNORM, row_x(a, o), a->dtype, C, a->eps, &mean, &rstd);
         if (a->rstd)
             a->rstd[r] = (float)rstd;
         for (size_t j = 0; j < C; j++)
@@ -182,7 +209,8 @@ static void rms_bwd_rows(const norm_args *a, size_t r0, size_t r1, void *part)
     double *dg = part;
     for (size_t r = r0; r < r1; r++) {
         size_t o = r * C;
-        double rstd = a->rstd[r], m2 = 0;
+        double mean, rstd, m2 = 0;
+        ref_row_stats(NORM_RMSNORM, row_x(a, o), a->dtype, C, a->eps, &mean, &rstd);
         for (size_t j = 0; j < C; j++) {
             double xh = ld(a->x, a->dtype, o + j) * rstd;
             m2 += ld(a->dy, a->dtype, o + j) * gam(a, NORM_RMSNORM, j) * xh;

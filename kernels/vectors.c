@@ -1,13 +1,16 @@
 /* Parser for the golden-vector text format (vectors.h). A small tokenizer
  * that knows which line every token is on: a case header must sit on one
  * line, numbers may span lines, `#` starts a comment to the end of the
- * line. Validation is strict (unknown tensor, wrong count, missing output
- * are errors) because a silently short tensor would turn into a check that
- * compares nothing. */
+ * line. Validation is strict (unknown tensor, wrong count, missing output,
+ * a value that is not a finite number are errors) because a silently short
+ * tensor would turn into a check that compares nothing. A tensor's values
+ * are stored as they are read, so memory follows what the file holds, not
+ * the count it declares. */
 #include "vectors.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,7 +114,7 @@ static int parse_double_n(const char *v, size_t n, double *out)
     char *end;
     errno = 0;
     *out = strtod(buf, &end);
-    return *end || errno == ERANGE ? -1 : 0;
+    return *end || errno == ERANGE || !isfinite(*out) ? -1 : 0;
 }
 
 static int parse_header(lexer *lx, int line, vec_case *c, dyt_err *e)
@@ -206,23 +209,31 @@ static int parse_body(lexer *lx, vec_case *c, dyt_err *e)
                             lx->name, hl, sp->name, count, want);
         vec_tensor *nt = realloc(c->t, (c->n_t + 1) * sizeof *nt);
         if (!nt)
-            return dyt_errf(e, DYT_USAGE, "%s:%d: out of memory", lx->name, hl);
+            return dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", lx->name, hl);
         c->t = nt;
         vec_tensor *vt = &c->t[c->n_t];
         memset(vt, 0, sizeof *vt);
         snprintf(vt->name, sizeof vt->name, "%s", sp->name);
         vt->line = hl;
-        vt->count = count;
-        if (!(vt->v = malloc(count * sizeof(double))))
-            return dyt_errf(e, DYT_USAGE, "%s:%d: out of memory", lx->name, hl);
         c->n_t++;
+        size_t cap = 0;
         for (size_t k = 0; k < count; k++) {
             if (!next_tok(lx, &t, &n, &l))
                 return dyt_errf(e, DYT_USAGE, "%s:%d: tensor '%s' ends after %zu of %zu numbers",
                                 lx->name, lx->line, sp->name, k, count);
+            if (k == cap) { /* grown as numbers arrive: a count is only a claim */
+                cap = DYT_MIN(count, cap ? 2 * cap : 1024);
+                double *grown = realloc(vt->v, cap * sizeof *grown);
+                if (!grown)
+                    return dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", lx->name, hl);
+                vt->v = grown;
+            }
             if (parse_double_n(t, n, &vt->v[k]))
-                return dyt_errf(e, DYT_USAGE, "%s:%d: '%.*s' is not a number (tensor '%s', %zu of %zu)",
-                                lx->name, l, (int)n, t, sp->name, k + 1, count);
+                return dyt_errf(e, DYT_USAGE,
+                                "%s:%d: '%.*s' is not a finite number (tensor '%s', %zu of %zu)",
+                                lx->name, l, (int)DYT_MIN(n, (size_t)40), t, sp->name, k + 1,
+                                count);
+            vt->count = k + 1;
         }
     }
     for (size_t i = 0; i < DYT_ARRAY_LEN(specs); i++)
@@ -237,7 +248,7 @@ int vec_parse_string(const char *text, const char *name, vec_file *out, dyt_err 
     memset(out, 0, sizeof *out);
     out->path = strdup(name ? name : "<string>");
     if (!out->path)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     lexer lx = {text, 1, out->path};
     const char *t;
     size_t n;
@@ -261,7 +272,7 @@ int vec_parse_string(const char *text, const char *name, vec_file *out, dyt_err 
         vec_case *nc = realloc(out->cases, (out->n + 1) * sizeof *nc);
         if (!nc) {
             case_free(&c);
-            rc = dyt_errf(e, DYT_USAGE, "%s:%d: out of memory", lx.name, l);
+            rc = dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", lx.name, l);
             break;
         }
         out->cases = nc;

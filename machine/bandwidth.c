@@ -1,7 +1,10 @@
-/* STREAM-like bandwidth ceiling (bandwidth.h): fp32 copy a[i] = b[i] and
- * scale a[i] = s * b[i] over two arrays of at least bytes_each, on the
- * kernel thread pool (same threads, same pinning as the kernels), each
- * thread its contiguous slice as kern_split_rows gives it.
+/* STREAM-like bandwidth ceilings (bandwidth.h): fp32 copy a[i] = b[i] and
+ * scale a[i] = s * b[i] over two arrays making up a given working set, on
+ * the kernel thread pool (same threads, same pinning as the kernels), each
+ * thread its contiguous slice as kern_split_rows gives it. A working set a
+ * cache level holds stays there: each pass is one pool dispatch, like one
+ * kernel call of a hot case, and a sample repeats passes until it is long
+ * enough to time.
  *
  * Bytes per pass = read b + write a = 2 * 4 * n, as STREAM counts, without
  * the write-allocate (read-for-ownership) traffic of plain stores. Stores
@@ -136,15 +139,54 @@ static int bw_verify(const bw_ctx *c, float s)
     return c->a[c->n - 1] == s * c->b[c->n - 1] ? 0 : -1;
 }
 
-int bandwidth_measure(kern_pool *pool, uint64_t bytes_each, int reps, bandwidth_result *out,
-                      dyt_err *e)
+const char *bandwidth_level_name(bw_level l)
+{
+    static const char *const names[BW_LEVELS] = {"l1", "l2", "llc", "dram"};
+    return l < BW_LEVELS ? names[l] : "?";
+}
+
+void bandwidth_caches(const machine_info *m, int threads, bw_caches *out)
+{
+    uint64_t cores = m->cores > 0 ? (uint64_t)m->cores : 1;
+    uint64_t t = threads < 1 ? 1 : (uint64_t)threads > cores ? cores : (uint64_t)threads;
+    uint64_t v[BW_LEVELS] = {m->l1d_bytes * t, m->l2_bytes * t, m->llc_bytes * t / cores,
+                             UINT64_MAX};
+    uint64_t below = 0;
+    for (int l = 0; l < BW_LEVELS; l++) {
+        /* A level no bigger than the one before it holds nothing new. */
+        out->bytes[l] = v[l] > below ? v[l] : 0;
+        if (out->bytes[l])
+            below = out->bytes[l];
+    }
+}
+
+bw_level bandwidth_level_of(const bw_caches *c, uint64_t bytes)
+{
+    for (int l = 0; l < BW_DRAM; l++)
+        if (c->bytes[l] && bytes <= c->bytes[l])
+            return (bw_level)l;
+    return BW_DRAM;
+}
+
+/* Nanoseconds that `passes` passes (one dispatch each) take. */
+static double time_passes(kern_pool *pool, bw_ctx *c, int passes)
+{
+    uint64_t t0 = dyt_now_ns();
+    for (int k = 0; k < passes; k++)
+        bw_run(pool, bw_task, c);
+    return (double)(dyt_now_ns() - t0);
+}
+
+int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_result *out, dyt_err *e)
 {
     memset(out, 0, sizeof *out);
+    int reps = sp->reps;
     if (reps < 1)
         return dyt_errf(e, DYT_USAGE, "bandwidth: reps must be >= 1, got %d", reps);
-    if (bytes_each < 64 * 1024)
-        bytes_each = 64 * 1024;
-    size_t n = (size_t)((bytes_each + 63) / 64 * 16); /* whole lines */
+    int threads = pool ? kern_pool_threads(pool) : 1;
+    /* Whole 64-byte lines, at least 1 KiB per thread and array. */
+    size_t n = (size_t)((sp->working_set / 2 + 63) / 64 * 16);
+    n = DYT_MAX(n, (size_t)256 * (size_t)threads);
     float *a = dyt_alloc(n * sizeof *a), *b = dyt_alloc(n * sizeof *b);
     double *copy = malloc((size_t)reps * sizeof *copy), *scale = malloc((size_t)reps * sizeof *scale);
     int rc = DYT_OK;
@@ -156,22 +198,26 @@ int bandwidth_measure(kern_pool *pool, uint64_t bytes_each, int reps, bandwidth_
     bw_ctx c = {a, b, n, 0.0f, n * sizeof *a >= KX_NT_MIN_BYTES, kern_cpu_flags()};
     bw_run(pool, bw_init_task, &c);
     const double bytes = 2.0 * (double)n * sizeof *a;
-    bw_run(pool, bw_task, &c); /* warm-up: page faults, frequency */
+    /* Warm-up (page faults, frequency, the caches, the pool's workers
+     * awake), growing the passes per sample until one lasts min_sample_ns,
+     * as the runner sizes a case's batch. */
+    int passes = 1;
+    for (int tries = 0; tries < 32; tries++) {
+        double ns = time_passes(pool, &c, passes);
+        if (ns >= (double)sp->min_sample_ns && tries > 0)
+            break;
+        double f = ns > 0 ? 1.2 * (double)sp->min_sample_ns / ns : 16.0;
+        passes = (int)DYT_MIN(ceil(passes * DYT_MIN(DYT_MAX(f, 1.0), 16.0)), (double)(1 << 20));
+    }
     for (int r = 0; r < reps; r++) {
         c.s = 0.0f;
-        uint64_t t0 = dyt_now_ns();
-        bw_run(pool, bw_task, &c);
-        uint64_t t1 = dyt_now_ns();
-        copy[r] = bytes / (double)(t1 - t0);
+        copy[r] = bytes * passes / time_passes(pool, &c, passes);
         if (r == 0 && bw_verify(&c, 1.0f)) {
             rc = dyt_errf(e, DYT_FAIL, "bandwidth: copy produced wrong values");
             goto out;
         }
         c.s = 3.0f;
-        t0 = dyt_now_ns();
-        bw_run(pool, bw_task, &c);
-        t1 = dyt_now_ns();
-        scale[r] = bytes / (double)(t1 - t0);
+        scale[r] = bytes * passes / time_passes(pool, &c, passes);
         if (r == 0 && bw_verify(&c, 3.0f)) {
             rc = dyt_errf(e, DYT_FAIL, "bandwidth: scale produced wrong values");
             goto out;
@@ -184,12 +230,26 @@ int bandwidth_measure(kern_pool *pool, uint64_t bytes_each, int reps, bandwidth_
     out->copy_gbps_median = stats_median(copy, (size_t)reps);
     out->scale_gbps_median = stats_median(scale, (size_t)reps);
     out->bytes_per_pass = (uint64_t)bytes;
-    out->threads = pool ? kern_pool_threads(pool) : 1;
+    out->threads = threads;
     out->reps = reps;
+    out->passes = passes;
+    out->nt = c.nt;
+    out->isa = c.isa & ISA_AVX512 ? "avx512" : c.isa & ISA_AVX2 ? "avx2" : "sse2";
 out:
     dyt_free(a);
     dyt_free(b);
     free(copy);
     free(scale);
     return rc;
+}
+
+void bandwidth_describe(const bandwidth_result *r, int scale, char *buf, size_t n)
+{
+    char arr[32];
+    dyt_fmt_bytes(arr, sizeof arr, (double)r->bytes_per_pass / 2);
+    snprintf(buf, n,
+             "STREAM %s over 2 fp32 arrays of %s, %s %s stores, %d thread(s), %d pass(es) per "
+             "sample, best and median of %d",
+             scale ? "scale a[i] = 3 b[i]" : "copy a[i] = b[i]", arr, r->isa,
+             r->nt ? "streaming" : "plain", r->threads, r->passes, r->reps);
 }

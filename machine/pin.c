@@ -16,7 +16,7 @@ machine_pinner *machine_pinner_create(dyt_err *e)
 {
     machine_pinner *p = calloc(1, sizeof *p);
     if (!p) {
-        dyt_errf(e, DYT_USAGE, "pinning: out of memory");
+        dyt_errf(e, DYT_RESOURCE, "pinning: out of memory");
         return NULL;
     }
     if (hwloc_topology_init(&p->topo) != 0) {
@@ -70,7 +70,7 @@ int machine_pin_thread(machine_pinner *p, int index, dyt_err *e)
     hwloc_bitmap_t want = hwloc_bitmap_alloc(), got = hwloc_bitmap_alloc();
     int rc = DYT_OK;
     if (!want || !got) {
-        rc = dyt_errf(e, DYT_USAGE, "pinning: out of memory");
+        rc = dyt_errf(e, DYT_RESOURCE, "pinning: out of memory");
         goto done;
     }
     hwloc_bitmap_only(want, (unsigned)pu);

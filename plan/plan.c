@@ -64,7 +64,7 @@ static int push(builder *b, const plan_case *c, dyt_err *e)
         size_t nc = b->cap ? b->cap * 2 : 256;
         plan_case *n = realloc(b->p->cases, nc * sizeof *n);
         if (!n)
-            return dyt_errf(e, DYT_USAGE, "plan: out of memory");
+            return dyt_errf(e, DYT_RESOURCE, "plan: out of memory");
         b->p->cases = n;
         b->cap = nc;
     }

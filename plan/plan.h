@@ -49,7 +49,8 @@ int plan_default_threads(void);
 /* Whether the case's norm has gamma: DyT always, LayerNorm/RMSNorm as the
  * model says. */
 int plan_case_affine(const plan_case *c);
-/* The bytes one call of the case must move (kern_min_bytes). */
+/* The bytes one call of the case must move (kern_min_bytes): also its
+ * working set, which decides the cache level of a hot case's ceiling. */
 uint64_t plan_case_bytes(const plan_case *c);
 
 /* ---- shard.c: a plan split into shards ------------------------------------

@@ -80,7 +80,7 @@ int plan_shard_assign(const plan *p, int count, int *shard_of, dyt_err *e)
     if (!order || !heap) {
         free(order);
         free(heap);
-        return dyt_errf(e, DYT_USAGE, "plan: out of memory sharding %zu cases", n);
+        return dyt_errf(e, DYT_RESOURCE, "plan: out of memory sharding %zu cases", n);
     }
     for (size_t i = 0; i < n; i++)
         order[i] = (costed){plan_case_cost(&p->cases[i]), i};
@@ -107,7 +107,7 @@ int plan_shard(const plan *p, int index, int count, plan *out, dyt_err *e)
     out->cases = malloc((p->n_cases ? p->n_cases : 1) * sizeof *out->cases);
     int rc = shard_of && out->cases
                  ? plan_shard_assign(p, count, shard_of, e)
-                 : dyt_errf(e, DYT_USAGE, "plan: out of memory sharding %zu cases", p->n_cases);
+                 : dyt_errf(e, DYT_RESOURCE, "plan: out of memory sharding %zu cases", p->n_cases);
     for (size_t i = 0; rc == DYT_OK && i < p->n_cases; i++)
         if (shard_of[i] == index)
             out->cases[out->n_cases++] = p->cases[i];

@@ -89,7 +89,7 @@ int fig_bandwidth(const fig_input *in, const char *pass, fig_list *l, dyt_err *e
     size_t ns = collect_series(in, ref, pass, 0, s, 16);
     int64_t *v = malloc((in->n_cases + 1) * sizeof *v);
     if (!v)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     double gmin = INFINITY, gmax = 0;
     int64_t cmin = INT64_MAX, cmax = 0;
     size_t used = 0;
@@ -165,7 +165,7 @@ int fig_tokens(const fig_input *in, fig_list *l, dyt_err *e)
     if (!v || !hs) {
         free(v);
         free(hs);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     /* The hidden size with the most distinct token counts (ties: larger). */
     size_t nh = distinct(in, ref, NULL, 0, 0, hs), best_n = 0;

@@ -22,7 +22,7 @@ int fig_speedup(const fig_input *in, fig_list *l, dyt_err *e)
     if (!models || !mdom) {
         free(models);
         free(mdom);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     for (size_t i = 0; i < in->n_pairs; i++) {
         const fig_pair *p = &in->pairs[i];
@@ -69,12 +69,14 @@ int fig_speedup(const fig_input *in, fig_list *l, dyt_err *e)
     snprintf(title, sizeof title, "DyT speedup over the model's norm (t_norm / t_DyT): %s",
              l->run_title);
     fig_ctx c;
-    if (!ord || !xpos || fig_begin(&c, l->dir, "speedup", title, e)) {
+    int rc = ord && xpos ? fig_begin(&c, l->dir, "speedup", title, e)
+                         : dyt_errf(e, DYT_RESOURCE, "report: out of memory");
+    if (rc != DYT_OK) {
         free(models);
         free(mdom);
         free(ord);
         free(xpos);
-        return ord && xpos ? DYT_USAGE : dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return rc;
     }
     double w = 0.8 / (double)ns;
     /* The y range always includes the parity line at 1, so "DyT is slower

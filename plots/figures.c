@@ -1,4 +1,4 @@
-/* plots/figures.c: % of roofline per kernel variant, machine against
+/* plots/figures.c: % of ceiling per kernel variant, machine against
  * machine for --vs, and the driver that writes every figure (fig_perf.c
  * has the bandwidth and time ones, fig_speedup.c DyT's speedup; gp.c the
  * machinery they share). */
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* % of roofline per variant ---------------------------------------------- */
+/* % of ceiling per variant ---------------------------------------------- */
 
 static int fig_roofline(const fig_input *in, fig_list *l, dyt_err *e)
 {
@@ -19,11 +19,11 @@ static int fig_roofline(const fig_input *in, fig_list *l, dyt_err *e)
      * first within norm, pass, dtype), coloured by norm. */
     size_t nv = 0;
     for (size_t i = 0; i < in->n_variants; i++)
-        nv += isfinite(in->variants[i].roof_median);
+        nv += isfinite(in->variants[i].ceil_median);
     if (!nv)
         return DYT_OK;
     char title[512];
-    snprintf(title, sizeof title, "%% of the measured roofline per kernel variant: %s",
+    snprintf(title, sizeof title, "%% of its measured ceiling per kernel variant: %s",
              l->run_title);
     fig_ctx c;
     if (fig_begin(&c, l->dir, "roofline", title, e))
@@ -37,7 +37,7 @@ static int fig_roofline(const fig_input *in, fig_list *l, dyt_err *e)
     size_t y = 0;
     for (size_t i = 0; i < in->n_variants; i++) {
         const fig_variant *v = &in->variants[i];
-        if (!isfinite(v->roof_median))
+        if (!isfinite(v->ceil_median))
             continue;
         char lab[256];
         snprintf(lab, sizeof lab, "%s %s %s %s", v->norm, v->pass, v->dtype, v->variant);
@@ -47,11 +47,11 @@ static int fig_roofline(const fig_input *in, fig_list *l, dyt_err *e)
     }
     double xmax = 110;
     for (size_t i = 0; i < in->n_variants; i++)
-        if (isfinite(in->variants[i].roof_best) && in->variants[i].roof_best * 1.08 > xmax)
-            xmax = in->variants[i].roof_best * 1.08;
+        if (isfinite(in->variants[i].ceil_best) && in->variants[i].ceil_best * 1.08 > xmax)
+            xmax = in->variants[i].ceil_best * 1.08;
     fprintf(c.gp,
             ")\nset yrange [%.1f:-0.6]\nset xrange [0:%.0f]\n"
-            "set xlabel \"%% of the run's measured copy bandwidth (median over cases; point: best "
+            "set xlabel \"%% of each case's measured ceiling (median over cases; point: best "
             "case)\"\n"
             "set grid xtics noytics\nset key outside right top\nset lmargin 34\n"
             "set arrow from 100, graph 0 to 100, graph 1 nohead lc rgb \"#555555\" dt 2 lw 1.5\n",
@@ -59,16 +59,16 @@ static int fig_roofline(const fig_input *in, fig_list *l, dyt_err *e)
     int first = 1;
     for (size_t k = 0; k < DYT_ARRAY_LEN(norms); k++) {
         char t[96];
-        snprintf(t, sizeof t, "%s: y, %% of roofline (median), %% of roofline (best)", norms[k]);
+        snprintf(t, sizeof t, "%s: y, %% of ceiling (median), %% of ceiling (best)", norms[k]);
         fig_block(&c, t);
         y = 0;
         size_t rows = 0;
         for (size_t i = 0; i < in->n_variants; i++) {
             const fig_variant *v = &in->variants[i];
-            if (!isfinite(v->roof_median))
+            if (!isfinite(v->ceil_median))
                 continue;
             if (!strcmp(v->norm, norms[k])) {
-                fprintf(c.dat, "%zu %.6g %.6g\n", y, v->roof_median, v->roof_best);
+                fprintf(c.dat, "%zu %.6g %.6g\n", y, v->ceil_median, v->ceil_best);
                 rows++;
             }
             y++;
@@ -86,11 +86,11 @@ static int fig_roofline(const fig_input *in, fig_list *l, dyt_err *e)
     }
     return fig_finish(
         l, &c, title,
-        "Achieved bandwidth as % of the copy bandwidth measured at the start of "
-        "the run at the same thread count, per kernel variant: bar = median over "
-        "the variant's ok cases, dot = its best case; fastest first within each "
-        "norm, pass and dtype; dashed line: the measured ceiling. Hot-cache cases can "
-        "exceed it: their data stays in cache, the ceiling is measured from memory.",
+        "Achieved bandwidth as % of each case's ceiling, the copy bandwidth measured at the "
+        "start of the run at the case's thread count and at the cache level its bytes fit in "
+        "(hot; cold: dram), per kernel variant: bar = median over the variant's ok cases, "
+        "dot = its best case; fastest first within each norm, pass and dtype; dashed line: "
+        "the ceiling. A case above 105% of it is flagged in the report's tables.",
         e);
 }
 
@@ -159,7 +159,7 @@ int fig_write_all(const fig_input *in, const char *out_dir, const char *gnuplot,
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/figures", out_dir);
     if (mkdir(dir, 0755) && errno != EEXIST)
-        return dyt_errf(e, DYT_USAGE, "report: cannot create %s: %s", dir, strerror(errno));
+        return dyt_errf(e, DYT_RESOURCE, "report: cannot create %s: %s", dir, strerror(errno));
     fig_list l = {.dir = dir, .gnuplot = gnuplot, .log = log};
     snprintf(l.run_title, sizeof l.run_title, "run %s on %s%s", in->run_name,
              in->hostname && *in->hostname ? in->hostname : "?",

@@ -27,11 +27,12 @@ typedef struct {
     double speedup[2], lo[2], hi[2];
 } fig_pair;
 
-/* One kernel variant's bandwidth as % of the run's roofline, in the order
- * of the report's variant table; NAN when unknown. */
+/* One kernel variant's bandwidth as % of each case's own ceiling (the
+ * cache level it fits in, or dram), in the order of the report's variant
+ * table; NAN when unknown. */
 typedef struct {
     const char *norm, *pass, *dtype, *variant;
-    double roof_median, roof_best;
+    double ceil_median, ceil_best;
 } fig_variant;
 
 /* A case measured in both runs of a --vs comparison. */

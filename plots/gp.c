@@ -46,7 +46,7 @@ int fig_begin(fig_ctx *c, const char *dir, const char *name, const char *title, 
             fclose(c->gp);
         if (c->dat)
             fclose(c->dat);
-        return dyt_errf(e, DYT_USAGE, "report: cannot write %s: %s", path, strerror(err));
+        return dyt_errf(e, DYT_RESOURCE, "report: cannot write %s: %s", path, strerror(err));
     }
     fprintf(c->gp,
             "# dytbench figure: %s.gp draws %s.dat as %s.svg and %s.png.\n"
@@ -97,11 +97,12 @@ int fig_end(fig_ctx *c, dyt_err *e)
             c->width, c->height, c->name, c->plot ? c->plot : "", c->width, c->height, c->name);
     free(c->plot);
     c->plot = NULL;
-    int bad = ferror(c->gp) | ferror(c->dat);
-    bad |= fclose(c->gp) | fclose(c->dat);
-    if (bad)
-        return dyt_errf(e, DYT_USAGE, "report: writing %s/%s.gp failed", c->dir, c->name);
-    return DYT_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.dat", c->dir, c->name);
+    int rc = dyt_close_output(c->dat, path, e);
+    snprintf(path, sizeof path, "%s/%s.gp", c->dir, c->name);
+    int rc_gp = dyt_close_output(c->gp, path, e);
+    return rc_gp != DYT_OK ? rc_gp : rc;
 }
 
 static long file_size(const char *dir, const char *name, const char *ext)
@@ -157,7 +158,7 @@ int fig_finish(fig_list *l, fig_ctx *c, const char *title, const char *caption, 
         return DYT_USAGE;
     fig_file *p = realloc(l->v, (l->n + 1) * sizeof *p);
     if (!p)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     l->v = p;
     fig_file *f = &l->v[l->n++];
     memset(f, 0, sizeof *f);
@@ -166,7 +167,7 @@ int fig_finish(fig_list *l, fig_ctx *c, const char *title, const char *caption, 
     f->title = strdup(title);
     f->caption = strdup(caption);
     if (!f->stem || !f->title || !f->caption)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     f->rendered = l->gnuplot && !fig_run(l->gnuplot, l->dir, c->name, l->log);
     return DYT_OK;
 }

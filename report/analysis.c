@@ -3,8 +3,8 @@
  * variant of each, speedup with a bootstrap interval from the raw samples;
  * a framework peer's cases paired among themselves, per framework variant),
  * the whole-model sums of the DyT paper's Table 7 (per-layer time x layer
- * count over all the sections of a model), bandwidth per variant, and cases
- * matched across runs for --vs. */
+ * count over all the sections of a model), and cases matched across runs
+ * for --vs; per-variant bandwidth and accuracy are in variants.c. */
 #include "report_int.h"
 #include "stats.h"
 
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int str_eq(const char *a, const char *b)
+int rep_str_eq(const char *a, const char *b)
 {
     return !strcmp(a ? a : "", b ? b : "");
 }
@@ -24,7 +24,7 @@ static int str_cmp(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "");
 }
 
-static int usable(const rep_case *c)
+int rep_case_usable(const rep_case *c)
 {
     return c->has_stats && !strcmp(c->c.status, "ok") && isfinite(c->st.median_ns) &&
            c->st.median_ns > 0;
@@ -101,7 +101,7 @@ static int cmp_shape_impl(const void *x, const void *y)
 const char *rep_impl_of(const rep_analysis *a, const rep_case *c)
 {
     for (size_t i = 0; i < a->n_peer_variants; i++)
-        if (str_eq(c->c.variant, a->peer_variants[i]))
+        if (rep_str_eq(c->c.variant, a->peer_variants[i]))
             return a->peer_variants[i];
     return NULL;
 }
@@ -110,7 +110,7 @@ const rep_pair *rep_pair_find(const rep_analysis *a, const rep_pair *like, const
 {
     const rep_case *k = rep_pair_any(like);
     for (size_t i = 0; i < a->n_pairs; i++)
-        if (str_eq(a->pairs[i].impl, impl) && !cmp_shape(rep_pair_any(&a->pairs[i]), k))
+        if (rep_str_eq(a->pairs[i].impl, impl) && !cmp_shape(rep_pair_any(&a->pairs[i]), k))
             return &a->pairs[i];
     return NULL;
 }
@@ -130,7 +130,7 @@ static int load_peer_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
             oom = 1;
     }
     json_decref(j);
-    return oom ? dyt_errf(e, DYT_USAGE, "report: out of memory") : DYT_OK;
+    return oom ? dyt_errf(e, DYT_RESOURCE, "report: out of memory") : DYT_OK;
 }
 
 /* Ratio median(b)/median(a) with its bootstrap interval from the samples;
@@ -191,18 +191,19 @@ static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *
 {
     impl_case *v = malloc((run->cases.n + 1) * sizeof *v);
     if (!v)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     size_t n = 0;
     for (size_t i = 0; i < run->cases.n; i++) {
         const rep_case *c = &run->cases.v[i];
-        if (usable(c) && (!strcmp(c->c.norm, "dyt") || str_eq(c->c.norm, c->c.model_norm)))
+        if (rep_case_usable(c) &&
+            (!strcmp(c->c.norm, "dyt") || rep_str_eq(c->c.norm, c->c.model_norm)))
             v[n++] = (impl_case){c, rep_impl_of(a, c)};
     }
     qsort(v, n, sizeof *v, cmp_shape_impl);
     a->pairs = calloc(n + 1, sizeof *a->pairs);
     if (!a->pairs) {
         free(v);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -234,8 +235,8 @@ static int build_pairs(store *db, const rep_run *run, rep_analysis *a, dyt_err *
 
 static int same_setting(const rep_case *x, const rep_case *y)
 {
-    return str_eq(x->c.dtype, y->c.dtype) && str_eq(x->c.cache, y->c.cache) &&
-           str_eq(x->c.device, y->c.device) && x->c.threads == y->c.threads;
+    return rep_str_eq(x->c.dtype, y->c.dtype) && rep_str_eq(x->c.cache, y->c.cache) &&
+           rep_str_eq(x->c.device, y->c.device) && x->c.threads == y->c.threads;
 }
 
 /* The pair of section `model` matching the driver pair d of implementation
@@ -248,11 +249,12 @@ static const rep_pair *match_section(const rep_analysis *a, const char *model, c
     int n_label = 0;
     for (size_t i = 0; i < a->n_pairs; i++) {
         const rep_case *c = rep_pair_any(&a->pairs[i]);
-        if (!str_eq(c->c.model, model) || !same_setting(c, d) || a->pairs[i].impl != impl)
+        if (!rep_str_eq(c->c.model, model) || !same_setting(c, d) || a->pairs[i].impl != impl)
             continue;
-        if (c->c.rows == d->c.rows && str_eq(c->c.token_label, d->c.token_label))
+        if (c->c.rows == d->c.rows && rep_str_eq(c->c.token_label, d->c.token_label))
             by_rows = &a->pairs[i];
-        if (d->c.token_label && *d->c.token_label && str_eq(c->c.token_label, d->c.token_label)) {
+        if (d->c.token_label && *d->c.token_label &&
+            rep_str_eq(c->c.token_label, d->c.token_label)) {
             by_label = &a->pairs[i];
             n_label++;
         }
@@ -283,7 +285,7 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
     int oom = !sec || !grp || !layers;
     for (size_t i = 0; !oom && i < run->cases.n; i++) {
         size_t k = 0;
-        while (k < ns && !str_eq(sec[k], run->cases.v[i].c.model))
+        while (k < ns && !rep_str_eq(sec[k], run->cases.v[i].c.model))
             k++;
         if (k == ns) {
             sec[ns] = run->cases.v[i].c.model;
@@ -355,79 +357,13 @@ static int build_wholes(const rep_run *run, rep_analysis *a, dyt_err *e)
     free(grp);
     free(sec);
     free(layers);
-    return oom ? dyt_errf(e, DYT_USAGE, "report: out of memory") : DYT_OK;
-}
-
-static int cmp_variant(const void *x, const void *y)
-{
-    const rep_variant *a = x, *b = y;
-    int r;
-    if ((r = strcmp(a->norm, b->norm)) || (r = strcmp(a->pass, b->pass)) ||
-        (r = strcmp(a->dtype, b->dtype)))
-        return r;
-    if (a->gbps_median != b->gbps_median) /* fastest first */
-        return a->gbps_median < b->gbps_median ? 1 : -1;
-    return strcmp(a->variant, b->variant);
-}
-
-static int build_variants(const rep_run *run, rep_analysis *a, dyt_err *e)
-{
-    a->variants = calloc(run->cases.n + 1, sizeof *a->variants);
-    double *g = malloc((run->cases.n + 1) * sizeof *g), *r = malloc((run->cases.n + 1) * sizeof *r);
-    if (!a->variants || !g || !r) {
-        free(g);
-        free(r);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
-    }
-    for (size_t i = 0; i < run->cases.n; i++) {
-        const rep_case *c = &run->cases.v[i];
-        if (!usable(c))
-            continue;
-        size_t k = 0;
-        while (k < a->n_variants &&
-               !(str_eq(a->variants[k].norm, c->c.norm) && str_eq(a->variants[k].pass, c->c.pass) &&
-                 str_eq(a->variants[k].dtype, c->c.dtype) &&
-                 str_eq(a->variants[k].variant, c->c.variant)))
-            k++;
-        if (k < a->n_variants)
-            continue;
-        rep_variant *v = &a->variants[a->n_variants++];
-        v->norm = c->c.norm;
-        v->pass = c->c.pass;
-        v->dtype = c->c.dtype;
-        v->variant = c->c.variant;
-        size_t ng = 0, nr = 0;
-        v->gbps_best = v->roof_best = NAN;
-        for (size_t j = i; j < run->cases.n; j++) {
-            const rep_case *x = &run->cases.v[j];
-            if (!usable(x) || !str_eq(x->c.norm, c->c.norm) || !str_eq(x->c.pass, c->c.pass) ||
-                !str_eq(x->c.dtype, c->c.dtype) || !str_eq(x->c.variant, c->c.variant))
-                continue;
-            v->n_cases++;
-            if (isfinite(x->st.gbps)) {
-                g[ng++] = x->st.gbps;
-                if (!(v->gbps_best >= x->st.gbps))
-                    v->gbps_best = x->st.gbps;
-            }
-            if (isfinite(x->st.roofline_pct)) {
-                r[nr++] = x->st.roofline_pct;
-                if (!(v->roof_best >= x->st.roofline_pct))
-                    v->roof_best = x->st.roofline_pct;
-            }
-        }
-        v->gbps_median = stats_median(g, ng);
-        v->roof_median = stats_median(r, nr);
-    }
-    free(g);
-    free(r);
-    qsort(a->variants, a->n_variants, sizeof *a->variants, cmp_variant);
-    return DYT_OK;
+    return oom ? dyt_errf(e, DYT_RESOURCE, "report: out of memory") : DYT_OK;
 }
 
 static int same_case(const rep_case *x, const rep_case *y)
 {
-    return !cmp_shape(x, y) && str_eq(x->c.norm, y->c.norm) && str_eq(x->c.variant, y->c.variant) &&
-           str_eq(x->c.pass, y->c.pass);
+    return !cmp_shape(x, y) && rep_str_eq(x->c.norm, y->c.norm) &&
+           rep_str_eq(x->c.variant, y->c.variant) && rep_str_eq(x->c.pass, y->c.pass);
 }
 
 static int build_vs(store *db, const rep_run *run, const rep_run *vs, rep_vs *out, dyt_err *e)
@@ -435,14 +371,14 @@ static int build_vs(store *db, const rep_run *run, const rep_run *vs, rep_vs *ou
     out->vs = vs;
     out->m = calloc(run->cases.n + 1, sizeof *out->m);
     if (!out->m)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     for (size_t i = 0; i < run->cases.n; i++) {
         const rep_case *x = &run->cases.v[i];
-        if (!usable(x))
+        if (!rep_case_usable(x))
             continue;
         for (size_t j = 0; j < vs->cases.n; j++) {
             const rep_case *y = &vs->cases.v[j];
-            if (!usable(y) || !same_case(x, y))
+            if (!rep_case_usable(y) || !same_case(x, y))
                 continue;
             rep_match *m = &out->m[out->n++];
             m->a = x;
@@ -475,11 +411,11 @@ int rep_analyse(store *db, const rep_run *run, const rep_run *vs, size_t n_vs, r
     if (!rc)
         rc = build_wholes(run, a, e);
     if (!rc)
-        rc = build_variants(run, a, e);
+        rc = rep_build_variants(run, a, e);
     if (!rc && n_vs) {
         a->vs = calloc(n_vs, sizeof *a->vs);
         if (!a->vs)
-            rc = dyt_errf(e, DYT_USAGE, "report: out of memory");
+            rc = dyt_errf(e, DYT_RESOURCE, "report: out of memory");
         for (size_t i = 0; !rc && i < n_vs; i++) {
             a->n_vs++;
             rc = build_vs(db, run, &vs[i], &a->vs[i], e);
@@ -504,6 +440,7 @@ void rep_free_analysis(rep_analysis *a)
     free(a->pairs);
     free(a->wholes);
     free(a->variants);
+    free(a->accuracy);
     free(a->vs);
     memset(a, 0, sizeof *a);
 }

@@ -82,7 +82,7 @@ static int gather(rep_campaign *c, const size_t *order, rep_run *r, char **taken
     counter_ref *refs = malloc((n_counters ? n_counters : 1) * sizeof *refs);
     if (!*taken || !r->cases.v || !refs) {
         free(refs);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     size_t nk = 0;
     for (size_t j = 0; j < c->runs.n; j++) {
@@ -111,7 +111,7 @@ static int gather(rep_campaign *c, const size_t *order, rep_run *r, char **taken
     l->case_id = malloc((nk ? nk : 1) * sizeof *l->case_id);
     if (!l->v || !l->case_id) {
         free(refs);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     for (size_t i = 0; i < nk; i++) {
         l->v[i] = *refs[i].k;
@@ -127,7 +127,7 @@ static int find_missing(rep_campaign *c, const char *taken, size_t n_taken, dyt_
 {
     c->missing = malloc((c->plan.n ? c->plan.n : 1) * sizeof *c->missing);
     if (!c->missing)
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     for (size_t i = 0; i < c->plan.n; i++) {
         int seq = c->plan.v[i].seq;
         if (seq < 0 || (size_t)seq >= n_taken || !taken[seq])
@@ -151,7 +151,7 @@ int rep_load_campaign(store *s, const char *name, rep_run *r, dyt_err *e)
     rep_campaign *c = calloc(1, sizeof *c);
     if (!c || !(c->name = strdup(name))) {
         free(c);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     r->campaign = c;
     const store_run_filter f = {.campaign = name};
@@ -166,7 +166,7 @@ int rep_load_campaign(store *s, const char *name, rep_run *r, dyt_err *e)
         c->counters = calloc(c->runs.n, sizeof *c->counters);
         order = malloc(c->runs.n * sizeof *order);
         if (!c->cases || !c->counters || !order)
-            rc = dyt_errf(e, DYT_USAGE, "report: out of memory");
+            rc = dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     }
     for (size_t i = 0; rc == DYT_OK && i < c->runs.n; i++) {
         order[i] = i;
@@ -189,7 +189,7 @@ int rep_load_campaign(store *s, const char *name, rep_run *r, dyt_err *e)
         r->run.status = c->complete ? "complete" : "incomplete";
         r->run.n_cases = r->cases.n;
         if ((rc = store_load_machine(s, r->run.machine_id, &r->machine, e)) == DYT_OK &&
-            (rc = store_load_rooflines(s, r->run.id, &r->roofs, e)) == DYT_OK)
+            (rc = store_load_ceilings(s, r->run.id, &r->ceilings, e)) == DYT_OK)
             rc = rep_finish_run(r, e);
     }
     free(taken);

@@ -88,7 +88,7 @@ int rep_write_html(const char *path, const char *out_dir, const rep_doc *d, dyt_
 {
     FILE *f = rep_open_out(path, e);
     if (!f)
-        return DYT_USAGE;
+        return DYT_RESOURCE;
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
     esc_html(f, d->title);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);

@@ -1,6 +1,6 @@
 /* report/plot_input.c: the figures' input (plots/figures.h) from a report's
  * analysis -- the run's measured cases, the DyT/norm pairs, the variants'
- * share of the roofline and the cases matched with each --vs run -- as the
+ * share of their ceilings and the cases matched with each --vs run -- as the
  * plain data plots/ draws, so that plots/ needs none of the report's
  * types. Its arrays share one allocation; the strings stay the analysis'. */
 #include "report_int.h"
@@ -43,12 +43,12 @@ static fig_pair plot_pair(const rep_pair *p)
 
 static fig_variant plot_variant(const rep_variant *v)
 {
-    return (fig_variant){.norm = v->norm,
-                         .pass = v->pass,
-                         .dtype = v->dtype,
-                         .variant = v->variant,
-                         .roof_median = v->roof_median,
-                         .roof_best = v->roof_best};
+    return (fig_variant){.norm = v->k.norm,
+                         .pass = v->k.pass,
+                         .dtype = v->k.dtype,
+                         .variant = v->k.variant,
+                         .ceil_median = v->ceil_median,
+                         .ceil_best = v->ceil_best};
 }
 
 static fig_vs_point plot_point(const rep_match *m)
@@ -72,7 +72,7 @@ int rep_plot_data_build(const rep_analysis *a, rep_plot_data *d, dyt_err *e)
                    a->n_variants * sizeof(fig_variant) + a->n_vs * sizeof(fig_vs_run) +
                    n_points * sizeof(fig_vs_point) + a->n_vs * sizeof(run_name);
     if (!(d->mem = malloc(bytes ? bytes : 1)))
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     fig_case *cases = d->mem;
     fig_pair *pairs = (fig_pair *)(cases + r->cases.n);
     fig_variant *variants = (fig_variant *)(pairs + a->n_pairs);

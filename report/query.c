@@ -156,7 +156,7 @@ int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e)
         return dyt_errf(e, DYT_USAGE, "report: %s", why);
     }
     if ((rc = store_load_machine(s, r->run.machine_id, &r->machine, e)) == DYT_OK &&
-        (rc = store_load_rooflines(s, run_id, &r->roofs, e)) == DYT_OK &&
+        (rc = store_load_ceilings(s, run_id, &r->ceilings, e)) == DYT_OK &&
         (rc = store_load_cases(s, run_id, &r->cases, e)) == DYT_OK &&
         (rc = store_load_counters(s, run_id, &r->counter_values, e)) == DYT_OK)
         rc = rep_finish_run(r, e);
@@ -170,7 +170,7 @@ int rep_finish_run(rep_run *r, dyt_err *e)
     if (asprintf(&r->machine_desc, "%s (%s)", r->machine.hostname, r->machine.cpu_model) < 0)
         r->machine_desc = NULL;
     if (!r->machine_desc || format_machine(r) || summarise_counters(r))
-        return dyt_errf(e, DYT_USAGE, "report: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
     return DYT_OK;
 }
 
@@ -181,7 +181,7 @@ void rep_free_run(rep_run *r)
     free(r->counters);
     store_run_free(&r->run);
     machine_free(&r->machine);
-    store_roofline_list_free(&r->roofs);
+    store_ceiling_list_free(&r->ceilings);
     store_case_list_free(&r->cases);
     store_counter_list_free(&r->counter_values);
     rep_free_campaign(r->campaign);
@@ -194,11 +194,10 @@ int rep_load_samples(store *s, int64_t case_id, double **x, size_t *n, dyt_err *
     *n = 0;
     store_sample *smp;
     size_t ns;
-    if (store_load_samples(s, case_id, STORE_SAMPLES_KEPT, &smp, &ns, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_load_samples(s, case_id, STORE_SAMPLES_KEPT, &smp, &ns, e));
     if (ns && !(*x = malloc(ns * sizeof **x))) {
         free(smp);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory reading samples");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory reading samples");
     }
     for (size_t i = 0; i < ns; i++)
         (*x)[i] = smp[i].ns;

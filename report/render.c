@@ -41,16 +41,13 @@ FILE *rep_open_out(const char *path, dyt_err *e)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        dyt_errf(e, DYT_USAGE, "report: cannot write %s: %s", path, strerror(errno));
+        dyt_errf(e, DYT_RESOURCE, "report: cannot write %s: %s", path, strerror(errno));
     return f;
 }
 
 int rep_close_out(FILE *f, const char *path, dyt_err *e)
 {
-    int bad = ferror(f);
-    if (fclose(f) || bad)
-        return dyt_errf(e, DYT_USAGE, "report: writing %s failed", path);
-    return DYT_OK;
+    return dyt_close_output(f, path, e);
 }
 
 /* Markdown ----------------------------------------------------------------- */
@@ -88,7 +85,7 @@ int rep_write_markdown(const char *path, const rep_doc *d, dyt_err *e)
 {
     FILE *f = rep_open_out(path, e);
     if (!f)
-        return DYT_USAGE;
+        return DYT_RESOURCE;
     rep_put(f, "# ", esc_markdown, d->title, "\n\n");
     rep_put(f, "", esc_markdown, d->subtitle, "\n\n");
     for (size_t i = 0; i < d->n_notices; i++)
@@ -176,7 +173,7 @@ int rep_write_latex(const char *path, const rep_doc *d, dyt_err *e)
 {
     FILE *f = rep_open_out(path, e);
     if (!f)
-        return DYT_USAGE;
+        return DYT_RESOURCE;
     fputs("% dytbench report tables: booktabs longtables, numbers right-aligned.\n"
           "% Compile with pdflatex (packages: booktabs, longtable, array, caption, geometry),\n"
           "% or copy a longtable environment into your paper.\n"
@@ -237,13 +234,14 @@ static void csv_real(csv_row *r, double v)
 
 /* v_results' columns first, in its order, then what else a case has. */
 static const char *const csv_head[] = {
-    "run_id",     "label",        "machine", "domain",     "model",        "norm",
-    "variant",    "dtype",        "pass",    "rows",       "cols",         "threads",
-    "cache",      "status",       "samples", "median_ns",  "ci_low_ns",    "ci_high_ns",
-    "gbps",       "roofline_pct", "max_err", "run_status", "seq",          "suite",
-    "model_norm", "token_label",  "layers",  "device",     "bytes",        "n_excluded",
-    "mean_ns",    "stddev_ns",    "min_ns",  "max_ns",     "rel_ci_width", "stop_reason",
-    "error"};
+    "run_id",       "label",        "machine",      "domain",        "model",       "norm",
+    "variant",      "dtype",        "pass",         "rows",          "cols",        "threads",
+    "cache",        "status",       "samples",      "median_ns",     "ci_low_ns",   "ci_high_ns",
+    "gbps",         "roofline_pct", "max_err",      "ceiling_level", "ceiling_pct", "max_ulps",
+    "ceiling_flag", "run_status",   "seq",          "suite",         "model_norm",  "token_label",
+    "layers",       "device",       "bytes",        "n_excluded",    "mean_ns",     "stddev_ns",
+    "min_ns",       "max_ns",       "rel_ci_width", "stop_reason",   "error",       "err_output",
+    "err_tol"};
 
 static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
 {
@@ -269,6 +267,11 @@ static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
                         t->gbps,      t->roofline_pct, c->max_err};
     for (size_t i = 0; i < DYT_ARRAY_LEN(m); i++)
         csv_real(&r, m[i]);
+    csv_text(&r, t->ceiling_level);
+    csv_real(&r, t->ceiling_pct);
+    csv_real(&r, c->max_ulps);
+    /* "above": more than STORE_CEILING_FLAG_PCT of its ceiling, not a figure to read as one */
+    csv_text(&r, x->has_stats && t->ceiling_pct > STORE_CEILING_FLAG_PCT ? "above" : NULL);
     csv_text(&r, run->run.status);
     csv_int(&r, c->seq);
     csv_text(&r, c->suite);
@@ -286,6 +289,8 @@ static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
         csv_real(&r, d[i]);
     csv_text(&r, c->stop_reason);
     csv_text(&r, c->error);
+    csv_text(&r, c->err_output);
+    csv_real(&r, c->err_tol);
     fputs("\r\n", f);
 }
 
@@ -293,7 +298,7 @@ int rep_write_csv(const char *path, const rep_run *const *runs, size_t n_runs, d
 {
     FILE *f = rep_open_out(path, e);
     if (!f)
-        return DYT_USAGE;
+        return DYT_RESOURCE;
     for (size_t j = 0; j < DYT_ARRAY_LEN(csv_head); j++) {
         fputs(j ? "," : "", f);
         esc_csv(f, csv_head[j]);

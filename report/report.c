@@ -30,7 +30,7 @@ static int make_dirs(const char *dir, dyt_err *e)
             char c = *p;
             *p = 0;
             if (mkdir(buf, 0755) && errno != EEXIST)
-                return dyt_errf(e, DYT_USAGE, "report: cannot create %s: %s", buf, strerror(errno));
+                return dyt_errf(e, DYT_RESOURCE, "report: cannot create %s: %s", buf, strerror(errno));
             *p = c;
             if (!c)
                 break;

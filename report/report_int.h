@@ -33,7 +33,7 @@ typedef struct {
     char *machine_desc;   /* "host (cpu model)", as v_results says */
     machine_attr *mach;   /* the machine record, formatted for people */
     size_t n_mach;
-    store_roofline_list roofs;
+    store_ceiling_list ceilings;
     store_case_list cases; /* ordered by seq */
     store_counter_list counter_values;
     rep_counter *counters; /* by source and name */
@@ -106,11 +106,40 @@ typedef struct {
     char *missing; /* sections lacking a case, or NULL */
 } rep_whole;
 
+/* A kernel variant: what the per-variant tables are keyed by. */
 typedef struct {
     const char *norm, *pass, *dtype, *variant;
+} rep_variant_key;
+
+/* A variant's bandwidth over its ok cases (NAN when unknown). */
+typedef struct {
+    rep_variant_key k; /* first: variants.c finds lists by it */
     size_t n_cases;
-    double gbps_median, gbps_best, roof_median, roof_best; /* NAN when unknown */
+    double gbps_median, gbps_best;
+    double ceil_median, ceil_best; /* % of each case's own ceiling */
+    double dram_median;            /* % of the dram ceiling */
+    size_t n_above;                /* cases above STORE_CEILING_FLAG_PCT of their ceiling */
 } rep_variant;
+
+/* A variant's accuracy over its verified cases (ok or failed): the largest
+ * error its checks measured, over the output's scale, with that case's
+ * bound and output, and the largest in ulps (NAN: none stored). */
+typedef struct {
+    rep_variant_key k; /* first, as in rep_variant */
+    size_t n_verified, n_failed;
+    double max_err, max_err_tol;
+    const char *max_err_output;
+    double max_ulps;
+} rep_accuracy;
+
+/* Above its ceiling by more than the flag threshold: flagged wherever it is shown. */
+static inline int rep_case_above(const rep_case *c)
+{
+    return c->has_stats && c->st.ceiling_pct > STORE_CEILING_FLAG_PCT;
+}
+/* Below this % of its ceiling a side of a DyT-vs-norm comparison is
+ * marked handicapped: the verdict is then partly about that kernel. */
+#define REP_HANDICAP_PCT 80.0
 
 /* A case of the main run and the same case (every axis equal) in a vs run;
  * ratio = t_vs / t_main with a bootstrap interval. */
@@ -133,6 +162,9 @@ typedef struct {
     size_t n_wholes;
     rep_variant *variants;
     size_t n_variants;
+    rep_accuracy *accuracy;
+    size_t n_accuracy;
+    size_t n_above; /* ok cases above their ceiling */
     rep_vs *vs;
     size_t n_vs;
     size_t n_ok, n_failed, n_skipped;
@@ -140,6 +172,11 @@ typedef struct {
     size_t n_peer_variants;
 } rep_analysis;
 
+/* "" and NULL equal; ok with statistics and a positive median. */
+int rep_str_eq(const char *a, const char *b);
+int rep_case_usable(const rep_case *c);
+/* variants.c: a->variants and a->accuracy from the run's cases. */
+int rep_build_variants(const rep_run *run, rep_analysis *a, dyt_err *e);
 /* Any case of the pair (for its shape and settings). */
 const rep_case *rep_pair_any(const rep_pair *p);
 /* The framework variant a case is of (one of a->peer_variants), or NULL:
@@ -202,10 +239,10 @@ void rep_fmt_num(char *buf, size_t n, double v, int decimals);
 void rep_fmt_sig(char *buf, size_t n, double v); /* 4 significant digits */
 void rep_fmt_us(char *buf, size_t n, double ns); /* ns as microseconds, 4 significant digits */
 
-/* tables_machine.c: the machine, its roofline and counters, failed cases,
- * a --vs comparison. NULL: out of memory. */
+/* tables_machine.c: the machine, its bandwidth ceilings and counters,
+ * failed cases, a --vs comparison. NULL: out of memory. */
 rep_table *rep_table_machine(const rep_run *r);
-rep_table *rep_table_roofline(const rep_run *r);
+rep_table *rep_table_ceilings(const rep_run *r);
 rep_table *rep_table_counters(const rep_run *r);
 rep_table *rep_table_failed(const rep_run *r);
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
@@ -214,6 +251,11 @@ rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
 rep_table *rep_table_shards(const rep_run *r);
 rep_table *rep_table_missing(const rep_run *r);
 
+/* tables_variants.c: bandwidth and accuracy per variant, the cases above
+ * their ceiling. NULL: out of memory. */
+rep_table *rep_table_variants(const rep_analysis *a);
+rep_table *rep_table_accuracy(const rep_analysis *a);
+rep_table *rep_table_above_ceiling(const rep_analysis *a);
 /* tables_framework.c: the framework view (run --peer torch): whether the
  * run has one (torch-eager pairs), and the table (NULL: out of memory). */
 int rep_has_framework_view(const rep_analysis *a);

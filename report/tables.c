@@ -1,9 +1,11 @@
 /* report/tables.c: the report's tables, in the format-neutral model of
  * table.c, built from the analysis: (a) DyT vs the model's norm per shape,
+ * with each side's % of its ceiling and whether the comparison is fair,
  * (b) whole-model norm time beside the DyT paper's reference rows, with a
- * framework peer its framework view (tables_framework.c), (c) bandwidth
- * per variant; then, from tables_machine.c, (d) the machine, its
- * roofline and counters, failed cases, and one table per --vs run -- the
+ * framework peer its framework view (tables_framework.c); then from
+ * tables_variants.c (c) bandwidth and accuracy per variant and the cases
+ * above their ceiling, and from tables_machine.c (d) the machine, its
+ * ceilings and counters, failed cases, and one table per --vs run -- the
  * whole list in report order. render.c and html.c write them out. */
 #include "report_int.h"
 
@@ -59,24 +61,100 @@ static const char *token_of(const rep_case *c, char *buf, size_t n)
     return buf;
 }
 
+/* A side's % of its ceiling: "71.3 (l2)", flagged "117.2 (l2, above)". */
+static void fmt_ceiling(char *buf, size_t n, const rep_case *c)
+{
+    if (!c || !isfinite(c->st.ceiling_pct) || !c->st.ceiling_level)
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, "%.1f (%s%s)", c->st.ceiling_pct, c->st.ceiling_level,
+                 rep_case_above(c) ? ", above" : "");
+}
+
+/* Whether the verdict of one pass is fair: each side against its own
+ * ceiling; a side below REP_HANDICAP_PCT is handicapped, one above the
+ * flag threshold cannot be judged by its %. */
+static void fmt_fairness(char *buf, size_t n, const rep_case *norm, const rep_case *dyt)
+{
+    if (!norm || !dyt) {
+        snprintf(buf, n, "n/a");
+        return;
+    }
+    const rep_case *side[2] = {norm, dyt};
+    const char *name[2] = {norm->c.norm, "DyT"};
+    char low[96] = "", high[96] = "", none[96] = "";
+    for (int k = 0; k < 2; k++) {
+        double pct = side[k]->st.ceiling_pct;
+        char *to = !isfinite(pct)                 ? none
+                   : pct < REP_HANDICAP_PCT       ? low
+                   : pct > STORE_CEILING_FLAG_PCT ? high
+                                                  : NULL;
+        if (to)
+            snprintf(to + strlen(to), 96 - strlen(to), "%s%s", *to ? " and " : "", name[k]);
+    }
+    buf[0] = 0;
+    if (low[0])
+        snprintf(buf, n, "handicapped: %s", low);
+    if (high[0])
+        snprintf(buf + strlen(buf), n - strlen(buf), "%sabove ceiling: %s", buf[0] ? "; " : "",
+                 high);
+    if (none[0])
+        snprintf(buf + strlen(buf), n - strlen(buf), "%sno ceiling: %s", buf[0] ? "; " : "", none);
+    if (!buf[0])
+        snprintf(buf, n, "fair");
+}
+
+enum { SP_THREADS = 6, SP_CACHE = 7, SP_FWD = 9, SP_BWD = 16, SP_VARIANTS = 23, SP_COLS = 24 };
+
+static void speedup_variants(rep_table *t, size_t r, size_t col, const rep_pair *p)
+{
+    const char *v0[4];
+    for (int k = 0; k < 2; k++) {
+        v0[2 * k] = p->norm[k] ? p->norm[k]->c.variant : "-";
+        v0[2 * k + 1] = p->dyt[k] ? p->dyt[k]->c.variant : "-";
+    }
+    if (!strcmp(v0[0], v0[2]) && !strcmp(v0[1], v0[3]))
+        rep_table_set(t, r, col, "%s/%s", v0[0], v0[1]);
+    else
+        rep_table_set(t, r, col, "fwd %s/%s, bwd %s/%s", v0[0], v0[1], v0[2], v0[3]);
+}
+
 static void table_speedup(tlist *l, const rep_analysis *a)
 {
     int thr, cache;
     pairs_vary(a, &thr, &cache);
-    const char *head[] = {"Domain",        "Model",         "Tokens",
-                          "Rows",          "Hidden",        "dtype",
-                          "Threads",       "Cache",         "Norm",
-                          "Norm fwd (µs)", "DyT fwd (µs)",  "Fwd speedup",
-                          "Fwd 95% CI",    "Norm bwd (µs)", "DyT bwd (µs)",
-                          "Bwd speedup",   "Bwd 95% CI",    "Variants (norm/DyT)"};
-    const char *align = "lllrrlrllrrrrrrrrl";
-    const char *h2[DYT_ARRAY_LEN(head)];
-    char al[DYT_ARRAY_LEN(head) + 1];
+    const char *head[SP_COLS] = {"Domain",
+                                 "Model",
+                                 "Tokens",
+                                 "Rows",
+                                 "Hidden",
+                                 "dtype",
+                                 "Threads",
+                                 "Cache",
+                                 "Norm",
+                                 "Norm fwd (µs)",
+                                 "DyT fwd (µs)",
+                                 "Fwd speedup",
+                                 "Fwd 95% CI",
+                                 "Norm fwd % of ceiling",
+                                 "DyT fwd % of ceiling",
+                                 "Fwd fairness",
+                                 "Norm bwd (µs)",
+                                 "DyT bwd (µs)",
+                                 "Bwd speedup",
+                                 "Bwd 95% CI",
+                                 "Norm bwd % of ceiling",
+                                 "DyT bwd % of ceiling",
+                                 "Bwd fairness",
+                                 "Variants (norm/DyT)"};
+    const char *align = "lllrrlrllrrrrrrlrrrrrrll";
+    const char *h2[SP_COLS];
+    char al[SP_COLS + 1];
     size_t nc = 0;
-    int map[DYT_ARRAY_LEN(head)];
-    for (size_t i = 0; i < DYT_ARRAY_LEN(head); i++) {
+    int map[SP_COLS];
+    for (size_t i = 0; i < SP_COLS; i++) {
         map[i] = -1;
-        if ((i == 6 && !thr) || (i == 7 && !cache))
+        if ((i == SP_THREADS && !thr) || (i == SP_CACHE && !cache))
             continue;
         map[i] = (int)nc;
         al[nc] = align[i];
@@ -91,40 +169,35 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         const rep_pair *p = &a->pairs[i];
         const rep_case *c = rep_pair_any(p);
         size_t r = rep_table_add_row(t);
-        char b[18][48], tok[32];
-        snprintf(b[0], 48, "%s", c->c.domain);
-        snprintf(b[2], 48, "%s", token_of(c, tok, sizeof tok));
-        snprintf(b[3], 48, "%" PRId64, c->c.rows);
-        snprintf(b[4], 48, "%" PRId64, c->c.cols);
-        snprintf(b[6], 48, "%d", c->c.threads);
-        snprintf(b[8], 48, "%s", c->c.model_norm);
-        for (int k = 0; k < 2; k++) {
-            int o = k ? 13 : 9;
-            rep_fmt_us(b[o], 48, p->norm[k] ? p->norm[k]->st.median_ns : NAN);
-            rep_fmt_us(b[o + 1], 48, p->dyt[k] ? p->dyt[k]->st.median_ns : NAN);
-            rep_fmt_num(b[o + 2], 48, p->speedup[k], 3);
-            fmt_ci(b[o + 3], 48, p->lo[k], p->hi[k]);
-        }
         if (r == (size_t)-1)
             return;
-        for (size_t j = 0; j < DYT_ARRAY_LEN(head); j++) {
+        char b[SP_COLS][96], tok[32];
+        snprintf(b[0], 96, "%s", c->c.domain);
+        snprintf(b[1], 96, "%s", c->c.model);
+        snprintf(b[2], 96, "%s", token_of(c, tok, sizeof tok));
+        snprintf(b[3], 96, "%" PRId64, c->c.rows);
+        snprintf(b[4], 96, "%" PRId64, c->c.cols);
+        snprintf(b[5], 96, "%s", c->c.dtype);
+        snprintf(b[SP_THREADS], 96, "%d", c->c.threads);
+        snprintf(b[SP_CACHE], 96, "%s", c->c.cache);
+        snprintf(b[8], 96, "%s", c->c.model_norm);
+        for (int k = 0; k < 2; k++) {
+            int o = k ? SP_BWD : SP_FWD;
+            rep_fmt_us(b[o], 96, p->norm[k] ? p->norm[k]->st.median_ns : NAN);
+            rep_fmt_us(b[o + 1], 96, p->dyt[k] ? p->dyt[k]->st.median_ns : NAN);
+            rep_fmt_num(b[o + 2], 96, p->speedup[k], 3);
+            fmt_ci(b[o + 3], 96, p->lo[k], p->hi[k]);
+            fmt_ceiling(b[o + 4], 96, p->norm[k]);
+            fmt_ceiling(b[o + 5], 96, p->dyt[k]);
+            fmt_fairness(b[o + 6], 96, p->norm[k], p->dyt[k]);
+        }
+        for (size_t j = 0; j < SP_COLS; j++) {
             if (map[j] < 0)
                 continue;
-            const char *v = j == 1 ? c->c.model : j == 5 ? c->c.dtype : j == 7 ? c->c.cache : b[j];
-            if (j == 17) {
-                const char *v0[4];
-                for (int k = 0; k < 2; k++) {
-                    v0[2 * k] = p->norm[k] ? p->norm[k]->c.variant : "-";
-                    v0[2 * k + 1] = p->dyt[k] ? p->dyt[k]->c.variant : "-";
-                }
-                if (!strcmp(v0[0], v0[2]) && !strcmp(v0[1], v0[3]))
-                    rep_table_set(t, r, (size_t)map[j], "%s/%s", v0[0], v0[1]);
-                else
-                    rep_table_set(t, r, (size_t)map[j], "fwd %s/%s, bwd %s/%s", v0[0], v0[1], v0[2],
-                                  v0[3]);
-            } else {
-                rep_table_set(t, r, (size_t)map[j], "%s", v);
-            }
+            if (j == SP_VARIANTS)
+                speedup_variants(t, r, (size_t)map[j], p);
+            else
+                rep_table_set(t, r, (size_t)map[j], "%s", b[j]);
         }
     }
     const rep_case *c0 = a->n_pairs ? rep_pair_any(&a->pairs[0]) : NULL;
@@ -148,8 +221,13 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         "Times: median per call in µs, each side the fastest ok variant at that shape. "
         "Speedup = t_norm / t_DyT (above 1: DyT is faster). 95%% CI: percentile "
         "bootstrap of the ratio of medians from the raw samples (%d resamples, seed %u); "
-        "n/a where a side is missing or has fewer than 2 samples.%s",
-        REP_BOOT_RESAMPLES, REP_BOOT_SEED, same);
+        "n/a where a side is missing or has fewer than 2 samples. %% of ceiling: each side's "
+        "GB/s over the copy ceiling of the cache level its bytes fit in (hot) or of dram "
+        "(cold), at its thread count (ceilings table). Fairness: a side below %.0f%% of its "
+        "ceiling is handicapped, named -- the speedup then says as much about that kernel as "
+        "about the norm; a side above %.0f%% is above its ceiling (flagged: its %% does not "
+        "say how close it is to the machine's limit).%s",
+        REP_BOOT_RESAMPLES, REP_BOOT_SEED, REP_HANDICAP_PCT, STORE_CEILING_FLAG_PCT, same);
 }
 
 static void fmt_ms(char *buf, size_t n, double ns)
@@ -299,48 +377,6 @@ static void table_paper(tlist *l)
            "reductions, not times.");
 }
 
-static void table_variants(tlist *l, const rep_analysis *a)
-{
-    const char *head[] = {"Norm",
-                          "Pass",
-                          "dtype",
-                          "Variant",
-                          "Cases",
-                          "GB/s (median)",
-                          "GB/s (best)",
-                          "% of roofline (median)",
-                          "% of roofline (best)"};
-    rep_table *t = add(l, rep_table_new("variants",
-                                        "Kernel variants: bandwidth and % of the measured roofline",
-                                        DYT_ARRAY_LEN(head), head, "llllrrrrr"));
-    if (!t)
-        return;
-    for (size_t i = 0; i < a->n_variants; i++) {
-        const rep_variant *v = &a->variants[i];
-        size_t r = rep_table_add_row(t);
-        if (r == (size_t)-1)
-            return;
-        char b[4][32];
-        rep_fmt_num(b[0], 32, v->gbps_median, 2);
-        rep_fmt_num(b[1], 32, v->gbps_best, 2);
-        rep_fmt_num(b[2], 32, v->roof_median, 1);
-        rep_fmt_num(b[3], 32, v->roof_best, 1);
-        rep_table_set(t, r, 0, "%s", v->norm);
-        rep_table_set(t, r, 1, "%s", v->pass);
-        rep_table_set(t, r, 2, "%s", v->dtype);
-        rep_table_set(t, r, 3, "%s", v->variant);
-        rep_table_set(t, r, 4, "%zu", v->n_cases);
-        for (int k = 0; k < 4; k++)
-            rep_table_set(t, r, 5 + (size_t)k, "%s", b[k]);
-    }
-    rep_table_note(t,
-                   "GB/s = the bytes a call must move (inputs read and outputs written once) / the "
-                   "median time, in 1e9 B/s, over the variant's ok cases. %% of roofline: against "
-                   "the run's measured copy bandwidth at the case's thread count (machine tables). "
-                   "Fastest first within each norm, pass and dtype. Hot-cache cases can exceed "
-                   "100%%: their data stays in cache, while the ceiling is measured from memory.");
-}
-
 int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err *e)
 {
     tlist l = {0};
@@ -349,14 +385,17 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
     table_paper(&l);
     if (rep_has_framework_view(a))
         add(&l, rep_table_framework(a));
-    table_variants(&l, a);
+    add(&l, rep_table_variants(a));
+    add(&l, rep_table_accuracy(a));
+    if (a->n_above)
+        add(&l, rep_table_above_ceiling(a));
     if (a->run->campaign) {
         add(&l, rep_table_shards(a->run));
         if (a->run->campaign->n_missing)
             add(&l, rep_table_missing(a->run));
     }
     add(&l, rep_table_machine(a->run));
-    add(&l, rep_table_roofline(a->run));
+    add(&l, rep_table_ceilings(a->run));
     add(&l, rep_table_counters(a->run));
     if (a->n_failed + a->n_skipped)
         add(&l, rep_table_failed(a->run));
@@ -364,7 +403,7 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
         add(&l, rep_table_vs(a->run, &a->vs[i]));
     if (l.oom) {
         rep_free_tables(l.t, l.n);
-        return dyt_errf(e, DYT_USAGE, "report: out of memory building the tables");
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory building the tables");
     }
     *out = l.t;
     *n = l.n;

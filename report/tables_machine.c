@@ -1,5 +1,5 @@
 /* report/tables_machine.c: the tables that describe where and how a run was
- * measured -- the machine record and build, the bandwidth ceiling measured
+ * measured -- the machine record and build, the bandwidth ceilings measured
  * at the start of the run, counter availability (with the reason when a
  * counter could not be read) -- plus failed cases and the side-by-side
  * comparison of matched cases for --vs. */
@@ -64,15 +64,16 @@ rep_table *rep_table_machine(const rep_run *r)
     return t;
 }
 
-rep_table *rep_table_roofline(const rep_run *r)
+rep_table *rep_table_ceilings(const rep_run *r)
 {
-    const char *head[] = {"Threads", "Kind", "Bytes per pass", "GB/s (best)", "GB/s (median)"};
-    rep_table *t = rep_table_new("roofline", "Bandwidth ceiling measured at the start of the run",
-                                 5, head, "rlrrr");
+    const char *head[] = {"Threads",     "Level",         "Kind",        "Working set (B)",
+                          "GB/s (best)", "GB/s (median)", "How measured"};
+    rep_table *t = rep_table_new("ceilings", "Bandwidth ceilings measured at the start of the run",
+                                 7, head, "rllrrrp");
     if (!t)
         return NULL;
-    for (size_t i = 0; i < r->roofs.n; i++) {
-        const store_roofline *x = &r->roofs.v[i];
+    for (size_t i = 0; i < r->ceilings.n; i++) {
+        const store_ceiling *x = &r->ceilings.v[i];
         size_t row = rep_table_add_row(t);
         if (row == (size_t)-1) {
             rep_table_free(t);
@@ -82,18 +83,22 @@ rep_table *rep_table_roofline(const rep_run *r)
         rep_fmt_num(b[0], 32, x->gbps, 2);
         rep_fmt_num(b[1], 32, x->gbps_median, 2);
         rep_table_set(t, row, 0, "%d", x->threads);
-        rep_table_set(t, row, 1, "%s", x->kind);
-        rep_table_set(t, row, 2, "%" PRIu64, x->bytes);
-        rep_table_set(t, row, 3, "%s", b[0]);
-        rep_table_set(t, row, 4, "%s", b[1]);
+        rep_table_set(t, row, 1, "%s", x->level);
+        rep_table_set(t, row, 2, "%s", x->kind);
+        rep_table_set(t, row, 3, "%" PRIu64, x->bytes);
+        rep_table_set(t, row, 4, "%s", b[0]);
+        rep_table_set(t, row, 5, "%s", b[1]);
+        rep_table_set(t, row, 6, "%s", x->method ? x->method : "");
     }
-    if (!r->roofs.n)
-        rep_table_note(t, "No bandwidth ceiling was stored for this run: %% of roofline is n/a.");
+    if (!r->ceilings.n)
+        rep_table_note(t, "No bandwidth ceiling was stored for this run: %% of ceiling is n/a.");
     else
-        rep_table_note(t,
-                       "STREAM-style copy/scale over buffers larger than the last-level cache; "
-                       "1e9 B/s. The %% of roofline of a case uses the copy figure at its thread "
-                       "count.");
+        rep_table_note(t, "Copy (a[i] = b[i]) and scale bandwidth, bytes read + written per pass "
+                          "over the time of a pass, 1e9 B/s, at a working set of each cache level "
+                          "the run's cases fit in (l1, l2, the llc share of the threads; dram: "
+                          "beyond the llc). A case is held against the best of copy and scale at "
+                          "its level and thread count: hot, the level its bytes fit in; cold, "
+                          "dram.");
     return t;
 }
 

@@ -13,11 +13,12 @@ static int stored_plan(store *s, const char *campaign, char *hash, size_t n, int
                        dyt_err *e)
 {
     sqlite3_stmt *st;
-    if (store_prepare(s, "SELECT plan_hash, shard_count FROM campaigns WHERE campaign = ?1",
-                      "reading the campaign", &st, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = store_prepare(s, "SELECT plan_hash, shard_count FROM campaigns WHERE campaign = ?1",
+                           "reading the campaign", &st, e);
+    if (rc != DYT_OK)
+        return rc;
     sqlite3_bind_text(st, 1, campaign, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
+    rc = sqlite3_step(st);
     *found = rc == SQLITE_ROW;
     if (*found) {
         const unsigned char *h = sqlite3_column_text(st, 0);
@@ -26,8 +27,8 @@ static int stored_plan(store *s, const char *campaign, char *hash, size_t n, int
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return dyt_errf(e, DYT_USAGE, "%s: reading campaign '%s': %s", s->path, campaign,
-                        sqlite3_errmsg(s->db));
+        return store_sqlite_err(e, s->db, "%s: reading campaign '%s': %s", s->path, campaign,
+                                sqlite3_errmsg(s->db));
     return DYT_OK;
 }
 
@@ -68,8 +69,9 @@ int store_insert_campaign(store *s, const store_campaign *c, dyt_err *e)
                         s->path);
     char hash[64];
     int count = 0, found = 0;
-    if (stored_plan(s, c->campaign, hash, sizeof hash, &count, &found, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = stored_plan(s, c->campaign, hash, sizeof hash, &count, &found, e);
+    if (rc != DYT_OK)
+        return rc;
     if (found) {
         if (strcmp(hash, c->plan_hash) || count != c->shard_count)
             return dyt_errf(e, DYT_USAGE,
@@ -96,8 +98,8 @@ int store_insert_campaign(store *s, const store_campaign *c, dyt_err *e)
     if (src == SQLITE_OK)
         src = insert_cases(s->db, c);
     if (src != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: storing campaign '%s': %s", s->path, c->campaign,
-                        sqlite3_errmsg(s->db));
+        return store_sqlite_err(e, s->db, "%s: storing campaign '%s': %s", s->path, c->campaign,
+                                sqlite3_errmsg(s->db));
     return DYT_OK;
 }
 
@@ -143,16 +145,17 @@ int store_load_campaign(store *s, const char *campaign, store_campaign *out, int
     memset(out, 0, sizeof *out);
     *found = 0;
     sqlite3_stmt *st;
-    if (store_prepare(s,
-                      "SELECT campaign, plan_hash, shard_count, created_at FROM campaigns"
-                      " WHERE campaign = ?1",
-                      "reading the campaign", &st, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = store_prepare(s,
+                           "SELECT campaign, plan_hash, shard_count, created_at FROM campaigns"
+                           " WHERE campaign = ?1",
+                           "reading the campaign", &st, e);
+    if (rc != DYT_OK)
+        return rc;
     sqlite3_bind_text(st, 1, campaign, -1, SQLITE_TRANSIENT);
     void *v = NULL;
     size_t n = 0;
-    int rc = store_collect(s, st, "reading the campaign", sizeof *out, fill_campaign, &v, &n,
-                           &out->text, e);
+    rc = store_collect(s, st, "reading the campaign", sizeof *out, fill_campaign, &v, &n,
+                       &out->text, e);
     if (rc != DYT_OK || n == 0) {
         free(v);
         store_campaign_free(out);
@@ -199,12 +202,13 @@ int store_list_campaigns(store *s, store_name_list *out, dyt_err *e)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    if (store_prepare(s, "SELECT campaign FROM campaigns ORDER BY campaign", "reading campaigns",
-                      &st, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = store_prepare(s, "SELECT campaign FROM campaigns ORDER BY campaign",
+                           "reading campaigns", &st, e);
+    if (rc != DYT_OK)
+        return rc;
     void *v = NULL;
-    int rc = store_collect(s, st, "reading campaigns", sizeof *out->v, fill_name, &v, &out->n,
-                           &out->text, e);
+    rc = store_collect(s, st, "reading campaigns", sizeof *out->v, fill_name, &v, &out->n,
+                       &out->text, e);
     out->v = v;
     return rc;
 }

@@ -131,7 +131,7 @@ static int backup(sqlite3 *src, const char *dst_path, const char *path, dyt_err 
 {
     sqlite3 *dst = NULL;
     if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        int rc = dyt_errf(e, DYT_USAGE, "%s: cannot create a copy at %s: %s", path, dst_path,
+        int rc = dyt_errf(e, DYT_RESOURCE, "%s: cannot create a copy at %s: %s", path, dst_path,
                           dst ? sqlite3_errmsg(dst) : "out of memory");
         sqlite3_close_v2(dst);
         return rc;
@@ -153,8 +153,11 @@ static int backup(sqlite3 *src, const char *dst_path, const char *path, dyt_err 
         rc = dyt_errf(e, DYT_USAGE, "%s: unreadable or corrupt database (%s); refusing to use it",
                       path, sqlite3_errstr(src_rc));
     else if (src_rc != SQLITE_DONE)
-        rc = dyt_errf(e, DYT_USAGE, "%s: copying it: %s", path,
-                      b ? sqlite3_errmsg(dst) : sqlite3_errmsg(src));
+        rc = dyt_errf(e,
+                      src_rc == SQLITE_NOMEM || src_rc == SQLITE_FULL || src_rc == SQLITE_IOERR
+                          ? DYT_RESOURCE
+                          : DYT_USAGE,
+                      "%s: copying it: %s", path, b ? sqlite3_errmsg(dst) : sqlite3_errmsg(src));
     sqlite3_close_v2(dst);
     return rc;
 }
@@ -192,10 +195,10 @@ int store_open_snapshot(const char *path, const char *tmpdir, store **out, dyt_e
     const char *dir = tmpdir ? tmpdir : getenv("TMPDIR");
     char *copy = NULL;
     if (asprintf(&copy, "%s/dytbench-copy-XXXXXX", dir && dir[0] ? dir : "/tmp") < 0)
-        return dyt_errf(e, DYT_USAGE, "%s: out of memory", path);
+        return dyt_errf(e, DYT_RESOURCE, "%s: out of memory", path);
     int fd = mkstemp(copy);
     if (fd < 0) {
-        rc = dyt_errf(e, DYT_USAGE, "%s: cannot create a temporary copy in %s: %s", path,
+        rc = dyt_errf(e, DYT_RESOURCE, "%s: cannot create a temporary copy in %s: %s", path,
                       dir && dir[0] ? dir : "/tmp", strerror(errno));
         free(copy);
         return rc;
@@ -220,7 +223,7 @@ int store_open_snapshot(const char *path, const char *tmpdir, store **out, dyt_e
         if (!p) {
             store_close(*out);
             *out = NULL;
-            rc = dyt_errf(e, DYT_USAGE, "%s: out of memory", path);
+            rc = dyt_errf(e, DYT_RESOURCE, "%s: out of memory", path);
         } else {
             free((*out)->path);
             (*out)->path = p;

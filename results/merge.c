@@ -27,26 +27,27 @@ typedef struct {
 
 typedef int (*merge_copy_fn)(merge_run_ctx *m, dyt_err *e);
 
-/* The bandwidth ceilings out's run lacks, by (threads, kind). */
-static int copy_rooflines(merge_run_ctx *m, dyt_err *e)
+/* The bandwidth ceilings out's run lacks, by (level, threads, kind). */
+static int copy_ceilings(merge_run_ctx *m, dyt_err *e)
 {
-    store_roofline_list from, have = {0};
-    if (store_load_rooflines(m->in, m->run->id, &from, e) != DYT_OK)
-        return DYT_USAGE;
-    int rc = m->is_new ? DYT_OK : store_load_rooflines(m->out, m->to, &have, e);
+    store_ceiling_list from, have = {0};
+    int rc = store_load_ceilings(m->in, m->run->id, &from, e);
+    if (rc != DYT_OK)
+        return rc;
+    rc = m->is_new ? DYT_OK : store_load_ceilings(m->out, m->to, &have, e);
     for (size_t i = 0; rc == DYT_OK && i < from.n; i++) {
-        const store_roofline *x = &from.v[i];
+        const store_ceiling *x = &from.v[i];
         int present = 0;
         for (size_t j = 0; j < have.n && !present; j++)
-            present = have.v[j].threads == x->threads && !strcmp(have.v[j].kind, x->kind);
+            present = have.v[j].threads == x->threads && !strcmp(have.v[j].kind, x->kind) &&
+                      !strcmp(have.v[j].level, x->level);
         if (present)
             continue;
-        rc = store_put_roofline(m->out, m->to, x->threads, x->kind, x->bytes, x->gbps,
-                                x->gbps_median, e);
+        rc = store_put_ceiling(m->out, m->to, x, e);
         m->added++;
     }
-    store_roofline_list_free(&from);
-    store_roofline_list_free(&have);
+    store_ceiling_list_free(&from);
+    store_ceiling_list_free(&have);
     return rc;
 }
 
@@ -64,9 +65,10 @@ static int copy_cases(merge_run_ctx *m, dyt_err *e)
 {
     store_case_list from, have = {0};
     store_counter_list counters;
-    if (store_load_cases(m->in, m->run->id, &from, e) != DYT_OK)
-        return DYT_USAGE;
-    int rc = store_load_counters(m->in, m->run->id, &counters, e);
+    int rc = store_load_cases(m->in, m->run->id, &from, e);
+    if (rc != DYT_OK)
+        return rc;
+    rc = store_load_counters(m->in, m->run->id, &counters, e);
     if (rc == DYT_OK && !m->is_new)
         rc = store_load_cases(m->out, m->to, &have, e);
     for (size_t i = 0; rc == DYT_OK && i < from.n; i++) {
@@ -95,7 +97,7 @@ static const struct {
     const char *what;
     merge_copy_fn copy;
 } run_tables[] = {
-    {"bandwidth ceilings", copy_rooflines},
+    {"bandwidth ceilings", copy_ceilings},
     {"cases, samples, statistics and counters", copy_cases},
 };
 
@@ -104,9 +106,10 @@ static int insert_run(merge_run_ctx *m, dyt_err *e)
 {
     machine_info mi;
     int64_t machine_id;
-    if (store_load_machine(m->in, m->run->machine_id, &mi, e) != DYT_OK)
-        return DYT_USAGE;
-    int rc = store_put_machine(m->out, &mi, &machine_id, e);
+    int rc = store_load_machine(m->in, m->run->machine_id, &mi, e);
+    if (rc != DYT_OK)
+        return rc;
+    rc = store_put_machine(m->out, &mi, &machine_id, e);
     machine_free(&mi);
     if (rc == DYT_OK)
         rc = store_put_run_as_read(m->out, m->run, machine_id, &m->to, e);
@@ -120,8 +123,9 @@ static int record_provenance(merge_run_ctx *m, const char *source_file, const ch
     int rc = DYT_OK;
     if (m->is_new) {
         store_provenance_list earlier;
-        if (store_load_provenance(m->in, m->run->id, &earlier, e) != DYT_OK)
-            return DYT_USAGE;
+        int rc = store_load_provenance(m->in, m->run->id, &earlier, e);
+        if (rc != DYT_OK)
+            return rc;
         rc = store_put_provenance(m->out, m->to, earlier.v, earlier.n, e);
         store_provenance_list_free(&earlier);
     }
@@ -139,8 +143,9 @@ static int merge_one_run(store *out, store *in, const store_run *r, const char *
         return dyt_errf(e, DYT_USAGE, "%s: run %lld has no uuid", store_path(in), (long long)r->id);
     store_run_list have;
     const store_run_filter f = {.uuid = r->uuid};
-    if (store_find_runs(out, &f, &have, e) != DYT_OK)
-        return DYT_USAGE;
+    int rc = store_find_runs(out, &f, &have, e);
+    if (rc != DYT_OK)
+        return rc;
     merge_run_ctx m = {.in = in, .out = out, .run = r, .is_new = have.n == 0, .st = st};
     int end_behind = 0;
     if (!m.is_new) {
@@ -148,7 +153,7 @@ static int merge_one_run(store *out, store *in, const store_run *r, const char *
         end_behind = strcmp(have.v[0].status, "complete") && !strcmp(r->status, "complete");
     }
     store_run_list_free(&have);
-    int rc = m.is_new ? insert_run(&m, e) : DYT_OK;
+    rc = m.is_new ? insert_run(&m, e) : DYT_OK;
     for (size_t i = 0; rc == DYT_OK && i < DYT_ARRAY_LEN(run_tables); i++)
         if ((rc = run_tables[i].copy(&m, e)) != DYT_OK) {
             char why[sizeof e->msg];
@@ -170,9 +175,10 @@ static int merge_one_run(store *out, store *in, const store_run *r, const char *
 static int merge_campaigns(store *out, store *in, store_merge_stats *st, dyt_err *e)
 {
     store_name_list names;
-    if (store_list_campaigns(in, &names, e) != DYT_OK)
-        return DYT_USAGE;
-    int rc = DYT_OK;
+    int rc = store_list_campaigns(in, &names, e);
+    if (rc != DYT_OK)
+        return rc;
+    rc = DYT_OK;
     for (size_t i = 0; rc == DYT_OK && i < names.n; i++) {
         store_campaign c, have;
         int found = 0, known = 0;
@@ -195,9 +201,10 @@ int store_merge(store *out, store *in, const char *source_file, store_merge_stat
     char now[32];
     dyt_utc_iso(now, sizeof now);
     store_run_list runs;
-    if (store_find_runs(in, NULL, &runs, e) != DYT_OK)
-        return DYT_USAGE;
-    int rc = store_txn_begin(out, e);
+    int rc = store_find_runs(in, NULL, &runs, e);
+    if (rc != DYT_OK)
+        return rc;
+    rc = store_txn_begin(out, e);
     if (rc == DYT_OK)
         rc = merge_campaigns(out, in, st, e);
     for (size_t i = 0; rc == DYT_OK && i < runs.n; i++)

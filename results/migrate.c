@@ -15,7 +15,15 @@
  *      now top-level keys of runs.settings: copied from there, "" becoming
  *      NULL; settings is left as it was written), runs.campaign,
  *      runs.shard_index, runs.shard_count (NULL on old runs), cases.note.
- *   5  + runs.plan_hash (NULL on old runs), provenance (where a merged run
+ *   5  rooflines -> ceilings (per cache level: l1, l2, llc, dram; with how
+ *      each was measured): the old rows are the dram level, their method
+ *      says they were schema-4 rooflines; rooflines is dropped.
+ *      + stats.ceiling_level, stats.ceiling_pct (the ceiling a case is
+ *      held against and its % of it: 'dram' and roofline_pct on old runs;
+ *      roofline_pct stays the % of the dram ceiling), cases.max_ulps,
+ *      cases.err_output, cases.err_tol (accuracy; NULL on old runs),
+ *      v_results with the new columns.
+ *   6  + runs.plan_hash (NULL on old runs), provenance (where a merged run
  *      came from), campaigns and campaign_cases (a campaign's whole plan
  *      with each case's shard).
  *
@@ -217,8 +225,49 @@ static const char migrate_3_to_4[] =
     "  arm = CASE WHEN json_valid(settings) THEN nullif(json_extract(settings, '$.arm'), '') END;\n"
     "CREATE UNIQUE INDEX runs_uuid ON runs(uuid);\n";
 
-/* v4 -> v5: merge provenance and campaign plans; nothing existing changes. */
+/* v4 -> v5: the ceilings per cache level replace the rooflines (their rows
+ * kept, as the dram level), the ceiling and accuracy of each case. */
 static const char migrate_4_to_5[] =
+    "CREATE TABLE ceilings (\n"
+    "  run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  level    TEXT NOT NULL CHECK (level IN ('l1','l2','llc','dram')),\n"
+    "  threads  INTEGER NOT NULL,\n"
+    "  kind     TEXT NOT NULL,\n"
+    "  bytes    INTEGER NOT NULL,\n"
+    "  gbps     REAL NOT NULL,\n"
+    "  gbps_median REAL,\n"
+    "  method   TEXT,\n"
+    "  PRIMARY KEY (run_id, level, threads, kind)\n"
+    ");\n"
+    "INSERT INTO ceilings (run_id, level, threads, kind, bytes, gbps, gbps_median, method)\n"
+    "  SELECT run_id, 'dram', threads, kind, bytes, gbps, gbps_median,\n"
+    "    CASE kind WHEN 'd2d_copy' THEN 'device-to-device copy (a schema-4 roofline)'\n"
+    "    ELSE 'STREAM ' || kind || ' over arrays beyond the LLC (a schema-4 roofline)' END\n"
+    "  FROM rooflines;\n"
+    "DROP TABLE rooflines;\n"
+    "ALTER TABLE cases ADD COLUMN max_ulps REAL;\n"
+    "ALTER TABLE cases ADD COLUMN err_output TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN err_tol REAL;\n"
+    "ALTER TABLE stats ADD COLUMN ceiling_level TEXT CHECK (ceiling_level IN"
+    " ('l1','l2','llc','dram'));\n"
+    "ALTER TABLE stats ADD COLUMN ceiling_pct REAL;\n"
+    "UPDATE stats SET ceiling_level = 'dram', ceiling_pct = roofline_pct\n"
+    "  WHERE roofline_pct IS NOT NULL;\n"
+    "DROP VIEW v_results;\n"
+    "CREATE VIEW v_results AS\n"
+    "SELECT r.id AS run_id, r.label AS label,\n"
+    "       m.hostname || ' (' || m.cpu_model || ')' AS machine,\n"
+    "       c.domain, c.model, c.norm, c.variant, c.dtype, c.pass, c.rows, c.cols,\n"
+    "       c.threads, c.cache, c.status, s.n AS samples, s.median_ns, s.ci_low_ns,\n"
+    "       s.ci_high_ns, s.gbps, s.roofline_pct, c.max_err, s.ceiling_level, s.ceiling_pct,\n"
+    "       c.max_ulps\n"
+    "FROM cases c\n"
+    "JOIN runs r ON r.id = c.run_id\n"
+    "JOIN machines m ON m.id = r.machine_id\n"
+    "LEFT JOIN stats s ON s.case_id = c.id;\n";
+
+/* v5 -> v6: merge provenance and campaign plans; nothing existing changes. */
+static const char migrate_5_to_6[] =
     "ALTER TABLE runs ADD COLUMN plan_hash TEXT;\n"
     "CREATE TABLE provenance (\n"
     "  id            INTEGER PRIMARY KEY,\n"
@@ -255,7 +304,7 @@ static const char migrate_4_to_5[] =
 
 /* migrations[v - 1] takes a database from version v to v + 1. */
 static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4,
-                                         migrate_4_to_5};
+                                         migrate_4_to_5, migrate_5_to_6};
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION - 1,
                "one migration per schema version step");
 
@@ -295,7 +344,7 @@ int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
     /* Not SQLITE_DETERMINISTIC: one call per row, each a new id. */
     if (sqlite3_create_function(db, "dyt_uuid", 0, SQLITE_UTF8, NULL, sql_uuid, NULL, NULL) !=
         SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+        return store_sqlite_err(e, db, "%s: %s", path, sqlite3_errmsg(db));
     for (;;) {
         int rc = store_begin(db, path, e);
         if (rc != DYT_OK)
@@ -304,7 +353,7 @@ int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
          * migrated the file since we validated it. */
         int64_t v = 0;
         if (user_version(db, &v) != SQLITE_OK) {
-            rc = dyt_errf(e, DYT_USAGE, "%s: %s", path, sqlite3_errmsg(db));
+            rc = store_sqlite_err(e, db, "%s: %s", path, sqlite3_errmsg(db));
             store_rollback(db);
             return rc;
         }
@@ -321,7 +370,7 @@ int store_migrate_to(sqlite3 *db, const char *path, int to, dyt_err *e)
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %lld", (long long)v + 1);
         if (sqlite3_exec(db, migrations[v - 1], NULL, NULL, &err) != SQLITE_OK ||
             sqlite3_exec(db, pragma, NULL, NULL, &err) != SQLITE_OK) {
-            rc = dyt_errf(e, DYT_USAGE, "%s: migrating schema %lld -> %lld: %s", path, (long long)v,
+            rc = store_sqlite_err(e, db, "%s: migrating schema %lld -> %lld: %s", path, (long long)v,
                           (long long)v + 1, err ? err : sqlite3_errmsg(db));
             sqlite3_free(err);
             store_rollback(db);

@@ -80,7 +80,7 @@ int64_t store_col_int(store_row *r)
 int store_prepare(store *s, const char *sql, const char *what, sqlite3_stmt **st, dyt_err *e)
 {
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+        return store_sqlite_err(e, s->db, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     return DYT_OK;
 }
 
@@ -116,9 +116,9 @@ int store_collect(store *s, sqlite3_stmt *st, const char *what, size_t size, sto
     }
     int ret = DYT_OK;
     if (r.oom)
-        ret = dyt_errf(e, DYT_USAGE, "%s: %s: out of memory", s->path, what);
+        ret = dyt_errf(e, DYT_RESOURCE, "%s: %s: out of memory", s->path, what);
     else if (rc != SQLITE_DONE)
-        ret = dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+        ret = store_sqlite_err(e, s->db, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     if (ret != DYT_OK) {
         free(*v);
@@ -135,8 +135,7 @@ int store_collect_by_id(store *s, const char *sql, int64_t id, const char *what,
                         store_fill_fn fill, void **v, size_t *n, store_text **text, dyt_err *e)
 {
     sqlite3_stmt *st;
-    if (store_prepare(s, sql, what, &st, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_prepare(s, sql, what, &st, e));
     sqlite3_bind_int64(st, 1, id);
     return store_collect(s, st, what, size, fill, v, n, text, e);
 }

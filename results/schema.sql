@@ -1,4 +1,4 @@
--- dytbench results store, schema version 5 (PRAGMA user_version).
+-- dytbench results store, schema version 6 (PRAGMA user_version).
 -- Applied by store_open() to a new file; older versions are migrated forward
 -- by results/migrate.c. Every timing ever taken is kept (samples), so any
 -- statistic can be recomputed later.
@@ -120,15 +120,21 @@ CREATE TABLE campaign_cases (
   PRIMARY KEY (campaign, seq)
 ) WITHOUT ROWID;
 
--- Bandwidth ceiling measured at the start of the run, per thread count.
-CREATE TABLE rooflines (
+-- Bandwidth ceilings measured at the start of the run: per cache level the
+-- plan's cases fit in (hot: the level a case's bytes fit in at its thread
+-- count; cold: dram) and per thread count. Runs of schema < 5 had one
+-- ceiling per thread count and kind (the table `rooflines`), migrated here
+-- as level 'dram'.
+CREATE TABLE ceilings (
   run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  level    TEXT NOT NULL CHECK (level IN ('l1','l2','llc','dram')),
   threads  INTEGER NOT NULL,
   kind     TEXT NOT NULL,          -- 'copy' | 'scale' | 'd2d_copy'
-  bytes    INTEGER NOT NULL,       -- bytes moved per pass
-  gbps     REAL NOT NULL,          -- best of the repetitions, 1e9 bytes/s
+  bytes    INTEGER NOT NULL,       -- working set measured at: bytes read + written per pass
+  gbps     REAL NOT NULL,          -- best of the samples, 1e9 bytes/s
   gbps_median REAL,
-  PRIMARY KEY (run_id, threads, kind)
+  method   TEXT,                   -- how it was measured, one line
+  PRIMARY KEY (run_id, level, threads, kind)
 );
 
 CREATE TABLE cases (
@@ -156,7 +162,7 @@ CREATE TABLE cases (
   eps         REAL,
   status      TEXT NOT NULL CHECK (status IN ('ok','failed','skipped')),
   error       TEXT,                 -- why failed/skipped
-  max_err     REAL,                 -- worst normalised error vs ref
+  max_err     REAL,                 -- error vs ref of the deciding output, over its scale
   bytes       INTEGER NOT NULL,     -- minimum bytes per call (kern_min_bytes)
   batch       INTEGER,              -- calls per sample
   buffer_sets INTEGER,              -- rotated buffer sets (cold cache)
@@ -166,6 +172,10 @@ CREATE TABLE cases (
   started_at  TEXT,
   ended_at    TEXT,
   note        TEXT,                 -- one line on how it was measured (NULL: nothing to say)
+  max_ulps    REAL,                 -- worst error vs float64 in ulps of the output's storage
+                                    -- type, over every output (NULL: not measured)
+  err_output  TEXT,                 -- the output max_err was in ('y', 'dx', 'dgamma', ...)
+  err_tol     REAL,                 -- the bound that output was held to, normalised as max_err
   UNIQUE (run_id, seq)
 );
 CREATE INDEX cases_run ON cases(run_id);
@@ -195,7 +205,10 @@ CREATE TABLE stats (
   mad_ns       REAL,
   rel_ci_width REAL,                -- (ci_high - ci_low) / 2 / median
   gbps         REAL,                -- bytes / median
-  roofline_pct REAL                 -- gbps / run's ceiling at these threads
+  roofline_pct REAL,                -- gbps / the run's dram ceiling at these threads
+  ceiling_level TEXT CHECK (ceiling_level IN ('l1','l2','llc','dram')),
+                                    -- the ceiling the case is held against
+  ceiling_pct  REAL                 -- gbps / that ceiling (> 105: flagged in show and reports)
 );
 
 -- Counters: a value, or unavailable with the reason. Never a made-up zero.
@@ -229,7 +242,8 @@ SELECT r.id AS run_id, r.label AS label,
        m.hostname || ' (' || m.cpu_model || ')' AS machine,
        c.domain, c.model, c.norm, c.variant, c.dtype, c.pass, c.rows, c.cols,
        c.threads, c.cache, c.status, s.n AS samples, s.median_ns, s.ci_low_ns,
-       s.ci_high_ns, s.gbps, s.roofline_pct, c.max_err
+       s.ci_high_ns, s.gbps, s.roofline_pct, c.max_err, s.ceiling_level, s.ceiling_pct,
+       c.max_ulps
 FROM cases c
 JOIN runs r ON r.id = c.run_id
 JOIN machines m ON m.id = r.machine_id

@@ -9,7 +9,7 @@
 #include "common.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DEFAULT_PATH "results/dytbench.db"
 
 typedef struct store store;
@@ -61,8 +61,23 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
 int store_resume_run(store *s, int64_t run_id, int64_t machine_id, const char *note, dyt_err *e);
 /* status: "complete" | "aborted" | "failed" */
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e);
-int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, uint64_t bytes,
-                       double gbps_best, double gbps_median, dyt_err *e);
+
+/* A bandwidth ceiling of a run: what a copy (or scale) of one working-set
+ * size reached at one cache level and thread count. */
+typedef struct {
+    const char *level; /* "l1" | "l2" | "llc" | "dram" */
+    int threads;
+    const char *kind;         /* "copy" | "scale" | "d2d_copy" */
+    uint64_t bytes;           /* working set measured at: bytes read + written per pass */
+    double gbps, gbps_median; /* best and median, 1e9 B/s; median < 0 or NAN: not stored */
+    const char *method;       /* how it was measured, one line; NULL: not said */
+} store_ceiling;
+
+/* Writes (or replaces) the run's ceiling at c's level, threads and kind. */
+int store_put_ceiling(store *s, int64_t run_id, const store_ceiling *c, dyt_err *e);
+/* A case above this % of its ceiling moved more than the ceiling says it
+ * could: `show` and the reports flag it rather than print it as a figure. */
+#define STORE_CEILING_FLAG_PCT 105.0
 
 typedef struct {
     double ns;
@@ -84,7 +99,10 @@ typedef struct {
 typedef struct {
     int n, n_excluded;
     double median_ns, ci_low_ns, ci_high_ns, mean_ns, stddev_ns, min_ns, max_ns, mad_ns;
-    double rel_ci_width, gbps, roofline_pct; /* roofline_pct < 0 or NAN: unknown */
+    double rel_ci_width, gbps;
+    double roofline_pct;       /* % of the run's dram ceiling; < 0 or NAN: unknown */
+    const char *ceiling_level; /* the ceiling the case is held against; NULL: none */
+    double ceiling_pct;        /* % of that ceiling; < 0 or NAN: unknown */
 } store_stats;
 
 typedef struct {
@@ -99,7 +117,11 @@ typedef struct {
     int has_beta, affine;
     const char *status; /* ok|failed|skipped */
     const char *error;  /* NULL unless failed/skipped */
-    double max_err;     /* < 0 or NAN: not verified */
+    double max_err;     /* error of the deciding output over its scale; < 0 or NAN: not
+                         * verified */
+    double max_ulps;    /* worst error in ulps over every output; < 0 or NAN: unknown */
+    const char *err_output; /* the deciding output ("y", "dx", ...); NULL: unknown */
+    double err_tol;         /* its bound, normalised as max_err; < 0 or NAN: unknown */
     uint64_t bytes;
     int batch, buffer_sets;
     const char *stop_reason;
@@ -235,19 +257,11 @@ void store_counter_list_free(store_counter_list *l);
  * when none), ready for store_put_case. */
 const store_counter *store_counters_of(const store_counter_list *l, int64_t case_id, size_t *n);
 
-/* A bandwidth ceiling of a run, as store_put_roofline took it. */
-typedef struct {
-    int threads;
-    const char *kind;
-    uint64_t bytes;
-    double gbps, gbps_median; /* gbps_median NAN: not stored */
-} store_roofline;
+typedef STORE_LIST(store_ceiling) store_ceiling_list;
 
-typedef STORE_LIST(store_roofline) store_roofline_list;
-
-/* A run's ceilings by threads and kind. */
-int store_load_rooflines(store *s, int64_t run_id, store_roofline_list *out, dyt_err *e);
-void store_roofline_list_free(store_roofline_list *l);
+/* A run's ceilings by threads, level (l1, l2, llc, dram) and kind. */
+int store_load_ceilings(store *s, int64_t run_id, store_ceiling_list *out, dyt_err *e);
+void store_ceiling_list_free(store_ceiling_list *l);
 
 typedef STORE_LIST(store_calibration) store_calibration_list;
 

@@ -35,6 +35,37 @@ extern const char store_schema_v1_sql[];
 int store_begin(sqlite3 *db, const char *path, dyt_err *e);
 int store_commit(sqlite3 *db, const char *path, dyt_err *e);
 void store_rollback(sqlite3 *db);
+void store_sleep_ms(int ms);
+/* The exit code of db's last error: DYT_RESOURCE for resource and I/O
+ * failures (out of memory, disk full, I/O error, read-only or unopenable
+ * file, a lock never released), DYT_USAGE for the rest (a corrupt or
+ * foreign file, a constraint). NULL db: DYT_RESOURCE. */
+int store_sqlite_code(sqlite3 *db);
+/* dyt_errf with store_sqlite_code(db) as the code. */
+int store_sqlite_err(dyt_err *e, sqlite3 *db, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* store.c: a one-row integer query without parameters (PRAGMAs), an
+ * SQLite code; whether the database has dytbench's meta row. */
+int store_query_int(sqlite3 *db, const char *sql, int64_t *out);
+int store_is_ours(sqlite3 *db);
+
+/* store_create.c: a new store built under a temporary name and linked to
+ * path only when complete (DYT_OK also when another process created path
+ * first); the schema set up in an empty database (nothing done if another
+ * connection did it first); the switch to WAL mode, retried while another
+ * connection holds the file. */
+int store_create(const char *path, dyt_err *e);
+/* Removes the temporary files of creators of the store at path that no
+ * longer run on this host (a kill during creation leaves them). */
+void store_remove_stale_temporaries(const char *path);
+int store_initialise(sqlite3 *db, const char *path, dyt_err *e);
+int store_set_wal(sqlite3 *db, const char *path, dyt_err *e);
+/* Rolls back the interrupted transaction of path (a hot journal beside
+ * it), after checking on a private copy that it is a dytbench store (or
+ * rolls back to an empty file); *empty: the file is empty afterwards. */
+int store_recover_journal(const char *path, int *empty, dyt_err *e);
+
 /* A writer's own transaction, or its share of a store_txn_begin group:
  * begin (refused on a read-only store or a failed group), commit (a no-op
  * inside a group) and abort (rolls back; inside a group the whole group,

@@ -53,8 +53,7 @@ int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dy
     if (!f)
         f = &any;
     sqlite3_stmt *st;
-    if (store_prepare(s, run_sql, "reading runs", &st, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_prepare(s, run_sql, "reading runs", &st, e));
     int rc = f->id > 0 ? sqlite3_bind_int64(st, 1, f->id) : sqlite3_bind_null(st, 1);
     if (rc == SQLITE_OK)
         rc = bind_text(st, 2, f->label);
@@ -68,7 +67,7 @@ int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dy
         rc = bind_text(st, 6, f->uuid);
     if (rc != SQLITE_OK) {
         sqlite3_finalize(st);
-        return dyt_errf(e, DYT_USAGE, "%s: reading runs: %s", s->path, sqlite3_errmsg(s->db));
+        return store_sqlite_err(e, s->db, "%s: reading runs: %s", s->path, sqlite3_errmsg(s->db));
     }
     void *v = NULL;
     rc = store_collect(s, st, "reading runs", sizeof *out->v, fill_run, &v, &out->n, &out->text, e);
@@ -139,7 +138,7 @@ int store_resolve_run(store *s, const char *spec, int64_t *run_id, dyt_err *e)
         }
     }
     int ret = rc == SQLITE_DONE ? dyt_errf(e, DYT_USAGE, "no run '%s' in %s", spec, s->path)
-                                : dyt_errf(e, DYT_USAGE, "%s: %s", s->path, sqlite3_errmsg(s->db));
+                                : store_sqlite_err(e, s->db, "%s: %s", s->path, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     return ret;
 }
@@ -159,15 +158,14 @@ static int load_machine_row(store *s, int64_t machine_id, machine_info *m, dyt_e
         " packages, cores, pus, numa_nodes, l1d_bytes, l2_bytes, l3_bytes, llc_bytes, mem_bytes,"
         " mem_usable_bytes, is_vm, topology_xml FROM machines WHERE id = ?1";
     sqlite3_stmt *st;
-    if (store_prepare(s, sql, "reading the machine", &st, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_prepare(s, sql, "reading the machine", &st, e));
     sqlite3_bind_int64(st, 1, machine_id);
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         rc = rc == SQLITE_DONE
                  ? dyt_errf(e, DYT_USAGE, "%s: no machine %lld", s->path, (long long)machine_id)
-                 : dyt_errf(e, DYT_USAGE, "%s: reading the machine: %s", s->path,
-                            sqlite3_errmsg(s->db));
+                 : store_sqlite_err(e, s->db, "%s: reading the machine: %s", s->path,
+                                    sqlite3_errmsg(s->db));
         sqlite3_finalize(st);
         return rc;
     }
@@ -200,7 +198,7 @@ static int load_machine_row(store *s, int64_t machine_id, machine_info *m, dyt_e
         size_t len = (size_t)sqlite3_column_bytes(st, i);
         const void *blob = sqlite3_column_blob(st, i);
         if (!(m->topology_xml = malloc(len + 1)))
-            rc = dyt_errf(e, DYT_USAGE, "%s: reading the machine: out of memory", s->path);
+            rc = dyt_errf(e, DYT_RESOURCE, "%s: reading the machine: out of memory", s->path);
         else {
             if (len)
                 memcpy(m->topology_xml, blob, len);
@@ -215,9 +213,8 @@ static int load_machine_row(store *s, int64_t machine_id, machine_info *m, dyt_e
 static int load_machine_attrs(store *s, int64_t machine_id, machine_info *m, dyt_err *e)
 {
     sqlite3_stmt *st;
-    if (store_prepare(s, "SELECT key, value FROM machine_attrs WHERE machine_id = ?1 ORDER BY key",
-                      "reading the machine's attributes", &st, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_prepare(s, "SELECT key, value FROM machine_attrs WHERE machine_id = ?1 ORDER BY key",
+                          "reading the machine's attributes", &st, e));
     sqlite3_bind_int64(st, 1, machine_id);
     size_t cap = 0;
     int rc;
@@ -227,7 +224,7 @@ static int load_machine_attrs(store *s, int64_t machine_id, machine_info *m, dyt
             machine_attr *a = realloc(m->attrs, nc * sizeof *a);
             if (!a) {
                 sqlite3_finalize(st);
-                return dyt_errf(e, DYT_USAGE, "%s: reading the machine: out of memory", s->path);
+                return dyt_errf(e, DYT_RESOURCE, "%s: reading the machine: out of memory", s->path);
             }
             m->attrs = a;
             cap = nc;
@@ -238,7 +235,7 @@ static int load_machine_attrs(store *s, int64_t machine_id, machine_info *m, dyt
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return dyt_errf(e, DYT_USAGE, "%s: reading the machine's attributes: %s", s->path,
+        return store_sqlite_err(e, s->db, "%s: reading the machine's attributes: %s", s->path,
                         sqlite3_errmsg(s->db));
     return DYT_OK;
 }
@@ -282,8 +279,7 @@ int store_load_calibrations(store *s, const char *fingerprint, store_calibration
         " ORDER BY k.case_key";
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    if (store_prepare(s, sql, "reading calibrations", &st, e) != DYT_OK)
-        return DYT_USAGE;
+    DYT_TRY(store_prepare(s, sql, "reading calibrations", &st, e));
     sqlite3_bind_text(st, 1, fingerprint ? fingerprint : "", -1, SQLITE_TRANSIENT);
     void *v = NULL;
     int rc = store_collect(s, st, "reading calibrations", sizeof *out->v, fill_calibration, &v,

@@ -1,6 +1,6 @@
 /* The results store's read API below a run: its cases with their
  * statistics joined, a case's samples, the run's counters and bandwidth
- * ceilings -- each one bound SELECT read through rows.c into the structs
+ * ceilings (per cache level) -- each one bound SELECT read through rows.c into the structs
  * the writers take (store.h). */
 #include "store_int.h"
 #include <limits.h>
@@ -47,6 +47,9 @@ static void fill_case(store_row *r, void *item)
     c->started_at = store_col_text(r);
     c->ended_at = store_col_text(r);
     c->note = store_col_text(r);
+    c->max_ulps = store_col_real(r);
+    c->err_output = store_col_text(r);
+    c->err_tol = store_col_real(r);
     store_stats *t = &x->st;
     x->has_stats = (int)store_col_int(r);
     t->n = (int)store_col_int(r);
@@ -56,6 +59,8 @@ static void fill_case(store_row *r, void *item)
                       &t->rel_ci_width, &t->gbps,      &t->roofline_pct};
     for (size_t i = 0; i < DYT_ARRAY_LEN(real); i++)
         *real[i] = store_col_real(r);
+    t->ceiling_level = store_col_text(r);
+    t->ceiling_pct = store_col_real(r);
 }
 
 int store_load_cases(store *s, int64_t run_id, store_case_list *out, dyt_err *e)
@@ -65,9 +70,10 @@ int store_load_cases(store *s, int64_t run_id, store_case_list *out, dyt_err *e)
         " c.layers, c.norm, c.variant, c.dtype, c.pass, c.rows, c.cols, c.threads, c.cache,"
         " c.device, c.alpha, c.eps, c.has_beta, c.affine, c.status, c.error, c.max_err, c.bytes,"
         " c.batch, c.buffer_sets, c.stop_reason, c.warmup_ns, c.wall_ns, c.started_at,"
-        " c.ended_at, c.note, s.case_id IS NOT NULL, s.n, s.n_excluded, s.median_ns,"
-        " s.ci_low_ns, s.ci_high_ns, s.mean_ns, s.stddev_ns, s.min_ns, s.max_ns, s.mad_ns,"
-        " s.rel_ci_width, s.gbps, s.roofline_pct"
+        " c.ended_at, c.note, c.max_ulps, c.err_output, c.err_tol, s.case_id IS NOT NULL, s.n,"
+        " s.n_excluded, s.median_ns, s.ci_low_ns, s.ci_high_ns, s.mean_ns, s.stddev_ns, s.min_ns,"
+        " s.max_ns, s.mad_ns, s.rel_ci_width, s.gbps, s.roofline_pct, s.ceiling_level,"
+        " s.ceiling_pct"
         " FROM cases c LEFT JOIN stats s ON s.case_id = c.id WHERE c.run_id = ?1 ORDER BY c.seq";
     memset(out, 0, sizeof *out);
     void *v = NULL;
@@ -147,7 +153,7 @@ int store_load_counters(store *s, int64_t run_id, store_counter_list *out, dyt_e
     if (!out->v || !out->case_id) {
         free(v);
         store_counter_list_free(out);
-        return dyt_errf(e, DYT_USAGE, "%s: reading counters: out of memory", s->path);
+        return dyt_errf(e, DYT_RESOURCE, "%s: reading counters: out of memory", s->path);
     }
     for (size_t i = 0; i < n; i++) {
         out->v[i] = rows[i].k;
@@ -182,31 +188,36 @@ const store_counter *store_counters_of(const store_counter_list *l, int64_t case
     return *n ? &l->v[lo] : NULL;
 }
 
-/* Rooflines -------------------------------------------------------------- */
+/* Ceilings --------------------------------------------------------------- */
 
-static void fill_roofline(store_row *r, void *item)
+static void fill_ceiling(store_row *r, void *item)
 {
-    store_roofline *x = item;
+    store_ceiling *x = item;
+    x->level = store_col_text(r);
     x->threads = (int)store_col_int(r);
     x->kind = store_col_text(r);
     x->bytes = (uint64_t)store_col_int(r);
     x->gbps = store_col_real(r);
     x->gbps_median = store_col_real(r);
+    x->method = store_col_text(r);
 }
 
-int store_load_rooflines(store *s, int64_t run_id, store_roofline_list *out, dyt_err *e)
+int store_load_ceilings(store *s, int64_t run_id, store_ceiling_list *out, dyt_err *e)
 {
-    static const char sql[] = "SELECT threads, kind, bytes, gbps, gbps_median FROM rooflines"
-                              " WHERE run_id = ?1 ORDER BY threads, kind";
+    /* Levels from the nearest cache out, not alphabetically. */
+    static const char sql[] =
+        "SELECT level, threads, kind, bytes, gbps, gbps_median, method FROM ceilings"
+        " WHERE run_id = ?1 ORDER BY threads, CASE level WHEN 'l1' THEN 0 WHEN 'l2' THEN 1"
+        " WHEN 'llc' THEN 2 ELSE 3 END, kind";
     memset(out, 0, sizeof *out);
     void *v = NULL;
     int rc = store_collect_by_id(s, sql, run_id, "reading bandwidth ceilings", sizeof *out->v,
-                                 fill_roofline, &v, &out->n, &out->text, e);
+                                 fill_ceiling, &v, &out->n, &out->text, e);
     out->v = v;
     return rc;
 }
 
-void store_roofline_list_free(store_roofline_list *l)
+void store_ceiling_list_free(store_ceiling_list *l)
 {
     store_list_free(l->v, l->text);
     memset(l, 0, sizeof *l);

@@ -74,9 +74,9 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
         return store_write_fail(s, st, "storing the machine", e);
     sqlite3_finalize(st);
     src = store_insert_rows(s->db,
-                            "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
-                            " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
-                            *machine_id, m->attrs, m->n_attrs, bind_attr);
+                      "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
+                      " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
+                      *machine_id, m->attrs, m->n_attrs, bind_attr);
     if (src != SQLITE_OK)
         return store_write_fail(s, NULL, "storing the machine's attributes", e);
     return store_write_commit(s, e);
@@ -223,9 +223,9 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 {
     sqlite3_stmt *st;
     int rc = store_write_prepare(s,
-                                 "UPDATE runs SET status = ?2, ended_at = ?3,"
-                                 " note = coalesce(?4, note) WHERE id = ?1",
-                                 &st, "ending the run", e);
+                         "UPDATE runs SET status = ?2, ended_at = ?3,"
+                         " note = coalesce(?4, note) WHERE id = ?1",
+                         &st, "ending the run", e);
     if (rc != DYT_OK)
         return rc;
     char now[32];
@@ -246,23 +246,24 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
     return store_write_commit(s, e);
 }
 
-int store_put_roofline(store *s, int64_t run_id, int threads, const char *kind, uint64_t bytes,
-                       double gbps_best, double gbps_median, dyt_err *e)
+int store_put_ceiling(store *s, int64_t run_id, const store_ceiling *c, dyt_err *e)
 {
     sqlite3_stmt *st;
     int rc =
         store_write_prepare(s,
-                            "INSERT OR REPLACE INTO rooflines (run_id, threads, kind, bytes, gbps,"
-                            " gbps_median) VALUES (?1,?2,?3,?4,?5,?6)",
-                            &st, "storing the bandwidth ceiling", e);
+                    "INSERT OR REPLACE INTO ceilings (run_id, level, threads, kind, bytes, gbps,"
+                    " gbps_median, method) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                    &st, "storing the bandwidth ceiling", e);
     if (rc != DYT_OK)
         return rc;
     int src = sqlite3_bind_int64(st, 1, run_id);
-    B(sqlite3_bind_int(st, 2, threads));
-    B(bind_text(st, 3, kind));
-    B(bind_u64(st, 4, bytes));
-    B(sqlite3_bind_double(st, 5, gbps_best));
-    B(bind_opt_double(st, 6, gbps_median));
+    B(bind_text(st, 2, c->level));
+    B(sqlite3_bind_int(st, 3, c->threads));
+    B(bind_text(st, 4, c->kind));
+    B(bind_u64(st, 5, c->bytes));
+    B(sqlite3_bind_double(st, 6, c->gbps));
+    B(bind_opt_double(st, 7, c->gbps_median));
+    B(bind_text(st, 8, c->method));
     return store_write_finish(s, st, src, "storing the bandwidth ceiling", e);
 }
 
@@ -270,9 +271,9 @@ static const char case_sql[] =
     "INSERT INTO cases (run_id, seq, suite, domain, model, model_norm, token_label, layers,"
     " norm, variant, dtype, pass, rows, cols, threads, cache, device, alpha, has_beta,"
     " affine, eps, status, error, max_err, bytes, batch, buffer_sets, stop_reason,"
-    " warmup_ns, wall_ns, started_at, ended_at, note) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-    "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,"
-    "?31,?32,?33)";
+    " warmup_ns, wall_ns, started_at, ended_at, note, max_ulps, err_output, err_tol)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+    "?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)";
 
 static int bind_case(sqlite3_stmt *st, const void *rows, size_t i)
 {
@@ -309,6 +310,9 @@ static int bind_case(sqlite3_stmt *st, const void *rows, size_t i)
     B(bind_text(st, 31, c->started_at));
     B(bind_text(st, 32, c->ended_at));
     B(bind_text(st, 33, c->note));
+    B(bind_opt_double(st, 34, c->max_ulps));
+    B(bind_text(st, 35, c->err_output));
+    B(bind_opt_double(st, 36, c->err_tol));
     return src;
 }
 
@@ -328,8 +332,8 @@ static int bind_sample(sqlite3_stmt *st, const void *rows, size_t i)
 
 static const char stats_sql[] =
     "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns, mean_ns,"
-    " stddev_ns, min_ns, max_ns, mad_ns, rel_ci_width, gbps, roofline_pct)"
-    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)";
+    " stddev_ns, min_ns, max_ns, mad_ns, rel_ci_width, gbps, roofline_pct, ceiling_level,"
+    " ceiling_pct) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)";
 
 static int bind_stats(sqlite3_stmt *st, const void *rows, size_t i)
 {
@@ -348,6 +352,8 @@ static int bind_stats(sqlite3_stmt *st, const void *rows, size_t i)
     B(sqlite3_bind_double(st, 12, t->rel_ci_width));
     B(sqlite3_bind_double(st, 13, t->gbps));
     B(bind_opt_double(st, 14, t->roofline_pct));
+    B(bind_text(st, 15, t->ceiling_level));
+    B(bind_opt_double(st, 16, t->ceiling_pct));
     return src;
 }
 
@@ -389,15 +395,14 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
     int src = store_insert_rows(s->db, case_sql, run_id, c, 1, bind_case);
     int64_t id = sqlite3_last_insert_rowid(s->db);
     if (src == SQLITE_OK && (what = "storing its samples"))
-        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0,
-                                bind_sample);
+        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0, bind_sample);
     if (src == SQLITE_OK && st && (what = "storing its statistics"))
         src = store_insert_rows(s->db, stats_sql, id, st, 1, bind_stats);
     if (src == SQLITE_OK && (what = "storing its counters"))
-        src = store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0,
-                                bind_counter);
+        src =
+            store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
     if (src != SQLITE_OK) {
-        rc = dyt_errf(e, DYT_USAGE, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
+        rc = store_sqlite_err(e, s->db, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
                       c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
                       c->pass ? c->pass : "?", (long long)c->rows, (long long)c->cols,
                       sqlite3_errmsg(s->db));
@@ -443,10 +448,10 @@ int store_put_calibrations(store *s, int64_t machine_id, const store_calibration
     dyt_utc_iso(now, sizeof now);
     const calibration_rows c = {rows, now};
     int src = store_insert_rows(s->db,
-                                "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
-                                " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
-                                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                                machine_id, &c, n, bind_calibration);
+                          "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
+                          " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
+                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                          machine_id, &c, n, bind_calibration);
     if (src != SQLITE_OK)
         return store_write_fail(s, NULL, "storing the calibration", e);
     return store_write_commit(s, e);

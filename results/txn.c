@@ -3,14 +3,44 @@
  * and store_commit, so a writer that finds the file locked by another run
  * waits for it instead of failing. A group of writes (store_txn_begin,
  * `dytbench merge` copying one input) is one transaction: the writers
- * join it, and the first failure rolls the whole group back. */
+ * join it, and the first failure rolls the whole group back. And the exit
+ * code of an SQLite error. */
 #include "store_int.h"
+#include <stdarg.h>
 #include <time.h>
 
-static void sleep_ms(int ms)
+void store_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+int store_sqlite_code(sqlite3 *db)
+{
+    if (!db)
+        return DYT_RESOURCE; /* sqlite3_open could not even allocate */
+    switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_NOMEM:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PERM:
+        return DYT_RESOURCE;
+    default: /* corrupt, not a database, a constraint: the input */
+        return DYT_USAGE;
+    }
+}
+
+int store_sqlite_err(dyt_err *e, sqlite3 *db, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int code = dyt_verrf(e, store_sqlite_code(db), fmt, ap);
+    va_end(ap);
+    return code;
 }
 
 int store_begin(sqlite3 *db, const char *path, dyt_err *e)
@@ -21,12 +51,12 @@ int store_begin(sqlite3 *db, const char *path, dyt_err *e)
     int waited = 0, rc;
     while ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) == SQLITE_BUSY &&
            waited < STORE_BEGIN_RETRY_MS) {
-        sleep_ms(50);
+        store_sleep_ms(50);
         waited += 50;
     }
     if (rc != SQLITE_OK)
-        return dyt_errf(e, DYT_USAGE, "%s: cannot start a transaction: %s", path,
-                        sqlite3_errmsg(db));
+        return store_sqlite_err(e, db, "%s: cannot start a transaction: %s", path,
+                                sqlite3_errmsg(db));
     return DYT_OK;
 }
 
@@ -35,11 +65,11 @@ int store_commit(sqlite3 *db, const char *path, dyt_err *e)
     int rc, waited = 0;
     while ((rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) == SQLITE_BUSY &&
            waited < STORE_BEGIN_RETRY_MS) {
-        sleep_ms(50);
+        store_sleep_ms(50);
         waited += 50;
     }
     if (rc != SQLITE_OK) {
-        int r = dyt_errf(e, DYT_USAGE, "%s: commit failed: %s", path, sqlite3_errmsg(db));
+        int r = store_sqlite_err(e, db, "%s: commit failed: %s", path, sqlite3_errmsg(db));
         store_rollback(db);
         return r;
     }
@@ -79,7 +109,7 @@ void store_write_abort(store *s)
 
 int store_write_fail(store *s, sqlite3_stmt *st, const char *what, dyt_err *e)
 {
-    int rc = dyt_errf(e, DYT_USAGE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    int rc = store_sqlite_err(e, s->db, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     store_write_abort(s);
     return rc;

@@ -7,6 +7,7 @@
 #include "stats.h"
 #include "suite.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +41,20 @@ void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cach
         .affine = tmpl.affine,
         .status = "ok",
         .max_err = -1,
+        .max_ulps = -1,
+        .err_tol = -1,
         .bytes = plan_case_bytes(c),
     };
+}
+
+void runner_result_accuracy(runner_case_result *r, double err, const char *output, double tol,
+                            double ulps)
+{
+    /* A non-finite error (NaN where ref has a number) is stored as huge. */
+    r->row.max_err = isfinite(err) ? err : 1e300;
+    r->row.err_tol = tol;
+    r->row.max_ulps = isnan(ulps) ? -1 : isinf(ulps) ? 1e300 : ulps;
+    snprintf(r->err_output, sizeof r->err_output, "%s", output ? output : "");
 }
 
 int runner_result_append(runner_case_result *r, const store_sample *s, size_t n, int block)
@@ -80,7 +93,7 @@ void runner_result_unavailable(runner_case_result *r, const char *why)
     r->unavailable = 1;
 }
 
-int runner_result_summarise(runner_case_result *r, double ceiling_gbps)
+int runner_result_summarise(runner_case_result *r, const runner_ceiling *ceiling)
 {
     double *v = malloc((r->n_samples ? r->n_samples : 1) * sizeof *v);
     if (!v)
@@ -108,9 +121,14 @@ int runner_result_summarise(runner_case_result *r, double ceiling_gbps)
         .rel_ci_width = sm.rel_ci_width,
         .gbps = sm.median > 0 ? (double)r->row.bytes / sm.median : 0,
         .roofline_pct = -1,
+        .ceiling_pct = -1,
     };
-    if (ceiling_gbps > 0)
-        r->stats.roofline_pct = 100.0 * r->stats.gbps / ceiling_gbps;
+    if (ceiling && ceiling->dram_gbps > 0)
+        r->stats.roofline_pct = 100.0 * r->stats.gbps / ceiling->dram_gbps;
+    if (ceiling && ceiling->level && ceiling->gbps > 0) {
+        r->stats.ceiling_level = ceiling->level;
+        r->stats.ceiling_pct = 100.0 * r->stats.gbps / ceiling->gbps;
+    }
     r->has_stats = 1;
     runner_result_end(r);
     return 0;
@@ -127,6 +145,7 @@ int runner_result_store(store *s, int64_t run_id, const runner_case_result *r, d
     row.started_at = r->started_at;
     row.ended_at = r->ended_at;
     row.error = runner_result_failed(r) ? r->error : NULL;
+    row.err_output = r->err_output[0] ? r->err_output : NULL;
     if (r->note[0])
         row.note = r->note;
     int64_t id;

@@ -46,7 +46,7 @@ int runner_probe_machine(uint64_t llc_bytes_override, machine_info *m, dyt_err *
     int rc = machine_probe(&mo, m, e);
     if (rc == DYT_OK && counters_add_machine_attrs(m) != 0) {
         machine_free(m);
-        rc = dyt_errf(e, DYT_USAGE, "machine: out of memory");
+        rc = dyt_errf(e, DYT_RESOURCE, "machine: out of memory");
     }
     return rc;
 }

@@ -147,6 +147,7 @@ typedef struct {
     store_case row;
     char started_at[32], ended_at[32];
     char error[sizeof(dyt_err)]; /* why, when row.status is not "ok" */
+    char err_output[8];          /* the output verification's error was in */
     char note[512];              /* the row's note when set ("": row.note as it is) */
     int unavailable;             /* skipped because this machine lacks it: not a failure */
     store_sample *samples;       /* malloc'd */
@@ -161,20 +162,34 @@ typedef struct {
  * description, status "ok", not verified yet, started now. */
 void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cache_kind cache,
                         const char *device);
+/* What verification measured (before timing): the error of the deciding
+ * output over its scale, that output's name and bound (same
+ * normalisation), and the worst error in ulps over every output (< 0:
+ * unknown). */
+void runner_result_accuracy(runner_case_result *r, double err, const char *output, double tol,
+                            double ulps);
 /* Appends n samples, each tagged with block. -1 when out of memory. */
 int runner_result_append(runner_case_result *r, const store_sample *s, size_t n, int block);
 /* The case ends without statistics: status "failed" or "skipped", why.
  * Samples and counters already in r stay (the caller drops them if they
  * mean nothing). */
 void runner_result_fail(runner_case_result *r, const char *status, const char *why);
+/* The bandwidth ceilings a case is held against: the one of the level its
+ * bytes fit in (hot; cold cases: dram) and the dram one, at its threads. */
+typedef struct {
+    const char *level; /* "l1" | "l2" | "llc" | "dram"; NULL: none measured */
+    double gbps;       /* that level's ceiling; <= 0: unknown */
+    double dram_gbps;  /* the dram ceiling; <= 0: unknown */
+} runner_ceiling;
+
 /* Skipped because what the case needs is not here (a framework feature
  * this installation lacks): stored as skipped with why, and not counted as
  * a failed case. */
 void runner_result_unavailable(runner_case_result *r, const char *why);
 /* The statistics over the samples not excluded, GB/s from the row's bytes
- * and % of ceiling_gbps (<= 0: unknown); the case ends. -1 when out of
- * memory (nothing changed). */
-int runner_result_summarise(runner_case_result *r, double ceiling_gbps);
+ * and its % of each ceiling (NULL or <= 0: unknown); the case ends. -1
+ * when out of memory (nothing changed). */
+int runner_result_summarise(runner_case_result *r, const runner_ceiling *ceiling);
 /* The case ends now as it is (counters only: the instruction metric). */
 void runner_result_end(runner_case_result *r);
 /* Writes the case and everything below it in one transaction. */

@@ -5,7 +5,9 @@
 #                                  quick suite into results/dytbench.db and
 #                                  render its report
 #   ./scripts/quickstart.sh test   install what is missing, build, run the
-#                                  whole test suite; the last line printed is
+#                                  whole test suite, then each fuzz target of
+#                                  tests/fuzz for a bounded time (clang,
+#                                  build-fuzz/); the last line printed is
 #                                  "N passed, N failed[, N skipped]"
 #
 # Both are idempotent: packages already present are not touched (apt-get
@@ -14,7 +16,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 mode=run
@@ -37,6 +39,8 @@ packages=(
     libsqlite3-dev libhwloc-dev libjansson-dev libcmocka-dev
     libpapi-dev libdnnl-dev valgrind gnuplot-nox
 )
+# The test job also fuzzes: clang and its libFuzzer runtime.
+[ "$mode" = test ] && packages+=(clang libclang-rt-14-dev)
 
 if command -v dpkg-query >/dev/null 2>&1; then
     missing=()
@@ -123,21 +127,52 @@ if [ ! -f "$log" ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-counts="$(python3 - "$log" <<'EOF'
+# --- 3c. Fuzzing: each target of tests/fuzz, FUZZ_SECONDS (25) each ---------
+# A build of its own (clang, libFuzzer, ASan+UBSan); each target is a meson
+# test of suite `fuzz`, counted below; a crash fails it. Inputs it finds and
+# crashes stay in build-fuzz/tests/fuzz/runs/.
+fuzz_build=build-fuzz
+fuzz_log=
+fuzz_broken=0
+if command -v clang >/dev/null 2>&1; then
+    say "fuzzing (${FUZZ_SECONDS:-25} s per target, $fuzz_build/)"
+    if [ ! -f "$fuzz_build/build.ninja" ]; then
+        CC=clang meson setup "$fuzz_build" -Dfuzz=enabled -Dwerror="$werror" -Dcuda=disabled \
+            -Donednn=disabled -Dfuzz_seconds="${FUZZ_SECONDS:-25}" || fuzz_broken=1
+    else
+        meson configure "$fuzz_build" -Dfuzz_seconds="${FUZZ_SECONDS:-25}" || fuzz_broken=1
+    fi
+    targets=(tests/fuzz/fuzz_suite tests/fuzz/fuzz_vectors tests/fuzz/fuzz_options
+             tests/fuzz/fuzz_store)
+    if [ "$fuzz_broken" = 0 ] && ninja -C "$fuzz_build" "${targets[@]}"; then
+        meson test -C "$fuzz_build" --suite fuzz --no-rebuild --print-errorlogs || rc=$?
+        fuzz_log="$fuzz_build/meson-logs/testlog.json"
+    else
+        echo "quickstart: the fuzz build failed" >&2
+        fuzz_broken=1
+    fi
+else
+    echo "quickstart: clang not found: the fuzz targets did not run" >&2
+    fuzz_broken=1
+fi
+
+counts="$(python3 - "$fuzz_broken" "$log" $fuzz_log <<'EOF'
 import json, sys
-passed = failed = skipped = 0
-with open(sys.argv[1]) as f:
-    for line in f:
-        line = line.strip()
-        if not line:
-            continue
-        r = json.loads(line).get("result")
-        if r in ("OK", "EXPECTEDFAIL"):
-            passed += 1
-        elif r == "SKIP":
-            skipped += 1
-        else:  # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS
-            failed += 1
+passed = skipped = 0
+failed = int(sys.argv[1])  # fuzzing that could not run counts as a failure
+for path in sys.argv[2:]:
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line).get("result")
+            if r in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif r == "SKIP":
+                skipped += 1
+            else:  # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS
+                failed += 1
 s = f"{passed} passed, {failed} failed"
 if skipped:
     s += f", {skipped} skipped"

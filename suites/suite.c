@@ -396,7 +396,7 @@ static int begin_section(parser *p, dyt_err *e, char *s, size_t *cap)
         size_t nc = *cap ? *cap * 2 : 16;
         suite_model *nm = realloc(p->out->models, nc * sizeof *nm);
         if (!nm)
-            return perr(p, e, "out of memory");
+            return dyt_errf(e, DYT_RESOURCE, "%s:%d: out of memory", p->file, p->line);
         p->out->models = nm;
         *cap = nc;
     }
@@ -474,10 +474,12 @@ static int parse_text(const char *file, const char *text, size_t len, uint64_t m
     parser p = {.file = file, .line = 1, .mem_limit = mem_limit, .out = out};
     if (strlen(text) != len)
         return perr(&p, e, "file contains a NUL byte: not a text suite file");
+    /* A UTF-8 byte order mark, as some editors write one, is not text. */
+    size_t bom = len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
     char *copy = malloc(len + 1);
     if (!copy)
-        return perr(&p, e, "out of memory");
-    memcpy(copy, text, len + 1);
+        return dyt_errf(e, DYT_RESOURCE, "%s: out of memory", file);
+    memcpy(copy, text + bom, len + 1 - bom);
     size_t cap = 0;
     int rc = DYT_OK;
     char *line = copy;

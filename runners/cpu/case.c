@@ -1,79 +1,14 @@
 /* One case of the CPU runner, measured: inputs, verification against ref,
  * time-based warm-up that also sizes the batch, adaptive sampling in one
- * or more blocks, one counted batch (PAPI + rusage), statistics, all into
- * the case's result (runner_case_result), which the runner stores. Also
- * the per-thread-count pools and the bandwidth ceiling that every case's
- * "% of roofline" is relative to. Nothing here writes the store. */
-#include "bandwidth.h"
+ * or more blocks, one counted batch (PAPI + rusage), statistics against
+ * the case's bandwidth ceiling (ceilings.c), all into the case's result
+ * (runner_case_result), which the runner stores. Nothing here writes the
+ * store. */
 #include "cpu_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-
-int cpu_pools_create(const plan *p, kern_thread_init_fn on_start, void *user, cpu_pools *out,
-                     dyt_err *e)
-{
-    memset(out, 0, sizeof *out);
-    out->v = calloc(p->n_cases ? p->n_cases : 1, sizeof *out->v);
-    if (!out->v)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
-    for (size_t i = 0; i < p->n_cases; i++) {
-        int t = p->cases[i].threads, seen = 0;
-        for (size_t j = 0; j < out->n; j++)
-            seen |= out->v[j].threads == t;
-        if (seen)
-            continue;
-        kern_pool *pool = kern_pool_create(t, on_start, user);
-        if (!pool) {
-            cpu_pools_destroy(out);
-            return dyt_errf(e, DYT_USAGE, "cannot create a pool of %d threads", t);
-        }
-        out->v[out->n++] = (cpu_pool_entry){.threads = t, .pool = pool, .ceiling_gbps = -1};
-    }
-    return DYT_OK;
-}
-
-void cpu_pools_destroy(cpu_pools *ps)
-{
-    for (size_t i = 0; i < ps->n; i++)
-        kern_pool_destroy(ps->v[i].pool);
-    free(ps->v);
-    memset(ps, 0, sizeof *ps);
-}
-
-static cpu_pool_entry *pool_for(cpu_pools *ps, int threads)
-{
-    for (size_t i = 0; i < ps->n; i++)
-        if (ps->v[i].threads == threads)
-            return &ps->v[i];
-    return NULL;
-}
-
-void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps)
-{
-    /* 4 x LLC per array keeps STREAM's rule (well beyond every cache). */
-    uint64_t bytes = 4 * (env->llc_bytes ? env->llc_bytes : (32u << 20));
-    for (size_t i = 0; i < ps->n && !runner_stop_flag; i++) {
-        cpu_pool_entry *pe = &ps->v[i];
-        if (pe->have_bw)
-            continue;
-        dyt_err be = {{0}};
-        if (bandwidth_measure(pe->pool, bytes, reps, &pe->bw, &be) != DYT_OK) {
-            /* Without a ceiling the cases still have GB/s; % of roofline
-             * is stored as unknown rather than made up. */
-            progress_log(env->progress, "dytbench: warning: bandwidth at %d threads: %s",
-                         pe->threads, be.msg);
-            continue;
-        }
-        pe->have_bw = 1;
-        pe->ceiling_gbps = DYT_MAX(pe->bw.copy_gbps_best, pe->bw.scale_gbps_best);
-        progress_log(
-            env->progress,
-            "bandwidth ceiling, %d thread(s): copy %.1f GB/s, scale %.1f GB/s (best of %d)",
-            pe->threads, pe->bw.copy_gbps_best, pe->bw.scale_gbps_best, pe->bw.reps);
-    }
-}
 
 typedef struct {
     const kern_entry *k;
@@ -157,9 +92,9 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
     cs->c = c;
     cs->visit_t0 = dyt_now_ns();
     runner_result_init(&cs->res, c, seq, env->spec.cache, "cpu");
-    cpu_pool_entry *pe = pool_for(ps, c->threads);
+    cpu_pool_entry *pe = cpu_pool_for(ps, c->threads);
     cs->pool = pe ? pe->pool : NULL;
-    cs->ceiling_gbps = pe ? pe->ceiling_gbps : -1;
+    cpu_case_ceiling(pe, cs->res.row.bytes, env->spec.cache, &cs->ceiling);
 
     if (env->ext && env->ext->owns(env->ext, c)) {
         cs->ext = 1;
@@ -175,7 +110,7 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
     }
     row->buffer_sets = (int)cs->b.n_sets;
     kern_exec ex = {.pool = cs->pool};
-    int vrc = case_verify(c, &cs->b.sets[0], &ex, &row->max_err, &ce);
+    int vrc = case_verify(c, &cs->b.sets[0], &ex, &cs->res, &ce);
     if (vrc != DYT_OK) {
         /* Wrong results are not timed: a fast wrong kernel is no result. */
         const char *status = vrc == DYT_USAGE ? "skipped" : "failed";
@@ -315,7 +250,7 @@ void cpu_case_finish(cpu_case_state *cs)
     if (cs->done)
         return;
     /* Statistics over every block's samples not excluded. */
-    if (runner_result_summarise(&cs->res, cs->ceiling_gbps) != 0) {
+    if (runner_result_summarise(&cs->res, &cs->ceiling) != 0) {
         cpu_case_fail(cs, "failed", "out of memory for statistics");
         return;
     }

@@ -203,7 +203,7 @@ int counters_open(const char *events, counters_session **out, dyt_err *e)
     pthread_once(&papi_once, papi_init);
     counters_session *c = calloc(1, sizeof *c);
     if (!c)
-        return dyt_errf(e, DYT_USAGE, "counters: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "counters: out of memory");
 #if DYT_HAVE_PAPI
     c->eventset = PAPI_NULL;
 #else

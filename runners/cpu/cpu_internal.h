@@ -57,28 +57,31 @@ void case_buffers_free(case_buffers *b);
 /* ---- verify.c ------------------------------------------------------------ */
 
 /* Verifies the variant of c on a's inputs against `ref` (the real shape, or
- * its first rows for huge shapes). Returns DYT_OK (passed, *max_err set),
- * DYT_FAIL (wrong results: message in e) or DYT_USAGE (the variant refused
- * the call: message in e). */
-int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
-                dyt_err *e);
+ * its first rows for huge shapes), recording what it measured in res
+ * (runner_result_accuracy). Returns DYT_OK (passed), DYT_FAIL (wrong
+ * results: message in e) or DYT_USAGE (the variant refused the call:
+ * message in e). */
+int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex,
+                runner_case_result *res, dyt_err *e);
 /* Its pieces, for outputs computed elsewhere (kern_check_given): the check's
  * inputs from a's (rows: the sample below), and the verdict of a check as
- * case_verify returns it. */
+ * case_verify returns it, with what it measured recorded in res. */
 #define CASE_VERIFY_MAX_ELEMS ((size_t)1 << 20)
 void case_verify_inputs(const plan_case *c, const norm_args *a, kern_check_inputs *in);
 int case_verify_verdict(const plan_case *c, const kern_check_inputs *in, const kern_check_result *r,
-                        double *max_err, dyt_err *e);
+                        runner_case_result *res, dyt_err *e);
 
-/* ---- case.c: pools, bandwidth ceilings, one case ------------------------- */
+/* ---- ceilings.c: pools and their bandwidth ceilings ----------------------- */
 
 typedef struct {
     int threads;
     kern_pool *pool;
-    bandwidth_result bw; /* valid when have_bw */
-    int have_bw;
-    int bw_reused;       /* bw is the one a resumed run stored before */
-    double ceiling_gbps; /* max(copy, scale) best; <= 0 unknown */
+    bw_caches caches;               /* what each level holds at these threads */
+    uint64_t want[BW_LEVELS];       /* working set to measure a level at; 0: not needed */
+    bandwidth_result bw[BW_LEVELS]; /* valid where have_bw */
+    int have_bw[BW_LEVELS];
+    int bw_reused[BW_LEVELS];       /* bw is what a resumed run stored before */
+    double ceiling_gbps[BW_LEVELS]; /* max(copy, scale) best; <= 0 unknown */
 } cpu_pool_entry;
 typedef struct {
     cpu_pool_entry *v;
@@ -89,6 +92,12 @@ typedef struct {
 int cpu_pools_create(const plan *p, kern_thread_init_fn on_start, void *user, cpu_pools *out,
                      dyt_err *e);
 void cpu_pools_destroy(cpu_pools *ps);
+/* The pool of that thread count; NULL if the plan has none. */
+cpu_pool_entry *cpu_pool_for(cpu_pools *ps, int threads);
+/* The ceilings a case of `bytes` is held against on pe (NULL: none): hot,
+ * the level its bytes fit in; cold, dram; and dram beside it. */
+void cpu_case_ceiling(const cpu_pool_entry *pe, uint64_t bytes, cache_kind cache,
+                      runner_ceiling *out);
 
 typedef struct progress progress;
 typedef struct cpu_case_ext cpu_case_ext;
@@ -104,10 +113,18 @@ typedef struct {
     cpu_case_ext *ext; /* who measures the cases it owns; NULL: none */
 } cpu_case_env;
 
-/* The bandwidth ceiling of every pool that has none yet (STREAM copy and
- * scale, reps passes over arrays of 4 x LLC); a pool where it cannot be
- * measured keeps an unknown ceiling, with a warning. */
-void cpu_measure_ceilings(cpu_pools *ps, const cpu_case_env *env, int reps);
+/* The bandwidth ceilings of every pool it has not yet (STREAM copy and scale, reps
+ * samples): dram over arrays of 4 x LLC each, and each cache level that a
+ * hot case of the plan at that thread count fits in (m's caches), at the
+ * largest working set of those cases. A ceiling that cannot be measured
+ * stays unknown, with a warning. */
+void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
+                          const cpu_case_env *env, int reps);
+/* A resumed run's ceilings, as it stored them (store_load_ceilings), into
+ * the pools: its cases added now are held against the ceilings of those it
+ * has. A level and thread count without both copy and scale stays to be
+ * measured. */
+void cpu_reuse_ceilings(cpu_pools *ps, const store_ceiling_list *l);
 
 /* One case, measured in blocks: begin (inputs and verification), one
  * cpu_case_block per round (one block without --rounds), finish
@@ -122,7 +139,7 @@ typedef struct {
     const plan_case *c;
     runner_case_result res;
     kern_pool *pool;
-    double ceiling_gbps;
+    runner_ceiling ceiling; /* what the case is held against */
     case_buffers b;
     int have_b;
     uint64_t kept;     /* bytes of b counted in *env->kept_bytes */

@@ -1,10 +1,10 @@
 /* The CPU runner: executes a plan, measuring each case and then handing
  * its result to the store. Order of a run: machine record -> thread pools
- * pinned with hwloc -> run row (settings as JSON) -> the bandwidth ceiling
- * at every thread count of the plan -> every case (inputs, verification
- * against ref, warm-up, adaptive sampling, one counted batch, statistics;
- * case.c), each stored in its own transaction once measured -> the run's
- * end status. With --rounds the cases are measured block by block in
+ * pinned with hwloc -> run row (settings as JSON) -> the bandwidth ceilings
+ * at every thread count of the plan, per cache level its hot cases fit in
+ * (ceilings.c) -> every case (inputs, verification against ref, warm-up,
+ * adaptive sampling, one counted batch, statistics; case.c), each stored in its own transaction
+ * once measured -> the run's end status. With --rounds the cases are measured block by block in
  * shuffled rounds and stored at the end. Only this file reads the run's
  * options: the cases get a runner_case_spec. With a stepper, each step
  * (runner.h) waits for its turn. */
@@ -90,53 +90,43 @@ static json_t *settings_json(const runner_opts *o, const char *metric, const mac
     return j;
 }
 
-/* Stores the ceilings measured at each thread count (rooflines copy and
- * scale). */
+/* Stores the ceilings measured at each thread count and level, copy and
+ * scale, each with how it was measured. */
 static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err *e)
 {
     for (size_t i = 0; i < ps->n; i++) {
         const cpu_pool_entry *pe = &ps->v[i];
-        if (!pe->have_bw || pe->bw_reused)
-            continue;
-        int rc = store_put_roofline(s, run_id, pe->threads, "copy", pe->bw.bytes_per_pass,
-                                    pe->bw.copy_gbps_best, pe->bw.copy_gbps_median, e);
-        if (rc == DYT_OK)
-            rc = store_put_roofline(s, run_id, pe->threads, "scale", pe->bw.bytes_per_pass,
-                                    pe->bw.scale_gbps_best, pe->bw.scale_gbps_median, e);
-        if (rc != DYT_OK)
-            return rc;
+        for (int l = 0; l < BW_LEVELS; l++) {
+            const bandwidth_result *r = &pe->bw[l];
+            for (int k = 0; pe->have_bw[l] && !pe->bw_reused[l] && k < 2; k++) {
+                char method[200];
+                bandwidth_describe(r, k, method, sizeof method);
+                store_ceiling c = {
+                    .level = bandwidth_level_name((bw_level)l),
+                    .threads = pe->threads,
+                    .kind = k ? "scale" : "copy",
+                    .bytes = r->bytes_per_pass,
+                    .gbps = k ? r->scale_gbps_best : r->copy_gbps_best,
+                    .gbps_median = k ? r->scale_gbps_median : r->copy_gbps_median,
+                    .method = method,
+                };
+                int rc = store_put_ceiling(s, run_id, &c, e);
+                if (rc != DYT_OK)
+                    return rc;
+            }
+        }
     }
     return DYT_OK;
 }
 
-/* A resumed run keeps the ceilings it stored before: the cases it adds are
- * then put against the same ceiling as those it has. A thread count
- * without both stored is measured as usual. */
+/* A resumed run keeps the ceilings it stored before (cpu_reuse_ceilings). */
 static int reuse_ceilings(store *s, int64_t run_id, cpu_pools *ps, dyt_err *e)
 {
-    store_roofline_list l;
-    if (store_load_rooflines(s, run_id, &l, e) != DYT_OK)
+    store_ceiling_list l;
+    if (store_load_ceilings(s, run_id, &l, e) != DYT_OK)
         return DYT_USAGE;
-    for (size_t i = 0; i < ps->n; i++) {
-        cpu_pool_entry *pe = &ps->v[i];
-        const store_roofline *copy = NULL, *scale = NULL;
-        for (size_t k = 0; k < l.n; k++)
-            if (l.v[k].threads == pe->threads && !strcmp(l.v[k].kind, "copy"))
-                copy = &l.v[k];
-            else if (l.v[k].threads == pe->threads && !strcmp(l.v[k].kind, "scale"))
-                scale = &l.v[k];
-        if (!copy || !scale)
-            continue;
-        pe->bw = (bandwidth_result){.threads = pe->threads,
-                                    .bytes_per_pass = copy->bytes,
-                                    .copy_gbps_best = copy->gbps,
-                                    .copy_gbps_median = copy->gbps_median,
-                                    .scale_gbps_best = scale->gbps,
-                                    .scale_gbps_median = scale->gbps_median};
-        pe->have_bw = pe->bw_reused = 1;
-        pe->ceiling_gbps = DYT_MAX(copy->gbps, scale->gbps);
-    }
-    store_roofline_list_free(&l);
+    cpu_reuse_ceilings(ps, &l);
+    store_ceiling_list_free(&l);
     return DYT_OK;
 }
 
@@ -204,7 +194,7 @@ static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
     if (!cs || !order) {
         free(cs);
         free(order);
-        return dyt_errf(e, DYT_USAGE, "out of memory for %zu cases", n);
+        return dyt_errf(e, DYT_RESOURCE, "out of memory for %zu cases", n);
     }
     int rc = DYT_OK;
     size_t visit = 0;
@@ -278,7 +268,8 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
     t_probe = dyt_now_ns() - t_probe;
 
     /* Counters are opened first: an unknown --papi-events name is a usage
-     * error to report before anything is stored. */
+     * error to report before anything is stored (`run` checks them with
+     * its options already). */
     counters_session *cs = NULL;
     if ((rc = counters_open(o->papi_events, &cs, e)) != DYT_OK) {
         machine_free(&m);
@@ -352,7 +343,7 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
             rc = reuse_ceilings(s, *run_id, &pools, e);
         /* Fewer repetitions for --quick-sized budgets. */
         if (rc == DYT_OK)
-            cpu_measure_ceilings(&pools, &env, o->max_time_s < 1.0 ? 5 : 10);
+            cpu_measure_ceilings(&pools, p, &m, &env, o->max_time_s < 1.0 ? 10 : 20);
         if (rc == DYT_OK)
             rc = store_ceilings(s, *run_id, &pools, e);
         /* What a shard of a campaign pays before its first case. */

@@ -5,12 +5,12 @@
  * check.c's tolerances. Huge shapes are verified on a row sample, their
  * first CASE_VERIFY_MAX_ELEMS elements' worth of rows: rows are independent in
  * every kernel, and the backward reductions are then checked over the
- * sampled rows. The stored max_err is the harness's normalised error of
- * the deciding output (|v - r| / max(1, max |r|)). */
+ * sampled rows. The case keeps what the check measured: the error of the
+ * deciding output over that output's scale, its name and bound, and the
+ * worst error in ulps over every output (check.h). */
 #include "check.h"
 #include "cpu_internal.h"
 
-#include <math.h>
 #include <string.h>
 
 void case_verify_inputs(const plan_case *c, const norm_args *a, kern_check_inputs *in)
@@ -35,11 +35,11 @@ void case_verify_inputs(const plan_case *c, const norm_args *a, kern_check_input
 }
 
 int case_verify_verdict(const plan_case *c, const kern_check_inputs *in, const kern_check_result *r,
-                        double *max_err, dyt_err *e)
+                        runner_case_result *res, dyt_err *e)
 {
     if (r->skipped)
         return dyt_errf(e, DYT_USAGE, "not verified (%s)", r->reason);
-    *max_err = isfinite(r->worst) ? r->worst : 1e300;
+    runner_result_accuracy(res, r->worst, r->output, r->tol, r->max_ulps);
     if (r->pass)
         return DYT_OK;
     for (size_t i = 0; i < r->n_outputs; i++) {
@@ -54,8 +54,8 @@ int case_verify_verdict(const plan_case *c, const kern_check_inputs *in, const k
                     r->worst, r->tol);
 }
 
-int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, double *max_err,
-                dyt_err *e)
+int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex,
+                runner_case_result *res, dyt_err *e)
 {
     kern_check_inputs in;
     case_verify_inputs(c, a, &in);
@@ -63,5 +63,5 @@ int case_verify(const plan_case *c, const norm_args *a, const kern_exec *ex, dou
     dyt_err ce = {{0}};
     if (kern_check_variant(c->variant, &in, ex->pool, &r, &ce) != DYT_OK)
         return dyt_errf(e, DYT_FAIL, "verification could not run: %s", ce.msg);
-    return case_verify_verdict(c, &in, &r, max_err, e);
+    return case_verify_verdict(c, &in, &r, res, e);
 }

@@ -68,7 +68,8 @@ void gpu_buffers_free(gpu_case_buffers *b);
 /* The variant against the CPU ref (float64) on the case's first rows
  * (rows x cols <= 2^20 elements); fp16 has no CPU ref, so its inputs are
  * widened exactly to fp32 and compared with the fp32 ref. */
-int gpu_case_verify(const plan_case *c, const gpu_case_buffers *b, double *max_err, dyt_err *e);
+int gpu_case_verify(const plan_case *c, const gpu_case_buffers *b, runner_case_result *res,
+                    dyt_err *e);
 
 /* ---- cupti.c -------------------------------------------------------------- */
 

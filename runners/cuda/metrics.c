@@ -52,7 +52,7 @@ int cupti_metrics_parse(const char *spec, cupti_metric_list *out, dyt_err *e)
         return DYT_OK;
     char *copy = strdup(spec);
     if (!copy)
-        return dyt_errf(e, DYT_USAGE, "out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory");
     int rc = DYT_OK;
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -79,7 +79,7 @@ int cupti_metrics_parse(const char *spec, cupti_metric_list *out, dyt_err *e)
             break;
         }
         if (!(out->names[out->n] = strdup(tok))) {
-            rc = dyt_errf(e, DYT_USAGE, "out of memory");
+            rc = dyt_errf(e, DYT_RESOURCE, "out of memory");
             break;
         }
         out->n++;

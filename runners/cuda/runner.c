@@ -2,7 +2,8 @@
  * the same database as the CPU runner. Order of a run: a usable GPU or a
  * plain usage error -> the CUPTI metric list (a typo is a usage error
  * before anything is stored) -> machine record with the gpu.* attributes
- * -> run row (settings as JSON) -> the device-to-device copy roofline ->
+ * -> run row (settings as JSON) -> the device-to-device copy ceiling (the
+ * dram level every GPU case is held against) ->
  * every case (inputs, verification against ref, warm-up and batch sizing,
  * event-timed samples with throttle detection, the CUPTI pass, statistics;
  * case.c), each stored in its own transaction once measured -> the run's
@@ -49,15 +50,15 @@ static json_t *settings_json(const runner_opts *o, const cupti_metric_list *ml,
 /* The device-to-device ceiling a resumed run stored before; -1 if none. */
 static double stored_d2d(store *s, int64_t run_id)
 {
-    store_roofline_list l;
+    store_ceiling_list l;
     dyt_err e = {{0}};
     double gbps = -1;
-    if (store_load_rooflines(s, run_id, &l, &e) != DYT_OK)
+    if (store_load_ceilings(s, run_id, &l, &e) != DYT_OK)
         return -1;
     for (size_t i = 0; i < l.n; i++)
         if (!strcmp(l.v[i].kind, "d2d_copy"))
             gbps = l.v[i].gbps;
-    store_roofline_list_free(&l);
+    store_ceiling_list_free(&l);
     return gbps;
 }
 
@@ -118,10 +119,22 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
     double best = 0, median = 0;
     dyt_err be = {{0}};
     double ceiling = id && id->resume_run > 0 ? stored_d2d(s, *run_id) : -1;
+    const int d2d_reps = o->max_time_s < 1.0 ? 5 : 20;
     if (ceiling > 0) {
         /* Resumed: the cases it adds share the ceiling of those it has. */
-    } else if (cuda_measure_d2d(d2d, o->max_time_s < 1.0 ? 5 : 20, &best, &median, &be) == DYT_OK) {
-        rc = store_put_roofline(s, *run_id, 1, "d2d_copy", 2 * (uint64_t)d2d, best, median, e);
+    } else if (cuda_measure_d2d(d2d, d2d_reps, &best, &median, &be) == DYT_OK) {
+        char method[160];
+        snprintf(method, sizeof method,
+                 "cudaMemcpyAsync device to device of %zu MiB, best and median of %d passes",
+                 d2d >> 20, d2d_reps);
+        store_ceiling c = {.level = "dram",
+                           .threads = 1,
+                           .kind = "d2d_copy",
+                           .bytes = 2 * (uint64_t)d2d,
+                           .gbps = best,
+                           .gbps_median = median,
+                           .method = method};
+        rc = store_put_ceiling(s, *run_id, &c, e);
         ceiling = best;
         if (!o->quiet)
             fprintf(stderr, "bandwidth ceiling: device-to-device copy %.1f GB/s (best), %.1f "

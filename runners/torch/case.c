@@ -160,7 +160,7 @@ void peer_case_begin(peer_run *pr, const cpu_case_env *env, cpu_case_state *cs)
     int rc = ask(pr, cmd, &reply, &status, &e);
     if (rc == DYT_OK) {
         json_decref(reply);
-        rc = peer_exchange_check(pr->proc.xfd, cs->c, &l, cs->pool, &cs->res.row.max_err, &e);
+        rc = peer_exchange_check(pr->proc.xfd, cs->c, &l, cs->pool, &cs->res, &e);
     }
     if (rc != DYT_OK) {
         /* Wrong results are not timed, as for a kernel. */

@@ -135,7 +135,7 @@ static float bf16_round(float v)
 }
 
 int peer_exchange_check(int fd, const plan_case *c, const peer_layout *l, kern_pool *pool,
-                        double *max_err, dyt_err *e)
+                        runner_case_result *res, dyt_err *e)
 {
     char *m = map(fd, l->bytes, PROT_READ, e);
     if (!m)
@@ -181,7 +181,7 @@ int peer_exchange_check(int fd, const plan_case *c, const peer_layout *l, kern_p
         if (kern_check_given(&in, &given, pool, &r, &ce) != DYT_OK)
             rc = dyt_errf(e, DYT_FAIL, "verification could not run: %s", ce.msg);
         else
-            rc = case_verify_verdict(c, &in, &r, max_err, e);
+            rc = case_verify_verdict(c, &in, &r, res, e);
     }
     free(params);
     munmap(m, l->bytes);

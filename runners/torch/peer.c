@@ -46,7 +46,7 @@ int peer_start(peer_proc *pp, char *const argv[], char *const env[], dyt_err *e)
         close_fd(&out[1]);
         close_fd(&pp->err);
         close_fd(&pp->xfd);
-        return dyt_errf(e, DYT_USAGE, "cannot set up the peer's pipes: %s", strerror(err));
+        return dyt_errf(e, dyt_errno_code(err), "cannot set up the peer's pipes: %s", strerror(err));
     }
     /* A write to a peer that just died must be an error, not SIGPIPE
      * (restored by peer_stop). */
@@ -79,7 +79,7 @@ int peer_start(peer_proc *pp, char *const argv[], char *const env[], dyt_err *e)
         close_fd(&pp->from);
         close_fd(&pp->err);
         close_fd(&pp->xfd);
-        return dyt_errf(e, DYT_USAGE, "cannot start %s: fork: %s", argv[0], strerror(err));
+        return dyt_errf(e, dyt_errno_code(err), "cannot start %s: fork: %s", argv[0], strerror(err));
     }
     pp->pid = pid;
     return DYT_OK;

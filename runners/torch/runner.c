@@ -178,7 +178,7 @@ static int start(cpu_case_ext *x, const machine_pinner *pinner, dyt_err *e)
     char **env = peer_env(tr, places, bind);
     char *argv[] = {(char *)tr->python, "-B", tr->program, NULL};
     if (!env)
-        return dyt_errf(e, DYT_USAGE, "out of memory starting the torch peer");
+        return dyt_errf(e, DYT_RESOURCE, "out of memory starting the torch peer");
     rc = peer_start(&tr->pr.proc, argv, env, e);
     free(env);
     if (rc != DYT_OK)

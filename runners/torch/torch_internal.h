@@ -92,10 +92,10 @@ int peer_exchange_inputs(int fd, const plan_case *c, uint64_t seed, const peer_l
 /* Checks what the peer wrote back: its copy of the inputs equals them bit
  * for bit, then its outputs against ref on those inputs with the C
  * verifier's tolerances (kern_check_given), parameters as the peer holds
- * them (bf16 cases: rounded to bf16). DYT_OK with *max_err, DYT_FAIL with
- * why. */
+ * them (bf16 cases: rounded to bf16). DYT_OK with what the check measured
+ * recorded in res (runner_result_accuracy), DYT_FAIL with why. */
 int peer_exchange_check(int fd, const plan_case *c, const peer_layout *l, kern_pool *pool,
-                        double *max_err, dyt_err *e);
+                        runner_case_result *res, dyt_err *e);
 
 /* ---- case.c: one peer case ---------------------------------------------- */
 

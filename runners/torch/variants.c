@@ -117,7 +117,7 @@ int runner_peer_plan(const plan *p, const runner_peer_opts *po, plan *out, dyt_e
     size_t cap = p->n_cases * (nw + 1) + 1;
     out->cases = malloc(cap * sizeof *out->cases);
     if (!out->cases)
-        return dyt_errf(e, DYT_USAGE, "plan: out of memory");
+        return dyt_errf(e, DYT_RESOURCE, "plan: out of memory");
     for (size_t i = 0; i < p->n_cases;) {
         size_t j = i;
         while (j < p->n_cases && same_group(&p->cases[i], &p->cases[j]))

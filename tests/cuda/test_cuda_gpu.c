@@ -38,10 +38,11 @@ static int check_entry(const kern_entry *k, int *fails)
                            .dtype = k->dtype, .pass = k->pass, .variant = k, .threads = 1};
             gpu_case_buffers b;
             dyt_err e = {{0}};
-            double err = -1;
+            runner_case_result res;
+            memset(&res, 0, sizeof res);
             int rc = gpu_buffers_create(&c, 7 + s, &b, &e);
             if (rc == DYT_OK)
-                rc = gpu_case_verify(&c, &b, &err, &e);
+                rc = gpu_case_verify(&c, &b, &res, &e);
             gpu_buffers_free(&b);
             if (rc != DYT_OK) {
                 printf("FAIL %s %s %s %s %zux%zu beta/affine=%d: %s\n", k->name,

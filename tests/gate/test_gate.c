@@ -192,6 +192,11 @@ static const syn_case pool_b[] = {
     {"shift", 8, 20, 1200, 0.01, NULL, 0, 1, 0.02},
 };
 static int64_t pool_a_ids[2], pool_a_aborted;
+/* clean's cases, every one failed: matched, never compared. */
+static const syn_case all_failed[] = {
+    {"same", 8, 60, 1000, 0.01, "failed", 0, 0, 0},
+    {"faster", 8, 60, 800, 0.01, "failed", 0, 0, 0},
+};
 
 static int setup(void **state)
 {
@@ -227,6 +232,7 @@ static int setup(void **state)
     }
     int64_t m2 = put_machine(s, "fp-other-machine");
     add_run(s, m2, "pool-a-other", "time", pool_a, 2, 36);
+    add_run(s, m, "all-failed", "time", all_failed, DYT_ARRAY_LEN(all_failed), 37);
     store_close(s);
     if (store_open(db2, 1, &s, &e) != DYT_OK)
         return -1;
@@ -365,6 +371,60 @@ static void test_exit_codes(void **state)
     assert_int_equal(run_cli(a, NULL), 1);
     snprintf(a, sizeof a, "compare '%s:1' '%s:ext'", db, db2);
     assert_int_equal(run_cli(a, NULL), 1);
+}
+
+/* A gate that compared nothing does not pass: two runs without a case in
+ * common, cases matched but none with a value on both sides, and a counter
+ * name no case has (a typo) all exit 2, saying why; the report still says
+ * what it saw, and the JUnit report carries an error. */
+static void test_compared_nothing(void **state)
+{
+    (void)state;
+    /* Each: arguments (the store appended), the file of stdout (NULL:
+     * discarded), and what stdout (or, without one, stderr) must say. */
+    static const struct {
+        const char *args, *out, *says[2];
+    } cases[] = {
+        /* no case in common */
+        {"compare base pool-a", "nothing.txt", {"0 compared", "gate: NOTHING COMPARED"}},
+        {"compare base pool-a", NULL, {"no case was compared", "no case in common"}},
+        /* matched, all failed */
+        {"compare clean all-failed", NULL, {"2 matched case(s), none with a value", NULL}},
+        {"compare clean all-failed --format junit", "nothing.xml",
+         {"errors=\"1\"", "<error type=\"nothing compared\""}},
+        {"compare clean all-failed --format json", "nothing.json",
+         {"\"gate\": \"nothing compared\"", "\"exit_code\": 2"}},
+        /* a counter name no case has: an input error before comparing */
+        {"compare ibase icand --metric instrucitons", NULL,
+         {"--metric instrucitons: no case of run 4", "it stores: instructions"}},
+        {"compare base cand --metric instrucitons", NULL, {"no case of run 1", NULL}},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(cases); i++) {
+        char a[1024], out[400];
+        snprintf(a, sizeof a, "%s --db '%s'", cases[i].args, db);
+        snprintf(out, sizeof out, "%s/%s", tmpdir, cases[i].out ? cases[i].out : "stdout");
+        assert_int_equal(run_cli(a, out), 2);
+        if (!cases[i].out)
+            snprintf(out, sizeof out, "%s/stderr", tmpdir);
+        char *t = read_text(out);
+        for (int k = 0; k < 2; k++)
+            if (cases[i].says[k] && !strstr(t, cases[i].says[k]))
+                fail_msg("%s: output lacks '%s':\n%s", cases[i].args, cases[i].says[k], t);
+        assert_null(strstr(t, "gate: pass"));
+        free(t);
+    }
+    /* PATH.db:RUN with a file that does not exist says so, with or
+     * without a default store. */
+    for (int absent = 0; absent < 2; absent++) {
+        char a[1024], err[400];
+        snprintf(a, sizeof a, "compare '%s/missing.db:1' 2 --db '%s%s'", tmpdir,
+                 absent ? tmpdir : db, absent ? "/absent.db" : "");
+        assert_int_equal(run_cli(a, NULL), 2);
+        snprintf(err, sizeof err, "%s/stderr", tmpdir);
+        char *t = read_text(err);
+        assert_non_null(strstr(t, "missing.db: no such store file"));
+        free(t);
+    }
 }
 
 /* Which counter a counter metric takes: callgrind's exact count over
@@ -973,6 +1033,7 @@ static void test_block_noise_rates(void **state)
 
 DYT_TEST_MAIN_IN_TMPDIR("gate-compare", setup, NULL, cmocka_unit_test(test_verdicts),
                         cmocka_unit_test(test_values_exact), cmocka_unit_test(test_exit_codes),
+                        cmocka_unit_test(test_compared_nothing),
                         cmocka_unit_test(test_counter_choice),
                         cmocka_unit_test(test_instructions_metric), cmocka_unit_test(test_json),
                         cmocka_unit_test(test_junit), cmocka_unit_test(test_md),

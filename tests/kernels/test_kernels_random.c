@@ -23,10 +23,11 @@ static const kern_check_random_spec shapes[] = {
     {300, 33, 0, 3, 2.0f, 19, 0},
 };
 
-/* Known, documented deviation (docs/kernels.md): oneDNN's LayerNorm forms
+/* The known genuine inaccuracy (docs/kernels.md): oneDNN's LayerNorm forms
  * y from an fp32 mean, so on rows with |mean| >> spread it is off by about
- * u*|mean|*rstd*|gamma| (u = 2^-24), above 1e-5 but far from the
- * catastrophic E[x^2]-E[x]^2 failure. Held to that bound instead. */
+ * u*|mean|*rstd*|gamma| (u = 2^-24). The harness must report it as a
+ * failure, and it must stay within that figure (far from the catastrophic
+ * E[x^2]-E[x]^2 failure). */
 static int fp32_mean_rounding_variant(const kern_entry *v)
 {
     return !strcmp(v->name, "onednn") && v->norm == NORM_LAYERNORM && v->pass == PASS_FWD;
@@ -52,9 +53,14 @@ static void run_all(int threads)
                 fail_msg("%s %s %s %s refused %zux%zu: %s", v->name, norm_name(v->norm),
                          pass_name(v->pass), dtype_name(v->dtype), shapes[s].rows, shapes[s].cols,
                          r.reason);
-            if (!r.pass && fp32_mean_rounding_variant(v) && fabs(shapes[s].mean) > 100) {
+            if (fp32_mean_rounding_variant(v) && fabs(shapes[s].mean) > 100) {
                 /* gamma ~ N(1, 0.25) stays below 2.5 here; rstd ~ 1/spread */
                 double bound = 8 * 0x1p-24 * fabs(shapes[s].mean) / shapes[s].spread * 2.5;
+                /* in bf16 the rows' spread is lost to rounding (1e4 +- 1 is not
+                 * representable), so only fp32 rows must show it */
+                if (r.pass && v->dtype == DTYPE_F32)
+                    fail_msg("%s %s: mean %g: the fp32-mean error %.3g passed", v->name,
+                             dtype_name(v->dtype), shapes[s].mean, r.worst);
                 if (!(r.worst <= bound + r.tol))
                     fail_msg("%s %s: mean %g error %.3g beyond the fp32-mean bound %.3g", v->name,
                              dtype_name(v->dtype), shapes[s].mean, r.worst, bound);

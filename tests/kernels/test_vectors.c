@@ -1,11 +1,15 @@
 /* Tests of the golden-vector parser: the shipped files parse completely,
- * and malformed input is rejected with file:line. */
+ * malformed input (non-finite values included) is rejected with file:line,
+ * and a declared count costs no memory the file does not back. */
 #include "dyt_test.h"
 
 #include "vectors.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void vpath(char *buf, size_t n, const char *file)
 {
@@ -100,7 +104,7 @@ static void test_errors(void **state)
     expect_error("case rmsnorm rows=1 cols=2 eps=1e-6\n\nx 3\n1 2 3\nend\n",
                  "t.txt:3: tensor 'x' has count 3, its shape needs 2");
     expect_error("case rmsnorm rows=1 cols=2 eps=1e-6\nx 2\n1 zz\nend\n",
-                 "t.txt:3: 'zz' is not a number");
+                 "t.txt:3: 'zz' is not a finite number");
     expect_error("case rmsnorm rows=1 cols=2 eps=1e-6\nx 2\n1 2\nfoo 2\n",
                  "t.txt:4: unknown tensor 'foo'");
     expect_error("case rmsnorm rows=1 cols=2 eps=1e-6\nx 2\n1 2\nmean 1\n1\nend\n",
@@ -116,6 +120,48 @@ static void test_errors(void **state)
                  "t.txt:16: case has no 'end'");
 }
 
+/* A value must be a finite number: nan and inf (any spelling strtod takes)
+ * are refused, with file:line. */
+static void test_non_finite(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"nan", "NaN", "inf", "-inf", "Infinity", "1e999"};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(bad); i++) {
+        char text[256], want[64];
+        snprintf(text, sizeof text, "case rmsnorm rows=1 cols=2 eps=1e-6\nx 2\n1 %s\nend\n",
+                 bad[i]);
+        snprintf(want, sizeof want, "t.txt:3: '%s' is not a finite number", bad[i]);
+        expect_error(text, want);
+    }
+}
+
+/* A 200-byte file that declares 2^28 values (2 GiB as float64) is refused
+ * for what it holds, without the 2 GiB: checked in a child whose address
+ * space is capped at 512 MiB. */
+static void test_count_bounded_by_file(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit lim = {512u << 20, 512u << 20};
+        if (setrlimit(RLIMIT_AS, &lim) != 0)
+            _exit(3);
+        const char *text = "case dyt rows=16384 cols=16384 alpha=0.5 beta=1\nx 268435456\n1 2 3\n";
+        vec_file vf;
+        dyt_err e = {{0}};
+        int rc = vec_parse_string(text, "big.txt", &vf, &e);
+        fprintf(stderr, "%s\n", e.msg);
+        _exit(rc == DYT_USAGE && strstr(e.msg, "big.txt:4: tensor 'x' ends after 3 of 268435456")
+                  ? 0
+                  : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -127,4 +173,5 @@ static void test_missing_file(void **state)
 
 DYT_TEST_MAIN("test_vectors", NULL, NULL, cmocka_unit_test(test_shipped_files),
               cmocka_unit_test(test_first_values), cmocka_unit_test(test_errors),
+              cmocka_unit_test(test_non_finite), cmocka_unit_test(test_count_bounded_by_file),
               cmocka_unit_test(test_missing_file))

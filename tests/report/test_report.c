@@ -164,6 +164,36 @@ static char *csv_field(const char *csv, int row, int col)
     }
 }
 
+/* Every format flags the cases above their ceiling and marks the
+ * handicapped side of a verdict; every format has the accuracy table. */
+static void test_fairness_in_every_format(void **state)
+{
+    (void)state;
+    char dir[512];
+    dyt_err e;
+    assert_int_equal(report("fair", FIX_RUN_MAIN, NULL, 0, "", dir, &e), DYT_OK);
+    static const char *const files[] = {"report.md", "tables.tex", "index.html"};
+    for (size_t i = 0; i < DYT_ARRAY_LEN(files); i++) {
+        char *t = slurp2(dir, files[i]);
+        assert_non_null(t);
+        /* vit-b16 inference fp32: DyT above its l2 ceiling, LayerNorm below 80% */
+        assert_non_null(strstr(t, "110.1 (l2, above)"));
+        assert_non_null(strstr(t, "handicapped: layernorm; above ceiling: DyT"));
+        assert_non_null(strstr(t, "Cases above their bandwidth ceiling (flagged)"));
+        assert_non_null(strstr(t, "Kernel variants: accuracy against float64"));
+        free(t);
+    }
+    char *csv = slurp2(dir, "results.csv");
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, ",ceiling_level,ceiling_pct,max_ulps,ceiling_flag,"));
+    /* two fp32 DyT forward cases are above theirs: one flag each */
+    int flags = 0;
+    for (const char *p = csv; (p = strstr(p, ",above,")); p++)
+        flags++;
+    assert_int_equal(flags, 2);
+    free(csv);
+}
+
 static void test_escaping(void **state)
 {
     (void)state;
@@ -279,6 +309,19 @@ static double fx_median(const char *norm, const char *pass, const char *dtype, i
     return fixture_ns(norm, pass, dtype, "avx512", rows, cols);
 }
 
+/* The analysis' DyT/norm pair of a model at rows and dtype (fails without). */
+static const rep_pair *find_pair(const rep_analysis *a, const char *model, int64_t rows,
+                                 const char *dtype)
+{
+    for (size_t i = 0; i < a->n_pairs; i++) {
+        const rep_case *c = rep_pair_any(&a->pairs[i]);
+        if (!strcmp(c->c.model, model) && c->c.rows == rows && !strcmp(c->c.dtype, dtype))
+            return &a->pairs[i];
+    }
+    fail_msg("no pair %s %lld %s", model, (long long)rows, dtype);
+    return NULL;
+}
+
 static void test_whole_model(void **state)
 {
     (void)state;
@@ -315,34 +358,50 @@ static void test_whole_model(void **state)
     }
     assert_true(seen_prefill && seen_decode_bf16);
     /* speedup: fastest variant each side, ratio of medians, CI around it */
-    int seen = 0;
-    for (size_t i = 0; i < a.n_pairs; i++) {
-        const rep_pair *p = &a.pairs[i];
-        const rep_case *c = rep_pair_any(p);
-        if (strcmp(c->c.model, "vit-b16") || c->c.rows != 1576 || strcmp(c->c.dtype, "fp32"))
-            continue;
-        seen = 1;
-        assert_string_equal(p->dyt[REP_FWD]->c.variant, "avx512");
-        assert_string_equal(p->norm[REP_FWD]->c.variant, "avx512"); /* onednn is 1.1x slower */
-        double want = fx_median("layernorm", "fwd", "fp32", 1576, 768) /
-                      fx_median("dyt", "fwd", "fp32", 1576, 768);
-        assert_true(fabs(p->speedup[REP_FWD] / want - 1) < 1e-9);
-        assert_true(p->lo[REP_FWD] <= p->speedup[REP_FWD] && p->speedup[REP_FWD] <= p->hi[REP_FWD]);
-        assert_true(p->hi[REP_FWD] / p->lo[REP_FWD] < 1.05);
-    }
-    assert_true(seen);
+    const rep_pair *p = find_pair(&a, "vit-b16", 1576, "fp32");
+    assert_string_equal(p->dyt[REP_FWD]->c.variant, "avx512");
+    assert_string_equal(p->norm[REP_FWD]->c.variant, "avx512"); /* onednn is 1.1x slower */
+    double want = fx_median("layernorm", "fwd", "fp32", 1576, 768) /
+                  fx_median("dyt", "fwd", "fp32", 1576, 768);
+    assert_true(fabs(p->speedup[REP_FWD] / want - 1) < 1e-9);
+    assert_true(p->lo[REP_FWD] <= p->speedup[REP_FWD] && p->speedup[REP_FWD] <= p->hi[REP_FWD]);
+    assert_true(p->hi[REP_FWD] / p->lo[REP_FWD] < 1.05);
     /* variants: libm and onednn listed, fastest first within a group */
     int libm = 0, onednn = 0;
     for (size_t i = 0; i < a.n_variants; i++) {
-        libm |= !strcmp(a.variants[i].variant, "libm");
-        onednn |= !strcmp(a.variants[i].variant, "onednn");
-        if (i && !strcmp(a.variants[i].norm, a.variants[i - 1].norm) &&
-            !strcmp(a.variants[i].pass, a.variants[i - 1].pass) &&
-            !strcmp(a.variants[i].dtype, a.variants[i - 1].dtype))
+        const rep_variant_key *k = &a.variants[i].k, *kp = i ? &a.variants[i - 1].k : NULL;
+        libm |= !strcmp(k->variant, "libm");
+        onednn |= !strcmp(k->variant, "onednn");
+        if (kp && !strcmp(k->norm, kp->norm) && !strcmp(k->pass, kp->pass) &&
+            !strcmp(k->dtype, kp->dtype))
             assert_true(a.variants[i].gbps_median <= a.variants[i - 1].gbps_median);
     }
     assert_true(libm && onednn);
     assert_int_equal(a.n_failed, 1);
+    /* ceilings: vit-b16 inference (l2) -- DyT above its ceiling, LayerNorm
+     * handicapped below 80%; every flagged case counted */
+    size_t above = 0;
+    for (size_t i = 0; i < r.cases.n; i++)
+        above += rep_case_usable(&r.cases.v[i]) && rep_case_above(&r.cases.v[i]);
+    assert_true(above > 0);
+    assert_int_equal(a.n_above, above);
+    p = find_pair(&a, "vit-b16", 197, "fp32");
+    assert_string_equal(p->dyt[REP_FWD]->st.ceiling_level, "l2");
+    assert_true(rep_case_above(p->dyt[REP_FWD]));
+    assert_true(p->norm[REP_FWD]->st.ceiling_pct < REP_HANDICAP_PCT);
+    /* accuracy: every variant with verified cases, the failed one counted
+     * with its figure above its bound */
+    int failed_seen = 0;
+    for (size_t i = 0; i < a.n_accuracy; i++) {
+        const rep_accuracy *q = &a.accuracy[i];
+        assert_true(q->n_verified > 0 && q->max_err > 0 && q->max_ulps > 0);
+        if (q->n_failed) {
+            failed_seen = 1;
+            assert_string_equal(q->k.variant, "avx2");
+            assert_true(q->max_err > q->max_err_tol);
+        }
+    }
+    assert_true(failed_seen);
     rep_free_analysis(&a);
     rep_free_run(&r);
 }
@@ -390,5 +449,5 @@ static void test_aborted(void **state)
 DYT_TEST_MAIN("report", setup, teardown, cmocka_unit_test(test_escape_functions),
               cmocka_unit_test(test_model_group), cmocka_unit_test(test_expected_tables),
               cmocka_unit_test(test_csv_has_v_results_columns), cmocka_unit_test(test_escaping),
-              cmocka_unit_test(test_whole_model), cmocka_unit_test(test_missing_and_empty),
-              cmocka_unit_test(test_aborted))
+              cmocka_unit_test(test_whole_model), cmocka_unit_test(test_fairness_in_every_format),
+              cmocka_unit_test(test_missing_and_empty), cmocka_unit_test(test_aborted))

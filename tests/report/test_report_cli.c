@@ -1,8 +1,8 @@
 /* Tests of the `dytbench report` command as a user runs it (the built
  * binary is argv[1]): --help, the exit status 2 and message for a run that
  * does not exist and for an empty run, a report of a run by label with
- * --vs into --out, and the interleave session of a run in `show` and the
- * report. */
+ * --vs into --out, the interleave session of a run in `show` and the
+ * report, and `show`'s ceilings and its flags for cases above theirs. */
 #include "dyt_test.h"
 
 #include "fixture.h"
@@ -107,6 +107,34 @@ static void test_session_shown(void **state)
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 }
 
+/* Fails, showing out, when it lacks needle. */
+static void expect_in(const char *out, const char *needle)
+{
+    if (!strstr(out, needle)) {
+        fprintf(stderr, "%s\n--- lacks ---\n%s\n", out, needle);
+        fail();
+    }
+}
+
+/* `show` prints each case's ceiling (level, %, % of dram) and flags the
+ * cases above 105% of theirs, in the table and listed below it; its header
+ * has every ceiling with how it was measured. */
+static void test_show_ceilings(void **state)
+{
+    (void)state;
+    char out[65536];
+    assert_int_equal(run_cmd("show", "1", out, sizeof out), 0);
+    expect_in(out, "  ceiling   1 thread(s) l2   copy         48.0 GB/s best, 46.8 median, at 1.0"
+                   " MiB (STREAM copy, fixture)\n");
+    expect_in(out, "  ceiling   1 thread(s) dram scale        57.0 GB/s best, median not stored,"
+                   " at 512.0 MiB (how: not stored)\n");
+    expect_in(out, " ceil   %ceil   %dram     ulps ");
+    expect_in(out, " l2    110.1!    88.1 "); /* vit-b16 inference, DyT fwd fp32 */
+    expect_in(out, "\n! 2 case(s) above 105% of their ceiling");
+    expect_in(out, "(vit-b16 dyt fwd fp32 avx512 197x768, 1210368 bytes): 110.1% of its l2"
+                   " ceiling\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -123,6 +151,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_report_by_label),
+        cmocka_unit_test(test_show_ceilings),
         cmocka_unit_test(test_session_shown),
     };
     return cmocka_run_group_tests_name("report-cli", tests, setup, teardown);

@@ -124,7 +124,8 @@ static void test_ok_case_round_trip(void **state)
     r.counters[1] = (store_counter){
         .source = "papi", .name = "PAPI_TOT_INS", .unavailable_reason = "no PMU here (test)"};
     r.n_counters = 2;
-    assert_int_equal(runner_result_summarise(&r, 2.0), 0);
+    const runner_ceiling ceil = {.level = "l2", .gbps = 8.0, .dram_gbps = 2.0};
+    assert_int_equal(runner_result_summarise(&r, &ceil), 0);
     assert_true(r.has_stats);
     assert_true(r.ended_at[0] != '\0');
     const double kept[] = {100, 90, 110, 95, 105, 120};
@@ -134,7 +135,9 @@ static void test_ok_case_round_trip(void **state)
     assert_int_equal(r.stats.n, 6);
     assert_int_equal(r.stats.n_excluded, 1);
     assert_true(r.stats.gbps == (double)r.row.bytes / median);
-    assert_true(r.stats.roofline_pct == 100.0 * r.stats.gbps / 2.0);
+    assert_true(r.stats.roofline_pct == 100.0 * r.stats.gbps / 2.0); /* the dram figure */
+    assert_string_equal(r.stats.ceiling_level, "l2");
+    assert_true(r.stats.ceiling_pct == 100.0 * r.stats.gbps / 8.0);
 
     int64_t id = store_result(fx, &r);
     sqlite3 *d = store_db(fx->s);
@@ -156,8 +159,9 @@ static void test_ok_case_round_trip(void **state)
     assert_int_equal(q_int(d, "SELECT n * 1000 + n_excluded FROM stats WHERE case_id = ?1", id),
                      6001);
     assert_int_equal(q_int(d,
-                           "SELECT median_ns = 102.5 AND roofline_pct > 0 AND gbps > 0 "
-                           "FROM stats WHERE case_id = ?1",
+                           "SELECT median_ns = 102.5 AND roofline_pct > 0 AND gbps > 0 AND"
+                           " ceiling_level = 'l2' AND abs(ceiling_pct * 4 - roofline_pct) < 1e-9"
+                           " FROM stats WHERE case_id = ?1",
                            id),
                      1);
     q_text(d,
@@ -196,8 +200,10 @@ static void test_store_error_keeps_nothing(void **state)
     store_sample smp[] = {{.ns = 1}, {.ns = 2}};
     runner_case_result r;
     start_result(fx, NORM_DYT, PASS_FWD, 3, 0, CACHE_HOT, "cpu", smp, 2, &r);
-    assert_int_equal(runner_result_summarise(&r, -1), 0);
+    assert_int_equal(runner_result_summarise(&r, NULL), 0);
     assert_true(r.stats.roofline_pct < 0); /* no ceiling: unknown */
+    assert_true(r.stats.ceiling_pct < 0);
+    assert_null(r.stats.ceiling_level);
     sqlite3 *d = store_db(fx->s);
     int64_t before = q_int(d, "SELECT count(*) FROM samples", 0);
     dyt_err e = {{0}};

@@ -1,14 +1,18 @@
 /* End-to-end tests of the CPU runner into a temporary DB: a tiny suite
  * (written by the test) runs to completion with every case sampled and
- * summarised and the bandwidth ceiling stored; a deliberately wrong kernel
+ * summarised and the bandwidth ceilings stored (dram, and the cache level
+ * each hot case fits in, which the case is held against); a deliberately wrong kernel
  * is caught by verification and stored as failed, untimed, while the rest
  * of the run completes; cold cache rotates several buffer sets; and a
  * `dytbench run` child sent SIGTERM mid-run exits 143 leaving the run
  * 'aborted' with its finished cases intact.
  *
  * argv[1] is the dytbench binary (meson passes it). */
-#include "runner_test.h"
+#include "runner_test.h" /* cmocka's headers first */
 
+#include "bandwidth.h"
+
+#include <math.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +41,60 @@ static void free_plan(fixture *fx)
 {
     plan_free(&fx->p);
     suite_free(&fx->su);
+}
+
+/* Every ok case of the run is held against the ceiling of the level its
+ * bytes fit in on this machine (hot; cold: dram), stored for its thread
+ * count, with its % of it and of dram; every ceiling says how it was
+ * measured. Returns how many distinct levels the cases used. */
+static int check_case_ceilings(store *s, int64_t run_id, cache_kind cache)
+{
+    dyt_err e = {{0}};
+    machine_info m;
+    machine_opts mo = {.llc_bytes_override = 1u << 20}; /* as quick_opts */
+    assert_int_equal(machine_probe(&mo, &m, &e), DYT_OK);
+    store_case_list cl;
+    store_ceiling_list bl;
+    assert_int_equal(store_load_cases(s, run_id, &cl, &e), DYT_OK);
+    assert_int_equal(store_load_ceilings(s, run_id, &bl, &e), DYT_OK);
+    int used[BW_LEVELS] = {0};
+    for (size_t i = 0; i < bl.n; i++)
+        assert_true(bl.v[i].method && strstr(bl.v[i].method, "STREAM") && bl.v[i].gbps > 0);
+    for (size_t i = 0; i < cl.n; i++) {
+        const store_case_rec *x = &cl.v[i];
+        if (strcmp(x->c.status, "ok"))
+            continue;
+        bw_caches caches;
+        bandwidth_caches(&m, x->c.threads, &caches);
+        bw_level want = cache == CACHE_COLD ? BW_DRAM : bandwidth_level_of(&caches, x->c.bytes);
+        used[want] = 1;
+        assert_non_null(x->st.ceiling_level);
+        assert_string_equal(x->st.ceiling_level, bandwidth_level_name(want));
+        /* The best of copy and scale at that level and thread count, and at dram. */
+        double at[2] = {0, 0};
+        for (size_t k = 0; k < bl.n; k++) {
+            const store_ceiling *c = &bl.v[k];
+            if (c->threads != x->c.threads)
+                continue;
+            if (!strcmp(c->level, x->st.ceiling_level) && c->gbps > at[0])
+                at[0] = c->gbps;
+            if (!strcmp(c->level, "dram") && c->gbps > at[1])
+                at[1] = c->gbps;
+            if (!strcmp(c->level, x->st.ceiling_level))
+                assert_true(c->bytes >= x->c.bytes || want == BW_DRAM); /* measured at its size */
+        }
+        assert_true(at[0] > 0 && at[1] > 0);
+        assert_true(fabs(x->st.ceiling_pct - 100 * x->st.gbps / at[0]) <= 1e-9 * x->st.ceiling_pct);
+        assert_true(fabs(x->st.roofline_pct - 100 * x->st.gbps / at[1]) <=
+                    1e-9 * x->st.roofline_pct);
+    }
+    store_case_list_free(&cl);
+    store_ceiling_list_free(&bl);
+    machine_free(&m);
+    int n = 0;
+    for (int l = 0; l < BW_LEVELS; l++)
+        n += used[l];
+    return n;
 }
 
 static void test_small_run_completes(void **state)
@@ -84,6 +142,13 @@ static void test_small_run_completes(void **state)
                            " AND max_err >= 0 AND max_err <= 1",
                            run_id),
                      12);
+    /* ... and the accuracy the check measured: within the bound it names. */
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE run_id = ?1 AND max_ulps >= 0"
+                           " AND err_tol > 0 AND max_err <= err_tol AND err_output IN"
+                           " ('y','mean','rstd','dx','dgamma','dbeta','dalpha')",
+                           run_id),
+                     12);
     assert_int_equal(q_int(d,
                            "SELECT count(DISTINCT case_id) FROM counters k JOIN cases c"
                            " ON c.id = k.case_id WHERE run_id = ?1 AND source = 'rusage'",
@@ -96,15 +161,22 @@ static void test_small_run_completes(void **state)
               " WHERE run_id = ?1 AND (s.median_ns < s.min_ns OR s.median_ns > s.max_ns)",
               run_id),
         0);
-    /* The bandwidth ceiling at the plan's one thread count, and % of it. */
+    /* The dram ceiling at the plan's one thread count, and % of it. */
     assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM rooflines WHERE run_id = ?1 AND threads = 1"
-                           " AND kind IN ('copy','scale') AND gbps > 0",
+                           "SELECT count(*) FROM ceilings WHERE run_id = ?1 AND threads = 1"
+                           " AND level = 'dram' AND kind IN ('copy','scale') AND gbps > 0",
                            run_id),
                      2);
     assert_int_equal(q_int(d,
                            "SELECT count(*) FROM v_results WHERE run_id = ?1"
-                           " AND roofline_pct > 0",
+                           " AND roofline_pct > 0 AND ceiling_pct > 0",
+                           run_id),
+                     12);
+    /* Hot: the tiny shapes sit in the caches, not in dram. */
+    assert_true(check_case_ceilings(s, run_id, CACHE_HOT) >= 1);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM v_results WHERE run_id = ?1 AND"
+                           " ceiling_level <> 'dram'",
                            run_id),
                      12);
     store_close(s);
@@ -169,7 +241,8 @@ static void test_failed_case_is_stored_untimed(void **state)
                      0);
     assert_int_equal(q_int(d,
                            "SELECT count(*) FROM cases WHERE run_id = ?1 AND"
-                           " status = 'failed' AND max_err > 0",
+                           " status = 'failed' AND max_err > err_tol AND err_tol > 0 AND"
+                           " max_ulps > 0 AND err_output IS NOT NULL",
                            run_id),
                      1);
     store_close(s);
@@ -196,6 +269,10 @@ static void test_cold_cache_rotates_sets(void **state)
                            " AND buffer_sets >= 10 AND status = 'ok'",
                            run_id),
                      12);
+    /* Cold: every case against dram, the only ceiling measured. */
+    assert_int_equal(check_case_ceilings(s, run_id, CACHE_COLD), 1);
+    assert_int_equal(
+        q_int(d, "SELECT count(DISTINCT level) FROM ceilings WHERE run_id = ?1", run_id), 1);
     store_close(s);
     free_plan(&fx);
 }

@@ -52,6 +52,9 @@ static DYT_TEST_UNUSED store_case fake_case(int seq)
     c.cache = "cold";
     c.eps = 1e-6;
     c.max_err = 0.25;
+    c.max_ulps = 3.5;
+    c.err_output = "dx";
+    c.err_tol = 1.5e-5;
     c.bytes = 16777216;
     c.batch = 4;
     c.buffer_sets = 8;
@@ -101,7 +104,9 @@ static DYT_TEST_UNUSED int put_fake_case(store *s, int64_t run_id, int seq, int 
                       .mad_ns = 1.5,
                       .rel_ci_width = 0.01,
                       .gbps = 12.5,
-                      .roofline_pct = 55.5};
+                      .roofline_pct = 55.5,
+                      .ceiling_level = "l2",
+                      .ceiling_pct = 98.25};
     store_counter k[2] = {
         {.source = "rusage", .name = "minflt", .available = 1, .value = 42, .per_element = 0.5},
         {.source = "papi",
@@ -112,7 +117,8 @@ static DYT_TEST_UNUSED int put_fake_case(store *s, int64_t run_id, int seq, int 
     return store_put_case(s, run_id, &c, smp, (size_t)(n < 256 ? n : 256), &st, k, 2, &id, e);
 }
 
-/* A failed case: no samples, no stats, not verified (max_err < 0), no
+/* A failed case: no samples, no stats, not verified (max_err, max_ulps,
+ * err_tol < 0, no err_output), no
  * batch, buffer sets or token label, and a note. */
 static DYT_TEST_UNUSED int put_failed_case(store *s, int64_t run_id, int seq, int64_t *case_id,
                                            dyt_err *e)
@@ -121,6 +127,9 @@ static DYT_TEST_UNUSED int put_failed_case(store *s, int64_t run_id, int seq, in
     c.status = "failed";
     c.error = "max error 3.5 > tolerance";
     c.max_err = -1;
+    c.max_ulps = -1;
+    c.err_output = NULL;
+    c.err_tol = -1;
     c.stop_reason = NULL;
     c.batch = 0;
     c.buffer_sets = 0;
@@ -196,14 +205,21 @@ static DYT_TEST_UNUSED void fill_old(sqlite3 *d, int version)
         "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"B\"}'",
         "'{\"seed\":1,\"lockstep_token\":\"\",\"arm\":\"\"}'", "'not json'", "NULL"};
     for (int r = 0; r < 5; r++) {
-        char sql[2048];
+        char sql[2048], roofline[256];
+        /* The run's bandwidth ceiling: a roofline before version 5, the
+         * dram ceiling since. */
+        snprintf(roofline, sizeof roofline,
+                 version >= 5 ? "INSERT INTO ceilings VALUES (%d, 'dram', 1, 'copy', 4096, 20.5,"
+                                " NULL, 'STREAM copy');"
+                              : "INSERT INTO rooflines VALUES (%d, 1, 'copy', 4096, 20.5, NULL);",
+                 r + 1);
         snprintf(sql, sizeof sql,
                  "INSERT INTO runs (id, machine_id, label, status, started_at, ended_at,"
                  " command_line, git_rev, version, suites, suite_hash, settings, host, pid)"
                  " VALUES (%d, 1, 'old%d', 'complete', '2025-01-01T00:00:00Z',"
                  " '2025-01-01T00:01:00Z', 'dytbench run', 'abc', '0.0.1', 'quick', 'h', %s,"
                  " 'oldhost', 1);"
-                 "INSERT INTO rooflines VALUES (%d, 1, 'copy', 4096, 20.5, NULL);"
+                 "%s"
                  "INSERT INTO cases (id, run_id, seq, suite, domain, model, model_norm, layers,"
                  " norm, variant, dtype, pass, rows, cols, threads, cache, alpha, has_beta,"
                  " affine, eps, status, max_err, bytes, batch, stop_reason) VALUES (%d, %d, 0,"
@@ -213,18 +229,21 @@ static DYT_TEST_UNUSED void fill_old(sqlite3 *d, int version)
                  " 'fp32', 'fwd', 8, 64, 1, 'hot', NULL, NULL, NULL, NULL, 'failed', NULL, 4096,"
                  " NULL, NULL);"
                  "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns,"
-                 " gbps, roofline_pct) VALUES (%d, 2, 1, 100.0, 99.0, 101.0, 40.96, NULL);"
+                 " gbps, roofline_pct) VALUES (%d, 2, 1, 100.0, 99.0, 101.0, 40.96, %s);"
                  "INSERT INTO counters VALUES (%d, 'rusage', 'nivcsw', 3, 0.001, NULL),"
                  " (%d, 'papi', 'PAPI_TOT_INS', NULL, NULL, 'no PMU');",
-                 r + 1, r + 1, settings[r], r + 1, 2 * r + 1, r + 1, 2 * r + 2, r + 1, 2 * r + 1,
-                 2 * r + 1, 2 * r + 1);
+                 r + 1, r + 1, settings[r], roofline, 2 * r + 1, r + 1, 2 * r + 2, r + 1, 2 * r + 1,
+                 r % 2 ? "NULL" : "87.5", 2 * r + 1, 2 * r + 1);
         exec_ok(d, sql);
-        if (version >= 4) /* a v4 writer set the run's own columns */
-            exec_ok(d, "UPDATE runs SET uuid = dyt_uuid(),"
-                       " lockstep_token = nullif(json_extract(settings, '$.lockstep_token'), ''),"
-                       " arm = nullif(json_extract(settings, '$.arm'), '')"
-                       " WHERE uuid IS NULL AND json_valid(settings);"
-                       "UPDATE runs SET uuid = dyt_uuid() WHERE uuid IS NULL");
+        if (r == 4) { /* a GPU run's ceiling */
+            snprintf(sql, sizeof sql,
+                     version >= 5 ? "INSERT INTO ceilings VALUES (%d, 'dram', 1, 'd2d_copy',"
+                                    " 536870912, 3900.5, 3850.0, 'cudaMemcpyAsync')"
+                                  : "INSERT INTO rooflines VALUES (%d, 1, 'd2d_copy', 536870912,"
+                                    " 3900.5, 3850.0)",
+                     r + 1);
+            exec_ok(d, sql);
+        }
         snprintf(sql, sizeof sql,
                  version >= 3 ? "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0, 0),"
                                 " (%d, 1, 110.0, 1, 1, 1), (%d, 2, 99.5, 0, 0, 1)"
@@ -233,12 +252,19 @@ static DYT_TEST_UNUSED void fill_old(sqlite3 *d, int version)
                  2 * r + 1, 2 * r + 1, 2 * r + 1);
         exec_ok(d, sql);
     }
+    if (version >= 4) /* a v4 build wrote the run's identity and session as columns */
+        exec_ok(d, "UPDATE runs SET uuid = printf('00000000-0000-4000-8000-%012d', id),"
+                   " lockstep_token = nullif(json_extract(settings, '$.lockstep_token'), ''),"
+                   " arm = nullif(json_extract(settings, '$.arm'), '') WHERE json_valid(settings);"
+                   "UPDATE runs SET uuid = printf('00000000-0000-4000-8000-%012d', id)"
+                   " WHERE uuid IS NULL;");
     if (version >= 2)
         exec_ok(d, "INSERT INTO machine_attrs VALUES (1, 'gpu', 'none');"
                    "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
                    " min_detectable_rel, threshold, alpha, created_at) VALUES (1, 1, 2, 'k',"
                    " 0.01, 0.06, 0.05, 0.01, '2025-01-02T00:00:00Z');");
 }
+
 
 /* Every row of every table of d, table by table, as text: two stores with
  * equal dumps hold the same data. */
@@ -303,20 +329,22 @@ static DYT_TEST_UNUSED void stats_eq(const store_stats *a, const store_stats *b)
                          b->rel_ci_width, b->gbps,      b->roofline_pct};
     for (size_t i = 0; i < DYT_ARRAY_LEN(va); i++)
         num_eq(va[i], vb[i]);
+    str_eq(a->ceiling_level, b->ceiling_level);
+    num_eq(a->ceiling_pct, b->ceiling_pct);
 }
 
 /* Every column of two cases (not their ids). */
 static DYT_TEST_UNUSED void case_eq(const store_case *a, const store_case *b)
 {
     assert_int_equal(a->seq, b->seq);
-    const char *sa[] = {a->suite,    a->domain,  a->model, a->model_norm,  a->token_label,
-                        a->norm,     a->variant, a->dtype, a->pass,        a->cache,
-                        a->device,   a->status,  a->error, a->stop_reason, a->started_at,
-                        a->ended_at, a->note};
-    const char *sb[] = {b->suite,    b->domain,  b->model, b->model_norm,  b->token_label,
-                        b->norm,     b->variant, b->dtype, b->pass,        b->cache,
-                        b->device,   b->status,  b->error, b->stop_reason, b->started_at,
-                        b->ended_at, b->note};
+    const char *sa[] = {a->suite,    a->domain,  a->model,     a->model_norm,  a->token_label,
+                        a->norm,     a->variant, a->dtype,     a->pass,        a->cache,
+                        a->device,   a->status,  a->error,     a->stop_reason, a->started_at,
+                        a->ended_at, a->note,    a->err_output};
+    const char *sb[] = {b->suite,    b->domain,  b->model,     b->model_norm,  b->token_label,
+                        b->norm,     b->variant, b->dtype,     b->pass,        b->cache,
+                        b->device,   b->status,  b->error,     b->stop_reason, b->started_at,
+                        b->ended_at, b->note,    b->err_output};
     for (size_t i = 0; i < DYT_ARRAY_LEN(sa); i++)
         str_eq(sa[i], sb[i]);
     assert_int_equal(a->layers, b->layers);
@@ -328,6 +356,8 @@ static DYT_TEST_UNUSED void case_eq(const store_case *a, const store_case *b)
     assert_int_equal(a->has_beta, b->has_beta);
     assert_int_equal(a->affine, b->affine);
     num_eq(a->max_err, b->max_err);
+    num_eq(a->max_ulps, b->max_ulps);
+    num_eq(a->err_tol, b->err_tol);
     assert_int_equal(a->bytes, b->bytes);
     assert_int_equal(a->batch, b->batch);
     assert_int_equal(a->buffer_sets, b->buffer_sets);
@@ -335,8 +365,7 @@ static DYT_TEST_UNUSED void case_eq(const store_case *a, const store_case *b)
     assert_int_equal(a->wall_ns, b->wall_ns);
 }
 
-static DYT_TEST_UNUSED void counters_eq(const store_counter *a, size_t na, const store_counter *b,
-                                        size_t nb)
+static DYT_TEST_UNUSED void counters_eq(const store_counter *a, size_t na, const store_counter *b, size_t nb)
 {
     assert_int_equal(na, nb);
     for (size_t i = 0; i < na; i++) {
@@ -364,12 +393,18 @@ static DYT_TEST_UNUSED int64_t write_run(store *s, int64_t *mid, const store_run
     meta.machine_id = *mid;
     int64_t run;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
-    assert_int_equal(store_put_roofline(s, run, 2, "copy", 1 << 30, 20.5, 19.0, &e), DYT_OK);
-    assert_int_equal(store_put_roofline(s, run, 1, "scale", 1 << 29, 11.5, -1, &e), DYT_OK);
+    const store_ceiling ceilings[] = {
+        {"dram", 2, "copy", 1 << 30, 20.5, 19.0, "STREAM copy, test"},
+        {"l2", 1, "scale", 1 << 19, 111.5, -1, NULL},
+        {"l1", 2, "copy", 1 << 14, 250.25, 240.0, "in l1"},
+    };
+    for (size_t i = 0; i < DYT_ARRAY_LEN(ceilings); i++)
+        assert_int_equal(store_put_ceiling(s, run, &ceilings[i], &e), DYT_OK);
     assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
     assert_int_equal(put_failed_case(s, run, 1, NULL, &e), DYT_OK);
     return run;
 }
+
 
 /* open_new, its path into path. */
 static DYT_TEST_UNUSED store *open_new_at(const char *name, char *path, size_t n)

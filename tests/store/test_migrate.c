@@ -1,11 +1,13 @@
 /* Store migrations. A database as each older schema version left it (v1
- * from its verbatim schema, v2 to v4 by the migrations that older builds
+ * from its verbatim schema, v2 to v5 by the migrations that older builds
  * ran) is opened by this build: it ends at the current version with the
  * same tables, columns and indexes as a new database, every value it held
  * unchanged, the v4 columns filled -- a unique random uuid per run, the
  * `interleave` session (lockstep_token, arm) taken from the settings JSON,
- * NULL where there was none -- and the v5 ones empty: no plan hash, no
- * provenance, no campaign plan. */
+ * NULL where there was none -- and the v5 ones: the rooflines moved to
+ * ceilings as the dram level, each case held against that level with its
+ * old % of roofline, accuracy unknown -- and the v6 ones empty: no plan
+ * hash, no provenance, no campaign plan. */
 #include "store_test.h"
 
 /* The schema as SQLite sees it: every table, view and index with its
@@ -44,6 +46,37 @@ static sqlite3 *open_migrated(const char *path, store **s)
     return d;
 }
 
+/* What the v4 -> v5 step makes of a schema-4 file's rooflines and stats. */
+static void v5_columns_filled(sqlite3 *d)
+{
+    char t[512];
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM ceilings WHERE level = 'dram' AND method LIKE"
+                           " '%schema-4 roofline%'",
+                           0),
+                     6);
+    q_text(d, "SELECT method FROM ceilings WHERE kind = 'd2d_copy'", 0, t, sizeof t);
+    assert_string_equal(t, "device-to-device copy (a schema-4 roofline)");
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM stats WHERE (roofline_pct IS NULL) ="
+                           " (ceiling_level IS NULL) AND (ceiling_level IS NULL OR"
+                           " (ceiling_level = 'dram' AND ceiling_pct = roofline_pct))",
+                           0),
+                     5);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM stats WHERE ceiling_pct = 87.5", 0), 3);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE max_ulps IS NOT NULL OR"
+                           " err_output IS NOT NULL OR err_tol IS NOT NULL",
+                           0),
+                     0);
+    q_text(d,
+           "SELECT group_concat(coalesce(ceiling_level, 'NULL') || '/' ||"
+           " coalesce(ceiling_pct, 'NULL'), ' ') FROM (SELECT * FROM v_results WHERE"
+           " samples IS NOT NULL ORDER BY run_id)",
+           0, t, sizeof t);
+    assert_string_equal(t, "dram/87.5 NULL/NULL dram/87.5 NULL/NULL dram/87.5");
+}
+
 /* Migrates a filled database of `version` and checks that every value it
  * held is unchanged and the new columns are filled as they should be. */
 static void migrate_and_check(int version)
@@ -53,9 +86,14 @@ static void migrate_and_check(int version)
     tmp_path(db, sizeof db, name);
     sqlite3 *d = old_db(db, version);
     fill_old(d, version);
-    static const char *const tables[] = {"meta",      "machines",    "machine_attrs", "runs",
-                                         "rooflines", "cases",       "samples",       "stats",
-                                         "counters",  "calibrations"};
+    /* rooflines becomes the dram level of ceilings (version 5) */
+    const char *const tables[] = {"meta",  "machines", "machine_attrs", "runs",
+                                  version >= 5 ? "ceilings" : "rooflines",
+                                  "cases", "samples",  "stats",         "counters",
+                                  "calibrations"};
+    static const char rooflines_now[] =
+        "(SELECT run_id, threads, kind, bytes, gbps, gbps_median FROM ceilings"
+        " WHERE level = 'dram')";
     enum { N_TABLES = DYT_ARRAY_LEN(tables) };
     char cols[N_TABLES][1024];
     char *before[N_TABLES] = {0};
@@ -74,7 +112,8 @@ static void migrate_and_check(int version)
     for (size_t i = 0; i < N_TABLES; i++) {
         if (!before[i])
             continue;
-        char *after = dump_table(d, tables[i], cols[i]);
+        int moved = version < 5 && !strcmp(tables[i], "rooflines");
+        char *after = dump_table(d, moved ? rooflines_now : tables[i], cols[i]);
         if (strcmp(before[i], after))
             print_error("%s changed:\n%s\n--- became ---\n%s\n", tables[i], before[i], after);
         assert_string_equal(before[i], after);
@@ -106,13 +145,19 @@ static void migrate_and_check(int version)
                            0),
                      0);
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE note IS NOT NULL", 0), 0);
-    /* v5: nothing old has a plan hash, a provenance or a campaign plan. */
+    /* v6: nothing old has a plan hash, a provenance or a campaign plan. */
     assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE plan_hash IS NOT NULL", 0), 0);
     assert_int_equal(q_int(d,
                            "SELECT (SELECT count(*) FROM provenance) + (SELECT count(*) FROM"
                            " campaigns) + (SELECT count(*) FROM campaign_cases)",
                            0),
                      0);
+    /* v5: no rooflines table; every ceiling of an old run is dram, says how
+     * it was measured; a case with an old % of roofline is held against
+     * dram at that %; accuracy beyond max_err is unknown. */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM sqlite_schema WHERE name = 'rooflines'", 0), 0);
+    if (version < 5)
+        v5_columns_filled(d);
     /* The constraints of v4 hold on a migrated file: uuids stay unique, a
      * shard lies inside its campaign. */
     assert_int_not_equal(
@@ -123,7 +168,7 @@ static void migrate_and_check(int version)
         sqlite3_exec(d, "UPDATE runs SET shard_index = 2, shard_count = 2", NULL, NULL, NULL),
         SQLITE_OK);
     exec_ok(d, "UPDATE runs SET campaign = 'c', shard_index = 1, shard_count = 2 WHERE id = 3");
-    /* The v5 tables work on a migrated file: a provenance row goes with its
+    /* The v6 tables work on a migrated file: a provenance row goes with its
      * run, a campaign's cases with the campaign, and a campaign needs a
      * shard count. */
     exec_ok(d, "INSERT INTO provenance (run_id, source_file, source_run_id, merged_at,"
@@ -139,9 +184,9 @@ static void migrate_and_check(int version)
                            " (SELECT count(*) FROM campaign_cases)",
                            0),
                      0);
-    assert_int_not_equal(
-        sqlite3_exec(d, "INSERT INTO campaigns VALUES ('z', 'h', 0, 1, 'now')", NULL, NULL, NULL),
-        SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(d, "INSERT INTO campaigns VALUES ('z', 'h', 0, 1, 'now')",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
     q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
     assert_string_equal(t, "ok");
     store_close(s);
@@ -169,6 +214,12 @@ static void test_migrate_v4_data(void **state)
 {
     (void)state;
     migrate_and_check(4);
+}
+
+static void test_migrate_v5_data(void **state)
+{
+    (void)state;
+    migrate_and_check(5);
 }
 
 /* A migrated database has exactly the schema of a new one, from every
@@ -274,4 +325,5 @@ DYT_TEST_MAIN_IN_TMPDIR("store-migrate", NULL, NULL, cmocka_unit_test(test_migra
                         cmocka_unit_test(test_migrate_v2_data),
                         cmocka_unit_test(test_migrate_v3_data),
                         cmocka_unit_test(test_migrate_v4_data),
+                        cmocka_unit_test(test_migrate_v5_data),
                         cmocka_unit_test(test_migrated_schema_is_fresh_schema))

@@ -2,11 +2,13 @@
  * of a run leaves a DB that passes PRAGMA integrity_check, whose finished
  * cases are whole, and whose run is marked 'aborted' by the next open. Two
  * processes that create and write one DB at the same time both succeed,
- * every case of both runs stored. */
+ * every case of both runs stored; so do 8 writers started together on a
+ * path that does not exist yet, trial after trial. */
 #include "store_test.h"
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 
 /* Child: a run writing cases forever, reporting each committed seq on fd. */
 static void writer_forever(const char *db, int fd)
@@ -95,9 +97,13 @@ static void test_sigkill_mid_run(void **state)
 #define N_CASES 150
 
 /* Child: waits for the go byte, then creates/opens the DB and writes a
- * whole run. Exit 0 only if every call succeeded. */
-static void writer_run(const char *db, int go_fd, const char *label)
+ * whole run of n_cases cases (from seq first) of n_samples samples. Exit 0
+ * only if every call succeeded; a writer that hangs is killed by its
+ * alarm and counts as a failure. */
+static void writer_run(const char *db, int go_fd, const char *label, int first, int n_cases,
+                       int n_samples)
 {
+    alarm(25);
     char c;
     if (read(go_fd, &c, 1) != 1)
         _exit(4);
@@ -113,8 +119,8 @@ static void writer_run(const char *db, int go_fd, const char *label)
     meta.label = label;
     if (store_begin_run(s, &meta, &run, &e))
         goto fail;
-    for (int i = 0; i < N_CASES; i++)
-        if (put_fake_case(s, run, i, 40, &e))
+    for (int i = first; i < first + n_cases; i++)
+        if (put_fake_case(s, run, i, n_samples, &e))
             goto fail;
     if (store_end_run(s, run, "complete", NULL, &e))
         goto fail;
@@ -139,7 +145,7 @@ static void test_two_writers(void **state)
         assert_true(p[i] >= 0);
         if (p[i] == 0) {
             close(go[1]);
-            writer_run(db, go[0], labels[i]);
+            writer_run(db, go[0], labels[i], 0, N_CASES, 40);
         }
     }
     close(go[0]);
@@ -170,5 +176,89 @@ static void test_two_writers(void **state)
     store_close(s);
 }
 
+static void write_empty(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+}
+
+#define CREATE_WRITERS 8
+#define CREATE_TRIALS 20
+
+/* Writers started together on a fresh path (or an empty file, which is
+ * set up in place): every one gets through, every trial, and the store
+ * holds all their runs. */
+static void creation_trials(int empty_file)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int failed_trials = 0, failed_writers = 0;
+    for (int trial = 0; trial < CREATE_TRIALS; trial++) {
+        char name[64], db[512];
+        snprintf(name, sizeof name, "%s-%d.db", empty_file ? "empty" : "fresh", trial);
+        tmp_path(db, sizeof db, name);
+        if (empty_file)
+            write_empty(db);
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        pid_t p[CREATE_WRITERS];
+        for (int i = 0; i < CREATE_WRITERS; i++) {
+            p[i] = fork();
+            assert_true(p[i] >= 0);
+            if (p[i] == 0) {
+                char label[32];
+                snprintf(label, sizeof label, "creator-%d", i);
+                close(go[1]);
+                writer_run(db, go[0], label, i, 1, 10);
+            }
+        }
+        close(go[0]);
+        char bytes[CREATE_WRITERS];
+        memset(bytes, 'g', sizeof bytes);
+        assert_int_equal(write(go[1], bytes, sizeof bytes), (ssize_t)sizeof bytes);
+        close(go[1]);
+        int bad = 0;
+        for (int i = 0; i < CREATE_WRITERS; i++) {
+            int st;
+            assert_int_equal(waitpid(p[i], &st, 0), p[i]);
+            bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        failed_writers += bad;
+        failed_trials += bad > 0;
+        if (bad)
+            continue;
+        store *s;
+        dyt_err e = {{0}};
+        assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+        assert_int_equal(q_int(store_db(s), "SELECT count(*) FROM runs WHERE status = 'complete'",
+                               0),
+                         CREATE_WRITERS);
+        assert_int_equal(q_int(store_db(s), "SELECT count(*) FROM cases", 0), CREATE_WRITERS);
+        store_close(s);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    print_message("concurrent creation (%s): %d writers x %d trials: %d trial(s) failed, %d of "
+                  "%d writers failed (%.1f s)\n",
+                  empty_file ? "empty file" : "fresh path", CREATE_WRITERS, CREATE_TRIALS,
+                  failed_trials, failed_writers,
+                  CREATE_WRITERS * CREATE_TRIALS,
+                  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    assert_int_equal(failed_writers, 0);
+}
+
+static void test_concurrent_creation(void **state)
+{
+    (void)state;
+    creation_trials(0);
+}
+
+static void test_concurrent_creation_empty_file(void **state)
+{
+    (void)state;
+    creation_trials(1);
+}
+
 DYT_TEST_MAIN_IN_TMPDIR("store-procs", NULL, NULL, cmocka_unit_test(test_sigkill_mid_run),
-                        cmocka_unit_test(test_two_writers))
+                        cmocka_unit_test(test_two_writers), cmocka_unit_test(test_concurrent_creation),
+                        cmocka_unit_test(test_concurrent_creation_empty_file))

@@ -92,19 +92,26 @@ static void test_read_what_was_written(void **state)
     machine_free(&m);
     assert_int_equal(store_load_machine(s, mid + 5, &m, &e), DYT_USAGE);
 
-    store_roofline_list rl;
-    assert_int_equal(store_load_rooflines(s, run, &rl, &e), DYT_OK);
-    assert_int_equal(rl.n, 2); /* by threads */
-    assert_int_equal(rl.v[0].threads, 1);
-    str_eq(rl.v[0].kind, "scale");
-    assert_int_equal(rl.v[0].bytes, 1 << 29);
-    num_eq(rl.v[0].gbps, 11.5);
-    num_eq(rl.v[0].gbps_median, NAN);
-    assert_int_equal(rl.v[1].threads, 2);
-    str_eq(rl.v[1].kind, "copy");
-    num_eq(rl.v[1].gbps, 20.5);
-    num_eq(rl.v[1].gbps_median, 19.0);
-    store_roofline_list_free(&rl);
+    store_ceiling_list bl;
+    assert_int_equal(store_load_ceilings(s, run, &bl, &e), DYT_OK);
+    assert_int_equal(bl.n, 3); /* by threads, then level from l1 out */
+    assert_int_equal(bl.v[0].threads, 1);
+    str_eq(bl.v[0].level, "l2");
+    str_eq(bl.v[0].kind, "scale");
+    assert_int_equal(bl.v[0].bytes, 1 << 19);
+    num_eq(bl.v[0].gbps, 111.5);
+    num_eq(bl.v[0].gbps_median, NAN);
+    assert_null(bl.v[0].method);
+    assert_int_equal(bl.v[1].threads, 2);
+    str_eq(bl.v[1].level, "l1");
+    num_eq(bl.v[1].gbps, 250.25);
+    str_eq(bl.v[1].method, "in l1");
+    str_eq(bl.v[2].level, "dram");
+    str_eq(bl.v[2].kind, "copy");
+    num_eq(bl.v[2].gbps, 20.5);
+    num_eq(bl.v[2].gbps_median, 19.0);
+    str_eq(bl.v[2].method, "STREAM copy, test");
+    store_ceiling_list_free(&bl);
 
     store_case_list cl;
     assert_int_equal(store_load_cases(s, run, &cl, &e), DYT_OK);
@@ -125,7 +132,9 @@ static void test_read_what_was_written(void **state)
                                  .mad_ns = 1.5,
                                  .rel_ci_width = 0.01,
                                  .gbps = 12.5,
-                                 .roofline_pct = 55.5};
+                                 .roofline_pct = 55.5,
+                                 .ceiling_level = "l2",
+                                 .ceiling_pct = 98.25};
     stats_eq(&cl.v[0].st, &want_st);
     const store_case_rec *f = &cl.v[1];
     str_eq(f->c.status, "failed");
@@ -134,6 +143,9 @@ static void test_read_what_was_written(void **state)
     assert_null(f->c.token_label);
     assert_null(f->c.stop_reason);
     assert_true(isnan(f->c.max_err)); /* not verified */
+    assert_true(isnan(f->c.max_ulps));
+    assert_true(isnan(f->c.err_tol));
+    assert_null(f->c.err_output);
     assert_int_equal(f->c.batch, 0);
     assert_false(f->has_stats);
     const store_stats none = {.median_ns = NAN,
@@ -146,7 +158,8 @@ static void test_read_what_was_written(void **state)
                               .mad_ns = NAN,
                               .rel_ci_width = NAN,
                               .gbps = NAN,
-                              .roofline_pct = NAN};
+                              .roofline_pct = NAN,
+                              .ceiling_pct = NAN};
     stats_eq(&f->st, &none);
 
     store_sample *smp;

@@ -31,8 +31,12 @@ static void test_round_trip(void **state)
     store_run_meta meta = fake_run_meta;
     meta.machine_id = mid;
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
-    assert_int_equal(store_put_roofline(s, run, 2, "copy", 1 << 30, 20.5, 19.0, &e), DYT_OK);
-    assert_int_equal(store_put_roofline(s, run, 2, "scale", 1 << 30, 19.5, -1, &e), DYT_OK);
+    const store_ceiling copy = {"dram", 2, "copy", 1 << 30, 20.5, 19.0, "STREAM copy"};
+    const store_ceiling scale = {"l2", 2, "scale", 1 << 19, 119.5, -1, NULL};
+    assert_int_equal(store_put_ceiling(s, run, &copy, &e), DYT_OK);
+    assert_int_equal(store_put_ceiling(s, run, &scale, &e), DYT_OK);
+    const store_ceiling nolevel = {"l4", 2, "copy", 1, 1, 1, NULL}; /* the CHECK holds */
+    assert_int_equal(store_put_ceiling(s, run, &nolevel, &e), DYT_USAGE);
     assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
     int64_t fid;
     assert_int_equal(put_failed_case(s, run, 1, &fid, &e), DYT_OK);
@@ -81,11 +85,14 @@ static void test_round_trip(void **state)
              "{\"seed\":1}|%d|1|1",
              (int)getpid());
     assert_string_equal(t, want);
-    /* rooflines */
-    assert_true(q_double(d, "SELECT gbps FROM rooflines WHERE kind = 'copy'", 0) == 20.5);
-    assert_true(q_double(d, "SELECT gbps_median FROM rooflines WHERE kind = 'copy'", 0) == 19.0);
-    q_text(d, "SELECT gbps_median FROM rooflines WHERE kind = 'scale'", 0, t, sizeof t);
-    assert_string_equal(t, "(null)");
+    /* ceilings */
+    q_text(d,
+           "SELECT group_concat(level || '|' || threads || '|' || kind || '|' || bytes || '|' ||"
+           " gbps || '|' || coalesce(gbps_median, 'NULL') || '|' || coalesce(method, 'NULL'),"
+           " ';') FROM (SELECT * FROM ceilings ORDER BY level)",
+           0, t, sizeof t);
+    assert_string_equal(t, "dram|2|copy|1073741824|20.5|19.0|STREAM copy;"
+                           "l2|2|scale|524288|119.5|NULL|NULL");
     /* cases */
     q_text(d,
            "SELECT seq || '|' || suite || '|' || domain || '|' || model || '|' || model_norm"
@@ -94,16 +101,19 @@ static void test_round_trip(void **state)
            " || cache || '|' || device || '|' || alpha || '|' || has_beta || '|' || affine"
            " || '|' || eps || '|' || status || '|' || max_err || '|' || bytes || '|' ||"
            " batch || '|' || buffer_sets || '|' || stop_reason || '|' || warmup_ns || '|'"
-           " || wall_ns || '|' || started_at || '|' || ended_at FROM cases WHERE seq = 0",
+           " || wall_ns || '|' || started_at || '|' || ended_at || '|' || max_ulps || '|' ||"
+           " err_output || '|' || err_tol FROM cases WHERE seq = 0",
            0, t, sizeof t);
     assert_string_equal(t, "0|quick|llm|toy-7b|rmsnorm|prefill|32|dyt|avx512|fp32|fwd|512|4096|"
                            "2|cold|cpu|0.5|1|1|1.0e-06|ok|0.25|16777216|4|8|noise|1000000|"
-                           "50000000|2026-01-01T00:00:00Z|2026-01-01T00:00:01Z");
+                           "50000000|2026-01-01T00:00:00Z|2026-01-01T00:00:01Z|3.5|dx|1.5e-05");
     q_text(d,
            "SELECT status || '|' || error || '|' || coalesce(max_err, 'NULL') || '|' ||"
-           " coalesce(batch, 'NULL') FROM cases WHERE id = ?1",
+           " coalesce(batch, 'NULL') || '|' || coalesce(max_ulps, 'NULL') || '|' ||"
+           " coalesce(err_output, 'NULL') || '|' || coalesce(err_tol, 'NULL') FROM cases"
+           " WHERE id = ?1",
            fid, t, sizeof t);
-    assert_string_equal(t, "failed|max error 3.5 > tolerance|NULL|NULL");
+    assert_string_equal(t, "failed|max error 3.5 > tolerance|NULL|NULL|NULL|NULL|NULL");
     /* samples: every one, in order, flags and exclusion kept */
     assert_int_equal(q_int(d, "SELECT count(*) FROM samples", 0), 10);
     assert_true(q_double(d, "SELECT sum(ns) FROM samples", 0) == 10 * 1000.0 + 45);
@@ -114,10 +124,10 @@ static void test_round_trip(void **state)
            "SELECT n || '|' || n_excluded || '|' || median_ns || '|' || ci_low_ns || '|' ||"
            " ci_high_ns || '|' || mean_ns || '|' || stddev_ns || '|' || min_ns || '|' ||"
            " max_ns || '|' || mad_ns || '|' || rel_ci_width || '|' || gbps || '|' ||"
-           " roofline_pct FROM stats",
+           " roofline_pct || '|' || ceiling_level || '|' || ceiling_pct FROM stats",
            0, t, sizeof t);
     assert_string_equal(t, "10|1|1005.0|1000.0|1010.0|1001.0|2.0|1000.0|1009.0|1.5|0.01|12.5|"
-                           "55.5");
+                           "55.5|l2|98.25");
     assert_int_equal(q_int(d, "SELECT count(*) FROM stats WHERE case_id = ?1", fid), 0);
     /* counters: a value, and an unavailable one stored as NULL + reason */
     q_text(d,
@@ -133,11 +143,12 @@ static void test_round_trip(void **state)
            " || '|' || norm || '|' || variant || '|' || dtype || '|' || pass || '|' || rows"
            " || '|' || cols || '|' || threads || '|' || cache || '|' || status || '|' ||"
            " samples || '|' || median_ns || '|' || ci_low_ns || '|' || ci_high_ns || '|' ||"
-           " gbps || '|' || roofline_pct || '|' || max_err FROM v_results WHERE status = 'ok'",
+           " gbps || '|' || roofline_pct || '|' || max_err || '|' || ceiling_level || '|' ||"
+           " ceiling_pct || '|' || max_ulps FROM v_results WHERE status = 'ok'",
            0, t, sizeof t);
     snprintf(want, sizeof want,
              "%lld|baseline|testhost (Test CPU 9000)|llm|toy-7b|dyt|avx512|fp32|fwd|512|4096|2|"
-             "cold|ok|10|1005.0|1000.0|1010.0|12.5|55.5|0.25",
+             "cold|ok|10|1005.0|1000.0|1010.0|12.5|55.5|0.25|l2|98.25|3.5",
              (long long)run);
     assert_string_equal(t, want);
     assert_int_equal(q_int(d,

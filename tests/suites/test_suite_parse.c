@@ -83,6 +83,12 @@ static const bad_case bad_cases[] = {
     {"unterminated quote", "[m]\nsource = \"LLaMA\n", 0, "bad.suite:2: ", "missing closing '\"'"},
     {"text after quote", "[m]\nsource = \"a\" b\n", 0, "bad.suite:2: ", "unexpected text after"},
     {"NUL byte", NULL, 0, "bad.suite:1: ", "NUL byte"},
+    /* strtoull would skip the vertical tab and negate: not "too large". */
+    {"space and minus before a size", "[m]\ndomain = llm\nnorm = rmsnorm\nhidden = \v-5\n", 0,
+     "bad.suite:4: ", "hidden must be a positive integer"},
+    {"minus inside a product", "[m]\ntokens = 8x-2\n", 0, "bad.suite:2: ", "got '8x-2'"},
+    {"a second byte order mark", "\xef\xbb\xbf\xef\xbb\xbf" GOOD, 0, "bad.suite:1: ",
+     "expected '[section]'"},
 };
 
 static void test_bad_lines(void **state)
@@ -193,6 +199,25 @@ static void test_defaults_and_syntax(void **state)
     suite_free(&s);
 }
 
+/* A UTF-8 byte order mark at the start (as some editors save) is not
+ * text: the file parses as without it, and its hash is the file's. */
+static void test_byte_order_mark(void **state)
+{
+    (void)state;
+    suite plain, bom;
+    dyt_err e = {{0}};
+    assert_int_equal(suite_parse_string("p.suite", GOOD, 0, &plain, &e), DYT_OK);
+    if (suite_parse_string("b.suite", "\xef\xbb\xbf" GOOD, 0, &bom, &e) != DYT_OK)
+        fail_msg("%s", e.msg);
+    assert_int_equal(bom.n_models, 1);
+    assert_string_equal(bom.models[0].name, "m");
+    assert_int_equal(bom.models[0].hidden, plain.models[0].hidden);
+    assert_int_equal(bom.models[0].n_tokens, 2);
+    assert_true(bom.content_hash != plain.content_hash);
+    suite_free(&plain);
+    suite_free(&bom);
+}
+
 static void test_hash_and_files(void **state)
 {
     (void)state;
@@ -227,4 +252,5 @@ static void test_hash_and_files(void **state)
 }
 
 DYT_TEST_MAIN("suite_parse", NULL, NULL, cmocka_unit_test(test_bad_lines),
-              cmocka_unit_test(test_defaults_and_syntax), cmocka_unit_test(test_hash_and_files))
+              cmocka_unit_test(test_defaults_and_syntax), cmocka_unit_test(test_byte_order_mark),
+              cmocka_unit_test(test_hash_and_files))

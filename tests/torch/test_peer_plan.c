@@ -232,30 +232,35 @@ static void test_exchange_check(void **state)
         peer_layout l;
         peer_layout_of(c, &l);
         dyt_err e = {{0}};
-        double max_err = -1;
+        runner_case_result res;
+        memset(&res, 0, sizeof res);
+        res.row.max_err = -1;
         assert_int_equal(peer_exchange_inputs(fd, c, 3, &l, &e), DYT_OK);
         /* Nothing written back: NaN outputs (and no copy) cannot pass. */
-        assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &max_err, &e), DYT_FAIL);
+        assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &res, &e), DYT_FAIL);
         write_ref_outputs(fd, c, &l);
-        if (peer_exchange_check(fd, c, &l, NULL, &max_err, &e) != DYT_OK)
+        if (peer_exchange_check(fd, c, &l, NULL, &res, &e) != DYT_OK)
             fail_msg("case %zu: %s", k, e.msg);
-        assert_true(max_err >= 0 && max_err < 1e-6);
+        /* ref's own outputs: the error of fp32 rounding, and where it was */
+        assert_true(res.row.max_err >= 0 && res.row.max_err < 1e-6);
+        assert_true(res.row.max_ulps >= 0 && res.row.max_ulps <= 1 && res.row.err_tol > 0);
+        assert_true(res.err_output[0] != 0);
         /* One wrong output value. */
         peer_span out = c->pass == PASS_FWD ? l.y : l.dx;
         size_t es = dtype_size(c->dtype);
         flip(fd, &l, out, 5, es);
-        assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &max_err, &e), DYT_FAIL);
+        assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &res, &e), DYT_FAIL);
         assert_non_null(strstr(e.msg, c->pass == PASS_FWD ? "wrong result vs ref: y[5]"
                                                           : "wrong result vs ref: dx[5]"));
         flip(fd, &l, out, 5, es);
         /* The peer's copy of its inputs differs from what was written. */
         flip(fd, &l, l.x_echo, 7, es);
-        assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &max_err, &e), DYT_FAIL);
+        assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &res, &e), DYT_FAIL);
         assert_non_null(strstr(e.msg, "inputs are not dytbench's: x[7] differs"));
         flip(fd, &l, l.x_echo, 7, es);
         if (c->pass == PASS_BWD) {
             flip(fd, &l, l.dgamma, 3, sizeof(float));
-            assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &max_err, &e), DYT_FAIL);
+            assert_int_equal(peer_exchange_check(fd, c, &l, NULL, &res, &e), DYT_FAIL);
             assert_non_null(strstr(e.msg, "dgamma[3]"));
         }
         close(fd);
