@@ -1,7 +1,9 @@
 /* dytbench run: parse options, load suites, build the plan, open the store
  * and hand everything to the CPU (or CUDA) runner; then print the run id
  * and a one-screen summary. With no arguments it runs suites/quick.suite
- * into results/dytbench.db: the README's main job.
+ * into results/dytbench.db: the README's main job. The option values
+ * become the plan filter and budget in run_args.c; a shard of a campaign
+ * and a resumed run are worked out in run_campaign.c.
  *
  * Exit status: 0 complete; 1 some case failed verification or could not
  * run (the run still completes and stores the rest); 2 usage/input/DB
@@ -11,6 +13,7 @@
 #include "counters.h"
 #include "kernels.h"
 #include "plan.h"
+#include "run_args.h"
 #include "run_campaign.h"
 #include "runner.h"
 #include "store.h"
@@ -90,22 +93,6 @@ static void usage(FILE *f)
           f);
 }
 
-/* Splits a comma list into up to max items (pointers into buf); messages
- * name who. */
-static int split(char *buf, const char **items, size_t max, size_t *n, const char *what,
-                 const char *who)
-{
-    *n = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (*n == max)
-            return cli_usage_error("%s: too many %s (at most %zu)", who, what, max);
-        items[(*n)++] = t;
-    }
-    if (*n == 0)
-        return cli_usage_error("%s: empty %s list", who, what);
-    return DYT_OK;
-}
-
 enum {
     O_SUITE = 256,
     O_NORM,
@@ -142,161 +129,6 @@ enum {
     O_RESUME,
 };
 
-typedef struct {
-    char *suites, *norms, *dtypes, *passes, *variants, *threads, *peer_variants;
-    const char *db, *model, *inject, *device;
-    int quick, oversubscribe;
-    /* explicit budget options, applied after --quick */
-    const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
-    runner_identity id;            /* label; the interleave session's token and arm */
-    int lockstep_in, lockstep_out; /* --lockstep IN,OUT; -1: none */
-    char inject_variant[32]; /* --inject-slowdown, parsed */
-    double inject_pct;
-    run_campaign camp; /* --shard, --campaign, --resume */
-    size_t *plan_only; /* set: stop once the plan is built, its size here */
-} run_args;
-
-static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
-{
-    const char *items[16];
-    size_t n;
-    memset(f, 0, sizeof *f);
-    if (a->norms) {
-        if (split(a->norms, items, NORM_COUNT, &n, "norms", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++)
-            if (norm_from_name(items[i], &f->norms[f->n_norms++]) != 0)
-                return cli_error(p, "--norm: unknown norm '%s' (dyt, layernorm, rmsnorm)",
-                                 items[i]);
-    }
-    if (a->dtypes) {
-        if (split(a->dtypes, items, DTYPE_COUNT, &n, "dtypes", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++)
-            if (dtype_from_name(items[i], &f->dtypes[f->n_dtypes++]) != 0)
-                return cli_error(p, "--dtype: unknown dtype '%s' (fp32, bf16)", items[i]);
-    }
-    if (a->passes) {
-        if (split(a->passes, items, PASS_COUNT, &n, "passes", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++)
-            if (pass_from_name(items[i], &f->passes[f->n_passes++]) != 0)
-                return cli_error(p, "--pass: unknown pass '%s' (fwd, bwd)", items[i]);
-    }
-    if (a->variants) {
-        if (split(a->variants, f->variants, DYT_ARRAY_LEN(f->variants), &f->n_variants, "variants",
-                  p->who))
-            return DYT_USAGE;
-    }
-    if (a->threads) {
-        if (split(a->threads, items, DYT_ARRAY_LEN(f->threads), &n, "thread counts", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t t = 0;
-            if (cli_count(p, "--threads", items[i], 1, 4096, &t) ||
-                cli_threads_fit(p, "--threads", t, a->oversubscribe))
-                return DYT_USAGE;
-            f->threads[f->n_threads++] = (int)t;
-        }
-    }
-    f->device = a->device && !strcmp(a->device, "cuda") ? DEVICE_CUDA : DEVICE_CPU;
-    f->model_filter = a->model;
-    return DYT_OK;
-}
-
-/* --peer, --peer-variant, --python: checked here, before any work. */
-static int build_peer(cli_parser *p, run_args *a, runner_opts *o)
-{
-    if (!o->peer.name) {
-        if (a->peer_variants || o->peer.python)
-            return cli_error(p, "%s needs --peer torch",
-                             a->peer_variants ? "--peer-variant" : "--python");
-        return DYT_OK;
-    }
-    if (a->device && strcmp(a->device, "cpu"))
-        return cli_error(p, "--peer %s measures CPU cases: not with --device %s", o->peer.name,
-                         a->device);
-    if (o->metric != METRIC_TIME)
-        return cli_error(p, "--peer %s times its cases: not with --metric instructions",
-                         o->peer.name);
-    if (a->peer_variants) {
-        if (split(a->peer_variants, o->peer.variants, DYT_ARRAY_LEN(o->peer.variants),
-                  &o->peer.n_variants, "framework variants", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < o->peer.n_variants; i++) {
-            int k;
-            if (cli_choice(p, "--peer-variant", o->peer.variants[i], runner_peer_variants(), &k))
-                return DYT_USAGE;
-        }
-    }
-    const char *py = o->peer.python ? o->peer.python : RUNNER_PEER_PYTHON;
-    if (access(py, X_OK) != 0)
-        return cli_error(p,
-                         "--peer %s needs Python 3 with PyTorch: %s: %s (install them: apt-get "
-                         "install python3 python3-torch; or give --python PATH)",
-                         o->peer.name, py, strerror(errno));
-    return DYT_OK;
-}
-
-static int apply_budget(cli_parser *p, const run_args *a, runner_opts *o)
-{
-    if (a->quick) {
-        o->max_noise = 0.02;
-        o->max_time_s = 0.5;
-        o->min_time_s = 0.02;
-        o->warmup_s = 0.01;
-    }
-    uint64_t n;
-    if (a->max_noise && cli_between(p, "--max-noise", a->max_noise, 0, 1, &o->max_noise))
-        return DYT_USAGE;
-    if (a->min_samples && cli_count(p, "--min-samples", a->min_samples, 1, 100000000, &n))
-        return DYT_USAGE;
-    if (a->min_samples)
-        o->min_samples = (size_t)n;
-    if (a->max_samples && cli_count(p, "--max-samples", a->max_samples, 1, 100000000, &n))
-        return DYT_USAGE;
-    if (a->max_samples)
-        o->max_samples = (size_t)n;
-    if (a->min_time && cli_seconds(p, "--min-time", a->min_time, &o->min_time_s))
-        return DYT_USAGE;
-    if (a->max_time && cli_seconds(p, "--max-time", a->max_time, &o->max_time_s))
-        return DYT_USAGE;
-    if (o->min_samples > o->max_samples)
-        return cli_error(p, "--min-samples %zu exceeds --max-samples %zu", o->min_samples,
-                         o->max_samples);
-    if (o->min_time_s > o->max_time_s)
-        return cli_error(p, "--min-time %g s exceeds --max-time %g s", o->min_time_s,
-                         o->max_time_s);
-    return DYT_OK;
-}
-
-/* --inject-slowdown VARIANT:PCT, checked here, applied by cmd_run. */
-static int parse_inject(cli_parser *p, run_args *a)
-{
-    const char *colon = strrchr(a->inject, ':');
-    if (!colon || colon == a->inject || (size_t)(colon - a->inject) >= sizeof a->inject_variant ||
-        dyt_parse_double(colon + 1, &a->inject_pct) || a->inject_pct <= 0 || a->inject_pct > 1000)
-        return cli_error(p, "--inject-slowdown: want VARIANT:PCT (e.g. avx512:10), got '%s'",
-                         a->inject);
-    snprintf(a->inject_variant, sizeof a->inject_variant, "%.*s", (int)(colon - a->inject),
-             a->inject);
-    return DYT_OK;
-}
-
-/* --papi-events names PAPI knows: a typo is a usage error found with the
- * other options, before the store is opened or a machine record written. */
-static int check_papi_events(cli_parser *p, const char *events)
-{
-    if (!events)
-        return DYT_OK;
-    counters_session *cs;
-    dyt_err e = {{0}};
-    if (counters_open(events, &cs, &e) != DYT_OK)
-        return cli_error(p, "%s", e.msg);
-    counters_close(cs);
-    return DYT_OK;
-}
-
 /* Two names of one suite file (quick,quick or quick,suites/quick.suite)
  * would plan every case of it twice. */
 static int same_suite_twice(char paths[][1024], size_t n, const char *const *names, dyt_err *e)
@@ -320,7 +152,7 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     size_t n_names;
     char *suites_copy = strdup(a->suites);
     if (!suites_copy ||
-        split(suites_copy, names, DYT_ARRAY_LEN(names), &n_names, "suites", "run")) {
+        run_split(suites_copy, names, DYT_ARRAY_LEN(names), &n_names, "suites", "run")) {
         free(suites_copy);
         return DYT_USAGE;
     }
@@ -619,9 +451,9 @@ static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
         rc = cli_oom(&p);
     if (rc == CLI_GO &&
-        (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) ||
-         check_papi_events(&p, o.papi_events) || run_campaign_check(&p, &a.camp)))
+        (run_apply_budget(&p, &a, &o) || (a.inject && run_parse_inject(&p, &a)) ||
+         run_build_filter(&p, &a, &f) || run_build_peer(&p, &a, &o) ||
+         run_check_papi_events(&p, o.papi_events) || run_campaign_check(&p, &a.camp)))
         rc = DYT_USAGE;
     if (rc == CLI_GO && a.camp.resume && a.lockstep_in >= 0)
         rc = cli_error(&p, "--resume: an interleave arm is not resumed (run the session again)");

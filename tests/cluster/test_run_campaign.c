@@ -195,6 +195,12 @@ static void test_resume_after_sigkill(void **state)
             before, sizeof before);
     char uuid[64];
     db_text(db, "SELECT uuid FROM runs", uuid, sizeof uuid);
+    static const char ceilings_sql[] =
+        "SELECT level || ' ' || threads || ' ' || kind || ' ' || bytes || ' ' || gbps || ' ' ||"
+        " coalesce(gbps_median, '-') FROM ceilings ORDER BY level, threads, kind";
+    static char ceilings_before[2048], ceilings_after[2048];
+    db_text(db, ceilings_sql, ceilings_before, sizeof ceilings_before);
+    assert_true(ceilings_before[0]); /* measured before the first case */
 
     /* The first command to open the store marks the killed run aborted
      * (its writer is gone); from then on, a refused resume -- another
@@ -244,6 +250,10 @@ static void test_resume_after_sigkill(void **state)
                             " s.n > 0 AND s.n = (SELECT count(*) FROM samples"
                             " WHERE case_id = c.id)"),
                      4);
+    /* The resumed run kept the ceilings it measured first: the cases it
+     * added are held against the same ones. */
+    db_text(db, ceilings_sql, ceilings_after, sizeof ceilings_after);
+    assert_string_equal(ceilings_before, ceilings_after);
     /* The cases stored before the kill are as they were. */
     db_text(db,
             "SELECT c.id || ' ' || c.seq || ' ' || s.median_ns || ' ' || (SELECT count(*) FROM"
