@@ -35,12 +35,16 @@ extern const size_t cli_n_commands;
 const cli_command *cli_find_command(const char *name);
 
 extern const cli_command cli_cmd_list, cli_cmd_run, cli_cmd_show, cli_cmd_report, cli_cmd_compare,
-    cli_cmd_interleave, cli_cmd_calibrate, cli_cmd_machine, cli_cmd_verify, cli_cmd_bench_kernels;
+    cli_cmd_interleave, cli_cmd_calibrate, cli_cmd_machine, cli_cmd_verify, cli_cmd_bench_kernels,
+    cli_cmd_merge, cli_cmd_slurm;
 
 /* Checks `run` options (argv[0] is a name, not read) as `run` itself
  * would before it starts, without running or writing anything; messages
  * name `who` ("interleave", "interleave: arm slow"). DYT_OK or DYT_USAGE. */
 int cli_run_check(int argc, char **argv, const char *who);
+/* cli_run_check, then the suites loaded and the plan built as run would
+ * build it: its case count in *n_cases (slurm submit). */
+int cli_run_plan_size(int argc, char **argv, const char *who, size_t *n_cases);
 /* The same for `interleave` options (calibrate's sessions). */
 int cli_interleave_check(int argc, char **argv, const char *who);
 

@@ -23,18 +23,43 @@ static void usage(FILE *f)
           "  index.html    one self-contained page with the tables and inline SVG figures\n"
           "  figures/      each figure as SVG and PNG with its gnuplot script and data\n"
           "\n"
-          "RUN is a run id, a run label (its latest run) or 'latest' (the default).\n"
+          "RUN is a run id, a run label (its latest run) or 'latest' (the default);\n"
+          "campaign:ID is every run of a campaign (run --campaign, dytbench slurm submit)\n"
+          "as one, each planned case once, with a table of its shards and one of the\n"
+          "planned cases no run stored (default DIR results/report-campaign-<ID>/).\n"
           "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are still\n"
           "written.\n"
           "\n"
           "options:\n"
-          "  --vs RUN       put the same cases of RUN beside this run's, with ratios\n"
-          "                 (repeatable, up to 8)\n"
+          "  --vs RUN       put the same cases of RUN (or campaign:ID) beside this run's,\n"
+          "                 with ratios (repeatable, up to 8): two machines' campaigns\n"
           "  --db PATH      the results store (default " STORE_DEFAULT_PATH ")\n"
           "  --out DIR      output folder\n"
           "  --no-figures   write the tables only, without running gnuplot\n"
           "  -h, --help     this help\n",
           f);
+}
+
+/* A run spec, or campaign:ID (*campaign set; the store must have a run of
+ * it). */
+static int resolve(store *s, const char *spec, int64_t *run_id, const char **campaign, dyt_err *e)
+{
+    *campaign = NULL;
+    if (strncmp(spec, "campaign:", 9))
+        return store_resolve_run(s, spec, run_id, e);
+    const store_run_filter f = {.campaign = spec + 9};
+    store_run_list l;
+    if (!spec[9])
+        return dyt_errf(e, DYT_USAGE, "'campaign:' needs a campaign id (campaign:ID)");
+    int rc = store_find_runs(s, &f, &l, e);
+    if (rc != DYT_OK)
+        return rc;
+    size_t n = l.n;
+    store_run_list_free(&l);
+    if (!n)
+        return dyt_errf(e, DYT_USAGE, "no run of campaign '%s' in %s", spec + 9, store_path(s));
+    *campaign = spec + 9;
+    return DYT_OK;
 }
 
 static const struct option report_options[] = {
@@ -84,9 +109,9 @@ static int cmd_report(int argc, char **argv)
     if ((rc = store_open(db, 0, &s, &e)) != DYT_OK)
         return cli_fail(rc, "report: %s", e.msg);
     report_opts o = {.gnuplot = no_figures ? "" : NULL, .log = stderr};
-    rc = store_resolve_run(s, spec, &o.run_id, &e);
+    rc = resolve(s, spec, &o.run_id, &o.campaign, &e);
     for (size_t i = 0; !rc && i < n_vs; i++) {
-        rc = store_resolve_run(s, vs_spec[i], &o.vs[i], &e);
+        rc = resolve(s, vs_spec[i], &o.vs[i], &o.vs_campaign[i], &e);
         o.n_vs++;
     }
     if (rc) {
@@ -95,7 +120,10 @@ static int cmd_report(int argc, char **argv)
     }
     char dir[4096];
     if (!out) {
-        snprintf(dir, sizeof dir, "results/report-%" PRId64, o.run_id);
+        if (o.campaign)
+            snprintf(dir, sizeof dir, "results/report-campaign-%s", o.campaign);
+        else
+            snprintf(dir, sizeof dir, "results/report-%" PRId64, o.run_id);
         out = dir;
     }
     o.out_dir = out;

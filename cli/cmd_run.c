@@ -1,7 +1,9 @@
 /* dytbench run: parse options, load suites, build the plan, open the store
  * and hand everything to the CPU (or CUDA) runner; then print the run id
  * and a one-screen summary. With no arguments it runs suites/quick.suite
- * into results/dytbench.db: the README's main job.
+ * into results/dytbench.db: the README's main job. The option values
+ * become the plan filter and budget in run_args.c; a shard of a campaign
+ * and a resumed run are worked out in run_campaign.c.
  *
  * Exit status: 0 complete; 1 some case failed verification or could not
  * run (the run still completes and stores the rest); 2 usage/input/DB
@@ -11,6 +13,8 @@
 #include "counters.h"
 #include "kernels.h"
 #include "plan.h"
+#include "run_args.h"
+#include "run_campaign.h"
 #include "runner.h"
 #include "store.h"
 #include "suite.h"
@@ -72,25 +76,21 @@ static void usage(FILE *f)
           " where and how to report:\n"
           "  --db PATH                results database (default " STORE_DEFAULT_PATH ")\n"
           "  --label TEXT             label of the run (compare/show accept it)\n"
+          " campaigns (docs/cluster.md):\n"
+          "  --shard I/N              run only shard I of N of the plan (1 <= I <= N): every\n"
+          "                           shard plans the same cases and keeps its own, a\n"
+          "                           disjoint share balanced by estimated cost\n"
+          "  --shard slurm            I and N from the Slurm array task (SLURM_ARRAY_TASK_*)\n"
+          "  --campaign ID            the campaign the shards share (default under --shard\n"
+          "                           slurm: the array job id); stored with the run, with\n"
+          "                           the campaign's whole plan\n"
+          "  --resume RUN|auto        continue aborted run RUN of --db with the same options,\n"
+          "                           measuring only the cases it has not stored; auto: the\n"
+          "                           newest run of this shard measured on this host, else a\n"
+          "                           new run (a requeued array task; complete: nothing to do)\n"
           "  -q, --quiet              no progress output\n"
           "  -h, --help               this help\n",
           f);
-}
-
-/* Splits a comma list into up to max items (pointers into buf); messages
- * name who. */
-static int split(char *buf, const char **items, size_t max, size_t *n, const char *what,
-                 const char *who)
-{
-    *n = 0;
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (*n == max)
-            return cli_usage_error("%s: too many %s (at most %zu)", who, what, max);
-        items[(*n)++] = t;
-    }
-    if (*n == 0)
-        return cli_usage_error("%s: empty %s list", who, what);
-    return DYT_OK;
 }
 
 enum {
@@ -124,160 +124,10 @@ enum {
     O_PEER,
     O_PEER_VARIANT,
     O_PYTHON,
+    O_SHARD,
+    O_CAMPAIGN,
+    O_RESUME,
 };
-
-typedef struct {
-    char *suites, *norms, *dtypes, *passes, *variants, *threads, *peer_variants;
-    const char *db, *model, *inject, *device;
-    int quick, oversubscribe;
-    /* explicit budget options, applied after --quick */
-    const char *max_noise, *min_samples, *max_samples, *min_time, *max_time;
-    runner_identity id;            /* label; the interleave session's token and arm */
-    int lockstep_in, lockstep_out; /* --lockstep IN,OUT; -1: none */
-    char inject_variant[32]; /* --inject-slowdown, parsed */
-    double inject_pct;
-} run_args;
-
-static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
-{
-    const char *items[16];
-    size_t n;
-    memset(f, 0, sizeof *f);
-    if (a->norms) {
-        if (split(a->norms, items, NORM_COUNT, &n, "norms", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++)
-            if (norm_from_name(items[i], &f->norms[f->n_norms++]) != 0)
-                return cli_error(p, "--norm: unknown norm '%s' (dyt, layernorm, rmsnorm)",
-                                 items[i]);
-    }
-    if (a->dtypes) {
-        if (split(a->dtypes, items, DTYPE_COUNT, &n, "dtypes", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++)
-            if (dtype_from_name(items[i], &f->dtypes[f->n_dtypes++]) != 0)
-                return cli_error(p, "--dtype: unknown dtype '%s' (fp32, bf16)", items[i]);
-    }
-    if (a->passes) {
-        if (split(a->passes, items, PASS_COUNT, &n, "passes", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++)
-            if (pass_from_name(items[i], &f->passes[f->n_passes++]) != 0)
-                return cli_error(p, "--pass: unknown pass '%s' (fwd, bwd)", items[i]);
-    }
-    if (a->variants) {
-        if (split(a->variants, f->variants, DYT_ARRAY_LEN(f->variants), &f->n_variants, "variants",
-                  p->who))
-            return DYT_USAGE;
-    }
-    if (a->threads) {
-        if (split(a->threads, items, DYT_ARRAY_LEN(f->threads), &n, "thread counts", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t t = 0;
-            if (cli_count(p, "--threads", items[i], 1, 4096, &t) ||
-                cli_threads_fit(p, "--threads", t, a->oversubscribe))
-                return DYT_USAGE;
-            f->threads[f->n_threads++] = (int)t;
-        }
-    }
-    f->device = a->device && !strcmp(a->device, "cuda") ? DEVICE_CUDA : DEVICE_CPU;
-    f->model_filter = a->model;
-    return DYT_OK;
-}
-
-/* --peer, --peer-variant, --python: checked here, before any work. */
-static int build_peer(cli_parser *p, run_args *a, runner_opts *o)
-{
-    if (!o->peer.name) {
-        if (a->peer_variants || o->peer.python)
-            return cli_error(p, "%s needs --peer torch",
-                             a->peer_variants ? "--peer-variant" : "--python");
-        return DYT_OK;
-    }
-    if (a->device && strcmp(a->device, "cpu"))
-        return cli_error(p, "--peer %s measures CPU cases: not with --device %s", o->peer.name,
-                         a->device);
-    if (o->metric != METRIC_TIME)
-        return cli_error(p, "--peer %s times its cases: not with --metric instructions",
-                         o->peer.name);
-    if (a->peer_variants) {
-        if (split(a->peer_variants, o->peer.variants, DYT_ARRAY_LEN(o->peer.variants),
-                  &o->peer.n_variants, "framework variants", p->who))
-            return DYT_USAGE;
-        for (size_t i = 0; i < o->peer.n_variants; i++) {
-            int k;
-            if (cli_choice(p, "--peer-variant", o->peer.variants[i], runner_peer_variants(), &k))
-                return DYT_USAGE;
-        }
-    }
-    const char *py = o->peer.python ? o->peer.python : RUNNER_PEER_PYTHON;
-    if (access(py, X_OK) != 0)
-        return cli_error(p,
-                         "--peer %s needs Python 3 with PyTorch: %s: %s (install them: apt-get "
-                         "install python3 python3-torch; or give --python PATH)",
-                         o->peer.name, py, strerror(errno));
-    return DYT_OK;
-}
-
-static int apply_budget(cli_parser *p, const run_args *a, runner_opts *o)
-{
-    if (a->quick) {
-        o->max_noise = 0.02;
-        o->max_time_s = 0.5;
-        o->min_time_s = 0.02;
-        o->warmup_s = 0.01;
-    }
-    uint64_t n;
-    if (a->max_noise && cli_between(p, "--max-noise", a->max_noise, 0, 1, &o->max_noise))
-        return DYT_USAGE;
-    if (a->min_samples && cli_count(p, "--min-samples", a->min_samples, 1, 100000000, &n))
-        return DYT_USAGE;
-    if (a->min_samples)
-        o->min_samples = (size_t)n;
-    if (a->max_samples && cli_count(p, "--max-samples", a->max_samples, 1, 100000000, &n))
-        return DYT_USAGE;
-    if (a->max_samples)
-        o->max_samples = (size_t)n;
-    if (a->min_time && cli_seconds(p, "--min-time", a->min_time, &o->min_time_s))
-        return DYT_USAGE;
-    if (a->max_time && cli_seconds(p, "--max-time", a->max_time, &o->max_time_s))
-        return DYT_USAGE;
-    if (o->min_samples > o->max_samples)
-        return cli_error(p, "--min-samples %zu exceeds --max-samples %zu", o->min_samples,
-                         o->max_samples);
-    if (o->min_time_s > o->max_time_s)
-        return cli_error(p, "--min-time %g s exceeds --max-time %g s", o->min_time_s,
-                         o->max_time_s);
-    return DYT_OK;
-}
-
-/* --inject-slowdown VARIANT:PCT, checked here, applied by cmd_run. */
-static int parse_inject(cli_parser *p, run_args *a)
-{
-    const char *colon = strrchr(a->inject, ':');
-    if (!colon || colon == a->inject || (size_t)(colon - a->inject) >= sizeof a->inject_variant ||
-        dyt_parse_double(colon + 1, &a->inject_pct) || a->inject_pct <= 0 || a->inject_pct > 1000)
-        return cli_error(p, "--inject-slowdown: want VARIANT:PCT (e.g. avx512:10), got '%s'",
-                         a->inject);
-    snprintf(a->inject_variant, sizeof a->inject_variant, "%.*s", (int)(colon - a->inject),
-             a->inject);
-    return DYT_OK;
-}
-
-/* --papi-events names PAPI knows: a typo is a usage error found with the
- * other options, before the store is opened or a machine record written. */
-static int check_papi_events(cli_parser *p, const char *events)
-{
-    if (!events)
-        return DYT_OK;
-    counters_session *cs;
-    dyt_err e = {{0}};
-    if (counters_open(events, &cs, &e) != DYT_OK)
-        return cli_error(p, "%s", e.msg);
-    counters_close(cs);
-    return DYT_OK;
-}
 
 /* Two names of one suite file (quick,quick or quick,suites/quick.suite)
  * would plan every case of it twice. */
@@ -302,7 +152,7 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     size_t n_names;
     char *suites_copy = strdup(a->suites);
     if (!suites_copy ||
-        split(suites_copy, names, DYT_ARRAY_LEN(names), &n_names, "suites", "run")) {
+        run_split(suites_copy, names, DYT_ARRAY_LEN(names), &n_names, "suites", "run")) {
         free(suites_copy);
         return DYT_USAGE;
     }
@@ -346,6 +196,10 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
             rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }
+    if (a->plan_only) {
+        *a->plan_only = p.n_cases;
+        goto out;
+    }
 
     if (!strcmp(a->db, STORE_DEFAULT_PATH) && mkdir("results", 0777) != 0 && errno != EEXIST) {
         rc = cli_fail(DYT_RESOURCE, "run: cannot create results/: %s", strerror(errno));
@@ -361,10 +215,21 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
     a->id.suites = a->suites;
     a->id.suite_hash = hash;
     a->id.command_line = cli_command_line();
+    run_campaign_work w;
+    if ((rc = run_campaign_prepare(&a->camp, &p, s, o, a->device, &a->id, &w, &e)) != DYT_OK) {
+        rc = cli_fail(rc, "run: %s", e.msg);
+        store_close(s);
+        goto out;
+    }
+    if (!run_campaign_say(&w, &a->id, p.n_cases, a->db, o->quiet)) { /* nothing to do */
+        run_campaign_work_free(&w);
+        store_close(s);
+        goto out;
+    }
     runner_lockstep lockstep;
     runner_lockstep_init(&lockstep, a->lockstep_in, a->lockstep_out);
-    rc = runner_run(f->device, &p, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL, s,
-                    &run_id, &e);
+    rc = runner_run(f->device, &w.todo, o, &a->id, a->lockstep_in >= 0 ? &lockstep.stepper : NULL,
+                    s, &run_id, &e);
     double secs = (double)(dyt_now_ns() - t0) / 1e9;
     int sig = runner_stop_signal();
     if (run_id > 0) {
@@ -377,8 +242,9 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
                sig                             ? "aborted"
                : rc != DYT_OK && rc != DYT_FAIL ? "failed"
                                                 : "complete",
-               p.n_cases, secs, a->db, (long long)run_id, a->db);
+               w.n_shard, secs, a->db, (long long)run_id, a->db);
     }
+    run_campaign_work_free(&w);
     if (rc != DYT_OK && rc != DYT_FAIL)
         rc = cli_fail(rc, "run: %s", e.msg);
     else if (rc == DYT_FAIL && !sig)
@@ -427,13 +293,17 @@ static const struct option run_options[] = {
     {"peer", required_argument, NULL, O_PEER},
     {"peer-variant", required_argument, NULL, O_PEER_VARIANT},
     {"python", required_argument, NULL, O_PYTHON},
+    {"shard", required_argument, NULL, O_SHARD},
+    {"campaign", required_argument, NULL, O_CAMPAIGN},
+    {"resume", required_argument, NULL, O_RESUME},
     {"quiet", no_argument, NULL, 'q'},
     {0, 0, 0, 0},
 };
 
 /* Parses and checks every option, then runs; with who (a check on behalf
- * of that command: interleave, calibrate) it stops after the checks. */
-static int run_main(int argc, char **argv, const char *who)
+ * of that command: interleave, calibrate) it stops after the checks, or
+ * with plan_cases once the plan is built (slurm submit). */
+static int run_main(int argc, char **argv, const char *who, size_t *plan_cases)
 {
     runner_opts o;
     runner_opts_default(&o);
@@ -559,6 +429,15 @@ static int run_main(int argc, char **argv, const char *who)
         case O_INJECT:
             a.inject = optarg;
             break;
+        case O_SHARD:
+            run_campaign_shard(&p, optarg, &a.camp);
+            break;
+        case O_CAMPAIGN:
+            run_campaign_name(&p, optarg, &a.camp);
+            break;
+        case O_RESUME:
+            a.camp.resume = optarg;
+            break;
         case 'q':
             o.quiet = 1;
             break;
@@ -571,13 +450,17 @@ static int run_main(int argc, char **argv, const char *who)
         rc = cli_error(&p, "unexpected argument '%s' (suites go after --suite)", p.operands[0]);
     if (rc == CLI_GO && (oom || (!a.suites && !(a.suites = strdup("quick")))))
         rc = cli_oom(&p);
-    if (rc == CLI_GO && (apply_budget(&p, &a, &o) || (a.inject && parse_inject(&p, &a)) ||
-                         build_filter(&p, &a, &f) || build_peer(&p, &a, &o) ||
-                         check_papi_events(&p, o.papi_events)))
+    if (rc == CLI_GO &&
+        (run_apply_budget(&p, &a, &o) || (a.inject && run_parse_inject(&p, &a)) ||
+         run_build_filter(&p, &a, &f) || run_build_peer(&p, &a, &o) ||
+         run_check_papi_events(&p, o.papi_events) || run_campaign_check(&p, &a.camp)))
         rc = DYT_USAGE;
-    if (rc == CLI_GO && who) /* checked for another command: nothing runs */
+    if (rc == CLI_GO && a.camp.resume && a.lockstep_in >= 0)
+        rc = cli_error(&p, "--resume: an interleave arm is not resumed (run the session again)");
+    if (rc == CLI_GO && who && !plan_cases) /* checked for another command: nothing runs */
         rc = DYT_OK;
-    if (rc == CLI_GO && a.inject) {
+    a.plan_only = plan_cases;
+    if (rc == CLI_GO && a.inject && !plan_cases) {
         kern_set_injected_slowdown(a.inject_variant, a.inject_pct / 100.0);
         fprintf(stderr,
                 "dytbench: note: injecting a %.1f%% slowdown into variant %s "
@@ -599,12 +482,18 @@ static int run_main(int argc, char **argv, const char *who)
 
 static int cmd_run(int argc, char **argv)
 {
-    return run_main(argc, argv, NULL);
+    return run_main(argc, argv, NULL, NULL);
 }
 
 int cli_run_check(int argc, char **argv, const char *who)
 {
-    return run_main(argc, argv, who ? who : "run");
+    return run_main(argc, argv, who ? who : "run", NULL);
+}
+
+int cli_run_plan_size(int argc, char **argv, const char *who, size_t *n_cases)
+{
+    *n_cases = 0;
+    return run_main(argc, argv, who ? who : "run", n_cases);
 }
 
 const cli_command cli_cmd_run = {

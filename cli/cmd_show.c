@@ -224,6 +224,18 @@ static int show_header(store *s, int64_t run_id, FILE *f)
     fprintf(f, "  command   %s\n", T(a, r.command_line));
     if (r.lockstep_token)
         fprintf(f, "  session   interleave %s, arm %s\n", T(a, r.lockstep_token), T(b, r.arm));
+    if (r.campaign)
+        fprintf(f, "  campaign  %s, shard %d/%d of plan %s\n", T(a, r.campaign), r.shard_index + 1,
+                r.shard_count, r.plan_hash ? T(b, r.plan_hash) : "(not recorded)");
+    fprintf(f, "  uuid      %s\n", T(a, r.uuid));
+    store_provenance_list pl = {0};
+    if (store_load_provenance(s, run_id, &pl, &e) != DYT_OK)
+        fprintf(stderr, "dytbench: show: %s\n", T(a, e.msg));
+    for (size_t i = 0; i < pl.n; i++)
+        fprintf(f, "  merged    from %s (run %lld there) at %s by dytbench %s\n",
+                T(a, pl.v[i].source_file), (long long)pl.v[i].source_run_id,
+                T(b, pl.v[i].merged_at), T(c, pl.v[i].dytbench_version));
+    store_provenance_list_free(&pl);
     if (r.settings && *r.settings)
         fprintf(f, "  settings  %s\n", T(a, r.settings));
     if (r.note && *r.note)
@@ -239,8 +251,9 @@ static int show_header(store *s, int64_t run_id, FILE *f)
 static void usage(FILE *f)
 {
     fputs("usage: dytbench show RUN|latest|LABEL [--db PATH]\n\n"
-          "Prints a stored run: its header (status, machine, settings, the bandwidth\n"
-          "ceilings per cache level and thread count) and a table of its cases (median\n"
+          "Prints a stored run: its header (status, machine, settings, campaign and shard,\n"
+          "where `dytbench merge` copied it from, the bandwidth ceilings per cache level\n"
+          "and thread count) and a table of its cases (median\n"
           "time per call, relative half-width of the 95% CI of the median, GB/s, the\n"
           "ceiling the case is held against -- the cache level its bytes fit in, or dram\n"
           "-- and its % of it, its % of dram, the worst verification error in ulps,\n"

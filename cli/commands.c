@@ -9,7 +9,7 @@
 const cli_command *const cli_commands[] = {
     &cli_cmd_list,    &cli_cmd_run,           &cli_cmd_show,      &cli_cmd_report,
     &cli_cmd_compare, &cli_cmd_interleave,    &cli_cmd_calibrate, &cli_cmd_machine,
-    &cli_cmd_verify,  &cli_cmd_bench_kernels,
+    &cli_cmd_verify,  &cli_cmd_bench_kernels, &cli_cmd_merge,     &cli_cmd_slurm,
 };
 const size_t cli_n_commands = DYT_ARRAY_LEN(cli_commands);
 

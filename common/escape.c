@@ -378,3 +378,16 @@ char *esc_utf8_dup(const char *s)
     *o = '\0';
     return out;
 }
+
+void esc_shell(FILE *f, const char *s)
+{
+    /* One POSIX shell word: inside single quotes nothing is special but
+     * the quote itself, which closes, is escaped, and reopens. */
+    fputc('\'', f);
+    for (; s && *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*s, f);
+    fputc('\'', f);
+}

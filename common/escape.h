@@ -1,4 +1,5 @@
-/* Escaping for every text format dytbench writes. Any string that comes from
+/* Escaping for every text format dytbench writes (and for the shell
+ * scripts of slurm submit). Any string that comes from
  * a user (run labels, model names, suite sources, paths) goes through one of
  * these before it reaches the output, so `50%_a&b<c>"|$x` renders literally
  * and control bytes or invalid UTF-8 cannot break the file or the terminal.
@@ -40,3 +41,5 @@ const char *esc_term_str(char *buf, size_t n, const char *s);
  * U+FFFD, the rest as it is (for libraries that refuse invalid UTF-8, such
  * as jansson). NULL when out of memory. */
 char *esc_utf8_dup(const char *s);
+/* One single-quoted POSIX shell word: it's -> 'it'\''s'. */
+void esc_shell(FILE *f, const char *s);

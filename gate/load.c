@@ -1,6 +1,6 @@
 /* Loading a side for the gate: resolving the side's spec (a comma list of
- * ids, "latest", labels, "all:LABEL", each optionally in another store as
- * "path.db:..."), then every case of each run with the values of the
+ * ids, "latest", labels, "all:LABEL", "campaign:ID", each optionally in
+ * another store as "path.db:..."), then every case of each run with the values of the
  * compared metric -- the raw samples not excluded by the runner, each with
  * its block (round), for time, or one counter value per element for a
  * counter metric. The runs of a side are pooled by case key: a sample's
@@ -324,30 +324,36 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
  * file exists. */
 static int split_item(const char *item, char *path, size_t n, const char **rest)
 {
-    if (!strncmp(item, "all:", 4))
-        return 0;
-    for (const char *p = strstr(item, ":all:"); p; p = strstr(p + 1, ":all:")) {
-        size_t len = (size_t)(p - item);
-        if (len == 0 || len >= n)
-            continue;
-        memcpy(path, item, len);
-        path[len] = '\0';
-        struct stat sb;
-        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
-            *rest = p + 1;
-            return 1;
+    /* all:LABEL and campaign:ID: what follows the prefix may hold ':'. */
+    static const char *const prefixes[] = {":all:", ":campaign:"};
+    for (size_t k = 0; k < DYT_ARRAY_LEN(prefixes); k++) {
+        if (!strncmp(item, prefixes[k] + 1, strlen(prefixes[k] + 1)))
+            return 0;
+        for (const char *p = strstr(item, prefixes[k]); p; p = strstr(p + 1, prefixes[k])) {
+            size_t len = (size_t)(p - item);
+            if (len == 0 || len >= n)
+                continue;
+            memcpy(path, item, len);
+            path[len] = '\0';
+            struct stat sb;
+            if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+                *rest = p + 1;
+                return 1;
+            }
         }
     }
     return split_db_spec(item, path, n, rest);
 }
 
 /* The ids of the runs REST names in s: one for an id/label/latest, every
- * complete run with the label, oldest first, for all:LABEL. */
+ * complete run with the label, oldest first, for all:LABEL, every run of
+ * the campaign (its shards, each with its own cases) for campaign:ID. */
 static int resolve_ids(store *s, const char *rest, int64_t **ids, size_t *n, dyt_err *e)
 {
     *ids = NULL;
     *n = 0;
-    if (strncmp(rest, "all:", 4) != 0) {
+    int campaign = !strncmp(rest, "campaign:", 9);
+    if (strncmp(rest, "all:", 4) != 0 && !campaign) {
         int64_t id;
         DYT_TRY(store_resolve_run(s, rest, &id, e));
         if (!(*ids = malloc(sizeof **ids)))
@@ -356,10 +362,12 @@ static int resolve_ids(store *s, const char *rest, int64_t **ids, size_t *n, dyt
         *n = 1;
         return DYT_OK;
     }
-    const char *label = rest + 4;
+    const char *label = rest + (campaign ? 9 : 4);
     if (!*label)
-        return dyt_errf(e, DYT_USAGE, "'all:' needs a label (all:LABEL)");
-    const store_run_filter f = {.label = label, .status = "complete"};
+        return dyt_errf(e, DYT_USAGE, campaign ? "'campaign:' needs a campaign id (campaign:ID)"
+                                               : "'all:' needs a label (all:LABEL)");
+    const store_run_filter f = campaign ? (store_run_filter){.campaign = label}
+                                        : (store_run_filter){.label = label, .status = "complete"};
     store_run_list runs;
     DYT_TRY(store_find_runs(s, &f, &runs, e));
     if (runs.n && !(*ids = malloc(runs.n * sizeof **ids))) {
@@ -370,6 +378,8 @@ static int resolve_ids(store *s, const char *rest, int64_t **ids, size_t *n, dyt
         (*ids)[i] = runs.v[i].id;
     *n = runs.n;
     store_run_list_free(&runs);
+    if (*n == 0 && campaign)
+        return dyt_errf(e, DYT_USAGE, "no run of campaign '%s' in %s", label, store_path(s));
     if (*n == 0)
         return dyt_errf(e, DYT_USAGE, "no complete run labelled '%s' in %s (spec '%s')", label,
                         store_path(s), rest);

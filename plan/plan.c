@@ -42,6 +42,17 @@ int plan_default_threads(void)
     return cores;
 }
 
+int plan_case_affine(const plan_case *c)
+{
+    return c->norm == NORM_DYT ? 1 : c->model->affine;
+}
+
+uint64_t plan_case_bytes(const plan_case *c)
+{
+    return kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, c->model->beta,
+                          plan_case_affine(c));
+}
+
 typedef struct {
     plan *p;
     size_t cap;
@@ -57,7 +68,9 @@ static int push(builder *b, const plan_case *c, dyt_err *e)
         b->p->cases = n;
         b->cap = nc;
     }
-    b->p->cases[b->p->n_cases++] = *c;
+    b->p->cases[b->p->n_cases] = *c;
+    b->p->cases[b->p->n_cases].seq = (int)b->p->n_cases;
+    b->p->n_cases++;
     return DYT_OK;
 }
 

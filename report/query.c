@@ -158,15 +158,20 @@ int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e)
     if ((rc = store_load_machine(s, r->run.machine_id, &r->machine, e)) == DYT_OK &&
         (rc = store_load_ceilings(s, run_id, &r->ceilings, e)) == DYT_OK &&
         (rc = store_load_cases(s, run_id, &r->cases, e)) == DYT_OK &&
-        (rc = store_load_counters(s, run_id, &r->counter_values, e)) == DYT_OK) {
-        if (asprintf(&r->machine_desc, "%s (%s)", r->machine.hostname, r->machine.cpu_model) < 0)
-            r->machine_desc = NULL;
-        if (!r->machine_desc || format_machine(r) || summarise_counters(r))
-            rc = dyt_errf(e, DYT_RESOURCE, "report: out of memory");
-    }
+        (rc = store_load_counters(s, run_id, &r->counter_values, e)) == DYT_OK)
+        rc = rep_finish_run(r, e);
     if (rc != DYT_OK)
         rep_free_run(r);
     return rc;
+}
+
+int rep_finish_run(rep_run *r, dyt_err *e)
+{
+    if (asprintf(&r->machine_desc, "%s (%s)", r->machine.hostname, r->machine.cpu_model) < 0)
+        r->machine_desc = NULL;
+    if (!r->machine_desc || format_machine(r) || summarise_counters(r))
+        return dyt_errf(e, DYT_RESOURCE, "report: out of memory");
+    return DYT_OK;
 }
 
 void rep_free_run(rep_run *r)
@@ -179,6 +184,7 @@ void rep_free_run(rep_run *r)
     store_ceiling_list_free(&r->ceilings);
     store_case_list_free(&r->cases);
     store_counter_list_free(&r->counter_values);
+    rep_free_campaign(r->campaign);
     memset(r, 0, sizeof *r);
 }
 
@@ -202,7 +208,9 @@ int rep_load_samples(store *s, int64_t case_id, double **x, size_t *n, dyt_err *
 
 void rep_run_name(const rep_run *r, char *buf, size_t n)
 {
-    if (r->run.label && *r->run.label)
+    if (r->campaign)
+        snprintf(buf, n, "campaign %s", r->campaign->name);
+    else if (r->run.label && *r->run.label)
         snprintf(buf, n, "#%" PRId64 " %s", r->run.id, r->run.label);
     else
         snprintf(buf, n, "#%" PRId64, r->run.id);

@@ -16,7 +16,7 @@ void rep_doc_title(const rep_doc *d, char *buf, size_t n)
 {
     char name[160];
     rep_run_name(d->a->run, name, sizeof name);
-    snprintf(buf, n, "dytbench report: run %s", name);
+    snprintf(buf, n, "dytbench report: %s%s", d->a->run->campaign ? "" : "run ", name);
 }
 
 void rep_doc_subtitle(const rep_doc *d, char *buf, size_t n)
@@ -248,7 +248,7 @@ static void csv_case(FILE *f, const rep_run *run, const rep_case *x)
     const store_case *c = &x->c;
     const store_stats *t = &x->st;
     csv_row r = {f, 0};
-    csv_int(&r, run->run.id);
+    csv_int(&r, x->run_id); /* a campaign's cases are of several runs */
     csv_text(&r, run->run.label);
     csv_text(&r, run->machine_desc);
     const char *const a[] = {c->domain, c->model, c->norm, c->variant, c->dtype, c->pass};

@@ -54,12 +54,13 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
         return dyt_errf(e, DYT_USAGE, "report: at most %d --vs runs", REPORT_MAX_VS);
     rep_run run, vs[REPORT_MAX_VS];
     size_t n_vs = 0;
-    int rc = rep_load_run(db, o->run_id, &run, e);
+    int rc = o->campaign ? rep_load_campaign(db, o->campaign, &run, e)
+                         : rep_load_run(db, o->run_id, &run, e);
     if (rc)
         return rc;
     char name[160];
     rep_run_name(&run, name, sizeof name);
-    if (!run.cases.n) {
+    if (!run.cases.n && !run.campaign) {
         rc = dyt_errf(e, DYT_USAGE, "report: run %s (status %s) has no cases: nothing to report%s",
                       name, run.run.status,
                       !strcmp(run.run.status, "complete")
@@ -69,7 +70,8 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
         return rc;
     }
     for (; n_vs < o->n_vs; n_vs++)
-        if ((rc = rep_load_run(db, o->vs[n_vs], &vs[n_vs], e)))
+        if ((rc = o->vs_campaign[n_vs] ? rep_load_campaign(db, o->vs_campaign[n_vs], &vs[n_vs], e)
+                                       : rep_load_run(db, o->vs[n_vs], &vs[n_vs], e)))
             goto out;
 
     rep_analysis a;
@@ -92,7 +94,26 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
     d.nt = nt;
     rep_doc_title(&d, d.title, sizeof d.title);
     rep_doc_subtitle(&d, d.subtitle, sizeof d.subtitle);
-    if (strcmp(run.run.status, "complete")) {
+    if (run.campaign && !run.campaign->complete) {
+        const rep_campaign *c = run.campaign;
+        if (c->n_missing)
+            snprintf(notice_run, sizeof notice_run,
+                     "%s is incomplete: %zu of its plan's %zu cases are missing (listed in 'Planned "
+                     "cases no run stored'); the shards table says which shards did not finish.",
+                     name, c->n_missing, c->plan.n);
+        else if (c->have_plan)
+            snprintf(notice_run, sizeof notice_run,
+                     "%s has every planned case, but not all of its runs are complete (see the "
+                     "shards table).",
+                     name);
+        else
+            snprintf(notice_run, sizeof notice_run,
+                     "%s is not known to be complete: its plan is not in this store, so missing "
+                     "cases cannot be named; see the shards table.",
+                     name);
+        d.notices[d.n_notices++] = notice_run;
+        say(o->log, notice_run);
+    } else if (!run.campaign && strcmp(run.run.status, "complete")) {
         if (!strcmp(run.run.status, "aborted"))
             snprintf(notice_run, sizeof notice_run,
                      "run %s was aborted%s%s: only the %zu cases it finished are reported, marked "
@@ -161,9 +182,9 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
         for (size_t i = 0; i < nfigs; i++)
             drawn += figs[i].rendered;
         fprintf(o->log,
-                "dytbench: report: run %s: wrote %s/{report.md,tables.tex,results.csv,index.html} "
+                "dytbench: report: %s%s: wrote %s/{report.md,tables.tex,results.csv,index.html} "
                 "and %zu of %zu figures in %s/figures\n",
-                name, o->out_dir, drawn, nfigs, o->out_dir);
+                run.campaign ? "" : "run ", name, o->out_dir, drawn, nfigs, o->out_dir);
     }
 out_f:
     fig_free(figs, nfigs);

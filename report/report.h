@@ -15,6 +15,10 @@ typedef struct {
     int64_t run_id;            /* the run to report */
     int64_t vs[REPORT_MAX_VS]; /* runs to put beside it (--vs) */
     size_t n_vs;
+    /* A campaign instead of a run (NULL: run_id, vs[i]): all its runs as
+     * one, with its missing shards and cases (report campaign:ID). */
+    const char *campaign;
+    const char *vs_campaign[REPORT_MAX_VS];
     const char *out_dir; /* created if absent (one level) */
     /* gnuplot program: NULL = "gnuplot" looked up on PATH; "" = none
      * (tables only, as on a machine without gnuplot). */

@@ -25,8 +25,10 @@ typedef struct {
     double per_element; /* mean over cases where available; NAN otherwise */
 } rep_counter;
 
+typedef struct rep_campaign rep_campaign;
+
 typedef struct {
-    store_run run;        /* its row */
+    store_run run;        /* its row; for a campaign, its representative run's */
     machine_info machine; /* the machine it ran on, with its attributes */
     char *machine_desc;   /* "host (cpu model)", as v_results says */
     machine_attr *mach;   /* the machine record, formatted for people */
@@ -36,15 +38,45 @@ typedef struct {
     store_counter_list counter_values;
     rep_counter *counters; /* by source and name */
     size_t n_counters;
+    rep_campaign *campaign; /* report campaign:ID: the runs behind it; NULL for one run */
 } rep_run;
 
 /* query.c */
 int rep_load_run(store *s, int64_t run_id, rep_run *r, dyt_err *e);
+/* What every loaded run needs once its row, machine, ceilings, cases and
+ * counters are in: the machine's description and record for people, the
+ * counters' summary. */
+int rep_finish_run(rep_run *r, dyt_err *e);
 void rep_free_run(rep_run *r);
 /* The case's samples that were not excluded, in idx order (malloc'd). */
 int rep_load_samples(store *s, int64_t case_id, double **x, size_t *n, dyt_err *e);
 /* A short name for a run in headings: "#3 label" or "#3". */
 void rep_run_name(const rep_run *r, char *buf, size_t n);
+
+/* campaign.c: a campaign as one run --------------------------------------- */
+
+/* report campaign:ID: every run of the campaign, each planned case taken
+ * once -- from a complete run where one stored it, else from the newest --
+ * and what the campaign's plan has that no run stored. */
+struct rep_campaign {
+    char *name;
+    store_run_list runs; /* oldest first */
+    store_case_list *cases; /* of each run */
+    store_counter_list *counters;
+    store_campaign plan;
+    int have_plan; /* the store holds the campaign's plan */
+    const store_plan_case **missing;
+    size_t n_missing;
+    size_t n_repeated; /* cases more than one run stored (one is reported) */
+    size_t n_machines; /* distinct machines the runs ran on */
+    int complete;      /* every run complete and nothing missing */
+};
+
+/* Loads campaign name as one run r (its row, machine and ceilings those of
+ * its first complete, else newest, run). DYT_USAGE when the store has no
+ * run of it. */
+int rep_load_campaign(store *s, const char *name, rep_run *r, dyt_err *e);
+void rep_free_campaign(rep_campaign *c);
 
 /* analysis.c -------------------------------------------------------------- */
 
@@ -214,6 +246,10 @@ rep_table *rep_table_ceilings(const rep_run *r);
 rep_table *rep_table_counters(const rep_run *r);
 rep_table *rep_table_failed(const rep_run *r);
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs);
+/* campaign.c: a campaign's shards (run, host, status, cases stored of
+ * planned) and the cases no run stored. NULL: out of memory. */
+rep_table *rep_table_shards(const rep_run *r);
+rep_table *rep_table_missing(const rep_run *r);
 
 /* tables_variants.c: bandwidth and accuracy per variant, the cases above
  * their ceiling. NULL: out of memory. */

@@ -389,6 +389,11 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
     add(&l, rep_table_accuracy(a));
     if (a->n_above)
         add(&l, rep_table_above_ceiling(a));
+    if (a->run->campaign) {
+        add(&l, rep_table_shards(a->run));
+        if (a->run->campaign->n_missing)
+            add(&l, rep_table_missing(a->run));
+    }
     add(&l, rep_table_machine(a->run));
     add(&l, rep_table_ceilings(a->run));
     add(&l, rep_table_counters(a->run));

@@ -23,6 +23,9 @@
  *      roofline_pct stays the % of the dram ceiling), cases.max_ulps,
  *      cases.err_output, cases.err_tol (accuracy; NULL on old runs),
  *      v_results with the new columns.
+ *   6  + runs.plan_hash (NULL on old runs), provenance (where a merged run
+ *      came from), campaigns and campaign_cases (a campaign's whole plan
+ *      with each case's shard).
  *
  * Version 1 is kept verbatim below: it is what older files contain, and the
  * tests build a v1 file from it to check the migration. */
@@ -263,9 +266,45 @@ static const char migrate_4_to_5[] =
     "JOIN machines m ON m.id = r.machine_id\n"
     "LEFT JOIN stats s ON s.case_id = c.id;\n";
 
+/* v5 -> v6: merge provenance and campaign plans; nothing existing changes. */
+static const char migrate_5_to_6[] =
+    "ALTER TABLE runs ADD COLUMN plan_hash TEXT;\n"
+    "CREATE TABLE provenance (\n"
+    "  id            INTEGER PRIMARY KEY,\n"
+    "  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  source_file   TEXT NOT NULL,\n"
+    "  source_run_id INTEGER NOT NULL,\n"
+    "  merged_at     TEXT NOT NULL,\n"
+    "  dytbench_version TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX provenance_run ON provenance(run_id);\n"
+    "CREATE TABLE campaigns (\n"
+    "  campaign     TEXT PRIMARY KEY,\n"
+    "  plan_hash    TEXT NOT NULL,\n"
+    "  shard_count  INTEGER NOT NULL CHECK (shard_count >= 1),\n"
+    "  n_cases      INTEGER NOT NULL,\n"
+    "  created_at   TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE campaign_cases (\n"
+    "  campaign     TEXT NOT NULL REFERENCES campaigns(campaign) ON DELETE CASCADE,\n"
+    "  seq          INTEGER NOT NULL,\n"
+    "  shard_index  INTEGER NOT NULL,\n"
+    "  suite        TEXT NOT NULL,\n"
+    "  model        TEXT NOT NULL,\n"
+    "  token_label  TEXT,\n"
+    "  norm         TEXT NOT NULL,\n"
+    "  variant      TEXT NOT NULL,\n"
+    "  dtype        TEXT NOT NULL,\n"
+    "  pass         TEXT NOT NULL,\n"
+    "  rows         INTEGER NOT NULL,\n"
+    "  cols         INTEGER NOT NULL,\n"
+    "  threads      INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (campaign, seq)\n"
+    ") WITHOUT ROWID;\n";
+
 /* migrations[v - 1] takes a database from version v to v + 1. */
 static const char *const migrations[] = {migrate_1_to_2, migrate_2_to_3, migrate_3_to_4,
-                                         migrate_4_to_5};
+                                         migrate_4_to_5, migrate_5_to_6};
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION - 1,
                "one migration per schema version step");
 

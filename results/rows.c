@@ -24,6 +24,17 @@ void store_text_free(store_text *t)
     }
 }
 
+void store_text_append(store_text **t, store_text *more)
+{
+    if (!more)
+        return;
+    store_text *last = more;
+    while (last->next)
+        last = last->next;
+    last->next = *t;
+    *t = more;
+}
+
 /* A NUL-terminated copy of the n bytes at s in *t; NULL when out of memory. */
 static const char *text_copy(store_text **t, const char *s, size_t n)
 {

@@ -1,4 +1,4 @@
--- dytbench results store, schema version 5 (PRAGMA user_version).
+-- dytbench results store, schema version 6 (PRAGMA user_version).
 -- Applied by store_open() to a new file; older versions are migrated forward
 -- by results/migrate.c. Every timing ever taken is kept (samples), so any
 -- statistic can be recomputed later.
@@ -74,9 +74,51 @@ CREATE TABLE runs (
   shard_index  INTEGER,           -- its shard in the campaign, 0-based (NULL: not sharded)
   shard_count  INTEGER CHECK ((shard_count IS NULL AND shard_index IS NULL) OR
                               (shard_count >= 1 AND shard_index >= 0 AND
-                               shard_index < shard_count))
+                               shard_index < shard_count)),
+  plan_hash    TEXT               -- hash of its unsharded plan's cases (run --resume and
+                                  -- campaigns check it; NULL: an older run)
 );
 CREATE UNIQUE INDEX runs_uuid ON runs(uuid);
+
+-- Where a run came from, one row per time `dytbench merge` copied it, oldest
+-- first: a run merged again from a merged store keeps its earlier rows.
+CREATE TABLE provenance (
+  id            INTEGER PRIMARY KEY,
+  run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  source_file   TEXT NOT NULL,    -- the store it was copied from (absolute path)
+  source_run_id INTEGER NOT NULL, -- its id there
+  merged_at     TEXT NOT NULL,
+  dytbench_version TEXT NOT NULL  -- of the dytbench that merged it
+);
+CREATE INDEX provenance_run ON provenance(run_id);
+
+-- A campaign's whole plan, written by each of its shards: every case of the
+-- unsharded plan and the shard it belongs to, so that a report can name the
+-- cases of a shard that never stored them.
+CREATE TABLE campaigns (
+  campaign     TEXT PRIMARY KEY,
+  plan_hash    TEXT NOT NULL,     -- runs.plan_hash of every run of the campaign
+  shard_count  INTEGER NOT NULL CHECK (shard_count >= 1),
+  n_cases      INTEGER NOT NULL,
+  created_at   TEXT NOT NULL
+);
+
+CREATE TABLE campaign_cases (
+  campaign     TEXT NOT NULL REFERENCES campaigns(campaign) ON DELETE CASCADE,
+  seq          INTEGER NOT NULL,  -- position in the plan: cases.seq of its run
+  shard_index  INTEGER NOT NULL,  -- 0-based, as runs.shard_index
+  suite        TEXT NOT NULL,
+  model        TEXT NOT NULL,
+  token_label  TEXT,
+  norm         TEXT NOT NULL,
+  variant      TEXT NOT NULL,
+  dtype        TEXT NOT NULL,
+  pass         TEXT NOT NULL,
+  rows         INTEGER NOT NULL,
+  cols         INTEGER NOT NULL,
+  threads      INTEGER NOT NULL,
+  PRIMARY KEY (campaign, seq)
+) WITHOUT ROWID;
 
 -- Bandwidth ceilings measured at the start of the run: per cache level the
 -- plan's cases fit in (hot: the level a case's bytes fit in at its thread

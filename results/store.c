@@ -83,7 +83,7 @@ static int has_journal(const char *path)
 /* Classifies the file at path without opening it through SQLite:
  * 1 absent, 2 empty, 0 has the SQLite header (or is being written under a
  * journal); DYT_USAGE (<0 never) with a message otherwise. */
-static int check_header(const char *path, int *kind, int *wal, dyt_err *e)
+int store_check_header(const char *path, int *kind, int *wal, dyt_err *e)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
@@ -246,7 +246,7 @@ static int writable(const char *path)
  * so such a file is read as immutable: no locks, no side files. Otherwise
  * a plain read-only open, which locks as usual and sees a live writer's
  * WAL. */
-static char *readonly_uri(const char *path, int wal)
+char *store_readonly_uri(const char *path, int wal)
 {
     char side[4200];
     snprintf(side, sizeof side, "%s-wal", path);
@@ -270,7 +270,7 @@ static char *readonly_uri(const char *path, int wal)
 static int open_readonly(const char *path, int wal, sqlite3 **db, dyt_err *e)
 {
     *db = NULL;
-    char *uri = readonly_uri(path, wal);
+    char *uri = store_readonly_uri(path, wal);
     if (!uri)
         return dyt_errf(e, DYT_RESOURCE, "%s: out of memory", path);
     int rc = sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
@@ -310,7 +310,7 @@ static int validate_file(const char *path, int *kind, int *wal, int64_t *version
             *kind = 2;
             return DYT_OK;
         }
-        if ((rc = check_header(path, kind, wal, e)) != DYT_OK)
+        if ((rc = store_check_header(path, kind, wal, e)) != DYT_OK)
             return rc;
     }
 }
@@ -365,7 +365,7 @@ int store_open(const char *path, int create, store **out, dyt_err *e)
     if (!path || !path[0])
         return dyt_errf(e, DYT_USAGE, "no database path given");
     int kind = 0, wal = 0;
-    int rc = check_header(path, &kind, &wal, e);
+    int rc = store_check_header(path, &kind, &wal, e);
     if (rc != DYT_OK)
         return rc;
     if (kind == 1 && !create)
@@ -373,7 +373,7 @@ int store_open(const char *path, int create, store **out, dyt_err *e)
     /* A new store appears complete or not at all (store_create.c); if
      * another process created it first, it is opened like any other. */
     if (kind == 1 && ((rc = store_create(path, e)) != DYT_OK ||
-                      (rc = check_header(path, &kind, &wal, e)) != DYT_OK))
+                      (rc = store_check_header(path, &kind, &wal, e)) != DYT_OK))
         return rc;
     int64_t version = 0;
     if (kind == 0 && (rc = validate_file(path, &kind, &wal, &version, e)) != DYT_OK)
@@ -414,6 +414,10 @@ void store_close(store *s)
         return;
     if (s->db)
         sqlite3_close_v2(s->db);
+    if (s->unlink_at_close) {
+        store_remove_copy(s->unlink_at_close);
+        free(s->unlink_at_close);
+    }
     free(s->path);
     free(s);
 }

@@ -9,7 +9,7 @@
 #include "common.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DEFAULT_PATH "results/dytbench.db"
 
 typedef struct store store;
@@ -42,11 +42,23 @@ typedef struct {
     const char *arm;            /* its arm in that session; NULL or "": none */
     const char *campaign;       /* the campaign of shards; NULL or "": none */
     int shard_index, shard_count; /* 0 <= shard_index < shard_count; shard_count 0: no shard */
+    const char *plan_hash;        /* the unsharded plan's (plan_hash); NULL: not recorded */
+    /* With a campaign: its whole plan (every case and its shard), stored
+     * with the run unless the store has it already (store_put_campaign). */
+    const struct store_plan_case *campaign_plan;
+    size_t n_campaign_plan;
 } store_run_meta;
 
-/* Opens a run ('running') with a fresh uuid; DYT_USAGE on a shard outside
- * its campaign's count. */
+/* Opens a run ('running') with a fresh uuid, and its campaign's plan in the
+ * same transaction; DYT_USAGE on a shard outside its campaign's count or a
+ * campaign this store knows with another plan. */
 int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e);
+/* Reopens an aborted or failed run for `run --resume`: 'running' again,
+ * written by this process (host, pid, boot id), its end cleared and its
+ * note replaced by note. DYT_USAGE, changing nothing, when the run is
+ * complete or running, or was measured on another machine than
+ * machine_id (a run continues where it began). */
+int store_resume_run(store *s, int64_t run_id, int64_t machine_id, const char *note, dyt_err *e);
 /* status: "complete" | "aborted" | "failed" */
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e);
 
@@ -138,6 +150,14 @@ typedef struct {
 int store_put_calibrations(store *s, int64_t machine_id, const store_calibration *rows, size_t n,
                            dyt_err *e);
 
+/* A group of writes as one transaction (`dytbench merge`: one input): the
+ * writers of this header join it instead of committing each on its own;
+ * when one fails the whole group is rolled back at once, later writes are
+ * refused, and store_txn_commit reports the failure. */
+int store_txn_begin(store *s, dyt_err *e);
+int store_txn_commit(store *s, dyt_err *e);
+void store_txn_rollback(store *s);
+
 /* Reading the store --------------------------------------------------------
  * Every reader goes through these, none through SQL of its own. They give
  * plain structs shaped like what the writers above take, so that what is
@@ -166,6 +186,7 @@ typedef struct {
         *settings, *host, *boot_id, *note;
     const char *lockstep_token, *arm, *campaign; /* NULL: none */
     int shard_index, shard_count;                /* shard_count 0: not sharded */
+    const char *plan_hash;                       /* NULL: not recorded (older run) */
     const char *machine_fingerprint;
     size_t n_cases;
     store_text *text;
@@ -181,6 +202,7 @@ typedef struct {
     const char *label;    /* NULL: any */
     const char *status;   /* NULL: any */
     const char *campaign; /* NULL: any */
+    const char *uuid;     /* NULL: any */
     size_t newest;        /* > 0: only the newest this many */
 } store_run_filter;
 
@@ -251,3 +273,92 @@ void store_calibration_list_free(store_calibration_list *l);
 /* The entry for case_key, or NULL. */
 const store_calibration *store_calibration_find(const store_calibration_list *l,
                                                 const char *case_key);
+
+/* Campaigns ----------------------------------------------------------------
+ * A campaign runs one plan as shards (run --shard I/N --campaign ID); every
+ * shard stores the campaign's whole plan, each case with its shard, so that
+ * whatever subset of shards reaches a store, the cases of the others are
+ * known by name. */
+typedef struct store_plan_case {
+    int seq;         /* position in the unsharded plan (cases.seq) */
+    int shard_index; /* 0-based */
+    const char *suite, *model, *token_label, *norm, *variant, *dtype, *pass;
+    int64_t rows, cols;
+    int threads;
+} store_plan_case;
+
+typedef struct {
+    const char *campaign, *plan_hash, *created_at;
+    int shard_count;
+    store_plan_case *v; /* its cases by seq */
+    size_t n;
+    store_text *text;
+} store_campaign;
+
+/* Stores the campaign with its cases (created_at: now) unless the store
+ * has it; one it has with another plan hash or shard count is DYT_USAGE
+ * naming both. */
+int store_put_campaign(store *s, const store_campaign *c, dyt_err *e);
+/* The campaign's plan; *found 0 (and an empty *out) when there is none. */
+int store_load_campaign(store *s, const char *campaign, store_campaign *out, int *found,
+                        dyt_err *e);
+void store_campaign_free(store_campaign *c);
+/* The names of every campaign in the store, sorted (a list of strings). */
+typedef STORE_LIST(const char *) store_name_list;
+int store_list_campaigns(store *s, store_name_list *out, dyt_err *e);
+void store_name_list_free(store_name_list *l);
+
+/* Copies between stores ----------------------------------------------------
+ * What `dytbench merge` writes besides what the writers above take. */
+
+/* Where a copied run came from (the provenance table). */
+typedef struct {
+    const char *source_file; /* the store it was copied from, absolute */
+    int64_t source_run_id;   /* its id there */
+    const char *merged_at, *dytbench_version;
+} store_provenance;
+
+/* Inserts a run as store_find_runs read it from another store, every
+ * column kept (uuid, status, times, host, pid, ...), under machine_id of
+ * this store. */
+int store_put_run_as_read(store *s, const store_run *r, int64_t machine_id,
+                          int64_t *run_id, dyt_err *e);
+/* Brings an existing run's end (status, ended_at, note) to what r says. */
+int store_put_run_end_as_read(store *s, int64_t run_id, const store_run *r,
+                              dyt_err *e);
+/* Appends provenance rows of a run, in order. */
+int store_put_provenance(store *s, int64_t run_id, const store_provenance *p, size_t n,
+                         dyt_err *e);
+typedef STORE_LIST(store_provenance) store_provenance_list;
+/* A run's provenance, oldest first (none: a run measured into this store). */
+int store_load_provenance(store *s, int64_t run_id, store_provenance_list *out, dyt_err *e);
+void store_provenance_list_free(store_provenance_list *l);
+
+/* Opens a private copy of the store at path without writing to it: the
+ * copy is taken through SQLite's backup from a read-only connection (a
+ * consistent snapshot that includes a live writer's WAL), validated,
+ * migrated when older, and deleted by store_close. Refuses, as store_open
+ * does, a file that is not a dytbench store, is corrupt or is newer. tmpdir:
+ * where the copy goes (NULL: $TMPDIR, else /tmp). */
+int store_open_snapshot(const char *path, const char *tmpdir, store **out, dyt_err *e);
+
+/* What store_merge did with one input. */
+typedef struct {
+    size_t runs;          /* runs of the input */
+    size_t runs_new;      /* copied (out did not have them) */
+    size_t runs_updated;  /* out had them: took cases they lacked, or their end */
+    size_t cases;         /* cases copied */
+    size_t campaigns_new; /* campaign plans copied */
+} store_merge_stats;
+
+/* Copies into out every run of in that out lacks, matched by uuid, with its
+ * machine (deduplicated by fingerprint), cases, samples, statistics,
+ * counters and ceilings, and a provenance row (source_file, the run's id in
+ * in, now, this version) after the rows in carried; a run out has already
+ * takes the cases it lacks (by seq), and the input's end when the input's
+ * copy is complete and its own is not. Campaign plans go along
+ * (deduplicated; another plan under the same campaign refuses the input).
+ * All of it in one transaction: on failure out is left as it was. Merging
+ * the same input twice adds nothing. */
+int store_merge(store *out, store *in, const char *source_file, store_merge_stats *st,
+                dyt_err *e);

@@ -11,17 +11,18 @@
 
 /* Runs ------------------------------------------------------------------- */
 
-/* The newest `limit` runs (all when ?5 is -1) that match ?1..?4 (NULL:
- * any), oldest first. Columns in store_run's order. */
+/* The newest `limit` runs (all when ?5 is -1) that match ?1..?4 and ?6
+ * (NULL: any), oldest first. Columns in store_run's order. */
 static const char run_sql[] =
     "SELECT * FROM (SELECT r.id, r.machine_id, r.pid, r.uuid, r.label, r.status, r.started_at,"
     " r.ended_at, r.command_line, r.git_rev, r.version, r.compiler, r.cflags, r.build_type,"
     " r.suites, r.suite_hash, r.device, r.metric, r.settings, r.host, r.boot_id, r.note,"
-    " r.lockstep_token, r.arm, r.campaign, r.shard_index, r.shard_count, m.fingerprint,"
-    " (SELECT count(*) FROM cases c WHERE c.run_id = r.id)"
+    " r.lockstep_token, r.arm, r.campaign, r.shard_index, r.shard_count, r.plan_hash,"
+    " m.fingerprint, (SELECT count(*) FROM cases c WHERE c.run_id = r.id)"
     " FROM runs r JOIN machines m ON m.id = r.machine_id"
     " WHERE (?1 IS NULL OR r.id = ?1) AND (?2 IS NULL OR r.label = ?2)"
     " AND (?3 IS NULL OR r.status = ?3) AND (?4 IS NULL OR r.campaign = ?4)"
+    " AND (?6 IS NULL OR r.uuid = ?6)"
     " ORDER BY r.id DESC LIMIT ?5) ORDER BY 1";
 
 static void fill_run(store_row *r, void *item)
@@ -40,13 +41,9 @@ static void fill_run(store_row *r, void *item)
         *text[i] = store_col_text(r);
     x->shard_index = (int)store_col_int(r);
     x->shard_count = (int)store_col_int(r);
+    x->plan_hash = store_col_text(r);
     x->machine_fingerprint = store_col_text(r);
     x->n_cases = (size_t)store_col_int(r);
-}
-
-static int bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
 int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dyt_err *e)
@@ -59,13 +56,15 @@ int store_find_runs(store *s, const store_run_filter *f, store_run_list *out, dy
     DYT_TRY(store_prepare(s, run_sql, "reading runs", &st, e));
     int rc = f->id > 0 ? sqlite3_bind_int64(st, 1, f->id) : sqlite3_bind_null(st, 1);
     if (rc == SQLITE_OK)
-        rc = bind_opt_text(st, 2, f->label);
+        rc = bind_text(st, 2, f->label);
     if (rc == SQLITE_OK)
-        rc = bind_opt_text(st, 3, f->status);
+        rc = bind_text(st, 3, f->status);
     if (rc == SQLITE_OK)
-        rc = bind_opt_text(st, 4, f->campaign);
+        rc = bind_text(st, 4, f->campaign);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 5, f->newest > 0 ? (sqlite3_int64)f->newest : -1);
+    if (rc == SQLITE_OK)
+        rc = bind_text(st, 6, f->uuid);
     if (rc != SQLITE_OK) {
         sqlite3_finalize(st);
         return store_sqlite_err(e, s->db, "%s: reading runs: %s", s->path, sqlite3_errmsg(s->db));

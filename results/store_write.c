@@ -10,100 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Binding helpers: a NULL string binds SQL NULL. Each returns an SQLite
- * code so that a chain of binds can stop at the first failure. */
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-}
-
-/* NULL for an absent or empty string: "" is not a session, arm or
- * campaign name. */
-static const char *nonempty(const char *v)
-{
-    return v && v[0] ? v : NULL;
-}
-
-static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
-{
-    /* SQLite integers are signed 64-bit; sizes never come near 2^63. */
-    return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
-}
-
-/* Binds a double, or NULL when negative (the "unknown" convention of
- * store.h for max_err, the percentages of ceilings and the accuracy). */
-static int bind_opt_double(sqlite3_stmt *st, int i, double v)
-{
-    return v < 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
-}
-
-/* Steps a bound INSERT/UPDATE to completion. */
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static int fail(store *s, sqlite3_stmt *st, const char *what, dyt_err *e)
-{
-    int rc = store_sqlite_err(e, s->db, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
-    store_rollback(s->db);
-    return rc;
-}
-
-/* Starts a write -- refused on a store opened read-only, else BEGIN
- * IMMEDIATE with the store's busy retries -- and prepares its statement
- * (sql NULL: none) into *st. On failure nothing is left open. */
-static int begin_write(store *s, const char *sql, sqlite3_stmt **st, const char *what, dyt_err *e)
-{
-    *st = NULL;
-    if (s->readonly)
-        return dyt_errf(e, DYT_USAGE, "%s: opened read-only (no write permission)", s->path);
-    int rc = store_begin(s->db, s->path, e);
-    if (rc != DYT_OK || !sql)
-        return rc;
-    return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? DYT_OK
-                                                                     : fail(s, *st, what, e);
-}
-
-/* Ends a write begun by begin_write whose statement st is bound (src: the
- * binds' SQLite code): steps it and commits, or rolls back with what went
- * wrong. */
-static int finish_write(store *s, sqlite3_stmt *st, int src, const char *what, dyt_err *e)
-{
-    if (src == SQLITE_OK)
-        src = step_done(st);
-    if (src != SQLITE_OK)
-        return fail(s, st, what, e);
-    sqlite3_finalize(st);
-    return store_commit(s->db, s->path, e);
-}
-
-/* Binds row i of rows (what insert_rows was given: an array, or a struct
- * holding one) into st from ?2 on, ?1 being the parent's id; an SQLite
- * code. */
-typedef int (*bind_row_fn)(sqlite3_stmt *st, const void *rows, size_t i);
-
-/* Runs the INSERT sql once for each of n rows, ?1 bound to parent and the
- * rest by bind; an SQLite code. */
-static int insert_rows(sqlite3 *db, const char *sql, int64_t parent, const void *rows, size_t n,
-                       bind_row_fn bind)
-{
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        src = sqlite3_bind_int64(st, 1, parent);
-        if (src == SQLITE_OK)
-            src = bind(st, rows, i);
-        if (src == SQLITE_OK)
-            src = step_done(st);
-    }
-    sqlite3_finalize(st);
-    return src;
-}
-
 #define B(x)                                                                                       \
     if (src == SQLITE_OK)                                                                          \
     src = (x)
@@ -130,7 +36,7 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
         " mem_note = excluded.mem_note"
         " RETURNING id";
     sqlite3_stmt *st;
-    int rc = begin_write(s, sql, &st, "storing the machine", e);
+    int rc = store_write_prepare(s, sql, &st, "storing the machine", e);
     if (rc != DYT_OK)
         return rc;
     char now[32];
@@ -165,15 +71,15 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
         src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     }
     if (src != SQLITE_OK)
-        return fail(s, st, "storing the machine", e);
+        return store_write_fail(s, st, "storing the machine", e);
     sqlite3_finalize(st);
-    src = insert_rows(s->db,
+    src = store_insert_rows(s->db,
                       "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
                       " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
                       *machine_id, m->attrs, m->n_attrs, bind_attr);
     if (src != SQLITE_OK)
-        return fail(s, NULL, "storing the machine's attributes", e);
-    return store_commit(s->db, s->path, e);
+        return store_write_fail(s, NULL, "storing the machine's attributes", e);
+    return store_write_commit(s, e);
 }
 
 int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e)
@@ -188,11 +94,11 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
     static const char sql[] =
         "INSERT INTO runs (machine_id, label, status, started_at, command_line, git_rev,"
         " version, compiler, cflags, build_type, suites, suite_hash, device, metric, settings,"
-        " host, pid, boot_id, uuid, lockstep_token, arm, campaign, shard_index, shard_count)"
-        " VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
-        "?20,?21,?22,?23)";
+        " host, pid, boot_id, uuid, lockstep_token, arm, campaign, shard_index, shard_count,"
+        " plan_hash) VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+        "?17,?18,?19,?20,?21,?22,?23,?24)";
     sqlite3_stmt *st;
-    int rc = begin_write(s, sql, &st, "starting the run", e);
+    int rc = store_write_prepare(s, sql, &st, "starting the run", e);
     if (rc != DYT_OK)
         return rc;
     dyt_utc_iso(now, sizeof now);
@@ -222,15 +128,101 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
     B(bind_text(st, 21, nonempty(m->campaign)));
     B(m->shard_count > 0 ? sqlite3_bind_int(st, 22, m->shard_index) : sqlite3_bind_null(st, 22));
     B(m->shard_count > 0 ? sqlite3_bind_int(st, 23, m->shard_count) : sqlite3_bind_null(st, 23));
-    if ((rc = finish_write(s, st, src, "starting the run", e)) == DYT_OK)
-        *run_id = sqlite3_last_insert_rowid(s->db);
+    B(bind_text(st, 24, nonempty(m->plan_hash)));
+    B(step_done(st));
+    if (src != SQLITE_OK)
+        return store_write_fail(s, st, "starting the run", e);
+    *run_id = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    if (nonempty(m->campaign) && m->campaign_plan) {
+        const store_campaign c = {.campaign = m->campaign,
+                                  .plan_hash = m->plan_hash,
+                                  .shard_count = m->shard_count,
+                                  .v = (store_plan_case *)m->campaign_plan,
+                                  .n = m->n_campaign_plan};
+        if ((rc = store_insert_campaign(s, &c, e)) != DYT_OK) {
+            store_write_abort(s);
+            return rc;
+        }
+    }
+    return store_write_commit(s, e);
+}
+
+/* The run's row as resuming sees it; DYT_USAGE, with why, when it cannot
+ * be resumed on machine_id. */
+static int check_resumable(store *s, int64_t run_id, int64_t machine_id, dyt_err *e)
+{
+    static const char sql[] =
+        "SELECT r.status, r.machine_id, r.host, r.pid, m.fingerprint, m.hostname,"
+        " (SELECT fingerprint FROM machines WHERE id = ?2) FROM runs r"
+        " JOIN machines m ON m.id = r.machine_id WHERE r.id = ?1";
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    B(sqlite3_bind_int64(st, 1, run_id));
+    B(sqlite3_bind_int64(st, 2, machine_id));
+    if (src == SQLITE_OK && (src = sqlite3_step(st)) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return src == SQLITE_DONE ? dyt_errf(e, DYT_USAGE, "run %lld does not exist in %s",
+                                             (long long)run_id, s->path)
+                                  : dyt_errf(e, DYT_USAGE, "%s: reading run %lld: %s", s->path,
+                                             (long long)run_id, sqlite3_errmsg(s->db));
+    }
+    if (src != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return dyt_errf(e, DYT_USAGE, "%s: reading run %lld: %s", s->path, (long long)run_id,
+                        sqlite3_errmsg(s->db));
+    }
+    const char *status = (const char *)sqlite3_column_text(st, 0);
+    const char *host = (const char *)sqlite3_column_text(st, 2);
+    const char *fp = (const char *)sqlite3_column_text(st, 4);
+    const char *mhost = (const char *)sqlite3_column_text(st, 5);
+    const char *here = (const char *)sqlite3_column_text(st, 6);
+    int rc = DYT_OK;
+    if (status && !strcmp(status, "complete"))
+        rc = dyt_errf(e, DYT_USAGE, "run %lld is complete: nothing to resume", (long long)run_id);
+    else if (status && !strcmp(status, "running"))
+        rc = dyt_errf(e, DYT_USAGE,
+                      "run %lld is still running (pid %lld on %s), or its host died without "
+                      "ending it; it cannot be resumed while it may be writing",
+                      (long long)run_id, (long long)sqlite3_column_int64(st, 3), host ? host : "?");
+    else if (sqlite3_column_int64(st, 1) != machine_id)
+        rc = dyt_errf(e, DYT_USAGE,
+                      "run %lld was measured on machine %s (%s), this is machine %s: a run "
+                      "continues on the machine it began on (start a new run here)",
+                      (long long)run_id, fp ? fp : "?", mhost ? mhost : "?", here ? here : "?");
+    sqlite3_finalize(st);
     return rc;
+}
+
+int store_resume_run(store *s, int64_t run_id, int64_t machine_id, const char *note, dyt_err *e)
+{
+    sqlite3_stmt *st;
+    int rc = store_write_prepare(s,
+                                 "UPDATE runs SET status = 'running', ended_at = NULL, note = ?2,"
+                                 " host = ?3, pid = ?4, boot_id = ?5 WHERE id = ?1",
+                                 &st, "resuming the run", e);
+    if (rc != DYT_OK)
+        return rc;
+    if ((rc = check_resumable(s, run_id, machine_id, e)) != DYT_OK) {
+        sqlite3_finalize(st);
+        store_write_abort(s);
+        return rc;
+    }
+    char host[256], boot[64];
+    store_hostname(host, sizeof host);
+    store_boot_id(boot, sizeof boot);
+    int src = sqlite3_bind_int64(st, 1, run_id);
+    B(bind_text(st, 2, note));
+    B(bind_text(st, 3, host));
+    B(sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid()));
+    B(bind_text(st, 5, boot[0] ? boot : NULL));
+    return store_write_finish(s, st, src, "resuming the run", e);
 }
 
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e)
 {
     sqlite3_stmt *st;
-    int rc = begin_write(s,
+    int rc = store_write_prepare(s,
                          "UPDATE runs SET status = ?2, ended_at = ?3,"
                          " note = coalesce(?4, note) WHERE id = ?1",
                          &st, "ending the run", e);
@@ -244,21 +236,21 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
     B(bind_text(st, 4, note));
     B(step_done(st));
     if (src != SQLITE_OK)
-        return fail(s, st, "ending the run", e);
+        return store_write_fail(s, st, "ending the run", e);
     if (sqlite3_changes(s->db) != 1) {
         sqlite3_finalize(st);
-        store_rollback(s->db);
+        store_write_abort(s);
         return dyt_errf(e, DYT_USAGE, "no run %lld in %s", (long long)run_id, s->path);
     }
     sqlite3_finalize(st);
-    return store_commit(s->db, s->path, e);
+    return store_write_commit(s, e);
 }
 
 int store_put_ceiling(store *s, int64_t run_id, const store_ceiling *c, dyt_err *e)
 {
     sqlite3_stmt *st;
     int rc =
-        begin_write(s,
+        store_write_prepare(s,
                     "INSERT OR REPLACE INTO ceilings (run_id, level, threads, kind, bytes, gbps,"
                     " gbps_median, method) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
                     &st, "storing the bandwidth ceiling", e);
@@ -272,7 +264,7 @@ int store_put_ceiling(store *s, int64_t run_id, const store_ceiling *c, dyt_err 
     B(sqlite3_bind_double(st, 6, c->gbps));
     B(bind_opt_double(st, 7, c->gbps_median));
     B(bind_text(st, 8, c->method));
-    return finish_write(s, st, src, "storing the bandwidth ceiling", e);
+    return store_write_finish(s, st, src, "storing the bandwidth ceiling", e);
 }
 
 static const char case_sql[] =
@@ -396,28 +388,28 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
                    size_t n_counters, int64_t *case_id, dyt_err *e)
 {
     sqlite3_stmt *none; /* the INSERTs below prepare their own */
-    int rc = begin_write(s, NULL, &none, "storing the case", e);
+    int rc = store_write_prepare(s, NULL, &none, "storing the case", e);
     if (rc != DYT_OK)
         return rc;
     const char *what = "storing the case";
-    int src = insert_rows(s->db, case_sql, run_id, c, 1, bind_case);
+    int src = store_insert_rows(s->db, case_sql, run_id, c, 1, bind_case);
     int64_t id = sqlite3_last_insert_rowid(s->db);
     if (src == SQLITE_OK && (what = "storing its samples"))
-        src = insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0, bind_sample);
+        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0, bind_sample);
     if (src == SQLITE_OK && st && (what = "storing its statistics"))
-        src = insert_rows(s->db, stats_sql, id, st, 1, bind_stats);
+        src = store_insert_rows(s->db, stats_sql, id, st, 1, bind_stats);
     if (src == SQLITE_OK && (what = "storing its counters"))
         src =
-            insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
+            store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
     if (src != SQLITE_OK) {
         rc = store_sqlite_err(e, s->db, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
                       c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
                       c->pass ? c->pass : "?", (long long)c->rows, (long long)c->cols,
                       sqlite3_errmsg(s->db));
-        store_rollback(s->db);
+        store_write_abort(s);
         return rc;
     }
-    if ((rc = store_commit(s->db, s->path, e)) != DYT_OK)
+    if ((rc = store_write_commit(s, e)) != DYT_OK)
         return rc;
     if (case_id)
         *case_id = id;
@@ -449,18 +441,18 @@ int store_put_calibrations(store *s, int64_t machine_id, const store_calibration
                            dyt_err *e)
 {
     sqlite3_stmt *none; /* insert_rows prepares its own */
-    int rc = begin_write(s, NULL, &none, "storing the calibration", e);
+    int rc = store_write_prepare(s, NULL, &none, "storing the calibration", e);
     if (rc != DYT_OK)
         return rc;
     char now[32];
     dyt_utc_iso(now, sizeof now);
     const calibration_rows c = {rows, now};
-    int src = insert_rows(s->db,
+    int src = store_insert_rows(s->db,
                           "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
                           " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
                           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                           machine_id, &c, n, bind_calibration);
     if (src != SQLITE_OK)
-        return fail(s, NULL, "storing the calibration", e);
-    return store_commit(s->db, s->path, e);
+        return store_write_fail(s, NULL, "storing the calibration", e);
+    return store_write_commit(s, e);
 }

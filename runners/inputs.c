@@ -25,16 +25,7 @@ void runner_case_args(const plan_case *c, norm_args *a)
     a->alpha = (float)c->model->alpha;
     a->eps = (float)c->model->eps;
     a->has_beta = c->model->beta;
-    /* DyT always has gamma; LayerNorm's gamma/beta and RMSNorm's gamma
-     * follow the model. */
-    a->affine = c->norm == NORM_DYT ? 1 : c->model->affine;
-}
-
-uint64_t runner_case_bytes(const plan_case *c)
-{
-    norm_args a;
-    runner_case_args(c, &a);
-    return kern_min_bytes(c->norm, c->pass, c->dtype, c->rows, c->cols, a.has_beta, a.affine);
+    a->affine = plan_case_affine(c);
 }
 
 /* A table of standard normals, indexed by cheap random bits: Box-Muller

@@ -43,7 +43,7 @@ void runner_result_init(runner_case_result *r, const plan_case *c, int seq, cach
         .max_err = -1,
         .max_ulps = -1,
         .err_tol = -1,
-        .bytes = runner_case_bytes(c),
+        .bytes = plan_case_bytes(c),
     };
 }
 

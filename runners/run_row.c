@@ -5,6 +5,7 @@
  * its end status, and the machine record a run stores. */
 #include "runner_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,11 @@ int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, co
     static const runner_identity none;
     if (!id)
         id = &none;
+    if (id->resume_run > 0) {
+        json_decref(settings);
+        *run_id = id->resume_run;
+        return store_resume_run(s, id->resume_run, machine_id, id->resume_note, e);
+    }
     /* Ten significant digits: options as typed, and the timer's figures
      * far more finely than they are known. */
     size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10);
@@ -72,9 +78,66 @@ int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, co
         .settings_json = text,
         .lockstep_token = id->lockstep_token,
         .arm = id->arm,
+        .plan_hash = id->plan_hash,
+        .campaign = id->campaign,
+        .shard_index = id->shard_index,
+        .shard_count = id->shard_count,
+        .campaign_plan = id->campaign_plan,
+        .n_campaign_plan = id->n_campaign_plan,
     };
     int rc = store_begin_run(s, &meta, run_id, e);
     free(text);
+    return rc;
+}
+
+void runner_cpu_option_keys(const runner_opts *o, const char *metric, json_t *j)
+{
+    int rounds = o->rounds > 1 && !strcmp(metric, "time") ? o->rounds : 1;
+    json_object_set_new(j, "rounds", json_integer(rounds));
+    json_object_set_new(j, "llc_bytes_override", json_integer((json_int_t)o->llc_bytes_override));
+    json_object_set_new(j, "papi_events",
+                        json_string(o->papi_events ? o->papi_events : COUNTERS_DEFAULT_PAPI));
+}
+
+int runner_settings_differ(const runner_opts *o, const char *metric, const char *stored, char *why,
+                           size_t n)
+{
+    json_t *now = runner_settings_json(o, metric);
+    json_t *cpu = json_object();
+    json_t *then = stored ? json_loads(stored, 0, NULL) : NULL;
+    int rc = 0;
+    if (!now || !cpu || !json_is_object(then)) {
+        snprintf(why, n, "the stored settings are not readable");
+        rc = -1;
+    } else {
+        runner_cpu_option_keys(o, metric, cpu);
+        /* Options of the CPU runner only count where the run stored them. */
+        const char *key;
+        json_t *v;
+        json_object_foreach(cpu, key, v) if (json_object_get(then, key))
+            json_object_set(now, key, v);
+        json_object_foreach(now, key, v)
+        {
+            json_t *was = json_object_get(then, key);
+            if (was && json_equal(was, v))
+                continue;
+            /* Reals are stored with ten digits: equal at that precision. */
+            if (json_is_number(was) && json_is_number(v) &&
+                fabs(json_number_value(was) - json_number_value(v)) <=
+                    1e-9 * fabs(json_number_value(v)))
+                continue;
+            char *a = was ? json_dumps(was, JSON_ENCODE_ANY) : NULL;
+            char *b = json_dumps(v, JSON_ENCODE_ANY);
+            snprintf(why, n, "%s: stored %s, now %s", key, a ? a : "nothing", b ? b : "?");
+            free(a);
+            free(b);
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(now);
+    json_decref(cpu);
+    json_decref(then);
     return rc;
 }
 

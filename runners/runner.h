@@ -59,6 +59,16 @@ typedef struct {
     const char *command_line;
     const char *lockstep_token; /* the `interleave` session it is an arm of */
     const char *arm;            /* this arm's name in the session */
+    const char *plan_hash;      /* the unsharded plan's (plan_hash) */
+    const char *campaign;       /* the campaign of shards (run --campaign) */
+    int shard_index, shard_count; /* its shard, 0-based; shard_count 0: not sharded */
+    const store_plan_case *campaign_plan; /* the campaign's whole plan, stored with the run */
+    size_t n_campaign_plan;
+    /* > 0: continue this aborted run (run --resume) instead of starting
+     * one; the plan then holds only the cases it still lacks, and the run
+     * is reopened with resume_note. */
+    int64_t resume_run;
+    const char *resume_note;
 } runner_identity;
 
 /* Stepping (`dytbench interleave`): the runner asks before each step and
@@ -98,6 +108,14 @@ int runner_run(device_kind device, const plan *p, const runner_opts *o, const ru
                runner_stepper *step, store *s, int64_t *run_id, dyt_err *e);
 int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *id, store *s,
                     int64_t *run_id, dyt_err *e);
+
+/* Whether a stored run's settings (JSON) were made with the measuring
+ * options o: cache, metric, seed, noise target and budgets, and the CPU
+ * runner's rounds, LLC override and PAPI events where the run stored
+ * them (run --resume). 0 when they match, else -1 with the first
+ * difference in why ("seed: stored 1, now 2"). */
+int runner_settings_differ(const runner_opts *o, const char *metric, const char *stored,
+                           char *why, size_t n);
 
 /* Framework peers (runners/torch/). The framework variants, NULL-terminated
  * ("torch-eager", "torch-compile", "liger"), and the peers ("torch"). */

@@ -41,7 +41,12 @@ json_t *runner_settings_json(const runner_opts *o, const char *metric);
 /* The machine record a run stores: the probe (with --llc-bytes, 0: hwloc's
  * LLC) and which counters can be read on it. */
 int runner_probe_machine(uint64_t llc_bytes_override, machine_info *m, dyt_err *e);
-/* Creates the run's row from id and the settings (consumed: decref'd). */
+/* The options the CPU runner adds to the settings: rounds (1 unless
+ * timing with --rounds), llc_bytes_override, papi_events. */
+void runner_cpu_option_keys(const runner_opts *o, const char *metric, json_t *j);
+/* Creates the run's row from id and the settings (consumed: decref'd), or
+ * with id->resume_run reopens that run (store_resume_run: on machine_id
+ * only), its settings left as first stored. */
 int runner_begin_run(store *s, const runner_identity *id, int64_t machine_id, const char *device,
                      const char *metric, json_t *settings, int64_t *run_id, dyt_err *e);
 /* Ends the run: 'aborted' when a signal stopped it, 'failed' with e's
@@ -54,9 +59,6 @@ int runner_end_run(store *s, int64_t run_id, int rc, int failed, const char *not
 
 /* The norm_args template of a case (shape, dtype, alpha, eps, flags). */
 void runner_case_args(const plan_case *c, norm_args *a);
-/* The bytes a call of the case must move (kern_min_bytes): also its
- * working set, which decides the cache level of a hot case's ceiling. */
-uint64_t runner_case_bytes(const plan_case *c);
 /* The case's inputs from the seed, the same on every device: activations
  * N(mu_c, 1) with per-channel offsets and rare outliers into x (rows x cols,
  * storage dtype), gamma N(1, 0.1) and beta N(0, 0.1) (cols floats), and for

@@ -117,6 +117,15 @@ static DYT_TEST_UNUSED void write_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* Writes the n bytes at b as the file at path. */
+static DYT_TEST_UNUSED void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
 /* The whole content of a file, NUL-terminated (for byte-identity checks);
  * NULL and *len = -1 if it cannot be read. len may be NULL. */
 static DYT_TEST_UNUSED char *slurp(const char *path, long *len)
@@ -131,6 +140,18 @@ static DYT_TEST_UNUSED char *slurp(const char *path, long *len)
     if (len)
         *len = (long)n;
     return t;
+}
+
+/* The file at path still holds the n0 bytes at b0 (b0, n0: what slurp
+ * gave before; n0 -1: the file did not exist and must not now). */
+static DYT_TEST_UNUSED void assert_same_bytes(const char *path, const char *b0, long n0)
+{
+    long n1;
+    char *b1 = slurp(path, &n1);
+    assert_int_equal(n0, n1);
+    if (n0 > 0)
+        assert_memory_equal(b0, b1, (size_t)n0);
+    free(b1);
 }
 
 /* The whole content of a file that must be readable (else the test fails). */

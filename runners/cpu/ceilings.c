@@ -79,7 +79,7 @@ void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
     }
     for (size_t i = 0; i < p->n_cases; i++) {
         cpu_pool_entry *pe = cpu_pool_for(ps, p->cases[i].threads);
-        uint64_t bytes = runner_case_bytes(&p->cases[i]);
+        uint64_t bytes = plan_case_bytes(&p->cases[i]);
         bw_level l = pe ? case_level(pe, bytes, env->spec.cache) : BW_DRAM;
         if (pe && l != BW_DRAM && bytes > pe->want[l])
             pe->want[l] = bytes;
@@ -87,7 +87,7 @@ void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
     for (size_t i = 0; i < ps->n && !runner_stop_flag; i++) {
         cpu_pool_entry *pe = &ps->v[i];
         for (int l = 0; l < BW_LEVELS && !runner_stop_flag; l++) {
-            if (!pe->want[l])
+            if (!pe->want[l] || pe->have_bw[l])
                 continue;
             bandwidth_spec sp = {
                 .working_set = pe->want[l], .reps = reps, .min_sample_ns = env->sample_target_ns};
@@ -109,6 +109,36 @@ void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
                          "bandwidth ceiling, %d thread(s), %-4s at %9s: copy %6.1f GB/s, scale "
                          "%6.1f GB/s (best of %d)",
                          pe->threads, name, ws, r->copy_gbps_best, r->scale_gbps_best, r->reps);
+        }
+    }
+}
+
+void cpu_reuse_ceilings(cpu_pools *ps, const store_ceiling_list *l)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        cpu_pool_entry *pe = &ps->v[i];
+        for (int lv = 0; lv < BW_LEVELS; lv++) {
+            const char *name = bandwidth_level_name((bw_level)lv);
+            const store_ceiling *copy = NULL, *scale = NULL;
+            for (size_t k = 0; k < l->n; k++) {
+                const store_ceiling *c = &l->v[k];
+                if (c->threads != pe->threads || strcmp(c->level, name))
+                    continue;
+                if (!strcmp(c->kind, "copy"))
+                    copy = c;
+                else if (!strcmp(c->kind, "scale"))
+                    scale = c;
+            }
+            if (!copy || !scale)
+                continue;
+            pe->bw[lv] = (bandwidth_result){.threads = pe->threads,
+                                            .bytes_per_pass = copy->bytes,
+                                            .copy_gbps_best = copy->gbps,
+                                            .copy_gbps_median = copy->gbps_median,
+                                            .scale_gbps_best = scale->gbps,
+                                            .scale_gbps_median = scale->gbps_median};
+            pe->have_bw[lv] = pe->bw_reused[lv] = 1;
+            pe->ceiling_gbps[lv] = DYT_MAX(copy->gbps, scale->gbps);
         }
     }
 }

@@ -80,6 +80,7 @@ typedef struct {
     uint64_t want[BW_LEVELS];       /* working set to measure a level at; 0: not needed */
     bandwidth_result bw[BW_LEVELS]; /* valid where have_bw */
     int have_bw[BW_LEVELS];
+    int bw_reused[BW_LEVELS];       /* bw is what a resumed run stored before */
     double ceiling_gbps[BW_LEVELS]; /* max(copy, scale) best; <= 0 unknown */
 } cpu_pool_entry;
 typedef struct {
@@ -112,13 +113,18 @@ typedef struct {
     cpu_case_ext *ext; /* who measures the cases it owns; NULL: none */
 } cpu_case_env;
 
-/* The bandwidth ceilings of every pool (STREAM copy and scale, reps
+/* The bandwidth ceilings of every pool it has not yet (STREAM copy and scale, reps
  * samples): dram over arrays of 4 x LLC each, and each cache level that a
  * hot case of the plan at that thread count fits in (m's caches), at the
  * largest working set of those cases. A ceiling that cannot be measured
  * stays unknown, with a warning. */
 void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
                           const cpu_case_env *env, int reps);
+/* A resumed run's ceilings, as it stored them (store_load_ceilings), into
+ * the pools: its cases added now are held against the ceilings of those it
+ * has. A level and thread count without both copy and scale stays to be
+ * measured. */
+void cpu_reuse_ceilings(cpu_pools *ps, const store_ceiling_list *l);
 
 /* One case, measured in blocks: begin (inputs and verification), one
  * cpu_case_block per round (one block without --rounds), finish

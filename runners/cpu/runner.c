@@ -60,7 +60,7 @@ static int pin_on_start(int index, void *user)
 /* The run's settings: the common ones and the CPU's, key by key. */
 static json_t *settings_json(const runner_opts *o, const char *metric, const machine_info *m,
                              const timer_info *t, uint64_t target_ns, const pin_state *ps,
-                             const plan *p, int rounds)
+                             const plan *p)
 {
     json_t *j = runner_settings_json(o, metric);
     json_t *th = json_array();
@@ -77,12 +77,9 @@ static json_t *settings_json(const runner_opts *o, const char *metric, const mac
             json_array_append_new(th, json_integer(p->cases[i].threads));
     }
     json_object_set_new(j, "threads", th);
-    json_object_set_new(j, "rounds", json_integer(rounds));
+    runner_cpu_option_keys(o, metric, j);
     json_object_set_new(j, "llc_bytes", json_integer((json_int_t)m->llc_bytes));
     json_object_set_new(j, "llc_note", json_string(m->llc_note));
-    json_object_set_new(j, "llc_bytes_override", json_integer((json_int_t)o->llc_bytes_override));
-    json_object_set_new(j, "papi_events",
-                        json_string(o->papi_events ? o->papi_events : COUNTERS_DEFAULT_PAPI));
     json_object_set_new(j, "clock", json_string("CLOCK_MONOTONIC_RAW"));
     json_object_set_new(j, "timer_granularity_ns", json_real(t->granularity_ns));
     json_object_set_new(j, "timer_overhead_ns", json_real(t->overhead_ns));
@@ -101,7 +98,7 @@ static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err
         const cpu_pool_entry *pe = &ps->v[i];
         for (int l = 0; l < BW_LEVELS; l++) {
             const bandwidth_result *r = &pe->bw[l];
-            for (int k = 0; pe->have_bw[l] && k < 2; k++) {
+            for (int k = 0; pe->have_bw[l] && !pe->bw_reused[l] && k < 2; k++) {
                 char method[200];
                 bandwidth_describe(r, k, method, sizeof method);
                 store_ceiling c = {
@@ -119,6 +116,17 @@ static int store_ceilings(store *s, int64_t run_id, const cpu_pools *ps, dyt_err
             }
         }
     }
+    return DYT_OK;
+}
+
+/* A resumed run keeps the ceilings it stored before (cpu_reuse_ceilings). */
+static int reuse_ceilings(store *s, int64_t run_id, cpu_pools *ps, dyt_err *e)
+{
+    store_ceiling_list l;
+    if (store_load_ceilings(s, run_id, &l, e) != DYT_OK)
+        return DYT_USAGE;
+    cpu_reuse_ceilings(ps, &l);
+    store_ceiling_list_free(&l);
     return DYT_OK;
 }
 
@@ -155,9 +163,9 @@ static int run_once(cpu_run *run, dyt_err *e)
             break;
         cpu_case_state cs;
         if (run->metric == METRIC_INSTRUCTIONS) {
-            cpu_case_instructions(&run->env->spec, run->env->progress, c, (int)i, &cs);
+            cpu_case_instructions(&run->env->spec, run->env->progress, c, c->seq, &cs);
         } else {
-            cpu_case_begin(run->env, run->pools, c, (int)i, &cs);
+            cpu_case_begin(run->env, run->pools, c, c->seq, &cs);
             cpu_case_block(run->env, &cs, 0, 1);
             /* An interruption abandons a half-sampled case (see signals.c). */
             if (!runner_stop_flag)
@@ -207,7 +215,8 @@ static int run_rounds(cpu_run *run, int rounds, dyt_err *e)
                 break;
             int was_done = cs[i].done;
             if (r == 0)
-                cpu_case_begin(run->env, run->pools, &run->p->cases[i], (int)i, &cs[i]);
+                cpu_case_begin(run->env, run->pools, &run->p->cases[i], run->p->cases[i].seq,
+                               &cs[i]);
             cpu_case_block(run->env, &cs[i], r, rounds);
             /* A case that failed in this step is stored at once. */
             if (cs[i].done && !was_done)
@@ -252,9 +261,11 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
     if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");
     machine_info m;
+    uint64_t t_probe = dyt_now_ns();
     int rc = runner_probe_machine(o->llc_bytes_override, &m, e);
     if (rc != DYT_OK)
         return rc;
+    t_probe = dyt_now_ns() - t_probe;
 
     /* Counters are opened first: an unknown --papi-events name is a usage
      * error to report before anything is stored (`run` checks them with
@@ -288,7 +299,7 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
     if (rc == DYT_OK)
         rc = store_put_machine(s, &m, &machine_id, e);
     if (rc == DYT_OK) {
-        json_t *settings = settings_json(o, metric, &m, &ti, target, &ps, p, rounds);
+        json_t *settings = settings_json(o, metric, &m, &ti, target, &ps, p);
         if (ext && settings)
             ext->settings(ext, settings);
         rc = runner_begin_run(s, id, machine_id, "cpu", metric, settings, run_id, e);
@@ -327,9 +338,17 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
                    .s = s,
                    .run_id = *run_id};
     if (o->metric == METRIC_TIME) {
+        uint64_t t_bw = dyt_now_ns();
+        if (id && id->resume_run > 0)
+            rc = reuse_ceilings(s, *run_id, &pools, e);
         /* Fewer repetitions for --quick-sized budgets. */
-        cpu_measure_ceilings(&pools, p, &m, &env, o->max_time_s < 1.0 ? 10 : 20);
-        rc = store_ceilings(s, *run_id, &pools, e);
+        if (rc == DYT_OK)
+            cpu_measure_ceilings(&pools, p, &m, &env, o->max_time_s < 1.0 ? 10 : 20);
+        if (rc == DYT_OK)
+            rc = store_ceilings(s, *run_id, &pools, e);
+        /* What a shard of a campaign pays before its first case. */
+        progress_log(&pr, "set-up: machine probe %.3f s, bandwidth ceilings %.3f s",
+                     (double)t_probe / 1e9, (double)(dyt_now_ns() - t_bw) / 1e9);
     }
     runner_step_done(step);
     if (rc == DYT_OK)

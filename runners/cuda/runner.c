@@ -47,6 +47,21 @@ static json_t *settings_json(const runner_opts *o, const cupti_metric_list *ml,
     return j;
 }
 
+/* The device-to-device ceiling a resumed run stored before; -1 if none. */
+static double stored_d2d(store *s, int64_t run_id)
+{
+    store_ceiling_list l;
+    dyt_err e = {{0}};
+    double gbps = -1;
+    if (store_load_ceilings(s, run_id, &l, &e) != DYT_OK)
+        return -1;
+    for (size_t i = 0; i < l.n; i++)
+        if (!strcmp(l.v[i].kind, "d2d_copy"))
+            gbps = l.v[i].gbps;
+    store_ceiling_list_free(&l);
+    return gbps;
+}
+
 int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *id, store *s,
                     int64_t *run_id, dyt_err *e)
 {
@@ -103,9 +118,11 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
     runner_signals_install();
     double best = 0, median = 0;
     dyt_err be = {{0}};
-    double ceiling = -1;
+    double ceiling = id && id->resume_run > 0 ? stored_d2d(s, *run_id) : -1;
     const int d2d_reps = o->max_time_s < 1.0 ? 5 : 20;
-    if (cuda_measure_d2d(d2d, d2d_reps, &best, &median, &be) == DYT_OK) {
+    if (ceiling > 0) {
+        /* Resumed: the cases it adds share the ceiling of those it has. */
+    } else if (cuda_measure_d2d(d2d, d2d_reps, &best, &median, &be) == DYT_OK) {
         char method[160];
         snprintf(method, sizeof method,
                  "cudaMemcpyAsync device to device of %zu MiB, best and median of %d passes",
@@ -142,7 +159,7 @@ int runner_cuda_run(const plan *p, const runner_opts *o, const runner_identity *
                     c->model->name, c->rows, c->cols, norm_name(c->norm), pass_name(c->pass),
                     dtype_name(c->dtype), c->variant->name);
         runner_case_result r;
-        if (cuda_case_measure(&env, c, (int)i, &r)) {
+        if (cuda_case_measure(&env, c, c->seq, &r)) {
             failed += runner_result_failed(&r);
             rc = runner_result_store(s, *run_id, &r, e);
         }

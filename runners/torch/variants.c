@@ -141,6 +141,10 @@ int runner_peer_plan(const plan *p, const runner_peer_opts *po, plan *out, dyt_e
         }
         i = j;
     }
+    /* The plan with the peer's cases is the run's plan: each case's seq is
+     * its place in it (a copied kernel case would share its seq). */
+    for (size_t i = 0; i < out->n_cases; i++)
+        out->cases[i].seq = (int)i;
     for (size_t w = 0; w < nw && po->n_variants; w++)
         if (!hits[w]) {
             plan_free(out);

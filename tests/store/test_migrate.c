@@ -1,12 +1,13 @@
 /* Store migrations. A database as each older schema version left it (v1
- * from its verbatim schema, v2 to v4 by the migrations that older builds
+ * from its verbatim schema, v2 to v5 by the migrations that older builds
  * ran) is opened by this build: it ends at the current version with the
  * same tables, columns and indexes as a new database, every value it held
  * unchanged, the v4 columns filled -- a unique random uuid per run, the
  * `interleave` session (lockstep_token, arm) taken from the settings JSON,
  * NULL where there was none -- and the v5 ones: the rooflines moved to
  * ceilings as the dram level, each case held against that level with its
- * old % of roofline, accuracy unknown. */
+ * old % of roofline, accuracy unknown -- and the v6 ones empty: no plan
+ * hash, no provenance, no campaign plan. */
 #include "store_test.h"
 
 /* The schema as SQLite sees it: every table, view and index with its
@@ -31,38 +32,6 @@ static char *describe_schema(sqlite3 *d)
     return out;
 }
 
-/* Every row of table, all of `cols`, as text (quote() keeps NULL apart
- * from '' and 1 apart from 1.0). */
-static char *dump_table(sqlite3 *d, const char *table, const char *cols)
-{
-    char sql[2048];
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(group_concat(r, char(10)), '') FROM (SELECT %s AS r FROM %s"
-             " ORDER BY 1)",
-             cols, table);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK) {
-        print_error("%s: %s\n", sql, sqlite3_errmsg(d));
-        fail();
-    }
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    char *out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    assert_non_null(out);
-    return out;
-}
-
-/* "quote(a) || '|' || quote(b) ..." over the columns table has now. */
-static void quoted_columns(sqlite3 *d, const char *table, char *buf, size_t n)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT group_concat('quote(' || name || ')', ' || ''|'' || ') FROM"
-             " pragma_table_info('%s')",
-             table);
-    q_text(d, sql, 0, buf, n);
-}
-
 /* Opens an older file with this build: it is migrated to the current
  * version. */
 static sqlite3 *open_migrated(const char *path, store **s)
@@ -77,87 +46,35 @@ static sqlite3 *open_migrated(const char *path, store **s)
     return d;
 }
 
-/* A database at schema version `version` as an older build made it: the
- * v1 schema, then the migrations up to `version`. */
-static sqlite3 *old_db(const char *path, int version)
+/* What the v4 -> v5 step makes of a schema-4 file's rooflines and stats. */
+static void v5_columns_filled(sqlite3 *d)
 {
-    sqlite3 *d;
-    assert_int_equal(sqlite3_open(path, &d), SQLITE_OK);
-    exec_ok(d, store_schema_v1_sql);
-    exec_ok(d, "INSERT INTO meta VALUES ('application', 'dytbench'); PRAGMA user_version = 1;");
-    dyt_err e = {{0}};
-    if (store_migrate_to(d, path, version, &e) != DYT_OK) {
-        print_error("%s\n", e.msg);
-        fail();
-    }
-    assert_int_equal(q_int(d, "PRAGMA user_version", 0), version);
-    return d;
-}
-
-/* Rows of every kind an older build wrote, including the `interleave`
- * session in the settings JSON: runs 1 and 2 are the two arms of session
- * s-1234, run 3 was not in lockstep (empty strings, as the runner wrote),
- * run 4 has settings that are not JSON, run 5 none. */
-static void fill_old(sqlite3 *d, int version)
-{
-    exec_ok(
-        d,
-        "INSERT INTO machines (id, fingerprint, hostname, cpu_model, packages, cores, pus,"
-        " numa_nodes, llc_bytes, mem_usable_bytes, is_vm, isa, created_at) VALUES (1, 'fp1',"
-        " 'oldhost', 'Old CPU', 1, 2, 2, 1, 33554432, 1000, 0, 'avx2', '2025-01-01T00:00:00Z');");
-    static const char *const settings[] = {
-        "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"A\"}'",
-        "'{\"seed\":1,\"lockstep_token\":\"s-1234\",\"arm\":\"B\"}'",
-        "'{\"seed\":1,\"lockstep_token\":\"\",\"arm\":\"\"}'", "'not json'", "NULL"};
-    for (int r = 0; r < 5; r++) {
-        char sql[2048];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO runs (id, machine_id, label, status, started_at, ended_at,"
-                 " command_line, git_rev, version, suites, suite_hash, settings, host, pid)"
-                 " VALUES (%d, 1, 'old%d', 'complete', '2025-01-01T00:00:00Z',"
-                 " '2025-01-01T00:01:00Z', 'dytbench run', 'abc', '0.0.1', 'quick', 'h', %s,"
-                 " 'oldhost', 1);"
-                 "INSERT INTO rooflines VALUES (%d, 1, 'copy', 4096, 20.5, NULL);"
-                 "INSERT INTO cases (id, run_id, seq, suite, domain, model, model_norm, layers,"
-                 " norm, variant, dtype, pass, rows, cols, threads, cache, alpha, has_beta,"
-                 " affine, eps, status, max_err, bytes, batch, stop_reason) VALUES (%d, %d, 0,"
-                 " 'quick', 'llm', 'm', 'layernorm', 1, 'dyt', 'scalar', 'fp32', 'fwd', 8, 64,"
-                 " 1, 'hot', 0.5, 1, 1, 1e-5, 'ok', 0.1, 4096, 3, 'noise'),"
-                 " (%d, %d, 1, 'quick', 'llm', 'm', 'layernorm', 1, 'layernorm', 'scalar',"
-                 " 'fp32', 'fwd', 8, 64, 1, 'hot', NULL, NULL, NULL, NULL, 'failed', NULL, 4096,"
-                 " NULL, NULL);"
-                 "INSERT INTO stats (case_id, n, n_excluded, median_ns, ci_low_ns, ci_high_ns,"
-                 " gbps, roofline_pct) VALUES (%d, 2, 1, 100.0, 99.0, 101.0, 40.96, %s);"
-                 "INSERT INTO counters VALUES (%d, 'rusage', 'nivcsw', 3, 0.001, NULL),"
-                 " (%d, 'papi', 'PAPI_TOT_INS', NULL, NULL, 'no PMU');",
-                 r + 1, r + 1, settings[r], r + 1, 2 * r + 1, r + 1, 2 * r + 2, r + 1, 2 * r + 1,
-                 r % 2 ? "NULL" : "87.5", 2 * r + 1, 2 * r + 1);
-        exec_ok(d, sql);
-        if (r == 4) { /* a GPU run's ceiling */
-            snprintf(sql, sizeof sql,
-                     "INSERT INTO rooflines VALUES (%d, 1, 'd2d_copy', 536870912, 3900.5, 3850.0)",
-                     r + 1);
-            exec_ok(d, sql);
-        }
-        snprintf(sql, sizeof sql,
-                 version >= 3 ? "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0, 0),"
-                                " (%d, 1, 110.0, 1, 1, 1), (%d, 2, 99.5, 0, 0, 1)"
-                              : "INSERT INTO samples VALUES (%d, 0, 100.0, 0, 0),"
-                                " (%d, 1, 110.0, 1, 1), (%d, 2, 99.5, 0, 0)",
-                 2 * r + 1, 2 * r + 1, 2 * r + 1);
-        exec_ok(d, sql);
-    }
-    if (version >= 4) /* a v4 build wrote the run's identity and session as columns */
-        exec_ok(d, "UPDATE runs SET uuid = printf('00000000-0000-4000-8000-%012d', id),"
-                   " lockstep_token = nullif(json_extract(settings, '$.lockstep_token'), ''),"
-                   " arm = nullif(json_extract(settings, '$.arm'), '') WHERE json_valid(settings);"
-                   "UPDATE runs SET uuid = printf('00000000-0000-4000-8000-%012d', id)"
-                   " WHERE uuid IS NULL;");
-    if (version >= 2)
-        exec_ok(d, "INSERT INTO machine_attrs VALUES (1, 'gpu', 'none');"
-                   "INSERT INTO calibrations (machine_id, run_a, run_b, case_key, noise_rel,"
-                   " min_detectable_rel, threshold, alpha, created_at) VALUES (1, 1, 2, 'k',"
-                   " 0.01, 0.06, 0.05, 0.01, '2025-01-02T00:00:00Z');");
+    char t[512];
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM ceilings WHERE level = 'dram' AND method LIKE"
+                           " '%schema-4 roofline%'",
+                           0),
+                     6);
+    q_text(d, "SELECT method FROM ceilings WHERE kind = 'd2d_copy'", 0, t, sizeof t);
+    assert_string_equal(t, "device-to-device copy (a schema-4 roofline)");
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM stats WHERE (roofline_pct IS NULL) ="
+                           " (ceiling_level IS NULL) AND (ceiling_level IS NULL OR"
+                           " (ceiling_level = 'dram' AND ceiling_pct = roofline_pct))",
+                           0),
+                     5);
+    assert_int_equal(q_int(d, "SELECT count(*) FROM stats WHERE ceiling_pct = 87.5", 0), 3);
+    assert_int_equal(q_int(d,
+                           "SELECT count(*) FROM cases WHERE max_ulps IS NOT NULL OR"
+                           " err_output IS NOT NULL OR err_tol IS NOT NULL",
+                           0),
+                     0);
+    q_text(d,
+           "SELECT group_concat(coalesce(ceiling_level, 'NULL') || '/' ||"
+           " coalesce(ceiling_pct, 'NULL'), ' ') FROM (SELECT * FROM v_results WHERE"
+           " samples IS NOT NULL ORDER BY run_id)",
+           0, t, sizeof t);
+    assert_string_equal(t, "dram/87.5 NULL/NULL dram/87.5 NULL/NULL dram/87.5");
 }
 
 /* Migrates a filled database of `version` and checks that every value it
@@ -170,9 +87,10 @@ static void migrate_and_check(int version)
     sqlite3 *d = old_db(db, version);
     fill_old(d, version);
     /* rooflines becomes the dram level of ceilings (version 5) */
-    static const char *const tables[] = {"meta",      "machines",    "machine_attrs", "runs",
-                                         "rooflines", "cases",       "samples",       "stats",
-                                         "counters",  "calibrations"};
+    const char *const tables[] = {"meta",  "machines", "machine_attrs", "runs",
+                                  version >= 5 ? "ceilings" : "rooflines",
+                                  "cases", "samples",  "stats",         "counters",
+                                  "calibrations"};
     static const char rooflines_now[] =
         "(SELECT run_id, threads, kind, bytes, gbps, gbps_median FROM ceilings"
         " WHERE level = 'dram')";
@@ -227,35 +145,19 @@ static void migrate_and_check(int version)
                            0),
                      0);
     assert_int_equal(q_int(d, "SELECT count(*) FROM cases WHERE note IS NOT NULL", 0), 0);
+    /* v6: nothing old has a plan hash, a provenance or a campaign plan. */
+    assert_int_equal(q_int(d, "SELECT count(*) FROM runs WHERE plan_hash IS NOT NULL", 0), 0);
+    assert_int_equal(q_int(d,
+                           "SELECT (SELECT count(*) FROM provenance) + (SELECT count(*) FROM"
+                           " campaigns) + (SELECT count(*) FROM campaign_cases)",
+                           0),
+                     0);
     /* v5: no rooflines table; every ceiling of an old run is dram, says how
      * it was measured; a case with an old % of roofline is held against
      * dram at that %; accuracy beyond max_err is unknown. */
     assert_int_equal(q_int(d, "SELECT count(*) FROM sqlite_schema WHERE name = 'rooflines'", 0), 0);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM ceilings WHERE level = 'dram' AND method LIKE"
-                           " '%schema-4 roofline%'",
-                           0),
-                     6);
-    q_text(d, "SELECT method FROM ceilings WHERE kind = 'd2d_copy'", 0, t, sizeof t);
-    assert_string_equal(t, "device-to-device copy (a schema-4 roofline)");
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM stats WHERE (roofline_pct IS NULL) ="
-                           " (ceiling_level IS NULL) AND (ceiling_level IS NULL OR"
-                           " (ceiling_level = 'dram' AND ceiling_pct = roofline_pct))",
-                           0),
-                     5);
-    assert_int_equal(q_int(d, "SELECT count(*) FROM stats WHERE ceiling_pct = 87.5", 0), 3);
-    assert_int_equal(q_int(d,
-                           "SELECT count(*) FROM cases WHERE max_ulps IS NOT NULL OR"
-                           " err_output IS NOT NULL OR err_tol IS NOT NULL",
-                           0),
-                     0);
-    q_text(d,
-           "SELECT group_concat(coalesce(ceiling_level, 'NULL') || '/' ||"
-           " coalesce(ceiling_pct, 'NULL'), ' ') FROM (SELECT * FROM v_results WHERE"
-           " samples IS NOT NULL ORDER BY run_id)",
-           0, t, sizeof t);
-    assert_string_equal(t, "dram/87.5 NULL/NULL dram/87.5 NULL/NULL dram/87.5");
+    if (version < 5)
+        v5_columns_filled(d);
     /* The constraints of v4 hold on a migrated file: uuids stay unique, a
      * shard lies inside its campaign. */
     assert_int_not_equal(
@@ -266,6 +168,25 @@ static void migrate_and_check(int version)
         sqlite3_exec(d, "UPDATE runs SET shard_index = 2, shard_count = 2", NULL, NULL, NULL),
         SQLITE_OK);
     exec_ok(d, "UPDATE runs SET campaign = 'c', shard_index = 1, shard_count = 2 WHERE id = 3");
+    /* The v6 tables work on a migrated file: a provenance row goes with its
+     * run, a campaign's cases with the campaign, and a campaign needs a
+     * shard count. */
+    exec_ok(d, "INSERT INTO provenance (run_id, source_file, source_run_id, merged_at,"
+               " dytbench_version) VALUES (5, '/x/shard-1.db', 9, 'now', '0.1.0');"
+               "INSERT INTO campaigns VALUES ('c', 'h', 2, 1, 'now');"
+               "INSERT INTO campaign_cases VALUES ('c', 0, 1, 'quick', 'm', NULL, 'dyt',"
+               " 'scalar', 'fp32', 'fwd', 8, 64, 1);"
+               "UPDATE runs SET plan_hash = 'h' WHERE id = 3;"
+               "DELETE FROM calibrations; DELETE FROM runs WHERE id = 5;"
+               "DELETE FROM campaigns WHERE campaign = 'c'");
+    assert_int_equal(q_int(d,
+                           "SELECT (SELECT count(*) FROM provenance) +"
+                           " (SELECT count(*) FROM campaign_cases)",
+                           0),
+                     0);
+    assert_int_not_equal(sqlite3_exec(d, "INSERT INTO campaigns VALUES ('z', 'h', 0, 1, 'now')",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
     q_text(d, "PRAGMA integrity_check", 0, t, sizeof t);
     assert_string_equal(t, "ok");
     store_close(s);
@@ -293,6 +214,12 @@ static void test_migrate_v4_data(void **state)
 {
     (void)state;
     migrate_and_check(4);
+}
+
+static void test_migrate_v5_data(void **state)
+{
+    (void)state;
+    migrate_and_check(5);
 }
 
 /* A migrated database has exactly the schema of a new one, from every
@@ -398,4 +325,5 @@ DYT_TEST_MAIN_IN_TMPDIR("store-migrate", NULL, NULL, cmocka_unit_test(test_migra
                         cmocka_unit_test(test_migrate_v2_data),
                         cmocka_unit_test(test_migrate_v3_data),
                         cmocka_unit_test(test_migrate_v4_data),
+                        cmocka_unit_test(test_migrate_v5_data),
                         cmocka_unit_test(test_migrated_schema_is_fresh_schema))

@@ -7,116 +7,6 @@
 #include "store_test.h"
 #include <math.h>
 
-/* Strings equal, NULL only to NULL. */
-static void str_eq(const char *a, const char *b)
-{
-    if (!a || !b) {
-        if (a != b)
-            print_error("'%s' != '%s'\n", a ? a : "(null)", b ? b : "(null)");
-        assert_true(a == b);
-        return;
-    }
-    assert_string_equal(a, b);
-}
-
-/* Doubles equal, NAN only to NAN. */
-static void num_eq(double a, double b)
-{
-    if (isnan(a) || isnan(b)) {
-        assert_true(isnan(a) && isnan(b));
-        return;
-    }
-    assert_true(a == b);
-}
-
-static void stats_eq(const store_stats *a, const store_stats *b)
-{
-    assert_int_equal(a->n, b->n);
-    assert_int_equal(a->n_excluded, b->n_excluded);
-    const double va[] = {a->median_ns,    a->ci_low_ns, a->ci_high_ns,  a->mean_ns,
-                         a->stddev_ns,    a->min_ns,    a->max_ns,      a->mad_ns,
-                         a->rel_ci_width, a->gbps,      a->roofline_pct};
-    const double vb[] = {b->median_ns,    b->ci_low_ns, b->ci_high_ns,  b->mean_ns,
-                         b->stddev_ns,    b->min_ns,    b->max_ns,      b->mad_ns,
-                         b->rel_ci_width, b->gbps,      b->roofline_pct};
-    for (size_t i = 0; i < DYT_ARRAY_LEN(va); i++)
-        num_eq(va[i], vb[i]);
-    str_eq(a->ceiling_level, b->ceiling_level);
-    num_eq(a->ceiling_pct, b->ceiling_pct);
-}
-
-/* Every column of two cases (not their ids). */
-static void case_eq(const store_case *a, const store_case *b)
-{
-    assert_int_equal(a->seq, b->seq);
-    const char *sa[] = {a->suite,    a->domain,  a->model,     a->model_norm,  a->token_label,
-                        a->norm,     a->variant, a->dtype,     a->pass,        a->cache,
-                        a->device,   a->status,  a->error,     a->stop_reason, a->started_at,
-                        a->ended_at, a->note,    a->err_output};
-    const char *sb[] = {b->suite,    b->domain,  b->model,     b->model_norm,  b->token_label,
-                        b->norm,     b->variant, b->dtype,     b->pass,        b->cache,
-                        b->device,   b->status,  b->error,     b->stop_reason, b->started_at,
-                        b->ended_at, b->note,    b->err_output};
-    for (size_t i = 0; i < DYT_ARRAY_LEN(sa); i++)
-        str_eq(sa[i], sb[i]);
-    assert_int_equal(a->layers, b->layers);
-    assert_int_equal(a->rows, b->rows);
-    assert_int_equal(a->cols, b->cols);
-    assert_int_equal(a->threads, b->threads);
-    num_eq(a->alpha, b->alpha);
-    num_eq(a->eps, b->eps);
-    assert_int_equal(a->has_beta, b->has_beta);
-    assert_int_equal(a->affine, b->affine);
-    num_eq(a->max_err, b->max_err);
-    num_eq(a->max_ulps, b->max_ulps);
-    num_eq(a->err_tol, b->err_tol);
-    assert_int_equal(a->bytes, b->bytes);
-    assert_int_equal(a->batch, b->batch);
-    assert_int_equal(a->buffer_sets, b->buffer_sets);
-    assert_int_equal(a->warmup_ns, b->warmup_ns);
-    assert_int_equal(a->wall_ns, b->wall_ns);
-}
-
-static void counters_eq(const store_counter *a, size_t na, const store_counter *b, size_t nb)
-{
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++) {
-        str_eq(a[i].source, b[i].source);
-        str_eq(a[i].name, b[i].name);
-        assert_int_equal(a[i].available, b[i].available);
-        num_eq(a[i].value, b[i].value);
-        num_eq(a[i].per_element, b[i].per_element);
-        str_eq(a[i].unavailable_reason, b[i].unavailable_reason);
-    }
-}
-
-/* A run of two cases: one ok (10 samples, sample 3 excluded, stats, two
- * counters), one failed (no samples, no stats, not verified, a note). */
-static int64_t write_run(store *s, int64_t *mid, const store_run_meta *meta_in)
-{
-    dyt_err e = {{0}};
-    machine_info m;
-    fake_machine(&m, "feedc0de");
-    machine_attr attrs[2] = {{"gpu", "none"}, {"counters.papi", "unavailable: test"}};
-    m.attrs = attrs;
-    m.n_attrs = 2;
-    assert_int_equal(store_put_machine(s, &m, mid, &e), DYT_OK);
-    store_run_meta meta = *meta_in;
-    meta.machine_id = *mid;
-    int64_t run;
-    assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);
-    const store_ceiling ceilings[] = {
-        {"dram", 2, "copy", 1 << 30, 20.5, 19.0, "STREAM copy, test"},
-        {"l2", 1, "scale", 1 << 19, 111.5, -1, NULL},
-        {"l1", 2, "copy", 1 << 14, 250.25, 240.0, "in l1"},
-    };
-    for (size_t i = 0; i < DYT_ARRAY_LEN(ceilings); i++)
-        assert_int_equal(store_put_ceiling(s, run, &ceilings[i], &e), DYT_OK);
-    assert_int_equal(put_fake_case(s, run, 0, 10, &e), DYT_OK);
-    assert_int_equal(put_failed_case(s, run, 1, NULL, &e), DYT_OK);
-    return run;
-}
-
 static void test_read_what_was_written(void **state)
 {
     (void)state;
@@ -388,8 +278,8 @@ static void test_copy_cases_between_stores(void **state)
     meta.machine_id = mid_b;
     int64_t run_b;
     assert_int_equal(store_begin_run(b, &meta, &run_b, &e), DYT_OK);
-    store_case_list ca, cb;
-    store_counter_list ka, kb;
+    store_case_list ca;
+    store_counter_list ka;
     assert_int_equal(store_load_cases(a, run_a, &ca, &e), DYT_OK);
     assert_int_equal(store_load_counters(a, run_a, &ka, &e), DYT_OK);
     for (size_t i = 0; i < ca.n; i++) {
@@ -403,33 +293,9 @@ static void test_copy_cases_between_stores(void **state)
                          DYT_OK);
         free(smp);
     }
-    assert_int_equal(store_load_cases(b, run_b, &cb, &e), DYT_OK);
-    assert_int_equal(store_load_counters(b, run_b, &kb, &e), DYT_OK);
-    assert_int_equal(ca.n, cb.n);
-    for (size_t i = 0; i < ca.n; i++) {
-        case_eq(&ca.v[i].c, &cb.v[i].c);
-        assert_int_equal(ca.v[i].has_stats, cb.v[i].has_stats);
-        stats_eq(&ca.v[i].st, &cb.v[i].st);
-        store_sample *sa, *sb;
-        size_t na, nb;
-        assert_int_equal(store_load_samples(a, ca.v[i].id, STORE_SAMPLES_ALL, &sa, &na, &e),
-                         DYT_OK);
-        assert_int_equal(store_load_samples(b, cb.v[i].id, STORE_SAMPLES_ALL, &sb, &nb, &e),
-                         DYT_OK);
-        assert_int_equal(na, nb);
-        if (na)
-            assert_memory_equal(sa, sb, na * sizeof *sa);
-        free(sa);
-        free(sb);
-        size_t nka, nkb;
-        const store_counter *xa = store_counters_of(&ka, ca.v[i].id, &nka);
-        const store_counter *xb = store_counters_of(&kb, cb.v[i].id, &nkb);
-        counters_eq(xa, nka, xb, nkb);
-    }
+    same_cases(a, run_a, b, run_b);
     store_case_list_free(&ca);
-    store_case_list_free(&cb);
     store_counter_list_free(&ka);
-    store_counter_list_free(&kb);
     store_close(a);
     store_close(b);
 }

@@ -12,7 +12,7 @@
  * --store --db path` exiting 2. */
 static void expect_refused(const char *path, int create, const char *why)
 {
-    long len0, len1;
+    long len0;
     char *b0 = slurp(path, &len0);
     store *s = (store *)0x1;
     dyt_err e = {{0}};
@@ -25,11 +25,7 @@ static void expect_refused(const char *path, int create, const char *why)
     if (!strstr(e.msg, why))
         print_error("message '%s' lacks '%s'\n", e.msg, why);
     assert_non_null(strstr(e.msg, why));
-    char *b1 = slurp(path, &len1);
-    assert_int_equal(len0, len1);
-    if (len0 > 0)
-        assert_memory_equal(b0, b1, (size_t)len0);
-    free(b1);
+    assert_same_bytes(path, b0, len0);
     static const char *const side[] = {"-wal", "-shm", "-journal"};
     for (size_t i = 0; i < 3; i++) {
         char p[600];
@@ -45,21 +41,9 @@ static void expect_refused(const char *path, int create, const char *why)
         int st = system(cmd);
         assert_true(WIFEXITED(st));
         assert_int_equal(WEXITSTATUS(st), DYT_USAGE);
-        char *b2 = slurp(path, &len1);
-        assert_int_equal(len0, len1);
-        if (len0 > 0)
-            assert_memory_equal(b0, b2, (size_t)len0);
-        free(b2);
+        assert_same_bytes(path, b0, len0);
     }
     free(b0);
-}
-
-static void write_bytes(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(b, 1, n, f), n);
-    fclose(f);
 }
 
 static void test_refuse_random_bytes(void **state)

@@ -35,6 +35,8 @@ static void test_peer_cases_in_the_plan(void **state)
     /* Every group gets torch-eager and torch-compile; the 6 DyT groups
      * liger too. */
     assert_int_equal(q.n_cases, 12 + 12 * 2 + 6);
+    for (size_t i = 0; i < q.n_cases; i++) /* one seq each: the run stores them by it */
+        assert_int_equal(q.cases[i].seq, (int)i);
     for (size_t i = 0, g = 0; i < q.n_cases; g++) {
         const plan_case *k = &q.cases[i];
         assert_false(runner_peer_case(k));
