@@ -120,6 +120,17 @@ static void on_column_done(rec *r, size_t c0, size_t c1)
     r->col_done_total++;
 }
 
+/* After a walk: every chunk's statistics and every piece of every row. */
+static void rec_check_done(const rec *r)
+{
+    assert_int_equal(r->stats_calls, (r->r1 - r->r0) * r->nchunks);
+    assert_int_equal(r->piece_calls, (r->r1 - r->r0) * r->npieces);
+    for (size_t row = r->r0; row < r->r1; row++) {
+        assert_int_not_equal(r->finished[row], 0);
+        assert_int_equal(r->pieces_left[row], 0);
+    }
+}
+
 /* Counts statistics calls made between two pieces of the same block. */
 static void walk(size_t r0, size_t r1, size_t C, size_t RB)
 {
@@ -141,14 +152,8 @@ static void walk(size_t r0, size_t r1, size_t C, size_t RB)
 #undef FINISH
 #undef PIECE
 #undef COLUMN_DONE
-    size_t rows = r1 - r0, blocks = (rows + RB - 1) / RB;
-    assert_int_equal(r.stats_calls, rows * r.nchunks);
-    assert_int_equal(r.piece_calls, rows * r.nchunks);
-    assert_int_equal(r.col_done_total, blocks * r.nchunks);
-    for (size_t row = r0; row < r1; row++) {
-        assert_int_not_equal(r.finished[row], 0);
-        assert_int_equal(r.pieces_left[row], 0);
-    }
+    rec_check_done(&r);
+    assert_int_equal(r.col_done_total, (r1 - r0 + RB - 1) / RB * r.nchunks);
     assert_true(max_between <= 1); /* one statistics chunk per piece, not bursts */
     rec_free(&r);
 }
@@ -180,14 +185,8 @@ static void walk_strips(size_t r0, size_t r1, size_t C, size_t RB, size_t SW)
 #undef STATS
 #undef FINISH
 #undef STRIP
-    size_t rows = r1 - r0, blocks = (rows + RB - 1) / RB;
-    assert_int_equal(r.stats_calls, rows * r.nchunks);
-    assert_int_equal(r.piece_calls, rows * r.npieces);
-    assert_int_equal(strips, blocks * r.npieces);
-    for (size_t row = r0; row < r1; row++) {
-        assert_int_not_equal(r.finished[row], 0);
-        assert_int_equal(r.pieces_left[row], 0);
-    }
+    rec_check_done(&r);
+    assert_int_equal(strips, (r1 - r0 + RB - 1) / RB * r.npieces);
     /* evenly spread: no more chunks between two strips than a fair share */
     assert_true(max_between <= (RB * r.nchunks + r.npieces - 1) / r.npieces);
     rec_free(&r);
