@@ -7,7 +7,8 @@
  *    pass 1 sums g and g * xh over the row (four fp32 chains, double across
  *    ROW_CHUNK chunks); pass 2, from L1/L2, writes dx = rstd * (g - mean(g) -
  *    xh * mean(g * xh)) and adds dy * xh, dy to the column partials. At
- *    DRAM sizes the passes of consecutive row blocks overlap (KX_STREAM).
+ *    DRAM sizes the passes of consecutive row blocks overlap (KX_STREAM,
+ *    or KX_STREAM_STRIPS with the column sums in registers).
  *  - RMSNorm: the same without the mean(g) term.
  * Column partials (dgamma, dbeta) are summed in fp32 over blocks of
  * KX_COL_BLOCK rows, each block then added to this thread's double partial
@@ -155,9 +156,71 @@ AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef 
 #undef STEP
 }
 
+/* The width of a column strip (KX_STREAM_STRIPS) in vectors: its 2 x 4
+ * column sums, the row's coefficients and the temporaries fit in the 32
+ * AVX-512 registers. */
+#define KX_STRIP_VECS 4
+
+/* The DRAM path of fp32 AVX-512 backward (rows aligned for streaming
+ * stores): dx over columns [c0, c1) (at most KX_STRIP_VECS vectors) of
+ * rows [ob, oe) (coefficients cf[0 .. oe - ob)), the columns' dy * xh and
+ * dy summed over those rows in registers (fp32, row order: the same sums,
+ * bit for bit, as the fp32 block accumulators of nrm_bwd_piece) and added
+ * into the double partials pg, pb (first: stored, the thread's first
+ * block). Against KX_STREAM's row pieces this drops the accumulators'
+ * load + add + store per element and row from L1: 64-72% -> 76-85% of copy
+ * (docs/kernels.md). */
+AI void nrm_bwd_strip(const kx_ctx *k, const bwd_coef *cf, size_t ob, size_t oe, size_t c0,
+                      size_t c1, size_t pfo, double *pg, double *pb, int first, int mode,
+                      int affine, int centre)
+{
+    const norm_args *a = k->a;
+    const size_t C = a->cols, w = c1 - c0;
+    const int nt = k->nt;
+    vf ag[KX_STRIP_VECS], ab[KX_STRIP_VECS];
+    for (size_t r = ob; r < oe; r++) {
+        const bwd_coef c = cf[r - ob];
+        const vf vmu = v_set(c.mu), vrs = v_set(c.rs), ma = v_set(c.ma), mb = v_set(c.mb);
+        const size_t base = r * C + c0;
+        const size_t pr = pfo + (r - ob) * w;
+        for (size_t v = 0; v < KX_STRIP_VECS; v++) {
+            const size_t j = v * VL;
+            if (j >= w)
+                break;
+            const size_t n = DYT_MIN((size_t)VL, w - j);
+            if (pfo != KX_NO_PF) {
+                pf_act(a->x, pr + j, mode);
+                pf_act(a->dy, pr + j, mode);
+            }
+            vf x_ = ld_act(a->x, base + j, n, mode);
+            vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);
+            vf dy_ = ld_act(a->dy, base + j, n, mode);
+            vf g_ = affine ? v_mul(dy_, v_ld_f32(a->gamma + c0 + j, n)) : dy_;
+            vf dx_ = v_mul(vrs, v_sub(g_, v_fma(xh_, mb, ma)));
+            st_act(a->dx, base + j, dx_, n, mode, nt);
+            if (affine) {
+                vf p_ = v_mul(dy_, xh_);
+                ag[v] = r == ob ? p_ : v_add(ag[v], p_);
+                if (centre)
+                    ab[v] = r == ob ? dy_ : v_add(ab[v], dy_);
+            }
+        }
+    }
+    if (affine)
+        for (size_t v = 0; v < KX_STRIP_VECS && v * VL < w; v++) {
+            const size_t n = DYT_MIN((size_t)VL, w - v * VL);
+            v_acc_f64(pg + c0 + v * VL, ag[v], n, first);
+            if (centre)
+                v_acc_f64(pb + c0 + v * VL, ab[v], n, first);
+        }
+}
+
 /* centre = 1: LayerNorm (mean saved, dbeta); 0: RMSNorm. The DRAM path
- * is KX_STREAM's (norm_common.h): its column accumulators are folded per
- * block (RB <= KX_COL_BLOCK rows), column piece by column piece. */
+ * is KX_STREAM_STRIPS's where nrm_bwd_strip applies, else KX_STREAM's
+ * (norm_stream.h), its column accumulators folded per block (RB <=
+ * KX_COL_BLOCK rows), column piece by column piece. AVX2 keeps the pieces:
+ * its 16 registers do not hold a strip's sums (the strips measured 0.84-0.96x
+ * of the pieces), nor does bf16, bound by instructions (0.82x). */
 /* KX_STREAM's hooks in nrm_bwd_rows_t (they name its locals). */
 #define NRM_BWD_STATS(slot, row, col, n, pf)                                                       \
     {                                                                                              \
@@ -183,6 +246,17 @@ AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef 
         first &= (c1) < C;                                                                         \
     }
 
+#define NRM_BWD_STRIP(slot0, ob, oe, c0, c1, pfo)                                                  \
+    {                                                                                              \
+        if ((c1) - (c0) == KX_STRIP_VECS * VL) /* a full strip: its loops unrolled */             \
+            nrm_bwd_strip(k, cf + (slot0), ob, oe, c0, (c0) + KX_STRIP_VECS * VL, pfo, pg, pb,     \
+                          first, mode, affine, centre);                                            \
+        else                                                                                       \
+            nrm_bwd_strip(k, cf + (slot0), ob, oe, c0, c1, pfo, pg, pb, first, mode, affine,       \
+                          centre);                                                                 \
+        first &= (c1) < C;                                                                         \
+    }
+
 AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int affine,
                        int centre)
 {
@@ -196,6 +270,11 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         double sg[2 * KX_BLOCK_MAX], sgx[2 * KX_BLOCK_MAX];
         bwd_coef cf[2 * KX_BLOCK_MAX];
         int first = 1; /* the first block's folds initialise the partials */
+        if (VL == 16 && mode == M_F32 && kx_rows_aligned(a->dx, C, mode)) {
+            KX_STREAM_STRIPS(r0, r1, C, RB, KX_STRIP_VECS * VL, NRM_BWD_STATS, NRM_BWD_FINISH,
+                             NRM_BWD_STRIP);
+            return;
+        }
         KX_STREAM(r0, r1, C, RB, NRM_BWD_STATS, NRM_BWD_FINISH, NRM_BWD_PIECE, NRM_BWD_COLUMN_DONE);
         return;
     }

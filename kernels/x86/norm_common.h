@@ -82,6 +82,14 @@ AI size_t row_head(const void *base, size_t off, int mode, int *nt)
     return ((align - u % align) % align) / esz;
 }
 
+/* Whether every row of an activation array at base, cols wide, starts
+ * where full-vector streaming stores are aligned. */
+AI int kx_rows_aligned(const void *base, size_t cols, int mode)
+{
+    const size_t esz = mode == M_F32 ? 4 : 2;
+    return (uintptr_t)base % (VL * esz) == 0 && cols % VL == 0;
+}
+
 /* STEP(j, n) over columns [from, to): a head of h elements (0 unless
  * streaming), full vectors (n == VL, a constant the step is specialised
  * for), a tail. */

@@ -3,7 +3,7 @@
  * tails), rows 1..3, output pointers at every element offset within a vector
  * (the streaming-store head), guard zones around every output that must
  * stay untouched, outputs large enough (>= KX_NT_MIN_BYTES) to take the
- * streaming-store path, NaN rows, backward column sums over several fp32
+ * streaming-store path (and backward's column strips), NaN rows, backward column sums over several fp32
  * row blocks, and bitwise-deterministic reductions.
  * Correctness is judged by the one harness (kernels/check.h) against ref. */
 #include "dyt_test.h"
@@ -197,6 +197,32 @@ static void test_streaming_stores(void **state)
     for_each_variant(streaming, 2);
 }
 
+/* fp32 LayerNorm/RMSNorm backward with every row aligned for streaming
+ * stores takes the column strips (KX_STREAM_STRIPS, AVX-512; AVX2 the
+ * pieces): a width whose last strip is partial (4096 + 16), rows that
+ * leave each thread a partial last block, and fewer rows than threads
+ * (one row past KX_NT_MIN_BYTES: one-row blocks, an idle thread). */
+static void streaming_strips(const kern_entry *e, void *arg)
+{
+    if (e->pass != PASS_BWD || e->norm == NORM_DYT || e->dtype != DTYPE_F32)
+        return;
+    /* offset 15: x, and so the harness's outputs, 64-byte aligned (the
+     * values checked on the strips); offset 0: the guards around an
+     * aligned output */
+    size_t cols = 4096 + 16, rows = KX_NT_MIN_BYTES / (cols * 4) + 3;
+    run_case(e, rows, cols, 15, arg, 0.0f);
+    run_case(e, rows, cols, 0, arg, 0.0f);
+    size_t wide = (KX_NT_MIN_BYTES / 8 + 15) / 16 * 16 + 16;
+    run_case(e, 2, wide, 15, arg, 0.0f);
+}
+
+static void test_streaming_strips(void **state)
+{
+    (void)state;
+    for_each_variant(streaming_strips, 1);
+    for_each_variant(streaming_strips, 3);
+}
+
 /* Backward column sums (dgamma, dbeta) go through fp32 blocks of
  * KX_COL_BLOCK rows folded into double: rows spanning several blocks and a
  * partial one, on 1 and 3 threads (so every thread ends mid-block). */
@@ -304,5 +330,6 @@ static void test_nan_propagates(void **state)
 
 DYT_TEST_MAIN("test_simd_kernels", NULL, NULL, cmocka_unit_test(test_widths_single_thread),
               cmocka_unit_test(test_widths_two_threads), cmocka_unit_test(test_streaming_stores),
+              cmocka_unit_test(test_streaming_strips),
               cmocka_unit_test(test_deterministic_reductions),
               cmocka_unit_test(test_nan_propagates), cmocka_unit_test(test_column_blocks))

@@ -17,6 +17,7 @@
 
 typedef struct {
     size_t r0, r1, C, RB, nchunks;
+    size_t pw, npieces; /* the written pieces' width (STREAM_CHUNK, or a strip's) */
     unsigned char *stats_seen, *piece_seen; /* per (row, chunk) */
     size_t *next_col;                       /* per row: next statistics column */
     int *finished;                          /* per row: 0, or 1 + slot */
@@ -28,19 +29,20 @@ typedef struct {
     size_t col_done_total;
 } rec;
 
-static void rec_init(rec *r, size_t r0, size_t r1, size_t C, size_t RB)
+static void rec_init(rec *r, size_t r0, size_t r1, size_t C, size_t RB, size_t pw)
 {
     memset(r, 0, sizeof *r);
-    r->r0 = r0, r->r1 = r1, r->C = C, r->RB = RB;
+    r->r0 = r0, r->r1 = r1, r->C = C, r->RB = RB, r->pw = pw;
     r->nchunks = (C + STREAM_CHUNK - 1) / STREAM_CHUNK;
+    r->npieces = (C + pw - 1) / pw;
     size_t rows = r1 + 1, cells = rows * r->nchunks;
     r->stats_seen = calloc(cells, 1);
-    r->piece_seen = calloc(cells, 1);
+    r->piece_seen = calloc(rows * r->npieces, 1);
     r->next_col = calloc(rows, sizeof *r->next_col);
     r->finished = calloc(rows, sizeof *r->finished);
     r->pieces_left = calloc(rows, sizeof *r->pieces_left);
     r->slot_owner = malloc(2 * RB * sizeof *r->slot_owner);
-    r->col_done = calloc(r->nchunks, sizeof *r->col_done);
+    r->col_done = calloc(r->npieces, sizeof *r->col_done);
     assert_true(r->stats_seen && r->piece_seen && r->next_col && r->finished && r->pieces_left &&
                 r->slot_owner && r->col_done);
     for (size_t i = 0; i < 2 * RB; i++)
@@ -81,7 +83,7 @@ static void on_finish(rec *r, size_t slot, size_t row)
     assert_int_equal(r->finished[row], 0);
     assert_int_equal(r->slot_owner[slot], (long)row);
     r->finished[row] = 1 + (int)slot;
-    r->pieces_left[row] = r->nchunks;
+    r->pieces_left[row] = r->npieces;
 }
 
 static void on_piece(rec *r, size_t slot, size_t row, size_t c0, size_t c1, size_t pfo)
@@ -89,9 +91,9 @@ static void on_piece(rec *r, size_t slot, size_t row, size_t c0, size_t c1, size
     assert_true(row >= r->r0 && row < r->r1);
     assert_int_equal(r->finished[row], 1 + (int)slot); /* finished, same slot */
     assert_int_equal(r->slot_owner[slot], (long)row);  /* not reused meanwhile */
-    assert_int_equal(c0 % STREAM_CHUNK, 0);
-    assert_int_equal(c1, DYT_MIN(r->C, c0 + STREAM_CHUNK));
-    size_t cell = row * r->nchunks + c0 / STREAM_CHUNK;
+    assert_int_equal(c0 % r->pw, 0);
+    assert_int_equal(c1, DYT_MIN(r->C, c0 + r->pw));
+    size_t cell = row * r->npieces + c0 / r->pw;
     assert_int_equal(r->piece_seen[cell], 0);
     r->piece_seen[cell] = 1;
     r->pieces_left[row]--;
@@ -110,19 +112,30 @@ static void on_piece(rec *r, size_t slot, size_t row, size_t c0, size_t c1, size
 
 static void on_column_done(rec *r, size_t c0, size_t c1)
 {
-    assert_int_equal(c1, DYT_MIN(r->C, c0 + STREAM_CHUNK));
+    assert_int_equal(c1, DYT_MIN(r->C, c0 + r->pw));
     size_t first = (size_t)r->block_first, last = DYT_MIN(r->r1, first + r->RB);
     for (size_t row = first; row < last; row++) /* every row of the block wrote it */
-        assert_int_equal(r->piece_seen[row * r->nchunks + c0 / STREAM_CHUNK], 1);
-    r->col_done[c0 / STREAM_CHUNK]++;
+        assert_int_equal(r->piece_seen[row * r->npieces + c0 / r->pw], 1);
+    r->col_done[c0 / r->pw]++;
     r->col_done_total++;
+}
+
+/* After a walk: every chunk's statistics and every piece of every row. */
+static void rec_check_done(const rec *r)
+{
+    assert_int_equal(r->stats_calls, (r->r1 - r->r0) * r->nchunks);
+    assert_int_equal(r->piece_calls, (r->r1 - r->r0) * r->npieces);
+    for (size_t row = r->r0; row < r->r1; row++) {
+        assert_int_not_equal(r->finished[row], 0);
+        assert_int_equal(r->pieces_left[row], 0);
+    }
 }
 
 /* Counts statistics calls made between two pieces of the same block. */
 static void walk(size_t r0, size_t r1, size_t C, size_t RB)
 {
     rec r;
-    rec_init(&r, r0, r1, C, RB);
+    rec_init(&r, r0, r1, C, RB, STREAM_CHUNK);
     size_t since_piece = 0, max_between = 0;
 #define STATS(slot, row, col, n, pf) (on_stats(&r, slot, row, col, n, pf), since_piece++)
 #define FINISH(slot, row) on_finish(&r, slot, row)
@@ -139,16 +152,61 @@ static void walk(size_t r0, size_t r1, size_t C, size_t RB)
 #undef FINISH
 #undef PIECE
 #undef COLUMN_DONE
-    size_t rows = r1 - r0, blocks = (rows + RB - 1) / RB;
-    assert_int_equal(r.stats_calls, rows * r.nchunks);
-    assert_int_equal(r.piece_calls, rows * r.nchunks);
-    assert_int_equal(r.col_done_total, blocks * r.nchunks);
-    for (size_t row = r0; row < r1; row++) {
-        assert_int_not_equal(r.finished[row], 0);
-        assert_int_equal(r.pieces_left[row], 0);
-    }
+    rec_check_done(&r);
+    assert_int_equal(r.col_done_total, (r1 - r0 + RB - 1) / RB * r.nchunks);
     assert_true(max_between <= 1); /* one statistics chunk per piece, not bursts */
     rec_free(&r);
+}
+
+/* KX_STREAM_STRIPS: the same contract with the written pieces strips of
+ * SW columns over every row of a block at once (recorded row by row, the
+ * strip's prefetch offset advancing by its width per row), and the
+ * statistics chunks spread evenly between the strips. */
+static void walk_strips(size_t r0, size_t r1, size_t C, size_t RB, size_t SW)
+{
+    rec r;
+    rec_init(&r, r0, r1, C, RB, SW);
+    size_t since_strip = 0, max_between = 0, strips = 0;
+#define STATS(slot, row, col, n, pf) (on_stats(&r, slot, row, col, n, pf), since_strip++)
+#define FINISH(slot, row) (on_finish(&r, slot, row), since_strip = 0)
+#define STRIP(slot0, ob, oe, c0, c1, pfo)                                                          \
+    do {                                                                                           \
+        assert_int_equal((ob - r0) % RB, 0); /* a whole block */                                  \
+        assert_int_equal(oe, DYT_MIN(r1, (ob) + RB));                                              \
+        for (size_t row_ = ob; row_ < oe; row_++)                                                  \
+            on_piece(&r, (slot0) + row_ - (ob), row_, c0, c1, (pfo) + (row_ - (ob)) * ((c1) - (c0))); \
+        on_column_done(&r, c0, c1);                                                                \
+        if (since_strip > max_between)                                                             \
+            max_between = since_strip;                                                             \
+        since_strip = 0;                                                                           \
+        strips++;                                                                                  \
+    } while (0)
+    KX_STREAM_STRIPS(r0, r1, C, RB, SW, STATS, FINISH, STRIP);
+#undef STATS
+#undef FINISH
+#undef STRIP
+    rec_check_done(&r);
+    assert_int_equal(strips, (r1 - r0 + RB - 1) / RB * r.npieces);
+    /* evenly spread: no more chunks between two strips than a fair share */
+    assert_true(max_between <= (RB * r.nchunks + r.npieces - 1) / r.npieces);
+    rec_free(&r);
+}
+
+static void test_order_strips(void **state)
+{
+    (void)state;
+    const size_t widths[] = {1, 16, 63, 64, 65, STREAM_CHUNK, 4096 + 16, 3 * STREAM_CHUNK + 7};
+    const size_t blocks[] = {1, 2, 3, 4, KX_BLOCK_MAX};
+    const size_t strip_widths[] = {16, 64};
+    for (size_t w = 0; w < DYT_ARRAY_LEN(widths); w++)
+        for (size_t b = 0; b < DYT_ARRAY_LEN(blocks); b++)
+            for (size_t sw = 0; sw < DYT_ARRAY_LEN(strip_widths); sw++) {
+                size_t RB = blocks[b], C = widths[w];
+                const size_t ranges[][2] = {{0, 0}, {0, 1}, {0, RB}, {2, 2 + RB + 1},
+                                            {5, 5 + 3 * RB}, {1, 1 + RB - 1}};
+                for (size_t k = 0; k < DYT_ARRAY_LEN(ranges); k++)
+                    walk_strips(ranges[k][0], ranges[k][1], C, RB, strip_widths[sw]);
+            }
 }
 
 static void test_order(void **state)
@@ -218,4 +276,5 @@ static void test_merge(void **state)
 }
 
 DYT_TEST_MAIN("test_stream_order", NULL, NULL, cmocka_unit_test(test_order),
+              cmocka_unit_test(test_order_strips),
               cmocka_unit_test(test_block_rows), cmocka_unit_test(test_merge))
