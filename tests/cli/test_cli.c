@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "dyt_config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -161,6 +162,21 @@ static void test_help(void **state)
     assert_non_null(strstr(r.err, "usage: dytbench"));
 }
 
+/* Whether some line of a help is the entry of --name: "  --name ..." or
+ * "  -x, --name ...". */
+static int lists_option(const char *help, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *l = help; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "  ", 2))
+            continue;
+        const char *e = l[2] == '-' && l[3] != '-' && !strncmp(l + 4, ", ", 2) ? l + 6 : l + 2;
+        if (!strncmp(e, "--", 2) && !strncmp(e + 2, name, n) && strchr(" \n", e[2 + n]))
+            return 1;
+    }
+    return 0;
+}
+
 /* --help (and -h): exit 0, the usage line, an "options:" section, the
  * common footer, and nothing of the machine it was built on. */
 static void test_command_help(void **state)
@@ -182,6 +198,18 @@ static void test_command_help(void **state)
         fail_msg("dytbench %s --help does not end with the common footer:\n%s", c->name, r.out);
     if (strstr(r.out, DYT_SOURCE_ROOT))
         fail_msg("dytbench %s --help names the build's source folder %s", c->name, DYT_SOURCE_ROOT);
+    for (const char *l = r.out; *l;) {
+        size_t len = strcspn(l, "\n");
+        if (len > 79)
+            fail_msg("dytbench %s --help: a line of %zu columns: '%.*s'", c->name, len, (int)len,
+                     l);
+        l += len + (l[len] == '\n');
+    }
+    /* Every option of the table is listed, but those it hides. */
+    for (const cli_option *o = c->options; o && (o->name || o->help); o++)
+        if (o->name && lists_option(r.out, o->name) != (o->help && !o->refused))
+            fail_msg("dytbench %s --help %s --%s", c->name, o->help ? "does not list" : "lists",
+                     o->name);
     char *copy = strdup(r.out);
     args[1] = "-h";
     run_in(&r, NULL, args);
@@ -224,8 +252,8 @@ static void test_command_unknown_option(void **state)
 static void test_command_missing_value(void **state)
 {
     const cli_command *c = *state;
-    const struct option *o = c->longopts;
-    while (o && o->name && o->has_arg != required_argument)
+    const cli_option *o = c->options;
+    while (o && (o->name || o->help) && (!o->name || o->kind == CLI_FLAG))
         o++;
     if (!o || !o->name)
         skip();
@@ -248,23 +276,20 @@ static void test_short_options(void **state)
     const char *meaning[128] = {0};
     for (size_t i = 0; i < cli_n_commands; i++) {
         const cli_command *c = cli_commands[i];
-        for (const char *s = c->shortopts; s && *s; s++) {
-            if (*s == ':')
+        for (const cli_option *o = c->options; o && (o->name || o->help); o++) {
+            if (!o->name)
                 continue;
-            if (*s == 'h' || *s == 'V')
-                fail_msg("%s: -%c is reserved", c->name, *s);
-            const struct option *o = c->longopts;
-            while (o && o->name && o->val != *s)
-                o++;
-            if (!o || !o->name)
-                fail_msg("%s: -%c has no long option", c->name, *s);
-            if (meaning[(int)*s] && strcmp(meaning[(int)*s], o->name))
-                fail_msg("-%c is --%s and --%s", *s, meaning[(int)*s], o->name);
-            meaning[(int)*s] = o->name;
-        }
-        for (const struct option *o = c->longopts; o && o->name; o++)
             if (!strcmp(o->name, "help"))
                 fail_msg("%s lists --help itself (the option layer adds it)", c->name);
+            int k = o->key;
+            if (k <= 0 || k >= 128 || !isalnum(k))
+                continue;
+            if (k == 'h' || k == 'V')
+                fail_msg("%s: -%c is reserved", c->name, k);
+            if (meaning[k] && strcmp(meaning[k], o->name))
+                fail_msg("-%c is --%s and --%s", k, meaning[k], o->name);
+            meaning[k] = o->name;
+        }
     }
     run(&r, "-V", NULL);
     assert_int_equal(r.status, 0);
@@ -447,8 +472,14 @@ static void test_run_peer_refused(void **state)
         {"--metric", "instructions", "dytbench: run: --peer torch times its cases"},
     };
     for (size_t i = 0; i < DYT_ARRAY_LEN(with_peer); i++) {
-        char *args[] = {"run",           "--db", db, "--peer", "torch", (char *)with_peer[i].opt,
-                        (char *)with_peer[i].value, NULL};
+        char *args[] = {"run",
+                        "--db",
+                        db,
+                        "--peer",
+                        "torch",
+                        (char *)with_peer[i].opt,
+                        (char *)with_peer[i].value,
+                        NULL};
         expect_refused(args, with_peer[i].want, db, NULL);
     }
 }
