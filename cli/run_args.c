@@ -299,12 +299,17 @@ static void lockstep_fds(cli_parser *p, const char *spec, run_args *a)
     a->lockstep_out = out;
 }
 
-/* A copy of the text of list option key into *dst (a repeated one: the
- * last); 0 when out of memory. */
-static int copy_list(const cli_parser *p, int key, char **dst)
+/* A copy of the text of list option key (a repeated one: the last; dflt
+ * when not given) into *dst, kept in a->copies; 0 when out of memory. */
+static int copy_list(const cli_parser *p, int key, const char *dflt, run_args *a, char **dst)
 {
-    const char *v = cli_text(p, key, NULL);
-    return !v || (*dst = strdup(v)) != NULL;
+    const char *v = cli_text(p, key, dflt);
+    if (!v)
+        return 1;
+    if (a->n_copies == DYT_ARRAY_LEN(a->copies) || !(*dst = strdup(v)))
+        return 0;
+    a->copies[a->n_copies++] = *dst;
+    return 1;
 }
 
 int run_args_parse(cli_parser *p, run_args *a, runner_opts *o, plan_filter *f)
@@ -332,10 +337,12 @@ int run_args_parse(cli_parser *p, run_args *a, runner_opts *o, plan_filter *f)
         return rc;
     if (p->n_operands > 0)
         return cli_error(p, "unexpected argument '%s' (suites go after --suite)", p->operands[0]);
-    if (!(a->suites = strdup(cli_text(p, O_SUITE, "quick"))) || !copy_list(p, O_NORM, &a->norms) ||
-        !copy_list(p, O_DTYPE, &a->dtypes) || !copy_list(p, O_PASS, &a->passes) ||
-        !copy_list(p, O_VARIANT, &a->variants) || !copy_list(p, 't', &a->threads) ||
-        !copy_list(p, O_PEER_VARIANT, &a->peer_variants))
+    if (!copy_list(p, O_SUITE, "quick", a, &a->suites) ||
+        !copy_list(p, O_NORM, NULL, a, &a->norms) || !copy_list(p, O_DTYPE, NULL, a, &a->dtypes) ||
+        !copy_list(p, O_PASS, NULL, a, &a->passes) ||
+        !copy_list(p, O_VARIANT, NULL, a, &a->variants) ||
+        !copy_list(p, 't', NULL, a, &a->threads) ||
+        !copy_list(p, O_PEER_VARIANT, NULL, a, &a->peer_variants))
         return cli_oom(p);
     a->db = cli_text(p, O_DB, STORE_DEFAULT_PATH);
     a->device = devices[cli_index(p, O_DEVICE, 0)];
@@ -364,11 +371,7 @@ int run_args_parse(cli_parser *p, run_args *a, runner_opts *o, plan_filter *f)
 
 void run_args_free(run_args *a)
 {
-    free(a->suites);
-    free(a->norms);
-    free(a->dtypes);
-    free(a->passes);
-    free(a->variants);
-    free(a->threads);
-    free(a->peer_variants);
+    for (size_t i = 0; i < a->n_copies; i++)
+        free(a->copies[i]);
+    a->n_copies = 0;
 }

@@ -13,9 +13,11 @@
 extern const cli_option run_options[];
 
 typedef struct {
-    /* the lists as typed, copied: the filter and the peer's options point
-     * into them */
+    /* the lists as typed, copied (into copies): the filter and the peer's
+     * options point into them */
     char *suites, *norms, *dtypes, *passes, *variants, *threads, *peer_variants;
+    char *copies[8];
+    size_t n_copies;
     const char *db, *device;
     runner_identity id;            /* label; the interleave session's token and arm */
     int lockstep_in, lockstep_out; /* --lockstep IN,OUT; -1: none */
