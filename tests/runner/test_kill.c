@@ -152,9 +152,7 @@ static void test_sigkill_at_random_points(void **state)
     assert_int_equal(waitpid(pid, &st, 0), pid);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);
     char t[64];
     q_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, t, sizeof t);
@@ -222,10 +220,7 @@ static void test_sigkill_during_creation(void **state)
      * left (a temporary .NAME.new-PID-N): none is left in the folder. */
     for (int k = 0; k < 2 * KILLS; k++) {
         snprintf(db, sizeof db, "%s/create-%d.db", tmpdir, k);
-        store *s;
-        dyt_err e = {{0}};
-        assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-        store_close(s);
+        store_close(open_store(db, 1));
     }
     char cmd[600];
     snprintf(cmd, sizeof cmd, "ls -a '%s' | grep '\\.new-'", tmpdir);

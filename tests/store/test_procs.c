@@ -228,9 +228,7 @@ static void creation_trials(int empty_file)
         failed_trials += bad > 0;
         if (bad)
             continue;
-        store *s;
-        dyt_err e = {{0}};
-        assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+        store *s = open_store(db, 0);
         assert_int_equal(q_int(store_db(s), "SELECT count(*) FROM runs WHERE status = 'complete'",
                                0),
                          CREATE_WRITERS);

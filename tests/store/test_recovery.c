@@ -193,10 +193,7 @@ static void test_killed_creation_leaves_no_store(void **state)
     kill_mid_transaction(stale, store_schema_sql);
     assert_int_equal(count_temporaries("killed-create.db"), 1);
     assert_false(file_exists(db));
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-    store_close(s);
+    store_close(open_store(db, 1));
     assert_int_equal(count_temporaries("killed-create.db"), 0);
     char j[700];
     snprintf(j, sizeof j, "%s-journal", stale);
@@ -204,8 +201,7 @@ static void test_killed_creation_leaves_no_store(void **state)
     /* Killed between the link and the unlink: the temporary name is a
      * second link to the store, removed by the next open that may write. */
     assert_int_equal(link(db, stale), 0);
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-    store_close(s);
+    store_close(open_store(db, 0));
     assert_false(file_exists(stale));
     assert_true(file_exists(db));
 }

@@ -130,9 +130,7 @@ static void test_torch_from_the_command_line(void **state)
     int st = system(cmd);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);
     assert_int_equal(q_int(d,
                            "SELECT count(*) FROM cases WHERE variant = 'torch-eager' AND"
