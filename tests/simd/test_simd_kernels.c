@@ -166,18 +166,6 @@ static void widths(const kern_entry *e, void *arg)
     run_case(e, 2, 2500, 5, pool, 1e4f); /* ... over several ROW_CHUNKs, masked tail */
 }
 
-static void test_widths_single_thread(void **state)
-{
-    (void)state;
-    for_each_variant(widths, 1);
-}
-
-static void test_widths_two_threads(void **state)
-{
-    (void)state;
-    for_each_variant(widths, 2);
-}
-
 /* Outputs >= KX_NT_MIN_BYTES take the streaming-store path (with heads at
  * odd offsets); checked for the fp32 and bf16 LayerNorm backward and DyT
  * forward, the two row loops with the most going on. */
@@ -188,12 +176,6 @@ static void streaming(const kern_entry *e, void *arg)
         return;
     size_t cols = 4099, rows = KX_NT_MIN_BYTES / (cols * dtype_size(e->dtype)) + 2;
     run_case(e, rows, cols, 3, arg, 0.0f);
-}
-
-static void test_streaming_stores(void **state)
-{
-    (void)state;
-    for_each_variant(streaming, 2);
 }
 
 /* Backward column sums (dgamma, dbeta) go through fp32 blocks of
@@ -255,12 +237,6 @@ static void determinism(const kern_entry *e, void *arg)
     free(x), free(dy), free(dx), free(g), free(b), free(st);
 }
 
-static void test_deterministic_reductions(void **state)
-{
-    (void)state;
-    for_each_variant(determinism, 1);
-}
-
 /* A NaN in a row: DyT gives NaN at that element only; LayerNorm and
  * RMSNorm give NaN across the row (its statistics are NaN); other rows
  * stay finite. */
@@ -295,13 +271,26 @@ static void nan_rows(const kern_entry *e, void *arg)
     free(x), free(y), free(g), free(b);
 }
 
-static void test_nan_propagates(void **state)
+/* A check of every variant under test, on a pool of threads threads. */
+typedef struct {
+    void (*check)(const kern_entry *, void *);
+    int threads;
+} variant_check;
+
+static void test_variants(void **state)
 {
-    (void)state;
-    for_each_variant(nan_rows, 1);
+    const variant_check *v = *state;
+    for_each_variant(v->check, v->threads);
 }
 
-DYT_TEST_MAIN("test_simd_kernels", NULL, NULL, cmocka_unit_test(test_widths_single_thread),
-              cmocka_unit_test(test_widths_two_threads), cmocka_unit_test(test_streaming_stores),
-              cmocka_unit_test(test_deterministic_reductions),
-              cmocka_unit_test(test_nan_propagates), cmocka_unit_test(test_column_blocks))
+static const variant_check checks[] = {
+    {widths, 1}, {widths, 2}, {streaming, 2}, {determinism, 1}, {nan_rows, 1},
+};
+
+DYT_TEST_MAIN("test_simd_kernels", NULL, NULL,
+              DYT_TEST_WITH("test_widths_single_thread", test_variants, &checks[0]),
+              DYT_TEST_WITH("test_widths_two_threads", test_variants, &checks[1]),
+              DYT_TEST_WITH("test_streaming_stores", test_variants, &checks[2]),
+              DYT_TEST_WITH("test_deterministic_reductions", test_variants, &checks[3]),
+              DYT_TEST_WITH("test_nan_propagates", test_variants, &checks[4]),
+              cmocka_unit_test(test_column_blocks))
