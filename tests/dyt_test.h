@@ -102,9 +102,6 @@ static DYT_TEST_UNUSED int run_group(const char *name, const char *prefix,
         const struct CMUnitTest tests[] = {__VA_ARGS__};                                           \
         return run_group(group, prefix, tests, DYT_ARRAY_LEN(tests), setup, teardown);             \
     }
-/* One test function over several values: an entry of the group run with
- * *state = arg, named name in the test log. */
-#define DYT_TEST_WITH(name, fn, arg) {name, fn, NULL, NULL, (void *)(arg)}
 #define DYT_TEST_MAIN(group, setup, teardown, ...)                                                 \
     DYT_TEST_MAIN_(group, NULL, setup, teardown, __VA_ARGS__)
 #define DYT_TEST_MAIN_IN_TMPDIR(group, setup, teardown, ...)                                       \

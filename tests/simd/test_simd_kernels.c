@@ -277,20 +277,16 @@ typedef struct {
     int threads;
 } variant_check;
 
-static void test_variants(void **state)
-{
-    const variant_check *v = *state;
-    for_each_variant(v->check, v->threads);
-}
-
 static const variant_check checks[] = {
     {widths, 1}, {widths, 2}, {streaming, 2}, {determinism, 1}, {nan_rows, 1},
 };
 
-DYT_TEST_MAIN("test_simd_kernels", NULL, NULL,
-              DYT_TEST_WITH("test_widths_single_thread", test_variants, &checks[0]),
-              DYT_TEST_WITH("test_widths_two_threads", test_variants, &checks[1]),
-              DYT_TEST_WITH("test_streaming_stores", test_variants, &checks[2]),
-              DYT_TEST_WITH("test_deterministic_reductions", test_variants, &checks[3]),
-              DYT_TEST_WITH("test_nan_propagates", test_variants, &checks[4]),
+static void test_variant_checks(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < DYT_ARRAY_LEN(checks); i++)
+        for_each_variant(checks[i].check, checks[i].threads);
+}
+
+DYT_TEST_MAIN("test_simd_kernels", NULL, NULL, cmocka_unit_test(test_variant_checks),
               cmocka_unit_test(test_column_blocks))
