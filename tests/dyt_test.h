@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -166,6 +167,23 @@ static DYT_TEST_UNUSED char *read_text(const char *path)
 static DYT_TEST_UNUSED int file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
+}
+
+/* ---- Child processes ------------------------------------------------------ */
+
+/* A wait status (of waitpid, system, pclose) as one number: the exit code
+ * of a child that exited, or minus the signal that ended it. */
+static DYT_TEST_UNUSED int exit_code(int st)
+{
+    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -128;
+}
+
+/* Waits for child pid to end: its exit_code. */
+static DYT_TEST_UNUSED int wait_exit(pid_t pid)
+{
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return exit_code(st);
 }
 
 /* ---- One-value queries -------------------------------------------------- */

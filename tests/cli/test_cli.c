@@ -26,7 +26,7 @@
 static const char *exe;
 
 typedef struct {
-    int status;      /* exit code, or -1 if killed */
+    int status;      /* exit code, or minus the signal that killed it */
     char out[65536]; /* stdout (truncated) */
     char err[8192];  /* stderr (truncated) */
 } result;
@@ -66,9 +66,7 @@ static void run_in(result *r, const char *cwd, char *const *args)
     }
     close(fo);
     close(fe);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r->status = wait_exit(pid);
     read_into(outp, r->out, sizeof r->out);
     read_into(errp, r->err, sizeof r->err);
     unlink(outp);

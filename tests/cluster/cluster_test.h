@@ -97,20 +97,13 @@ static pid_t start(char *const *extra, char *const *args, const char *out, const
     return pid;
 }
 
-static int wait_status(pid_t pid)
-{
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Runs exe to its end into r. */
 static DYT_TEST_UNUSED void run_env(result *res, char *const *extra, char *const *args)
 {
     char out[600], err[600];
     path_in(out, sizeof out, "child.out");
     path_in(err, sizeof err, "child.err");
-    res->status = wait_status(start(extra, args, out, err));
+    res->status = wait_exit(start(extra, args, out, err));
     read_into(out, res->out, sizeof res->out);
     read_into(err, res->err, sizeof res->err);
 }

@@ -184,7 +184,7 @@ static void test_resume_after_sigkill(void **state)
     int64_t before_kill = wait_cases(db, pid, 2);
     assert_true(before_kill >= 2);
     kill(pid, SIGKILL);
-    assert_int_equal(wait_status(pid), 128 + SIGKILL);
+    assert_int_equal(wait_exit(pid), -SIGKILL);
     int64_t kept = db_int(db, "SELECT count(*) FROM cases");
     assert_true(kept >= 2 && kept < 4);
     static char before[8192], after[8192];
@@ -283,7 +283,7 @@ static void test_resume_auto(void **state)
     pid_t pid = start(task, args, NULL, NULL);
     assert_true(wait_cases(db, pid, 1) >= 1);
     kill(pid, SIGKILL);
-    wait_status(pid);
+    wait_exit(pid);
     run_env(&r, task, args);
     want_status(&r, 0);
     assert_int_equal(db_int(db, "SELECT count(*) FROM runs"), 1);

@@ -58,9 +58,7 @@ static int as_reader(const char *ro_mount_dir, const char *args)
         int st = system(cmd);
         _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
     }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return wait_exit(pid);
 }
 
 static void show_reader_error(void)

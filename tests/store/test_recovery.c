@@ -33,9 +33,7 @@ static void kill_mid_transaction(const char *path, const char *sql)
         kill(getpid(), SIGKILL);
         _exit(4);
     }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    assert_int_equal(wait_exit(pid), -SIGKILL);
     char j[600];
     snprintf(j, sizeof j, "%s-journal", path);
     long len;
@@ -56,8 +54,7 @@ static int cli_exit(const char *args)
     need_dytbench();
     char cmd[2000];
     snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>&1", dytbench_exe, args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return exit_code(system(cmd));
 }
 
 /* The first commit of a new store (the schema, in place in an empty file)
