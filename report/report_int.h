@@ -282,8 +282,9 @@ typedef struct {
     size_t nt;
     const fig_file *figs; /* written by plots/ */
     size_t nfigs;
-    const char *notices[8];
+    const char *notices[4];
     size_t n_notices;
+    char notice_text[4][600]; /* where report.c wrote them */
     char title[256], subtitle[2048]; /* rep_doc_title, rep_doc_subtitle */
 } rep_doc;
 
