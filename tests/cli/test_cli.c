@@ -23,71 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *exe;
-
-typedef struct {
-    int status;      /* exit code, or minus the signal that killed it */
-    char out[65536]; /* stdout (truncated) */
-    char err[8192];  /* stderr (truncated) */
-} result;
-
-/* Reads a whole file (the captured output) into buf. */
-static void read_into(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    size_t got = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[got] = '\0';
-    if (f)
-        fclose(f);
-}
-
-/* Runs exe in folder cwd (NULL: here) with the NULL-terminated argument
- * array args (after argv[0]); output goes through temporary files so a
- * large stdout cannot block the child. */
-static void run_in(result *r, const char *cwd, char *const *args)
-{
-    char *argv[40];
-    int argc = 0;
-    argv[argc++] = (char *)exe;
-    for (; *args && argc < 39; args++)
-        argv[argc++] = *args;
-    argv[argc] = NULL;
-
-    char outp[] = "/tmp/dyt-cli-out-XXXXXX", errp[] = "/tmp/dyt-cli-err-XXXXXX";
-    int fo = mkstemp(outp), fe = mkstemp(errp);
-    assert_true(fo >= 0 && fe >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (dup2(fo, 1) < 0 || dup2(fe, 2) < 0 || (cwd && chdir(cwd) != 0))
-            _exit(127);
-        execv(exe, argv);
-        _exit(127);
-    }
-    close(fo);
-    close(fe);
-    r->status = wait_exit(pid);
-    read_into(outp, r->out, sizeof r->out);
-    read_into(errp, r->err, sizeof r->err);
-    unlink(outp);
-    unlink(errp);
-}
-
-/* run(&r, "list", "runs", NULL) */
-static void run(result *r, ...)
-{
-    char *args[32];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, r);
-    for (char *a; (a = va_arg(ap, char *)) && n < 31;)
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    run_in(r, NULL, args);
-}
-
-static result r; /* large: keep it off the stack */
+static dyt_result r; /* large: keep it off the stack */
 
 /* A fresh empty folder under tmpdir. */
 static void fresh_dir(char *buf, size_t n, const char *name)
@@ -124,7 +60,7 @@ static void assert_one_line(const char *text)
 static void test_version(void **state)
 {
     (void)state;
-    run(&r, "--version", NULL);
+    dyt_run(&r, NULL, "--version", NULL);
     assert_int_equal(r.status, 0);
     assert_true(!strncmp(r.out, "dytbench ", 9));
     assert_non_null(strstr(r.out, "(git "));
@@ -149,13 +85,13 @@ static void test_help(void **state)
     (void)state;
     char want[1024];
     footer(NULL, want, sizeof want);
-    run(&r, "--help", NULL);
+    dyt_run(&r, NULL, "--help", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "usage: dytbench"));
     assert_true(ends_with(r.out, want));
     for (size_t i = 0; i < cli_n_commands; i++) /* the table is what it lists */
         assert_non_null(strstr(r.out, cli_commands[i]->name));
-    run(&r, NULL);
+    dyt_run(&r, NULL, NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "usage: dytbench"));
 }
@@ -184,7 +120,7 @@ static void test_command_help(void **state)
     snprintf(usage, sizeof usage, "usage: dytbench %s", c->name);
     footer(c, want, sizeof want);
     char *args[] = {(char *)c->name, "--help", NULL};
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     if (r.status != 0)
         fail_msg("dytbench %s --help: exit %d, stderr '%s'", c->name, r.status, r.err);
     assert_string_equal(r.err, "");
@@ -210,7 +146,7 @@ static void test_command_help(void **state)
                      o->name);
     char *copy = strdup(r.out);
     args[1] = "-h";
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, copy);
     free(copy);
@@ -227,7 +163,7 @@ static void test_command_unknown_option(void **state)
     snprintf(want, sizeof want, "dytbench: %s: unknown option '--bogus' (see dytbench %s --help)\n",
              c->name, c->name);
     char *args[] = {(char *)c->name, "--bogus", NULL};
-    run_in(&r, dir, args);
+    dyt_run_args(&r, dir, NULL, args);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err, want);
     assert_string_equal(r.out, "");
@@ -238,7 +174,7 @@ static void test_command_unknown_option(void **state)
     if (!strcmp(c->name, "run") || !strcmp(c->name, "show") || !strcmp(c->name, "report")) {
         snprintf(want, sizeof want, "dytbench: %s: unknown option '-Z' (see dytbench %s --help)\n",
                  c->name, c->name);
-        run_in(&r, dir, later);
+        dyt_run_args(&r, dir, NULL, later);
         assert_int_equal(r.status, 2);
         assert_string_equal(r.err, want);
         assert_true(dir_is_empty(dir));
@@ -261,7 +197,7 @@ static void test_command_missing_value(void **state)
              "dytbench: %s: option '%s' needs a value (see dytbench %s --help)\n", c->name, opt,
              c->name);
     char *args[] = {(char *)c->name, opt, NULL};
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err, want);
 }
@@ -289,7 +225,7 @@ static void test_short_options(void **state)
             meaning[k] = o->name;
         }
     }
-    run(&r, "-V", NULL);
+    dyt_run(&r, NULL, "-V", NULL);
     assert_int_equal(r.status, 0);
     assert_true(!strncmp(r.out, "dytbench ", 9));
 }
@@ -297,47 +233,47 @@ static void test_short_options(void **state)
 static void test_unknown(void **state)
 {
     (void)state;
-    run(&r, "--bogus", NULL);
+    dyt_run(&r, NULL, "--bogus", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "dytbench: ", 10));
     assert_non_null(strstr(r.err, "--bogus"));
 
-    run(&r, "frobnicate", NULL);
+    dyt_run(&r, NULL, "frobnicate", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "dytbench: ", 10));
     assert_non_null(strstr(r.err, "frobnicate"));
 
-    run(&r, "list", NULL);
+    dyt_run(&r, NULL, "list", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "things", NULL);
+    dyt_run(&r, NULL, "list", "things", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "shapes", "--suite", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "shapes", "--suite", "no-such-suite", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", "no-such-suite", NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "unknown suite 'no-such-suite'"));
-    run(&r, "list", "suites", "--db", "x.db", NULL);
+    dyt_run(&r, NULL, "list", "suites", "--db", "x.db", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "runs", "--db", "/nonexistent/dir/x.db", NULL);
+    dyt_run(&r, NULL, "list", "runs", "--db", "/nonexistent/dir/x.db", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "dytbench: ", 10));
-    run(&r, "list", "runs", "--limit", "+3", NULL);
+    dyt_run(&r, NULL, "list", "runs", "--limit", "+3", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err, "dytbench: list: --limit: '+3' is not a count of at least 1\n");
-    run(&r, "show", "1", "2", NULL);
+    dyt_run(&r, NULL, "show", "1", "2", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err,
                         "dytbench: show: unexpected argument '2' (see dytbench show --help)\n");
-    run(&r, "run", "--quick=1", NULL);
+    dyt_run(&r, NULL, "run", "--quick=1", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(
         r.err, "dytbench: run: option '--quick' takes no value (see dytbench run --help)\n");
     /* A variant that does not exist stops bench-kernels before it measures. */
-    run(&r, "bench-kernels", "--variant", "no-such-variant", NULL);
+    dyt_run(&r, NULL, "bench-kernels", "--variant", "no-such-variant", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "no variant named 'no-such-variant'"));
-    run(&r, "run", "--max", "1", NULL);
+    dyt_run(&r, NULL, "run", "--max", "1", NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "'--max' is ambiguous: --max-noise, --max-samples, --max-time"));
 }
@@ -363,7 +299,7 @@ typedef struct {
 static void expect_refused(char *const *args, const char *want, const char *absent,
                            const char *absent2)
 {
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     assert_int_equal(r.status, 2);
     if (strncmp(r.err, want, strlen(want)))
         fail_msg("%s %s: stderr '%s', want '%s...'", args[0], args[1], r.err, want);
@@ -410,13 +346,13 @@ static void test_interleave_starts_nothing(void **state)
         "interleave", "--arm", "A=self --inject-slowdown avx512", "--arm", b, "--db", db, NULL};
     expect_refused(self_arm, "dytbench: interleave: arm A: --inject-slowdown: want", marker, db);
     /* The arms need a name first: the bad option is named all the same. */
-    run(&r, "interleave", "--bogus", NULL);
+    dyt_run(&r, NULL, "interleave", "--bogus", NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--bogus"));
     assert_null(strstr(r.err, "at least two"));
     /* Valid options reach the arms (which here only record it). */
     char *good[] = {"interleave", "--arm", a, "--arm", b, "--db", db, "--pass", "fwd", NULL};
-    run_in(&r, NULL, good);
+    dyt_run_args(&r, NULL, NULL, good);
     assert_int_equal(r.status, 2);
     assert_true(exists(marker));
     unlink(marker);
@@ -485,14 +421,14 @@ static void test_run_peer_refused(void **state)
 static void test_list(void **state)
 {
     (void)state;
-    run(&r, "list", "shapes", "--suite", "llm", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", "llm", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "llama-7b-attn"));
     assert_non_null(strstr(r.out, "llama-70b-ffn-final"));
     assert_non_null(strstr(r.out, "rmsnorm"));
     assert_non_null(strstr(r.out, "4096"));
 
-    run(&r, "list", "shapes", "--suite", "quick,dna", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", "quick,dna", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "# quick"));
     assert_non_null(strstr(r.out, "# dna"));
@@ -503,7 +439,7 @@ static void test_list_suites_and_kernels(void **state)
 {
     (void)state;
     static const char *const names[] = {"quick", "vision", "llm", "speech", "dna"};
-    run(&r, "list", "suites", NULL);
+    dyt_run(&r, NULL, "list", "suites", NULL);
     assert_int_equal(r.status, 0);
     for (size_t i = 0; i < 5; i++) {
         char line[32];
@@ -511,7 +447,7 @@ static void test_list_suites_and_kernels(void **state)
         if (!strstr(r.out, line))
             fail_msg("list suites lacks '%s'", names[i]);
     }
-    run(&r, "list", "kernels", NULL);
+    dyt_run(&r, NULL, "list", "kernels", NULL);
     assert_int_equal(r.status, 0);
 }
 
@@ -524,7 +460,7 @@ static void test_malformed_suite(void **state)
     static const char text[] = "# my suite\n[m]\ndomain = llm\nnorm = rmsnorm\nhidden = 0\n";
     assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fd);
-    run(&r, "list", "shapes", "--suite", path, NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", path, NULL);
     unlink(path);
     assert_int_equal(r.status, 2);
     char want[128];
@@ -546,7 +482,7 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 1;
     }
-    exe = exe_path;
+    dytbench_exe = exe_path;
     enum { PER_COMMAND = 3 };
     struct CMUnitTest tests[16 + PER_COMMAND * 16];
     static char names[PER_COMMAND * 16][64];
