@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 {
     cli_set_command_line(argc, argv);
     /* Settings a backend's library reads once, when it is loaded (oneDNN's
-     * libgomp: OMP_WAIT_POLICY, see kernels/onednn.c): set the ones the
+     * libgomp: GOMP_SPINCOUNT, see kernels/onednn.c): set the ones the
      * user has not and re-execute, so the new process loads with them. */
     char self[4096];
     ssize_t self_len;

@@ -207,6 +207,11 @@ uint64_t kern_min_bytes(norm_kind n, pass_kind p, dtype_kind d, size_t rows, siz
  * 0..n-1, worker 0 is the caller) before any work, so the runner can pin it.
  * Returns NULL on failure. */
 typedef int (*kern_thread_init_fn)(int index, void *user);
+/* How many pause iterations an idle worker spins before it sleeps: about
+ * 50-100 us at ~40-140 cycles per pause, long enough to bridge the gap
+ * between two timed calls, short enough not to matter to an idle pool. A
+ * library with its own threads (oneDNN's OpenMP team) is given the same. */
+#define KERN_POOL_SPIN 4096
 kern_pool *kern_pool_create(int threads, kern_thread_init_fn on_start, void *user);
 void kern_pool_destroy(kern_pool *p);
 int kern_pool_threads(const kern_pool *p);
@@ -214,6 +219,12 @@ int kern_pool_threads(const kern_pool *p);
  * waits for all. */
 typedef void (*kern_task_fn)(int index, int nthreads, void *ctx);
 void kern_pool_run(kern_pool *p, kern_task_fn fn, void *ctx);
+/* The CPUs thread index of the pool may run on (index 0: the calling
+ * thread, which is thread 0 of a run), as pthread_getaffinity_np gives them: set is a cpu_set_t of size bytes.
+ * 0, or -1 (bad index, or the system would not say). For a library that
+ * runs its own threads (oneDNN's OpenMP team) to place them like the
+ * pool's. */
+int kern_pool_cpuset(const kern_pool *p, int index, void *set, size_t size);
 /* Per-thread scratch of at least bytes, owned by the pool, stable between
  * calls; index = thread index. NULL pool: a process-wide buffer for index 0. */
 void *kern_pool_scratch(kern_pool *p, int index, size_t bytes);

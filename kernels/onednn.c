@@ -16,10 +16,20 @@
  *    dnnl_use_shift); oneDNN overwrites them, as the contract asks.
  *  - Threads: this Debian build of oneDNN uses OpenMP (DNNL_CPU_RUNTIME =
  *    OMP), not our pool. Each call sets omp_set_num_threads(n) on the
- *    calling thread, n = the pool's thread count, so oneDNN runs on n
- *    OpenMP threads; those threads are libgomp's, not the pool's, so the
- *    runner's pinning does not apply to them (OMP_PROC_BIND/OMP_PLACES
- *    in the environment do).
+ *    calling thread, n = the pool's thread count, and primitives are
+ *    cached per n (oneDNN sizes a primitive's work split when it is
+ *    created). libgomp creates its team threads with the calling thread's
+ *    CPU mask, which the runner has pinned to one core: left alone, all n
+ *    OpenMP threads would share that core. So before the first call at n
+ *    threads (pinned_team), one OpenMP region gives team thread i the CPU
+ *    mask of the pool's thread i: oneDNN then runs on the cores, one per
+ *    thread, that our own kernels use, and waits between calls as the
+ *    pool's threads do (GOMP_SPINCOUNT, below). OMP_PROC_BIND/OMP_PLACES
+ *    would bind the process's first thread when libgomp loads, for every
+ *    command, so they are not used. libgomp keeps its team threads
+ *    between regions and reuses them in order, but a region with fewer
+ *    threads ends the surplus ones; a call whose rows are fewer than n
+ *    (oneDNN then may use fewer threads) makes the next call pin again.
  *  - bf16 is offered when oneDNN accepts a bf16 layer norm on this CPU:
  *    the primitive descriptor is created at the first call, and a refusal
  *    makes the call return nonzero (unsupported) without touching outputs.
@@ -29,11 +39,11 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
-
-/* libgomp is loaded with libdnnl; weak so a oneDNN without OpenMP links. */
-extern void omp_set_num_threads(int) __attribute__((weak));
 
 typedef struct {
     int used;
@@ -42,7 +52,8 @@ typedef struct {
     size_t rows, cols;
     float eps;
     int affine;
-    int ok; /* 0: oneDNN refused this configuration (cached too) */
+    int threads; /* the OpenMP thread count it was created for */
+    int ok;      /* 0: oneDNN refused this configuration (cached too) */
     dnnl_primitive_t prim;
     /* memories with handles set per call */
     dnnl_memory_t src, dst, mean, var, scale, shift, ddst, dsrc, dscale, dshift;
@@ -140,7 +151,7 @@ out:
 
 /* The cached entry for a's configuration, locked; NULL if oneDNN refuses
  * it. Entries are recycled round-robin once the cache is full. */
-static dnn_entry *entry_get(const norm_args *a, pass_kind p)
+static dnn_entry *entry_get(const norm_args *a, pass_kind p, int threads)
 {
     pthread_once(&engine_once, engine_init);
     if (!engine_ok)
@@ -151,7 +162,7 @@ static dnn_entry *entry_get(const norm_args *a, pass_kind p)
     for (int i = 0; i < DNN_CACHE && !e; i++) {
         dnn_entry *c = &cache[i];
         if (c->used && c->pass == p && c->dtype == a->dtype && c->rows == a->rows &&
-            c->cols == a->cols && c->eps == a->eps && c->affine == affine)
+            c->cols == a->cols && c->eps == a->eps && c->affine == affine && c->threads == threads)
             e = c;
     }
     if (!e) {
@@ -162,7 +173,7 @@ static dnn_entry *entry_get(const norm_args *a, pass_kind p)
         entry_release(e);
         e->used = 1;
         e->pass = p, e->dtype = a->dtype, e->rows = a->rows, e->cols = a->cols;
-        e->eps = a->eps, e->affine = affine;
+        e->eps = a->eps, e->affine = affine, e->threads = threads;
         e->ok = entry_build(e) == 0;
         pthread_mutex_unlock(&e->lock);
     }
@@ -175,17 +186,63 @@ static dnn_entry *entry_get(const norm_args *a, pass_kind p)
     return e;
 }
 
-static void set_threads(const kern_exec *ex)
+/* The pool whose thread placement this calling thread's OpenMP team has
+ * (libgomp keeps one team per calling thread), and at how many threads. */
+static _Thread_local const kern_pool *pinned_pool;
+static _Thread_local int pinned_n;
+
+/* Gives OpenMP team thread i the CPU mask of the pool's thread i; 0, or
+ * -1 when a mask could not be read or set, or the team is not n threads. */
+static int pin_team(kern_pool *pool, int n)
 {
-    if (omp_set_num_threads)
-        omp_set_num_threads(kern_pool_threads(port_pool(ex)));
+    cpu_set_t *sets = calloc((size_t)n, sizeof *sets);
+    if (!sets)
+        return -1;
+    atomic_int bad = 0;
+    for (int i = 0; i < n; i++)
+        if (kern_pool_cpuset(pool, i, &sets[i], sizeof sets[i]) != 0)
+            bad = 1;
+    if (!bad) {
+#pragma omp parallel num_threads(n)
+        {
+            int i = omp_get_thread_num();
+            if (omp_get_num_threads() != n ||
+                pthread_setaffinity_np(pthread_self(), sizeof sets[i], &sets[i]) != 0)
+                atomic_store(&bad, 1);
+        }
+    }
+    free(sets);
+    return bad ? -1 : 0;
+}
+
+/* oneDNN's thread count and placement for a call on ex over rows: 0 with
+ * *threads set, or -1 (the call is refused rather than run on threads
+ * other than the case's). */
+static int set_threads(const kern_exec *ex, size_t rows, int *threads)
+{
+    kern_pool *pool = port_pool(ex);
+    int n = kern_pool_threads(pool);
+    omp_set_num_threads(n);
+    *threads = n;
+    if (n > 1 && (pinned_pool != pool || pinned_n != n)) {
+        if (pin_team(pool, n) != 0) {
+            pinned_pool = NULL;
+            return -1;
+        }
+        pinned_pool = pool, pinned_n = n;
+    }
+    if ((size_t)n > rows)
+        pinned_pool = NULL;
+    return 0;
 }
 
 static int onednn_ln_fwd(const norm_args *a, const kern_exec *ex)
 {
-    if (port_check_args(a, NORM_LAYERNORM, PASS_FWD) || a->rows == 0)
+    int threads;
+    if (port_check_args(a, NORM_LAYERNORM, PASS_FWD) || a->rows == 0 ||
+        set_threads(ex, a->rows, &threads))
         return -1;
-    dnn_entry *e = entry_get(a, PASS_FWD);
+    dnn_entry *e = entry_get(a, PASS_FWD, threads);
     if (!e)
         return -1;
     float *mean = a->mean ? a->mean : e->mean_buf;
@@ -202,7 +259,6 @@ static int onednn_ln_fwd(const norm_args *a, const kern_exec *ex)
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, e->scale};
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SHIFT, e->shift};
     }
-    set_threads(ex);
     int rc = dnnl_primitive_execute(e->prim, stream, n, args) == dnnl_success &&
                      dnnl_stream_wait(stream) == dnnl_success
                  ? 0
@@ -216,10 +272,12 @@ static int onednn_ln_fwd(const norm_args *a, const kern_exec *ex)
 
 static int onednn_ln_bwd(const norm_args *a, const kern_exec *ex)
 {
+    int threads;
     if (port_check_args(a, NORM_LAYERNORM, PASS_BWD) || a->rows == 0 ||
-        (a->affine && a->gamma && a->beta && (!a->dgamma || !a->dbeta)))
+        (a->affine && a->gamma && a->beta && (!a->dgamma || !a->dbeta)) ||
+        set_threads(ex, a->rows, &threads))
         return -1;
-    dnn_entry *e = entry_get(a, PASS_BWD);
+    dnn_entry *e = entry_get(a, PASS_BWD, threads);
     if (!e)
         return -1;
     /* rstd -> variance, in double so 1/rstd^2 - eps keeps what it can. */
@@ -248,7 +306,6 @@ static int onednn_ln_bwd(const norm_args *a, const kern_exec *ex)
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SCALE, e->dscale};
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SHIFT, e->dshift};
     }
-    set_threads(ex);
     int rc = dnnl_primitive_execute(e->prim, stream, n, args) == dnnl_success &&
                      dnnl_stream_wait(stream) == dnnl_success
                  ? 0
@@ -265,16 +322,22 @@ static const kern_entry onednn_variants[] = {
     DN(PASS_BWD, DTYPE_F32, onednn_ln_bwd, "oneDNN 2.6 layer_normalization backward, rstd->var before"),
     DN(PASS_BWD, DTYPE_BF16, onednn_ln_bwd, "oneDNN 2.6 layer_normalization backward bf16, if supported"),
 };
-/* oneDNN runs on libgomp's threads, which by default spin after each
- * parallel region; next to dytbench's own pinned pool on the same cores
- * that made a cache-resident oneDNN LayerNorm take ~8 ms instead of ~55 us
- * per call (256 x 1024, measured here), a crippled baseline. libgomp reads
- * OMP_WAIT_POLICY once, when it is loaded, so main() sets it (unless the
+/* oneDNN's OpenMP threads wait between regions the way the pool's workers
+ * do: spin KERN_POOL_SPIN pauses, then sleep. libgomp's default spins
+ * ~100x longer (GOMP_SPINCOUNT 300000): next to dytbench's own pinned
+ * pool on the same cores that made a cache-resident oneDNN LayerNorm take
+ * ~8 ms instead of ~55 us per call (256 x 1024, measured here). Sleeping
+ * at once (OMP_WAIT_POLICY=passive) instead makes every call pay a
+ * wake-up: ViT-B/16's 197 x 768 LayerNorm forward at 2 threads took 52 us
+ * against 22 us at 1 (10.8 us with the bounded spin). libgomp reads
+ * GOMP_SPINCOUNT once, when it is loaded, so main() sets it (unless the
  * user has) and re-executes the binary (kern_backend_setenv). */
+#define DNN_STR_(x) #x
+#define DNN_STR(x) DNN_STR_(x)
 const kern_backend kern_backend_onednn = {
     .name = "onednn",
     .variants = onednn_variants,
     .n_variants = sizeof onednn_variants / sizeof onednn_variants[0],
     .isa = ISA_ONEDNN,
-    .load_env = "OMP_WAIT_POLICY=passive",
+    .load_env = "GOMP_SPINCOUNT=" DNN_STR(KERN_POOL_SPIN),
 };

@@ -26,10 +26,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* About 50-100 us of spinning at ~40-140 cycles per pause: long enough to
- * bridge the gap between two timed calls, short enough not to matter to an
- * idle pool. */
-#define POOL_SPIN 4096
 
 typedef struct {
     void *p;
@@ -79,7 +75,7 @@ static inline void cpu_relax(void)
 static unsigned wait_change(atomic_uint *w, unsigned old)
 {
     unsigned v;
-    for (int i = 0; i < POOL_SPIN; i++) {
+    for (int i = 0; i < KERN_POOL_SPIN; i++) {
         if ((v = atomic_load_explicit(w, memory_order_acquire)) != old)
             return v;
         cpu_relax();
@@ -185,6 +181,14 @@ void kern_pool_destroy(kern_pool *p)
 }
 
 int kern_pool_threads(const kern_pool *p) { return p ? p->n : 1; }
+
+int kern_pool_cpuset(const kern_pool *p, int index, void *set, size_t size)
+{
+    if (index < 0 || index >= kern_pool_threads(p))
+        return -1;
+    pthread_t t = index == 0 ? pthread_self() : p->threads[index];
+    return pthread_getaffinity_np(t, size, set) == 0 ? 0 : -1;
+}
 
 void kern_pool_run(kern_pool *p, kern_task_fn fn, void *ctx)
 {

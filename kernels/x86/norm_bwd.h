@@ -6,28 +6,30 @@
  *  - LayerNorm (saved mean, rstd; xh = (x - mean) * rstd, g = dy [* gamma]):
  *    pass 1 sums g and g * xh over the row (four fp32 chains, double across
  *    ROW_CHUNK chunks); pass 2, from L1/L2, writes dx = rstd * (g - mean(g) -
- *    xh * mean(g * xh)) and adds dy * xh, dy to the column partials.
+ *    xh * mean(g * xh)) and adds dy * xh, dy to the column partials. At
+ *    DRAM sizes the passes of consecutive row blocks overlap (KX_STREAM).
  *  - RMSNorm: the same without the mean(g) term.
  * Column partials (dgamma, dbeta) are summed in fp32 over blocks of
  * KX_COL_BLOCK rows, each block then added to this thread's double partial
  * (kx_fold); dalpha is summed per row in fp32 and across rows in double.
+ * A block's first row stores into the fp32 accumulators and a thread's
+ * first block into its double partials, so no scratch is zeroed per call
+ * (96 KiB at 4096 columns, a cost every small call paid).
  * Scratch layout: kx_part_bytes in norm_common.h. */
 #pragma once
 #include "x86/norm_common.h"
 
-AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int beta)
+/* One DyT backward row: dx, and its dy * t (and dy) added into the fp32
+ * column accumulators (init: the row starts a block); returns the row's
+ * sum of u * x for dalpha. */
+AI float dyt_bwd_row(const kx_ctx *k, size_t r, float *fg, float *fb, int mode, int beta, int init)
 {
     const norm_args *a = k->a;
-    const size_t C = a->cols;
+    const size_t base = r * a->cols;
     const vf al = v_set(a->alpha), one = v_set(1.0f);
-    double *pg = part, *pb = part + C;
-    float *fg = kx_part_f32(part, C), *fb = fg + C;
-    double dal = 0;
-    for (size_t r = r0; r < r1; r++) {
-        size_t base = r * C;
-        int nt = k->nt;
-        size_t head = row_head(a->dx, base, mode, &nt);
-        vf sa = v_zero();
+    int nt = k->nt;
+    size_t head = row_head(a->dx, base, mode, &nt);
+    vf sa = v_zero();
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
         if (nt) {                                                                                  \
@@ -41,17 +43,30 @@ AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         vf u_ = v_mul(g_, v_fnma(t_, t_, one));                                                    \
         st_act(a->dx, base + (j), v_mul(al, u_), n, mode, nt);                                     \
         sa = v_fma(u_, x_, sa);                                                                    \
-        v_acc_f32(fg + (j), v_mul(dy_, t_), n);                                                    \
+        v_acc_f32(fg + (j), v_mul(dy_, t_), n, init);                                              \
         if (beta)                                                                                  \
-            v_acc_f32(fb + (j), dy_, n);                                                           \
+            v_acc_f32(fb + (j), dy_, n, init);                                                     \
     }
-        ROW_LOOP(C, head, STEP);
+    ROW_LOOP(a->cols, head, STEP);
 #undef STEP
-        dal += v_hsum(sa);
+    return v_hsum(sa);
+}
+
+AI void dyt_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int beta)
+{
+    const size_t C = k->a->cols;
+    double *pg = part, *pb = part + C;
+    float *fg = kx_part_f32(part, C), *fb = fg + C;
+    double dal = 0;
+    for (size_t r = r0; r < r1; r++) {
+        if ((r - r0) % KX_COL_BLOCK == 0)
+            dal += dyt_bwd_row(k, r, fg, fb, mode, beta, 1);
+        else
+            dal += dyt_bwd_row(k, r, fg, fb, mode, beta, 0);
         if ((r - r0) % KX_COL_BLOCK == KX_COL_BLOCK - 1 || r + 1 == r1) {
-            kx_fold(pg, fg, C);
+            kx_fold(pg, fg, C, r - r0 < KX_COL_BLOCK);
             if (beta)
-                kx_fold(pb, fb, C);
+                kx_fold(pb, fb, C, r - r0 < KX_COL_BLOCK);
         }
     }
     part[2 * C] = dal;
@@ -65,60 +80,64 @@ AI void dyt_bwd_rows(const kx_ctx *k, double *part, size_t r0, size_t r1, int mo
         dyt_bwd_rows_t(k, part, r0, r1, mode, 0);
 }
 
-/* Row sums of g and g * xh for LayerNorm (centre = 1) and RMSNorm: four
- * fp32 chains each (RED_LOOP), folded into double per ROW_CHUNK. */
-AI void bwd_row_sums(const norm_args *a, size_t base, float mu, float rs, int mode, int affine,
-                     int centre, double *sg, double *sgx)
+/* Sums of g and g * xh over columns [col, col + n) of the row at element
+ * offset base, for LayerNorm (centre = 1) and RMSNorm: four fp32 chains
+ * each (RED_LOOP), added into *sg, *sgx in double. pf: prefetch the
+ * streams ahead (DRAM path). */
+AI void bwd_chunk_sums(const norm_args *a, size_t base, size_t col, size_t n, float mu, float rs,
+                       int mode, int affine, int centre, int pf, double *sg, double *sgx)
 {
-    const size_t C = a->cols;
     const vf vmu = v_set(mu), vrs = v_set(rs);
-    double tg = 0, tgx = 0;
-    for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK) {
-        size_t cn = C - c0 < ROW_CHUNK ? C - c0 : ROW_CHUNK;
-        vf s1[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
-        vf s2[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
-#define RED(j, n, q)                                                                               \
+    const size_t off = base + col;
+    vf s1[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+    vf s2[4] = {v_zero(), v_zero(), v_zero(), v_zero()};
+#define RED(j, nv, q)                                                                              \
     {                                                                                              \
-        vf x_ = ld_act(a->x, base + c0 + (j), n, mode);                                            \
+        if (pf) {                                                                                  \
+            pf_act(a->x, off + (j), mode);                                                         \
+            pf_act(a->dy, off + (j), mode);                                                        \
+        }                                                                                          \
+        vf x_ = ld_act(a->x, off + (j), nv, mode);                                                 \
         vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);                                         \
-        vf g_ = ld_act(a->dy, base + c0 + (j), n, mode);                                           \
+        vf g_ = ld_act(a->dy, off + (j), nv, mode);                                                \
         if (affine)                                                                                \
-            g_ = v_mul(g_, v_ld_f32(a->gamma + c0 + (j), n));                                      \
+            g_ = v_mul(g_, v_ld_f32(a->gamma + col + (j), nv));                                    \
         s1[q] = v_add(s1[q], g_);                                                                  \
         s2[q] = v_fma(g_, xh_, s2[q]);                                                             \
     }
-        RED_LOOP(cn, RED);
+    RED_LOOP(n, RED);
 #undef RED
-        tg += v_fold4(s1);
-        tgx += v_fold4(s2);
-    }
-    *sg = tg;
-    *sgx = tgx;
+    *sg += v_fold4(s1);
+    *sgx += v_fold4(s2);
 }
 
-/* centre = 1: LayerNorm (mean saved, dbeta); 0: RMSNorm. */
-AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int affine,
-                       int centre)
+/* A row's backward coefficients: saved mean and rstd, mean(g), mean(g xh). */
+typedef struct {
+    float mu, rs, ma, mb;
+} bwd_coef;
+
+AI bwd_coef bwd_finish_row(const norm_args *a, size_t r, double sg, double sgx, int centre,
+                           double inv_cols)
+{
+    return (bwd_coef){centre ? a->mean[r] : 0.0f, a->rstd[r],
+                      centre ? (float)(sg * inv_cols) : 0.0f, (float)(sgx * inv_cols)};
+}
+
+/* dx over columns [c0, c1) of row r, and its dy * xh (and dy) added into
+ * the fp32 column accumulators fg (fb; init: the row starts a block). */
+AI void nrm_bwd_piece(const kx_ctx *k, size_t r, size_t c0, size_t c1, bwd_coef cf, size_t pfo,
+                      float *fg, float *fb, int mode, int affine, int centre, int init)
 {
     const norm_args *a = k->a;
-    const size_t C = a->cols;
-    double *pg = part, *pb = part + C;
-    float *fg = kx_part_f32(part, C), *fb = fg + C;
-    for (size_t r = r0; r < r1; r++) {
-        size_t base = r * C;
-        float mu = centre ? a->mean[r] : 0.0f, rs = a->rstd[r];
-        double sg, sgx;
-        bwd_row_sums(a, base, mu, rs, mode, affine, centre, &sg, &sgx);
-        const vf vmu = v_set(mu), vrs = v_set(rs);
-        const vf ma = v_set(centre ? (float)(sg / (double)C) : 0.0f);
-        const vf mb = v_set((float)(sgx / (double)C));
-        int nt = k->nt;
-        size_t head = row_head(a->dx, base, mode, &nt);
+    const size_t base = r * a->cols;
+    const vf vmu = v_set(cf.mu), vrs = v_set(cf.rs), ma = v_set(cf.ma), mb = v_set(cf.mb);
+    int nt = k->nt;
+    size_t head = row_head(a->dx, base + c0, mode, &nt);
 #define STEP(j, n)                                                                                 \
     {                                                                                              \
-        if (nt) {                                                                                  \
-            pf_row(a->x, base + C + (j), mode);                                                    \
-            pf_row(a->dy, base + C + (j), mode);                                                   \
+        if (pfo != KX_NO_PF) {                                                                     \
+            pf_act(a->x, pfo + (j)-c0, mode);                                                      \
+            pf_act(a->dy, pfo + (j)-c0, mode);                                                     \
         }                                                                                          \
         vf x_ = ld_act(a->x, base + (j), n, mode);                                                 \
         vf xh_ = v_mul(centre ? v_sub(x_, vmu) : x_, vrs);                                         \
@@ -127,17 +146,75 @@ AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int 
         vf dx_ = v_mul(vrs, v_sub(g_, v_fma(xh_, mb, ma)));                                        \
         st_act(a->dx, base + (j), dx_, n, mode, nt);                                               \
         if (affine) {                                                                              \
-            v_acc_f32(fg + (j), v_mul(dy_, xh_), n);                                               \
+            v_acc_f32(fg + (j), v_mul(dy_, xh_), n, init);                                         \
             if (centre)                                                                            \
-                v_acc_f32(fb + (j), dy_, n);                                                       \
+                v_acc_f32(fb + (j), dy_, n, init);                                                 \
         }                                                                                          \
     }
-        ROW_LOOP(C, head, STEP);
+    SPAN_LOOP(c0, c1, head, STEP);
 #undef STEP
+}
+
+/* centre = 1: LayerNorm (mean saved, dbeta); 0: RMSNorm. The DRAM path
+ * is KX_STREAM's (norm_common.h): its column accumulators are folded per
+ * block (RB <= KX_COL_BLOCK rows), column piece by column piece. */
+/* KX_STREAM's hooks in nrm_bwd_rows_t (they name its locals). */
+#define NRM_BWD_STATS(slot, row, col, n, pf)                                                       \
+    {                                                                                              \
+        if ((col) == 0)                                                                            \
+            sg[slot] = sgx[slot] = 0;                                                              \
+        bwd_chunk_sums(a, (row)*C, col, n, centre ? a->mean[row] : 0.0f, a->rstd[row], mode,       \
+                       affine, centre, pf, &sg[slot], &sgx[slot]);                                 \
+    }
+#define NRM_BWD_FINISH(slot, row)                                                                  \
+    cf[slot] = bwd_finish_row(a, row, sg[slot], sgx[slot], centre, inv_cols)
+#define NRM_BWD_PIECE(slot, row, c0, c1, pfo)                                                      \
+    {                                                                                              \
+        if ((slot) % RB == 0) /* the block's first row */                                          \
+            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 1);         \
+        else                                                                                       \
+            nrm_bwd_piece(k, row, c0, c1, cf[slot], pfo, fg, fb, mode, affine, centre, 0);         \
+    }
+#define NRM_BWD_COLUMN_DONE(c0, c1)                                                                \
+    if (affine) {                                                                                  \
+        kx_fold(pg + (c0), fg + (c0), (c1) - (c0), first);                                         \
+        if (centre)                                                                                \
+            kx_fold(pb + (c0), fb + (c0), (c1) - (c0), first);                                     \
+        first &= (c1) < C;                                                                         \
+    }
+
+AI void nrm_bwd_rows_t(const kx_ctx *k, double *part, size_t r0, size_t r1, int mode, int affine,
+                       int centre)
+{
+    const norm_args *a = k->a;
+    const size_t C = a->cols;
+    const double inv_cols = 1.0 / (double)C;
+    double *pg = part, *pb = part + C;
+    float *fg = kx_part_f32(part, C), *fb = fg + C;
+    if (k->nt) {
+        const size_t RB = kx_block_rows(C, mode == M_F32 ? 4 : 2);
+        double sg[2 * KX_BLOCK_MAX], sgx[2 * KX_BLOCK_MAX];
+        bwd_coef cf[2 * KX_BLOCK_MAX];
+        int first = 1; /* the first block's folds initialise the partials */
+        KX_STREAM(r0, r1, C, RB, NRM_BWD_STATS, NRM_BWD_FINISH, NRM_BWD_PIECE, NRM_BWD_COLUMN_DONE);
+        return;
+    }
+    for (size_t r = r0; r < r1; r++) {
+        const size_t base = r * C;
+        const float mu = centre ? a->mean[r] : 0.0f, rs = a->rstd[r];
+        double sg = 0, sgx = 0;
+        for (size_t c0 = 0; c0 < C; c0 += ROW_CHUNK)
+            bwd_chunk_sums(a, base, c0, DYT_MIN((size_t)ROW_CHUNK, C - c0), mu, rs, mode, affine,
+                           centre, 0, &sg, &sgx);
+        const bwd_coef cf = bwd_finish_row(a, r, sg, sgx, centre, inv_cols);
+        if ((r - r0) % KX_COL_BLOCK == 0)
+            nrm_bwd_piece(k, r, 0, C, cf, KX_NO_PF, fg, fb, mode, affine, centre, 1);
+        else
+            nrm_bwd_piece(k, r, 0, C, cf, KX_NO_PF, fg, fb, mode, affine, centre, 0);
         if (affine && ((r - r0) % KX_COL_BLOCK == KX_COL_BLOCK - 1 || r + 1 == r1)) {
-            kx_fold(pg, fg, C);
+            kx_fold(pg, fg, C, r - r0 < KX_COL_BLOCK);
             if (centre)
-                kx_fold(pb, fb, C);
+                kx_fold(pb, fb, C, r - r0 < KX_COL_BLOCK);
         }
     }
 }

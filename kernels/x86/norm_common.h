@@ -6,7 +6,9 @@
  * Included after simd_avx512.h or simd_avx2.h, which define vf, VL and the
  * v_* operations. Everything is static: each ISA file gets its own copy. */
 #pragma once
+#include "common.h"
 #include "kernels.h"
+#include "x86/norm_stream.h"
 #include "x86/x86.h"
 #include <stdlib.h>
 #include <string.h>
@@ -16,36 +18,24 @@
  * AVX512-BF16 conversion. */
 enum { M_F32 = 0, M_BF16 = 1, M_BF16N = 2 };
 
-/* Row reductions (statistics, backward row sums) run four independent fp32
- * accumulators per sum (RED_LOOP), so the loop is not bound by the add/FMA
- * latency, and fold them into a double every ROW_CHUNK elements: 16 terms
- * per fp32 lane at most, so the fp32 part adds only a few ulp. A multiple
- * of 4 * VL for every VL. */
-#define ROW_CHUNK 1024
-
 /* Software prefetch, only on the DRAM-resident (streaming-store) path.
  * The one-pass kernels (DyT) spend ~20 vector uops per 16 elements, so the
  * out-of-order window covers only ~1-2 KB of input and the demand misses
  * in flight cannot keep DRAM busy: each input is prefetched KX_PF_BYTES
- * ahead into L1. The two-pass norms (LayerNorm, RMSNorm) request the next
- * row into L2 while their last pass runs from L1, so the next row's first
- * pass does not wait on memory. On the 2-core build VM (8192 x 4096 fp32,
- * interleaved runs) this took DyT forward from ~21 to ~34 GB/s and
- * LayerNorm forward from ~25 to ~30 GB/s at ~40 GB/s copy; 4096 and 8192
- * bytes measured alike, 2048 less. */
+ * ahead into L1, as is the statistics stream of KX_STREAM. On the 2-core
+ * build VM (8192 x 4096 fp32, interleaved runs) this took DyT forward from
+ * ~21 to ~34 GB/s at ~40 GB/s copy; 4096 and 8192 bytes measured alike,
+ * 2048 less. */
 #define KX_PF_BYTES 8192
+
+/* A piece's prefetch offset meaning "none" (the cache-resident path). */
+#define KX_NO_PF ((size_t)-1)
 
 /* Prefetches the activation line KX_PF_BYTES ahead of element off. */
 AI void pf_act(const void *base, size_t off, int mode)
 {
     const char *p = (const char *)base + off * (mode == M_F32 ? 4 : 2);
     _mm_prefetch(p + KX_PF_BYTES, _MM_HINT_T0);
-}
-
-/* Prefetches the line of element off (a next-row element) into L2. */
-AI void pf_row(const void *base, size_t off, int mode)
-{
-    _mm_prefetch((const char *)base + off * (mode == M_F32 ? 4 : 2), _MM_HINT_T1);
 }
 
 AI vf ld_act(const void *base, size_t off, size_t n, int mode)
@@ -92,20 +82,22 @@ AI size_t row_head(const void *base, size_t off, int mode, int *nt)
     return ((align - u % align) % align) / esz;
 }
 
-/* STEP(j, n) over [0, cols): a head of h elements (0 unless streaming),
- * full vectors (n == VL, a constant the step is specialised for), a tail. */
-#define ROW_LOOP(cols, head, STEP)                                                                 \
+/* STEP(j, n) over columns [from, to): a head of h elements (0 unless
+ * streaming), full vectors (n == VL, a constant the step is specialised
+ * for), a tail. */
+#define SPAN_LOOP(from, to, head, STEP)                                                            \
     do {                                                                                           \
-        size_t c_ = (cols), j_ = 0, h_ = (head) < c_ ? (head) : c_;                                \
+        size_t c_ = (to), j_ = (from), h_ = (head) < c_ - j_ ? (head) : c_ - j_;                   \
         if (h_) {                                                                                  \
-            STEP(0, h_);                                                                           \
-            j_ = h_;                                                                               \
+            STEP(j_, h_);                                                                          \
+            j_ += h_;                                                                              \
         }                                                                                          \
         for (; j_ + VL <= c_; j_ += VL)                                                            \
             STEP(j_, (size_t)VL);                                                                  \
         if (j_ < c_)                                                                               \
             STEP(j_, c_ - j_);                                                                     \
     } while (0)
+#define ROW_LOOP(cols, head, STEP) SPAN_LOOP(0, cols, head, STEP)
 
 /* RED(j, n, k) over [0, cols): groups of four full vectors into the four
  * accumulator sets k = 0..3, then single full vectors and the masked tail
@@ -147,25 +139,22 @@ AI float *kx_part_f32(double *part, size_t cols)
     return (float *)(part + kx_part_doubles(cols));
 }
 
-/* Adds the fp32 block accumulators f[0..cols) into d[0..cols) and zeroes
- * them for the next block. */
-AI void kx_fold(double *d, float *f, size_t cols)
+/* Adds the fp32 block accumulators f[0..cols) into d[0..cols) (init: d
+ * takes their values; the first block of a thread's rows). */
+AI void kx_fold(double *d, const float *f, size_t cols, int init)
 {
     size_t j = 0;
-    for (; j + VL <= cols; j += VL) {
-        v_acc_f64(d + j, v_ld_f32(f + j, VL), VL);
-        v_st_f32(f + j, v_zero(), VL, 0);
-    }
-    if (j < cols) {
-        v_acc_f64(d + j, v_ld_f32(f + j, cols - j), cols - j);
-        v_st_f32(f + j, v_zero(), cols - j, 0);
-    }
+    for (; j + VL <= cols; j += VL)
+        v_acc_f64(d + j, v_ld_f32(f + j, VL), VL, init);
+    if (j < cols)
+        v_acc_f64(d + j, v_ld_f32(f + j, cols - j), cols - j, init);
 }
 
-/* acc[j, j + n) += v, in fp32 (a block accumulator). */
-AI void v_acc_f32(float *acc, vf v, size_t n)
+/* acc[j, j + n) += v, in fp32 (a block accumulator; init: = v, the first
+ * row of a block). */
+AI void v_acc_f32(float *acc, vf v, size_t n, int init)
 {
-    v_st_f32(acc, v_add(v_ld_f32(acc, n), v), n, 0);
+    v_st_f32(acc, init ? v : v_add(v_ld_f32(acc, n), v), n, 0);
 }
 
 /* One kernel call's context, shared by all threads. */
@@ -220,22 +209,31 @@ static int kx_backward(const norm_args *a, const kern_exec *ex, kern_task_fn fn,
     }
     kx_ctx c = {a, a->rows * a->cols * dtype_size(a->dtype) >= KX_NT_MIN_BYTES, part};
     kx_run(ex, fn, &c);
-    if (want_g || want_b) {
-        for (size_t j = 0; j < cols; j++) {
-            double g = 0, b = 0;
-            for (int t = 0; t < n; t++) {
-                g += part[t][j];
-                b += part[t][cols + j];
-            }
-            if (want_g)
-                a->dgamma[j] = (float)g;
-            if (want_b)
-                a->dbeta[j] = (float)b;
-        }
+    /* The partials added in thread order into thread 0's, column loops the
+     * compiler vectorizes (a scalar loop over threads per column cost ~2 us
+     * of a 1 x 4096 call); only the partials the kernel wrote are read
+     * (threads t >= rows have none: kern_split_rows gives rows to the first
+     * threads). */
+    const int used = (int)DYT_MIN(a->rows, (size_t)n);
+    double *g0 = part[0], *b0 = part[0] + cols;
+    for (int t = 1; t < used; t++) {
+        const double *gt = part[t], *bt = part[t] + cols;
+        if (want_g)
+            for (size_t j = 0; j < cols; j++)
+                g0[j] += gt[j];
+        if (want_b)
+            for (size_t j = 0; j < cols; j++)
+                b0[j] += bt[j];
     }
+    if (want_g)
+        for (size_t j = 0; j < cols; j++)
+            a->dgamma[j] = (float)g0[j];
+    if (want_b)
+        for (size_t j = 0; j < cols; j++)
+            a->dbeta[j] = (float)b0[j];
     if (want_alpha) {
-        double s = 0;
-        for (int t = 0; t < n; t++)
+        double s = part[0][2 * cols];
+        for (int t = 1; t < used; t++)
             s += part[t][2 * cols];
         *a->dalpha = (float)s;
     }
@@ -251,10 +249,7 @@ static int kx_backward(const norm_args *a, const kern_exec *ex, kern_task_fn fn,
         kx_ctx *k_ = c_;                                                                           \
         size_t b_, e_;                                                                             \
         kern_split_rows(k_->a->rows, i_, n_, &b_, &e_);                                            \
-        double *p_ = k_->part ? k_->part[i_] : NULL;                                               \
-        if (p_)                                                                                    \
-            memset(p_, 0, kx_part_bytes(k_->a->cols));                                             \
-        rows_fn(k_, p_, b_, e_, mode);                                                             \
+        rows_fn(k_, k_->part ? k_->part[i_] : NULL, b_, e_, mode);                                 \
         if (k_->nt)                                                                                \
             v_sfence();                                                                            \
     }

@@ -137,19 +137,23 @@ AI void v_st_bf16(bf16_t *p, vf v, size_t n, int nt, int native)
     }
 }
 
-AI void v_acc_f64(double *acc, vf v, size_t n)
+AI void v_acc_f64(double *acc, vf v, size_t n, int init)
 {
     if (n == VL) {
         __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
         __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-        _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
-        _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
+        if (!init) {
+            lo = _mm256_add_pd(_mm256_loadu_pd(acc), lo);
+            hi = _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi);
+        }
+        _mm256_storeu_pd(acc, lo);
+        _mm256_storeu_pd(acc + 4, hi);
         return;
     }
     float t[VL];
     _mm256_storeu_ps(t, v);
     for (size_t i = 0; i < n; i++)
-        acc[i] += t[i];
+        acc[i] = init ? (double)t[i] : acc[i] + t[i];
 }
 
 AI void v_sfence(void) { _mm_sfence(); }

@@ -133,21 +133,30 @@ AI void v_st_bf16(bf16_t *p, vf v, size_t n, int nt, int native)
     }
 }
 
-/* acc[0..n) += (double)v[0..n): the per-thread column partials of the
- * backward reductions are kept in double so they do not drift with rows. */
-AI void v_acc_f64(double *acc, vf v, size_t n)
+/* acc[0..n) += (double)v[0..n) (init: acc[0..n) = (double)v[0..n)): the
+ * per-thread column partials of the backward reductions are kept in
+ * double so they do not drift with rows. */
+AI void v_acc_f64(double *acc, vf v, size_t n, int init)
 {
     __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
     __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
     if (n == VL) {
-        _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_loadu_pd(acc), lo));
-        _mm512_storeu_pd(acc + 8, _mm512_add_pd(_mm512_loadu_pd(acc + 8), hi));
+        if (!init) {
+            lo = _mm512_add_pd(_mm512_loadu_pd(acc), lo);
+            hi = _mm512_add_pd(_mm512_loadu_pd(acc + 8), hi);
+        }
+        _mm512_storeu_pd(acc, lo);
+        _mm512_storeu_pd(acc + 8, hi);
         return;
     }
     __mmask8 ml = (__mmask8)(n >= 8 ? 0xff : (1u << n) - 1u);
     __mmask8 mh = (__mmask8)(n > 8 ? (1u << (n - 8)) - 1u : 0);
-    _mm512_mask_storeu_pd(acc, ml, _mm512_add_pd(_mm512_maskz_loadu_pd(ml, acc), lo));
-    _mm512_mask_storeu_pd(acc + 8, mh, _mm512_add_pd(_mm512_maskz_loadu_pd(mh, acc + 8), hi));
+    if (!init) {
+        lo = _mm512_add_pd(_mm512_maskz_loadu_pd(ml, acc), lo);
+        hi = _mm512_add_pd(_mm512_maskz_loadu_pd(mh, acc + 8), hi);
+    }
+    _mm512_mask_storeu_pd(acc, ml, lo);
+    _mm512_mask_storeu_pd(acc + 8, mh, hi);
 }
 
 AI void v_sfence(void) { _mm_sfence(); }

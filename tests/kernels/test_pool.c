@@ -1,11 +1,12 @@
 /* Tests of the kernels' thread pool: the row split, that every thread runs
  * every task once with the caller as thread 0, on_start per thread, a
- * failing on_start, and per-thread scratch. */
+ * failing on_start, per-thread scratch, and each thread's CPU mask. */
 #include "dyt_test.h"
 
 #include "kernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -144,7 +145,40 @@ static void test_pool_scratch(void **state)
     kern_pool_destroy(NULL);
 }
 
+/* kern_pool_cpuset reads back each worker's mask (here: pinned to the
+ * last allowed CPU by on_start) and the caller's own for index 0. */
+static int pin_last(int index, void *user)
+{
+    const cpu_set_t *last = user;
+    return index == 0 ? 0 : sched_setaffinity(0, sizeof *last, last);
+}
+
+static void test_pool_cpuset(void **state)
+{
+    (void)state;
+    cpu_set_t all, last, got;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    int c = CPU_SETSIZE - 1;
+    while (c > 0 && !CPU_ISSET(c, &all))
+        c--;
+    CPU_ZERO(&last);
+    CPU_SET(c, &last);
+    kern_pool *p = kern_pool_create(3, pin_last, &last);
+    assert_non_null(p);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(kern_pool_cpuset(p, i, &got, sizeof got), 0);
+        assert_true(CPU_EQUAL(&got, &last));
+    }
+    assert_int_equal(kern_pool_cpuset(p, 0, &got, sizeof got), 0);
+    assert_true(CPU_EQUAL(&got, &all)); /* the caller was not pinned */
+    assert_int_equal(kern_pool_cpuset(p, 3, &got, sizeof got), -1);
+    assert_int_equal(kern_pool_cpuset(p, -1, &got, sizeof got), -1);
+    kern_pool_destroy(p);
+    assert_int_equal(kern_pool_cpuset(NULL, 0, &got, sizeof got), 0);
+    assert_int_equal(kern_pool_cpuset(NULL, 1, &got, sizeof got), -1);
+}
+
 DYT_TEST_MAIN("test_pool", NULL, NULL, cmocka_unit_test(test_split_rows),
               cmocka_unit_test(test_pool_runs_every_thread),
               cmocka_unit_test(test_pool_on_start_failure), cmocka_unit_test(test_null_pool_inline),
-              cmocka_unit_test(test_pool_scratch))
+              cmocka_unit_test(test_pool_scratch), cmocka_unit_test(test_pool_cpuset))
