@@ -33,8 +33,9 @@ enum { CLI_KEY = 256 };
  * the kind of its value, the value's name and the option's help line in
  * --help (the layer aligns and wraps it). A table of them ends with {0};
  * a row with no name but a help is a heading in --help. An option with no
- * help is not listed: one a command refuses, or sets on the user's
- * behalf. */
+ * help, or refused, is not listed: one set on the user's behalf (run's
+ * --lockstep, by interleave) or one a command checks and passes on
+ * (interleave's --metric). */
 typedef struct {
     const char *name;
     int key;
@@ -55,9 +56,9 @@ typedef struct cli_parser cli_parser;
 /* A subcommand. main() begins the parse of its command line (cli_dispatch)
  * and the entry ends it (cli_parse_end). The option layer adds -h/--help
  * to every command, and prints the help from usage, the options' table
- * and notes. Short letters
- * mean one thing in every command: -q --quiet, -t --threads, -o --output
- * (tests/cli/test_cli.c checks); -V is only the top level's --version. */
+ * and notes. Short letters mean one thing in every command: -q --quiet,
+ * -t --threads, -o --output (tests/cli/test_cli.c checks); -V is only the
+ * top level's --version. */
 typedef struct cli_command {
     const char *name;
     const char *what; /* one line for `dytbench --help` */
