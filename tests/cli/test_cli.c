@@ -406,14 +406,8 @@ static void test_run_peer_refused(void **state)
         {"--metric", "instructions", "dytbench: run: --peer torch times its cases"},
     };
     for (size_t i = 0; i < DYT_ARRAY_LEN(with_peer); i++) {
-        char *args[] = {"run",
-                        "--db",
-                        db,
-                        "--peer",
-                        "torch",
-                        (char *)with_peer[i].opt,
-                        (char *)with_peer[i].value,
-                        NULL};
+        char *args[] = {"run",           "--db", db, "--peer", "torch", (char *)with_peer[i].opt,
+                        (char *)with_peer[i].value, NULL};
         expect_refused(args, with_peer[i].want, db, NULL);
     }
 }
