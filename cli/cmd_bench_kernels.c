@@ -16,37 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench bench-kernels [--rows R --cols C] [--threads N] [--dtype fp32|bf16|all]\n"
-          "                              [--variant V] [--norm N] [--pass fwd|bwd|all] [--reps N]\n"
-          "                              [--llc-bytes B] [--no-pin] [--oversubscribe]\n"
-          "\n"
-          "Times every supported CPU variant (ref excluded unless named) on a DRAM-resident\n"
-          "shape (default cols 4096, rows so that one activation array is >= 4x the LLC,\n"
-          "at least 8192) and a cache-resident one (256 x 1024), and prints GB/s beside\n"
-          "the copy and scale bandwidth measured on the same threads. GB/s counts the\n"
-          "minimum bytes a kernel must move: each input read once, each output written\n"
-          "once (kern_min_bytes); copy/scale count read + write, as STREAM does.\n"
-          "\n"
-          "options:\n"
-          "  --rows R            rows of the large shape (instead of the LLC rule)\n"
-          "  --cols C            cols of the large shape (default 4096)\n"
-          "  -t, --threads N     pool threads (default: all online CPUs; at most the\n"
-          "                      hardware threads, unless --oversubscribe)\n"
-          "  --dtype D           fp32, bf16 or all (default all)\n"
-          "  --variant V         only this variant\n"
-          "  --norm N            dyt, layernorm or rmsnorm (default all)\n"
-          "  --pass P            fwd, bwd or all (default all)\n"
-          "  --reps N            timed calls per case, best and median kept (default 5;\n"
-          "                      a slow variant stops after ~2 s once it has 1)\n"
-          "  --llc-bytes B       LLC size for the shape rule (default: machine probe)\n"
-          "  --no-pin            do not pin pool threads to cores\n"
-          "  --oversubscribe     allow more threads than hardware threads\n"
-          "  -h, --help          this help\n",
-          f);
-}
-
 typedef struct {
     size_t rows, cols;
     dtype_kind dtype;
@@ -167,8 +136,8 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
 {
     bench_bufs b;
     if (bufs_alloc(&b, rows, cols, d, pool)) {
-        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot allocate 4 x %zu x %zu %s", rows,
-                        cols, dtype_name(d));
+        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot allocate 4 x %zu x %zu %s", rows, cols,
+                        dtype_name(d));
     }
     kern_exec ex = {pool, NULL};
     bandwidth_result bw;
@@ -189,8 +158,8 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
            "(arrays of %s, %d reps)\n",
            bw.copy_gbps_best, bw.copy_gbps_median, bw.scale_gbps_best, bw.scale_gbps_median, sz,
            bw.reps);
-    printf("  %-10s %-5s %-4s %12s %12s %9s %11s\n", "norm", "pass", "", "GB/s best",
-           "GB/s median", "% copy", "ms/call");
+    printf("  %-10s %-5s %-4s %12s %12s %9s %11s\n", "norm", "pass", "", "GB/s best", "GB/s median",
+           "% copy", "ms/call");
     size_t count;
     const kern_entry *reg = kern_registry(&count);
     for (int n = 0; n < NORM_COUNT; n++) {
@@ -244,91 +213,63 @@ static int pin_start(int index, void *user)
     return 0;
 }
 
-static const struct option bench_options[] = {
-    {"rows", required_argument, NULL, 'r'},
-    {"cols", required_argument, NULL, 'c'},
-    {"threads", required_argument, NULL, 't'},
-    {"dtype", required_argument, NULL, 'd'},
-    {"variant", required_argument, NULL, 'V'},
-    {"norm", required_argument, NULL, 'n'},
-    {"pass", required_argument, NULL, 'p'},
-    {"reps", required_argument, NULL, 'R'},
-    {"llc-bytes", required_argument, NULL, 'L'},
-    {"no-pin", no_argument, NULL, 'P'},
-    {"oversubscribe", no_argument, NULL, 'O'},
-    {NULL, 0, NULL, 0},
+enum {
+    O_ROWS = CLI_KEY,
+    O_COLS,
+    O_DTYPE,
+    O_VARIANT,
+    O_NORM,
+    O_PASS,
+    O_REPS,
+    O_LLC,
+    O_NO_PIN,
+    O_OVERSUBSCRIBE,
 };
 
-static int cmd_bench_kernels(int argc, char **argv)
+static int cmd_bench_kernels(cli_parser *p)
 {
-    uint64_t rows = 0, cols = 4096, llc = 0, v;
-    int threads = 0, dtype = -1, pin = 1, oversubscribe = 0, c;
     bench_filter f = {NULL, -1, -1, -1, 5};
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_bench_kernels, NULL, argc, argv);
-    while ((c = cli_next(&p)) != -1) {
+    int dtype = -1;
+    for (int c; (c = cli_next(p)) != -1;) {
+        dtype_kind d;
+        norm_kind n;
+        pass_kind ps;
         switch (c) {
-        case 'r':
-            cli_size(&p, NULL, optarg, &rows);
-            break;
-        case 'c':
-            cli_size(&p, NULL, optarg, &cols);
-            break;
-        case 'L':
-            cli_size(&p, NULL, optarg, &llc);
-            break;
-        case 't':
-            if (cli_count(&p, NULL, optarg, 1, 4096, &v) == DYT_OK)
-                threads = (int)v;
-            break;
-        case 'R':
-            if (cli_count(&p, NULL, optarg, 1, 4096, &v) == DYT_OK)
-                f.reps = (int)v;
-            break;
-        case 'd': {
-            dtype_kind d;
-            if (strcmp(optarg, "all") == 0)
+        case O_DTYPE:
+            if (!strcmp(optarg, "all"))
                 dtype = -1;
             else if (dtype_from_name(optarg, &d) == 0 && d != DTYPE_F16)
                 dtype = (int)d;
             else
-                cli_error(&p, "--dtype: want fp32, bf16 or all, got '%s'", optarg);
+                cli_error(p, "--dtype: want fp32, bf16 or all, got '%s'", optarg);
             break;
-        }
-        case 'V':
-            f.variant = optarg;
-            break;
-        case 'n': {
-            norm_kind n;
+        case O_NORM:
             if (norm_from_name(optarg, &n))
-                cli_error(&p, "--norm: unknown norm '%s'", optarg);
+                cli_error(p, "--norm: unknown norm '%s'", optarg);
             else
                 f.norm = (int)n;
             break;
-        }
-        case 'p': {
-            pass_kind ps;
-            if (strcmp(optarg, "all") == 0)
+        case O_PASS:
+            if (!strcmp(optarg, "all"))
                 f.pass = -1;
             else if (pass_from_name(optarg, &ps) == 0)
                 f.pass = (int)ps;
             else
-                cli_error(&p, "--pass: want fwd, bwd or all, got '%s'", optarg);
-            break;
-        }
-        case 'P':
-            pin = 0;
-            break;
-        case 'O':
-            oversubscribe = 1;
+                cli_error(p, "--pass: want fwd, bwd or all, got '%s'", optarg);
             break;
         }
     }
-    if (threads && p.exit == CLI_GO)
-        cli_threads_fit(&p, "--threads", (uint64_t)threads, oversubscribe);
-    int rc = cli_parse_end(&p, 0);
+    int threads = (int)cli_uint(p, 't', 0);
+    if (threads && p->exit == CLI_GO)
+        cli_threads_fit(p, "--threads", (uint64_t)threads, cli_given(p, O_OVERSUBSCRIBE));
+    int rc = cli_parse_end(p, 0);
     if (rc != CLI_GO)
         return rc;
+    uint64_t rows = cli_uint(p, O_ROWS, 0), cols = cli_uint(p, O_COLS, 4096);
+    uint64_t llc = cli_uint(p, O_LLC, 0);
+    int pin = !cli_given(p, O_NO_PIN);
+    f.variant = cli_text(p, O_VARIANT, NULL);
+    f.reps = (int)cli_uint(p, O_REPS, (uint64_t)f.reps);
     if (f.variant && !cli_variant_known(f.variant))
         return cli_usage_error("bench-kernels: no variant named '%s' (see dytbench list kernels)",
                                f.variant);
@@ -348,8 +289,7 @@ static int cmd_bench_kernels(int argc, char **argv)
         if (have_m)
             machine_free(&m);
         machine_pinner_destroy(pinner);
-        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot create a pool of %d threads",
-                        threads);
+        return cli_fail(DYT_RESOURCE, "bench-kernels: cannot create a pool of %d threads", threads);
     }
     printf("bench-kernels: %d thread%s (%s); LLC for the shape rule: %.0f MiB%s%s\n", threads,
            threads > 1 ? "s" : "", pinner ? "pinned one per core, best effort" : "not pinned",
@@ -381,12 +321,45 @@ static int cmd_bench_kernels(int argc, char **argv)
     return rc;
 }
 
+static const cli_option bench_options[] = {
+    {"rows", O_ROWS, CLI_SIZE, "R", .help = "rows of the large shape (instead of the LLC rule)"},
+    {"cols", O_COLS, CLI_SIZE, "C", .help = "cols of the large shape (default 4096)"},
+    {"threads", 't', CLI_COUNT, "N",
+     .help = "pool threads (default: all online CPUs; at most the hardware threads, unless "
+             "--oversubscribe)",
+     .min = 1, .max = 4096},
+    {"dtype", O_DTYPE, CLI_TEXT, "D", .help = "fp32, bf16 or all (default all)"},
+    {"variant", O_VARIANT, CLI_TEXT, "V", .help = "only this variant"},
+    {"norm", O_NORM, CLI_TEXT, "N", .help = "dyt, layernorm or rmsnorm (default all)"},
+    {"pass", O_PASS, CLI_TEXT, "P", .help = "fwd, bwd or all (default all)"},
+    {"reps", O_REPS, CLI_COUNT, "N",
+     .help =
+         "timed calls per case, best and median kept (default 5; a slow variant stops after ~2 s "
+         "once it has 1)",
+     .min = 1, .max = 4096},
+    {"llc-bytes", O_LLC, CLI_SIZE, "B",
+     .help = "LLC size for the shape rule (default: machine probe)"},
+    {"no-pin", O_NO_PIN, CLI_FLAG, .help = "do not pin pool threads to cores"},
+    {"oversubscribe", O_OVERSUBSCRIBE, CLI_FLAG,
+     .help = "allow more threads than hardware threads"},
+    {0},
+};
+
 const cli_command cli_cmd_bench_kernels = {
     .name = "bench-kernels",
     .what = "quick per-variant GB/s beside STREAM copy/scale",
     .entry = cmd_bench_kernels,
-    .shortopts = "t:",
-    .longopts = bench_options,
-    .help = usage,
+    .options = bench_options,
+    .usage = "usage: dytbench bench-kernels [--rows R --cols C] [--threads N]\n"
+             "                              [--dtype fp32|bf16|all] [--variant V] [--norm N]\n"
+             "                              [--pass fwd|bwd|all] [--reps N] [--llc-bytes B]\n"
+             "                              [--no-pin] [--oversubscribe]\n"
+             "\n"
+             "Times every supported CPU variant (ref excluded unless named) on a\n"
+             "DRAM-resident shape (default cols 4096, rows so that one activation array is\n"
+             ">= 4x the LLC, at least 8192) and a cache-resident one (256 x 1024), and prints\n"
+             "GB/s beside the copy and scale bandwidth measured on the same threads. GB/s\n"
+             "counts the minimum bytes a kernel must move: each input read once, each output\n"
+             "written once (kern_min_bytes); copy/scale count read + write, as STREAM does.\n",
     .exit1 = "the copy/scale bandwidth check produced wrong values",
 };

@@ -18,30 +18,6 @@
 
 #define MAX_PAIRS 50
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench calibrate [options] [run options]\n\n"
-          "Runs --pairs A/A sessions: `dytbench interleave` of this build against itself\n"
-          "(arms calib-A and calib-B in lockstep, as the CI recipe measures base and\n"
-          "candidate) with the given run options (default: the quick suite, 10 rounds),\n"
-          "then stores per case the A/A noise and the smallest slowdown the gate can\n"
-          "detect. `dytbench compare` warns when its threshold is below that noise.\n\n"
-          "options:\n"
-          "  --pairs N         A/A sessions (default 2, at most 50)\n"
-          "  --threshold PCT   the gate threshold to calibrate for (default 5%)\n"
-          "  --alpha A         the gate's significance level (default 0.01)\n"
-          "  --db PATH         the store (default " STORE_DEFAULT_PATH "), also given to run\n"
-          "  --from A:B[,A:B]  calibrate from A/A pairs already stored (run ids or labels)\n"
-          "                    instead of running; run options are then refused\n"
-          "  -h, --help        this help\n\n"
-          "Any other option is an option of `dytbench interleave` or of its runs (e.g.\n"
-          "--rounds, --model, --norm, --pass, --threads, --max-time), checked before the\n"
-          "first session starts. Use the options the gate will use. --label, --arm and\n"
-          "--metric instructions are refused: the labels and arms are set here, and\n"
-          "instruction counts have no noise to calibrate.\n",
-          f);
-}
-
 /* The command line of one A/A session: `SELF interleave ARGS --db DB --arm
  * calib-A=self --arm calib-B=self` (two runs of this build in lockstep, as
  * the gate's CI recipe measures base and candidate), argc in *n; NULL if
@@ -146,20 +122,7 @@ static int from_stored(const char *db, const char *list, const gate_opts *o)
     return rc;
 }
 
-enum { O_PAIRS = 256, O_THRESHOLD, O_ALPHA, O_FROM, O_DB, O_LABEL, O_ARM, O_METRIC };
-
-/* calibrate's own options; any other is interleave's or run's (forwarded). */
-static const struct option calibrate_options[] = {
-    {"pairs", required_argument, NULL, O_PAIRS},
-    {"threshold", required_argument, NULL, O_THRESHOLD},
-    {"alpha", required_argument, NULL, O_ALPHA},
-    {"from", required_argument, NULL, O_FROM},
-    {"db", required_argument, NULL, O_DB},
-    {"label", required_argument, NULL, O_LABEL},
-    {"arm", required_argument, NULL, O_ARM},
-    {"metric", required_argument, NULL, O_METRIC},
-    {NULL, 0, NULL, 0},
-};
+enum { O_PAIRS = CLI_KEY, O_THRESHOLD, O_ALPHA, O_FROM, O_DB, O_METRIC };
 
 /* Checks the sessions' options as `interleave` will be given them before
  * the first one starts. */
@@ -174,70 +137,40 @@ static int check_sessions(cli_parser *p, const char *db)
     return rc == DYT_OK ? CLI_GO : rc;
 }
 
-static int cmd_calibrate(int argc, char **argv)
+static int cmd_calibrate(cli_parser *cp)
 {
+    for (int c; (c = cli_next(cp)) != -1;) {
+        if (c == O_METRIC && strcmp(optarg, "time") != 0)
+            cli_error(cp,
+                      "--metric %s: only timings have noise to calibrate "
+                      "(instruction counts are exact)",
+                      optarg);
+        else if (c == O_METRIC)
+            cli_forward_current(cp);
+    }
+    int rc = cli_parse_end(cp, 0);
     gate_opts o;
     gate_opts_default(&o);
-    const char *db = STORE_DEFAULT_PATH;
-    long pairs = 2;
-    const char *from = NULL;
-    uint64_t u;
-    cli_parser cp;
-    cli_parse_begin(&cp, &cli_cmd_calibrate, NULL, argc, argv);
-    for (int c; (c = cli_next(&cp)) != -1;) {
-        switch (c) {
-        case O_PAIRS:
-            if (cli_count(&cp, NULL, optarg, 1, MAX_PAIRS, &u) == DYT_OK)
-                pairs = (long)u;
-            break;
-        case O_THRESHOLD:
-            cli_percent(&cp, NULL, optarg, &o.threshold);
-            break;
-        case O_ALPHA:
-            cli_between(&cp, NULL, optarg, 0, 0.5, &o.alpha);
-            break;
-        case O_FROM:
-            from = optarg;
-            break;
-        case O_DB:
-            db = optarg;
-            break;
-        case O_LABEL:
-            cli_error(&cp, "--label is set by calibrate (calib-A, calib-B)");
-            break;
-        case O_ARM:
-            cli_error(&cp, "--arm: the arms are set by calibrate (calib-A, calib-B: this build)");
-            break;
-        case O_METRIC:
-            if (strcmp(optarg, "time") != 0)
-                cli_error(&cp,
-                          "--metric %s: only timings have noise to calibrate "
-                          "(instruction counts are exact)",
-                          optarg);
-            else
-                cli_forward_current(&cp);
-            break;
-        }
-    }
-    int rc = cli_parse_end(&cp, 0);
-    if (rc == CLI_GO && from && cp.n_forwarded > 0)
-        rc = cli_error(&cp, "--from uses stored runs: run options make no sense with it");
+    o.threshold = cli_real(cp, O_THRESHOLD, o.threshold);
+    o.alpha = cli_real(cp, O_ALPHA, o.alpha);
+    const char *db = cli_text(cp, O_DB, STORE_DEFAULT_PATH), *from = cli_text(cp, O_FROM, NULL);
+    long pairs = (long)cli_uint(cp, O_PAIRS, 2);
+    if (rc == CLI_GO && from && cp->n_forwarded > 0)
+        rc = cli_error(cp, "--from uses stored runs: run options make no sense with it");
     if (rc == CLI_GO && !from)
-        rc = check_sessions(&cp, db);
+        rc = check_sessions(cp, db);
     if (rc == CLI_GO && from)
         rc = from_stored(db, from, &o);
-    if (rc != CLI_GO) {
-        cli_parse_free(&cp);
+    if (rc != CLI_GO)
         return rc;
-    }
     rc = DYT_OK;
-    char **pass = cp.forwarded;
-    int n_pass = cp.n_forwarded;
+    char **pass = cp->forwarded;
+    int n_pass = cp->n_forwarded;
     int64_t run_a[MAX_PAIRS], run_b[MAX_PAIRS];
     dyt_err e = {{0}};
     for (long p = 0; p < pairs && rc == DYT_OK; p++) {
-        fprintf(stderr, "calibrate: A/A session %ld of %ld (calib-A, calib-B in lockstep)\n",
-                p + 1, pairs);
+        fprintf(stderr, "calibrate: A/A session %ld of %ld (calib-A, calib-B in lockstep)\n", p + 1,
+                pairs);
         int x = run_session(pass, n_pass, db);
         /* 1: some case failed; the others are still measurements. */
         if (x != 0 && x != 1) {
@@ -252,7 +185,6 @@ static int cmd_calibrate(int argc, char **argv)
                 rc = cli_fail(rc, "calibrate: %s", e.msg);
         }
     }
-    cli_parse_free(&cp);
     if (rc != DYT_OK)
         return rc;
     store *s;
@@ -269,11 +201,42 @@ static int cmd_calibrate(int argc, char **argv)
     return DYT_OK;
 }
 
+/* calibrate's own options; any other is interleave's or run's (forwarded). */
+static const cli_option calibrate_options[] = {
+    {"pairs", O_PAIRS, CLI_COUNT, "N", .help = "A/A sessions (default 2, at most 50)", .min = 1,
+     .max = MAX_PAIRS},
+    {"threshold", O_THRESHOLD, CLI_PERCENT, "PCT",
+     .help = "the gate threshold to calibrate for (default 5%)"},
+    {"alpha", O_ALPHA, CLI_NUMBER, "A", .help = "the gate's significance level (default 0.01)",
+     .lo = 0, .hi = 0.5},
+    {"db", O_DB, CLI_TEXT, "PATH",
+     .help = "the store (default " STORE_DEFAULT_PATH "), also given to run"},
+    {"from", O_FROM, CLI_TEXT, "A:B[,A:B]",
+     .help = "calibrate from A/A pairs already stored (run ids or labels) instead of running; run "
+             "options are then refused"},
+    /* Set here, or not calibrated: refused. */
+    {"label", 0, CLI_TEXT, .refused = " is set by calibrate (calib-A, calib-B)"},
+    {"arm", 0, CLI_TEXT,
+     .refused = ": the arms are set by calibrate (calib-A, calib-B: this build)"},
+    {"metric", O_METRIC, CLI_TEXT, .help = NULL},
+    {0},
+};
+
 const cli_command cli_cmd_calibrate = {
     .name = "calibrate",
     .what = "A/A noise calibration of this machine for the gate",
     .entry = cmd_calibrate,
-    .longopts = calibrate_options,
-    .help = usage,
+    .options = calibrate_options,
+    .usage = "usage: dytbench calibrate [options] [run options]\n\n"
+             "Runs --pairs A/A sessions: `dytbench interleave` of this build against itself\n"
+             "(arms calib-A and calib-B in lockstep, as the CI recipe measures base and\n"
+             "candidate) with the given run options (default: the quick suite, 10 rounds),\n"
+             "then stores per case the A/A noise and the smallest slowdown the gate can\n"
+             "detect. `dytbench compare` warns when its threshold is below that noise.\n",
+    .notes = "Any other option is an option of `dytbench interleave` or of its runs (e.g.\n"
+             "--rounds, --model, --norm, --pass, --threads, --max-time), checked before the\n"
+             "first session starts. Use the options the gate will use. --label, --arm and\n"
+             "--metric instructions are refused: the labels and arms are set here, and\n"
+             "instruction counts have no noise to calibrate.\n",
     .forward = &cli_cmd_interleave,
 };

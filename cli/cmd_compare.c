@@ -18,110 +18,43 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench compare BASE CAND [options]\n\n"
-          "BASE and CAND: a run id, 'latest', a label (the latest run with it), all:LABEL\n"
-          "(every complete run with that label, pooled), campaign:ID (every run of a\n"
-          "campaign: its shards' cases together), PATH.db:RUN, PATH.db:all:LABEL or\n"
-          "PATH.db:campaign:ID for runs of another store, or a comma-separated list of\n"
-          "these (3,5,7): the runs of a side are pooled. A time case is compared in the\n"
-          "first mode that applies:\n"
-          "  paired   every run of both sides measured by `dytbench interleave`, and at least\n"
-          "           2 blocks pair up by (session, round): signed-rank test and\n"
-          "           Hodges-Lehmann interval on the pairs' log ratios\n"
-          "  blocks   both sides have at least 2 blocks (run --rounds, or pooled runs):\n"
-          "           U test and Moses interval on the log block medians\n"
-          "  samples  else: the raw samples (bootstrap interval, U test)\n\n"
-          "options:\n"
-          "  --threshold PCT   slowdown that fails the gate, in percent: 5 or 5% (default 5%)\n"
-          "  --alpha A         significance level of the test (default 0.01);\n"
-          "                    the ratio interval is at confidence 1 - A\n"
-          "  --metric M        time (default), instructions (callgrind count per element, or\n"
-          "                    PAPI_TOT_INS), or any stored counter name\n"
-          "  --format F        text (default), md, json, junit\n"
-          "  -o, --output FILE write the report there instead of stdout\n"
-          "  --db PATH         the store (default " STORE_DEFAULT_PATH ")\n"
-          "  --resamples N     bootstrap resamples (default 2000)\n"
-          "  --seed N          bootstrap seed (default 1)\n"
-          "  --min-samples N   fewer samples per side is inconclusive in sample mode\n"
-          "                    (default 5)\n"
-          "  --noise-floor     a slowdown must also exceed the case's A/A noise stored by\n"
-          "                    `dytbench calibrate` for this machine to fail the gate\n"
-          "  -h, --help        this help\n",
-          f);
-}
-
-static const struct option compare_options[] = {
-    {"threshold", required_argument, NULL, 't'},
-    {"alpha", required_argument, NULL, 'a'},
-    {"metric", required_argument, NULL, 'm'},
-    {"format", required_argument, NULL, 'f'},
-    {"output", required_argument, NULL, 'o'},
-    {"db", required_argument, NULL, 'd'},
-    {"resamples", required_argument, NULL, 'r'},
-    {"seed", required_argument, NULL, 's'},
-    {"min-samples", required_argument, NULL, 'n'},
-    {"noise-floor", no_argument, NULL, 'N'},
-    {NULL, 0, NULL, 0},
+enum {
+    O_THRESHOLD = CLI_KEY,
+    O_ALPHA,
+    O_METRIC,
+    O_FORMAT,
+    O_DB,
+    O_RESAMPLES,
+    O_SEED,
+    O_MIN_SAMPLES,
+    O_NOISE_FLOOR,
 };
 
-static int cmd_compare(int argc, char **argv)
+static const char *const formats[] = {"text", "md", "json", "junit", NULL};
+
+static int cmd_compare(cli_parser *p)
 {
-    static const char *const formats[] = {"text", "md", "json", "junit", NULL};
-    gate_opts o;
-    gate_opts_default(&o);
-    const char *format = "text", *db_path = STORE_DEFAULT_PATH, *out_path = NULL;
-    int db_given = 0, c, k;
-    uint64_t u;
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_compare, NULL, argc, argv);
-    while ((c = cli_next(&p)) != -1) {
-        switch (c) {
-        case 't':
-            cli_percent(&p, NULL, optarg, &o.threshold);
-            break;
-        case 'a':
-            cli_between(&p, NULL, optarg, 0, 0.5, &o.alpha);
-            break;
-        case 'm':
-            if (!*optarg)
-                cli_error(&p, "--metric: empty name");
-            o.metric = optarg;
-            break;
-        case 'f':
-            if (cli_choice(&p, NULL, optarg, formats, &k) == DYT_OK)
-                format = formats[k];
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'd':
-            db_path = optarg;
-            db_given = 1;
-            break;
-        case 'r':
-            if (cli_count(&p, NULL, optarg, 100, 1000000, &u) == DYT_OK)
-                o.resamples = (unsigned)u;
-            break;
-        case 's':
-            cli_seed(&p, NULL, optarg, &o.seed);
-            break;
-        case 'n':
-            if (cli_count(&p, NULL, optarg, 2, 100000, &u) == DYT_OK)
-                o.min_samples = (size_t)u;
-            break;
-        case 'N':
-            o.noise_floor = 1;
-            break;
-        }
-    }
-    int rc = cli_parse_end(&p, 2);
+    for (int c; (c = cli_next(p)) != -1;)
+        if (c == O_METRIC && !*optarg)
+            cli_error(p, "--metric: empty name");
+    int rc = cli_parse_end(p, 2);
     if (rc != CLI_GO)
         return rc;
-    if (p.n_operands != 2)
-        return cli_usage_error("compare: expected two runs, BASE and CAND (got %d)", p.n_operands);
-    const char *base_spec = p.operands[0], *cand_spec = p.operands[1];
+    gate_opts o;
+    gate_opts_default(&o);
+    o.threshold = cli_real(p, O_THRESHOLD, o.threshold);
+    o.alpha = cli_real(p, O_ALPHA, o.alpha);
+    o.metric = cli_text(p, O_METRIC, o.metric);
+    o.resamples = (unsigned)cli_uint(p, O_RESAMPLES, o.resamples);
+    o.seed = cli_uint(p, O_SEED, o.seed);
+    o.min_samples = (size_t)cli_uint(p, O_MIN_SAMPLES, o.min_samples);
+    o.noise_floor = cli_given(p, O_NOISE_FLOOR) > 0;
+    const char *format = formats[cli_index(p, O_FORMAT, 0)], *out_path = cli_text(p, 'o', NULL);
+    const char *db_path = cli_text(p, O_DB, STORE_DEFAULT_PATH);
+    int db_given = cli_given(p, O_DB);
+    if (p->n_operands != 2)
+        return cli_usage_error("compare: expected two runs, BASE and CAND (got %d)", p->n_operands);
+    const char *base_spec = p->operands[0], *cand_spec = p->operands[1];
 
     /* The default store is needed to resolve a plain spec, and holds the
      * calibrations; when both runs are external it is only consulted for
@@ -197,12 +130,50 @@ done:
     return rc;
 }
 
+static const cli_option compare_options[] = {
+    {"threshold", O_THRESHOLD, CLI_PERCENT, "PCT",
+     .help = "slowdown that fails the gate, in percent: 5 or 5% (default 5%)"},
+    {"alpha", O_ALPHA, CLI_NUMBER, "A",
+     .help =
+         "significance level of the test (default 0.01); the ratio interval is at confidence 1 - A",
+     .lo = 0, .hi = 0.5},
+    {"metric", O_METRIC, CLI_TEXT, "M",
+     .help = "time (default), instructions (callgrind count per element, or PAPI_TOT_INS), or any "
+             "stored counter name"},
+    {"format", O_FORMAT, CLI_CHOICE, "F", .help = "text (default), md, json, junit",
+     .choices = formats},
+    {"output", 'o', CLI_TEXT, "FILE", .help = "write the report there instead of stdout"},
+    {"db", O_DB, CLI_TEXT, "PATH", .help = "the store (default " STORE_DEFAULT_PATH ")"},
+    {"resamples", O_RESAMPLES, CLI_COUNT, "N", .help = "bootstrap resamples (default 2000)",
+     .min = 100, .max = 1000000},
+    {"seed", O_SEED, CLI_SEED, "N", .help = "bootstrap seed (default 1)"},
+    {"min-samples", O_MIN_SAMPLES, CLI_COUNT, "N",
+     .help = "fewer samples per side is inconclusive in sample mode (default 5)", .min = 2,
+     .max = 100000},
+    {"noise-floor", O_NOISE_FLOOR, CLI_FLAG,
+     .help =
+         "a slowdown must also exceed the case's A/A noise stored by `dytbench calibrate` for this "
+         "machine to fail the gate"},
+    {0},
+};
+
 const cli_command cli_cmd_compare = {
     .name = "compare",
     .what = "statistical regression gate between two runs",
     .entry = cmd_compare,
-    .shortopts = "o:",
-    .longopts = compare_options,
-    .help = usage,
+    .options = compare_options,
+    .usage = "usage: dytbench compare BASE CAND [options]\n\n"
+             "BASE and CAND: a run id, 'latest', a label (the latest run with it), all:LABEL\n"
+             "(every complete run with that label, pooled), campaign:ID (every run of a\n"
+             "campaign: its shards' cases together), PATH.db:RUN, PATH.db:all:LABEL or\n"
+             "PATH.db:campaign:ID for runs of another store, or a comma-separated list of\n"
+             "these (3,5,7): the runs of a side are pooled. A time case is compared in the\n"
+             "first mode that applies:\n"
+             "  paired   every run of both sides measured by `dytbench interleave`, and at\n"
+             "           least 2 blocks pair up by (session, round): signed-rank test and\n"
+             "           Hodges-Lehmann interval on the pairs' log ratios\n"
+             "  blocks   both sides have at least 2 blocks (run --rounds, or pooled runs):\n"
+             "           U test and Moses interval on the log block medians\n"
+             "  samples  else: the raw samples (bootstrap interval, U test)\n",
     .exit1 = "a regression: some case is slower beyond the threshold (p < alpha)",
 };

@@ -30,41 +30,14 @@
 #define MAX_ARMS 16
 #define MAX_ARM_OPTS 32
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench interleave --arm NAME=EXE [--arm NAME=EXE ...] [options] [run options]\n\n"
-          "Runs every arm as `EXE run [run options] [arm options] --label NAME` at the same\n"
-          "time, in lockstep: one arm at a time takes one step (set-up, one block of one\n"
-          "case, storing), in an order shuffled every turn, so each block of a case is\n"
-          "measured by all arms moments apart. `dytbench compare NAME1 NAME2` then compares\n"
-          "time-matched pairs of blocks, which cancels the machine's own drifts.\n\n"
-          "options:\n"
-          "  --arm NAME=EXE[ OPT...]  an arm: the label of its run, its dytbench binary\n"
-          "                           (`self` = this one) and options for it alone,\n"
-          "                           separated by spaces (e.g. 'slow=self --inject-slowdown\n"
-          "                           avx512:10'); two to 16 arms\n"
-          "  --rounds N               blocks per case (default 10; at alpha 0.01 the paired\n"
-          "                           test needs 8 or more)\n"
-          "  --shuffle-seed N         seed of the arms' turn order (default: random)\n"
-          "  --db PATH                the store of every arm (default " STORE_DEFAULT_PATH ");\n"
-          "                           an arm option --db gives that arm its own\n"
-          "  -h, --help               this help\n\n"
-          "Any other option is a `run` option (see dytbench run --help), checked here\n"
-          "before any arm starts and passed to every arm's run (e.g. --pass fwd --quick\n"
-          "--threads 1); an arm's own options are checked here too when its EXE is `self`,\n"
-          "else by its binary. --label, --metric instructions and --device cuda are\n"
-          "refused.\n",
-          f);
-}
-
 typedef struct {
     char name[128];
-    char *spec;                 /* owned copy of NAME=EXE OPTS, cut into the fields */
+    char *spec; /* owned copy of NAME=EXE OPTS, cut into the fields */
     char *exe;
     char *opts[MAX_ARM_OPTS];
     int n_opts;
     pid_t pid;
-    int go_fd, done_fd;         /* coordinator's ends */
+    int go_fd, done_fd; /* coordinator's ends */
     int alive, status, steps;
 } arm;
 
@@ -197,24 +170,9 @@ static uint64_t xorshift(uint64_t *s)
     return *s;
 }
 
-enum { O_ARM = 256, O_ROUNDS, O_SHUFFLE_SEED, O_DB, O_PER_ARM, O_METRIC, O_DEVICE };
+enum { O_ARM = CLI_KEY, O_ROUNDS, O_SHUFFLE_SEED, O_DB, O_METRIC, O_DEVICE };
 
-/* interleave's own options; the run options they shadow are set per arm
- * or refused in lockstep. Any other option is a run option (forwarded). */
-static const struct option interleave_options[] = {
-    {"arm", required_argument, NULL, O_ARM},
-    {"rounds", required_argument, NULL, O_ROUNDS},
-    {"shuffle-seed", required_argument, NULL, O_SHUFFLE_SEED},
-    {"db", required_argument, NULL, O_DB},
-    {"label", required_argument, NULL, O_PER_ARM},
-    {"lockstep", required_argument, NULL, O_PER_ARM},
-    {"lockstep-token", required_argument, NULL, O_PER_ARM},
-    {"metric", required_argument, NULL, O_METRIC},
-    {"device", required_argument, NULL, O_DEVICE},
-    {NULL, 0, NULL, 0},
-};
-
-/* A session's options: its own, the arms, and (in p.forwarded) the run
+/* A session's options: its own, the arms, and (in p->forwarded) the run
  * options for every arm. */
 typedef struct {
     arm arms[MAX_ARMS];
@@ -222,7 +180,7 @@ typedef struct {
     const char *db, *rounds;
     uint64_t order_seed;
     int have_seed;
-    cli_parser p;
+    cli_parser *p;
 } session_opts;
 
 static void session_free(session_opts *so)
@@ -230,14 +188,13 @@ static void session_free(session_opts *so)
     for (int k = 0; k < so->n_arms; k++)
         free(so->arms[k].spec);
     so->n_arms = 0;
-    cli_parse_free(&so->p);
 }
 
 /* Checks, as run will see them, the options every arm is given and an arm
  * of this binary's own ones. */
 static int check_run_options(session_opts *so)
 {
-    cli_parser *p = &so->p;
+    cli_parser *p = so->p;
     char **argv = calloc((size_t)p->n_forwarded + MAX_ARM_OPTS + 6, sizeof *argv);
     if (!argv)
         return cli_oom(p);
@@ -268,16 +225,12 @@ static int check_run_options(session_opts *so)
     return rc;
 }
 
-/* Parses and checks every option before anything starts: CLI_GO, or the
- * exit code. who: NULL, or the command checking on whose behalf. */
-static int session_parse(session_opts *so, int argc, char **argv, const char *who)
+/* Parses (with p, begun on cli_cmd_interleave) and checks every option
+ * before anything starts: CLI_GO, or the exit code. */
+static int session_parse(session_opts *so, cli_parser *p)
 {
     memset(so, 0, sizeof *so);
-    so->db = STORE_DEFAULT_PATH;
-    so->rounds = "10";
-    cli_parser *p = &so->p;
-    cli_parse_begin(p, &cli_cmd_interleave, who, argc, argv);
-    uint64_t u;
+    so->p = p;
     for (int c; (c = cli_next(p)) != -1;) {
         switch (c) {
         case O_ARM:
@@ -288,19 +241,6 @@ static int session_parse(session_opts *so, int argc, char **argv, const char *wh
                     if (!strcmp(so->arms[k].name, so->arms[so->n_arms - 1].name))
                         cli_error(p, "two arms named '%s'", so->arms[k].name);
             }
-            break;
-        case O_ROUNDS:
-            if (cli_count(p, NULL, optarg, 2, 1000, &u) == DYT_OK)
-                so->rounds = optarg;
-            break;
-        case O_SHUFFLE_SEED:
-            so->have_seed = cli_seed(p, NULL, optarg, &so->order_seed) == DYT_OK;
-            break;
-        case O_DB:
-            so->db = optarg;
-            break;
-        case O_PER_ARM:
-            cli_error(p, "%s is set by interleave for each arm", p->opt);
             break;
         case O_METRIC:
             if (strcmp(optarg, "time"))
@@ -320,6 +260,10 @@ static int session_parse(session_opts *so, int argc, char **argv, const char *wh
     int rc = cli_parse_end(p, 0);
     if (rc != CLI_GO)
         return rc;
+    so->db = cli_text(p, O_DB, STORE_DEFAULT_PATH);
+    so->rounds = cli_text(p, O_ROUNDS, "10");
+    so->have_seed = cli_given(p, O_SHUFFLE_SEED);
+    so->order_seed = cli_uint(p, O_SHUFFLE_SEED, 0);
     if (so->n_arms < 2)
         return cli_error(p, "give at least two --arm NAME=EXE (see dytbench interleave --help)");
     return check_run_options(so) == DYT_OK ? CLI_GO : DYT_USAGE;
@@ -327,16 +271,19 @@ static int session_parse(session_opts *so, int argc, char **argv, const char *wh
 
 int cli_interleave_check(int argc, char **argv, const char *who)
 {
+    cli_parser p;
+    cli_parse_begin(&p, &cli_cmd_interleave, who ? who : "interleave", argc, argv);
     session_opts so;
-    int rc = session_parse(&so, argc, argv, who ? who : "interleave");
+    int rc = session_parse(&so, &p);
     session_free(&so);
+    cli_parse_free(&p);
     return rc == CLI_GO ? DYT_OK : rc;
 }
 
-static int cmd_interleave(int argc, char **argv)
+static int cmd_interleave(cli_parser *p)
 {
     session_opts so;
-    int rc = session_parse(&so, argc, argv, NULL);
+    int rc = session_parse(&so, p);
     if (rc != CLI_GO) {
         session_free(&so);
         return rc;
@@ -345,8 +292,8 @@ static int cmd_interleave(int argc, char **argv)
     arm *arms = so.arms;
     int n_arms = so.n_arms;
     const char *db = so.db, *rounds = so.rounds;
-    char **pass = so.p.forwarded;
-    int n_pass = so.p.n_forwarded;
+    char **pass = p->forwarded;
+    int n_pass = p->n_forwarded;
     char self[4096];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0) {
@@ -438,12 +385,50 @@ static int cmd_interleave(int argc, char **argv)
     return rc != DYT_OK ? rc : sig ? sig : worst;
 }
 
+static const char per_arm[] = " is set by interleave for each arm";
+
+/* interleave's own options; the run options they shadow are set per arm
+ * or refused in lockstep. Any other option is a run option (forwarded). */
+static const cli_option interleave_options[] = {
+    {"arm", O_ARM, CLI_TEXT, "NAME=EXE[ OPT...]",
+     .help =
+         "an arm: the label of its run, its dytbench binary (`self` = this one) and options for it "
+         "alone, separated by spaces (e.g. 'slow=self --inject-slowdown avx512:10'); two to 16 "
+         "arms"},
+    {"rounds", O_ROUNDS, CLI_COUNT, "N",
+     .help = "blocks per case (default 10; at alpha 0.01 the paired test needs 8 or more)",
+     .min = 2, .max = 1000},
+    {"shuffle-seed", O_SHUFFLE_SEED, CLI_SEED, "N",
+     .help = "seed of the arms' turn order (default: random)"},
+    {"db", O_DB, CLI_TEXT, "PATH",
+     .help = "the store of every arm (default " STORE_DEFAULT_PATH
+             "); an arm option --db gives that arm "
+             "its own"},
+    {"label", 0, CLI_TEXT, .refused = per_arm},
+    {"lockstep", 0, CLI_TEXT, .refused = per_arm},
+    {"lockstep-token", 0, CLI_TEXT, .refused = per_arm},
+    {"metric", O_METRIC, CLI_TEXT, .help = NULL},
+    {"device", O_DEVICE, CLI_TEXT, .help = NULL},
+    {0},
+};
+
 const cli_command cli_cmd_interleave = {
     .name = "interleave",
     .what = "measure several builds in lockstep (pairs for the gate)",
     .entry = cmd_interleave,
-    .longopts = interleave_options,
-    .help = usage,
+    .options = interleave_options,
+    .usage = "usage: dytbench interleave --arm NAME=EXE [--arm NAME=EXE ...] [options]\n"
+             "                           [run options]\n\n"
+             "Runs every arm as `EXE run [run options] [arm options] --label NAME` at the\n"
+             "same time, in lockstep: one arm at a time takes one step (set-up, one block of\n"
+             "one case, storing), in an order shuffled every turn, so each block of a case is\n"
+             "measured by all arms moments apart. `dytbench compare NAME1 NAME2` then\n"
+             "compares time-matched pairs of blocks, which cancels the machine's own drifts.\n",
+    .notes = "Any other option is a `run` option (see dytbench run --help), checked here\n"
+             "before any arm starts and passed to every arm's run (e.g. --pass fwd --quick\n"
+             "--threads 1); an arm's own options are checked here too when its EXE is `self`,\n"
+             "else by its binary. --label, --metric instructions and --device cuda are\n"
+             "refused.\n",
     .exit1 = "a case failed verification in some arm",
     .forward = &cli_cmd_run,
 };

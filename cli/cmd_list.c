@@ -13,29 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench list suites\n"
-          "       dytbench list shapes [--suite NAME|PATH[,...]]\n"
-          "       dytbench list kernels\n"
-          "       dytbench list runs [--db PATH] [--limit N] [--label LABEL]\n"
-          "\n"
-          "  suites   the shipped suites (name, sections, shapes, norms, domains, file)\n"
-          "  shapes   one row per section: model, domain, norm, hidden, layers, alpha,\n"
-          "           beta, affine, eps, layout and the token counts (each a case)\n"
-          "  kernels  every variant in the registry and whether this machine can run it\n"
-          "  runs     the runs stored in the results database\n"
-          "\n"
-          "options:\n"
-          "  --suite LIST  suites by name (see 'list suites') or path, comma-separated;\n"
-          "                default: every shipped suite\n"
-          "  --db PATH     results database (default " STORE_DEFAULT_PATH ")\n"
-          "  --limit N     only the N most recent runs\n"
-          "  --label L     only runs labelled L\n"
-          "  -h, --help    this help\n",
-          f);
-}
-
 /* A suite for listing: parsed without the memory bound, since listing a
  * shape does not allocate it (run applies the bound). */
 static int load_suite(const char *name, suite *s)
@@ -80,7 +57,8 @@ static int list_suites(void)
         }
         char name[256], path[1024];
         printf("%-8s %8zu %6zu %6u  %-26s %s\n", esc_term_str(name, sizeof name, s.name),
-               s.n_models, shapes, total_norms(&s), domains, esc_term_str(path, sizeof path, s.path));
+               s.n_models, shapes, total_norms(&s), domains,
+               esc_term_str(path, sizeof path, s.path));
         suite_free(&s);
     }
     printf("\nshapes = sections x token counts; norms = norm layers summed over sections.\n"
@@ -253,50 +231,24 @@ static int list_runs(const char *db, int db_given, long limit, const char *label
     return ret;
 }
 
-static const struct option list_options[] = {
-    {"suite", required_argument, NULL, 's'},
-    {"db", required_argument, NULL, 'd'},
-    {"limit", required_argument, NULL, 'n'},
-    {"label", required_argument, NULL, 'l'},
-    {NULL, 0, NULL, 0},
-};
+enum { O_SUITE = CLI_KEY, O_DB, O_LIMIT, O_LABEL };
 
-static int cmd_list(int argc, char **argv)
+static int cmd_list(cli_parser *p)
 {
-    const char *suites_arg = NULL, *db = STORE_DEFAULT_PATH, *label = NULL;
-    int db_given = 0;
-    uint64_t limit = 0;
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_list, NULL, argc, argv);
-    int c;
-    while ((c = cli_next(&p)) != -1) {
-        switch (c) {
-        case 's':
-            suites_arg = optarg;
-            break;
-        case 'd':
-            db = optarg;
-            db_given = 1;
-            break;
-        case 'n':
-            cli_count(&p, NULL, optarg, 1, UINT64_MAX, &limit);
-            break;
-        case 'l':
-            label = optarg;
-            break;
-        }
-    }
-    int rc = cli_parse_end(&p, 1);
+    int rc = cli_parse_end(p, 1);
     if (rc != CLI_GO)
         return rc;
-    if (p.n_operands == 0)
+    const char *suites_arg = cli_text(p, O_SUITE, NULL), *db = cli_text(p, O_DB, NULL);
+    const char *label = cli_text(p, O_LABEL, NULL);
+    uint64_t limit = cli_uint(p, O_LIMIT, 0);
+    if (p->n_operands == 0)
         return cli_usage_error("list: say what to list: suites, shapes, kernels or runs "
                                "(see dytbench list --help)");
-    const char *what = p.operands[0];
+    const char *what = p->operands[0];
     int is_runs = !strcmp(what, "runs"), is_shapes = !strcmp(what, "shapes");
     if (suites_arg && !is_shapes)
         return cli_usage_error("list: --suite applies to 'list shapes'");
-    if ((db_given || limit || label) && !is_runs)
+    if ((db || limit || label) && !is_runs)
         return cli_usage_error("list: --db, --limit and --label apply to 'list runs'");
     if (!strcmp(what, "suites"))
         return list_suites();
@@ -305,14 +257,34 @@ static int cmd_list(int argc, char **argv)
     if (!strcmp(what, "kernels"))
         return list_kernels();
     if (is_runs)
-        return list_runs(db, db_given, limit > LONG_MAX ? LONG_MAX : (long)limit, label);
+        return list_runs(db ? db : STORE_DEFAULT_PATH, db != NULL,
+                         limit > LONG_MAX ? LONG_MAX : (long)limit, label);
     return cli_usage_error("list: unknown list '%s' (suites, shapes, kernels or runs)", what);
 }
+
+static const cli_option list_options[] = {
+    {"suite", O_SUITE, CLI_TEXT, "LIST",
+     .help = "suites by name (see 'list suites') or path, comma-separated; default: every shipped "
+             "suite"},
+    {"db", O_DB, CLI_TEXT, "PATH", .help = "results database (default " STORE_DEFAULT_PATH ")"},
+    {"limit", O_LIMIT, CLI_COUNT, "N", .help = "only the N most recent runs", .min = 1},
+    {"label", O_LABEL, CLI_TEXT, "L", .help = "only runs labelled L"},
+    {0},
+};
 
 const cli_command cli_cmd_list = {
     .name = "list",
     .what = "list suites|shapes|kernels|runs",
     .entry = cmd_list,
-    .longopts = list_options,
-    .help = usage,
+    .options = list_options,
+    .usage = "usage: dytbench list suites\n"
+             "       dytbench list shapes [--suite NAME|PATH[,...]]\n"
+             "       dytbench list kernels\n"
+             "       dytbench list runs [--db PATH] [--limit N] [--label LABEL]\n"
+             "\n"
+             "  suites   the shipped suites (name, sections, shapes, norms, domains, file)\n"
+             "  shapes   one row per section: model, domain, norm, hidden, layers, alpha,\n"
+             "           beta, affine, eps, layout and the token counts (each a case)\n"
+             "  kernels  every variant in the registry and whether this machine can run it\n"
+             "  runs     the runs stored in the results database\n",
 };

@@ -10,22 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench machine [--llc-bytes N] [--store] [--db PATH] [--papi-events LIST]\n"
-          "\n"
-          "Prints this machine's record as a run stores it, including which counters\n"
-          "are available and, where not, why.\n"
-          "\n"
-          "options:\n"
-          "  --llc-bytes N        last-level cache size to use instead of hwloc's (K/M/G)\n"
-          "  --store              also store the record in the results database\n"
-          "  --db PATH            results database (default " STORE_DEFAULT_PATH ")\n"
-          "  --papi-events LIST   PAPI events to check (default " COUNTERS_DEFAULT_PAPI ")\n"
-          "  -h, --help           this help\n",
-          f);
-}
-
 /* One line per counter: what a run would store for it here. */
 static void print_counters(counters_session *c, FILE *f)
 {
@@ -40,41 +24,16 @@ static void print_counters(counters_session *c, FILE *f)
                 k[i].available ? "" : k[i].unavailable_reason);
 }
 
-static const struct option machine_options[] = {
-    {"llc-bytes", required_argument, NULL, 'l'},
-    {"store", no_argument, NULL, 's'},
-    {"db", required_argument, NULL, 'd'},
-    {"papi-events", required_argument, NULL, 'p'},
-    {NULL, 0, NULL, 0},
-};
+enum { O_LLC = CLI_KEY, O_STORE, O_DB, O_PAPI };
 
-static int cmd_machine(int argc, char **argv)
+static int cmd_machine(cli_parser *p)
 {
-    machine_opts mo = {0};
-    const char *db = STORE_DEFAULT_PATH, *events = NULL;
-    int do_store = 0, db_given = 0, c;
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_machine, NULL, argc, argv);
-    while ((c = cli_next(&p)) != -1) {
-        switch (c) {
-        case 'l':
-            cli_size(&p, NULL, optarg, &mo.llc_bytes_override);
-            break;
-        case 's':
-            do_store = 1;
-            break;
-        case 'd':
-            db = optarg;
-            db_given = 1;
-            break;
-        case 'p':
-            events = optarg;
-            break;
-        }
-    }
-    int rc = cli_parse_end(&p, 0);
+    int rc = cli_parse_end(p, 0);
     if (rc != CLI_GO)
         return rc;
+    machine_opts mo = {.llc_bytes_override = cli_uint(p, O_LLC, 0)};
+    const char *db = cli_text(p, O_DB, STORE_DEFAULT_PATH), *events = cli_text(p, O_PAPI, NULL);
+    int do_store = cli_given(p, O_STORE), db_given = cli_given(p, O_DB);
     if (db_given && !do_store)
         return cli_usage_error("machine: --db only makes sense with --store");
 
@@ -115,10 +74,24 @@ static int cmd_machine(int argc, char **argv)
     return rc;
 }
 
+static const cli_option machine_options[] = {
+    {"llc-bytes", O_LLC, CLI_SIZE, "N",
+     .help = "last-level cache size to use instead of hwloc's (K/M/G)"},
+    {"store", O_STORE, CLI_FLAG, .help = "also store the record in the results database"},
+    {"db", O_DB, CLI_TEXT, "PATH", .help = "results database (default " STORE_DEFAULT_PATH ")"},
+    {"papi-events", O_PAPI, CLI_TEXT, "LIST",
+     .help = "PAPI events to check (default " COUNTERS_DEFAULT_PAPI ")"},
+    {0},
+};
+
 const cli_command cli_cmd_machine = {
     .name = "machine",
     .what = "print this machine's record and counter availability",
     .entry = cmd_machine,
-    .longopts = machine_options,
-    .help = usage,
+    .options = machine_options,
+    .usage = "usage: dytbench machine [--llc-bytes N] [--store] [--db PATH]\n"
+             "                        [--papi-events LIST]\n"
+             "\n"
+             "Prints this machine's record as a run stores it, including which counters\n"
+             "are available and, where not, why.\n",
 };

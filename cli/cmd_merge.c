@@ -14,33 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench merge OUT.db IN.db... [options]\n\n"
-          "Copies every run of each IN into OUT (created if absent) with its machine,\n"
-          "cases, samples, statistics, counters and bandwidth ceilings, and the plan of\n"
-          "its campaign. A run is matched by its uuid: merging the same IN twice adds\n"
-          "nothing, and a run OUT has already takes only the cases it lacks (a shard\n"
-          "resumed since the last merge). Machines are shared by fingerprint. Each\n"
-          "merged run gets a provenance row: the IN file, its id there, when, and this\n"
-          "dytbench's version (dytbench show lists them).\n\n"
-          "Each IN is read through a private copy in $TMPDIR (it is never written, and\n"
-          "an older schema is migrated in the copy), and merged in one transaction: a\n"
-          "corrupt, foreign or newer IN is refused and leaves OUT as it was; the other\n"
-          "INs are still merged. Inputs are ordinary files: copy stores from other\n"
-          "machines first (SQLite must not be shared over a network filesystem while\n"
-          "written).\n\n"
-          "options:\n"
-          "  -q, --quiet   print only refusals\n"
-          "  -h, --help    this help\n",
-          f);
-}
-
-static const struct option merge_options[] = {
-    {"quiet", no_argument, NULL, 'q'},
-    {NULL, 0, NULL, 0},
-};
-
 /* Whether a and b name one file (b may not exist yet). */
 static int same_file(const char *a, const char *b)
 {
@@ -49,31 +22,26 @@ static int same_file(const char *a, const char *b)
            sa.st_ino == sb.st_ino;
 }
 
-static int cmd_merge(int argc, char **argv)
+static int cmd_merge(cli_parser *p)
 {
-    int quiet = 0, c;
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_merge, NULL, argc, argv);
-    while ((c = cli_next(&p)) != -1)
-        if (c == 'q')
-            quiet = 1;
-    int rc = cli_parse_end(&p, INT_MAX);
+    int rc = cli_parse_end(p, INT_MAX);
     if (rc != CLI_GO)
         return rc;
-    if (p.n_operands < 2)
+    int quiet = cli_given(p, 'q');
+    if (p->n_operands < 2)
         return cli_usage_error("merge: want OUT.db and at least one IN.db (got %d file%s)",
-                               p.n_operands, p.n_operands == 1 ? "" : "s");
-    const char *out_path = p.operands[0];
-    for (int i = 1; i < p.n_operands; i++)
-        if (!strcmp(p.operands[i], out_path) || same_file(p.operands[i], out_path))
+                               p->n_operands, p->n_operands == 1 ? "" : "s");
+    const char *out_path = p->operands[0];
+    for (int i = 1; i < p->n_operands; i++)
+        if (!strcmp(p->operands[i], out_path) || same_file(p->operands[i], out_path))
             return cli_usage_error("merge: %s is OUT itself: an input must be another store",
-                                   p.operands[i]);
+                                   p->operands[i]);
 
     store *out = NULL;
     int refused = 0, worst = DYT_OK; /* exit 2 for a bad input, 3 for an I/O failure */
     size_t merged = 0;
-    for (int i = 1; i < p.n_operands; i++) {
-        const char *in_path = p.operands[i];
+    for (int i = 1; i < p->n_operands; i++) {
+        const char *in_path = p->operands[i];
         dyt_err e = {{0}};
         store *in;
         if ((rc = store_open_snapshot(in_path, NULL, &in, &e)) != DYT_OK) {
@@ -105,7 +73,7 @@ static int cmd_merge(int argc, char **argv)
     }
     store_close(out);
     if (!quiet && merged)
-        printf("merged %zu of %d store(s) into %s%s\n", merged, p.n_operands - 1, out_path,
+        printf("merged %zu of %d store(s) into %s%s\n", merged, p->n_operands - 1, out_path,
                refused ? "; the others were refused (see above)" : "");
     if (refused && !merged)
         fprintf(stderr, "dytbench: merge: no input could be merged; %s was not touched\n",
@@ -113,11 +81,28 @@ static int cmd_merge(int argc, char **argv)
     return worst;
 }
 
+static const cli_option merge_options[] = {
+    {"quiet", 'q', CLI_FLAG, .help = "print only refusals"},
+    {0},
+};
+
 const cli_command cli_cmd_merge = {
     .name = "merge",
     .what = "copy the runs of other stores (campaign shards, other machines) into one",
     .entry = cmd_merge,
-    .shortopts = "q",
-    .longopts = merge_options,
-    .help = usage,
+    .options = merge_options,
+    .usage = "usage: dytbench merge OUT.db IN.db... [options]\n\n"
+             "Copies every run of each IN into OUT (created if absent) with its machine,\n"
+             "cases, samples, statistics, counters and bandwidth ceilings, and the plan of\n"
+             "its campaign. A run is matched by its uuid: merging the same IN twice adds\n"
+             "nothing, and a run OUT has already takes only the cases it lacks (a shard\n"
+             "resumed since the last merge). Machines are shared by fingerprint. Each\n"
+             "merged run gets a provenance row: the IN file, its id there, when, and this\n"
+             "dytbench's version (dytbench show lists them).\n\n"
+             "Each IN is read through a private copy in $TMPDIR (it is never written, and\n"
+             "an older schema is migrated in the copy), and merged in one transaction: a\n"
+             "corrupt, foreign or newer IN is refused and leaves OUT as it was; the other\n"
+             "INs are still merged. Inputs are ordinary files: copy stores from other\n"
+             "machines first (SQLite must not be shared over a network filesystem while\n"
+             "written).\n",
 };

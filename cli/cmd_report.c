@@ -12,34 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench report [RUN|latest] [--vs RUN ...] [--db PATH] [--out DIR]\n"
-          "\n"
-          "Writes into DIR (default results/report-<run id>/):\n"
-          "  report.md     GitHub-flavoured tables\n"
-          "  tables.tex    booktabs tables (pdflatex)\n"
-          "  results.csv   one row per case (the columns of the store's v_results and more)\n"
-          "  index.html    one self-contained page with the tables and inline SVG figures\n"
-          "  figures/      each figure as SVG and PNG with its gnuplot script and data\n"
-          "\n"
-          "RUN is a run id, a run label (its latest run) or 'latest' (the default);\n"
-          "campaign:ID is every run of a campaign (run --campaign, dytbench slurm submit)\n"
-          "as one, each planned case once, with a table of its shards and one of the\n"
-          "planned cases no run stored (default DIR results/report-campaign-<ID>/).\n"
-          "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are still\n"
-          "written.\n"
-          "\n"
-          "options:\n"
-          "  --vs RUN       put the same cases of RUN (or campaign:ID) beside this run's,\n"
-          "                 with ratios (repeatable, up to 8): two machines' campaigns\n"
-          "  --db PATH      the results store (default " STORE_DEFAULT_PATH ")\n"
-          "  --out DIR      output folder\n"
-          "  --no-figures   write the tables only, without running gnuplot\n"
-          "  -h, --help     this help\n",
-          f);
-}
-
 /* A run spec, or campaign:ID (*campaign set; the store must have a run of
  * it). */
 static int resolve(store *s, const char *spec, int64_t *run_id, const char **campaign, dyt_err *e)
@@ -62,47 +34,26 @@ static int resolve(store *s, const char *spec, int64_t *run_id, const char **cam
     return DYT_OK;
 }
 
-static const struct option report_options[] = {
-    {"vs", required_argument, NULL, 'v'},
-    {"db", required_argument, NULL, 'd'},
-    {"out", required_argument, NULL, 'o'},
-    {"no-figures", no_argument, NULL, 'n'},
-    {NULL, 0, NULL, 0},
-};
+enum { O_VS = CLI_KEY, O_DB, O_OUT, O_NO_FIGURES };
 
-static int cmd_report(int argc, char **argv)
+static int cmd_report(cli_parser *p)
 {
-    const char *db = STORE_DEFAULT_PATH, *out = NULL, *vs_spec[REPORT_MAX_VS];
+    const char *vs_spec[REPORT_MAX_VS];
     size_t n_vs = 0;
-    int no_figures = 0, c;
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_report, NULL, argc, argv);
-    while ((c = cli_next(&p)) != -1) {
-        switch (c) {
-        case 'v':
-            if (n_vs == REPORT_MAX_VS)
-                cli_error(&p, "at most %d --vs runs", REPORT_MAX_VS);
-            else
-                vs_spec[n_vs++] = optarg;
-            break;
-        case 'd':
-            db = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'n':
-            no_figures = 1;
-            break;
-        }
-    }
-    int rc = cli_parse_end(&p, INT_MAX);
+    for (int c; (c = cli_next(p)) != -1;)
+        if (c == O_VS && n_vs == REPORT_MAX_VS)
+            cli_error(p, "at most %d --vs runs", REPORT_MAX_VS);
+        else if (c == O_VS)
+            vs_spec[n_vs++] = optarg;
+    int rc = cli_parse_end(p, INT_MAX);
     if (rc != CLI_GO)
         return rc;
-    if (p.n_operands > 1)
+    const char *db = cli_text(p, O_DB, STORE_DEFAULT_PATH), *out = cli_text(p, O_OUT, NULL);
+    int no_figures = cli_given(p, O_NO_FIGURES);
+    if (p->n_operands > 1)
         return cli_usage_error("report: one run at a time (got '%s' and '%s'); use --vs for others",
-                               p.operands[0], p.operands[1]);
-    const char *spec = p.n_operands > 0 ? p.operands[0] : "latest";
+                               p->operands[0], p->operands[1]);
+    const char *spec = p->n_operands > 0 ? p->operands[0] : "latest";
 
     store *s;
     dyt_err e;
@@ -134,10 +85,37 @@ static int cmd_report(int argc, char **argv)
     return DYT_OK;
 }
 
+static const cli_option report_options[] = {
+    {"vs", O_VS, CLI_TEXT, "RUN",
+     .help = "put the same cases of RUN (or campaign:ID) beside this run's, with ratios "
+             "(repeatable, up "
+             "to 8): two machines' campaigns"},
+    {"db", O_DB, CLI_TEXT, "PATH", .help = "the results store (default " STORE_DEFAULT_PATH ")"},
+    {"out", O_OUT, CLI_TEXT, "DIR", .help = "output folder"},
+    {"no-figures", O_NO_FIGURES, CLI_FLAG,
+     .help = "write the tables only, without running gnuplot"},
+    {0},
+};
+
 const cli_command cli_cmd_report = {
     .name = "report",
     .what = "write tables, figures and an HTML page for a run",
     .entry = cmd_report,
-    .longopts = report_options,
-    .help = usage,
+    .options = report_options,
+    .usage = "usage: dytbench report [RUN|latest] [--vs RUN ...] [--db PATH] [--out DIR]\n"
+             "\n"
+             "Writes into DIR (default results/report-<run id>/):\n"
+             "  report.md     GitHub-flavoured tables\n"
+             "  tables.tex    booktabs tables (pdflatex)\n"
+             "  results.csv   one row per case (the columns of the store's v_results and\n"
+             "                more)\n"
+             "  index.html    one self-contained page with the tables and inline SVG figures\n"
+             "  figures/      each figure as SVG and PNG with its gnuplot script and data\n"
+             "\n"
+             "RUN is a run id, a run label (its latest run) or 'latest' (the default);\n"
+             "campaign:ID is every run of a campaign (run --campaign, dytbench slurm submit)\n"
+             "as one, each planned case once, with a table of its shards and one of the\n"
+             "planned cases no run stored (default DIR results/report-campaign-<ID>/).\n"
+             "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables are\n"
+             "still written.\n",
 };

@@ -248,48 +248,22 @@ static int show_header(store *s, int64_t run_id, FILE *f)
     return DYT_OK;
 }
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench show RUN|latest|LABEL [--db PATH]\n\n"
-          "Prints a stored run: its header (status, machine, settings, campaign and shard,\n"
-          "where `dytbench merge` copied it from, the bandwidth ceilings per cache level\n"
-          "and thread count) and a table of its cases (median\n"
-          "time per call, relative half-width of the 95% CI of the median, GB/s, the\n"
-          "ceiling the case is held against -- the cache level its bytes fit in, or dram\n"
-          "-- and its % of it, its % of dram, the worst verification error in ulps,\n"
-          "samples, calls per sample, why sampling stopped, status). Below: the cases\n"
-          "above 105% of their ceiling (marked ! in the table), and errors of failed\n"
-          "cases.\n\n"
-          "options:\n"
-          "  --db PATH   results database (default " STORE_DEFAULT_PATH ")\n"
-          "  -h, --help  this help\n",
-          f);
-}
+enum { O_DB = CLI_KEY };
 
-static const struct option show_options[] = {
-    {"db", required_argument, NULL, 'd'},
-    {0, 0, 0, 0},
-};
-
-static int cmd_show(int argc, char **argv)
+static int cmd_show(cli_parser *p)
 {
-    const char *db = STORE_DEFAULT_PATH;
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_show, NULL, argc, argv);
-    for (int ch; (ch = cli_next(&p)) != -1;)
-        if (ch == 'd')
-            db = optarg;
-    int rc = cli_parse_end(&p, 1);
+    int rc = cli_parse_end(p, 1);
     if (rc != CLI_GO)
         return rc;
-    if (p.n_operands == 0)
+    const char *db = cli_text(p, O_DB, STORE_DEFAULT_PATH);
+    if (p->n_operands == 0)
         return cli_usage_error("show: which run? give an id, a label or 'latest'");
     store *s;
     dyt_err e = {{0}};
     if ((rc = store_open(db, 0, &s, &e)) != DYT_OK)
         return cli_fail(rc, "show: %s", e.msg);
     int64_t id;
-    rc = store_resolve_run(s, p.operands[0], &id, &e);
+    rc = store_resolve_run(s, p->operands[0], &id, &e);
     if (rc != DYT_OK) {
         store_close(s);
         return cli_fail(rc, "show: %s", e.msg);
@@ -301,10 +275,24 @@ static int cmd_show(int argc, char **argv)
     return rc;
 }
 
+static const cli_option show_options[] = {
+    {"db", O_DB, CLI_TEXT, "PATH", .help = "results database (default " STORE_DEFAULT_PATH ")"},
+    {0},
+};
+
 const cli_command cli_cmd_show = {
     .name = "show",
     .what = "show the cases of a stored run",
     .entry = cmd_show,
-    .longopts = show_options,
-    .help = usage,
+    .options = show_options,
+    .usage = "usage: dytbench show RUN|latest|LABEL [--db PATH]\n\n"
+             "Prints a stored run: its header (status, machine, settings, campaign and shard,\n"
+             "where `dytbench merge` copied it from, the bandwidth ceilings per cache level\n"
+             "and thread count) and a table of its cases (median\n"
+             "time per call, relative half-width of the 95% CI of the median, GB/s, the\n"
+             "ceiling the case is held against -- the cache level its bytes fit in, or dram\n"
+             "-- and its % of it, its % of dram, the worst verification error in ulps,\n"
+             "samples, calls per sample, why sampling stopped, status). Below: the cases\n"
+             "above 105% of their ceiling (marked ! in the table), and errors of failed\n"
+             "cases.\n",
 };

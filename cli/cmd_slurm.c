@@ -23,53 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench slurm submit --shards N [options] [run options]\n\n"
-          "Runs a campaign as a Slurm job array of N tasks, one shard of the plan each\n"
-          "(run --shard I/N: a disjoint share of the cases, balanced by estimated cost),\n"
-          "then merges the shards' stores and writes the campaign's report. Into DIR:\n"
-          "  array.sh            the array job: task I runs shard I/N into\n"
-          "                      DIR/shards/shard-I.db (run --resume auto, so a requeued\n"
-          "                      task continues its run instead of starting over; a task\n"
-          "                      submitted again alone, sbatch --array=I array.sh, is\n"
-          "                      still shard I of the same campaign)\n"
-          "  merge.sh            the merge job: DIR/merged.db and DIR/report/, submitted\n"
-          "                      with --dependency=afterany, so it runs even when shards\n"
-          "                      fail or are cancelled; the report lists what is missing\n"
-          "  logs/               each task's and the merge job's output\n"
-          "DIR must be on a filesystem every node sees. The campaign id is --campaign, or\n"
-          "the array job's id (kept in DIR/campaign). Run options (--suite, --model, --dtype, "
-          "--pass, --variant,\n"
-          "--threads, --quick, --rounds, ...) are passed to every shard; --db, --shard and\n"
-          "--resume are set by submit. GPU partitions: --device cuda runs one shard per GPU\n"
-          "(--gres gpu:1 unless --gres says otherwise).\n\n"
-          "options:\n"
-          "  --shards N          number of shards (array tasks), 1..10000, at most the\n"
-          "                      plan's cases\n"
-          "  --out DIR           where the scripts, stores, logs and report go (default\n"
-          "                      results/slurm-<date>-<time>)\n"
-          "  --campaign ID       the campaign id (default: the array job's id)\n"
-          "  --partition P       sbatch --partition\n"
-          "  --time T            sbatch --time, per task (minutes, MM:SS, HH:MM:SS, D-HH,\n"
-          "                      D-HH:MM, D-HH:MM:SS)\n"
-          "  --gres G            sbatch --gres (default gpu:1 with --device cuda)\n"
-          "  --constraint C      sbatch --constraint (node features)\n"
-          "  --account A         sbatch --account\n"
-          "  --device cpu|cuda   passed to every shard's run\n"
-          "  --no-exclusive      let shards share nodes. By default every task asks for\n"
-          "                      --exclusive: two shards timing on one node would share\n"
-          "                      its cores, caches and memory bandwidth and slow each\n"
-          "                      other down, and their numbers would not be the machine's.\n"
-          "                      Sharing is reasonable for GPU shards of a multi-GPU node\n"
-          "                      (one GPU each), whose host side is light\n"
-          "  --dry-run           print both scripts and submit nothing (writes nothing)\n"
-          "  -h, --help          this help\n",
-          f);
-}
-
 enum {
-    O_SHARDS = 256,
+    O_SHARDS = CLI_KEY,
     O_OUT,
     O_CAMPAIGN,
     O_PARTITION,
@@ -80,29 +35,6 @@ enum {
     O_DEVICE,
     O_NO_EXCLUSIVE,
     O_DRY_RUN,
-    O_SET_BY_SUBMIT,
-};
-
-static const struct option slurm_options[] = {
-    {"shards", required_argument, NULL, O_SHARDS},
-    {"out", required_argument, NULL, O_OUT},
-    {"campaign", required_argument, NULL, O_CAMPAIGN},
-    {"partition", required_argument, NULL, O_PARTITION},
-    {"time", required_argument, NULL, O_TIME},
-    {"gres", required_argument, NULL, O_GRES},
-    {"constraint", required_argument, NULL, O_CONSTRAINT},
-    {"account", required_argument, NULL, O_ACCOUNT},
-    {"device", required_argument, NULL, O_DEVICE},
-    {"no-exclusive", no_argument, NULL, O_NO_EXCLUSIVE},
-    {"dry-run", no_argument, NULL, O_DRY_RUN},
-    /* Run options every shard gets from submit itself. */
-    {"db", required_argument, NULL, O_SET_BY_SUBMIT},
-    {"shard", required_argument, NULL, O_SET_BY_SUBMIT},
-    {"resume", required_argument, NULL, O_SET_BY_SUBMIT},
-    {"lockstep", required_argument, NULL, O_SET_BY_SUBMIT},
-    {"lockstep-token", required_argument, NULL, O_SET_BY_SUBMIT},
-    {"arm", required_argument, NULL, O_SET_BY_SUBMIT},
-    {NULL, 0, NULL, 0},
 };
 
 typedef struct {
@@ -453,73 +385,40 @@ static int submit(const submit_opts *o, const char *array, const char *merge)
     return merge_id ? DYT_OK : DYT_USAGE;
 }
 
-static int cmd_slurm(int argc, char **argv)
+static int cmd_slurm(cli_parser *p)
 {
-    submit_opts o = {.exclusive = 1};
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_slurm, NULL, argc, argv);
-    for (int c; (c = cli_next(&p)) != -1;) {
-        switch (c) {
-        case O_SHARDS:
-            cli_count(&p, NULL, optarg, 1, 10000, &o.shards);
-            break;
-        case O_OUT:
-            o.out = optarg;
-            break;
-        case O_CAMPAIGN:
-            o.campaign = optarg;
-            break;
-        case O_PARTITION:
-            o.partition = optarg;
-            break;
-        case O_TIME:
-            o.time = optarg;
-            break;
-        case O_GRES:
-            o.gres = optarg;
-            break;
-        case O_CONSTRAINT:
-            o.constraint = optarg;
-            break;
-        case O_ACCOUNT:
-            o.account = optarg;
-            break;
-        case O_DEVICE:
-            o.device = optarg;
-            break;
-        case O_NO_EXCLUSIVE:
-            o.exclusive = 0;
-            break;
-        case O_DRY_RUN:
-            o.dry_run = 1;
-            break;
-        case O_SET_BY_SUBMIT:
-            cli_error(&p,
-                      "%s: set by slurm submit for each shard (stores go to DIR/shards, see "
-                      "--out)",
-                      p.opt);
-            break;
-        }
-    }
-    int rc = cli_parse_end(&p, 1);
-    if (rc == CLI_GO && (p.n_operands != 1 || strcmp(p.operands[0], "submit")))
-        rc = cli_error(&p, "want 'dytbench slurm submit ...' (got '%s')",
-                       p.n_operands ? p.operands[0] : "no subcommand");
-    if (rc == CLI_GO && check_opts(&p, &o) != DYT_OK)
+    int rc = cli_parse_end(p, 1);
+    submit_opts o = {
+        .shards = cli_uint(p, O_SHARDS, 0),
+        .out = cli_text(p, O_OUT, NULL),
+        .campaign = cli_text(p, O_CAMPAIGN, NULL),
+        .partition = cli_text(p, O_PARTITION, NULL),
+        .time = cli_text(p, O_TIME, NULL),
+        .gres = cli_text(p, O_GRES, NULL),
+        .constraint = cli_text(p, O_CONSTRAINT, NULL),
+        .account = cli_text(p, O_ACCOUNT, NULL),
+        .device = cli_text(p, O_DEVICE, NULL),
+        .exclusive = !cli_given(p, O_NO_EXCLUSIVE),
+        .dry_run = cli_given(p, O_DRY_RUN),
+    };
+    if (rc == CLI_GO && (p->n_operands != 1 || strcmp(p->operands[0], "submit")))
+        rc = cli_error(p, "want 'dytbench slurm submit ...' (got '%s')",
+                       p->n_operands ? p->operands[0] : "no subcommand");
+    if (rc == CLI_GO && check_opts(p, &o) != DYT_OK)
         rc = DYT_USAGE;
     /* The run options, as each shard's run will check them, and the plan
      * they make: N shards need at least N cases. */
     size_t n_cases = 0;
     if (rc == CLI_GO) {
-        char **args = calloc((size_t)p.n_forwarded + 8, sizeof *args);
+        char **args = calloc((size_t)p->n_forwarded + 8, sizeof *args);
         char dev[64], camp[96];
         int n = 0;
         if (!args)
-            rc = cli_error(&p, "out of memory");
+            rc = cli_error(p, "out of memory");
         else {
             args[n++] = "run";
-            for (int i = 0; i < p.n_forwarded; i++)
-                args[n++] = p.forwarded[i];
+            for (int i = 0; i < p->n_forwarded; i++)
+                args[n++] = p->forwarded[i];
             if (o.device && snprintf(dev, sizeof dev, "--device=%s", o.device) > 0)
                 args[n++] = dev;
             if (o.campaign && snprintf(camp, sizeof camp, "--campaign=%s", o.campaign) > 0)
@@ -544,17 +443,15 @@ static int cmd_slurm(int argc, char **argv)
         }
     }
     if (rc == CLI_GO && n_cases < o.shards)
-        rc = cli_error(&p, "--shards %llu: the plan has only %zu case(s)",
+        rc = cli_error(p, "--shards %llu: the plan has only %zu case(s)",
                        (unsigned long long)o.shards, n_cases);
-    if (rc != CLI_GO) {
-        cli_parse_free(&p);
+    if (rc != CLI_GO)
         return rc;
-    }
     char *array = NULL, *merge = NULL;
     size_t na, nm;
     FILE *fa = open_memstream(&array, &na), *fm = open_memstream(&merge, &nm);
     if (fa)
-        array_script(fa, &o, p.forwarded, p.n_forwarded);
+        array_script(fa, &o, p->forwarded, p->n_forwarded);
     if (fm)
         merge_script(fm, &o);
     if (!fa || !fm || fclose(fa) != 0 || fclose(fm) != 0)
@@ -569,15 +466,69 @@ static int cmd_slurm(int argc, char **argv)
         rc = submit(&o, array, merge);
     free(array);
     free(merge);
-    cli_parse_free(&p);
     return rc == CLI_GO ? DYT_OK : rc;
 }
+
+static const char set_by_submit[] =
+    ": set by slurm submit for each shard (stores go to DIR/shards, see --out)";
+
+static const cli_option slurm_options[] = {
+    {"shards", O_SHARDS, CLI_COUNT, "N",
+     .help = "number of shards (array tasks), 1..10000, at most the plan's cases", .min = 1,
+     .max = 10000},
+    {"out", O_OUT, CLI_TEXT, "DIR",
+     .help = "where the scripts, stores, logs and report go (default results/slurm-<date>-<time>)"},
+    {"campaign", O_CAMPAIGN, CLI_TEXT, "ID",
+     .help = "the campaign id (default: the array job's id)"},
+    {"partition", O_PARTITION, CLI_TEXT, "P", .help = "sbatch --partition"},
+    {"time", O_TIME, CLI_TEXT, "T",
+     .help = "sbatch --time, per task (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS)"},
+    {"gres", O_GRES, CLI_TEXT, "G", .help = "sbatch --gres (default gpu:1 with --device cuda)"},
+    {"constraint", O_CONSTRAINT, CLI_TEXT, "C", .help = "sbatch --constraint (node features)"},
+    {"account", O_ACCOUNT, CLI_TEXT, "A", .help = "sbatch --account"},
+    {"device", O_DEVICE, CLI_TEXT, "cpu|cuda", .help = "passed to every shard's run"},
+    {"no-exclusive", O_NO_EXCLUSIVE, CLI_FLAG,
+     .help =
+         "let shards share nodes. By default every task asks for --exclusive: two shards timing on "
+         "one node would share its cores, caches and memory bandwidth and slow each other down, "
+         "and "
+         "their numbers would not be the machine's. Sharing is reasonable for GPU shards of a "
+         "multi-GPU node (one GPU each), whose host side is light"},
+    {"dry-run", O_DRY_RUN, CLI_FLAG,
+     .help = "print both scripts and submit nothing (writes nothing)"},
+    /* Run options every shard gets from submit itself. */
+    {"db", 0, CLI_TEXT, .refused = set_by_submit},
+    {"shard", 0, CLI_TEXT, .refused = set_by_submit},
+    {"resume", 0, CLI_TEXT, .refused = set_by_submit},
+    {"lockstep", 0, CLI_TEXT, .refused = set_by_submit},
+    {"lockstep-token", 0, CLI_TEXT, .refused = set_by_submit},
+    {"arm", 0, CLI_TEXT, .refused = set_by_submit},
+    {0},
+};
 
 const cli_command cli_cmd_slurm = {
     .name = "slurm",
     .what = "run a campaign as a Slurm job array, then merge and report it (slurm submit)",
     .entry = cmd_slurm,
-    .longopts = slurm_options,
-    .help = usage,
+    .options = slurm_options,
+    .usage = "usage: dytbench slurm submit --shards N [options] [run options]\n\n"
+             "Runs a campaign as a Slurm job array of N tasks, one shard of the plan each\n"
+             "(run --shard I/N: a disjoint share of the cases, balanced by estimated cost),\n"
+             "then merges the shards' stores and writes the campaign's report. Into DIR:\n"
+             "  array.sh            the array job: task I runs shard I/N into\n"
+             "                      DIR/shards/shard-I.db (run --resume auto, so a requeued\n"
+             "                      task continues its run instead of starting over; a task\n"
+             "                      submitted again alone, sbatch --array=I array.sh, is\n"
+             "                      still shard I of the same campaign)\n"
+             "  merge.sh            the merge job: DIR/merged.db and DIR/report/, submitted\n"
+             "                      with --dependency=afterany, so it runs even when shards\n"
+             "                      fail or are cancelled; the report lists what is missing\n"
+             "  logs/               each task's and the merge job's output\n"
+             "DIR must be on a filesystem every node sees. The campaign id is --campaign, or\n"
+             "the array job's id (kept in DIR/campaign). Run options (--suite, --model,\n"
+             "--dtype, --pass, --variant, --threads, --quick, --rounds, ...) are passed to\n"
+             "every shard; --db, --shard and --resume are set by submit. GPU partitions:\n"
+             "--device cuda runs one shard per GPU (--gres gpu:1 unless --gres says\n"
+             "otherwise).\n",
     .forward = &cli_cmd_run,
 };

@@ -15,33 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-    fputs("usage: dytbench verify [--vectors FILE]... [--variant NAME] [--threads N] [--random]\n"
-          "\n"
-          "Checks every kernel variant this machine supports against golden vectors\n"
-          "(PyTorch float64 answers) and, with --random, against the ref oracle on\n"
-          "random shapes (cols 1, 3, 4097, 8191, unaligned rows, mean-1e4 rows,\n"
-          "alpha <= 0). A variant is checked on the cases whose inputs are exact in its\n"
-          "storage type: the fp32 file checks fp32 variants, the bf16 file checks bf16\n"
-          "and fp32 variants. Each element is held to a bound that follows the problem:\n"
-          "1e-5 (fp32) or 2e-2 (bf16) of the output's scale (the magnitudes it is formed\n"
-          "from), plus a term growing with rows for dgamma/dbeta/dalpha, plus what fp32\n"
-          "statistics cost backward on rows with a large mean, plus the fp32 tanh\n"
-          "(docs/kernels.md). Error and tolerance are over the output's scale; max ulps\n"
-          "is the largest error in ulps of the output's storage type.\n"
-          "\n"
-          "options:\n"
-          "  --vectors FILE      a golden-vector file (repeatable); default: golden-fp32.txt\n"
-          "                      and golden-bf16.txt in $DYTBENCH_VECTORS_DIR, else in the\n"
-          "                      source tree's tests/vectors\n"
-          "  --variant NAME      only this variant (ref, scalar, libm, avx2, avx512, ...)\n"
-          "  -t, --threads N     threads of the kernel pool (default 1)\n"
-          "  --random            also check against ref on random shapes\n"
-          "  -h, --help          this help\n",
-          f);
-}
-
 /* One table row: a variant on one source (file or random), over its cases. */
 typedef struct {
     const kern_entry *e;
@@ -248,9 +221,10 @@ static int verify_random(const char *only, kern_pool *pool, tally *t)
             continue;
         }
         for (size_t s = 0; s < DYT_ARRAY_LEN(random_shapes); s++) {
-            kern_check_random_spec sp = {random_shapes[s].rows, random_shapes[s].cols,
-                                         random_shapes[s].mean, random_shapes[s].spread,
-                                         random_shapes[s].alpha, 1000 + s, random_shapes[s].misalign};
+            kern_check_random_spec sp = {random_shapes[s].rows,    random_shapes[s].cols,
+                                         random_shapes[s].mean,    random_shapes[s].spread,
+                                         random_shapes[s].alpha,   1000 + s,
+                                         random_shapes[s].misalign};
             kern_check_result res;
             dyt_err err = {{0}};
             int rc = kern_check_random(e, &sp, pool, &res, &err);
@@ -278,46 +252,22 @@ static int default_vectors(char paths[2][1024])
     return 2;
 }
 
-static const struct option verify_options[] = {
-    {"vectors", required_argument, 0, 'v'},
-    {"variant", required_argument, 0, 'V'},
-    {"threads", required_argument, 0, 't'},
-    {"random", no_argument, 0, 'r'},
-    {0, 0, 0, 0},
-};
+enum { O_VECTORS = CLI_KEY, O_VARIANT, O_RANDOM };
 
-static int cmd_verify(int argc, char **argv)
+static int cmd_verify(cli_parser *p)
 {
     const char *files[16];
     size_t n_files = 0;
-    const char *only = NULL;
-    int threads = 1, random = 0, c;
-    uint64_t u;
-    cli_parser p;
-    cli_parse_begin(&p, &cli_cmd_verify, NULL, argc, argv);
-    while ((c = cli_next(&p)) != -1) {
-        switch (c) {
-        case 'v':
-            if (n_files == DYT_ARRAY_LEN(files))
-                cli_error(&p, "at most %zu --vectors files", DYT_ARRAY_LEN(files));
-            else
-                files[n_files++] = optarg;
-            break;
-        case 'V':
-            only = optarg;
-            break;
-        case 't':
-            if (cli_count(&p, NULL, optarg, 1, 1024, &u) == DYT_OK)
-                threads = (int)u;
-            break;
-        case 'r':
-            random = 1;
-            break;
-        }
-    }
-    int rc = cli_parse_end(&p, 0);
+    for (int c; (c = cli_next(p)) != -1;)
+        if (c == O_VECTORS && n_files == DYT_ARRAY_LEN(files))
+            cli_error(p, "at most %zu --vectors files", DYT_ARRAY_LEN(files));
+        else if (c == O_VECTORS)
+            files[n_files++] = optarg;
+    int rc = cli_parse_end(p, 0);
     if (rc != CLI_GO)
         return rc;
+    const char *only = cli_text(p, O_VARIANT, NULL);
+    int threads = (int)cli_uint(p, 't', 1), random = cli_given(p, O_RANDOM);
     if (only && !cli_variant_known(only))
         return cli_usage_error("verify: no variant named '%s' (see dytbench list kernels)", only);
     char defpaths[2][1024];
@@ -359,12 +309,36 @@ static int cmd_verify(int argc, char **argv)
     return t.failed ? DYT_FAIL : DYT_OK;
 }
 
+static const cli_option verify_options[] = {
+    {"vectors", O_VECTORS, CLI_TEXT, "FILE",
+     .help = "a golden-vector file (repeatable); default: golden-fp32.txt and golden-bf16.txt in "
+             "$DYTBENCH_VECTORS_DIR, else in the source tree's tests/vectors"},
+    {"variant", O_VARIANT, CLI_TEXT, "NAME",
+     .help = "only this variant (ref, scalar, libm, avx2, avx512, ...)"},
+    {"threads", 't', CLI_COUNT, "N", .help = "threads of the kernel pool (default 1)", .min = 1,
+     .max = 1024},
+    {"random", O_RANDOM, CLI_FLAG, .help = "also check against ref on random shapes"},
+    {0},
+};
+
 const cli_command cli_cmd_verify = {
     .name = "verify",
     .what = "check kernel variants against golden vectors and the ref oracle",
     .entry = cmd_verify,
-    .shortopts = "t:",
-    .longopts = verify_options,
-    .help = usage,
+    .options = verify_options,
+    .usage = "usage: dytbench verify [--vectors FILE]... [--variant NAME] [--threads N]\n"
+             "                       [--random]\n"
+             "\n"
+             "Checks every kernel variant this machine supports against golden vectors\n"
+             "(PyTorch float64 answers) and, with --random, against the ref oracle on\n"
+             "random shapes (cols 1, 3, 4097, 8191, unaligned rows, mean-1e4 rows,\n"
+             "alpha <= 0). A variant is checked on the cases whose inputs are exact in its\n"
+             "storage type: the fp32 file checks fp32 variants, the bf16 file checks bf16\n"
+             "and fp32 variants. Each element is held to a bound that follows the problem:\n"
+             "1e-5 (fp32) or 2e-2 (bf16) of the output's scale (the magnitudes it is formed\n"
+             "from), plus a term growing with rows for dgamma/dbeta/dalpha, plus what fp32\n"
+             "statistics cost backward on rows with a large mean, plus the fp32 tanh\n"
+             "(docs/kernels.md). Error and tolerance are over the output's scale; max ulps\n"
+             "is the largest error in ulps of the output's storage type.\n",
     .exit1 = "a check failed",
 };

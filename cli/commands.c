@@ -20,3 +20,12 @@ const cli_command *cli_find_command(const char *name)
             return cli_commands[i];
     return NULL;
 }
+
+int cli_dispatch(const cli_command *c, int argc, char **argv)
+{
+    cli_parser p;
+    cli_parse_begin(&p, c, NULL, argc, argv);
+    int rc = c->entry(&p);
+    cli_parse_free(&p);
+    return rc;
+}

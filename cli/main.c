@@ -28,7 +28,8 @@ static int under_valgrind(void)
 static void usage(FILE *f)
 {
     fputs("usage: dytbench [-V|--version] [-h|--help] <command> [options]\n\n"
-          "DyT vs LayerNorm/RMSNorm benchmarking suite. Commands:\n", f);
+          "DyT vs LayerNorm/RMSNorm benchmarking suite. Commands:\n",
+          f);
     for (size_t i = 0; i < cli_n_commands; i++)
         fprintf(f, "  %-14s %s\n", cli_commands[i]->name, cli_commands[i]->what);
     fputs("\n'dytbench <command> --help' describes a command's options.\n", f);
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
         return cmd_internal_instr_case(argc - 1, argv + 1);
     const cli_command *c = cli_find_command(cmd);
     if (c)
-        return finish(c->entry(argc - 1, argv + 1));
+        return finish(cli_dispatch(c, argc - 1, argv + 1));
     if (cmd[0] == '-')
         return cli_usage_error("unknown option '%s' (see dytbench --help)", cmd);
     return cli_usage_error("unknown command '%s' (see dytbench --help)", cmd);

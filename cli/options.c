@@ -1,18 +1,21 @@
-/* The CLI's option layer (cli.h): getopt_long with one handling of
- * --help, unknown options, missing and unwanted values for every command;
- * forwarding of the options a command passes on to another (interleave to
- * run, calibrate to interleave); the shared value parsers; the help
- * footer; the usage-error message and the recorded command line.
+/* The CLI's option layer (cli.h): a command's table of options (cli_option)
+ * turned into getopt_long's, with one handling of --help, unknown options,
+ * missing and unwanted values for every command; each value read by the
+ * shared parser of its kind and kept for the command; forwarding of the
+ * options a command passes on to another (interleave to run, calibrate to
+ * interleave); the usage-error message and the recorded command line.
+ * The help text made from the table is help.c's.
  *
  * Forwarding: a command's table is merged with its forward's (and theirs),
  * its own entries first, so getopt_long knows every option and its value
  * and abbreviations resolve over the whole set. Which table an option came
  * from is read from getopt_long's longindex (or, for a short option, from
- * the command's own letters), never from the vals, which each command
+ * the command's own letters), never from the keys, which each command
  * numbers as it likes. */
 #include "cli.h"
 #include "escape.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -69,20 +72,6 @@ int cli_fail(int code, const char *fmt, ...)
     vmessage(NULL, fmt, ap);
     va_end(ap);
     return code > DYT_FAIL ? code : DYT_USAGE;
-}
-
-void cli_help_footer(FILE *f, const char *exit1)
-{
-    fputs("\nexit status:\n"
-          "  0      ok\n",
-          f);
-    if (exit1)
-        fprintf(f, "  1      %s\n", exit1);
-    fputs("  2      usage or input error (a one-line message on stderr)\n"
-          "  3      resource or I/O failure: out of memory, disk full, an output or\n"
-          "         store that cannot be written (a one-line message on stderr)\n"
-          "  128+N  stopped by signal N (130 Ctrl-C, 143 SIGTERM)\n",
-          f);
 }
 
 /* What the user typed, safe to echo to a terminal: control bytes as \xNN,
@@ -143,7 +132,19 @@ static int has_name(const struct option *o, size_t n, const char *name)
     return 0;
 }
 
-static void add_option(cli_parser *p, size_t *n, const struct option *o)
+/* A key that is a letter is also its option's short form. */
+static int is_letter(int key)
+{
+    return key > 0 && key < 128 && isalnum(key);
+}
+
+/* The {0} that ends a table (a heading has a help but no name). */
+static int table_end(const cli_option *o)
+{
+    return !o || (!o->name && !o->help);
+}
+
+static void add_option(cli_parser *p, size_t *n, const cli_option *o)
 {
     if (*n == CLI_MAX_OPTIONS) {
         fprintf(stderr, "dytbench: %s: more than %d options (raise CLI_MAX_OPTIONS)\n",
@@ -153,34 +154,30 @@ static void add_option(cli_parser *p, size_t *n, const struct option *o)
     /* Every entry its own val, so that getopt_long sees two options that
      * share a prefix as ambiguous (it picks the first when their vals are
      * equal, and the tables of different commands number alike). */
-    p->vals[*n] = o->val;
-    p->merged[*n] = *o;
-    p->merged[*n].flag = NULL;
-    p->merged[*n].val = CLI_VAL_BASE + (int)*n;
+    p->rows[*n] = o;
+    p->merged[*n] = (struct option){o->name, o->kind == CLI_FLAG ? no_argument : required_argument,
+                                    NULL, CLI_VAL_BASE + (int)*n};
     (*n)++;
 }
 
-/* Appends the letters of getopt string s (each with its ':'s) that
- * p->shorts lacks. */
-static void add_shorts(cli_parser *p, const char *s)
+/* Appends the short letters of table that p->shorts lacks, each with
+ * its ':' when it takes a value. */
+static void add_shorts(cli_parser *p, const cli_option *table)
 {
     size_t n = strlen(p->shorts);
-    for (; s && *s; s++) {
-        if (*s == ':')
+    for (const cli_option *o = table; !table_end(o); o++) {
+        if (!o->name || !is_letter(o->key) || strchr(p->shorts + 1, o->key) ||
+            n + 3 > sizeof p->shorts)
             continue;
-        int dup = strchr(p->shorts + 1, *s) != NULL;
-        if (!dup && n + 1 < sizeof p->shorts)
-            p->shorts[n++] = *s;
-        for (; s[1] == ':'; s++)
-            if (!dup && n + 1 < sizeof p->shorts)
-                p->shorts[n++] = ':';
+        p->shorts[n++] = (char)o->key;
+        if (o->kind != CLI_FLAG)
+            p->shorts[n++] = ':';
     }
     p->shorts[n] = '\0';
 }
 
 void cli_parse_begin(cli_parser *p, const cli_command *cmd, const char *who, int argc, char **argv)
 {
-    static const struct option help = {"help", no_argument, NULL, 'h'};
     memset(p, 0, sizeof *p);
     p->cmd = cmd;
     p->who = who ? who : cmd->name;
@@ -189,38 +186,34 @@ void cli_parse_begin(cli_parser *p, const cli_command *cmd, const char *who, int
     p->argv = argv;
     p->exit = CLI_GO;
     size_t n = 0;
-    for (const struct option *o = cmd->longopts; o && o->name; o++)
-        add_option(p, &n, o);
-    add_option(p, &n, &help);
+    for (const cli_option *o = cmd->options; !table_end(o); o++)
+        if (o->name)
+            add_option(p, &n, o);
+    add_option(p, &n, &cli_help_option);
     p->n_own = n;
     /* ':' first: a missing value is told apart from an unknown option. */
     strcpy(p->shorts, ":h");
-    add_shorts(p, cmd->shortopts);
+    add_shorts(p, cmd->options);
     for (const cli_command *f = cmd->forward; f; f = f->forward) {
         size_t before = n;
-        for (const struct option *o = f->longopts; o && o->name; o++)
-            if (!has_name(p->merged, before, o->name))
+        for (const cli_option *o = f->options; !table_end(o); o++)
+            if (o->name && !has_name(p->merged, before, o->name))
                 add_option(p, &n, o);
-        add_shorts(p, f->shortopts);
+        add_shorts(p, f->options);
     }
     memset(&p->merged[n], 0, sizeof p->merged[n]);
     optind = 0; /* glibc: start over, forgetting any earlier parse */
     opterr = 0;
 }
 
-/* Is letter c one of the command's own short options? */
-static int own_short(const cli_parser *p, int c)
-{
-    return c == 'h' || (p->cmd->shortopts && strchr(p->cmd->shortopts, c) && c != ':');
-}
-
-/* The long entry of short option c in [from, to) of the merged table. */
-static const struct option *short_entry(const cli_parser *p, int c, size_t from, size_t to)
+/* The entry of short option c in [from, to) of the merged table; -1 if
+ * none. */
+static int short_entry(const cli_parser *p, int c, size_t from, size_t to)
 {
     for (size_t i = from; i < to && p->merged[i].name; i++)
-        if (p->vals[i] == c)
-            return &p->merged[i];
-    return NULL;
+        if (p->rows[i]->key == c)
+            return (int)i;
+    return -1;
 }
 
 /* The merged entries whose names start with the name in "--name[=v]". */
@@ -310,41 +303,93 @@ void cli_forward_current(cli_parser *p)
     forward(p, o, p->opt[1], optarg != NULL);
 }
 
+/* Reads the value of the command's own entry i (in optarg) by its kind,
+ * and keeps it. */
+static int take_value(cli_parser *p, size_t i)
+{
+    const cli_option *r = p->rows[i];
+    uint64_t u = 0;
+    double x = 0;
+    int k = 0, rc = DYT_OK;
+    switch (r->kind) {
+    case CLI_COUNT:
+        rc = cli_count(p, NULL, optarg, r->min, r->max ? r->max : UINT64_MAX, &u);
+        break;
+    case CLI_SIZE:
+        rc = cli_size(p, NULL, optarg, &u);
+        break;
+    case CLI_SEED:
+        rc = cli_seed(p, NULL, optarg, &u);
+        break;
+    case CLI_SECONDS:
+        rc = cli_seconds(p, NULL, optarg, &x);
+        break;
+    case CLI_PERCENT:
+        rc = cli_percent(p, NULL, optarg, &x);
+        break;
+    case CLI_NUMBER:
+        rc = cli_between(p, NULL, optarg, r->lo, r->hi, &x);
+        break;
+    case CLI_CHOICE:
+        rc = cli_choice(p, NULL, optarg, r->choices, &k);
+        u = (uint64_t)k;
+        break;
+    case CLI_FLAG:
+    case CLI_TEXT:
+        break;
+    }
+    if (rc != DYT_OK)
+        return rc;
+    p->seen[i].given++;
+    p->seen[i].text = optarg;
+    p->seen[i].u = u;
+    p->seen[i].x = x;
+    return DYT_OK;
+}
+
 int cli_next(cli_parser *p)
 {
-    while (p->exit == CLI_GO) {
+    while (p->exit == CLI_GO && !p->done) {
         int idx = -1;
         int c = getopt_long(p->argc, p->argv, p->shorts, p->merged, &idx);
-        if (c == -1)
+        if (c == -1) {
+            p->done = 1;
             return -1;
+        }
         if (c == '?' || c == ':') {
             report_bad(p, c);
             return -1;
         }
-        int own = idx >= 0 ? (size_t)idx < p->n_own : own_short(p, c);
-        int val = idx >= 0 ? p->vals[idx] : c;
         size_t n_all = p->n_own;
         while (p->merged[n_all].name)
             n_all++;
-        const struct option *o = idx >= 0 ? &p->merged[idx]
-                                 : own    ? short_entry(p, c, 0, p->n_own)
-                                          : short_entry(p, c, p->n_own, n_all);
+        if (idx < 0) /* a short option: the command's own letter first */
+            idx = short_entry(p, c, 0, p->n_own);
+        if (idx < 0)
+            idx = short_entry(p, c, p->n_own, n_all);
+        const struct option *o = idx >= 0 ? &p->merged[idx] : NULL;
+        int own = idx >= 0 && (size_t)idx < p->n_own;
         if (o)
             snprintf(p->opt, sizeof p->opt, "--%s", o->name);
         else
             snprintf(p->opt, sizeof p->opt, "-%c", c);
-        if (own && val == 'h' && p->on_behalf) {
+        int key = own ? p->rows[idx]->key : c;
+        if (own && key == 'h' && p->on_behalf) {
             cli_error(p, "--help is not passed on to %s", p->cmd->name);
             return -1;
         }
-        if (own && val == 'h') {
-            p->cmd->help(stdout);
+        if (own && key == 'h') {
+            cli_help(stdout, p->cmd);
             cli_help_footer(stdout, p->cmd->exit1);
             p->exit = DYT_OK;
             return -1;
         }
+        if (own && p->rows[idx]->refused) {
+            cli_error(p, "%s%s", p->opt, p->rows[idx]->refused);
+            return -1;
+        }
         if (own)
-            return val;
+            return take_value(p, (size_t)idx) == DYT_OK ? key : -1;
         forward(p, o, c, o ? o->has_arg != no_argument : optarg != NULL);
     }
     return -1;
@@ -352,6 +397,8 @@ int cli_next(cli_parser *p)
 
 int cli_parse_end(cli_parser *p, int max_operands)
 {
+    while (cli_next(p) != -1)
+        ;
     if (p->exit != CLI_GO)
         return p->exit;
     p->operands = p->argv + optind;
@@ -362,6 +409,45 @@ int cli_parse_end(cli_parser *p, int max_operands)
                          shown(p->operands[max_operands], buf, sizeof buf), p->cmd->name);
     }
     return CLI_GO;
+}
+
+/* The command's own entry of key; -1 if none. */
+static int own_entry(const cli_parser *p, int key)
+{
+    for (size_t i = 0; i < p->n_own; i++)
+        if (p->rows[i]->key == key)
+            return (int)i;
+    return -1;
+}
+
+int cli_given(const cli_parser *p, int key)
+{
+    int i = own_entry(p, key);
+    return i < 0 ? 0 : p->seen[i].given;
+}
+
+const char *cli_text(const cli_parser *p, int key, const char *dflt)
+{
+    int i = own_entry(p, key);
+    return i < 0 || !p->seen[i].given ? dflt : p->seen[i].text;
+}
+
+uint64_t cli_uint(const cli_parser *p, int key, uint64_t dflt)
+{
+    int i = own_entry(p, key);
+    return i < 0 || !p->seen[i].given ? dflt : p->seen[i].u;
+}
+
+double cli_real(const cli_parser *p, int key, double dflt)
+{
+    int i = own_entry(p, key);
+    return i < 0 || !p->seen[i].given ? dflt : p->seen[i].x;
+}
+
+int cli_index(const cli_parser *p, int key, int dflt)
+{
+    int i = own_entry(p, key);
+    return i < 0 || !p->seen[i].given ? dflt : (int)p->seen[i].u;
 }
 
 void cli_parse_free(cli_parser *p)

@@ -53,56 +53,62 @@ static int markup_bad(uint32_t c)
     return (is_control(c) && c != '\t' && c != '\n' && c != '\r') || c == 0xfffe || c == 0xffff;
 }
 
-/* XML and HTML share everything but the whitespace references. */
-static void markup(FILE *f, const char *s, int xml)
+/* What the escapers that write every other character as it is replace
+ * in ASCII (NULL: nothing). */
+typedef const char *const ascii_table[128];
+
+static ascii_table html_ascii = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+};
+
+/* XML as HTML, and whitespace as references, which attribute values keep. */
+static ascii_table xml_ascii = {
+    ['&'] = "&amp;",  ['<'] = "&lt;",  ['>'] = "&gt;",   ['"'] = "&quot;",
+    ['\''] = "&#39;", ['\t'] = "&#9;", ['\n'] = "&#10;", ['\r'] = "&#13;",
+};
+
+/* Markdown's table and emphasis characters; HTML's three; whitespace
+ * would end a table row. */
+static ascii_table markdown_ascii = {
+    ['|'] = "\\|",   ['\\'] = "\\\\", ['`'] = "\\`", ['*'] = "\\*", ['_'] = "\\_",  ['['] = "\\[",
+    [']'] = "\\]",   ['#'] = "\\#",   ['$'] = "\\$", ['~'] = "\\~", ['<'] = "&lt;", ['>'] = "&gt;",
+    ['&'] = "&amp;", ['\n'] = " ",    ['\r'] = " ",  ['\t'] = " ",
+};
+
+/* For a double-quoted gnuplot string used with `noenhanced`: backslash
+ * and quote need escaping; newlines would end the command. '@' '^' '_'
+ * '{' '}' '&' are only special in enhanced mode, which dytbench turns off
+ * on every labelled element. */
+static ascii_table gnuplot_ascii = {
+    ['\\'] = "\\\\", ['"'] = "\\\"", ['\n'] = " ", ['\r'] = " ", ['\t'] = " ",
+};
+
+/* s with the ASCII characters of table replaced, characters markup
+ * forbids and invalid UTF-8 as U+FFFD, everything else as it is. */
+static void by_table(FILE *f, const char *s, ascii_table table)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (p && *p) {
         const unsigned char *start = p;
         uint32_t c;
         size_t n = next_char(&p, &c);
-        if (!n || markup_bad(c)) {
+        if (!n || markup_bad(c))
             fputs(REPLACEMENT, f);
-            continue;
-        }
-        switch (c) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        case '\t':
-        case '\n':
-        case '\r':
-            if (xml)
-                fprintf(f, "&#%u;", (unsigned)c);
-            else
-                fputc((int)c, f);
-            break;
-        default:
+        else if (c < 128 && table[c])
+            fputs(table[c], f);
+        else
             fwrite(start, 1, n, f);
-        }
     }
 }
 
 void esc_xml(FILE *f, const char *s)
 {
-    markup(f, s, 1);
+    by_table(f, s, xml_ascii);
 }
 
 void esc_html(FILE *f, const char *s)
 {
-    markup(f, s, 0);
+    by_table(f, s, html_ascii);
 }
 
 /* UTF-8 characters the report's own text uses, spelled so that pdflatex
@@ -120,6 +126,30 @@ static const struct {
     {"\xe2\x89\xa5", "\\ensuremath{\\geq}"}, /* ≥ */
     {"\xce\xb1", "\\ensuremath{\\alpha}"},   /* α */
     {"\xce\xa3", "\\ensuremath{\\Sigma}"},   /* Σ */
+};
+
+/* The ASCII characters LaTeX gives a meaning; `` and '' would be quotes
+ * (T1 ligatures); whitespace is a blank. */
+static ascii_table latex_ascii = {
+    ['#'] = "\\#",
+    ['$'] = "\\$",
+    ['%'] = "\\%",
+    ['&'] = "\\&",
+    ['_'] = "\\_",
+    ['{'] = "\\{",
+    ['}'] = "\\}",
+    ['~'] = "\\textasciitilde{}",
+    ['^'] = "\\textasciicircum{}",
+    ['\\'] = "\\textbackslash{}",
+    ['<'] = "\\textless{}",
+    ['>'] = "\\textgreater{}",
+    ['|'] = "\\textbar{}",
+    ['"'] = "\\textquotedbl{}",
+    ['`'] = "\\textasciigrave{}",
+    ['\''] = "\\textquotesingle{}",
+    ['\n'] = " ",
+    ['\r'] = " ",
+    ['\t'] = " ",
 };
 
 /* Beyond this table and ASCII, the Latin-1 supplement and Latin
@@ -154,104 +184,18 @@ void esc_latex(FILE *f, const char *s)
                 fputc('?', f);
             continue;
         }
-        switch (c) {
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '_':
-        case '{':
-        case '}':
-            fputc('\\', f);
-            fputc((int)c, f);
-            break;
-        case '~':
-            fputs("\\textasciitilde{}", f);
-            break;
-        case '^':
-            fputs("\\textasciicircum{}", f);
-            break;
-        case '\\':
-            fputs("\\textbackslash{}", f);
-            break;
-        case '<':
-            fputs("\\textless{}", f);
-            break;
-        case '>':
-            fputs("\\textgreater{}", f);
-            break;
-        case '|':
-            fputs("\\textbar{}", f);
-            break;
-        case '"':
-            fputs("\\textquotedbl{}", f);
-            break;
-        /* T1 ligatures would change these: -- is a dash, `` '' are quotes */
-        case '-':
+        if (c == '-') /* -- would be a dash (a T1 ligature) */
             fputs(*p == '-' ? "-{}" : "-", f);
-            break;
-        case '`':
-            fputs("\\textasciigrave{}", f);
-            break;
-        case '\'':
-            fputs("\\textquotesingle{}", f);
-            break;
-        case '\n':
-        case '\r':
-        case '\t':
-            fputc(' ', f);
-            break;
-        default:
-            if (!is_control(c))
-                fputc((int)c, f);
-        }
+        else if (latex_ascii[c])
+            fputs(latex_ascii[c], f);
+        else if (!is_control(c))
+            fputc((int)c, f);
     }
 }
 
 void esc_markdown(FILE *f, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (p && *p) {
-        const unsigned char *start = p;
-        uint32_t c;
-        size_t n = next_char(&p, &c);
-        if (!n || (is_control(c) && c != '\n' && c != '\r' && c != '\t') || c == 0xfffe ||
-            c == 0xffff) {
-            fputs(REPLACEMENT, f);
-            continue;
-        }
-        switch (c) {
-        case '|':
-        case '\\':
-        case '`':
-        case '*':
-        case '_':
-        case '[':
-        case ']':
-        case '#':
-        case '$':
-        case '~':
-            fputc('\\', f);
-            fputc((int)c, f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '\n':
-        case '\r':
-        case '\t':
-            fputc(' ', f);
-            break;
-        default:
-            fwrite(start, 1, n, f);
-        }
-    }
+    by_table(f, s, markdown_ascii);
 }
 
 void esc_csv(FILE *f, const char *s)
@@ -273,26 +217,7 @@ void esc_csv(FILE *f, const char *s)
 
 void esc_gnuplot(FILE *f, const char *s)
 {
-    /* For a double-quoted gnuplot string used with `noenhanced`: backslash
-     * and quote need escaping; newlines would end the command. '@' '^' '_'
-     * '{' '}' '&' are only special in enhanced mode, which dytbench turns off
-     * on every labelled element. */
-    const unsigned char *p = (const unsigned char *)s;
-    while (p && *p) {
-        const unsigned char *start = p;
-        uint32_t c;
-        size_t n = next_char(&p, &c);
-        if (n && (c == '\n' || c == '\r' || c == '\t'))
-            fputc(' ', f);
-        else if (!n || markup_bad(c))
-            fputs(REPLACEMENT, f);
-        else if (c == '\\')
-            fputs("\\\\", f);
-        else if (c == '"')
-            fputs("\\\"", f);
-        else
-            fwrite(start, 1, n, f);
-    }
+    by_table(f, s, gnuplot_ascii);
 }
 
 /* The terminal escaper writes to a FILE or into a buffer. */

@@ -93,6 +93,11 @@ int kern_check_given(const kern_check_inputs *in, const norm_args *given, kern_p
 int kern_check_golden(const kern_entry *e, const vec_case *c, kern_pool *pool,
                       kern_check_result *out, dyt_err *err);
 
+/* The spacing of a storage type at magnitude v: one ulp of fp32 (bf16 when
+ * bf16 is set) in the binade of v, the smallest subnormal's below the
+ * normal range. Errors in ulps are over it. */
+double check_ulp(double v, int bf16);
+
 /* Rows to verify of a rows x cols case so that at most max_elems elements
  * are used (at least 1 row): the runner's row sample for huge shapes. */
 size_t kern_check_sample_rows(size_t rows, size_t cols, size_t max_elems);

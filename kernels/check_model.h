@@ -28,8 +28,3 @@ typedef struct {
  * of memory (nothing left allocated). */
 int check_model_build(const kern_check_inputs *in, check_model *m);
 void check_model_free(check_model *m);
-
-/* The spacing of a storage type at magnitude v: one ulp of fp32 (bf16 when
- * bf16 is set) in the binade of v, the smallest subnormal's below the
- * normal range. */
-double check_ulp(double v, int bf16);

@@ -220,8 +220,6 @@ rep_table *rep_table_shards(const rep_run *r)
             if (x->shard_index != k)
                 continue;
             size_t row = rep_table_add_row(t);
-            if (row == (size_t)-1)
-                goto oom;
             rep_table_set(t, row, 0, "%d/%d", k + 1, shards);
             rep_table_set(t, row, 1, "%" PRId64, x->id);
             rep_table_set(t, row, 2, "%s", x->host ? x->host : "?");
@@ -234,8 +232,6 @@ rep_table *rep_table_shards(const rep_run *r)
         }
         if (runs == 0) {
             size_t row = rep_table_add_row(t);
-            if (row == (size_t)-1)
-                goto oom;
             rep_table_set(t, row, 0, "%d/%d", k + 1, shards);
             rep_table_set(t, row, 3, "%s", planned ? "no run stored" : "no cases planned");
             rep_table_set(t, row, 4, "0");
@@ -254,10 +250,7 @@ rep_table *rep_table_shards(const rep_run *r)
                        c->n_repeated ? ", some cases stored twice: the complete or newer run's "
                                        "measurement is reported"
                                      : "");
-    return t;
-oom:
-    rep_table_free(t);
-    return NULL;
+    return rep_table_done(t);
 }
 
 rep_table *rep_table_missing(const rep_run *r)
@@ -271,10 +264,6 @@ rep_table *rep_table_missing(const rep_run *r)
     for (size_t i = 0; i < c->n_missing; i++) {
         const store_plan_case *k = c->missing[i];
         size_t row = rep_table_add_row(t);
-        if (row == (size_t)-1) {
-            rep_table_free(t);
-            return NULL;
-        }
         int tl = k->token_label && *k->token_label;
         rep_table_set(t, row, 0, "%d", k->seq);
         rep_table_set(t, row, 1, "%d/%d", k->shard_index + 1, c->plan.shard_count);
@@ -290,5 +279,5 @@ rep_table *rep_table_missing(const rep_run *r)
     rep_table_note(t, "Their shards were cancelled, failed or preempted before storing them "
                       "(see the shards table); run them with run --shard I/N --resume auto and "
                       "merge again.");
-    return t;
+    return rep_table_done(t);
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,10 +43,22 @@ static int make_dirs(const char *dir, dyt_err *e)
     return DYT_OK;
 }
 
-static void say(FILE *log, const char *what)
+/* A notice every format writes before its tables, said to the user on
+ * log too (NULL: not). */
+static void notice(rep_doc *d, FILE *log, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void notice(rep_doc *d, FILE *log, const char *fmt, ...)
 {
+    if (d->n_notices == DYT_ARRAY_LEN(d->notices))
+        return;
+    char *text = d->notice_text[d->n_notices];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof d->notice_text[0], fmt, ap);
+    va_end(ap);
+    d->notices[d->n_notices++] = text;
     if (log)
-        fprintf(log, "dytbench: report: %s\n", what);
+        fprintf(log, "dytbench: report: %s\n", text);
 }
 
 int report_write(store *db, const report_opts *o, dyt_err *e)
@@ -80,7 +93,6 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
     size_t nt = 0;
     fig_file *figs = NULL;
     size_t nfigs = 0;
-    char notice_run[600] = "", notice_fig[400] = "", notice_ok[300] = "";
     rep_doc d = {0};
     if ((rc = rep_analyse(db, &run, vs, n_vs, &a, e)))
         goto out;
@@ -97,60 +109,48 @@ int report_write(store *db, const report_opts *o, dyt_err *e)
     if (run.campaign && !run.campaign->complete) {
         const rep_campaign *c = run.campaign;
         if (c->n_missing)
-            snprintf(notice_run, sizeof notice_run,
-                     "%s is incomplete: %zu of its plan's %zu cases are missing (listed in 'Planned "
-                     "cases no run stored'); the shards table says which shards did not finish.",
-                     name, c->n_missing, c->plan.n);
+            notice(&d, o->log,
+                   "%s is incomplete: %zu of its plan's %zu cases are missing (listed in 'Planned "
+                   "cases no run stored'); the shards table says which shards did not finish.",
+                   name, c->n_missing, c->plan.n);
         else if (c->have_plan)
-            snprintf(notice_run, sizeof notice_run,
-                     "%s has every planned case, but not all of its runs are complete (see the "
-                     "shards table).",
-                     name);
+            notice(&d, o->log,
+                   "%s has every planned case, but not all of its runs are complete (see the "
+                   "shards table).",
+                   name);
         else
-            snprintf(notice_run, sizeof notice_run,
-                     "%s is not known to be complete: its plan is not in this store, so missing "
-                     "cases cannot be named; see the shards table.",
-                     name);
-        d.notices[d.n_notices++] = notice_run;
-        say(o->log, notice_run);
+            notice(&d, o->log,
+                   "%s is not known to be complete: its plan is not in this store, so missing "
+                   "cases cannot be named; see the shards table.",
+                   name);
+    } else if (!run.campaign && !strcmp(run.run.status, "aborted")) {
+        notice(&d, o->log,
+               "run %s was aborted%s%s: only the %zu cases it finished are reported, marked as "
+               "from an aborted run; the cases it had not reached are missing.",
+               name, run.run.note ? ": " : "", run.run.note ? run.run.note : "", run.cases.n);
     } else if (!run.campaign && strcmp(run.run.status, "complete")) {
-        if (!strcmp(run.run.status, "aborted"))
-            snprintf(notice_run, sizeof notice_run,
-                     "run %s was aborted%s%s: only the %zu cases it finished are reported, marked "
-                     "as from an aborted run; the cases it had not reached are missing.",
-                     name, run.run.note ? ": " : "", run.run.note ? run.run.note : "", run.cases.n);
-        else
-            snprintf(notice_run, sizeof notice_run,
-                     "run %s has status '%s'%s%s: its %zu stored cases are reported as they are.",
-                     name, run.run.status, run.run.note ? ": " : "",
-                     run.run.note ? run.run.note : "", run.cases.n);
-        d.notices[d.n_notices++] = notice_run;
-        say(o->log, notice_run);
+        notice(&d, o->log,
+               "run %s has status '%s'%s%s: its %zu stored cases are reported as they are.", name,
+               run.run.status, run.run.note ? ": " : "", run.run.note ? run.run.note : "",
+               run.cases.n);
     }
-    if (!a.n_ok) {
-        snprintf(notice_ok, sizeof notice_ok,
-                 "no case of run %s finished ok, so the tables of times are empty; see the failed "
-                 "cases.",
-                 name);
-        d.notices[d.n_notices++] = notice_ok;
-        say(o->log, notice_ok);
-    }
+    if (!a.n_ok)
+        notice(&d, o->log,
+               "no case of run %s finished ok, so the tables of times are empty; see the failed "
+               "cases.",
+               name);
     const char *gp = o->gnuplot ? (*o->gnuplot ? o->gnuplot : NULL) : "gnuplot";
     if (gp && !report_have_program(gp))
         gp = NULL;
-    if (!gp && o->gnuplot && !*o->gnuplot) {
-        snprintf(notice_fig, sizeof notice_fig,
-                 "figures were not drawn (tables only, as asked); their gnuplot scripts and data "
-                 "are in figures/ (drawing them needs gnuplot: apt-get install gnuplot-nox).");
-        d.notices[d.n_notices++] = notice_fig;
-    } else if (!gp) {
-        snprintf(notice_fig, sizeof notice_fig,
-                 "figures need gnuplot, which was not found%s (install it with: apt-get install "
-                 "gnuplot-nox); their scripts and data are in figures/ to run later.",
-                 o->gnuplot ? "" : " on PATH");
-        d.notices[d.n_notices++] = notice_fig;
-        say(o->log, notice_fig);
-    }
+    if (!gp && o->gnuplot && !*o->gnuplot) /* as asked: not said again */
+        notice(&d, NULL,
+               "figures were not drawn (tables only, as asked); their gnuplot scripts and data "
+               "are in figures/ (drawing them needs gnuplot: apt-get install gnuplot-nox).");
+    else if (!gp)
+        notice(&d, o->log,
+               "figures need gnuplot, which was not found%s (install it with: apt-get install "
+               "gnuplot-nox); their scripts and data are in figures/ to run later.",
+               o->gnuplot ? "" : " on PATH");
     rep_plot_data plot;
     if ((rc = rep_plot_data_build(&a, &plot, e)))
         goto out_t;

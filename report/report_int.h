@@ -60,7 +60,7 @@ void rep_run_name(const rep_run *r, char *buf, size_t n);
  * and what the campaign's plan has that no run stored. */
 struct rep_campaign {
     char *name;
-    store_run_list runs; /* oldest first */
+    store_run_list runs;    /* oldest first */
     store_case_list *cases; /* of each run */
     store_counter_list *counters;
     store_campaign plan;
@@ -218,15 +218,22 @@ typedef struct {
     char *align; /* 'l' or 'r' per column */
     size_t nrows, cap;
     char **cells; /* nrows x ncols; NULL cell: empty */
+    int oom;      /* an allocation for it failed: the table is incomplete */
 } rep_table;
 
 rep_table *rep_table_new(const char *id, const char *title, size_t ncols, const char *const *head,
                          const char *align);
 void rep_table_free(rep_table *t);
+/* A new empty row, its index. Out of memory, the table is marked (oom) and
+ * the index is no row's: rep_table_set writes nothing there. Setting a
+ * cell or the note marks it the same way. */
 size_t rep_table_add_row(rep_table *t);
 void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void rep_table_note(rep_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The table once built: t, or NULL (t freed) when an allocation for it
+ * failed. */
+rep_table *rep_table_done(rep_table *t);
 /* Removes column col when every row has the same value there; returns that
  * value (malloc'd, the caller frees it) or NULL when the column stays. */
 char *rep_table_drop_uniform(rep_table *t, size_t col);
@@ -275,8 +282,9 @@ typedef struct {
     size_t nt;
     const fig_file *figs; /* written by plots/ */
     size_t nfigs;
-    const char *notices[8];
+    const char *notices[4];
     size_t n_notices;
+    char notice_text[4][600]; /* where report.c wrote them */
     char title[256], subtitle[2048]; /* rep_doc_title, rep_doc_subtitle */
 } rep_doc;
 

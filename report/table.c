@@ -55,8 +55,10 @@ size_t rep_table_add_row(rep_table *t)
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
         char **p = realloc(t->cells, cap * t->ncols * sizeof *p);
-        if (!p)
-            return (size_t)-1;
+        if (!p) {
+            t->oom = 1;
+            return t->nrows; /* not a row: rep_table_set writes nothing there */
+        }
         t->cells = p;
         t->cap = cap;
     }
@@ -80,7 +82,7 @@ void rep_table_set(rep_table *t, size_t row, size_t col, const char *fmt, ...)
     va_start(ap, fmt);
     char **cell = &t->cells[row * t->ncols + col];
     free(*cell);
-    *cell = vfmt(fmt, ap);
+    t->oom |= !(*cell = vfmt(fmt, ap));
     va_end(ap);
 }
 
@@ -89,8 +91,17 @@ void rep_table_note(rep_table *t, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     free(t->note);
-    t->note = vfmt(fmt, ap);
+    t->oom |= !(t->note = vfmt(fmt, ap));
     va_end(ap);
+}
+
+rep_table *rep_table_done(rep_table *t)
+{
+    if (t && t->oom) {
+        rep_table_free(t);
+        return NULL;
+    }
+    return t;
 }
 
 void rep_fmt_num(char *buf, size_t n, double v, int decimals)
@@ -147,7 +158,9 @@ char *rep_table_drop_uniform(rep_table *t, size_t col)
     }
     t->align[nc] = 0;
     t->ncols = nc;
-    return v ? v : strdup("");
+    char *same = v ? v : strdup("");
+    t->oom |= !same;
+    return same;
 }
 
 void rep_fmt_all_rows(char *buf, size_t n, const char *threads, const char *cache)

@@ -169,8 +169,6 @@ static void table_speedup(tlist *l, const rep_analysis *a)
         const rep_pair *p = &a->pairs[i];
         const rep_case *c = rep_pair_any(p);
         size_t r = rep_table_add_row(t);
-        if (r == (size_t)-1)
-            return;
         char b[SP_COLS][96], tok[32];
         snprintf(b[0], 96, "%s", c->c.domain);
         snprintf(b[1], 96, "%s", c->c.model);
@@ -273,8 +271,6 @@ static void table_whole(tlist *l, const rep_analysis *a)
     for (size_t i = 0; i < a->n_wholes; i++) {
         const rep_whole *w = &a->wholes[i];
         size_t r = rep_table_add_row(t);
-        if (r == (size_t)-1)
-            return;
         char b[6][32];
         fmt_ms(b[0], 32, w->inf_norm);
         fmt_ms(b[1], 32, w->inf_dyt);
@@ -353,8 +349,6 @@ static void table_paper(tlist *l)
                {"compiled norm layers (Table 8)", 0.3, 0.3, 3.9, 3.9}};
     for (size_t i = 0; i < DYT_ARRAY_LEN(ref); i++) {
         size_t r = rep_table_add_row(t);
-        if (r == (size_t)-1)
-            return;
         rep_table_set(t, r, 0, "%s", ref[i].setting);
         rep_table_set(t, r, 1, "LLaMA 7B");
         rep_table_set(t, r, 2, "NVIDIA H100");
@@ -401,6 +395,8 @@ int rep_build_tables(const rep_analysis *a, rep_table ***out, size_t *n, dyt_err
         add(&l, rep_table_failed(a->run));
     for (size_t i = 0; i < a->n_vs; i++)
         add(&l, rep_table_vs(a->run, &a->vs[i]));
+    for (size_t i = 0; i < l.n; i++)
+        l.oom |= l.t[i]->oom;
     if (l.oom) {
         rep_free_tables(l.t, l.n);
         return dyt_errf(e, DYT_RESOURCE, "report: out of memory building the tables");

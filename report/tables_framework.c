@@ -91,10 +91,6 @@ rep_table *rep_table_framework(const rep_analysis *a)
             if (!en && !ed && !cn && !cd)
                 continue; /* the peer has nothing at this shape and pass */
             size_t r = rep_table_add_row(t);
-            if (r == (size_t)-1) {
-                rep_table_free(t);
-                return NULL;
-            }
             const double v[] = {
                 median_of(en),          median_of(ed),         e ? e->speedup[ps] : NAN,
                 median_of(cn),          median_of(cd),         cp ? cp->speedup[ps] : NAN,
@@ -150,5 +146,5 @@ rep_table *rep_table_framework(const rep_analysis *a)
         "compiled). eager / dytbench = t_eager / t_dytbench: how many times faster the kernel "
         "is. n/a: not measured.%s%s",
         same, why);
-    return t;
+    return rep_table_done(t);
 }

@@ -9,14 +9,11 @@
 #include <math.h>
 #include <string.h>
 
-static int kv_row(rep_table *t, const char *k, const char *v)
+static void kv_row(rep_table *t, const char *k, const char *v)
 {
     size_t r = rep_table_add_row(t);
-    if (r == (size_t)-1)
-        return -1;
     rep_table_set(t, r, 0, "%s", k);
     rep_table_set(t, r, 1, "%s", v && *v ? v : "not recorded");
-    return 0;
 }
 
 rep_table *rep_table_machine(const rep_run *r)
@@ -27,41 +24,36 @@ rep_table *rep_table_machine(const rep_run *r)
     rep_table *t = rep_table_new("machine", "Machine and build", 2, head, "lp");
     if (!t)
         return NULL;
-    int bad = 0;
-    bad |= kv_row(t, "Run", name);
-    bad |= kv_row(t, "Run status", r->run.status);
-    bad |= kv_row(t, "Started", r->run.started_at);
-    bad |= kv_row(t, "Ended", r->run.ended_at);
+    kv_row(t, "Run", name);
+    kv_row(t, "Run status", r->run.status);
+    kv_row(t, "Started", r->run.started_at);
+    kv_row(t, "Ended", r->run.ended_at);
     for (size_t i = 0; i < r->n_mach; i++)
-        bad |= kv_row(t, r->mach[i].key, r->mach[i].value);
-    bad |= kv_row(t, "Compiler", r->run.compiler);
-    bad |= kv_row(t, "Compiler flags", r->run.cflags);
-    bad |= kv_row(t, "Build type", r->run.build_type);
-    bad |= kv_row(t, "dytbench version", r->run.version);
-    bad |= kv_row(t, "Git revision", r->run.git_rev);
-    bad |= kv_row(t, "Suites", r->run.suites);
-    bad |= kv_row(t, "Device", r->run.device);
-    bad |= kv_row(t, "Metric", r->run.metric);
+        kv_row(t, r->mach[i].key, r->mach[i].value);
+    kv_row(t, "Compiler", r->run.compiler);
+    kv_row(t, "Compiler flags", r->run.cflags);
+    kv_row(t, "Build type", r->run.build_type);
+    kv_row(t, "dytbench version", r->run.version);
+    kv_row(t, "Git revision", r->run.git_rev);
+    kv_row(t, "Suites", r->run.suites);
+    kv_row(t, "Device", r->run.device);
+    kv_row(t, "Metric", r->run.metric);
     if (r->run.lockstep_token) {
         char session[160];
         snprintf(session, sizeof session, "%s (arm %s)", r->run.lockstep_token,
                  r->run.arm ? r->run.arm : "?");
-        bad |= kv_row(t, "Interleave session", session);
+        kv_row(t, "Interleave session", session);
     }
-    bad |= kv_row(t, "Settings", r->run.settings);
-    bad |= kv_row(t, "Command line", r->run.command_line);
+    kv_row(t, "Settings", r->run.settings);
+    kv_row(t, "Command line", r->run.command_line);
     if (r->run.note && *r->run.note)
-        bad |= kv_row(t, "Note", r->run.note);
+        kv_row(t, "Note", r->run.note);
     for (size_t i = 0; i < r->machine.n_attrs; i++) {
         char k[300];
         snprintf(k, sizeof k, "Attribute %s", r->machine.attrs[i].key);
-        bad |= kv_row(t, k, r->machine.attrs[i].value);
+        kv_row(t, k, r->machine.attrs[i].value);
     }
-    if (bad) {
-        rep_table_free(t);
-        return NULL;
-    }
-    return t;
+    return rep_table_done(t);
 }
 
 rep_table *rep_table_ceilings(const rep_run *r)
@@ -75,10 +67,6 @@ rep_table *rep_table_ceilings(const rep_run *r)
     for (size_t i = 0; i < r->ceilings.n; i++) {
         const store_ceiling *x = &r->ceilings.v[i];
         size_t row = rep_table_add_row(t);
-        if (row == (size_t)-1) {
-            rep_table_free(t);
-            return NULL;
-        }
         char b[2][32];
         rep_fmt_num(b[0], 32, x->gbps, 2);
         rep_fmt_num(b[1], 32, x->gbps_median, 2);
@@ -99,7 +87,7 @@ rep_table *rep_table_ceilings(const rep_run *r)
                           "beyond the llc). A case is held against the best of copy and scale at "
                           "its level and thread count: hot, the level its bytes fit in; cold, "
                           "dram.");
-    return t;
+    return rep_table_done(t);
 }
 
 rep_table *rep_table_counters(const rep_run *r)
@@ -112,10 +100,6 @@ rep_table *rep_table_counters(const rep_run *r)
     for (size_t i = 0; i < r->n_counters; i++) {
         const rep_counter *k = &r->counters[i];
         size_t row = rep_table_add_row(t);
-        if (row == (size_t)-1) {
-            rep_table_free(t);
-            return NULL;
-        }
         char pe[32];
         rep_fmt_sig(pe, sizeof pe, k->per_element);
         rep_table_set(t, row, 0, "%s", k->source);
@@ -132,7 +116,7 @@ rep_table *rep_table_counters(const rep_run *r)
     else
         rep_table_note(t, "A counter that could not be read is stored as unavailable with the "
                           "reason, never as zero; per element = value / (rows x hidden x calls).");
-    return t;
+    return rep_table_done(t);
 }
 
 rep_table *rep_table_failed(const rep_run *r)
@@ -148,10 +132,6 @@ rep_table *rep_table_failed(const rep_run *r)
         if (!strcmp(c->c.status, "ok"))
             continue;
         size_t row = rep_table_add_row(t);
-        if (row == (size_t)-1) {
-            rep_table_free(t);
-            return NULL;
-        }
         rep_table_set(t, row, 0, "%d", c->c.seq);
         rep_table_set(t, row, 1, "%s", c->c.model);
         rep_table_set(t, row, 2, "%s", c->c.norm);
@@ -164,7 +144,7 @@ rep_table *rep_table_failed(const rep_run *r)
         rep_table_set(t, row, 9, "%s", c->c.error ? c->c.error : "no reason stored");
     }
     rep_table_note(t, "These cases are left out of every other table and figure.");
-    return t;
+    return rep_table_done(t);
 }
 
 rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs)
@@ -187,10 +167,6 @@ rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs)
     for (size_t i = 0; i < vs->n; i++) {
         const rep_match *m = &vs->m[i];
         size_t row = rep_table_add_row(t);
-        if (row == (size_t)-1) {
-            rep_table_free(t);
-            return NULL;
-        }
         char ta[32], tb[32], ra[32], ci[64];
         rep_fmt_us(ta, sizeof ta, m->a->st.median_ns);
         rep_fmt_us(tb, sizeof tb, m->b->st.median_ns);
@@ -221,5 +197,5 @@ rep_table *rep_table_vs(const rep_run *r, const rep_vs *vs)
                    "(above 1: %s is slower); 95%% CI by percentile bootstrap of the raw samples "
                    "(%d resamples).",
                    vs->n, ok, a, b, REP_BOOT_RESAMPLES);
-    return t;
+    return rep_table_done(t);
 }

@@ -32,17 +32,13 @@ static rep_table *variant_table(const char *id, const char *title, const char *c
         const void *item = (const char *)items + i * stride;
         const rep_variant_key *k = item;
         size_t r = rep_table_add_row(t);
-        if (r == (size_t)-1) {
-            rep_table_free(t);
-            return NULL;
-        }
         rep_table_set(t, r, 0, "%s", k->norm);
         rep_table_set(t, r, 1, "%s", k->pass);
         rep_table_set(t, r, 2, "%s", k->dtype);
         rep_table_set(t, r, 3, "%s", k->variant);
         fill(t, r, item);
     }
-    return t;
+    return rep_table_done(t);
 }
 
 static void bandwidth_row(rep_table *t, size_t r, const void *item)
@@ -81,7 +77,7 @@ rep_table *rep_table_variants(const rep_analysis *a)
             "ceiling, for every case (ceilings table). Cases above ceiling: above %.0f%% of "
             "theirs, listed in their own table. Fastest first within each norm, pass and dtype.",
             STORE_CEILING_FLAG_PCT);
-    return t;
+    return rep_table_done(t);
 }
 
 static void accuracy_row(rep_table *t, size_t r, const void *item)
@@ -116,7 +112,7 @@ rep_table *rep_table_accuracy(const rep_analysis *a)
                "output (docs/kernels.md). A fast variant that buys its speed with accuracy "
                "shows it here. Most accurate first within each norm, pass and dtype; n/a: not "
                "stored (runs before schema 5, GPU ulps).");
-    return t;
+    return rep_table_done(t);
 }
 
 rep_table *rep_table_above_ceiling(const rep_analysis *a)
@@ -134,10 +130,6 @@ rep_table *rep_table_above_ceiling(const rep_analysis *a)
         if (!rep_case_usable(c) || !rep_case_above(c))
             continue;
         size_t r = rep_table_add_row(t);
-        if (r == (size_t)-1) {
-            rep_table_free(t);
-            return NULL;
-        }
         char b[3][32];
         rep_fmt_num(b[0], sizeof b[0], c->st.gbps, 2);
         rep_fmt_num(b[1], sizeof b[1], c->st.ceiling_pct, 1);
@@ -165,5 +157,5 @@ rep_table *rep_table_above_ceiling(const rep_analysis *a)
                    "counted. Their %% of ceiling does not say how close they are to what the "
                    "machine can do.",
                    STORE_CEILING_FLAG_PCT);
-    return t;
+    return rep_table_done(t);
 }

@@ -13,35 +13,11 @@
 int store_put_run_as_read(store *s, const store_run *r, int64_t machine_id, int64_t *run_id,
                           dyt_err *e)
 {
-    static const char sql[] =
-        "INSERT INTO runs (machine_id, label, status, started_at, ended_at, command_line,"
-        " git_rev, version, compiler, cflags, build_type, suites, suite_hash, device, metric,"
-        " settings, host, pid, boot_id, note, uuid, lockstep_token, arm, campaign, shard_index,"
-        " shard_count, plan_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-        "?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)";
     sqlite3_stmt *st;
-    int rc = store_write_prepare(s, sql, &st, "copying the run", e);
+    int rc = store_write_prepare(s, store_insert_run_sql, &st, "copying the run", e);
     if (rc != DYT_OK)
         return rc;
-    const char *text[] = {r->label,        r->status,     r->started_at, r->ended_at,
-                          r->command_line, r->git_rev,    r->version,    r->compiler,
-                          r->cflags,       r->build_type, r->suites,     r->suite_hash,
-                          r->device,       r->metric,     r->settings,   r->host};
-    int src = sqlite3_bind_int64(st, 1, machine_id);
-    for (size_t i = 0; i < DYT_ARRAY_LEN(text); i++)
-        STORE_CHAIN(src, bind_text(st, (int)i + 2, text[i]));
-    STORE_CHAIN(src, sqlite3_bind_int64(st, 18, r->pid));
-    STORE_CHAIN(src, bind_text(st, 19, r->boot_id));
-    STORE_CHAIN(src, bind_text(st, 20, r->note));
-    STORE_CHAIN(src, bind_text(st, 21, r->uuid));
-    STORE_CHAIN(src, bind_text(st, 22, r->lockstep_token));
-    STORE_CHAIN(src, bind_text(st, 23, r->arm));
-    STORE_CHAIN(src, bind_text(st, 24, r->campaign));
-    STORE_CHAIN(src, r->shard_count > 0 ? sqlite3_bind_int(st, 25, r->shard_index)
-                                        : sqlite3_bind_null(st, 25));
-    STORE_CHAIN(src, r->shard_count > 0 ? sqlite3_bind_int(st, 26, r->shard_count)
-                                        : sqlite3_bind_null(st, 26));
-    STORE_CHAIN(src, bind_text(st, 27, r->plan_hash));
+    int src = store_bind_run(st, r, machine_id);
     if ((rc = store_write_finish(s, st, src, "copying the run", e)) == DYT_OK)
         *run_id = sqlite3_last_insert_rowid(s->db);
     return rc;

@@ -129,6 +129,12 @@ static inline int step_done(sqlite3_stmt *st)
  * went wrong. */
 int store_write_finish(store *s, sqlite3_stmt *st, int src, const char *what, dyt_err *e);
 
+/* The runs row both writers insert -- a run begun here (store_begin_run)
+ * and one copied as it was read elsewhere (store_put_run_as_read) -- and
+ * its binding (r's columns, its machine machine_id); an SQLite code. */
+extern const char store_insert_run_sql[];
+int store_bind_run(sqlite3_stmt *st, const store_run *r, int64_t machine_id);
+
 /* Binds row i of rows (an array, or a struct holding one) into st from ?2
  * on, ?1 being the parent's id; an SQLite code. */
 typedef int (*store_bind_row_fn)(sqlite3_stmt *st, const void *rows, size_t i);

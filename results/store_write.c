@@ -10,15 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define B(x)                                                                                       \
-    if (src == SQLITE_OK)                                                                          \
-    src = (x)
-
 static int bind_attr(sqlite3_stmt *st, const void *rows, size_t i)
 {
     const machine_attr *a = (const machine_attr *)rows + i;
     int src = bind_text(st, 2, a->key);
-    B(bind_text(st, 3, a->value));
+    STORE_CHAIN(src, bind_text(st, 3, a->value));
     return src;
 }
 
@@ -42,30 +38,30 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
     char now[32];
     dyt_utc_iso(now, sizeof now);
     int src = SQLITE_OK;
-    B(bind_text(st, 1, m->fingerprint));
-    B(bind_text(st, 2, m->hostname));
-    B(bind_text(st, 3, m->cpu_model));
-    B(sqlite3_bind_int(st, 4, m->packages));
-    B(sqlite3_bind_int(st, 5, m->cores));
-    B(sqlite3_bind_int(st, 6, m->pus));
-    B(sqlite3_bind_int(st, 7, m->numa_nodes));
-    B(m->l1d_bytes ? bind_u64(st, 8, m->l1d_bytes) : sqlite3_bind_null(st, 8));
-    B(m->l2_bytes ? bind_u64(st, 9, m->l2_bytes) : sqlite3_bind_null(st, 9));
-    B(m->l3_bytes ? bind_u64(st, 10, m->l3_bytes) : sqlite3_bind_null(st, 10));
-    B(bind_u64(st, 11, m->llc_bytes));
-    B(bind_text(st, 12, m->llc_note[0] ? m->llc_note : NULL));
-    B(m->mem_bytes ? bind_u64(st, 13, m->mem_bytes) : sqlite3_bind_null(st, 13));
-    B(bind_u64(st, 14, m->mem_usable_bytes));
-    B(bind_text(st, 15, m->mem_note[0] ? m->mem_note : NULL));
-    B(bind_text(st, 16, m->os[0] ? m->os : NULL));
-    B(bind_text(st, 17, m->kernel[0] ? m->kernel : NULL));
-    B(sqlite3_bind_int(st, 18, m->is_vm != 0));
-    B(bind_text(st, 19, m->vm_vendor[0] ? m->vm_vendor : NULL));
-    B(bind_text(st, 20, m->isa));
-    B(m->topology_xml
-          ? sqlite3_bind_blob64(st, 21, m->topology_xml, m->topology_xml_len, SQLITE_TRANSIENT)
-          : sqlite3_bind_null(st, 21));
-    B(bind_text(st, 22, now));
+    STORE_CHAIN(src, bind_text(st, 1, m->fingerprint));
+    STORE_CHAIN(src, bind_text(st, 2, m->hostname));
+    STORE_CHAIN(src, bind_text(st, 3, m->cpu_model));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 4, m->packages));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 5, m->cores));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 6, m->pus));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 7, m->numa_nodes));
+    STORE_CHAIN(src, m->l1d_bytes ? bind_u64(st, 8, m->l1d_bytes) : sqlite3_bind_null(st, 8));
+    STORE_CHAIN(src, m->l2_bytes ? bind_u64(st, 9, m->l2_bytes) : sqlite3_bind_null(st, 9));
+    STORE_CHAIN(src, m->l3_bytes ? bind_u64(st, 10, m->l3_bytes) : sqlite3_bind_null(st, 10));
+    STORE_CHAIN(src, bind_u64(st, 11, m->llc_bytes));
+    STORE_CHAIN(src, bind_text(st, 12, m->llc_note[0] ? m->llc_note : NULL));
+    STORE_CHAIN(src, m->mem_bytes ? bind_u64(st, 13, m->mem_bytes) : sqlite3_bind_null(st, 13));
+    STORE_CHAIN(src, bind_u64(st, 14, m->mem_usable_bytes));
+    STORE_CHAIN(src, bind_text(st, 15, m->mem_note[0] ? m->mem_note : NULL));
+    STORE_CHAIN(src, bind_text(st, 16, m->os[0] ? m->os : NULL));
+    STORE_CHAIN(src, bind_text(st, 17, m->kernel[0] ? m->kernel : NULL));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 18, m->is_vm != 0));
+    STORE_CHAIN(src, bind_text(st, 19, m->vm_vendor[0] ? m->vm_vendor : NULL));
+    STORE_CHAIN(src, bind_text(st, 20, m->isa));
+    STORE_CHAIN(src, m->topology_xml ? sqlite3_bind_blob64(st, 21, m->topology_xml,
+                                                           m->topology_xml_len, SQLITE_TRANSIENT)
+                                     : sqlite3_bind_null(st, 21));
+    STORE_CHAIN(src, bind_text(st, 22, now));
     if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
         *machine_id = sqlite3_column_int64(st, 0);
         src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
@@ -74,12 +70,43 @@ int store_put_machine(store *s, const machine_info *m, int64_t *machine_id, dyt_
         return store_write_fail(s, st, "storing the machine", e);
     sqlite3_finalize(st);
     src = store_insert_rows(s->db,
-                      "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
-                      " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
-                      *machine_id, m->attrs, m->n_attrs, bind_attr);
+                            "INSERT INTO machine_attrs (machine_id, key, value) VALUES (?1,?2,?3)"
+                            " ON CONFLICT (machine_id, key) DO UPDATE SET value = excluded.value",
+                            *machine_id, m->attrs, m->n_attrs, bind_attr);
     if (src != SQLITE_OK)
         return store_write_fail(s, NULL, "storing the machine's attributes", e);
     return store_write_commit(s, e);
+}
+
+const char store_insert_run_sql[] =
+    "INSERT INTO runs (machine_id, label, status, started_at, ended_at, command_line, git_rev,"
+    " version, compiler, cflags, build_type, suites, suite_hash, device, metric, settings, host,"
+    " pid, boot_id, note, uuid, lockstep_token, arm, campaign, shard_index, shard_count,"
+    " plan_hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,"
+    "?20,?21,?22,?23,?24,?25,?26,?27)";
+
+int store_bind_run(sqlite3_stmt *st, const store_run *r, int64_t machine_id)
+{
+    const char *text[] = {r->label,        r->status,     r->started_at, r->ended_at,
+                          r->command_line, r->git_rev,    r->version,    r->compiler,
+                          r->cflags,       r->build_type, r->suites,     r->suite_hash,
+                          r->device,       r->metric,     r->settings,   r->host};
+    int src = sqlite3_bind_int64(st, 1, machine_id);
+    for (size_t i = 0; i < DYT_ARRAY_LEN(text); i++)
+        STORE_CHAIN(src, bind_text(st, (int)i + 2, text[i]));
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 18, r->pid));
+    STORE_CHAIN(src, bind_text(st, 19, r->boot_id));
+    STORE_CHAIN(src, bind_text(st, 20, r->note));
+    STORE_CHAIN(src, bind_text(st, 21, r->uuid));
+    STORE_CHAIN(src, bind_text(st, 22, r->lockstep_token));
+    STORE_CHAIN(src, bind_text(st, 23, r->arm));
+    STORE_CHAIN(src, bind_text(st, 24, r->campaign));
+    STORE_CHAIN(src, r->shard_count > 0 ? sqlite3_bind_int(st, 25, r->shard_index)
+                                        : sqlite3_bind_null(st, 25));
+    STORE_CHAIN(src, r->shard_count > 0 ? sqlite3_bind_int(st, 26, r->shard_count)
+                                        : sqlite3_bind_null(st, 26));
+    STORE_CHAIN(src, bind_text(st, 27, r->plan_hash));
+    return src;
 }
 
 int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err *e)
@@ -91,50 +118,46 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
                         s->path, m->shard_index, m->shard_count);
     if (store_uuid(uuid) != 0)
         return dyt_errf(e, DYT_USAGE, "%s: no random source for the run's uuid", s->path);
-    static const char sql[] =
-        "INSERT INTO runs (machine_id, label, status, started_at, command_line, git_rev,"
-        " version, compiler, cflags, build_type, suites, suite_hash, device, metric, settings,"
-        " host, pid, boot_id, uuid, lockstep_token, arm, campaign, shard_index, shard_count,"
-        " plan_hash) VALUES (?1,?2,'running',?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
-        "?17,?18,?19,?20,?21,?22,?23,?24)";
     sqlite3_stmt *st;
-    int rc = store_write_prepare(s, sql, &st, "starting the run", e);
+    int rc = store_write_prepare(s, store_insert_run_sql, &st, "starting the run", e);
     if (rc != DYT_OK)
         return rc;
     dyt_utc_iso(now, sizeof now);
     store_hostname(host, sizeof host);
     store_boot_id(boot, sizeof boot);
-    int src = SQLITE_OK;
-    B(sqlite3_bind_int64(st, 1, m->machine_id));
-    B(bind_text(st, 2, nonempty(m->label)));
-    B(bind_text(st, 3, now));
-    B(bind_text(st, 4, m->command_line ? m->command_line : ""));
-    B(bind_text(st, 5, DYT_GIT_REVISION));
-    B(bind_text(st, 6, DYT_VERSION));
-    B(bind_text(st, 7, DYT_COMPILER));
-    B(bind_text(st, 8, DYT_CFLAGS));
-    B(bind_text(st, 9, DYT_BUILD_TYPE));
-    B(bind_text(st, 10, m->suites ? m->suites : ""));
-    B(bind_text(st, 11, m->suite_hash ? m->suite_hash : ""));
-    B(bind_text(st, 12, m->device ? m->device : "cpu"));
-    B(bind_text(st, 13, m->metric ? m->metric : "time"));
-    B(bind_text(st, 14, m->settings_json));
-    B(bind_text(st, 15, host));
-    B(sqlite3_bind_int64(st, 16, (sqlite3_int64)getpid()));
-    B(bind_text(st, 17, boot[0] ? boot : NULL));
-    B(bind_text(st, 18, uuid));
-    B(bind_text(st, 19, nonempty(m->lockstep_token)));
-    B(bind_text(st, 20, nonempty(m->arm)));
-    B(bind_text(st, 21, nonempty(m->campaign)));
-    B(m->shard_count > 0 ? sqlite3_bind_int(st, 22, m->shard_index) : sqlite3_bind_null(st, 22));
-    B(m->shard_count > 0 ? sqlite3_bind_int(st, 23, m->shard_count) : sqlite3_bind_null(st, 23));
-    B(bind_text(st, 24, nonempty(m->plan_hash)));
-    B(step_done(st));
+    const store_run r = {
+        .label = nonempty(m->label),
+        .status = "running",
+        .started_at = now,
+        .command_line = m->command_line ? m->command_line : "",
+        .git_rev = DYT_GIT_REVISION,
+        .version = DYT_VERSION,
+        .compiler = DYT_COMPILER,
+        .cflags = DYT_CFLAGS,
+        .build_type = DYT_BUILD_TYPE,
+        .suites = m->suites ? m->suites : "",
+        .suite_hash = m->suite_hash ? m->suite_hash : "",
+        .device = m->device ? m->device : "cpu",
+        .metric = m->metric ? m->metric : "time",
+        .settings = m->settings_json,
+        .host = host,
+        .pid = (int64_t)getpid(),
+        .boot_id = boot[0] ? boot : NULL,
+        .uuid = uuid,
+        .lockstep_token = nonempty(m->lockstep_token),
+        .arm = nonempty(m->arm),
+        .campaign = nonempty(m->campaign),
+        .shard_index = m->shard_index,
+        .shard_count = m->shard_count,
+        .plan_hash = nonempty(m->plan_hash),
+    };
+    int src = store_bind_run(st, &r, m->machine_id);
+    STORE_CHAIN(src, step_done(st));
     if (src != SQLITE_OK)
         return store_write_fail(s, st, "starting the run", e);
     *run_id = sqlite3_last_insert_rowid(s->db);
     sqlite3_finalize(st);
-    if (nonempty(m->campaign) && m->campaign_plan) {
+    if (r.campaign && m->campaign_plan) {
         const store_campaign c = {.campaign = m->campaign,
                                   .plan_hash = m->plan_hash,
                                   .shard_count = m->shard_count,
@@ -158,8 +181,8 @@ static int check_resumable(store *s, int64_t run_id, int64_t machine_id, dyt_err
         " JOIN machines m ON m.id = r.machine_id WHERE r.id = ?1";
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    B(sqlite3_bind_int64(st, 1, run_id));
-    B(sqlite3_bind_int64(st, 2, machine_id));
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 1, run_id));
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 2, machine_id));
     if (src == SQLITE_OK && (src = sqlite3_step(st)) != SQLITE_ROW) {
         sqlite3_finalize(st);
         return src == SQLITE_DONE ? dyt_errf(e, DYT_USAGE, "run %lld does not exist in %s",
@@ -212,10 +235,10 @@ int store_resume_run(store *s, int64_t run_id, int64_t machine_id, const char *n
     store_hostname(host, sizeof host);
     store_boot_id(boot, sizeof boot);
     int src = sqlite3_bind_int64(st, 1, run_id);
-    B(bind_text(st, 2, note));
-    B(bind_text(st, 3, host));
-    B(sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid()));
-    B(bind_text(st, 5, boot[0] ? boot : NULL));
+    STORE_CHAIN(src, bind_text(st, 2, note));
+    STORE_CHAIN(src, bind_text(st, 3, host));
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 4, (sqlite3_int64)getpid()));
+    STORE_CHAIN(src, bind_text(st, 5, boot[0] ? boot : NULL));
     return store_write_finish(s, st, src, "resuming the run", e);
 }
 
@@ -223,18 +246,18 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 {
     sqlite3_stmt *st;
     int rc = store_write_prepare(s,
-                         "UPDATE runs SET status = ?2, ended_at = ?3,"
-                         " note = coalesce(?4, note) WHERE id = ?1",
-                         &st, "ending the run", e);
+                                 "UPDATE runs SET status = ?2, ended_at = ?3,"
+                                 " note = coalesce(?4, note) WHERE id = ?1",
+                                 &st, "ending the run", e);
     if (rc != DYT_OK)
         return rc;
     char now[32];
     dyt_utc_iso(now, sizeof now);
     int src = sqlite3_bind_int64(st, 1, run_id);
-    B(bind_text(st, 2, status));
-    B(bind_text(st, 3, now));
-    B(bind_text(st, 4, note));
-    B(step_done(st));
+    STORE_CHAIN(src, bind_text(st, 2, status));
+    STORE_CHAIN(src, bind_text(st, 3, now));
+    STORE_CHAIN(src, bind_text(st, 4, note));
+    STORE_CHAIN(src, step_done(st));
     if (src != SQLITE_OK)
         return store_write_fail(s, st, "ending the run", e);
     if (sqlite3_changes(s->db) != 1) {
@@ -249,21 +272,21 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 int store_put_ceiling(store *s, int64_t run_id, const store_ceiling *c, dyt_err *e)
 {
     sqlite3_stmt *st;
-    int rc =
-        store_write_prepare(s,
-                    "INSERT OR REPLACE INTO ceilings (run_id, level, threads, kind, bytes, gbps,"
-                    " gbps_median, method) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                    &st, "storing the bandwidth ceiling", e);
+    int rc = store_write_prepare(
+        s,
+        "INSERT OR REPLACE INTO ceilings (run_id, level, threads, kind, bytes, gbps,"
+        " gbps_median, method) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+        &st, "storing the bandwidth ceiling", e);
     if (rc != DYT_OK)
         return rc;
     int src = sqlite3_bind_int64(st, 1, run_id);
-    B(bind_text(st, 2, c->level));
-    B(sqlite3_bind_int(st, 3, c->threads));
-    B(bind_text(st, 4, c->kind));
-    B(bind_u64(st, 5, c->bytes));
-    B(sqlite3_bind_double(st, 6, c->gbps));
-    B(bind_opt_double(st, 7, c->gbps_median));
-    B(bind_text(st, 8, c->method));
+    STORE_CHAIN(src, bind_text(st, 2, c->level));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 3, c->threads));
+    STORE_CHAIN(src, bind_text(st, 4, c->kind));
+    STORE_CHAIN(src, bind_u64(st, 5, c->bytes));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 6, c->gbps));
+    STORE_CHAIN(src, bind_opt_double(st, 7, c->gbps_median));
+    STORE_CHAIN(src, bind_text(st, 8, c->method));
     return store_write_finish(s, st, src, "storing the bandwidth ceiling", e);
 }
 
@@ -279,40 +302,41 @@ static int bind_case(sqlite3_stmt *st, const void *rows, size_t i)
 {
     const store_case *c = (const store_case *)rows + i;
     int src = sqlite3_bind_int(st, 2, c->seq);
-    B(bind_text(st, 3, c->suite));
-    B(bind_text(st, 4, c->domain));
-    B(bind_text(st, 5, c->model));
-    B(bind_text(st, 6, c->model_norm));
-    B(bind_text(st, 7, c->token_label));
-    B(sqlite3_bind_int(st, 8, c->layers));
-    B(bind_text(st, 9, c->norm));
-    B(bind_text(st, 10, c->variant));
-    B(bind_text(st, 11, c->dtype));
-    B(bind_text(st, 12, c->pass));
-    B(sqlite3_bind_int64(st, 13, c->rows));
-    B(sqlite3_bind_int64(st, 14, c->cols));
-    B(sqlite3_bind_int(st, 15, c->threads));
-    B(bind_text(st, 16, c->cache));
-    B(bind_text(st, 17, c->device ? c->device : "cpu"));
-    B(sqlite3_bind_double(st, 18, c->alpha));
-    B(sqlite3_bind_int(st, 19, c->has_beta));
-    B(sqlite3_bind_int(st, 20, c->affine));
-    B(sqlite3_bind_double(st, 21, c->eps));
-    B(bind_text(st, 22, c->status));
-    B(bind_text(st, 23, c->error));
-    B(bind_opt_double(st, 24, c->max_err));
-    B(bind_u64(st, 25, c->bytes));
-    B(c->batch > 0 ? sqlite3_bind_int(st, 26, c->batch) : sqlite3_bind_null(st, 26));
-    B(c->buffer_sets > 0 ? sqlite3_bind_int(st, 27, c->buffer_sets) : sqlite3_bind_null(st, 27));
-    B(bind_text(st, 28, c->stop_reason));
-    B(bind_u64(st, 29, c->warmup_ns));
-    B(bind_u64(st, 30, c->wall_ns));
-    B(bind_text(st, 31, c->started_at));
-    B(bind_text(st, 32, c->ended_at));
-    B(bind_text(st, 33, c->note));
-    B(bind_opt_double(st, 34, c->max_ulps));
-    B(bind_text(st, 35, c->err_output));
-    B(bind_opt_double(st, 36, c->err_tol));
+    STORE_CHAIN(src, bind_text(st, 3, c->suite));
+    STORE_CHAIN(src, bind_text(st, 4, c->domain));
+    STORE_CHAIN(src, bind_text(st, 5, c->model));
+    STORE_CHAIN(src, bind_text(st, 6, c->model_norm));
+    STORE_CHAIN(src, bind_text(st, 7, c->token_label));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 8, c->layers));
+    STORE_CHAIN(src, bind_text(st, 9, c->norm));
+    STORE_CHAIN(src, bind_text(st, 10, c->variant));
+    STORE_CHAIN(src, bind_text(st, 11, c->dtype));
+    STORE_CHAIN(src, bind_text(st, 12, c->pass));
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 13, c->rows));
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 14, c->cols));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 15, c->threads));
+    STORE_CHAIN(src, bind_text(st, 16, c->cache));
+    STORE_CHAIN(src, bind_text(st, 17, c->device ? c->device : "cpu"));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 18, c->alpha));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 19, c->has_beta));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 20, c->affine));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 21, c->eps));
+    STORE_CHAIN(src, bind_text(st, 22, c->status));
+    STORE_CHAIN(src, bind_text(st, 23, c->error));
+    STORE_CHAIN(src, bind_opt_double(st, 24, c->max_err));
+    STORE_CHAIN(src, bind_u64(st, 25, c->bytes));
+    STORE_CHAIN(src, c->batch > 0 ? sqlite3_bind_int(st, 26, c->batch) : sqlite3_bind_null(st, 26));
+    STORE_CHAIN(src, c->buffer_sets > 0 ? sqlite3_bind_int(st, 27, c->buffer_sets)
+                                        : sqlite3_bind_null(st, 27));
+    STORE_CHAIN(src, bind_text(st, 28, c->stop_reason));
+    STORE_CHAIN(src, bind_u64(st, 29, c->warmup_ns));
+    STORE_CHAIN(src, bind_u64(st, 30, c->wall_ns));
+    STORE_CHAIN(src, bind_text(st, 31, c->started_at));
+    STORE_CHAIN(src, bind_text(st, 32, c->ended_at));
+    STORE_CHAIN(src, bind_text(st, 33, c->note));
+    STORE_CHAIN(src, bind_opt_double(st, 34, c->max_ulps));
+    STORE_CHAIN(src, bind_text(st, 35, c->err_output));
+    STORE_CHAIN(src, bind_opt_double(st, 36, c->err_tol));
     return src;
 }
 
@@ -323,10 +347,10 @@ static int bind_sample(sqlite3_stmt *st, const void *rows, size_t i)
 {
     const store_sample *x = (const store_sample *)rows + i;
     int src = sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
-    B(sqlite3_bind_double(st, 3, x->ns));
-    B(sqlite3_bind_int(st, 4, x->flags));
-    B(sqlite3_bind_int(st, 5, x->excluded != 0));
-    B(sqlite3_bind_int(st, 6, x->block));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 3, x->ns));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 4, x->flags));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 5, x->excluded != 0));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 6, x->block));
     return src;
 }
 
@@ -339,21 +363,21 @@ static int bind_stats(sqlite3_stmt *st, const void *rows, size_t i)
 {
     const store_stats *t = (const store_stats *)rows + i;
     int src = SQLITE_OK;
-    B(sqlite3_bind_int(st, 2, t->n));
-    B(sqlite3_bind_int(st, 3, t->n_excluded));
-    B(sqlite3_bind_double(st, 4, t->median_ns));
-    B(sqlite3_bind_double(st, 5, t->ci_low_ns));
-    B(sqlite3_bind_double(st, 6, t->ci_high_ns));
-    B(sqlite3_bind_double(st, 7, t->mean_ns));
-    B(sqlite3_bind_double(st, 8, t->stddev_ns));
-    B(sqlite3_bind_double(st, 9, t->min_ns));
-    B(sqlite3_bind_double(st, 10, t->max_ns));
-    B(sqlite3_bind_double(st, 11, t->mad_ns));
-    B(sqlite3_bind_double(st, 12, t->rel_ci_width));
-    B(sqlite3_bind_double(st, 13, t->gbps));
-    B(bind_opt_double(st, 14, t->roofline_pct));
-    B(bind_text(st, 15, t->ceiling_level));
-    B(bind_opt_double(st, 16, t->ceiling_pct));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 2, t->n));
+    STORE_CHAIN(src, sqlite3_bind_int(st, 3, t->n_excluded));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 4, t->median_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 5, t->ci_low_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 6, t->ci_high_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 7, t->mean_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 8, t->stddev_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 9, t->min_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 10, t->max_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 11, t->mad_ns));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 12, t->rel_ci_width));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 13, t->gbps));
+    STORE_CHAIN(src, bind_opt_double(st, 14, t->roofline_pct));
+    STORE_CHAIN(src, bind_text(st, 15, t->ceiling_level));
+    STORE_CHAIN(src, bind_opt_double(st, 16, t->ceiling_pct));
     return src;
 }
 
@@ -365,20 +389,20 @@ static int bind_counter(sqlite3_stmt *st, const void *rows, size_t i)
 {
     const store_counter *k = (const store_counter *)rows + i;
     int src = bind_text(st, 2, k->source);
-    B(bind_text(st, 3, k->name));
+    STORE_CHAIN(src, bind_text(st, 3, k->name));
     if (k->available) {
-        B(sqlite3_bind_double(st, 4, k->value));
-        B(sqlite3_bind_double(st, 5, k->per_element));
-        B(sqlite3_bind_null(st, 6));
+        STORE_CHAIN(src, sqlite3_bind_double(st, 4, k->value));
+        STORE_CHAIN(src, sqlite3_bind_double(st, 5, k->per_element));
+        STORE_CHAIN(src, sqlite3_bind_null(st, 6));
     } else {
         /* Unavailable is NULL with a reason, never a zero (the table's
          * CHECK enforces it too). */
-        B(sqlite3_bind_null(st, 4));
-        B(sqlite3_bind_null(st, 5));
-        B(bind_text(st, 6,
-                    k->unavailable_reason && k->unavailable_reason[0]
-                        ? k->unavailable_reason
-                        : "unavailable (no reason given)"));
+        STORE_CHAIN(src, sqlite3_bind_null(st, 4));
+        STORE_CHAIN(src, sqlite3_bind_null(st, 5));
+        STORE_CHAIN(src, bind_text(st, 6,
+                                   k->unavailable_reason && k->unavailable_reason[0]
+                                       ? k->unavailable_reason
+                                       : "unavailable (no reason given)"));
     }
     return src;
 }
@@ -395,17 +419,18 @@ int store_put_case(store *s, int64_t run_id, const store_case *c, const store_sa
     int src = store_insert_rows(s->db, case_sql, run_id, c, 1, bind_case);
     int64_t id = sqlite3_last_insert_rowid(s->db);
     if (src == SQLITE_OK && (what = "storing its samples"))
-        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0, bind_sample);
+        src = store_insert_rows(s->db, samples_sql, id, samples, samples ? n_samples : 0,
+                                bind_sample);
     if (src == SQLITE_OK && st && (what = "storing its statistics"))
         src = store_insert_rows(s->db, stats_sql, id, st, 1, bind_stats);
     if (src == SQLITE_OK && (what = "storing its counters"))
-        src =
-            store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0, bind_counter);
+        src = store_insert_rows(s->db, counters_sql, id, counters, counters ? n_counters : 0,
+                                bind_counter);
     if (src != SQLITE_OK) {
         rc = store_sqlite_err(e, s->db, "%s: %s (%s %s %s %s %lldx%lld): %s", s->path, what,
-                      c->model ? c->model : "?", c->norm ? c->norm : "?", c->dtype ? c->dtype : "?",
-                      c->pass ? c->pass : "?", (long long)c->rows, (long long)c->cols,
-                      sqlite3_errmsg(s->db));
+                              c->model ? c->model : "?", c->norm ? c->norm : "?",
+                              c->dtype ? c->dtype : "?", c->pass ? c->pass : "?",
+                              (long long)c->rows, (long long)c->cols, sqlite3_errmsg(s->db));
         store_write_abort(s);
         return rc;
     }
@@ -427,13 +452,13 @@ static int bind_calibration(sqlite3_stmt *st, const void *rows, size_t i)
     const calibration_rows *c = rows;
     const store_calibration *r = &c->rows[i];
     int src = sqlite3_bind_int64(st, 2, r->run_a);
-    B(sqlite3_bind_int64(st, 3, r->run_b));
-    B(bind_text(st, 4, r->case_key));
-    B(sqlite3_bind_double(st, 5, r->noise_rel));
-    B(sqlite3_bind_double(st, 6, r->min_detectable_rel));
-    B(sqlite3_bind_double(st, 7, r->threshold));
-    B(sqlite3_bind_double(st, 8, r->alpha));
-    B(bind_text(st, 9, c->created_at));
+    STORE_CHAIN(src, sqlite3_bind_int64(st, 3, r->run_b));
+    STORE_CHAIN(src, bind_text(st, 4, r->case_key));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 5, r->noise_rel));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 6, r->min_detectable_rel));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 7, r->threshold));
+    STORE_CHAIN(src, sqlite3_bind_double(st, 8, r->alpha));
+    STORE_CHAIN(src, bind_text(st, 9, c->created_at));
     return src;
 }
 
@@ -448,10 +473,10 @@ int store_put_calibrations(store *s, int64_t machine_id, const store_calibration
     dyt_utc_iso(now, sizeof now);
     const calibration_rows c = {rows, now};
     int src = store_insert_rows(s->db,
-                          "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
-                          " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
-                          " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                          machine_id, &c, n, bind_calibration);
+                                "INSERT INTO calibrations (machine_id, run_a, run_b, case_key,"
+                                " noise_rel, min_detectable_rel, threshold, alpha, created_at)"
+                                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                                machine_id, &c, n, bind_calibration);
     if (src != SQLITE_OK)
         return store_write_fail(s, NULL, "storing the calibration", e);
     return store_write_commit(s, e);

@@ -10,10 +10,12 @@
 /* cmocka needs the four headers above first */
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -166,6 +168,103 @@ static DYT_TEST_UNUSED char *read_text(const char *path)
 static DYT_TEST_UNUSED int file_exists(const char *path)
 {
     return access(path, F_OK) == 0;
+}
+
+/* ---- Child processes ------------------------------------------------------ */
+
+/* A wait status (of waitpid, system, pclose) as one number: the exit code
+ * of a child that exited, or minus the signal that ended it. */
+static DYT_TEST_UNUSED int exit_code(int st)
+{
+    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -128;
+}
+
+/* Waits for child pid to end: its exit_code. */
+static DYT_TEST_UNUSED int wait_exit(pid_t pid)
+{
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return exit_code(st);
+}
+
+/* ---- The dytbench binary, run as a user would ------------------------------ */
+
+/* What a run of it did: its exit_code, its stdout and stderr (truncated). */
+typedef struct {
+    int status;
+    char out[65536];
+    char err[16384];
+} dyt_result;
+
+/* The file at path into buf, up to n - 1 bytes ("" if it cannot be read). */
+static DYT_TEST_UNUSED void read_into(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[got] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Starts dytbench_exe with args (after argv[0], NULL-terminated) in folder
+ * cwd (NULL: here), in this process's environment without SLURM_* (a test
+ * run inside a Slurm job must not leak into it) plus extra ("K=V",
+ * NULL-terminated; NULL: none); stdout and stderr into the files out and
+ * err (NULL: /dev/null). */
+static DYT_TEST_UNUSED pid_t dyt_start(const char *cwd, char *const *extra, char *const *args,
+                                       const char *out, const char *err)
+{
+    char *argv[64], *env[512];
+    size_t argc = 0, n = 0;
+    argv[argc++] = (char *)dytbench_exe;
+    for (; *args && argc < 63; args++)
+        argv[argc++] = *args;
+    argv[argc] = NULL;
+    for (char **e = environ; *e && n + 1 < DYT_ARRAY_LEN(env); e++)
+        if (strncmp(*e, "SLURM_", 6))
+            env[n++] = *e;
+    for (; extra && *extra && n + 1 < DYT_ARRAY_LEN(env); extra++)
+        env[n++] = *extra;
+    env[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fo = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0 || (cwd && chdir(cwd) != 0))
+            _exit(127);
+        execve(dytbench_exe, argv, env);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* dyt_start to its end into r, the output through files in tmpdir (a
+ * large stdout cannot block the child). */
+static DYT_TEST_UNUSED void dyt_run_args(dyt_result *r, const char *cwd, char *const *extra,
+                                         char *const *args)
+{
+    char out[600], err[600];
+    snprintf(out, sizeof out, "%s/child.out", tmpdir);
+    snprintf(err, sizeof err, "%s/child.err", tmpdir);
+    r->status = wait_exit(dyt_start(cwd, extra, args, out, err));
+    read_into(out, r->out, sizeof r->out);
+    read_into(err, r->err, sizeof r->err);
+}
+
+/* dyt_run(&r, extra, "list", "runs", NULL): dyt_run_args here, with the
+ * arguments listed. */
+static DYT_TEST_UNUSED void dyt_run(dyt_result *r, char *const *extra, ...)
+{
+    char *args[64];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, extra);
+    for (char *a; (a = va_arg(ap, char *)) && n < 63;)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    dyt_run_args(r, NULL, extra, args);
 }
 
 /* ---- One-value queries -------------------------------------------------- */

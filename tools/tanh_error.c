@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check.h"
 #include "common.h"
 #include "kernels.h"
 #include "x86/x86.h"
@@ -34,26 +35,11 @@ typedef struct {
     uint64_t over1, over2; /* counts of results off by > 1 and > 2 ulp */
 } sweep_part;
 
-static float from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 /* Error of got against the exact (double) value, in ulps of the fp32
  * binade of the exact value. */
 static double ulp_err(float got, double exact)
 {
-    double a = fabs(exact);
-    int e;
-    if (a < 0x1p-126)
-        e = -126;
-    else {
-        frexp(a, &e); /* a = m 2^e, m in [0.5, 1) */
-        e -= 1;
-    }
-    return fabs((double)got - exact) / ldexp(1.0, e - 23);
+    return fabs((double)got - exact) / check_ulp(exact, 0);
 }
 
 static void *sweep(void *arg)
@@ -67,7 +53,7 @@ static void *sweep(void *arg)
     }
     for (uint64_t b = p->begin; b < p->end; b += BLOCK) {
         for (uint32_t i = 0; i < BLOCK; i++) {
-            x[i] = from_bits((uint32_t)b + i);
+            x[i] = f32_from_bits((uint32_t)b + i);
             x[BLOCK + i] = -x[i];
         }
         p->fn(x, y, 2 * BLOCK);
@@ -136,7 +122,7 @@ static int run_isa(const char *name, tanh_fn fn, int threads)
         }
     }
     int rc = started == threads && all.bad_specials == 0 ? 0 : 1;
-    float wx = from_bits(all.worst_bits), wy;
+    float wx = f32_from_bits(all.worst_bits), wy;
     fn(&wx, &wy, 1);
     printf("%-7s all 2^32 inputs in %.1f s (%d threads): max error %.3f ulp at x = %.9g "
            "(0x%08x): got %.9g, tanh = %.12g; %llu results > 1 ulp, %llu > 2 ulp; specials %s\n",

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "dyt_config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,73 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *exe;
-
-typedef struct {
-    int status;      /* exit code, or -1 if killed */
-    char out[65536]; /* stdout (truncated) */
-    char err[8192];  /* stderr (truncated) */
-} result;
-
-/* Reads a whole file (the captured output) into buf. */
-static void read_into(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    size_t got = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[got] = '\0';
-    if (f)
-        fclose(f);
-}
-
-/* Runs exe in folder cwd (NULL: here) with the NULL-terminated argument
- * array args (after argv[0]); output goes through temporary files so a
- * large stdout cannot block the child. */
-static void run_in(result *r, const char *cwd, char *const *args)
-{
-    char *argv[40];
-    int argc = 0;
-    argv[argc++] = (char *)exe;
-    for (; *args && argc < 39; args++)
-        argv[argc++] = *args;
-    argv[argc] = NULL;
-
-    char outp[] = "/tmp/dyt-cli-out-XXXXXX", errp[] = "/tmp/dyt-cli-err-XXXXXX";
-    int fo = mkstemp(outp), fe = mkstemp(errp);
-    assert_true(fo >= 0 && fe >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (dup2(fo, 1) < 0 || dup2(fe, 2) < 0 || (cwd && chdir(cwd) != 0))
-            _exit(127);
-        execv(exe, argv);
-        _exit(127);
-    }
-    close(fo);
-    close(fe);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    read_into(outp, r->out, sizeof r->out);
-    read_into(errp, r->err, sizeof r->err);
-    unlink(outp);
-    unlink(errp);
-}
-
-/* run(&r, "list", "runs", NULL) */
-static void run(result *r, ...)
-{
-    char *args[32];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, r);
-    for (char *a; (a = va_arg(ap, char *)) && n < 31;)
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    run_in(r, NULL, args);
-}
-
-static result r; /* large: keep it off the stack */
+static dyt_result r; /* large: keep it off the stack */
 
 /* A fresh empty folder under tmpdir. */
 static void fresh_dir(char *buf, size_t n, const char *name)
@@ -125,7 +60,7 @@ static void assert_one_line(const char *text)
 static void test_version(void **state)
 {
     (void)state;
-    run(&r, "--version", NULL);
+    dyt_run(&r, NULL, "--version", NULL);
     assert_int_equal(r.status, 0);
     assert_true(!strncmp(r.out, "dytbench ", 9));
     assert_non_null(strstr(r.out, "(git "));
@@ -150,15 +85,30 @@ static void test_help(void **state)
     (void)state;
     char want[1024];
     footer(NULL, want, sizeof want);
-    run(&r, "--help", NULL);
+    dyt_run(&r, NULL, "--help", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "usage: dytbench"));
     assert_true(ends_with(r.out, want));
     for (size_t i = 0; i < cli_n_commands; i++) /* the table is what it lists */
         assert_non_null(strstr(r.out, cli_commands[i]->name));
-    run(&r, NULL);
+    dyt_run(&r, NULL, NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "usage: dytbench"));
+}
+
+/* Whether some line of a help is the entry of --name: "  --name ..." or
+ * "  -x, --name ...". */
+static int lists_option(const char *help, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *l = help; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "  ", 2))
+            continue;
+        const char *e = l[2] == '-' && l[3] != '-' && !strncmp(l + 4, ", ", 2) ? l + 6 : l + 2;
+        if (!strncmp(e, "--", 2) && !strncmp(e + 2, name, n) && strchr(" \n", e[2 + n]))
+            return 1;
+    }
+    return 0;
 }
 
 /* --help (and -h): exit 0, the usage line, an "options:" section, the
@@ -170,7 +120,7 @@ static void test_command_help(void **state)
     snprintf(usage, sizeof usage, "usage: dytbench %s", c->name);
     footer(c, want, sizeof want);
     char *args[] = {(char *)c->name, "--help", NULL};
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     if (r.status != 0)
         fail_msg("dytbench %s --help: exit %d, stderr '%s'", c->name, r.status, r.err);
     assert_string_equal(r.err, "");
@@ -182,9 +132,21 @@ static void test_command_help(void **state)
         fail_msg("dytbench %s --help does not end with the common footer:\n%s", c->name, r.out);
     if (strstr(r.out, DYT_SOURCE_ROOT))
         fail_msg("dytbench %s --help names the build's source folder %s", c->name, DYT_SOURCE_ROOT);
+    for (const char *l = r.out; *l;) {
+        size_t len = strcspn(l, "\n");
+        if (len > 79)
+            fail_msg("dytbench %s --help: a line of %zu columns: '%.*s'", c->name, len, (int)len,
+                     l);
+        l += len + (l[len] == '\n');
+    }
+    /* Every option of the table is listed, but those it hides. */
+    for (const cli_option *o = c->options; o && (o->name || o->help); o++)
+        if (o->name && lists_option(r.out, o->name) != (o->help && !o->refused))
+            fail_msg("dytbench %s --help %s --%s", c->name, o->help ? "does not list" : "lists",
+                     o->name);
     char *copy = strdup(r.out);
     args[1] = "-h";
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, copy);
     free(copy);
@@ -201,7 +163,7 @@ static void test_command_unknown_option(void **state)
     snprintf(want, sizeof want, "dytbench: %s: unknown option '--bogus' (see dytbench %s --help)\n",
              c->name, c->name);
     char *args[] = {(char *)c->name, "--bogus", NULL};
-    run_in(&r, dir, args);
+    dyt_run_args(&r, dir, NULL, args);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err, want);
     assert_string_equal(r.out, "");
@@ -212,7 +174,7 @@ static void test_command_unknown_option(void **state)
     if (!strcmp(c->name, "run") || !strcmp(c->name, "show") || !strcmp(c->name, "report")) {
         snprintf(want, sizeof want, "dytbench: %s: unknown option '-Z' (see dytbench %s --help)\n",
                  c->name, c->name);
-        run_in(&r, dir, later);
+        dyt_run_args(&r, dir, NULL, later);
         assert_int_equal(r.status, 2);
         assert_string_equal(r.err, want);
         assert_true(dir_is_empty(dir));
@@ -224,8 +186,8 @@ static void test_command_unknown_option(void **state)
 static void test_command_missing_value(void **state)
 {
     const cli_command *c = *state;
-    const struct option *o = c->longopts;
-    while (o && o->name && o->has_arg != required_argument)
+    const cli_option *o = c->options;
+    while (o && (o->name || o->help) && (!o->name || o->kind == CLI_FLAG))
         o++;
     if (!o || !o->name)
         skip();
@@ -235,7 +197,7 @@ static void test_command_missing_value(void **state)
              "dytbench: %s: option '%s' needs a value (see dytbench %s --help)\n", c->name, opt,
              c->name);
     char *args[] = {(char *)c->name, opt, NULL};
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err, want);
 }
@@ -248,25 +210,22 @@ static void test_short_options(void **state)
     const char *meaning[128] = {0};
     for (size_t i = 0; i < cli_n_commands; i++) {
         const cli_command *c = cli_commands[i];
-        for (const char *s = c->shortopts; s && *s; s++) {
-            if (*s == ':')
+        for (const cli_option *o = c->options; o && (o->name || o->help); o++) {
+            if (!o->name)
                 continue;
-            if (*s == 'h' || *s == 'V')
-                fail_msg("%s: -%c is reserved", c->name, *s);
-            const struct option *o = c->longopts;
-            while (o && o->name && o->val != *s)
-                o++;
-            if (!o || !o->name)
-                fail_msg("%s: -%c has no long option", c->name, *s);
-            if (meaning[(int)*s] && strcmp(meaning[(int)*s], o->name))
-                fail_msg("-%c is --%s and --%s", *s, meaning[(int)*s], o->name);
-            meaning[(int)*s] = o->name;
-        }
-        for (const struct option *o = c->longopts; o && o->name; o++)
             if (!strcmp(o->name, "help"))
                 fail_msg("%s lists --help itself (the option layer adds it)", c->name);
+            int k = o->key;
+            if (k <= 0 || k >= 128 || !isalnum(k))
+                continue;
+            if (k == 'h' || k == 'V')
+                fail_msg("%s: -%c is reserved", c->name, k);
+            if (meaning[k] && strcmp(meaning[k], o->name))
+                fail_msg("-%c is --%s and --%s", k, meaning[k], o->name);
+            meaning[k] = o->name;
+        }
     }
-    run(&r, "-V", NULL);
+    dyt_run(&r, NULL, "-V", NULL);
     assert_int_equal(r.status, 0);
     assert_true(!strncmp(r.out, "dytbench ", 9));
 }
@@ -274,47 +233,47 @@ static void test_short_options(void **state)
 static void test_unknown(void **state)
 {
     (void)state;
-    run(&r, "--bogus", NULL);
+    dyt_run(&r, NULL, "--bogus", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "dytbench: ", 10));
     assert_non_null(strstr(r.err, "--bogus"));
 
-    run(&r, "frobnicate", NULL);
+    dyt_run(&r, NULL, "frobnicate", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "dytbench: ", 10));
     assert_non_null(strstr(r.err, "frobnicate"));
 
-    run(&r, "list", NULL);
+    dyt_run(&r, NULL, "list", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "things", NULL);
+    dyt_run(&r, NULL, "list", "things", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "shapes", "--suite", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "shapes", "--suite", "no-such-suite", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", "no-such-suite", NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "unknown suite 'no-such-suite'"));
-    run(&r, "list", "suites", "--db", "x.db", NULL);
+    dyt_run(&r, NULL, "list", "suites", "--db", "x.db", NULL);
     assert_int_equal(r.status, 2);
-    run(&r, "list", "runs", "--db", "/nonexistent/dir/x.db", NULL);
+    dyt_run(&r, NULL, "list", "runs", "--db", "/nonexistent/dir/x.db", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "dytbench: ", 10));
-    run(&r, "list", "runs", "--limit", "+3", NULL);
+    dyt_run(&r, NULL, "list", "runs", "--limit", "+3", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err, "dytbench: list: --limit: '+3' is not a count of at least 1\n");
-    run(&r, "show", "1", "2", NULL);
+    dyt_run(&r, NULL, "show", "1", "2", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err,
                         "dytbench: show: unexpected argument '2' (see dytbench show --help)\n");
-    run(&r, "run", "--quick=1", NULL);
+    dyt_run(&r, NULL, "run", "--quick=1", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(
         r.err, "dytbench: run: option '--quick' takes no value (see dytbench run --help)\n");
     /* A variant that does not exist stops bench-kernels before it measures. */
-    run(&r, "bench-kernels", "--variant", "no-such-variant", NULL);
+    dyt_run(&r, NULL, "bench-kernels", "--variant", "no-such-variant", NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "no variant named 'no-such-variant'"));
-    run(&r, "run", "--max", "1", NULL);
+    dyt_run(&r, NULL, "run", "--max", "1", NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "'--max' is ambiguous: --max-noise, --max-samples, --max-time"));
 }
@@ -340,7 +299,7 @@ typedef struct {
 static void expect_refused(char *const *args, const char *want, const char *absent,
                            const char *absent2)
 {
-    run_in(&r, NULL, args);
+    dyt_run_args(&r, NULL, NULL, args);
     assert_int_equal(r.status, 2);
     if (strncmp(r.err, want, strlen(want)))
         fail_msg("%s %s: stderr '%s', want '%s...'", args[0], args[1], r.err, want);
@@ -387,13 +346,13 @@ static void test_interleave_starts_nothing(void **state)
         "interleave", "--arm", "A=self --inject-slowdown avx512", "--arm", b, "--db", db, NULL};
     expect_refused(self_arm, "dytbench: interleave: arm A: --inject-slowdown: want", marker, db);
     /* The arms need a name first: the bad option is named all the same. */
-    run(&r, "interleave", "--bogus", NULL);
+    dyt_run(&r, NULL, "interleave", "--bogus", NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--bogus"));
     assert_null(strstr(r.err, "at least two"));
     /* Valid options reach the arms (which here only record it). */
     char *good[] = {"interleave", "--arm", a, "--arm", b, "--db", db, "--pass", "fwd", NULL};
-    run_in(&r, NULL, good);
+    dyt_run_args(&r, NULL, NULL, good);
     assert_int_equal(r.status, 2);
     assert_true(exists(marker));
     unlink(marker);
@@ -456,14 +415,14 @@ static void test_run_peer_refused(void **state)
 static void test_list(void **state)
 {
     (void)state;
-    run(&r, "list", "shapes", "--suite", "llm", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", "llm", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "llama-7b-attn"));
     assert_non_null(strstr(r.out, "llama-70b-ffn-final"));
     assert_non_null(strstr(r.out, "rmsnorm"));
     assert_non_null(strstr(r.out, "4096"));
 
-    run(&r, "list", "shapes", "--suite", "quick,dna", NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", "quick,dna", NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "# quick"));
     assert_non_null(strstr(r.out, "# dna"));
@@ -474,7 +433,7 @@ static void test_list_suites_and_kernels(void **state)
 {
     (void)state;
     static const char *const names[] = {"quick", "vision", "llm", "speech", "dna"};
-    run(&r, "list", "suites", NULL);
+    dyt_run(&r, NULL, "list", "suites", NULL);
     assert_int_equal(r.status, 0);
     for (size_t i = 0; i < 5; i++) {
         char line[32];
@@ -482,7 +441,7 @@ static void test_list_suites_and_kernels(void **state)
         if (!strstr(r.out, line))
             fail_msg("list suites lacks '%s'", names[i]);
     }
-    run(&r, "list", "kernels", NULL);
+    dyt_run(&r, NULL, "list", "kernels", NULL);
     assert_int_equal(r.status, 0);
 }
 
@@ -495,7 +454,7 @@ static void test_malformed_suite(void **state)
     static const char text[] = "# my suite\n[m]\ndomain = llm\nnorm = rmsnorm\nhidden = 0\n";
     assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fd);
-    run(&r, "list", "shapes", "--suite", path, NULL);
+    dyt_run(&r, NULL, "list", "shapes", "--suite", path, NULL);
     unlink(path);
     assert_int_equal(r.status, 2);
     char want[128];
@@ -517,7 +476,7 @@ int main(int argc, char **argv)
         perror(argv[1]);
         return 1;
     }
-    exe = exe_path;
+    dytbench_exe = exe_path;
     enum { PER_COMMAND = 3 };
     struct CMUnitTest tests[16 + PER_COMMAND * 16];
     static char names[PER_COMMAND * 16][64];

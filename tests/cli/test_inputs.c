@@ -22,8 +22,12 @@ static char suite[300];
 /* The hostile strings: ESC sequences, BEL, C0 bytes, invalid UTF-8, a
  * terminal-title OSC, markup characters. */
 #define LABEL_A "\x1b[31mRED\x07"
-#define LABEL_B "caf\xe9\xff a\x01" "b <&>\""
-#define SOURCE "\x1b]0;pwned\x07 \xc2\x9b" "31m"
+#define LABEL_B                                                                                    \
+    "caf\xe9\xff a\x01"                                                                            \
+    "b <&>\""
+#define SOURCE                                                                                     \
+    "\x1b]0;pwned\x07 \xc2\x9b"                                                                    \
+    "31m"
 
 /* Runs `dytbench ARGS` (a shell fragment) with stdout into tmpdir/out and stderr
  * into tmpdir/err; the exit status. */
@@ -36,8 +40,7 @@ static int dyt(const char *fmt, ...)
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out' 2>'%s/err'", dytbench_exe, args, tmpdir, tmpdir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return exit_code(system(cmd));
 }
 
 /* The text of tmpdir/name (or of a path when name starts with '/'). */
@@ -55,7 +58,8 @@ static void assert_clean(const char *what, const char *t)
 {
     for (const unsigned char *p = (const unsigned char *)t; *p; p++)
         if ((*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') || *p == 0x7f)
-            fail_msg("%s: control byte 0x%02x at offset %ld", what, *p, (long)(p - (const unsigned char *)t));
+            fail_msg("%s: control byte 0x%02x at offset %ld", what, *p,
+                     (long)(p - (const unsigned char *)t));
     char *valid = esc_utf8_dup(t);
     assert_non_null(valid);
     if (strcmp(valid, t))
@@ -221,9 +225,11 @@ static void test_hostile_text(void **state)
     json_t *j = json_load_file(json, 0, &je);
     if (!j)
         fail_msg("gate JSON: %s", je.text);
-    const char *label = json_string_value(json_object_get(json_object_get(j, "candidate"), "label"));
+    const char *label =
+        json_string_value(json_object_get(json_object_get(j, "candidate"), "label"));
     assert_non_null(label);
-    assert_string_equal(label, "caf\xef\xbf\xbd\xef\xbf\xbd a\x01" "b <&>\"");
+    assert_string_equal(label, "caf\xef\xbf\xbd\xef\xbf\xbd a\x01"
+                               "b <&>\"");
     json_decref(j);
 
     snprintf(rep, sizeof rep, "%s/report", tmpdir);
@@ -256,13 +262,11 @@ static void test_unwritable_output(void **state)
     assert_non_null(strstr(err, "No space left on device"));
     free(err);
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "'%s' list runs --db '%s' >/dev/full 2>'%s/err'", dytbench_exe, db, tmpdir);
-    int st = system(cmd);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), DYT_RESOURCE);
+    snprintf(cmd, sizeof cmd, "'%s' list runs --db '%s' >/dev/full 2>'%s/err'", dytbench_exe, db,
+             tmpdir);
+    assert_int_equal(exit_code(system(cmd)), DYT_RESOURCE);
     snprintf(cmd, sizeof cmd, "'%s' show 1 --db '%s' >/dev/full 2>/dev/null", dytbench_exe, db);
-    st = system(cmd);
-    assert_int_equal(WEXITSTATUS(st), DYT_RESOURCE);
+    assert_int_equal(exit_code(system(cmd)), DYT_RESOURCE);
     assert_int_equal(dyt("report 1 --db '%s' --out /dev/full/report --no-figures", db),
                      DYT_RESOURCE);
     /* A store that cannot grow (the file-size limit stands in for a full
@@ -270,13 +274,12 @@ static void test_unwritable_output(void **state)
     char full[512];
     snprintf(full, sizeof full, "%s/full.db", tmpdir);
     snprintf(cmd, sizeof cmd,
-             "trap '' XFSZ; ulimit -f 32; '%s' " RUN_TINY " --db '%s' >/dev/null 2>'%s/err'", dytbench_exe,
-             suite, full, tmpdir);
-    st = system(cmd);
-    assert_true(WIFEXITED(st));
+             "trap '' XFSZ; ulimit -f 32; '%s' " RUN_TINY " --db '%s' >/dev/null 2>'%s/err'",
+             dytbench_exe, suite, full, tmpdir);
+    int code = exit_code(system(cmd));
     err = text_of("err");
-    if (WEXITSTATUS(st) != DYT_RESOURCE)
-        fail_msg("exit %d: %s", WEXITSTATUS(st), err);
+    if (code != DYT_RESOURCE)
+        fail_msg("exit %d: %s", code, err);
     free(err);
 }
 
@@ -295,4 +298,5 @@ DYT_TEST_MAIN_IN_TMPDIR("cli-inputs", setup, NULL, cmocka_unit_test(test_papi_ty
                         cmocka_unit_test(test_suite_named_twice),
                         cmocka_unit_test(test_byte_order_mark),
                         cmocka_unit_test(test_verify_checked_nothing),
-                        cmocka_unit_test(test_hostile_text), cmocka_unit_test(test_unwritable_output))
+                        cmocka_unit_test(test_hostile_text),
+                        cmocka_unit_test(test_unwritable_output))

@@ -195,8 +195,9 @@ static void test_choice_and_echo(void **state)
     assert_non_null(strstr(err, "'a\\x1b[2Jb'"));
 }
 
-/* After a failed value the parse stops: cli_next returns -1 and
- * cli_parse_end the exit code, though options remain. */
+/* A value is read by its option's kind as it is met: a bad one stops the
+ * parse there -- cli_next returns -1 and cli_parse_end the exit code,
+ * though options remain -- and a good one is kept for the accessors. */
 static void test_stop_after_error(void **state)
 {
     (void)state;
@@ -204,16 +205,22 @@ static void test_stop_after_error(void **state)
     const cli_command *c = cli_find_command("compare");
     assert_non_null(c);
     cli_parse_begin(&p, c, "test", 6, argv);
-    int c1 = cli_next(&p);
-    assert_int_equal(c1, 'a');
-    double v;
     capture_begin();
-    cli_between(&p, NULL, optarg, 0, 0.5, &v);
-    int c2 = cli_next(&p);
+    int c1 = cli_next(&p);
     capture_end();
-    assert_int_equal(c2, -1);
+    assert_int_equal(c1, -1);
     assert_int_equal(cli_parse_end(&p, 2), DYT_USAGE);
     assert_string_equal(err, "dytbench: test: --alpha: '2' is not a number in (0, 0.5)\n");
+
+    char *good[] = {"compare", "--alpha=0.05", "-o", "r.txt", "--noise-floor",
+                    "--seed",  "0x10",         "a",  "b",     NULL};
+    cli_parse_begin(&p, c, NULL, 9, good);
+    assert_int_equal(cli_parse_end(&p, 2), CLI_GO);
+    assert_int_equal(p.n_operands, 2);
+    assert_string_equal(p.operands[0], "a");
+    assert_true(cli_given(&p, 'o') == 1 && !strcmp(cli_text(&p, 'o', NULL), "r.txt"));
+    assert_null(cli_text(&p, CLI_KEY + 999, NULL));
+    assert_true(cli_uint(&p, CLI_KEY + 999, 7) == 7);
 }
 
 /* interleave owns --arm; run's options (long, abbreviated, short,
@@ -266,7 +273,84 @@ static void test_forwarding_two_levels(void **state)
     cli_parse_free(&p);
 }
 
-DYT_TEST_MAIN("cli-options", NULL, NULL, cmocka_unit_test(test_count), cmocka_unit_test(test_seed),
-              cmocka_unit_test(test_size), cmocka_unit_test(test_reals),
-              cmocka_unit_test(test_choice_and_echo), cmocka_unit_test(test_stop_after_error),
-              cmocka_unit_test(test_forwarding), cmocka_unit_test(test_forwarding_two_levels))
+/* A command's table, as help.c and the parse read it. */
+enum { T_MODE = CLI_KEY, T_SECRET, T_LONG };
+static const char *const modes[] = {"fast", "slow", NULL};
+static const cli_option t_options[] = {
+    {.help = "group:"},
+    {"mode", T_MODE, CLI_CHOICE, .help = "how to go", .choices = modes},
+    {"output", 'o', CLI_TEXT, "FILE", .help = "where to write"},
+    {"secret", T_SECRET, CLI_TEXT, .help = NULL},
+    {"label", 0, CLI_TEXT, .refused = " is set by test"},
+    {"a-rather-long-option-name", T_LONG, CLI_COUNT, "N",
+     .help = "a help long enough that it has to be wrapped onto a second line, words kept whole",
+     .min = 1, .max = 9},
+    {0},
+};
+static const cli_command t_cmd = {
+    .name = "t",
+    .what = "a test",
+    .options = t_options,
+    .usage = "usage: dytbench t [options]\n",
+    .notes = "Notes.\n",
+};
+
+/* --help from the table: headings as they stand, the help column after
+ * the longest entry that fits, a longer entry with its help below it,
+ * words wrapped within 79 columns, a choice's choices as its value, what
+ * is hidden or refused left out, -h/--help and the notes last. */
+static void test_help_from_table(void **state)
+{
+    (void)state;
+    char buf[2048];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    assert_non_null(f);
+    cli_help(f, &t_cmd);
+    fclose(f);
+    assert_string_equal(buf,
+                        "usage: dytbench t [options]\n"
+                        "\n"
+                        "options:\n"
+                        " group:\n"
+                        "  --mode fast|slow   how to go\n"
+                        "  -o, --output FILE  where to write\n"
+                        "  --a-rather-long-option-name N\n"
+                        "                     a help long enough that it has to be wrapped onto "
+                        "a second\n"
+                        "                     line, words kept whole\n"
+                        "  -h, --help         this help\n"
+                        "\n"
+                        "Notes.\n");
+}
+
+/* Values are kept by kind for the accessors (the last one given), hidden
+ * options parse as any other, a refused one stops the parse with its
+ * message. */
+static void test_values_kept(void **state)
+{
+    (void)state;
+    char *argv[] = {"t", "--mode", "slow", "-o", "a", "--secret=s", "--a-rather=3", "-ob", NULL};
+    cli_parse_begin(&p, &t_cmd, NULL, 8, argv);
+    assert_int_equal(cli_parse_end(&p, 0), CLI_GO);
+    assert_int_equal(cli_index(&p, T_MODE, -1), 1);
+    assert_int_equal(cli_given(&p, 'o'), 2);
+    assert_string_equal(cli_text(&p, 'o', NULL), "b");
+    assert_string_equal(cli_text(&p, T_SECRET, NULL), "s");
+    assert_true(cli_uint(&p, T_LONG, 0) == 3);
+    assert_int_equal(cli_given(&p, T_MODE + 99), 0);
+
+    char *refused[] = {"t", "--mode", "fast", "--label", "x", "--bogus", NULL};
+    cli_parse_begin(&p, &t_cmd, NULL, 6, refused);
+    capture_begin();
+    int rc = cli_parse_end(&p, 0);
+    capture_end();
+    assert_int_equal(rc, DYT_USAGE);
+    assert_string_equal(err, "dytbench: t: --label is set by test\n");
+}
+
+DYT_TEST_MAIN("cli-options", NULL, NULL, cmocka_unit_test(test_help_from_table),
+              cmocka_unit_test(test_values_kept), cmocka_unit_test(test_count),
+              cmocka_unit_test(test_seed), cmocka_unit_test(test_size),
+              cmocka_unit_test(test_reals), cmocka_unit_test(test_choice_and_echo),
+              cmocka_unit_test(test_stop_after_error), cmocka_unit_test(test_forwarding),
+              cmocka_unit_test(test_forwarding_two_levels))

@@ -22,7 +22,7 @@ static void run_shard(int i, int n)
     char db[600], spec[16];
     shard_db(db, sizeof db, i);
     snprintf(spec, sizeof spec, "%d/%d", i, n);
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--shard", spec, "--campaign", "m4",
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--shard", spec, "--campaign", "m4",
         FAST, NULL);
     want_status(&r, 0);
 }
@@ -33,14 +33,14 @@ static void test_merge_then_report(void **state)
     char whole[600], merged[600], s[4][600], out[600], md[700];
     path_in(whole, sizeof whole, "whole.db");
     path_in(merged, sizeof merged, "merged.db");
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", whole, FAST, NULL);
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", whole, FAST, NULL);
     want_status(&r, 0);
     for (int i = 1; i <= 3; i++) {
         run_shard(i, 4);
         shard_db(s[i - 1], sizeof s[i - 1], i);
     }
     shard_db(s[3], sizeof s[3], 4);
-    dyt(&r, NULL, "merge", merged, s[0], s[1], s[2], NULL);
+    dyt_run(&r, NULL, "merge", merged, s[0], s[1], s[2], NULL);
     want_status(&r, 0);
     assert_non_null(strstr(r.out, "merged 3 of 3 store(s)"));
     int64_t three = db_int(merged, "SELECT count(*) FROM cases");
@@ -50,7 +50,7 @@ static void test_merge_then_report(void **state)
 
     /* Shard 4 never ran: the report names its cases. */
     path_in(out, sizeof out, "report-partial");
-    dyt(&r, NULL, "report", "campaign:m4", "--db", merged, "--out", out, "--no-figures", NULL);
+    dyt_run(&r, NULL, "report", "campaign:m4", "--db", merged, "--out", out, "--no-figures", NULL);
     want_status(&r, 0);
     assert_non_null(strstr(r.err, "campaign m4 is incomplete"));
     snprintf(md, sizeof md, "%s/report.md", out);
@@ -75,19 +75,19 @@ static void test_merge_then_report(void **state)
 
     /* Shard 4 arrives: as many cases as the unsharded run, nothing missing. */
     run_shard(4, 4);
-    dyt(&r, NULL, "merge", merged, s[0], s[1], s[2], s[3], NULL);
+    dyt_run(&r, NULL, "merge", merged, s[0], s[1], s[2], s[3], NULL);
     want_status(&r, 0);
     assert_int_equal(db_int(merged, "SELECT count(*) FROM cases"),
                      db_int(whole, "SELECT count(*) FROM cases"));
     assert_int_equal(db_int(merged, "SELECT count(DISTINCT seq) FROM cases"), TINY_CASES);
     assert_int_equal(db_int(merged, "SELECT count(*) FROM provenance"), 4);
-    dyt(&r, NULL, "merge", merged, s[0], s[1], s[2], s[3], NULL);
+    dyt_run(&r, NULL, "merge", merged, s[0], s[1], s[2], s[3], NULL);
     want_status(&r, 0);
     assert_non_null(strstr(r.out, "1 run(s): 0 new, 0 updated, 0 case(s) copied"));
     assert_int_equal(db_int(merged, "SELECT count(*) FROM cases"), TINY_CASES);
     assert_int_equal(db_int(merged, "SELECT count(*) FROM provenance"), 4);
     path_in(out, sizeof out, "report-whole");
-    dyt(&r, NULL, "report", "campaign:m4", "--db", merged, "--out", out, "--no-figures", NULL);
+    dyt_run(&r, NULL, "report", "campaign:m4", "--db", merged, "--out", out, "--no-figures", NULL);
     want_status(&r, 0);
     assert_null(strstr(r.err, "incomplete"));
     snprintf(md, sizeof md, "%s/report.md", out);
@@ -99,23 +99,23 @@ static void test_merge_then_report(void **state)
 
     /* compare pools a campaign's shards as one side: all 12 cases (the
      * same samples on both sides: the same, exit 0). */
-    dyt(&r, NULL, "compare", "campaign:m4", "campaign:m4", "--db", merged, NULL);
+    dyt_run(&r, NULL, "compare", "campaign:m4", "campaign:m4", "--db", merged, NULL);
     want_status(&r, 0);
     assert_non_null(strstr(r.out, "12 compared"));
     char spec[700];
     snprintf(spec, sizeof spec, "%s:campaign:m4", merged);
     char whole_spec[700];
     snprintf(whole_spec, sizeof whole_spec, "%s:latest", whole);
-    dyt(&r, NULL, "compare", whole_spec, spec, NULL);
+    dyt_run(&r, NULL, "compare", whole_spec, spec, NULL);
     /* Two measurements of the same plan: the verdict is the machine's
      * business (exit 0 or 1), that all 12 cases pair up is ours. */
     if (r.status != 0 && r.status != 1)
         want_status(&r, 0);
     assert_non_null(strstr(r.out, "12 compared"));
-    dyt(&r, NULL, "compare", "campaign:nope", "campaign:m4", "--db", merged, NULL);
+    dyt_run(&r, NULL, "compare", "campaign:nope", "campaign:m4", "--db", merged, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "no run of campaign 'nope'"));
-    dyt(&r, NULL, "report", "campaign:nope", "--db", merged, NULL);
+    dyt_run(&r, NULL, "report", "campaign:nope", "--db", merged, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "no run of campaign 'nope'"));
 }
@@ -125,7 +125,7 @@ static void refused(const char *out, const char *in, const char *why)
 {
     long n0;
     char *b0 = slurp(out, &n0);
-    dyt(&r, NULL, "merge", out, in, NULL);
+    dyt_run(&r, NULL, "merge", out, in, NULL);
     want_status(&r, 2);
     if (!strstr(r.err, why))
         fail_msg("merge %s: stderr '%s' lacks '%s'", in, r.err, why);
@@ -139,9 +139,9 @@ static void test_merge_refusals(void **state)
     char out[600], in[600], bad[600], absent[600];
     path_in(out, sizeof out, "out-refusals.db");
     path_in(in, sizeof in, "good-input.db");
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", in, "--model", "tiny-rms", FAST, NULL);
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", in, "--model", "tiny-rms", FAST, NULL);
     want_status(&r, 0);
-    dyt(&r, NULL, "merge", out, in, NULL);
+    dyt_run(&r, NULL, "merge", out, in, NULL);
     want_status(&r, 0);
 
     path_in(bad, sizeof bad, "text.db");
@@ -172,7 +172,7 @@ static void test_merge_refusals(void **state)
 
     /* Nothing good to merge: OUT is not created. */
     path_in(absent, sizeof absent, "never-created.db");
-    dyt(&r, NULL, "merge", absent, bad, NULL);
+    dyt_run(&r, NULL, "merge", absent, bad, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "was not touched"));
     assert_int_equal(access(absent, F_OK), -1);
@@ -180,12 +180,12 @@ static void test_merge_refusals(void **state)
      * was refused. */
     char in2[600];
     path_in(in2, sizeof in2, "good-input-2.db");
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", in2, "--model", "tiny-rms", FAST, NULL);
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", in2, "--model", "tiny-rms", FAST, NULL);
     want_status(&r, 0);
-    dyt(&r, NULL, "merge", out, bad, in2, NULL);
+    dyt_run(&r, NULL, "merge", out, bad, in2, NULL);
     want_status(&r, 2);
     assert_int_equal(db_int(out, "SELECT count(*) FROM runs"), 2);
-    dyt(&r, NULL, "merge", out, NULL);
+    dyt_run(&r, NULL, "merge", out, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "at least one IN.db"));
 }

@@ -27,7 +27,7 @@ static void test_shards_cover_the_plan(void **state)
     (void)state;
     char whole[600];
     path_in(whole, sizeof whole, "whole.db");
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", whole, FAST, NULL);
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", whole, FAST, NULL);
     want_status(&r, 0);
     static char want[8192], got[16384], part[4096];
     case_keys(whole, want, sizeof want);
@@ -42,7 +42,7 @@ static void test_shards_cover_the_plan(void **state)
             path_in(db, sizeof db, name);
             snprintf(spec, sizeof spec, "%d/%d", i, n);
             snprintf(campaign, sizeof campaign, "t%d", n);
-            dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--shard", spec, "--campaign",
+            dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--shard", spec, "--campaign",
                 campaign, FAST, NULL);
             want_status(&r, 0);
             char row[256];
@@ -96,7 +96,7 @@ static void test_slurm_environment(void **state)
                      "SLURM_ARRAY_JOB_ID=7741",
                      "SLURM_JOB_ID=7744",
                      NULL};
-    dyt(&r, task3, "run", "--suite", suite_path, "--db", db, "--shard", "slurm", FAST, NULL);
+    dyt_run(&r, task3, "run", "--suite", suite_path, "--db", db, "--shard", "slurm", FAST, NULL);
     want_status(&r, 0);
     char row[128];
     db_text(db, "SELECT campaign || ' ' || shard_index || ' ' || shard_count FROM runs", row,
@@ -106,7 +106,7 @@ static void test_slurm_environment(void **state)
     char *stepped[] = {"SLURM_ARRAY_TASK_ID=4",  "SLURM_ARRAY_TASK_MIN=0",
                        "SLURM_ARRAY_TASK_MAX=6", "SLURM_ARRAY_TASK_STEP=2",
                        "SLURM_ARRAY_JOB_ID=9",   NULL};
-    dyt(&r, stepped, "run", "--suite", suite_path, "--db", db, "--shard", "slurm", "--campaign",
+    dyt_run(&r, stepped, "run", "--suite", suite_path, "--db", db, "--shard", "slurm", "--campaign",
         "mine", FAST, NULL);
     want_status(&r, 0);
     db_text(db,
@@ -146,7 +146,7 @@ static void test_slurm_environment(void **state)
         }
         args[n++] = "-q";
         args[n] = NULL;
-        run_env(&r, bad[i].env, args);
+        dyt_run_args(&r, NULL, bad[i].env, args);
         want_status(&r, 2);
         if (!strstr(r.err, bad[i].why))
             fail_msg("--shard %s: stderr '%s' lacks '%s'", bad[i].shard, r.err, bad[i].why);
@@ -180,11 +180,11 @@ static void test_resume_after_sigkill(void **state)
     char db[600];
     path_in(db, sizeof db, "killed.db");
     char *args[] = {"run", "--suite", suite_path, "--db", db, "--campaign", "k", SLOW, NULL};
-    pid_t pid = start(NULL, args, NULL, NULL);
+    pid_t pid = dyt_start(NULL, NULL, args, NULL, NULL);
     int64_t before_kill = wait_cases(db, pid, 2);
     assert_true(before_kill >= 2);
     kill(pid, SIGKILL);
-    assert_int_equal(wait_status(pid), 128 + SIGKILL);
+    assert_int_equal(wait_exit(pid), -SIGKILL);
     int64_t kept = db_int(db, "SELECT count(*) FROM cases");
     assert_true(kept >= 2 && kept < 4);
     static char before[8192], after[8192];
@@ -205,32 +205,32 @@ static void test_resume_after_sigkill(void **state)
     /* The first command to open the store marks the killed run aborted
      * (its writer is gone); from then on, a refused resume -- another
      * plan, other options, no such run -- changes nothing. */
-    dyt(&r, NULL, "show", "1", "--db", db, NULL);
+    dyt_run(&r, NULL, "show", "1", "--db", db, NULL);
     want_status(&r, 0);
     char status[32];
     db_text(db, "SELECT status FROM runs", status, sizeof status);
     assert_string_equal(status, "aborted");
     long n0;
     char *b0 = slurp(db, &n0);
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
         SLOW, "--seed", "2", NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "measuring options differ (seed: stored 1, now 2)"));
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
         SLOW, "--pass", "fwd,bwd", NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "its plan differs"));
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--resume", "1", SLOW, NULL);
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--resume", "1", SLOW, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "it is shard 1/1 of campaign 'k'"));
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "9",
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "9",
         SLOW, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "no run '9'"));
     assert_same_bytes(db, b0, n0);
     free(b0);
 
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
         SLOW, NULL);
     want_status(&r, 0);
     /* One run, complete, every case once, none missing. */
@@ -262,7 +262,7 @@ static void test_resume_after_sigkill(void **state)
             after, sizeof after);
     assert_memory_equal(before, after, strlen(before));
     /* Nothing left to resume. */
-    dyt(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
         SLOW, NULL);
     want_status(&r, 0);
     assert_non_null(strstr(r.out, "nothing to do"));
@@ -280,11 +280,11 @@ static void test_resume_auto(void **state)
                     "SLURM_ARRAY_JOB_ID=500", NULL};
     char *args[] = {"run",   "--suite",  suite_path, "--db", db,  "--shard",
                     "slurm", "--resume", "auto",     SLOW,   NULL};
-    pid_t pid = start(task, args, NULL, NULL);
+    pid_t pid = dyt_start(NULL, task, args, NULL, NULL);
     assert_true(wait_cases(db, pid, 1) >= 1);
     kill(pid, SIGKILL);
-    wait_status(pid);
-    run_env(&r, task, args);
+    wait_exit(pid);
+    dyt_run_args(&r, NULL, task, args);
     want_status(&r, 0);
     assert_int_equal(db_int(db, "SELECT count(*) FROM runs"), 1);
     assert_int_equal(db_int(db, "SELECT count(*) FROM runs WHERE status = 'complete'"
@@ -294,7 +294,7 @@ static void test_resume_auto(void **state)
     assert_true(n > 0);
     assert_int_equal(db_int(db, "SELECT count(DISTINCT seq) FROM cases"), n);
     /* Complete: nothing to do. */
-    run_env(&r, task, args);
+    dyt_run_args(&r, NULL, task, args);
     want_status(&r, 0);
     assert_non_null(strstr(r.out, "nothing to do"));
     /* The earlier run was another host's (a task requeued to another
@@ -305,7 +305,7 @@ static void test_resume_auto(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(d);
-    run_env(&r, task, args);
+    dyt_run_args(&r, NULL, task, args);
     want_status(&r, 0);
     assert_non_null(strstr(r.err, "starting a new run of the shard"));
     assert_int_equal(db_int(db, "SELECT count(*) FROM runs"), 2);

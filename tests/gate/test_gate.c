@@ -334,8 +334,7 @@ static int run_cli(const char *args, const char *out)
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2> '%s/stderr'", dytbench_exe, args,
              out ? out : "/dev/null", tmpdir);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return exit_code(system(cmd));
 }
 
 static void test_exit_codes(void **state)

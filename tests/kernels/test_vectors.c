@@ -156,10 +156,7 @@ static void test_count_bounded_by_file(void **state)
                   ? 0
                   : 1);
     }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(wait_exit(pid), 0);
 }
 
 static void test_missing_file(void **state)

@@ -348,19 +348,16 @@ static void test_cli(void **state)
     assert_non_null(p);
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = 0;
-    int st = pclose(p);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(exit_code(pclose(p)), 0);
     assert_non_null(strstr(out, "LLC used         48.0 MiB"));
     assert_non_null(strstr(out, "set by --llc-bytes"));
     assert_non_null(strstr(out, "PAPI_TOT_INS"));
     assert_non_null(strstr(out, "rusage  minflt         available"));
     assert_non_null(strstr(out, "counters.papi"));
     snprintf(cmd, sizeof cmd, "'%s' machine --llc-bytes lots >/dev/null 2>&1", dytbench_exe);
-    st = system(cmd);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == DYT_USAGE);
+    assert_int_equal(exit_code(system(cmd)), DYT_USAGE);
     snprintf(cmd, sizeof cmd, "'%s' machine --papi-events PAPI_NOPE >/dev/null 2>&1", dytbench_exe);
-    st = system(cmd);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == DYT_USAGE);
+    assert_int_equal(exit_code(system(cmd)), DYT_USAGE);
 }
 
 DYT_TEST_MAIN_IN_TMPDIR("machine", NULL, NULL, cmocka_unit_test(test_probe_sanity),

@@ -26,7 +26,7 @@ static int run_cmd(const char *command, const char *args, char *out, size_t n)
     char *s = slurp(log, NULL);
     snprintf(out, n, "%s", s ? s : "");
     free(s);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return exit_code(st);
 }
 
 static int run_report(const char *args, char *out, size_t n)

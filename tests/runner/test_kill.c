@@ -92,9 +92,7 @@ static void test_sigkill_at_random_points(void **state)
     snprintf(scratch, sizeof scratch, "%s/clean.db", tmpdir);
     double t0 = now_s();
     pid_t pid = start_run(suite, scratch);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(wait_exit(pid), 0);
     double clean = now_s() - t0;
 
     dyt_rng rng;
@@ -111,10 +109,9 @@ static void test_sigkill_at_random_points(void **state)
         look before;
         look_at(db, &before); /* what was committed; more may follow before the kill */
         kill(pid, SIGKILL);
-        assert_int_equal(waitpid(pid, &st, 0), pid);
-        int killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-        if (!killed) { /* it finished first */
-            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        int code = wait_exit(pid);
+        if (code != -SIGKILL) { /* it finished first */
+            assert_int_equal(code, 0);
             late++;
             continue;
         }
@@ -149,12 +146,8 @@ static void test_sigkill_at_random_points(void **state)
 
     /* The store takes a clean run with every case. */
     pid = start_run(suite, db);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    assert_int_equal(wait_exit(pid), 0);
+    store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);
     char t[64];
     q_text(d, "SELECT status FROM runs ORDER BY id DESC LIMIT 1", 0, t, sizeof t);
@@ -222,10 +215,7 @@ static void test_sigkill_during_creation(void **state)
      * left (a temporary .NAME.new-PID-N): none is left in the folder. */
     for (int k = 0; k < 2 * KILLS; k++) {
         snprintf(db, sizeof db, "%s/create-%d.db", tmpdir, k);
-        store *s;
-        dyt_err e = {{0}};
-        assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-        store_close(s);
+        store_close(open_store(db, 1));
     }
     char cmd[600];
     snprintf(cmd, sizeof cmd, "ls -a '%s' | grep '\\.new-'", tmpdir);

@@ -122,14 +122,13 @@ static int run_cli(char *err, size_t n, const char *const *args)
         execv(dytbench_exe, (char *const *)args);
         _exit(127);
     }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
+    int code = wait_exit(pid);
     FILE *f = fopen(errpath, "r");
     size_t got = f ? fread(err, 1, n - 1, f) : 0;
     err[got] = '\0';
     if (f)
         fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return code;
 }
 
 static void test_interleave_lockstep(void **state)

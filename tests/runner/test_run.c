@@ -316,9 +316,7 @@ static void test_sigterm_aborts_and_keeps_cases(void **state)
     assert_false(exited); /* the child must still be running */
     assert_true(n >= 2);
     kill(pid, SIGTERM);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    assert_int_equal(wait_exit(pid), 128 + SIGTERM);
 
     store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);

@@ -166,18 +166,6 @@ static void widths(const kern_entry *e, void *arg)
     run_case(e, 2, 2500, 5, pool, 1e4f); /* ... over several ROW_CHUNKs, masked tail */
 }
 
-static void test_widths_single_thread(void **state)
-{
-    (void)state;
-    for_each_variant(widths, 1);
-}
-
-static void test_widths_two_threads(void **state)
-{
-    (void)state;
-    for_each_variant(widths, 2);
-}
-
 /* Outputs >= KX_NT_MIN_BYTES take the streaming-store path (with heads at
  * odd offsets) and, for LayerNorm and RMSNorm, the blocked row pipeline
  * (KX_STREAM): every kernel, at a width with a masked tail in the last
@@ -189,12 +177,6 @@ static void streaming(const kern_entry *e, void *arg)
     size_t cols = 4099, rows = KX_NT_MIN_BYTES / (cols * dtype_size(e->dtype)) + 2;
     float shift = e->norm == NORM_LAYERNORM && e->pass == PASS_FWD ? 1e4f : 0.0f;
     run_case(e, rows, cols, 3, arg, shift);
-}
-
-static void test_streaming_stores(void **state)
-{
-    (void)state;
-    for_each_variant(streaming, 2);
 }
 
 /* fp32 LayerNorm/RMSNorm backward with every row aligned for streaming
@@ -214,13 +196,6 @@ static void streaming_strips(const kern_entry *e, void *arg)
     run_case(e, rows, cols, 0, arg, 0.0f);
     size_t wide = (KX_NT_MIN_BYTES / 8 + 15) / 16 * 16 + 16;
     run_case(e, 2, wide, 15, arg, 0.0f);
-}
-
-static void test_streaming_strips(void **state)
-{
-    (void)state;
-    for_each_variant(streaming_strips, 1);
-    for_each_variant(streaming_strips, 3);
 }
 
 /* Backward column sums (dgamma, dbeta) go through fp32 blocks of
@@ -282,12 +257,6 @@ static void determinism(const kern_entry *e, void *arg)
     free(x), free(dy), free(dx), free(g), free(b), free(st);
 }
 
-static void test_deterministic_reductions(void **state)
-{
-    (void)state;
-    for_each_variant(determinism, 1);
-}
-
 /* A NaN in a row: DyT gives NaN at that element only; LayerNorm and
  * RMSNorm give NaN across the row (its statistics are NaN); other rows
  * stay finite. */
@@ -322,14 +291,23 @@ static void nan_rows(const kern_entry *e, void *arg)
     free(x), free(y), free(g), free(b);
 }
 
-static void test_nan_propagates(void **state)
+/* A check of every variant under test, on a pool of threads threads. */
+typedef struct {
+    void (*check)(const kern_entry *, void *);
+    int threads;
+} variant_check;
+
+static const variant_check checks[] = {
+    {widths, 1}, {widths, 2}, {streaming, 2}, {streaming_strips, 1}, {streaming_strips, 3},
+    {determinism, 1}, {nan_rows, 1},
+};
+
+static void test_variant_checks(void **state)
 {
     (void)state;
-    for_each_variant(nan_rows, 1);
+    for (size_t i = 0; i < DYT_ARRAY_LEN(checks); i++)
+        for_each_variant(checks[i].check, checks[i].threads);
 }
 
-DYT_TEST_MAIN("test_simd_kernels", NULL, NULL, cmocka_unit_test(test_widths_single_thread),
-              cmocka_unit_test(test_widths_two_threads), cmocka_unit_test(test_streaming_stores),
-              cmocka_unit_test(test_streaming_strips),
-              cmocka_unit_test(test_deterministic_reductions),
-              cmocka_unit_test(test_nan_propagates), cmocka_unit_test(test_column_blocks))
+DYT_TEST_MAIN("test_simd_kernels", NULL, NULL, cmocka_unit_test(test_variant_checks),
+              cmocka_unit_test(test_column_blocks))

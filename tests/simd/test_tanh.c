@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "kernels.h"
 #include "x86/x86.h"
 
@@ -23,31 +24,10 @@
 typedef void (*tanh_fn)(const float *, float *, size_t);
 typedef void (*bf16_fn)(const float *, bf16_t *, size_t);
 
-static float from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint32_t to_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
+/* In ulps of the fp32 binade of the exact value. */
 static double ulp_err(float got, double exact)
 {
-    double a = fabs(exact);
-    int e;
-    if (a < 0x1p-126)
-        e = -126;
-    else {
-        frexp(a, &e);
-        e -= 1;
-    }
-    return fabs((double)got - exact) / ldexp(1.0, e - 23);
+    return fabs((double)got - exact) / check_ulp(exact, 0);
 }
 
 /* Worst error of fn over x[0..n) (both signs of each), NaN -> NaN checked;
@@ -59,7 +39,7 @@ static double sweep_err(tanh_fn fn, float *x, float *y, size_t n, float *worst_x
     for (size_t i = 0; i < n; i++) {
         if (isnan(x[i])) {
             if (!isnan(y[i]))
-                fail_msg("tanh(NaN 0x%08x) = %g, want NaN", (unsigned)to_bits(x[i]), (double)y[i]);
+                fail_msg("tanh(NaN 0x%08x) = %g, want NaN", (unsigned)f32_bits(x[i]), (double)y[i]);
             continue;
         }
         double e = ulp_err(y[i], tanh((double)x[i]));
@@ -84,7 +64,7 @@ static void check_tanh(tanh_fn fn, double bound)
     for (uint64_t u = 0; u < (1ull << 32);) {
         size_t n = 0;
         for (; n < N && u < (1ull << 32); u += 4093)
-            x[n++] = from_bits((uint32_t)u);
+            x[n++] = f32_from_bits((uint32_t)u);
         float wx = 0;
         double e = sweep_err(fn, x, y, n, &wx, &checked);
         if (e > worst)
@@ -105,7 +85,7 @@ static void check_tanh(tanh_fn fn, double bound)
             if (b > 9.1f)
                 continue;
             for (int d = -256; d <= 256 && n0 + 2 <= N; d++) {
-                x[n0++] = from_bits(to_bits(b) + (uint32_t)d);
+                x[n0++] = f32_from_bits(f32_bits(b) + (uint32_t)d);
                 x[n0] = -x[n0 - 1], n0++;
             }
         }
@@ -113,7 +93,7 @@ static void check_tanh(tanh_fn fn, double bound)
     const float extra[] = {0.7f, 9.1f};
     for (int i = 0; i < 2; i++) {
         for (int d = -256; d <= 256 && n0 + 2 <= N; d++) {
-            x[n0++] = from_bits(to_bits(extra[i]) + (uint32_t)d);
+            x[n0++] = f32_from_bits(f32_bits(extra[i]) + (uint32_t)d);
             x[n0] = -x[n0 - 1], n0++;
         }
     }
@@ -144,7 +124,7 @@ static void check_tanh(tanh_fn fn, double bound)
     /* NaN in, NaN out, from any lane position and any payload */
     float nx[19], ny[19];
     for (int i = 0; i < 19; i++)
-        nx[i] = i % 3 ? 0.5f * (float)i : from_bits(0x7fc00000u + (uint32_t)i);
+        nx[i] = i % 3 ? 0.5f * (float)i : f32_from_bits(0x7fc00000u + (uint32_t)i);
     nx[18] = -NAN;
     fn(nx, ny, 19);
     for (int i = 0; i < 19; i++)
@@ -183,14 +163,14 @@ static void check_bf16(bf16_fn fn)
     assert_non_null(y);
     for (uint32_t h = 0; h < 65536; h++)
         for (int l = 0; l < L; l++)
-            x[h * L + l] = from_bits(h << 16 | lows[l]);
+            x[h * L + l] = f32_from_bits(h << 16 | lows[l]);
     y[N] = 0x5a5a;
     fn(x, y, N - 3); /* a tail */
     fn(x + N - 3, y + N - 3, 3);
     for (size_t i = 0; i < N; i++) {
         bf16_t want = f32_to_bf16(x[i]);
         if (y[i] != want)
-            fail_msg("bf16(0x%08x) = 0x%04x, want 0x%04x", (unsigned)to_bits(x[i]), y[i], want);
+            fail_msg("bf16(0x%08x) = 0x%04x, want 0x%04x", (unsigned)f32_bits(x[i]), y[i], want);
     }
     assert_int_equal(y[N], 0x5a5a); /* nothing written past the end */
     free(x);

@@ -377,9 +377,7 @@ static void test_refused_inputs(void **state)
     (void)state;
     char p[512];
     tmp_path(p, sizeof p, "newer.db");
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(p, 1, &s, &e), DYT_OK);
+    store *s = open_store(p, 1);
     exec_ok(store_db(s), "PRAGMA user_version = 99");
     store_close(s);
     expect_refused(p, "newer dytbench");
@@ -400,6 +398,7 @@ static void test_refused_inputs(void **state)
     expect_refused(p, "empty file");
 
     tmp_path(p, sizeof p, "absent.db");
+    dyt_err e = {{0}};
     assert_int_equal(store_open_snapshot(p, snapdir, &s, &e), DYT_USAGE);
     assert_non_null(strstr(e.msg, "no such database"));
     assert_false(file_exists(p));
@@ -407,7 +406,7 @@ static void test_refused_inputs(void **state)
     /* A real store with garbage over a middle page. */
     char good[512];
     tmp_path(good, sizeof good, "good.db");
-    assert_int_equal(store_open(good, 1, &s, &e), DYT_OK);
+    s = open_store(good, 1);
     int64_t run;
     store_run_meta meta = fake_meta_on(s, "c0ffee");
     assert_int_equal(store_begin_run(s, &meta, &run, &e), DYT_OK);

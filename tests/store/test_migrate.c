@@ -192,34 +192,12 @@ static void migrate_and_check(int version)
     store_close(s);
 }
 
-static void test_migrate_v1_data(void **state)
+/* Data of every older version migrates, its values kept. */
+static void test_migrate_data(void **state)
 {
     (void)state;
-    migrate_and_check(1);
-}
-
-static void test_migrate_v2_data(void **state)
-{
-    (void)state;
-    migrate_and_check(2);
-}
-
-static void test_migrate_v3_data(void **state)
-{
-    (void)state;
-    migrate_and_check(3);
-}
-
-static void test_migrate_v4_data(void **state)
-{
-    (void)state;
-    migrate_and_check(4);
-}
-
-static void test_migrate_v5_data(void **state)
-{
-    (void)state;
-    migrate_and_check(5);
+    for (int version = 1; version < STORE_SCHEMA_VERSION; version++)
+        migrate_and_check(version);
 }
 
 /* A migrated database has exactly the schema of a new one, from every
@@ -321,9 +299,5 @@ static void test_migrate_from_v1(void **state)
 }
 
 DYT_TEST_MAIN_IN_TMPDIR("store-migrate", NULL, NULL, cmocka_unit_test(test_migrate_from_v1),
-                        cmocka_unit_test(test_migrate_v1_data),
-                        cmocka_unit_test(test_migrate_v2_data),
-                        cmocka_unit_test(test_migrate_v3_data),
-                        cmocka_unit_test(test_migrate_v4_data),
-                        cmocka_unit_test(test_migrate_v5_data),
+                        cmocka_unit_test(test_migrate_data),
                         cmocka_unit_test(test_migrated_schema_is_fresh_schema))

@@ -58,9 +58,7 @@ static int as_reader(const char *ro_mount_dir, const char *args)
         int st = system(cmd);
         _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
     }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return wait_exit(pid);
 }
 
 static void show_reader_error(void)
@@ -150,39 +148,35 @@ static void reader_out(char *out, size_t n, const char *name)
 
 /* A store in tmpdir/name with the file and its folder in these modes,
  * read by every reader (its report into a folder of its own). */
-static void readers_with_modes(const char *name, mode_t file_mode, mode_t dir_mode)
-{
-    char dir[400], db[500], out[500], out_name[64];
-    snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
-    make_store(dir, db, sizeof db);
-    assert_int_equal(chmod(db, file_mode), 0);
-    assert_int_equal(chmod(dir, dir_mode), 0);
-    snprintf(out_name, sizeof out_name, "out-%s", name);
-    reader_out(out, sizeof out, out_name);
-    expect_readers_work(NULL, db, out);
-    assert_int_equal(chmod(dir, 0755), 0);
-}
+typedef struct {
+    const char *name;
+    mode_t file_mode, dir_mode;
+} store_modes;
 
-/* The store's folder and file are not writable by the reader. */
-static void test_folder_not_writable(void **state)
+static const store_modes modes[] = {
+    /* The store's folder and file are not writable by the reader. */
+    {"ro-folder", 0444, 0555},
+    /* The folder is writable, the file is not: a read-only connection
+     * would create -wal and -shm and could not remove them. */
+    {"ro-file", 0444, 0777},
+    /* Readers of a store they may write leave no side file either. */
+    {"rw", 0666, 0777},
+};
+
+static void test_readers_with_modes(void **state)
 {
     (void)state;
-    readers_with_modes("ro-folder", 0444, 0555);
-}
-
-/* The folder is writable, the file is not: a read-only connection would
- * create -wal and -shm and could not remove them. */
-static void test_file_not_writable(void **state)
-{
-    (void)state;
-    readers_with_modes("ro-file", 0444, 0777);
-}
-
-/* Readers of a store they may write leave no side file either. */
-static void test_writable(void **state)
-{
-    (void)state;
-    readers_with_modes("rw", 0666, 0777);
+    for (const store_modes *m = modes; m < modes + DYT_ARRAY_LEN(modes); m++) {
+        char dir[400], db[500], out[500], out_name[64];
+        snprintf(dir, sizeof dir, "%s/%s", tmpdir, m->name);
+        make_store(dir, db, sizeof db);
+        assert_int_equal(chmod(db, m->file_mode), 0);
+        assert_int_equal(chmod(dir, m->dir_mode), 0);
+        snprintf(out_name, sizeof out_name, "out-%s", m->name);
+        reader_out(out, sizeof out, out_name);
+        expect_readers_work(NULL, db, out);
+        assert_int_equal(chmod(dir, 0755), 0);
+    }
 }
 
 /* A read-only mount: even root cannot write it. */
@@ -245,9 +239,7 @@ int main(int argc, char **argv)
     nobody_uid = pw ? pw->pw_uid : getuid();
     nobody_gid = pw ? pw->pw_gid : getgid();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_folder_not_writable),
-        cmocka_unit_test(test_file_not_writable),
-        cmocka_unit_test(test_writable),
+        cmocka_unit_test(test_readers_with_modes),
         cmocka_unit_test(test_readonly_mount),
         cmocka_unit_test(test_run_into_readonly_store),
     };

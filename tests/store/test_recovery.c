@@ -33,9 +33,7 @@ static void kill_mid_transaction(const char *path, const char *sql)
         kill(getpid(), SIGKILL);
         _exit(4);
     }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    assert_int_equal(wait_exit(pid), -SIGKILL);
     char j[600];
     snprintf(j, sizeof j, "%s-journal", path);
     long len;
@@ -56,8 +54,7 @@ static int cli_exit(const char *args)
     need_dytbench();
     char cmd[2000];
     snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>&1", dytbench_exe, args);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return exit_code(system(cmd));
 }
 
 /* The first commit of a new store (the schema, in place in an empty file)
@@ -193,10 +190,7 @@ static void test_killed_creation_leaves_no_store(void **state)
     kill_mid_transaction(stale, store_schema_sql);
     assert_int_equal(count_temporaries("killed-create.db"), 1);
     assert_false(file_exists(db));
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 1, &s, &e), DYT_OK);
-    store_close(s);
+    store_close(open_store(db, 1));
     assert_int_equal(count_temporaries("killed-create.db"), 0);
     char j[700];
     snprintf(j, sizeof j, "%s-journal", stale);
@@ -204,8 +198,7 @@ static void test_killed_creation_leaves_no_store(void **state)
     /* Killed between the link and the unlink: the temporary name is a
      * second link to the store, removed by the next open that may write. */
     assert_int_equal(link(db, stale), 0);
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
-    store_close(s);
+    store_close(open_store(db, 0));
     assert_false(file_exists(stale));
     assert_true(file_exists(db));
 }

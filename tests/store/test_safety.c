@@ -38,9 +38,7 @@ static void expect_refused(const char *path, int create, const char *why)
         char cmd[1600];
         snprintf(cmd, sizeof cmd, "'%s' machine --store --db '%s' >/dev/null 2>&1", dytbench_exe,
                  path);
-        int st = system(cmd);
-        assert_true(WIFEXITED(st));
-        assert_int_equal(WEXITSTATUS(st), DYT_USAGE);
+        assert_int_equal(exit_code(system(cmd)), DYT_USAGE);
         assert_same_bytes(path, b0, len0);
     }
     free(b0);

@@ -24,9 +24,9 @@ static int find_torch(void)
     if (!f)
         return 0;
     int ok = fgets(torch_version, sizeof torch_version, f) != NULL;
-    int st = pclose(f);
+    int code = exit_code(pclose(f));
     torch_version[strcspn(torch_version, "\n")] = 0;
-    return ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 && torch_version[0];
+    return ok && code == 0 && torch_version[0];
 }
 
 static int64_t count(sqlite3 *d, int64_t run, const char *where)
@@ -127,12 +127,8 @@ static void test_torch_from_the_command_line(void **state)
              "'%s' run --suite '%s' --peer torch --peer-variant torch-eager --pass fwd --quick"
              " -t 1 --rounds 2 --db '%s' -q > '%s/cli.out' 2>&1",
              dytbench_exe, suite_path, db, tmpdir);
-    int st = system(cmd);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    store *s;
-    dyt_err e = {{0}};
-    assert_int_equal(store_open(db, 0, &s, &e), DYT_OK);
+    assert_int_equal(exit_code(system(cmd)), 0);
+    store *s = open_store(db, 0);
     sqlite3 *d = store_db(s);
     assert_int_equal(q_int(d,
                            "SELECT count(*) FROM cases WHERE variant = 'torch-eager' AND"
