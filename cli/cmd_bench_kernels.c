@@ -224,7 +224,10 @@ enum {
     O_LLC,
     O_NO_PIN,
     O_OVERSUBSCRIBE,
+    O_PAGES,
 };
+
+static const char *const page_choices[] = {"huge", "small", NULL};
 
 static int cmd_bench_kernels(cli_parser *p)
 {
@@ -268,6 +271,7 @@ static int cmd_bench_kernels(cli_parser *p)
     uint64_t rows = cli_uint(p, O_ROWS, 0), cols = cli_uint(p, O_COLS, 4096);
     uint64_t llc = cli_uint(p, O_LLC, 0);
     int pin = !cli_given(p, O_NO_PIN);
+    dyt_set_pages(cli_index(p, O_PAGES, 0) == 1 ? DYT_PAGES_SMALL : DYT_PAGES_HUGE);
     f.variant = cli_text(p, O_VARIANT, NULL);
     f.reps = (int)cli_uint(p, O_REPS, (uint64_t)f.reps);
     if (f.variant && !cli_variant_known(f.variant))
@@ -291,8 +295,12 @@ static int cmd_bench_kernels(cli_parser *p)
         machine_pinner_destroy(pinner);
         return cli_fail(DYT_RESOURCE, "bench-kernels: cannot create a pool of %d threads", threads);
     }
-    printf("bench-kernels: %d thread%s (%s); LLC for the shape rule: %.0f MiB%s%s\n", threads,
-           threads > 1 ? "s" : "", pinner ? "pinned one per core, best effort" : "not pinned",
+    char thp[32];
+    dyt_thp_mode("enabled", thp, sizeof thp);
+    printf("bench-kernels: %d thread%s (%s); %s pages for buffers >= 2 MiB (THP %s); LLC for "
+           "the shape rule: %.0f MiB%s%s\n",
+           threads, threads > 1 ? "s" : "", pinner ? "pinned one per core, best effort" : "not pinned",
+           dyt_pages_name(dyt_get_pages()), thp,
            (double)llc / 1048576.0, have_m && m.llc_note[0] ? " -- " : "",
            have_m ? m.llc_note : "");
     printf("GB/s = minimum bytes a kernel must move (each input read once, each output written\n"
@@ -339,6 +347,9 @@ static const cli_option bench_options[] = {
      .min = 1, .max = 4096},
     {"llc-bytes", O_LLC, CLI_SIZE, "B",
      .help = "LLC size for the shape rule (default: machine probe)"},
+    {"pages", O_PAGES, CLI_CHOICE,
+     .help = "pages of buffers >= 2 MiB, kernels and copy alike: huge (default) or small",
+     .choices = page_choices},
     {"no-pin", O_NO_PIN, CLI_FLAG, .help = "do not pin pool threads to cores"},
     {"oversubscribe", O_OVERSUBSCRIBE, CLI_FLAG,
      .help = "allow more threads than hardware threads"},

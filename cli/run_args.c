@@ -25,6 +25,7 @@ enum {
     O_PEER_VARIANT,
     O_PYTHON,
     O_CACHE,
+    O_PAGES,
     O_METRIC,
     O_MAXNOISE,
     O_MINS,
@@ -51,6 +52,7 @@ enum {
 static const char *const caches[] = {"hot", "cold", NULL};
 static const char *const metrics[] = {"time", "instructions", NULL};
 static const char *const devices[] = {"cpu", "cuda", NULL};
+static const char *const pages[] = {"huge", "small", NULL};
 
 const cli_option run_options[] = {
     {.help = "what to run:"},
@@ -80,6 +82,11 @@ const cli_option run_options[] = {
     {.help = "how to measure:"},
     {"cache", O_CACHE, CLI_CHOICE, .help = "cold rotates buffer sets > 3x LLC (default hot)",
      .choices = caches},
+    {"pages", O_PAGES, CLI_CHOICE,
+     .help = "pages of buffers >= 2 MiB, the kernels' and the copy ceiling's alike: huge "
+             "(transparent huge pages, advised; default) or small (4 KiB; the default with "
+             "--peer, whose tensors are on small pages)",
+     .choices = pages},
     {"metric", O_METRIC, CLI_CHOICE, .help = "time, or instruction counts under valgrind",
      .choices = metrics},
     {"max-noise", O_MAXNOISE, CLI_NUMBER, "F",
@@ -205,6 +212,11 @@ static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
 /* --peer, --peer-variant, --python: checked here, before any work. */
 static int build_peer(cli_parser *p, run_args *a, runner_opts *o)
 {
+    /* PyTorch's CPU allocator gets huge pages only where THP is 'always'
+     * (it asks for none before 2.1), so a run beside it takes the same
+     * pages unless --pages says otherwise (each peer case then notes it). */
+    if (o->peer.name && !cli_given(p, O_PAGES))
+        o->small_pages = !runner_peer_huge_pages();
     if (!o->peer.name) {
         if (a->peer_variants || o->peer.python)
             return cli_error(p, "%s needs --peer torch",
@@ -352,6 +364,7 @@ int run_args_parse(cli_parser *p, run_args *a, runner_opts *o, plan_filter *f)
     a->id.arm = cli_text(p, O_ARM, NULL);
     a->camp.resume = cli_text(p, O_RESUME, NULL);
     o->cache = cli_index(p, O_CACHE, 0) ? CACHE_COLD : CACHE_HOT;
+    o->small_pages = cli_index(p, O_PAGES, 0) == 1;
     o->metric = cli_index(p, O_METRIC, 0) ? METRIC_INSTRUCTIONS : METRIC_TIME;
     o->seed = cli_uint(p, O_SEED, o->seed);
     o->rounds = (int)cli_uint(p, O_ROUNDS, (uint64_t)o->rounds);

@@ -77,21 +77,6 @@ void dyt_utc_iso(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void *dyt_alloc(size_t bytes)
-{
-    if (bytes == 0)
-        return NULL;
-    void *p = NULL;
-    /* Round up so aligned_alloc's size-multiple rule always holds. */
-    size_t rounded = (bytes + 63) & ~(size_t)63;
-    if (rounded < bytes)
-        return NULL;
-    if (posix_memalign(&p, 64, rounded) != 0)
-        return NULL;
-    return p;
-}
-
-void dyt_free(void *p) { free(p); }
 
 static uint64_t splitmix64(uint64_t *x)
 {

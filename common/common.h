@@ -35,9 +35,25 @@ uint64_t dyt_now_ns(void);
 void dyt_utc_iso(char *buf, size_t n);
 
 /* 64-byte aligned allocation (cache line / AVX-512 width); free with
- * dyt_free. Returns NULL on failure or on size 0. */
+ * dyt_free. Returns NULL on failure or on size 0. A buffer of at least
+ * DYT_HUGE_PAGE bytes gets its own mapping, 2 MiB aligned and advised
+ * huge or small pages by the process's page policy (common/pages.c). */
+#define DYT_HUGE_PAGE ((size_t)2 << 20)
+typedef enum { DYT_PAGES_HUGE, DYT_PAGES_SMALL } dyt_pages;
 void *dyt_alloc(size_t bytes);
 void dyt_free(void *p);
+/* The policy for buffers allocated from now on (default huge). */
+void dyt_set_pages(dyt_pages p);
+dyt_pages dyt_get_pages(void);
+const char *dyt_pages_name(dyt_pages p);
+/* Bytes of the buffer p (from dyt_alloc, >= DYT_HUGE_PAGE) the kernel has
+ * put on huge pages, from /proc/self/smaps: whole 2 MiB pages, so up to
+ * the buffer's size rounded up to one; -1 when it cannot tell. */
+int64_t dyt_huge_bytes(const void *p);
+/* The transparent-huge-page mode in /sys/kernel/mm/transparent_hugepage/
+ * <which> ("enabled", "defrag", "shmem_enabled"), e.g. "madvise", into
+ * buf; "unknown" and -1 where the kernel has none. */
+int dyt_thp_mode(const char *which, char *buf, size_t n);
 
 /* xoshiro256** seeded through splitmix64: reproducible across platforms. */
 typedef struct {

@@ -95,6 +95,7 @@ void runner_cpu_option_keys(const runner_opts *o, const char *metric, json_t *j)
     int rounds = o->rounds > 1 && !strcmp(metric, "time") ? o->rounds : 1;
     json_object_set_new(j, "rounds", json_integer(rounds));
     json_object_set_new(j, "llc_bytes_override", json_integer((json_int_t)o->llc_bytes_override));
+    json_object_set_new(j, "pages", json_string(o->small_pages ? "small" : "huge"));
     json_object_set_new(j, "papi_events",
                         json_string(o->papi_events ? o->papi_events : COUNTERS_DEFAULT_PAPI));
 }

@@ -41,6 +41,7 @@ typedef struct {
     uint64_t seed;            /* default 1 */
     int rounds;               /* blocks per case, spread over the run (default 1) */
     uint64_t llc_bytes_override;
+    int small_pages;          /* 4 KiB pages for buffers >= 2 MiB (default huge) */
     const char *papi_events;  /* comma list; NULL = default set */
     const char *cupti_metrics;
     int quiet;
@@ -121,6 +122,9 @@ int runner_settings_differ(const runner_opts *o, const char *metric, const char 
  * ("torch-eager", "torch-compile", "liger"), and the peers ("torch"). */
 const char *const *runner_peer_variants(void);
 const char *const *runner_peer_names(void);
+/* Whether PyTorch's CPU allocator gets huge pages here: only where THP is
+ * 'always' (it advises none before torch 2.1). */
+int runner_peer_huge_pages(void);
 /* p with the peer's cases added (o->peer): after the cases of each shape,
  * norm, dtype and pass, one per framework variant that has the norm (liger:
  * DyT only) and thread count of those cases. *out is a new plan; a named

@@ -9,6 +9,7 @@
  * through them so each call finds its data evicted. */
 #include "cpu_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,11 @@ static void *balloc(case_buffers *b, size_t bytes, size_t *acc)
      * a timed sample. */
     memset(p, 0, bytes ? bytes : 64);
     b->allocs[b->n_allocs++] = p;
+    if (bytes >= DYT_HUGE_PAGE) {
+        int64_t huge = dyt_huge_bytes(p);
+        b->paged_bytes += bytes;
+        b->huge_bytes = huge < 0 || b->huge_bytes < 0 ? -1 : b->huge_bytes + huge;
+    }
     *acc += bytes;
     return p;
 }
@@ -196,4 +202,23 @@ void case_buffers_free(case_buffers *b)
     free(b->allocs);
     free(b->sets);
     memset(b, 0, sizeof *b);
+}
+
+void case_buffers_pages_note(const case_buffers *b, char *note, size_t n)
+{
+    if (note[0] || b->paged_bytes == 0)
+        return;
+    char size[32];
+    dyt_fmt_bytes(size, sizeof size, (double)b->paged_bytes);
+    if (b->huge_bytes < 0) {
+        snprintf(note, n, "pages: which of %s are huge pages is unknown (no /proc/self/smaps)",
+                 size);
+        return;
+    }
+    /* Huge pages are whole 2 MiB pages: a buffer's tail may be on small ones. */
+    double share = (double)b->huge_bytes / (double)b->paged_bytes;
+    int huge = dyt_get_pages() == DYT_PAGES_HUGE;
+    if ((huge && share < 0.95) || (!huge && b->huge_bytes > 0))
+        snprintf(note, n, "pages: %s asked, huge pages %.0f%% of %s granted",
+                 dyt_pages_name(dyt_get_pages()), 100.0 * share, size);
 }

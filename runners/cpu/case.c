@@ -109,6 +109,7 @@ void cpu_case_begin(const cpu_case_env *env, cpu_pools *ps, const plan_case *c, 
         return;
     }
     row->buffer_sets = (int)cs->b.n_sets;
+    case_buffers_pages_note(&cs->b, cs->res.note, sizeof cs->res.note);
     kern_exec ex = {.pool = cs->pool};
     int vrc = case_verify(c, &cs->b.sets[0], &ex, &cs->res, &ce);
     if (vrc != DYT_OK) {

@@ -31,6 +31,11 @@ typedef struct {
     size_t set_bytes; /* bytes allocated per set */
     void **allocs;    /* every allocation, for freeing */
     size_t n_allocs;
+    /* Buffers of >= DYT_HUGE_PAGE bytes (those the page policy applies
+     * to): their bytes, and how many of them the kernel put on huge pages
+     * (-1: it could not tell). */
+    uint64_t paged_bytes;
+    int64_t huge_bytes;
 } case_buffers;
 
 /* Allocates and fills the case's buffers: set 0 from the seeded generator
@@ -53,6 +58,10 @@ size_t case_buffers_count(uint64_t set_bytes, uint64_t min_total_bytes, uint64_t
  * and frees the old ones: what a rebuild would give, at the cost of a copy. */
 int case_buffers_relocate(const plan_case *c, case_buffers *b, dyt_err *e);
 void case_buffers_free(case_buffers *b);
+/* Into note (when empty), where the pages granted to b differ from the
+ * page policy: "huge pages: 61% of 402 MiB granted", so a case measured
+ * on other pages than the run asked for says so. */
+void case_buffers_pages_note(const case_buffers *b, char *note, size_t n);
 
 /* ---- verify.c ------------------------------------------------------------ */
 

@@ -80,6 +80,11 @@ static json_t *settings_json(const runner_opts *o, const char *metric, const mac
     runner_cpu_option_keys(o, metric, j);
     json_object_set_new(j, "llc_bytes", json_integer((json_int_t)m->llc_bytes));
     json_object_set_new(j, "llc_note", json_string(m->llc_note));
+    char thp[32], defrag[32];
+    dyt_thp_mode("enabled", thp, sizeof thp);
+    dyt_thp_mode("defrag", defrag, sizeof defrag);
+    json_object_set_new(j, "thp_enabled", json_string(thp));
+    json_object_set_new(j, "thp_defrag", json_string(defrag));
     json_object_set_new(j, "clock", json_string("CLOCK_MONOTONIC_RAW"));
     json_object_set_new(j, "timer_granularity_ns", json_real(t->granularity_ns));
     json_object_set_new(j, "timer_overhead_ns", json_real(t->overhead_ns));
@@ -257,6 +262,8 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
      * run's (the handlers are installed later; until then a signal acts
      * as usual). */
     runner_stop_flag = 0;
+    /* Operands and the copy ceiling's arrays alike (common/pages.c). */
+    dyt_set_pages(o->small_pages ? DYT_PAGES_SMALL : DYT_PAGES_HUGE);
     /* Step 1 of a lockstep arm: everything up to the bandwidth ceiling. */
     if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");

@@ -242,6 +242,10 @@ static void settings(cpu_case_ext *x, json_t *j)
     json_object_set_new(pe, "inputs",
                         json_string("written by dytbench into a shared memory file the peer "
                                     "copies from: the kernels' inputs bit for bit (checked)"));
+    json_object_set_new(pe, "tensor_pages",
+                        json_string(runner_peer_huge_pages()
+                                        ? "PyTorch's CPU allocator: huge pages (THP always)"
+                                        : "PyTorch's CPU allocator: small pages (THP not always)"));
     json_object_set_new(pe, "sample_target_ns", json_integer((json_int_t)tr->pr.target_ns));
     json_object_set_new(j, "peer", pe);
 }

@@ -25,6 +25,12 @@ const char *const *runner_peer_names(void)
     return peer_names;
 }
 
+int runner_peer_huge_pages(void)
+{
+    char thp[32];
+    return dyt_thp_mode("enabled", thp, sizeof thp) == 0 && !strcmp(thp, "always");
+}
+
 int peer_variant_of(const char *name)
 {
     for (int i = 0; variant_names[i]; i++)

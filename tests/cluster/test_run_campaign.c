@@ -217,6 +217,10 @@ static void test_resume_after_sigkill(void **state)
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "measuring options differ (seed: stored 1, now 2)"));
     dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
+        SLOW, "--pages", "small", NULL);
+    want_status(&r, 2);
+    assert_non_null(strstr(r.err, "measuring options differ (pages: stored \"huge\", now \"small\")"));
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
         SLOW, "--pass", "fwd,bwd", NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "its plan differs"));
