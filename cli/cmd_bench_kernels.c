@@ -6,6 +6,7 @@
  * kernel must move (kern_min_bytes). Kernels are called through kern_call. */
 #include "bandwidth.h"
 #include "bf16.h"
+#include "check.h"
 #include "cli.h"
 #include "common.h"
 #include "kernels.h"
@@ -52,12 +53,14 @@ static void fill_task(int index, int n, void *ctx)
     }
 }
 
-static int bufs_alloc(bench_bufs *b, size_t rows, size_t cols, dtype_kind d, kern_pool *pool)
+static int bufs_alloc(bench_bufs *b, size_t rows, size_t cols, dtype_kind d, dyt_pages pages,
+                      kern_pool *pool)
 {
     memset(b, 0, sizeof *b);
     b->rows = rows, b->cols = cols, b->dtype = d;
     size_t act = rows * cols * dtype_size(d);
-    b->x = dyt_alloc(act), b->y = dyt_alloc(act), b->dy = dyt_alloc(act), b->dx = dyt_alloc(act);
+    b->x = dyt_alloc_pages(act, pages), b->y = dyt_alloc_pages(act, pages);
+    b->dy = dyt_alloc_pages(act, pages), b->dx = dyt_alloc_pages(act, pages);
     b->gamma = dyt_alloc(cols * 4), b->beta = dyt_alloc(cols * 4);
     b->dgamma = dyt_alloc(cols * 4), b->dbeta = dyt_alloc(cols * 4);
     b->mean = dyt_alloc(rows * 4), b->rstd = dyt_alloc(rows * 4);
@@ -127,7 +130,26 @@ typedef struct {
     const char *variant;
     int norm, pass, dtype; /* -1 = all */
     int reps;
+    dyt_pages pages; /* of the activations and the copy's arrays */
 } bench_filter;
+
+/* The activations' pages as granted ("huge pages 100% granted"). */
+static void operand_pages(const bench_bufs *b, char *buf, size_t n)
+{
+    size_t act = b->rows * b->cols * dtype_size(b->dtype);
+    const void *v[] = {b->x, b->y, b->dy, b->dx};
+    int64_t huge = 0;
+    for (size_t i = 0; i < 4 && huge >= 0; i++) {
+        dyt_page_state st;
+        huge = dyt_pages_state(v[i], &st) ? -1 : huge + DYT_MIN(st.huge_bytes, (int64_t)act);
+    }
+    if (act < DYT_HUGE_PAGE)
+        snprintf(buf, n, "below 2 MiB (malloc's pages)");
+    else if (huge < 0)
+        snprintf(buf, n, "huge pages granted unknown");
+    else
+        snprintf(buf, n, "huge pages %.0f%% granted", 100.0 * (double)huge / (4.0 * (double)act));
+}
 
 /* One shape: bandwidth, then every matching variant. Returns 0, or 3 on
  * allocation failure. */
@@ -135,7 +157,7 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
                        const bench_filter *f)
 {
     bench_bufs b;
-    if (bufs_alloc(&b, rows, cols, d, pool)) {
+    if (bufs_alloc(&b, rows, cols, d, f->pages, pool)) {
         return cli_fail(DYT_RESOURCE, "bench-kernels: cannot allocate 4 x %zu x %zu %s", rows, cols,
                         dtype_name(d));
     }
@@ -144,7 +166,8 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
     dyt_err err = {{0}};
     uint64_t act = (uint64_t)rows * cols * dtype_size(d);
     int bw_reps = act >= (64u << 20) ? 7 : 201;
-    bandwidth_spec bs = {.working_set = 2 * act, .reps = bw_reps}; /* one pass per sample */
+    /* one pass per sample */
+    bandwidth_spec bs = {.working_set = 2 * act, .reps = bw_reps, .pages = f->pages};
     if (bandwidth_measure(pool, &bs, &bw, &err)) {
         fprintf(stderr, "dytbench: bench-kernels: %s\n", err.msg);
         bufs_free(&b);
@@ -158,6 +181,10 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
            "(arrays of %s, %d reps)\n",
            bw.copy_gbps_best, bw.copy_gbps_median, bw.scale_gbps_best, bw.scale_gbps_median, sz,
            bw.reps);
+    char copy_pages[64], act_pages[64];
+    bandwidth_pages(&bw, copy_pages, sizeof copy_pages);
+    operand_pages(&b, act_pages, sizeof act_pages);
+    printf("  pages: copy arrays %s; activations %s\n", copy_pages, act_pages);
     printf("  %-10s %-5s %-4s %12s %12s %9s %11s\n", "norm", "pass", "", "GB/s best", "GB/s median",
            "% copy", "ms/call");
     size_t count;
@@ -188,6 +215,17 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
                     continue;
                 if (f->variant ? strcmp(f->variant, e->name) : !strcmp(e->name, "ref"))
                     continue;
+                /* Checked against ref at this width before it is timed:
+                 * a fast wrong kernel gets no speed. */
+                kern_check_random_spec cs = {.rows = 3, .cols = cols, .spread = 1.0,
+                                             .alpha = 0.8f, .seed = 12345};
+                kern_check_result cr;
+                dyt_err ce = {{0}};
+                if (kern_check_random(e, &cs, pool, &cr, &ce) != DYT_OK) {
+                    printf("  %-10s %-5s %-11s FAILED verification, not timed: %s\n", norm_name(n),
+                           pass_name(p), e->name, ce.msg);
+                    continue;
+                }
                 double best, med;
                 if (time_variant(e, &a, &ex, f->reps, bytes, &best, &med)) {
                     printf("  %-10s %-5s %-11s refused this shape\n", norm_name(n), pass_name(p),
@@ -231,7 +269,7 @@ static const char *const page_choices[] = {"huge", "small", NULL};
 
 static int cmd_bench_kernels(cli_parser *p)
 {
-    bench_filter f = {NULL, -1, -1, -1, 5};
+    bench_filter f = {NULL, -1, -1, -1, 5, DYT_PAGES_HUGE};
     int dtype = -1;
     for (int c; (c = cli_next(p)) != -1;) {
         dtype_kind d;
@@ -271,7 +309,7 @@ static int cmd_bench_kernels(cli_parser *p)
     uint64_t rows = cli_uint(p, O_ROWS, 0), cols = cli_uint(p, O_COLS, 4096);
     uint64_t llc = cli_uint(p, O_LLC, 0);
     int pin = !cli_given(p, O_NO_PIN);
-    dyt_set_pages(cli_index(p, O_PAGES, 0) == 1 ? DYT_PAGES_SMALL : DYT_PAGES_HUGE);
+    f.pages = cli_index(p, O_PAGES, 0) == 1 ? DYT_PAGES_SMALL : DYT_PAGES_HUGE;
     f.variant = cli_text(p, O_VARIANT, NULL);
     f.reps = (int)cli_uint(p, O_REPS, (uint64_t)f.reps);
     if (f.variant && !cli_variant_known(f.variant))
@@ -300,7 +338,7 @@ static int cmd_bench_kernels(cli_parser *p)
     printf("bench-kernels: %d thread%s (%s); %s pages for buffers >= 2 MiB (THP %s); LLC for "
            "the shape rule: %.0f MiB%s%s\n",
            threads, threads > 1 ? "s" : "", pinner ? "pinned one per core, best effort" : "not pinned",
-           dyt_pages_name(dyt_get_pages()), thp,
+           dyt_pages_name(f.pages), thp,
            (double)llc / 1048576.0, have_m && m.llc_note[0] ? " -- " : "",
            have_m ? m.llc_note : "");
     printf("GB/s = minimum bytes a kernel must move (each input read once, each output written\n"

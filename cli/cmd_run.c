@@ -103,7 +103,10 @@ static int run_plan(run_args *a, runner_opts *o, const plan_filter *f)
         goto out;
     }
     store *s;
-    if ((rc = store_open(a->db, 1, &s, &e)) != DYT_OK) {
+    /* Resuming a run by its id needs the store that holds it: a mistyped
+     * path is an error, not a new empty store. */
+    int create = !a->camp.resume || !strcmp(a->camp.resume, "auto");
+    if ((rc = store_open(a->db, create, &s, &e)) != DYT_OK) {
         rc = cli_fail(rc, "run: %s", e.msg);
         goto out;
     }

@@ -84,8 +84,8 @@ const cli_option run_options[] = {
      .choices = caches},
     {"pages", O_PAGES, CLI_CHOICE,
      .help = "pages of buffers >= 2 MiB, the kernels' and the copy ceiling's alike: huge "
-             "(transparent huge pages, advised; default) or small (4 KiB; the default with "
-             "--peer, whose tensors are on small pages)",
+             "(transparent huge pages, advised; default) or small (4 KiB). With --peer the "
+             "default is the pages PyTorch's allocator gets: small unless THP is 'always'",
      .choices = pages},
     {"metric", O_METRIC, CLI_CHOICE, .help = "time, or instruction counts under valgrind",
      .choices = metrics},
@@ -205,6 +205,8 @@ static int build_filter(cli_parser *p, run_args *a, plan_filter *f)
         }
     }
     f->device = a->device && !strcmp(a->device, "cuda") ? DEVICE_CUDA : DEVICE_CPU;
+    if (f->device == DEVICE_CUDA && cli_given(p, O_PAGES))
+        return cli_error(p, "--pages sets the pages of CPU buffers: not with --device cuda");
     f->model_filter = cli_text(p, O_MODEL, NULL);
     return DYT_OK;
 }

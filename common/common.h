@@ -36,20 +36,26 @@ void dyt_utc_iso(char *buf, size_t n);
 
 /* 64-byte aligned allocation (cache line / AVX-512 width); free with
  * dyt_free. Returns NULL on failure or on size 0. A buffer of at least
- * DYT_HUGE_PAGE bytes gets its own mapping, 2 MiB aligned and advised
- * huge or small pages by the process's page policy (common/pages.c). */
+ * DYT_HUGE_PAGE bytes gets a mapping of its own, 2 MiB aligned, advised
+ * huge or small pages before its first touch (common/pages.c); dyt_alloc
+ * advises huge. */
 #define DYT_HUGE_PAGE ((size_t)2 << 20)
 typedef enum { DYT_PAGES_HUGE, DYT_PAGES_SMALL } dyt_pages;
 void *dyt_alloc(size_t bytes);
+void *dyt_alloc_pages(size_t bytes, dyt_pages pages);
 void dyt_free(void *p);
-/* The policy for buffers allocated from now on (default huge). */
-void dyt_set_pages(dyt_pages p);
-dyt_pages dyt_get_pages(void);
 const char *dyt_pages_name(dyt_pages p);
-/* Bytes of the buffer p (from dyt_alloc, >= DYT_HUGE_PAGE) the kernel has
- * put on huge pages, from /proc/self/smaps: whole 2 MiB pages, so up to
- * the buffer's size rounded up to one; -1 when it cannot tell. */
-int64_t dyt_huge_bytes(const void *p);
+/* What the kernel made of the advice for the buffer p (from dyt_alloc*,
+ * >= DYT_HUGE_PAGE), from its mapping in /proc/self/smaps: the bytes on
+ * huge pages (whole 2 MiB pages, so up to the buffer's size rounded up to
+ * one) and the advice its flags carry ('h' huge, 'n' no huge, 0 none).
+ * -1 (and huge_bytes -1) when it cannot tell: no smaps, or no mapping
+ * starts at p (the advice was refused, e.g. a kernel without THP). */
+typedef struct {
+    int64_t huge_bytes;
+    char advice;
+} dyt_page_state;
+int dyt_pages_state(const void *p, dyt_page_state *st);
 /* The transparent-huge-page mode in /sys/kernel/mm/transparent_hugepage/
  * <which> ("enabled", "defrag", "shmem_enabled"), e.g. "madvise", into
  * buf; "unknown" and -1 where the kernel has none. */

@@ -1,13 +1,14 @@
-/* Aligned allocation under the process's page policy. Buffers of at least
+/* Aligned allocation with a stated page size. Buffers of at least
  * DYT_HUGE_PAGE bytes (kernel operands, the copy ceiling's arrays) get a
- * mapping of their own, 2 MiB aligned, advised huge or small as the run
- * asks: with 4 KiB pages a backward pass's five streams miss the TLB far
+ * mapping of their own, 2 MiB aligned, advised huge or small as the caller
+ * (the run's --pages) asks: with 4 KiB pages a backward pass's five streams miss the TLB far
  * more often than a copy's two, so the page size must be a stated setting
  * that kernels and their ceiling share, not whatever the OS defaults to.
  * Smaller buffers come from malloc. Either kind carries a header just
  * below the pointer so dyt_free knows how to give it back. */
 #include "common.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +26,9 @@ typedef struct {
 /* 64 bytes below the pointer keeps it 64-byte aligned. */
 #define HEADER_BYTES 64
 
-static dyt_pages page_policy = DYT_PAGES_HUGE;
-
-void dyt_set_pages(dyt_pages p) { page_policy = p; }
-dyt_pages dyt_get_pages(void) { return page_policy; }
 const char *dyt_pages_name(dyt_pages p) { return p == DYT_PAGES_SMALL ? "small" : "huge"; }
 
-static void *alloc_mapped(size_t bytes)
+static void *alloc_mapped(size_t bytes, dyt_pages pages)
 {
     size_t payload = (bytes + DYT_HUGE_PAGE - 1) & ~(size_t)(DYT_HUGE_PAGE - 1);
     /* One huge page more than the payload: room to align it and for the
@@ -46,19 +43,23 @@ static void *alloc_mapped(size_t bytes)
                    ~(uintptr_t)(DYT_HUGE_PAGE - 1);
     char *p = (char *)at;
     /* Advice, not a promise: what the kernel granted is read back from
-     * smaps (dyt_huge_bytes) and recorded with the case. */
-    (void)madvise(p, payload, page_policy == DYT_PAGES_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+     * smaps (dyt_pages_state) and recorded with the case. Refused advice
+     * (no THP) leaves the mapping whole, so no mapping starts at p and the
+     * state reads unknown. */
+    (void)madvise(p, payload, pages == DYT_PAGES_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
     alloc_header *h = (alloc_header *)(p - HEADER_BYTES);
     *h = (alloc_header){MAPPED, base, length};
     return p;
 }
 
-void *dyt_alloc(size_t bytes)
+void *dyt_alloc(size_t bytes) { return dyt_alloc_pages(bytes, DYT_PAGES_HUGE); }
+
+void *dyt_alloc_pages(size_t bytes, dyt_pages pages)
 {
     if (bytes == 0)
         return NULL;
     if (bytes >= DYT_HUGE_PAGE)
-        return alloc_mapped(bytes);
+        return alloc_mapped(bytes, pages);
     /* Round up so the size stays a multiple of the alignment. */
     size_t rounded = (bytes + 63) & ~(size_t)63;
     void *base = NULL;
@@ -74,36 +75,44 @@ void dyt_free(void *p)
     if (!p)
         return;
     const alloc_header *h = (const alloc_header *)((char *)p - HEADER_BYTES);
+    /* Anything else was not allocated here (or was overwritten). */
+    assert(h->kind == MAPPED || h->kind == HEAP);
     if (h->kind == MAPPED)
         munmap(h->base, h->length);
     else
         free(h->base);
 }
 
-int64_t dyt_huge_bytes(const void *p)
+int dyt_pages_state(const void *p, dyt_page_state *st)
 {
-    if (!p)
-        return -1;
-    FILE *f = fopen("/proc/self/smaps", "r");
+    *st = (dyt_page_state){-1, 0};
+    FILE *f = p ? fopen("/proc/self/smaps", "r") : NULL;
     if (!f)
         return -1;
     /* The advice gives the buffer a mapping (VMA) of its own, starting at
-     * p; its AnonHugePages line says how much of it is on huge pages. */
-    char line[256];
-    int in = 0;
-    int64_t kb = -1;
+     * p: its AnonHugePages line says how much of it is on huge pages, its
+     * VmFlags which advice it carries (hg, nh). */
+    char line[512];
+    int in = 0, found = 0;
     while (fgets(line, sizeof line, f)) {
         unsigned long lo, hi;
+        int64_t kb;
         if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
             if (in)
                 break;
-            in = lo == (uintptr_t)p;
+            in = found = lo == (uintptr_t)p;
         } else if (in && sscanf(line, "AnonHugePages: %" SCNd64 " kB", &kb) == 1) {
-            break;
+            st->huge_bytes = kb * 1024;
+        } else if (in && !strncmp(line, "VmFlags:", 8)) {
+            st->advice = strstr(line, " hg") ? 'h' : strstr(line, " nh") ? 'n' : 0;
         }
     }
     fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
+    if (!found || st->huge_bytes < 0) {
+        *st = (dyt_page_state){-1, 0};
+        return -1;
+    }
+    return 0;
 }
 
 int dyt_thp_mode(const char *which, char *buf, size_t n)

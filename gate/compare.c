@@ -306,8 +306,16 @@ static int add_warning(gate_report *r, const char *fmt, ...)
     return 0;
 }
 
+/* A run's page setting as a warning names it. */
+static const char *pages_said(const char *pages)
+{
+    return !strcmp(pages, "huge")    ? "huge pages"
+           : !strcmp(pages, "small") ? "small pages"
+                                     : "pages not recorded";
+}
+
 /* Warnings about the runs of one side: not complete, from several
- * machines, of several git revisions. */
+ * machines, on different pages, of several git revisions. */
 static void side_warnings(gate_report *r, const gate_run *side, const char *name)
 {
     size_t n = side->n_runs;
@@ -322,6 +330,15 @@ static void side_warnings(gate_report *r, const gate_run *side, const char *name
                         "the %s runs come from different machines (runs %lld and %lld): "
                         "pooled blocks mix the machines' speeds",
                         name, (long long)v[0].run_id, (long long)v[i].run_id);
+            break;
+        }
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v[i].pages, v[0].pages)) {
+            add_warning(r,
+                        "the %s runs were measured on different pages (%s in run %lld, %s in "
+                        "run %lld): pooled blocks mix them",
+                        name, pages_said(v[0].pages), (long long)v[0].run_id,
+                        pages_said(v[i].pages), (long long)v[i].run_id);
             break;
         }
     for (size_t i = 1; i < n; i++)
@@ -500,6 +517,11 @@ int gate_compare(const gate_run *base, const gate_run *cand, const gate_opts *o,
     if (strcmp(base->machine_fp, cand->machine_fp))
         add_warning(out, "the runs come from different machines: differences may be the "
                          "machines, not the code");
+    if (strcmp(base->pages, cand->pages))
+        add_warning(out,
+                    "the runs were measured on different pages (base: %s, candidate: %s; "
+                    "--pages): differences in DRAM-sized cases may be the pages, not the code",
+                    pages_said(base->pages), pages_said(cand->pages));
     if (out->kind == GATE_METRIC_COUNTER) {
         for (size_t i = 0; i < out->n_results; i++) {
             const gate_result *g = &out->results[i];

@@ -72,6 +72,7 @@ typedef struct {
     char machine_fp[80];
     char lockstep_token[24]; /* the `interleave` session it was measured in, "" if none */
     char arm[64];            /* its arm in that session, "" if none */
+    char pages[16];          /* its settings' "pages" (huge, small), "" if none stored */
 } gate_run_ref;
 
 /* One side of a comparison: one run, or several pooled. The header fields
@@ -85,6 +86,7 @@ typedef struct {
     int64_t machine_id;
     char machine_fp[80];
     char lockstep_token[24], arm[64]; /* of the last run, as above */
+    char pages[16];                   /* of the last run, as above */
     gate_case *cases;
     size_t n_cases;
     gate_run_ref *runs;

@@ -13,6 +13,7 @@
  * (token, block). Everything is read through the store's read API. */
 #include "gate.h"
 
+#include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -52,6 +53,11 @@ static void load_header(const store_run *run, gate_run *r)
     copy_str(r->machine_fp, sizeof r->machine_fp, run->machine_fingerprint);
     copy_str(r->lockstep_token, sizeof r->lockstep_token, run->lockstep_token);
     copy_str(r->arm, sizeof r->arm, run->arm);
+    /* The page size moves DRAM-bound cases by several percent: compare
+     * says when the sides differ in it. */
+    json_t *s = run->settings ? json_loads(run->settings, 0, NULL) : NULL;
+    copy_str(r->pages, sizeof r->pages, json_string_value(json_object_get(s, "pages")));
+    json_decref(s);
 }
 
 static void load_case(const store_case_rec *rec, gate_case *c)
@@ -245,6 +251,7 @@ static int merge_run(gate_run *side, gate_run *one, size_t run_index, dyt_err *e
     snprintf(ref->machine_fp, sizeof ref->machine_fp, "%s", one->machine_fp);
     snprintf(ref->lockstep_token, sizeof ref->lockstep_token, "%s", one->lockstep_token);
     snprintf(ref->arm, sizeof ref->arm, "%s", one->arm);
+    snprintf(ref->pages, sizeof ref->pages, "%s", one->pages);
     /* The side's header is its last run's: all of one but its cases. */
     gate_run head = *one;
     head.cases = side->cases;

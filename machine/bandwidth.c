@@ -187,7 +187,7 @@ int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_resul
     /* Whole 64-byte lines, at least 1 KiB per thread and array. */
     size_t n = (size_t)((sp->working_set / 2 + 63) / 64 * 16);
     n = DYT_MAX(n, (size_t)256 * (size_t)threads);
-    float *a = dyt_alloc(n * sizeof *a), *b = dyt_alloc(n * sizeof *b);
+    float *a = dyt_alloc_pages(n * sizeof *a, sp->pages), *b = dyt_alloc_pages(n * sizeof *b, sp->pages);
     double *copy = malloc((size_t)reps * sizeof *copy), *scale = malloc((size_t)reps * sizeof *scale);
     int rc = DYT_OK;
     if (!a || !b || !copy || !scale) {
@@ -197,6 +197,16 @@ int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_resul
     }
     bw_ctx c = {a, b, n, 0.0f, n * sizeof *a >= KX_NT_MIN_BYTES, kern_cpu_flags()};
     bw_run(pool, bw_init_task, &c);
+    out->pages = sp->pages;
+    if (n * sizeof *a >= DYT_HUGE_PAGE) {
+        /* What the pages are is part of what the ceiling measured. */
+        dyt_page_state sa, sb;
+        out->paged_bytes = 2 * n * sizeof *a;
+        out->huge_bytes = dyt_pages_state(a, &sa) || dyt_pages_state(b, &sb)
+                              ? -1
+                              : DYT_MIN(sa.huge_bytes, (int64_t)(n * sizeof *a)) +
+                                    DYT_MIN(sb.huge_bytes, (int64_t)(n * sizeof *a));
+    }
     const double bytes = 2.0 * (double)n * sizeof *a;
     /* Warm-up (page faults, frequency, the caches, the pool's workers
      * awake), growing the passes per sample until one lasts min_sample_ns,
@@ -243,13 +253,25 @@ out:
     return rc;
 }
 
+void bandwidth_pages(const bandwidth_result *r, char *buf, size_t n)
+{
+    if (r->paged_bytes == 0)
+        snprintf(buf, n, "arrays below 2 MiB (malloc's pages)");
+    else if (r->huge_bytes < 0)
+        snprintf(buf, n, "%s pages asked, granted unknown", dyt_pages_name(r->pages));
+    else
+        snprintf(buf, n, "%s pages asked, huge pages %.0f%% granted", dyt_pages_name(r->pages),
+                 100.0 * (double)r->huge_bytes / (double)r->paged_bytes);
+}
+
 void bandwidth_describe(const bandwidth_result *r, int scale, char *buf, size_t n)
 {
-    char arr[32];
+    char arr[32], pages[64];
     dyt_fmt_bytes(arr, sizeof arr, (double)r->bytes_per_pass / 2);
+    bandwidth_pages(r, pages, sizeof pages);
     snprintf(buf, n,
              "STREAM %s over 2 fp32 arrays of %s, %s %s stores, %d thread(s), %d pass(es) per "
-             "sample, best and median of %d",
+             "sample, best and median of %d, %s",
              scale ? "scale a[i] = 3 b[i]" : "copy a[i] = b[i]", arr, r->isa,
-             r->nt ? "streaming" : "plain", r->threads, r->passes, r->reps);
+             r->nt ? "streaming" : "plain", r->threads, r->passes, r->reps, pages);
 }

@@ -36,6 +36,7 @@ typedef struct {
     /* A sample repeats passes (one pool dispatch each, as a kernel call)
      * until it lasts at least this long; 0: one pass per sample. */
     uint64_t min_sample_ns;
+    dyt_pages pages; /* of the arrays, as the kernels' operands get (--pages) */
 } bandwidth_spec;
 
 typedef struct {
@@ -47,6 +48,11 @@ typedef struct {
     int passes;      /* passes per sample */
     int nt;          /* streaming stores (the kernels' rule for outputs this large) */
     const char *isa; /* the vectors used: "avx512", "avx2", "sse2" */
+    dyt_pages pages;
+    /* Of the arrays' bytes in buffers >= DYT_HUGE_PAGE (0: none that
+     * large), how many the kernel put on huge pages (-1: unknown). */
+    uint64_t paged_bytes;
+    int64_t huge_bytes;
 } bandwidth_result;
 
 /* Measures copy and scale at sp's working set (at least 1 KiB per thread
@@ -54,5 +60,9 @@ typedef struct {
 int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_result *out, dyt_err *e);
 /* One line on how r was measured, for the copy (scale = 0) or the scale
  * figure: "STREAM copy a[i] = b[i] over 2 fp32 arrays of 12.0 KiB, avx512
- * plain stores, 2 thread(s), 64 passes per sample, best and median of 5". */
+ * plain stores, 2 thread(s), 64 passes per sample, best and median of 5,
+ * arrays below 2 MiB (malloc's pages)". */
 void bandwidth_describe(const bandwidth_result *r, int scale, char *buf, size_t n);
+/* The arrays' pages, as asked and as granted: "huge pages asked, huge
+ * pages 100% granted". */
+void bandwidth_pages(const bandwidth_result *r, char *buf, size_t n);

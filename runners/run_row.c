@@ -20,6 +20,7 @@ void runner_case_spec_init(runner_case_spec *cs, const runner_opts *o)
         .min_time_ns = o->min_time_s * 1e9,
         .max_time_ns = o->max_time_s * 1e9,
         .warmup_ns = o->warmup_s * 1e9,
+        .pages = o->small_pages ? DYT_PAGES_SMALL : DYT_PAGES_HUGE,
     };
 }
 
@@ -112,10 +113,14 @@ int runner_settings_differ(const runner_opts *o, const char *metric, const char 
         rc = -1;
     } else {
         runner_cpu_option_keys(o, metric, cpu);
-        /* Options of the CPU runner only count where the run stored them. */
+        /* Options of the CPU runner only count where the run stored them;
+         * but a CPU run from before --pages (it stored the rest) ran on
+         * malloc's pages, which are not what a resume would take now. */
         const char *key;
         json_t *v;
-        json_object_foreach(cpu, key, v) if (json_object_get(then, key))
+        json_object_foreach(cpu, key, v) if (json_object_get(then, key) ||
+                                             (!strcmp(key, "pages") &&
+                                              json_object_get(then, "llc_bytes_override")))
             json_object_set(now, key, v);
         json_object_foreach(now, key, v)
         {

@@ -122,8 +122,9 @@ int runner_settings_differ(const runner_opts *o, const char *metric, const char 
  * ("torch-eager", "torch-compile", "liger"), and the peers ("torch"). */
 const char *const *runner_peer_variants(void);
 const char *const *runner_peer_names(void);
-/* Whether PyTorch's CPU allocator gets huge pages here: only where THP is
- * 'always' (it advises none before torch 2.1). */
+/* Whether PyTorch's CPU allocator gets huge pages here, as assumed from
+ * the THP mode (not read back from the peer): only where THP is 'always',
+ * since torch advises none unless THP_MEM_ALLOC_ENABLE=1 (torch >= 2.1). */
 int runner_peer_huge_pages(void);
 /* p with the peer's cases added (o->peer): after the cases of each shape,
  * norm, dtype and pass, one per framework variant that has the norm (liger:
@@ -147,7 +148,7 @@ int runner_stop_signal(void);
  * kernel region on the inputs of seed under valgrind
  * (runners/cpu/instructions.c) and fills counters (source
  * callgrind/cachegrind, per element). Returns the count. */
-size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kind cache,
+size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kind cache, dyt_pages pages,
                                     store_counter *out, size_t max, dyt_err *e);
 /* The child side of it: `dytbench __instr-case ARGS` (hidden subcommand,
  * cli/cmd_internal.c), run under callgrind by the function above. Returns

@@ -32,6 +32,7 @@ typedef struct {
     size_t min_samples, max_samples; /* per case, shared by its blocks */
     double min_time_ns, max_time_ns; /* per case, shared by its blocks */
     double warmup_ns;
+    dyt_pages pages; /* of buffers >= 2 MiB: the operands and the copy ceiling's */
 } runner_case_spec;
 void runner_case_spec_init(runner_case_spec *cs, const runner_opts *o);
 

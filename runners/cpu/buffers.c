@@ -19,7 +19,7 @@ static void *balloc(case_buffers *b, size_t bytes, size_t *acc)
     if (!na)
         return NULL;
     b->allocs = na;
-    void *p = dyt_alloc(bytes ? bytes : 64);
+    void *p = dyt_alloc_pages(bytes ? bytes : 64, b->pages);
     if (!p)
         return NULL;
     /* Writing every byte now commits the pages: no page fault may land in
@@ -27,9 +27,14 @@ static void *balloc(case_buffers *b, size_t bytes, size_t *acc)
     memset(p, 0, bytes ? bytes : 64);
     b->allocs[b->n_allocs++] = p;
     if (bytes >= DYT_HUGE_PAGE) {
-        int64_t huge = dyt_huge_bytes(p);
+        dyt_page_state st;
+        int known = dyt_pages_state(p, &st) == 0;
         b->paged_bytes += bytes;
-        b->huge_bytes = huge < 0 || b->huge_bytes < 0 ? -1 : b->huge_bytes + huge;
+        /* Huge pages cover the buffer rounded up to 2 MiB: counting more
+         * than its bytes would hide another buffer's shortfall. */
+        b->huge_bytes = !known || b->huge_bytes < 0
+                            ? -1
+                            : b->huge_bytes + DYT_MIN(st.huge_bytes, (int64_t)bytes);
     }
     *acc += bytes;
     return p;
@@ -99,15 +104,17 @@ static void copy_inputs(const plan_case *c, const norm_args *src, norm_args *dst
 }
 
 int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
-                        uint64_t max_total_bytes, case_buffers *b, dyt_err *e)
+                        uint64_t max_total_bytes, dyt_pages pages, case_buffers *b, dyt_err *e)
 {
-    return case_buffers_create_pool(c, seed, min_total_bytes, max_total_bytes, NULL, b, e);
+    return case_buffers_create_pool(c, seed, min_total_bytes, max_total_bytes, pages, NULL, b, e);
 }
 
 int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
-                             uint64_t max_total_bytes, kern_pool *pool, case_buffers *b, dyt_err *e)
+                             uint64_t max_total_bytes, dyt_pages pages, kern_pool *pool,
+                             case_buffers *b, dyt_err *e)
 {
     memset(b, 0, sizeof *b);
+    b->pages = pages;
     b->sets = calloc(1, sizeof *b->sets);
     if (!b->sets)
         return dyt_errf(e, DYT_FAIL, "out of memory");
@@ -175,6 +182,7 @@ int case_buffers_relocate(const plan_case *c, case_buffers *b, dyt_err *e)
 {
     case_buffers nb;
     memset(&nb, 0, sizeof nb);
+    nb.pages = b->pages;
     nb.sets = calloc(b->n_sets, sizeof *nb.sets);
     if (!nb.sets)
         return dyt_errf(e, DYT_FAIL, "out of memory");
@@ -211,14 +219,16 @@ void case_buffers_pages_note(const case_buffers *b, char *note, size_t n)
     char size[32];
     dyt_fmt_bytes(size, sizeof size, (double)b->paged_bytes);
     if (b->huge_bytes < 0) {
-        snprintf(note, n, "pages: which of %s are huge pages is unknown (no /proc/self/smaps)",
-                 size);
+        snprintf(note, n,
+                 "pages: %s asked; which of %s are huge pages is unknown (no /proc/self/smaps, "
+                 "or the advice was refused)",
+                 dyt_pages_name(b->pages), size);
         return;
     }
     /* Huge pages are whole 2 MiB pages: a buffer's tail may be on small ones. */
     double share = (double)b->huge_bytes / (double)b->paged_bytes;
-    int huge = dyt_get_pages() == DYT_PAGES_HUGE;
+    int huge = b->pages == DYT_PAGES_HUGE;
     if ((huge && share < 0.95) || (!huge && b->huge_bytes > 0))
         snprintf(note, n, "pages: %s asked, huge pages %.0f%% of %s granted",
-                 dyt_pages_name(dyt_get_pages()), 100.0 * share, size);
+                 dyt_pages_name(b->pages), 100.0 * share, size);
 }

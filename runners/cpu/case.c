@@ -80,7 +80,8 @@ static int make_buffers(const cpu_case_env *env, cpu_case_state *cs, kern_pool *
     uint64_t cold_bytes, max_bytes;
     buffer_budget(env, &cold_bytes, &max_bytes);
     int rc =
-        case_buffers_create_pool(cs->c, env->spec.seed, cold_bytes, max_bytes, pool, &cs->b, ce);
+        case_buffers_create_pool(cs->c, env->spec.seed, cold_bytes, max_bytes, env->spec.pages, pool,
+                                 &cs->b, ce);
     cs->have_b = rc == DYT_OK;
     return rc;
 }
@@ -198,6 +199,8 @@ void cpu_case_block(const cpu_case_env *env, cpu_case_state *cs, int block, int 
         cpu_case_fail(cs, "failed", ce.msg);
         return;
     }
+    /* Each block's fresh pages are checked as the first block's were. */
+    case_buffers_pages_note(&cs->b, cs->res.note, sizeof cs->res.note);
 
     timing_ctx t = {.k = cs->c->variant,
                     .b = &cs->b,

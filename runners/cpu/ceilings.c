@@ -89,8 +89,10 @@ void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
         for (int l = 0; l < BW_LEVELS && !runner_stop_flag; l++) {
             if (!pe->want[l] || pe->have_bw[l])
                 continue;
-            bandwidth_spec sp = {
-                .working_set = pe->want[l], .reps = reps, .min_sample_ns = env->sample_target_ns};
+            bandwidth_spec sp = {.working_set = pe->want[l],
+                                 .reps = reps,
+                                 .min_sample_ns = env->sample_target_ns,
+                                 .pages = env->spec.pages};
             dyt_err be = {{0}};
             const char *name = bandwidth_level_name((bw_level)l);
             if (bandwidth_measure(pe->pool, &sp, &pe->bw[l], &be) != DYT_OK) {

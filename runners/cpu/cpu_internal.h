@@ -31,9 +31,10 @@ typedef struct {
     size_t set_bytes; /* bytes allocated per set */
     void **allocs;    /* every allocation, for freeing */
     size_t n_allocs;
-    /* Buffers of >= DYT_HUGE_PAGE bytes (those the page policy applies
-     * to): their bytes, and how many of them the kernel put on huge pages
+    /* Buffers of >= DYT_HUGE_PAGE bytes get pages (the run's --pages):
+     * their bytes, and how many of those the kernel put on huge pages
      * (-1: it could not tell). */
+    dyt_pages pages;
     uint64_t paged_bytes;
     int64_t huge_bytes;
 } case_buffers;
@@ -44,11 +45,11 @@ typedef struct {
  * min_total_bytes (cold cache; 0 = one set). max_total_bytes bounds the
  * total. Outputs are written once so no page fault lands in a sample. */
 int case_buffers_create(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
-                        uint64_t max_total_bytes, case_buffers *b, dyt_err *e);
+                        uint64_t max_total_bytes, dyt_pages pages, case_buffers *b, dyt_err *e);
 /* The same, running ref's forward (saved statistics) on pool. */
 int case_buffers_create_pool(const plan_case *c, uint64_t seed, uint64_t min_total_bytes,
-                             uint64_t max_total_bytes, kern_pool *pool, case_buffers *b,
-                             dyt_err *e);
+                             uint64_t max_total_bytes, dyt_pages pages, kern_pool *pool,
+                             case_buffers *b, dyt_err *e);
 /* The bytes of one set of c (what alloc_set allocates), and how many sets
  * a case with min_total_bytes of cold-cache buffers gets within
  * max_total_bytes: the one rule for the CPU runner and the torch peer. */
@@ -58,9 +59,9 @@ size_t case_buffers_count(uint64_t set_bytes, uint64_t min_total_bytes, uint64_t
  * and frees the old ones: what a rebuild would give, at the cost of a copy. */
 int case_buffers_relocate(const plan_case *c, case_buffers *b, dyt_err *e);
 void case_buffers_free(case_buffers *b);
-/* Into note (when empty), where the pages granted to b differ from the
- * page policy: "huge pages: 61% of 402 MiB granted", so a case measured
- * on other pages than the run asked for says so. */
+/* Into note (when empty), where the pages granted to b differ from those
+ * asked: "pages: huge asked, huge pages 61% of 402.0 MiB granted", so a
+ * case measured on other pages than the run asked for says so. */
 void case_buffers_pages_note(const case_buffers *b, char *note, size_t n);
 
 /* ---- verify.c ------------------------------------------------------------ */

@@ -157,7 +157,7 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kind cache,
+size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kind cache, dyt_pages pages,
                                     store_counter *out, size_t max, dyt_err *e)
 {
     if (!DYT_HAVE_VALGRIND)
@@ -220,6 +220,7 @@ size_t runner_cpu_instructions_case(const plan_case *c, uint64_t seed, cache_kin
                     a_affine,
                     a_seed,
                     cache == CACHE_COLD ? "cold" : "hot",
+                    (char *)dyt_pages_name(pages),
                     NULL};
     char errfile[720];
     snprintf(errfile, sizeof errfile, "%s/stderr", dir);
@@ -302,7 +303,7 @@ void cpu_case_instructions(const runner_case_spec *spec, progress *pr, const pla
     uint64_t t0 = dyt_now_ns();
     runner_result_init(r, c, seq, spec->cache, "cpu");
     dyt_err ie = {{0}};
-    r->n_counters = runner_cpu_instructions_case(c, spec->seed, spec->cache, r->counters,
+    r->n_counters = runner_cpu_instructions_case(c, spec->seed, spec->cache, spec->pages, r->counters,
                                                  DYT_ARRAY_LEN(r->counters), &ie);
     r->row.wall_ns = dyt_now_ns() - t0;
     if (r->n_counters > 0) {
@@ -315,11 +316,11 @@ void cpu_case_instructions(const runner_case_spec *spec, progress *pr, const pla
 }
 
 /* The child: __instr-case ROWS COLS NORM PASS DTYPE VARIANT THREADS ALPHA
- * EPS BETA AFFINE SEED CACHE. Returns the process exit code. */
+ * EPS BETA AFFINE SEED CACHE PAGES. Returns the process exit code. */
 int runner_cpu_instructions_child(int argc, char **argv)
 {
-    if (argc != 14) {
-        fprintf(stderr, "dytbench: __instr-case: internal use only (expected 13 arguments)\n");
+    if (argc != 15 || (strcmp(argv[14], "huge") && strcmp(argv[14], "small"))) {
+        fprintf(stderr, "dytbench: __instr-case: internal use only (expected 14 arguments)\n");
         return DYT_USAGE;
     }
     suite_model m;
@@ -362,7 +363,8 @@ int runner_cpu_instructions_child(int argc, char **argv)
     }
     case_buffers b;
     dyt_err e = {{0}};
-    if (case_buffers_create(&c, seed, 0, dyt_mem_usable_bytes() / 2, &b, &e) != DYT_OK) {
+    dyt_pages pages = !strcmp(argv[14], "small") ? DYT_PAGES_SMALL : DYT_PAGES_HUGE;
+    if (case_buffers_create(&c, seed, 0, dyt_mem_usable_bytes() / 2, pages, &b, &e) != DYT_OK) {
         fprintf(stderr, "dytbench: __instr-case: %s\n", e.msg);
         return DYT_FAIL;
     }

@@ -262,8 +262,6 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
      * run's (the handlers are installed later; until then a signal acts
      * as usual). */
     runner_stop_flag = 0;
-    /* Operands and the copy ceiling's arrays alike (common/pages.c). */
-    dyt_set_pages(o->small_pages ? DYT_PAGES_SMALL : DYT_PAGES_HUGE);
     /* Step 1 of a lockstep arm: everything up to the bandwidth ceiling. */
     if (runner_step_wait(step) != 0)
         return dyt_errf(e, DYT_USAGE, "the interleave coordinator is gone");

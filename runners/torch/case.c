@@ -133,10 +133,10 @@ static int setup(peer_run *pr, const cpu_case_env *env, cpu_case_state *cs, peer
         return DYT_FAIL;
     }
     const char *note = json_string_value(json_object_get(reply, "note"));
-    int ours = dyt_get_pages() == DYT_PAGES_HUGE, theirs = runner_peer_huge_pages();
+    int ours = env->spec.pages == DYT_PAGES_HUGE, theirs = runner_peer_huge_pages();
     snprintf(cs->res.note, sizeof cs->res.note, "%s%s%s%s%s%s", note ? note : "",
              note && note[0] && ours != theirs ? "; " : "",
-             ours != theirs ? "tensors on PyTorch's allocator's pages (" : "",
+             ours != theirs ? "tensors on PyTorch's allocator's pages (assumed " : "",
              ours != theirs ? (theirs ? "huge" : "small") : "",
              ours != theirs ? "), not the pages our kernels had (" : "",
              ours != theirs ? (ours ? "huge)" : "small)") : "");

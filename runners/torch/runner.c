@@ -242,10 +242,12 @@ static void settings(cpu_case_ext *x, json_t *j)
     json_object_set_new(pe, "inputs",
                         json_string("written by dytbench into a shared memory file the peer "
                                     "copies from: the kernels' inputs bit for bit (checked)"));
-    json_object_set_new(pe, "tensor_pages",
-                        json_string(runner_peer_huge_pages()
-                                        ? "PyTorch's CPU allocator: huge pages (THP always)"
-                                        : "PyTorch's CPU allocator: small pages (THP not always)"));
+    const char *thp_env = getenv("THP_MEM_ALLOC_ENABLE");
+    char tp[200];
+    snprintf(tp, sizeof tp, "PyTorch's CPU allocator: %s, assumed from the THP mode, not read back%s",
+             runner_peer_huge_pages() ? "huge pages (THP always)" : "small pages (THP not always)",
+             thp_env ? "; THP_MEM_ALLOC_ENABLE is set, so torch >= 2.1 may advise huge pages" : "");
+    json_object_set_new(pe, "tensor_pages", json_string(tp));
     json_object_set_new(pe, "sample_target_ns", json_integer((json_int_t)tr->pr.target_ns));
     json_object_set_new(j, "peer", pe);
 }

@@ -68,6 +68,17 @@ static DYT_TEST_UNUSED int64_t db_int(const char *db, const char *sql)
     return v;
 }
 
+/* Runs sql on the store at db, read-write (a test's change behind the
+ * tool's back). */
+static DYT_TEST_UNUSED void db_exec(const char *db, const char *sql)
+{
+    sqlite3 *d;
+    assert_int_equal(sqlite3_open(db, &d), SQLITE_OK);
+    if (sqlite3_exec(d, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(d));
+    sqlite3_close(d);
+}
+
 /* The first column of every row, joined by '\n' (NULL reads "NULL"). */
 static DYT_TEST_UNUSED void db_text(const char *db, const char *sql, char *out, size_t n)
 {

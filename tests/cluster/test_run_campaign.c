@@ -231,8 +231,36 @@ static void test_resume_after_sigkill(void **state)
         SLOW, NULL);
     want_status(&r, 2);
     assert_non_null(strstr(r.err, "no run '9'"));
+    /* A mistyped store path: refused, and no empty store made there. */
+    char typo[640];
+    snprintf(typo, sizeof typo, "%s.typo", db);
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", typo, "--campaign", "k", "--resume", "1",
+        SLOW, NULL);
+    want_status(&r, 2);
+    assert_non_null(strstr(r.err, "no such database"));
+    assert_int_equal(access(typo, F_OK), -1);
     assert_same_bytes(db, b0, n0);
     free(b0);
+
+    /* A run stored before --pages existed (no "pages" in its settings) ran
+     * on malloc's pages: resuming it on today's default is refused. */
+    char old[640];
+    snprintf(old, sizeof old, "%s.old.db", db);
+    {
+        long n;
+        char *bytes = slurp(db, &n);
+        FILE *f = fopen(old, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(bytes, 1, (size_t)n, f), (size_t)n);
+        fclose(f);
+        free(bytes);
+        db_exec(old, "UPDATE runs SET settings = json_remove(settings, '$.pages')");
+    }
+    dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", old, "--campaign", "k", "--resume", "1",
+        SLOW, NULL);
+    want_status(&r, 2);
+    assert_non_null(strstr(r.err, "measuring options differ (pages: stored nothing, now \"huge\")"));
+    unlink(old);
 
     dyt_run(&r, NULL, "run", "--suite", suite_path, "--db", db, "--campaign", "k", "--resume", "1",
         SLOW, NULL);
@@ -303,12 +331,7 @@ static void test_resume_auto(void **state)
     assert_non_null(strstr(r.out, "nothing to do"));
     /* The earlier run was another host's (a task requeued to another
      * node): a new run of the shard. */
-    sqlite3 *d;
-    assert_int_equal(sqlite3_open(db, &d), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(d, "UPDATE runs SET status = 'aborted', host = 'node-elsewhere'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(d);
+    db_exec(db, "UPDATE runs SET status = 'aborted', host = 'node-elsewhere'");
     dyt_run_args(&r, NULL, task, args);
     want_status(&r, 0);
     assert_non_null(strstr(r.err, "starting a new run of the shard"));

@@ -233,6 +233,14 @@ static int setup(void **state)
     int64_t m2 = put_machine(s, "fp-other-machine");
     add_run(s, m2, "pool-a-other", "time", pool_a, 2, 36);
     add_run(s, m, "all-failed", "time", all_failed, DYT_ARRAY_LEN(all_failed), 37);
+    /* Runs that say which pages they were measured on (--pages). */
+    add_run(s, m, "pages-huge", "time", pool_a, 2, 38);
+    add_run(s, m, "pages-small", "time", pool_b, 2, 39);
+    if (sqlite3_exec(store_db(s),
+                     "UPDATE runs SET settings = json_set(coalesce(settings, '{}'), '$.pages', "
+                     "substr(label, 7)) WHERE label LIKE 'pages-%'",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
     store_close(s);
     if (store_open(db2, 1, &s, &e) != DYT_OK)
         return -1;
@@ -916,6 +924,29 @@ static void test_pooling(void **state)
     gate_report_free(&r);
     gate_run_free(&c);
     gate_run_free(&b);
+    /* Sides measured on different pages, or one that does not say: a
+     * warning naming both; the same pages: none. */
+    static const struct {
+        const char *base, *cand, *want;
+    } pages[] = {
+        {"pages-huge", "pages-small", "different pages (base: huge pages, candidate: small pages"},
+        {"pool-a", "pages-small", "(base: pages not recorded, candidate: small pages"},
+        {"pages-small", "pages-small", NULL},
+    };
+    for (size_t k = 0; k < DYT_ARRAY_LEN(pages); k++) {
+        assert_int_equal(gate_load_run(s, pages[k].base, "time", &b, &e), DYT_OK);
+        assert_int_equal(gate_load_run(s, pages[k].cand, "time", &c, &e), DYT_OK);
+        assert_int_equal(gate_compare(&b, &c, &o, NULL, &r, &e), DYT_OK);
+        seen = 0;
+        for (size_t i = 0; i < r.n_warnings; i++)
+            seen |= strstr(r.warnings[i], pages[k].want ? pages[k].want : "different pages") != NULL;
+        if (seen != (pages[k].want != NULL))
+            fail_msg("%s vs %s: a pages warning %s", pages[k].base, pages[k].cand,
+                     seen ? "where none belongs" : "missing");
+        gate_report_free(&r);
+        gate_run_free(&c);
+        gate_run_free(&b);
+    }
     /* Six runs per side: the 20% shift is a regression, the A/A case is
      * not. */
     assert_int_equal(gate_load_run(s, "all:pa6", "time", &b, &e), DYT_OK);

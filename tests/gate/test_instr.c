@@ -60,10 +60,10 @@ static void test_identical_counts(void **state)
         assert_non_null(c.variant);
         store_counter a[8], b[8];
         dyt_err e = {{0}};
-        size_t na = runner_cpu_instructions_case(&c, 1, CACHE_HOT, a, 8, &e);
+        size_t na = runner_cpu_instructions_case(&c, 1, CACHE_HOT, DYT_PAGES_HUGE, a, 8, &e);
         if (na == 0)
             fail_msg("first measurement failed: %s", e.msg);
-        size_t nb = runner_cpu_instructions_case(&c, 1, CACHE_HOT, b, 8, &e);
+        size_t nb = runner_cpu_instructions_case(&c, 1, CACHE_HOT, DYT_PAGES_HUGE, b, 8, &e);
         if (nb == 0)
             fail_msg("second measurement failed: %s", e.msg);
         assert_int_equal(na, 5);
@@ -93,8 +93,8 @@ static void test_cold_and_bigger(void **state)
     plan_case c = make_case(NORM_DYT, PASS_FWD, 16, 512);
     store_counter hot[8], cold[8], big[8];
     dyt_err e = {{0}};
-    assert_int_equal(runner_cpu_instructions_case(&c, 1, CACHE_HOT, hot, 8, &e), 5);
-    assert_int_equal(runner_cpu_instructions_case(&c, 1, CACHE_COLD, cold, 8, &e), 5);
+    assert_int_equal(runner_cpu_instructions_case(&c, 1, CACHE_HOT, DYT_PAGES_HUGE, hot, 8, &e), 5);
+    assert_int_equal(runner_cpu_instructions_case(&c, 1, CACHE_COLD, DYT_PAGES_HUGE, cold, 8, &e), 5);
     /* A cold call misses in L1 at least once per cache line of x it reads
      * (64 B = 16 fp32); a hot 32 KiB set mostly fits. */
     assert_true(cold[3].per_element >= 1.0 / 16);
@@ -103,7 +103,7 @@ static void test_cold_and_bigger(void **state)
     assert_true(fabs(cold[0].per_element / hot[0].per_element - 1) < 0.05);
     /* Per element, four times the rows is about the same work. */
     plan_case c4 = make_case(NORM_DYT, PASS_FWD, 64, 512);
-    assert_int_equal(runner_cpu_instructions_case(&c4, 1, CACHE_HOT, big, 8, &e), 5);
+    assert_int_equal(runner_cpu_instructions_case(&c4, 1, CACHE_HOT, DYT_PAGES_HUGE, big, 8, &e), 5);
     assert_true(fabs(big[0].per_element / hot[0].per_element - 1) < 0.10);
     assert_true(big[0].value > 3 * hot[0].value);
 }
@@ -119,7 +119,7 @@ static void test_avx512_unavailable(void **state)
         skip(); /* this CPU has no AVX-512 either */
     store_counter k[8];
     dyt_err e = {{0}};
-    size_t n = runner_cpu_instructions_case(&c, 1, CACHE_HOT, k, 8, &e);
+    size_t n = runner_cpu_instructions_case(&c, 1, CACHE_HOT, DYT_PAGES_HUGE, k, 8, &e);
     /* Stored as unavailable with the reason, never as a zero. */
     assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++) {

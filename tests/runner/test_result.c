@@ -246,7 +246,7 @@ static void test_inputs_shared(void **state)
     assert_int_equal(runner_case_inputs(c, 5, x, g, b, dy, &e), DYT_OK);
     /* The CPU runner times exactly these values (set 0 of its buffers). */
     case_buffers cb;
-    assert_int_equal(case_buffers_create(c, 5, 0, 1u << 30, &cb, &e), DYT_OK);
+    assert_int_equal(case_buffers_create(c, 5, 0, 1u << 30, DYT_PAGES_HUGE, &cb, &e), DYT_OK);
     assert_memory_equal(cb.sets[0].x, x, n * sizeof *x);
     assert_memory_equal(cb.sets[0].dy, dy, n * sizeof *dy);
     assert_memory_equal(cb.sets[0].gamma, g, c->cols * sizeof *g);

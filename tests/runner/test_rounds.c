@@ -84,7 +84,7 @@ static void test_relocate_keeps_values(void **state)
         const plan_case *c = &p.cases[i];
         case_buffers b;
         dyt_err e = {{0}};
-        assert_int_equal(case_buffers_create(c, 7, 0, 1u << 30, &b, &e), DYT_OK);
+        assert_int_equal(case_buffers_create(c, 7, 0, 1u << 30, DYT_PAGES_HUGE, &b, &e), DYT_OK);
         size_t act = c->rows * c->cols * dtype_size(c->dtype);
         void *x0 = malloc(act);
         assert_non_null(x0);

@@ -130,7 +130,7 @@ static void test_exchange_inputs_are_the_kernels(void **state)
         dyt_err e = {{0}};
         assert_int_equal(peer_exchange_inputs(fd, c, 42, &l, &e), DYT_OK);
         case_buffers b;
-        assert_int_equal(case_buffers_create(c, 42, 0, (uint64_t)1 << 30, &b, &e), DYT_OK);
+        assert_int_equal(case_buffers_create(c, 42, 0, (uint64_t)1 << 30, DYT_PAGES_HUGE, &b, &e), DYT_OK);
         const char *m = mmap(NULL, l.bytes, PROT_READ, MAP_SHARED, fd, 0);
         assert_true(m != MAP_FAILED);
         size_t act = c->rows * c->cols * dtype_size(c->dtype), vec = c->cols * sizeof(float);
