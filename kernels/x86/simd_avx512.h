@@ -1,8 +1,9 @@
 /* The AVX-512 (F/BW/DQ/VL, optionally BF16) vector layer the norm templates
  * (norm_fwd.h, norm_bwd.h) are written against: 16 fp32 lanes, masked
  * loads/stores for row heads and tails, bf16 conversion, double-precision
- * lane accumulation and the vectorized tanh. simd_avx2.h provides the same
- * names for AVX2, so the kernels exist once and are compiled per ISA.
+ * lane accumulation, the vectorized tanh and the cheaper one of the bf16
+ * kernels (v_tanh_bf16). simd_avx2.h provides the same names for AVX2, so
+ * the kernels exist once and are compiled per ISA.
  *
  * Only included by files compiled with the AVX-512 -m flags (x86/meson.build).
  * The tanh algorithm and its measured error are in docs/tanh.md; its

@@ -2,7 +2,8 @@
  * rounding: tanh against double tanh on a dense sample of all fp32 bit
  * patterns plus the specials (+-0, denormals, +-inf, NaN, saturation at
  * +-9..+-20, tiny inputs), within the bound docs/tanh.md states (measured
- * exhaustively by tools/tanh_error.c); the bf16 stores bit-identical to
+ * exhaustively by tools/tanh_error.c); the bf16 kernels' tanh on every bf16
+ * input within a bf16 ulp; the bf16 stores bit-identical to
  * f32_to_bf16 (bf16.h) on every high half with the rounding-critical low
  * halves, NaN and denormals included. Each test skips when the CPU lacks its
  * ISA. */
