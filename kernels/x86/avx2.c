@@ -17,7 +17,7 @@ const kern_backend kern_backend_avx2 = KERN_BACKEND_OF("avx2", avx2_variants);
 
 void kx_tanh_avx2(const float *x, float *y, size_t n)
 {
-    kx_tanh_n(x, y, n);
+    kx_tanh_n(x, y, n, M_F32);
 }
 
 void kx_bf16_avx2(const float *x, bf16_t *y, size_t n)

@@ -24,7 +24,12 @@ const kern_backend kern_backend_avx512 = KERN_BACKEND_OF("avx512", avx512_varian
 
 void kx_tanh_avx512(const float *x, float *y, size_t n)
 {
-    kx_tanh_n(x, y, n);
+    kx_tanh_n(x, y, n, M_F32);
+}
+
+void kx_tanh_bf16_avx512(const float *x, float *y, size_t n)
+{
+    kx_tanh_n(x, y, n, M_BF16);
 }
 
 void kx_bf16_avx512(const float *x, bf16_t *y, size_t n)

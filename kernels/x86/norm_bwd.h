@@ -39,7 +39,7 @@ AI float dyt_bwd_row(const kx_ctx *k, size_t r, float *fg, float *fb, int mode, 
         }                                                                                          \
         vf x_ = ld_act(a->x, base + (j), n, mode);                                                 \
         vf dy_ = ld_act(a->dy, base + (j), n, mode);                                               \
-        vf t_ = v_tanh(v_mul(al, x_));                                                             \
+        vf t_ = kx_tanh_of(v_mul(al, x_), mode);                                                   \
         vf g_ = v_mul(dy_, v_ld_f32(a->gamma + (j), n));                                           \
         vf u_ = v_mul(g_, v_fnma(t_, t_, one));                                                    \
         st_act(a->dx, base + (j), v_mul(al, u_), n, mode, nt);                                     \

@@ -53,6 +53,13 @@ AI void st_act(void *base, size_t off, vf v, size_t n, int mode, int nt)
         v_st_bf16((bf16_t *)base + off, v, n, nt, mode == M_BF16N);
 }
 
+/* DyT's tanh: the fp32 one for fp32 storage, the cheaper one accurate to
+ * a bf16 ulp (docs/tanh.md) when the result is stored as bf16. */
+AI vf kx_tanh_of(vf x, int mode)
+{
+    return mode == M_F32 ? v_tanh(x) : v_tanh_bf16(x);
+}
+
 /* Zeroes lanes >= n (n == VL: no-op, folded away). */
 AI vf v_keep(vf v, size_t n)
 {

@@ -30,15 +30,16 @@
     {name, NORM_RMSNORM, PASS_BWD, dtype, DEVICE_CPU, isa, rms_bwd_##sfx, note}
 
 /* The vector tanh and the fp32 -> bf16 store of the vector layer over n
- * values (native: the ISA's conversion instruction), for the tests'
+ * values (mode: the tanh of that storage mode; native: the ISA's conversion
+ * instruction), for the tests'
  * kx_tanh_<isa> / kx_bf16_<isa> (x86.h). */
-AI void kx_tanh_n(const float *x, float *y, size_t n)
+AI void kx_tanh_n(const float *x, float *y, size_t n, int mode)
 {
     size_t i = 0;
     for (; i + VL <= n; i += VL)
-        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, VL)), VL, 0);
+        v_st_f32(y + i, kx_tanh_of(v_ld_f32(x + i, VL), mode), VL, 0);
     if (i < n)
-        v_st_f32(y + i, v_tanh(v_ld_f32(x + i, n - i)), n - i, 0);
+        v_st_f32(y + i, kx_tanh_of(v_ld_f32(x + i, n - i), mode), n - i, 0);
 }
 
 AI void kx_bf16_n(const float *x, bf16_t *y, size_t n, int native)

@@ -31,7 +31,7 @@ AI void dyt_fwd_rows_t(const kx_ctx *k, size_t r0, size_t r1, int mode, int beta
     {                                                                                              \
         if (nt)                                                                                    \
             pf_act(a->x, base + (j), mode);                                                        \
-        vf t_ = v_tanh(v_mul(al, ld_act(a->x, base + (j), n, mode)));                              \
+        vf t_ = kx_tanh_of(v_mul(al, ld_act(a->x, base + (j), n, mode)), mode);                    \
         vf g_ = v_ld_f32(a->gamma + (j), n);                                                       \
         vf o_ = beta ? v_fma(g_, t_, v_ld_f32(a->beta + (j), n)) : v_mul(g_, t_);                  \
         st_act(a->y, base + (j), o_, n, mode, nt);                                                 \

@@ -76,6 +76,10 @@ AI vf v_tanh(vf x)
     return _mm256_or_ps(_mm256_blendv_ps(large, small, m), _mm256_and_ps(x, sgn));
 }
 
+/* The bf16 kernels' tanh: AVX2 keeps the fp32 one (the cheaper bf16 tanh of
+ * simd_avx512.h is AVX-512 only). */
+AI vf v_tanh_bf16(vf x) { return v_tanh(x); }
+
 AI vf v_ld_f32(const float *p, size_t n)
 {
     if (n == VL)

@@ -27,6 +27,8 @@
 
 void kx_tanh_avx512(const float *x, float *y, size_t n);
 void kx_tanh_avx2(const float *x, float *y, size_t n);
+/* The bf16 kernels' tanh (AVX-512), accurate to a bf16 ulp, not to fp32. */
+void kx_tanh_bf16_avx512(const float *x, float *y, size_t n);
 /* fp32 -> bf16 as the kernels store it: software RNE (avx2, avx512) and
  * the AVX512-BF16 instruction with its denormal fix-up (avx512bf16). */
 void kx_bf16_avx2(const float *x, bf16_t *y, size_t n);
