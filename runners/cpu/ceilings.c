@@ -6,6 +6,8 @@
  * data sits, a cold one against memory. */
 #include "cpu_internal.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +143,48 @@ void cpu_reuse_ceilings(cpu_pools *ps, const store_ceiling_list *l)
                                             .scale_gbps_median = scale->gbps_median};
             pe->have_bw[lv] = pe->bw_reused[lv] = 1;
             pe->ceiling_gbps[lv] = DYT_MAX(copy->gbps, scale->gbps);
+        }
+    }
+}
+
+int cpu_ceiling_drift(char *note, size_t n, const char *level, int threads, double was,
+                      double now)
+{
+    if (!(was > 0 && now > 0) || fabs(now / was - 1.0) <= CEILING_DRIFT)
+        return 0;
+    static const char head[] = "bandwidth ceilings moved during the run, so % of ceiling is "
+                               "uncertain there: ";
+    size_t len = strlen(note);
+    int first = !strstr(note, head);
+    snprintf(note + len, n > len ? n - len : 0, "%s%s%s at %d thread(s) %.1f -> %.1f GB/s (%+.0f%%)",
+             first && len ? "; " : "", first ? head : ", ", level, threads, was, now,
+             100.0 * (now / was - 1.0));
+    return 1;
+}
+
+void cpu_recheck_ceilings(const cpu_pools *ps, const cpu_case_env *env, int reps, char *note,
+                          size_t n)
+{
+    for (size_t i = 0; i < ps->n && !runner_stop_flag; i++) {
+        const cpu_pool_entry *pe = &ps->v[i];
+        for (int l = 0; l < BW_LEVELS && !runner_stop_flag; l++) {
+            if (!pe->have_bw[l] || !pe->want[l] || pe->ceiling_gbps[l] <= 0)
+                continue;
+            bandwidth_spec sp = {.working_set = pe->want[l],
+                                 .reps = reps,
+                                 .min_sample_ns = env->sample_target_ns,
+                                 .pages = env->spec.pages};
+            bandwidth_result r;
+            dyt_err be = {{0}};
+            if (bandwidth_measure(pe->pool, &sp, &r, &be) != DYT_OK)
+                continue;
+            double now = DYT_MAX(r.copy_gbps_best, r.scale_gbps_best);
+            const char *name = bandwidth_level_name((bw_level)l);
+            progress_log(env->progress,
+                         "bandwidth ceiling again after the cases, %d thread(s), %-4s: %6.1f GB/s "
+                         "(%+.0f%% against the start)",
+                         pe->threads, name, now, 100.0 * (now / pe->ceiling_gbps[l] - 1.0));
+            cpu_ceiling_drift(note, n, name, pe->threads, pe->ceiling_gbps[l], now);
         }
     }
 }

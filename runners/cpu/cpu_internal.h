@@ -135,6 +135,20 @@ void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
  * has. A level and thread count without both copy and scale stays to be
  * measured. */
 void cpu_reuse_ceilings(cpu_pools *ps, const store_ceiling_list *l);
+/* The ceilings measured again after the cases (the same working sets and
+ * reps): a shared machine's bandwidth can move by far more than noise
+ * within a run (this VM's 2-thread DRAM copy went 60 <-> 115 GB/s between
+ * minutes), and a case's % of its ceiling is only as good as the ceiling.
+ * Each level that moved by more than CEILING_DRIFT is named in note
+ * (appended), so the run says where its percentages are uncertain. */
+#define CEILING_DRIFT 0.10
+void cpu_recheck_ceilings(const cpu_pools *ps, const cpu_case_env *env, int reps, char *note,
+                          size_t n);
+/* Appends to note one level's move ("dram at 2 thread(s) 115.6 -> 58.6
+ * GB/s (-49%)") when |now / was - 1| > CEILING_DRIFT, with the sentence's
+ * head before the first; returns whether it did. */
+int cpu_ceiling_drift(char *note, size_t n, const char *level, int threads, double was,
+                      double now);
 
 /* One case, measured in blocks: begin (inputs and verification), one
  * cpu_case_block per round (one block without --rounds), finish

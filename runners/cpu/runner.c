@@ -358,10 +358,8 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
     runner_step_done(step);
     if (rc == DYT_OK)
         rc = rounds > 1 ? run_rounds(&run, rounds, e) : run_once(&run, e);
-    progress_done(&pr);
-    runner_signals_uninstall();
 
-    char note[128] = "";
+    char note[512] = "";
     if (run.failed)
         snprintf(note, sizeof note, "%d case(s) failed verification or could not run",
                  run.failed);
@@ -369,6 +367,10 @@ int cpu_run_with(const plan *p, const runner_opts *o, const runner_identity *id,
         snprintf(note + strlen(note), sizeof note - strlen(note),
                  "%s%d case(s) skipped: unavailable here", run.failed ? "; " : "",
                  run.unavailable);
+    if (rc == DYT_OK && o->metric == METRIC_TIME)
+        cpu_recheck_ceilings(&pools, &env, o->max_time_s < 1.0 ? 10 : 20, note, sizeof note);
+    progress_done(&pr);
+    runner_signals_uninstall();
     rc = runner_end_run(s, *run_id, rc, run.failed, note[0] ? note : NULL, e);
     cpu_pools_destroy(&pools);
     machine_pinner_destroy(ps.pinner);

@@ -364,7 +364,27 @@ static void test_run_settings(void **state)
     assert_string_equal(txt, "settings tiny 0123 test 00112233aabbccdd base 0.05");
 }
 
+/* A ceiling that moved by more than CEILING_DRIFT between the start and
+ * the end of a run is named in the run's note; one within it is not. */
+static void test_ceiling_drift_note(void **state)
+{
+    (void)state;
+    char note[512] = "1 case(s) failed verification or could not run";
+    assert_false(cpu_ceiling_drift(note, sizeof note, "dram", 2, 60.0, 65.0));
+    assert_false(cpu_ceiling_drift(note, sizeof note, "l2", 1, 0.0, 65.0));
+    assert_true(cpu_ceiling_drift(note, sizeof note, "dram", 2, 115.6, 58.6));
+    assert_true(cpu_ceiling_drift(note, sizeof note, "llc", 1, 100.0, 120.0));
+    assert_string_equal(note, "1 case(s) failed verification or could not run; bandwidth "
+                              "ceilings moved during the run, so % of ceiling is uncertain "
+                              "there: dram at 2 thread(s) 115.6 -> 58.6 GB/s (-49%), llc at 1 "
+                              "thread(s) 100.0 -> 120.0 GB/s (+20%)");
+    char empty[256] = "";
+    assert_true(cpu_ceiling_drift(empty, sizeof empty, "dram", 1, 50.0, 40.0));
+    assert_non_null(strstr(empty, "bandwidth ceilings moved") == empty ? empty : NULL);
+}
+
 DYT_TEST_MAIN_IN_TMPDIR("runner-result", setup, teardown, cmocka_unit_test(test_ok_case_round_trip),
+                        cmocka_unit_test(test_ceiling_drift_note),
                         cmocka_unit_test(test_failed_case_keeps_reason),
                         cmocka_unit_test(test_store_error_keeps_nothing),
                         cmocka_unit_test(test_case_spec), cmocka_unit_test(test_inputs_shared),
