@@ -59,7 +59,8 @@ int store_begin_run(store *s, const store_run_meta *m, int64_t *run_id, dyt_err 
  * complete or running, or was measured on another machine than
  * machine_id (a run continues where it began). */
 int store_resume_run(store *s, int64_t run_id, int64_t machine_id, const char *note, dyt_err *e);
-/* status: "complete" | "aborted" | "failed" */
+/* status: "complete" | "aborted" | "failed"; note (NULL: none) is added to
+ * the run's note, after "; " when it has one (a resumed run keeps its own). */
 int store_end_run(store *s, int64_t run_id, const char *status, const char *note, dyt_err *e);
 
 /* A bandwidth ceiling of a run: what a copy (or scale) of one working-set

@@ -246,8 +246,12 @@ int store_end_run(store *s, int64_t run_id, const char *status, const char *note
 {
     sqlite3_stmt *st;
     int rc = store_write_prepare(s,
+                                 /* A resumed run keeps what its note said
+                                  * ("resumed at ..."): the end's note is added. */
                                  "UPDATE runs SET status = ?2, ended_at = ?3,"
-                                 " note = coalesce(?4, note) WHERE id = ?1",
+                                 " note = CASE WHEN ?4 IS NULL THEN note"
+                                 " WHEN note IS NULL OR note = '' THEN ?4"
+                                 " ELSE note || '; ' || ?4 END WHERE id = ?1",
                                  &st, "ending the run", e);
     if (rc != DYT_OK)
         return rc;

@@ -89,6 +89,7 @@ static void run_status(fixture *fx, int64_t run_id, char *txt, size_t n)
 {
     q_text(store_db(fx->s), "SELECT status || ': ' || coalesce(note, '') FROM runs WHERE id = ?1",
            run_id, txt, n);
+    note_without_drift(txt);
 }
 
 static void finish(fixture *fx)

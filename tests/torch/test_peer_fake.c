@@ -114,6 +114,7 @@ static void test_peer_cases_are_ordinary_cases(void **state)
     char txt[4096];
     q_text(fx.d, "SELECT status || ': ' || note FROM runs WHERE id = ?1", fx.run_id, txt,
            sizeof txt);
+    note_without_drift(txt);
     assert_string_equal(txt, "complete: 18 case(s) skipped: unavailable here");
     /* Samples and statistics like a kernel's, the same byte model. */
     assert_int_equal(count(&fx, "variant = 'torch-eager' AND (SELECT count(*) FROM samples s"
