@@ -133,22 +133,17 @@ typedef struct {
     dyt_pages pages; /* of the activations and the copy's arrays */
 } bench_filter;
 
-/* The activations' pages as granted ("huge pages 100% granted"). */
-static void operand_pages(const bench_bufs *b, char *buf, size_t n)
+/* The activations' pages, asked and granted. */
+static void operand_pages(const bench_bufs *b, dyt_pages asked, char *buf, size_t n)
 {
     size_t act = b->rows * b->cols * dtype_size(b->dtype);
     const void *v[] = {b->x, b->y, b->dy, b->dx};
     int64_t huge = 0;
-    for (size_t i = 0; i < 4 && huge >= 0; i++) {
-        dyt_page_state st;
-        huge = dyt_pages_state(v[i], &st) ? -1 : huge + DYT_MIN(st.huge_bytes, (int64_t)act);
+    for (size_t i = 0; i < 4 && huge >= 0 && act >= DYT_HUGE_PAGE; i++) {
+        int64_t h = dyt_pages_granted(v[i], act);
+        huge = h < 0 ? -1 : huge + h;
     }
-    if (act < DYT_HUGE_PAGE)
-        snprintf(buf, n, "below 2 MiB (malloc's pages)");
-    else if (huge < 0)
-        snprintf(buf, n, "huge pages granted unknown");
-    else
-        snprintf(buf, n, "huge pages %.0f%% granted", 100.0 * (double)huge / (4.0 * (double)act));
+    dyt_pages_text(asked, act >= DYT_HUGE_PAGE ? 4 * act : 0, huge, buf, n);
 }
 
 /* One shape: bandwidth, then every matching variant. Returns 0, or 3 on
@@ -183,7 +178,7 @@ static int bench_shape(const char *label, size_t rows, size_t cols, dtype_kind d
            bw.reps);
     char copy_pages[64], act_pages[64];
     bandwidth_pages(&bw, copy_pages, sizeof copy_pages);
-    operand_pages(&b, act_pages, sizeof act_pages);
+    operand_pages(&b, f->pages, act_pages, sizeof act_pages);
     printf("  pages: copy arrays %s; activations %s\n", copy_pages, act_pages);
     printf("  %-10s %-5s %-4s %12s %12s %9s %11s\n", "norm", "pass", "", "GB/s best", "GB/s median",
            "% copy", "ms/call");

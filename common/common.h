@@ -56,6 +56,14 @@ typedef struct {
     char advice;
 } dyt_page_state;
 int dyt_pages_state(const void *p, dyt_page_state *st);
+/* Of the buffer p of bytes (>= DYT_HUGE_PAGE), the bytes on huge pages,
+ * at most bytes (huge pages cover it rounded up to 2 MiB: counting more
+ * would hide another buffer's shortfall); -1 unknown. */
+int64_t dyt_pages_granted(const void *p, size_t bytes);
+/* "huge pages asked, huge pages 61% granted" for paged bytes of buffers
+ * >= DYT_HUGE_PAGE of which huge (-1: unknown) are on huge pages; paged 0:
+ * "below 2 MiB (malloc's pages)". */
+void dyt_pages_text(dyt_pages asked, uint64_t paged, int64_t huge, char *buf, size_t n);
 /* The transparent-huge-page mode in /sys/kernel/mm/transparent_hugepage/
  * <which> ("enabled", "defrag", "shmem_enabled"), e.g. "madvise", into
  * buf; "unknown" and -1 where the kernel has none. */

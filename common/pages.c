@@ -115,6 +115,25 @@ int dyt_pages_state(const void *p, dyt_page_state *st)
     return 0;
 }
 
+int64_t dyt_pages_granted(const void *p, size_t bytes)
+{
+    dyt_page_state st;
+    if (dyt_pages_state(p, &st) != 0)
+        return -1;
+    return st.huge_bytes < (int64_t)bytes ? st.huge_bytes : (int64_t)bytes;
+}
+
+void dyt_pages_text(dyt_pages asked, uint64_t paged, int64_t huge, char *buf, size_t n)
+{
+    if (paged == 0)
+        snprintf(buf, n, "below 2 MiB (malloc's pages)");
+    else if (huge < 0)
+        snprintf(buf, n, "%s pages asked, granted unknown", dyt_pages_name(asked));
+    else
+        snprintf(buf, n, "%s pages asked, huge pages %.0f%% granted", dyt_pages_name(asked),
+                 100.0 * (double)huge / (double)paged);
+}
+
 int dyt_thp_mode(const char *which, char *buf, size_t n)
 {
     char path[128];

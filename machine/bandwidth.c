@@ -200,12 +200,9 @@ int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_resul
     out->pages = sp->pages;
     if (n * sizeof *a >= DYT_HUGE_PAGE) {
         /* What the pages are is part of what the ceiling measured. */
-        dyt_page_state sa, sb;
+        int64_t ha = dyt_pages_granted(a, n * sizeof *a), hb = dyt_pages_granted(b, n * sizeof *b);
         out->paged_bytes = 2 * n * sizeof *a;
-        out->huge_bytes = dyt_pages_state(a, &sa) || dyt_pages_state(b, &sb)
-                              ? -1
-                              : DYT_MIN(sa.huge_bytes, (int64_t)(n * sizeof *a)) +
-                                    DYT_MIN(sb.huge_bytes, (int64_t)(n * sizeof *a));
+        out->huge_bytes = ha < 0 || hb < 0 ? -1 : ha + hb;
     }
     const double bytes = 2.0 * (double)n * sizeof *a;
     /* Warm-up (page faults, frequency, the caches, the pool's workers
@@ -255,13 +252,7 @@ out:
 
 void bandwidth_pages(const bandwidth_result *r, char *buf, size_t n)
 {
-    if (r->paged_bytes == 0)
-        snprintf(buf, n, "arrays below 2 MiB (malloc's pages)");
-    else if (r->huge_bytes < 0)
-        snprintf(buf, n, "%s pages asked, granted unknown", dyt_pages_name(r->pages));
-    else
-        snprintf(buf, n, "%s pages asked, huge pages %.0f%% granted", dyt_pages_name(r->pages),
-                 100.0 * (double)r->huge_bytes / (double)r->paged_bytes);
+    dyt_pages_text(r->pages, r->paged_bytes, r->huge_bytes, buf, n);
 }
 
 void bandwidth_describe(const bandwidth_result *r, int scale, char *buf, size_t n)

@@ -61,7 +61,7 @@ int bandwidth_measure(kern_pool *pool, const bandwidth_spec *sp, bandwidth_resul
 /* One line on how r was measured, for the copy (scale = 0) or the scale
  * figure: "STREAM copy a[i] = b[i] over 2 fp32 arrays of 12.0 KiB, avx512
  * plain stores, 2 thread(s), 64 passes per sample, best and median of 5,
- * arrays below 2 MiB (malloc's pages)". */
+ * below 2 MiB (malloc's pages)". */
 void bandwidth_describe(const bandwidth_result *r, int scale, char *buf, size_t n);
 /* The arrays' pages, as asked and as granted: "huge pages asked, huge
  * pages 100% granted". */

@@ -27,14 +27,9 @@ static void *balloc(case_buffers *b, size_t bytes, size_t *acc)
     memset(p, 0, bytes ? bytes : 64);
     b->allocs[b->n_allocs++] = p;
     if (bytes >= DYT_HUGE_PAGE) {
-        dyt_page_state st;
-        int known = dyt_pages_state(p, &st) == 0;
+        int64_t huge = dyt_pages_granted(p, bytes);
         b->paged_bytes += bytes;
-        /* Huge pages cover the buffer rounded up to 2 MiB: counting more
-         * than its bytes would hide another buffer's shortfall. */
-        b->huge_bytes = !known || b->huge_bytes < 0
-                            ? -1
-                            : b->huge_bytes + DYT_MIN(st.huge_bytes, (int64_t)bytes);
+        b->huge_bytes = huge < 0 || b->huge_bytes < 0 ? -1 : b->huge_bytes + huge;
     }
     *acc += bytes;
     return p;

@@ -70,6 +70,15 @@ void cpu_case_ceiling(const cpu_pool_entry *pe, uint64_t bytes, cache_kind cache
     out->dram_gbps = pe->ceiling_gbps[BW_DRAM];
 }
 
+/* How pe's level l is measured, at the start and again at the end. */
+static bandwidth_spec level_spec(const cpu_pool_entry *pe, int l, const cpu_case_env *env, int reps)
+{
+    return (bandwidth_spec){.working_set = pe->want[l],
+                            .reps = reps,
+                            .min_sample_ns = env->sample_target_ns,
+                            .pages = env->spec.pages};
+}
+
 void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
                           const cpu_case_env *env, int reps)
 {
@@ -91,10 +100,7 @@ void cpu_measure_ceilings(cpu_pools *ps, const plan *p, const machine_info *m,
         for (int l = 0; l < BW_LEVELS && !runner_stop_flag; l++) {
             if (!pe->want[l] || pe->have_bw[l])
                 continue;
-            bandwidth_spec sp = {.working_set = pe->want[l],
-                                 .reps = reps,
-                                 .min_sample_ns = env->sample_target_ns,
-                                 .pages = env->spec.pages};
+            bandwidth_spec sp = level_spec(pe, l, env, reps);
             dyt_err be = {{0}};
             const char *name = bandwidth_level_name((bw_level)l);
             if (bandwidth_measure(pe->pool, &sp, &pe->bw[l], &be) != DYT_OK) {
@@ -170,10 +176,7 @@ void cpu_recheck_ceilings(const cpu_pools *ps, const cpu_case_env *env, int reps
         for (int l = 0; l < BW_LEVELS && !runner_stop_flag; l++) {
             if (!pe->have_bw[l] || !pe->want[l] || pe->ceiling_gbps[l] <= 0)
                 continue;
-            bandwidth_spec sp = {.working_set = pe->want[l],
-                                 .reps = reps,
-                                 .min_sample_ns = env->sample_target_ns,
-                                 .pages = env->spec.pages};
+            bandwidth_spec sp = level_spec(pe, l, env, reps);
             bandwidth_result r;
             dyt_err be = {{0}};
             if (bandwidth_measure(pe->pool, &sp, &r, &be) != DYT_OK)

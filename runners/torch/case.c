@@ -134,12 +134,14 @@ static int setup(peer_run *pr, const cpu_case_env *env, cpu_case_state *cs, peer
     }
     const char *note = json_string_value(json_object_get(reply, "note"));
     int ours = env->spec.pages == DYT_PAGES_HUGE, theirs = runner_peer_huge_pages();
-    snprintf(cs->res.note, sizeof cs->res.note, "%s%s%s%s%s%s", note ? note : "",
-             note && note[0] && ours != theirs ? "; " : "",
-             ours != theirs ? "tensors on PyTorch's allocator's pages (assumed " : "",
-             ours != theirs ? (theirs ? "huge" : "small") : "",
-             ours != theirs ? "), not the pages our kernels had (" : "",
-             ours != theirs ? (ours ? "huge)" : "small)") : "");
+    snprintf(cs->res.note, sizeof cs->res.note, "%s", note ? note : "");
+    if (ours != theirs) {
+        size_t len = strlen(cs->res.note);
+        snprintf(cs->res.note + len, sizeof cs->res.note - len,
+                 "%stensors on PyTorch's allocator's pages (assumed %s), not the pages our "
+                 "kernels had (%s)",
+                 len ? "; " : "", theirs ? "huge" : "small", ours ? "huge" : "small");
+    }
     cs->res.row.buffer_sets = (int)sets;
     json_decref(reply);
     cs->ext_state = 1;
